@@ -1,0 +1,118 @@
+/**
+ * fingerprintRequest on parsed Messages API bodies of 1 KB, 16 KB and 1 MB.
+ * Targets: p50 ≤ 0.3 ms at 16 KB; 1 MB no slower than 2× 16 KB (content work
+ * is bounded by policy.fingerprint.maxContentBytes, default 16 KB).
+ *
+ * Prints one JSON line per case: {"name","p50_ms","p99_ms","iterations"}.
+ */
+import { fingerprintRequest, type FingerprintInput } from "../lib/fingerprint/index.ts";
+import { DEFAULT_POLICY } from "../lib/policy.ts";
+
+export type BenchResult = { name: string; p50_ms: number; p99_ms: number; iterations: number };
+
+const SYSTEM_SENTENCES = [
+  "You are an expert software engineer and patient teacher.",
+  "Answer the user's question accurately and cite the relevant documentation when possible.",
+  "When the user shares code, review it for correctness, security and performance before suggesting changes.",
+  "Prefer small, well-tested functions and explain trade-offs in plain language.",
+  "If a request is ambiguous, state your assumptions and proceed with the most likely interpretation.",
+  "Format code blocks with the correct language tag and keep explanations under 300 words unless asked otherwise.",
+];
+const USER_SENTENCES = [
+  "I have a TypeScript service that parses 42 CSV files per minute and sometimes runs out of memory.",
+  "Here is the relevant part of the loader, which streams rows into a Map keyed by customer id.",
+  "Could you explain why the heap keeps growing after 3 hours and how to fix it without a rewrite?",
+  "We deploy on Node 22 with 512 MB containers and the files are between 1 MB and 80 MB each.",
+  "Please also suggest a test that would have caught this regression before release 7.4.1.",
+];
+
+function textOf(sentences: readonly string[], bytes: number, salt: number): string {
+  let out = "";
+  for (let i = 0; out.length < bytes; i++) out += `${sentences[(i + salt) % sentences.length]} (${i}) `;
+  return out.slice(0, bytes);
+}
+
+/** A realistic body whose JSON is about `bytes` long: 1/4 system prompt, 3/4 first user turn. */
+export function messagesBody(bytes: number, salt = 0): unknown {
+  const json = {
+    model: "claude-sonnet-4-5",
+    max_tokens: 2048,
+    stream: true,
+    system: [{ type: "text", text: textOf(SYSTEM_SENTENCES, Math.floor(bytes / 4), salt) }],
+    messages: [{ role: "user", content: [{ type: "text", text: textOf(USER_SENTENCES, Math.floor((bytes * 3) / 4) - 200, salt) }] }],
+  };
+  return JSON.parse(JSON.stringify(json));
+}
+
+const HEADERS: Record<string, string> = {
+  accept: "application/json",
+  "accept-encoding": "gzip, deflate",
+  "accept-language": "*",
+  "anthropic-version": "2023-06-01",
+  authorization: "Bearer sk-ant-bench",
+  "content-type": "application/json",
+  "sec-fetch-mode": "cors",
+  "user-agent": "Anthropic/JS 1.10.0",
+  "x-stainless-arch": "x64",
+  "x-stainless-lang": "js",
+  "x-stainless-os": "Linux",
+  "x-stainless-package-version": "1.10.0",
+  "x-stainless-retry-count": "0",
+  "x-stainless-runtime": "node",
+  "x-stainless-runtime-version": "v22.23.3",
+  "x-stainless-timeout": "600",
+};
+
+const CF = {
+  asn: 16509,
+  asOrganization: "Amazon.com, Inc.",
+  country: "US",
+  colo: "IAD",
+  region: "Virginia",
+  city: "Ashburn",
+  latitude: "39.04",
+  longitude: "-77.49",
+  clientTcpRtt: 3,
+  httpProtocol: "HTTP/1.1",
+  tlsVersion: "TLSv1.3",
+  tlsCipher: "AEAD-AES256-GCM-SHA384",
+  tlsClientCiphersSha1: "kXYYv6Kh1I3ht0iM+uLo0W7ME4o=",
+  tlsClientExtensionsSha1: "OWFiM2I5ZDc0YWI0YWYzZmFkMGU0ZjhlYjhiYmVkMjgxNTU5YTU2Mg==",
+  tlsClientExtensionsSha1Le: "7zIpdDU5pvFPPBI2/PCzqbaXnRA=",
+  tlsClientHelloLength: "517",
+};
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+}
+
+async function measure(name: string, bytes: number, iterations: number): Promise<BenchResult> {
+  // Several distinct bodies, so nothing is answered from a cache of the previous run.
+  const bodies = Array.from({ length: 8 }, (_, salt) => messagesBody(bytes, salt));
+  const headers = new Headers(HEADERS);
+  const input = (i: number): FingerprintInput => ({ cf: CF, headers, ip: "203.0.113.7", body: bodies[i % bodies.length], policy: DEFAULT_POLICY });
+  for (let i = 0; i < Math.min(200, iterations); i++) await fingerprintRequest(input(i));
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const start = performance.now();
+    await fingerprintRequest(input(i));
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  const round = (ms: number) => Math.round(ms * 1000) / 1000;
+  return { name, p50_ms: round(percentile(samples, 0.5)), p99_ms: round(percentile(samples, 0.99)), iterations };
+}
+
+export async function benchFingerprint(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  for (const [name, bytes, iterations] of [
+    ["fingerprint/1kb", 1024, 5000],
+    ["fingerprint/16kb", 16 * 1024, 3000],
+    ["fingerprint/1mb", 1024 * 1024, 1000],
+  ] as const) {
+    const result = await measure(name, bytes, iterations);
+    console.log(JSON.stringify(result));
+    results.push(result);
+  }
+  return results;
+}

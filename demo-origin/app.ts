@@ -1,0 +1,157 @@
+/**
+ * A demo origin that answers like the Anthropic Messages API: JSON messages
+ * with `usage`, `stream: true` SSE with message_start / content_block_delta /
+ * message_delta usage, the origin's error shape, and GET /v1/models.
+ *
+ * It is what `npm start`, the tests and the simulator put behind the gateway.
+ * Knobs for tests (headers sent by the client pass through the gateway):
+ *   x-demo-status: 529        answer with that status and an error body
+ *   x-demo-events: 40         number of text deltas in a stream (default 8)
+ *   x-demo-delay-ms: 20       pause between stream events
+ *   x-demo-echo: 1            answer with the headers and body the origin received
+ *   x-demo-tag: <id>          count the request under that tag (GET /__demo/seen?tag=)
+ */
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+
+export type DemoStats = {
+  requests: number;
+  streamed: number;
+  outputTokens: number;
+  byTag: Map<string, number>;
+  byModel: Map<string, number>;
+};
+
+export function createDemoStats(): DemoStats {
+  return { requests: 0, streamed: 0, outputTokens: 0, byTag: new Map(), byModel: new Map() };
+}
+
+const WORDS = "the quick brown fox jumps over a lazy dog while models answer questions".split(" ");
+const MAX_EVENTS = 10_000;
+
+function errorBody(type: string, message: string) {
+  return { type: "error", error: { type, message } };
+}
+
+function errorTypeFor(status: number): string {
+  if (status === 400) return "invalid_request_error";
+  if (status === 401) return "authentication_error";
+  if (status === 403) return "permission_error";
+  if (status === 404) return "not_found_error";
+  if (status === 413) return "request_too_large";
+  if (status === 429) return "rate_limit_error";
+  if (status === 529) return "overloaded_error";
+  return "api_error";
+}
+
+function intHeader(value: string | undefined, fallback: number, max: number): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 0 ? Math.min(n, max) : fallback;
+}
+
+export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
+  const app = new Hono();
+
+  app.get("/__demo/seen", (c) => c.json({ count: stats.byTag.get(c.req.query("tag") ?? "") ?? 0 }));
+  app.get("/__demo/stats", (c) =>
+    c.json({
+      requests: stats.requests,
+      streamed: stats.streamed,
+      outputTokens: stats.outputTokens,
+      byModel: Object.fromEntries(stats.byModel),
+    }),
+  );
+
+  app.use("/v1/*", async (c, next) => {
+    stats.requests++;
+    const tag = c.req.header("x-demo-tag");
+    if (tag) stats.byTag.set(tag, (stats.byTag.get(tag) ?? 0) + 1);
+    const status = intHeader(c.req.header("x-demo-status"), 0, 599);
+    if (status >= 400) {
+      return c.json(errorBody(errorTypeFor(status), `demo origin answered ${status}`), status as 500);
+    }
+    await next();
+  });
+
+  app.get("/v1/models", (c) =>
+    c.json({
+      data: [
+        { type: "model", id: "demo-model-1", display_name: "Demo Model 1", created_at: "2026-01-01T00:00:00Z" },
+        { type: "model", id: "demo-model-2", display_name: "Demo Model 2", created_at: "2026-11-01T00:00:00Z" },
+      ],
+      has_more: false,
+      first_id: "demo-model-1",
+      last_id: "demo-model-2",
+    }),
+  );
+
+  app.post("/v1/messages", async (c) => {
+    const raw = await c.req.text();
+    if (c.req.header("x-demo-echo")) {
+      return c.json({ headers: Object.fromEntries(c.req.raw.headers), body: raw, url: c.req.url });
+    }
+    let body: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+      body = parsed as Record<string, unknown>;
+    } catch {
+      return c.json(errorBody("invalid_request_error", "body must be a JSON object"), 400);
+    }
+    const model = typeof body.model === "string" ? body.model : "demo-model-1";
+    stats.byModel.set(model, (stats.byModel.get(model) ?? 0) + 1);
+    const maxTokens = typeof body.max_tokens === "number" ? Math.max(1, Math.floor(body.max_tokens)) : 1024;
+    const inputTokens = Math.max(1, Math.ceil(raw.length / 4));
+    const events = intHeader(c.req.header("x-demo-events"), 8, MAX_EVENTS);
+    const delayMs = intHeader(c.req.header("x-demo-delay-ms"), 0, 5_000);
+    const id = `msg_demo_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+    // Each delta is 2 words ≈ 2 tokens; never more than max_tokens.
+    const outputTokens = Math.min(maxTokens, events * 2);
+
+    if (body.stream === true) {
+      stats.streamed++;
+      return streamSSE(c, async (stream) => {
+        const send = (event: string, data: unknown) => stream.writeSSE({ event, data: JSON.stringify(data) });
+        await send("message_start", {
+          type: "message_start",
+          message: {
+            id, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null,
+            usage: { input_tokens: inputTokens, output_tokens: 1 },
+          },
+        });
+        await send("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+        await send("ping", { type: "ping" });
+        let produced = 0;
+        for (let i = 0; i < events && produced < outputTokens; i++) {
+          if (stream.aborted) return;
+          if (delayMs > 0) await stream.sleep(delayMs);
+          const text = `${WORDS[i % WORDS.length]} ${WORDS[(i + 3) % WORDS.length]} `;
+          produced = Math.min(outputTokens, produced + 2);
+          stats.outputTokens += 2;
+          await send("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } });
+        }
+        await send("content_block_stop", { type: "content_block_stop", index: 0 });
+        await send("message_delta", {
+          type: "message_delta",
+          delta: { stop_reason: produced >= maxTokens ? "max_tokens" : "end_turn", stop_sequence: null },
+          usage: { output_tokens: produced },
+        });
+        await send("message_stop", { type: "message_stop" });
+      });
+    }
+
+    stats.outputTokens += outputTokens;
+    const words: string[] = [];
+    for (let i = 0; i < outputTokens; i++) words.push(WORDS[i % WORDS.length] ?? "");
+    return c.json({
+      id, type: "message", role: "assistant", model,
+      content: [{ type: "text", text: words.join(" ") }],
+      stop_reason: outputTokens >= maxTokens ? "max_tokens" : "end_turn",
+      stop_sequence: null,
+      usage: { input_tokens: inputTokens, output_tokens: outputTokens },
+    });
+  });
+
+  app.notFound((c) => c.json(errorBody("not_found_error", "not found"), 404));
+  return app;
+}

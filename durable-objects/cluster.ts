@@ -1,0 +1,398 @@
+/**
+ * ClusterDO — the per-cluster counters, in two roles so no object is hot:
+ *
+ *   collector  `cluster:collector#n` (n = hash(account) mod shards). Account
+ *              objects report to ONE collector per report interval, whatever
+ *              the number of keys; the collector merges per key and, on its own
+ *              alarm, forwards one delta per multi-account key to the key's root
+ *              and writes the account↔fingerprint edges to D1 in one batch.
+ *   root       `cluster:<key>#root`. Receives at most one call per collector per
+ *              interval (≤ shards calls), however many accounts share the key;
+ *              holds the HyperLogLog, window rates, synchrony, template and model
+ *              counts, and the verdict. Snapshots go to D1 for operators.
+ *
+ * Verdicts flow back the same way: root → collector (the rollup answer) →
+ * account (the report answer). Staleness is bounded by two report intervals.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { HyperLogLog } from "../lib/cluster/hll.ts";
+import type { AccountReport } from "../lib/cluster/report.ts";
+import {
+  blendSynchrony,
+  bucketStart,
+  detectPivot,
+  emptyCounts,
+  mergeCounts,
+  metricsFrom,
+  slidingValue,
+  type KeyDelta,
+} from "../lib/cluster/rollup.ts";
+import { synchrony, type StartHistogram } from "../lib/cluster/synchrony.ts";
+import { judgeKey, keyKind, type KeyMetrics, type Verdict } from "../lib/cluster/verdict.ts";
+import type { CachedVerdict } from "../lib/decision.ts";
+import { clusterRootName } from "../lib/names.ts";
+import type { Policy } from "../lib/policy.ts";
+
+const SCHEMA_VERSION = 1;
+// Distinct account ids a collector forwards per key per flush; the root's HyperLogLog needs ids, and a
+// 24,000-account hydra over 16 collectors is 1,500 per collector, so this loses nothing at that scale.
+const MAX_ACCOUNTS_PER_DELTA = 4_000;
+// Accounts whose start histograms a collector keeps per flush, for synchrony.
+const MAX_HISTOGRAMS = 512;
+// Roots called in parallel by one collector flush: bounded fan-out.
+const ROLLUP_PARALLELISM = 16;
+// A root writes its snapshot to D1 at most this often unless the verdict changes.
+const SNAPSHOT_INTERVAL_MS = 60_000;
+// A key the root has seen on 2+ accounts stays "tracked" this long, so single-account deltas still reach it.
+const TRACK_MS = 6 * 3_600_000;
+// Edge rows per D1 batch statement group (D1 batches are one round trip).
+const EDGE_BATCH = 200;
+
+export type RootAnswer = { verdict: Verdict; reasons: string[]; capPerWindow: number | null; decidedAt: number; accounts: number };
+
+export type RootState = {
+  key: string | null;
+  accounts: number;
+  metrics: KeyMetrics | null;
+  verdict: Verdict;
+  reasons: string[];
+  decidedAt: number;
+  rollups: number;
+};
+
+type SqlValue = string | number | null | ArrayBuffer;
+
+export class ClusterDO extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private hll: HyperLogLog | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    let initError: unknown = null;
+    void ctx.blockConcurrencyWhile(async () => {
+      try {
+        this.migrate();
+      } catch (err) {
+        initError = err;
+      }
+    });
+    if (initError) throw initError;
+  }
+
+  private migrate(): void {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`);
+    const row = this.sql.exec<{ version: number }>(`SELECT version FROM schema_version LIMIT 1`).toArray()[0];
+    if ((row?.version ?? 0) >= SCHEMA_VERSION) return;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v);
+      -- collector role
+      CREATE TABLE IF NOT EXISTS pending_keys (fp_key TEXT PRIMARY KEY, counts TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS pending_accounts (fp_key TEXT NOT NULL, account_id TEXT NOT NULL, PRIMARY KEY (fp_key, account_id));
+      CREATE TABLE IF NOT EXISTS pending_histograms (account_id TEXT PRIMARY KEY, starts TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS pending_edges (account_id TEXT NOT NULL, fp_key TEXT NOT NULL, first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL, PRIMARY KEY (account_id, fp_key));
+      CREATE TABLE IF NOT EXISTS verdicts (fp_key TEXT PRIMARY KEY, verdict TEXT NOT NULL, cap REAL, reasons TEXT NOT NULL,
+        decided_at INTEGER NOT NULL, tracked_until INTEGER NOT NULL);
+      -- root role
+      CREATE TABLE IF NOT EXISTS buckets (start INTEGER PRIMARY KEY, counts TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS models_first_seen (model TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
+    `);
+    this.sql.exec(`DELETE FROM schema_version`);
+    this.sql.exec(`INSERT INTO schema_version (version) VALUES (?)`, SCHEMA_VERSION);
+  }
+
+  private getMeta<T extends SqlValue>(k: string): T | null {
+    const row = this.sql.exec<{ v: T }>(`SELECT v FROM meta WHERE k = ?`, k).toArray()[0];
+    return row ? row.v : null;
+  }
+
+  private setMeta(k: string, v: SqlValue): void {
+    this.sql.exec(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, v);
+  }
+
+  private async scheduleFlush(delayMs: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null) await this.ctx.storage.setAlarm(Date.now() + delayMs);
+  }
+
+  // ───────────────────────────── collector role ─────────────────────────────
+
+  /**
+   * One account's batch since its last report. Answers with the verdicts this
+   * collector holds for the account's keys (as fresh as the last flush).
+   */
+  async report(report: AccountReport, policy: Policy): Promise<CachedVerdict[]> {
+    const now = Date.now();
+    this.setMeta("policy", JSON.stringify(policy));
+    for (const [key, counts] of Object.entries(report.keys)) {
+      const existing = this.sql.exec<{ counts: string }>(`SELECT counts FROM pending_keys WHERE fp_key = ?`, key).toArray()[0];
+      const merged = existing ? (JSON.parse(existing.counts) as typeof counts) : emptyCounts();
+      mergeCounts(merged, counts);
+      this.sql.exec(
+        `INSERT INTO pending_keys (fp_key, counts, at) VALUES (?, ?, ?) ON CONFLICT (fp_key) DO UPDATE SET counts = excluded.counts, at = excluded.at`,
+        key, JSON.stringify(merged), now,
+      );
+      this.sql.exec(`INSERT OR IGNORE INTO pending_accounts (fp_key, account_id) VALUES (?, ?)`, key, report.accountId);
+      this.sql.exec(
+        `INSERT INTO pending_edges (account_id, fp_key, first_seen, last_seen) VALUES (?, ?, ?, ?)
+         ON CONFLICT (account_id, fp_key) DO UPDATE SET last_seen = excluded.last_seen`,
+        report.accountId, key, report.from, report.to,
+      );
+    }
+    if (report.starts.length > 0) {
+      const count = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM pending_histograms`).one().n;
+      if (count < MAX_HISTOGRAMS) {
+        this.sql.exec(
+          `INSERT INTO pending_histograms (account_id, starts) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET starts = excluded.starts`,
+          report.accountId, JSON.stringify(report.starts),
+        );
+      }
+    }
+    await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
+    return this.cachedVerdicts(Object.keys(report.keys), now);
+  }
+
+  private cachedVerdicts(keys: string[], now: number): CachedVerdict[] {
+    const out: CachedVerdict[] = [];
+    for (const key of keys) {
+      const row = this.sql
+        .exec<{ verdict: Verdict; cap: number | null; reasons: string; decided_at: number }>(
+          `SELECT verdict, cap, reasons, decided_at FROM verdicts WHERE fp_key = ? AND verdict != 'none'`,
+          key,
+        )
+        .toArray()[0];
+      if (row && now - row.decided_at < TRACK_MS) {
+        out.push({ cluster: key, verdict: row.verdict, capPerWindow: row.cap, reasons: row.reasons.split(",").filter(Boolean), decidedAt: row.decided_at });
+      }
+    }
+    return out;
+  }
+
+  /** Forward deltas to roots and edges to D1. Called by the alarm. */
+  private async flushCollector(now: number): Promise<boolean> {
+    const policyText = this.getMeta<string>("policy");
+    if (!policyText) return false;
+    const policy = JSON.parse(policyText) as Policy;
+    const pending = this.sql.exec<{ fp_key: string; counts: string }>(`SELECT fp_key, counts FROM pending_keys`).toArray();
+    if (pending.length === 0 && this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM pending_edges`).one().n === 0) return false;
+
+    const histograms = new Map(
+      this.sql
+        .exec<{ account_id: string; starts: string }>(`SELECT account_id, starts FROM pending_histograms`)
+        .toArray()
+        .map((r) => [r.account_id, JSON.parse(r.starts) as StartHistogram]),
+    );
+    const deltas: KeyDelta[] = [];
+    for (const row of pending) {
+      const accounts = this.sql
+        .exec<{ account_id: string }>(`SELECT account_id FROM pending_accounts WHERE fp_key = ? LIMIT ?`, row.fp_key, MAX_ACCOUNTS_PER_DELTA)
+        .toArray()
+        .map((r) => r.account_id);
+      const tracked = this.sql
+        .exec<{ tracked_until: number }>(`SELECT tracked_until FROM verdicts WHERE fp_key = ?`, row.fp_key)
+        .toArray()[0];
+      // A key one account uses alone stays local: only multi-account keys (or keys a root already
+      // knows to be shared) cost a root call. Singletons still reach D1 as edges for the linker.
+      if (accounts.length < 2 && !(tracked && tracked.tracked_until > now)) continue;
+      const sampled = accounts.map((a) => histograms.get(a)).filter((h): h is StartHistogram => h !== undefined);
+      deltas.push({
+        key: row.fp_key,
+        accounts,
+        counts: JSON.parse(row.counts) as KeyDelta["counts"],
+        synchrony: synchrony(sampled),
+        at: now,
+      });
+    }
+    this.sql.exec(`DELETE FROM pending_keys`);
+    this.sql.exec(`DELETE FROM pending_accounts`);
+    this.sql.exec(`DELETE FROM pending_histograms`);
+
+    for (let i = 0; i < deltas.length; i += ROLLUP_PARALLELISM) {
+      const chunk = deltas.slice(i, i + ROLLUP_PARALLELISM);
+      const answers = await Promise.allSettled(
+        chunk.map((delta) => this.env.CLUSTERS.getByName(clusterRootName(delta.key)).rollup(delta, policy)),
+      );
+      answers.forEach((answer, j) => {
+        const delta = chunk[j];
+        if (!delta) return;
+        if (answer.status === "rejected") {
+          console.error(JSON.stringify({ msg: "cluster rollup failed", key: delta.key, error: String(answer.reason) }));
+          return;
+        }
+        const a = answer.value;
+        this.sql.exec(
+          `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (fp_key) DO UPDATE SET verdict = excluded.verdict, cap = excluded.cap, reasons = excluded.reasons,
+             decided_at = excluded.decided_at, tracked_until = excluded.tracked_until`,
+          delta.key, a.verdict, a.capPerWindow, a.reasons.join(","), a.decidedAt, a.accounts >= 2 ? now + TRACK_MS : 0,
+        );
+      });
+    }
+    this.sql.exec(`DELETE FROM verdicts WHERE tracked_until < ? AND decided_at < ?`, now, now - TRACK_MS);
+    await this.flushEdges();
+    return true;
+  }
+
+  private async flushEdges(): Promise<void> {
+    const edges = this.sql
+      .exec<{ account_id: string; fp_key: string; first_seen: number; last_seen: number }>(
+        `SELECT account_id, fp_key, first_seen, last_seen FROM pending_edges LIMIT ?`,
+        EDGE_BATCH * 25,
+      )
+      .toArray();
+    if (edges.length === 0) return;
+    const statement = this.env.DB.prepare(
+      `INSERT INTO account_fingerprints (account_id, fp_key, kind, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
+       ON CONFLICT (account_id, fp_key) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
+    );
+    try {
+      await this.env.DB.batch(edges.map((e) => statement.bind(e.account_id, e.fp_key, keyKind(e.fp_key), e.first_seen, e.last_seen)));
+      for (const e of edges) this.sql.exec(`DELETE FROM pending_edges WHERE account_id = ? AND fp_key = ?`, e.account_id, e.fp_key);
+    } catch (err) {
+      // Kept for the next flush: edges are idempotent upserts.
+      console.error(JSON.stringify({ msg: "edge batch failed", edges: edges.length, error: String(err) }));
+    }
+  }
+
+  // ─────────────────────────────── root role ────────────────────────────────
+
+  /** One collector's delta for this key; answers with the key's current verdict. */
+  async rollup(delta: KeyDelta, policy: Policy): Promise<RootAnswer> {
+    const now = delta.at > 0 ? Math.min(delta.at, Date.now()) : Date.now();
+    const windowMs = policy.limits.windowSeconds * 1000;
+    if (this.getMeta<string>("key") === null) {
+      this.setMeta("key", delta.key);
+      this.setMeta("first_seen", now);
+    }
+    this.setMeta("rollups", (this.getMeta<number>("rollups") ?? 0) + 1);
+
+    const hll = this.loadHll();
+    let changed = false;
+    for (const account of delta.accounts) changed = hll.add(account) || changed;
+    if (changed) this.setMeta("hll", hll.registers.buffer.slice(0) as ArrayBuffer);
+
+    const start = bucketStart(now, windowMs);
+    const row = this.sql.exec<{ counts: string }>(`SELECT counts FROM buckets WHERE start = ?`, start).toArray()[0];
+    const counts = row ? (JSON.parse(row.counts) as KeyDelta["counts"]) : emptyCounts();
+    mergeCounts(counts, delta.counts);
+    this.sql.exec(
+      `INSERT INTO buckets (start, counts) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET counts = excluded.counts`,
+      start, JSON.stringify(counts),
+    );
+    this.sql.exec(`DELETE FROM buckets WHERE start < ?`, start - windowMs);
+    for (const model of Object.keys(delta.counts.models)) {
+      this.sql.exec(`INSERT OR IGNORE INTO models_first_seen (model, first_seen) VALUES (?, ?)`, model, now);
+    }
+
+    const sync = blendSynchrony(
+      { value: this.getMeta<number>("sync_value") ?? 0, weight: this.getMeta<number>("sync_weight") ?? 0 },
+      delta.synchrony,
+    );
+    this.setMeta("sync_value", sync.value);
+    this.setMeta("sync_weight", sync.weight);
+
+    const metrics = this.metrics(now, windowMs, policy, hll);
+    const key = delta.key;
+    const result = judgeKey(key, metrics, policy);
+    const previous = this.getMeta<string>("verdict");
+    this.setMeta("verdict", result.verdict);
+    this.setMeta("reasons", result.reasons.join(","));
+    if (previous !== result.verdict) this.setMeta("decided_at", now);
+    const decidedAt = this.getMeta<number>("decided_at") ?? now;
+
+    const lastSnapshot = this.getMeta<number>("snapshot_at") ?? 0;
+    if (previous !== result.verdict || now - lastSnapshot >= SNAPSHOT_INTERVAL_MS) {
+      this.setMeta("snapshot_at", now);
+      await this.writeSnapshot(key, metrics, result.verdict, result.reasons, policy, counts, now);
+    }
+    return { ...result, decidedAt, accounts: metrics.accounts };
+  }
+
+  private loadHll(): HyperLogLog {
+    if (!this.hll) {
+      const stored = this.getMeta<ArrayBuffer>("hll");
+      this.hll = new HyperLogLog(stored ? new Uint8Array(stored) : undefined);
+    }
+    return this.hll;
+  }
+
+  private metrics(now: number, windowMs: number, policy: Policy, hll: HyperLogLog): KeyMetrics {
+    const start = bucketStart(now, windowMs);
+    const rows = this.sql.exec<{ start: number; counts: string }>(`SELECT start, counts FROM buckets WHERE start >= ?`, start - windowMs).toArray();
+    const current = emptyCounts();
+    const previous = emptyCounts();
+    for (const r of rows) mergeCounts(r.start === start ? current : previous, JSON.parse(r.counts) as KeyDelta["counts"]);
+    const both = emptyCounts();
+    mergeCounts(both, current);
+    mergeCounts(both, previous);
+    const firstSeen = new Map(
+      this.sql.exec<{ model: string; first_seen: number }>(`SELECT model, first_seen FROM models_first_seen`).toArray().map((r) => [r.model, r.first_seen]),
+    );
+    return metricsFrom({
+      accounts: hll.estimate(),
+      requestsPerWindow: slidingValue(current.requests, previous.requests, now, windowMs),
+      windowCounts: both,
+      synchrony: this.getMeta<number>("sync_value") ?? 0,
+      pivotModel: detectPivot(both.models, firstSeen, this.getMeta<number>("first_seen") ?? now, now, policy.limits.dayWindowSeconds * 1000),
+    });
+  }
+
+  private async writeSnapshot(
+    key: string,
+    m: KeyMetrics,
+    verdict: Verdict,
+    reasons: string[],
+    policy: Policy,
+    counts: KeyDelta["counts"],
+    now: number,
+  ): Promise<void> {
+    const topModel = Object.entries(counts.models).sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+    const windowTokens = counts.inputTokens + counts.outputTokens;
+    try {
+      await this.env.DB.prepare(
+        `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
+           elicitation_share, top_model, verdict, reasons, allowlisted, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (fp_key) DO UPDATE SET accounts = ?3, requests_per_window = ?4, tokens_per_window = ?5, synchrony = ?6,
+           template_share = ?7, elicitation_share = ?8, top_model = ?9, verdict = ?10, reasons = ?11, allowlisted = ?12, updated_at = ?13`,
+      )
+        .bind(key, keyKind(key), m.accounts, m.requestsPerWindow, windowTokens, m.synchrony, m.templateShare, m.elicitationShare,
+          topModel, verdict, reasons.join(","), policy.clusters.allowlist.includes(key) ? 1 : 0, now)
+        .run();
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "cluster snapshot failed", key, error: String(err) }));
+    }
+  }
+
+  /** The root's view, for the admin API and tests. */
+  async inspectRoot(policy: Policy): Promise<RootState> {
+    const key = this.getMeta<string>("key");
+    if (key === null) return { key: null, accounts: 0, metrics: null, verdict: "none", reasons: [], decidedAt: 0, rollups: 0 };
+    const hll = this.loadHll();
+    return {
+      key,
+      accounts: hll.estimate(),
+      metrics: this.metrics(Date.now(), policy.limits.windowSeconds * 1000, policy, hll),
+      verdict: (this.getMeta<string>("verdict") as Verdict | null) ?? "none",
+      reasons: (this.getMeta<string>("reasons") ?? "").split(",").filter(Boolean),
+      decidedAt: this.getMeta<number>("decided_at") ?? 0,
+      rollups: this.getMeta<number>("rollups") ?? 0,
+    };
+  }
+
+  /** Flush now instead of waiting for the alarm (tests, and the simulator's time compression). */
+  async flushNow(): Promise<boolean> {
+    return this.flushCollector(Date.now());
+  }
+
+  override async alarm(): Promise<void> {
+    const worked = await this.flushCollector(Date.now());
+    const policyText = this.getMeta<string>("policy");
+    const pending = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM pending_edges`).one().n;
+    if ((worked || pending > 0) && policyText) {
+      const policy = JSON.parse(policyText) as Policy;
+      await this.ctx.storage.setAlarm(Date.now() + policy.clusters.reportIntervalSeconds * 1000);
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Account records and the KV key index. An API key is never stored: only its
+ * SHA-256, which is what the edge computes from the request to find the account.
+ */
+import { z } from "zod";
+import type { AccountProfile } from "./decision.ts";
+
+/** `key:<sha256 hex>` → the account profile, so identity is one KV read on a cache miss. */
+export function keyIndexName(keyHash: string): string {
+  return `key:${keyHash}`;
+}
+
+/** `account:<id>` → the account record with the hashes of its keys. */
+export function accountRecordName(accountId: string): string {
+  return `account:${accountId}`;
+}
+
+export const accountIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "account id: 1-128 characters of A-Z a-z 0-9 . _ -, starting alphanumeric");
+
+export const accountUpsertSchema = z.strictObject({
+  keys: z.array(z.string().min(8, "api keys must be at least 8 characters").max(512)).min(1).max(100),
+  tier: z.string().min(1).max(64).optional(),
+  orgType: z.string().min(1).max(64).nullable().optional(),
+  verified: z.boolean().optional(),
+  billingCountry: z
+    .string()
+    .regex(/^[A-Z]{2}$/, "billingCountry must be an upper-case ISO 3166-1 alpha-2 code")
+    .nullable()
+    .optional(),
+  paymentFingerprint: z.string().min(1).max(256).nullable().optional(),
+});
+export type AccountUpsert = z.infer<typeof accountUpsertSchema>;
+
+export const profileSchema = z.object({
+  id: z.string(),
+  tier: z.string(),
+  orgType: z.string().nullable(),
+  verified: z.boolean(),
+  billingCountry: z.string().nullable(),
+  paymentFingerprint: z.string().nullable(),
+});
+
+export const accountRecordSchema = z.object({
+  profile: profileSchema,
+  keyHashes: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type AccountRecord = z.infer<typeof accountRecordSchema>;
+
+export function parseProfile(raw: string | null): AccountProfile | null {
+  if (raw === null) return null;
+  try {
+    const result = profileSchema.safeParse(JSON.parse(raw));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
+  }
+}
+
+export function parseAccountRecord(raw: string | null): AccountRecord | null {
+  if (raw === null) return null;
+  try {
+    const result = accountRecordSchema.safeParse(JSON.parse(raw));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
+  }
+}

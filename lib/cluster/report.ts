@@ -1,0 +1,98 @@
+/**
+ * What an account object tells its cluster collector, in one batch per
+ * report interval: per fingerprint key, the requests, tokens, elicitation,
+ * template bands and models seen since the last report, plus the account's
+ * request-start histogram for timing synchrony.
+ */
+import { recordStart, type StartHistogram } from "./synchrony.ts";
+
+export type KeyCounts = {
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Requests whose prompt scored as chain-of-thought / training-data elicitation. */
+  elicited: number;
+  /** Template band key → requests carrying it. */
+  bands: Record<string, number>;
+  /** Model → requests. */
+  models: Record<string, number>;
+};
+
+export type AccountReport = {
+  accountId: string;
+  /** Epoch ms of the first and last request covered. */
+  from: number;
+  to: number;
+  keys: Record<string, KeyCounts>;
+  starts: StartHistogram;
+};
+
+export type ReportedRequest = {
+  at: number;
+  keys: string[];
+  bands: string[];
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  elicited: boolean;
+};
+
+// Bounds per report so one account can never make a collector call large: keys beyond this are dropped
+// (an account presenting hundreds of fingerprints in 10 s is itself a signal the account object scores).
+export const MAX_KEYS_PER_REPORT = 64;
+const MAX_BANDS_PER_KEY = 16;
+const MAX_MODELS_PER_KEY = 8;
+
+function bump(record: Record<string, number>, name: string, limit: number): void {
+  if (name in record) record[name] = (record[name] ?? 0) + 1;
+  else if (Object.keys(record).length < limit) record[name] = 1;
+}
+
+/** Accumulates requests between two reports; kept in memory by the account object. */
+export class ReportBuffer {
+  private keys = new Map<string, KeyCounts>();
+  private starts = new Map<number, number>();
+  private from = Infinity;
+  private to = -Infinity;
+
+  get isEmpty(): boolean {
+    return this.keys.size === 0;
+  }
+
+  add(request: ReportedRequest): void {
+    this.from = Math.min(this.from, request.at);
+    this.to = Math.max(this.to, request.at);
+    recordStart(this.starts, request.at);
+    for (const key of request.keys) {
+      let counts = this.keys.get(key);
+      if (!counts) {
+        if (this.keys.size >= MAX_KEYS_PER_REPORT) continue;
+        counts = { requests: 0, inputTokens: 0, outputTokens: 0, elicited: 0, bands: {}, models: {} };
+        this.keys.set(key, counts);
+      }
+      counts.requests++;
+      counts.inputTokens += request.inputTokens;
+      counts.outputTokens += request.outputTokens;
+      if (request.elicited) counts.elicited++;
+      for (const band of request.bands) bump(counts.bands, band, MAX_BANDS_PER_KEY);
+      bump(counts.models, request.model, MAX_MODELS_PER_KEY);
+    }
+  }
+
+  /** The report, and an empty buffer behind it. */
+  drain(accountId: string): AccountReport | null {
+    if (this.isEmpty) return null;
+    const report: AccountReport = {
+      accountId,
+      from: this.from,
+      to: this.to,
+      keys: Object.fromEntries(this.keys),
+      starts: [...this.starts.entries()],
+    };
+    this.keys = new Map();
+    this.starts = new Map();
+    this.from = Infinity;
+    this.to = -Infinity;
+    return report;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Pure roll-up maths for one fingerprint key: merges collector deltas into
+ * window buckets and turns them into the metrics the verdict rules read.
+ */
+import type { KeyCounts } from "./report.ts";
+import type { KeyMetrics } from "./verdict.ts";
+
+/** One collector's contribution to a key since its last flush. */
+export type KeyDelta = {
+  key: string;
+  /** Distinct accounts seen on the key in this delta (bounded by the collector). */
+  accounts: string[];
+  counts: KeyCounts;
+  /** Timing synchrony among this delta's accounts, with the number of pairs it rests on. */
+  synchrony: { value: number; pairs: number } | null;
+  at: number;
+};
+
+export type Bucket = { start: number; requests: number; inputTokens: number; outputTokens: number; elicited: number };
+
+export function bucketStart(at: number, windowMs: number): number {
+  return Math.floor(at / windowMs) * windowMs;
+}
+
+/**
+ * Sliding-window estimate from two fixed buckets: the current one plus the
+ * previous one weighted by how much of it still overlaps the window.
+ */
+export function slidingValue(current: number, previous: number, now: number, windowMs: number): number {
+  const elapsed = (now - bucketStart(now, windowMs)) / windowMs;
+  return current + previous * (1 - elapsed);
+}
+
+export function mergeCounts(into: KeyCounts, from: KeyCounts, limits = { bands: 64, models: 16 }): void {
+  into.requests += from.requests;
+  into.inputTokens += from.inputTokens;
+  into.outputTokens += from.outputTokens;
+  into.elicited += from.elicited;
+  for (const [band, n] of Object.entries(from.bands)) {
+    if (band in into.bands || Object.keys(into.bands).length < limits.bands) into.bands[band] = (into.bands[band] ?? 0) + n;
+  }
+  for (const [model, n] of Object.entries(from.models)) {
+    if (model in into.models || Object.keys(into.models).length < limits.models) into.models[model] = (into.models[model] ?? 0) + n;
+  }
+}
+
+export function emptyCounts(): KeyCounts {
+  return { requests: 0, inputTokens: 0, outputTokens: 0, elicited: 0, bands: {}, models: {} };
+}
+
+/** Exponentially weighted synchrony, weighted by how many pairs each observation rests on. */
+export function blendSynchrony(
+  previous: { value: number; weight: number },
+  observed: { value: number; pairs: number } | null,
+  // 0.9: a few intervals of evidence dominate, one odd interval does not flip the verdict.
+  decay = 0.9,
+): { value: number; weight: number } {
+  if (!observed) return previous;
+  const weight = previous.weight * decay + observed.pairs;
+  const value = weight === 0 ? 0 : (previous.value * previous.weight * decay + observed.value * observed.pairs) / weight;
+  return { value, weight };
+}
+
+export function metricsFrom(input: {
+  accounts: number;
+  requestsPerWindow: number;
+  windowCounts: KeyCounts;
+  synchrony: number;
+  pivotModel: string | null;
+}): KeyMetrics {
+  const requests = Math.max(1, input.windowCounts.requests);
+  const topBand = Math.max(0, ...Object.values(input.windowCounts.bands));
+  return {
+    accounts: input.accounts,
+    requestsPerWindow: input.requestsPerWindow,
+    synchrony: input.synchrony,
+    templateShare: Math.min(1, topBand / requests),
+    elicitationShare: Math.min(1, input.windowCounts.elicited / requests),
+    pivotModel: input.pivotModel,
+  };
+}
+
+/**
+ * A pivot: a model first seen on this key within `recentMs` that now carries at
+ * least half its traffic, while the key had traffic before that model appeared.
+ */
+export function detectPivot(
+  models: Record<string, number>,
+  firstSeen: Map<string, number>,
+  keyFirstSeen: number,
+  now: number,
+  recentMs: number,
+): string | null {
+  const total = Object.values(models).reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  for (const [model, n] of Object.entries(models)) {
+    const seen = firstSeen.get(model);
+    if (seen === undefined || now - seen > recentMs || seen <= keyFirstSeen) continue;
+    if (n / total >= 0.5) return model;
+  }
+  return null;
+}

@@ -1,0 +1,125 @@
+/**
+ * The contract between the Worker and AccountDO: what admission is asked and
+ * what it answers. Plain data, so it crosses the RPC boundary as-is.
+ */
+import type { Policy, RiskSignal } from "./policy.ts";
+
+export const ACTIONS = ["allow", "tag", "degrade", "throttle", "block"] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export function actionRank(action: Action): number {
+  return ACTIONS.indexOf(action);
+}
+
+export function stricterAction(a: Action, b: Action): Action {
+  return actionRank(a) >= actionRank(b) ? a : b;
+}
+
+/** The account as the edge knows it (from the KV key index). */
+export type AccountProfile = {
+  id: string;
+  tier: string;
+  orgType: string | null;
+  verified: boolean;
+  billingCountry: string | null;
+  paymentFingerprint: string | null;
+};
+
+/** What the fingerprint step hands to admission: keys to count, features to judge. */
+export type AdmitFingerprint = {
+  /** Cluster-candidate keys, e.g. "asn:13335", "tls:…", "tpl:0:…"; allow-listed ones already removed. */
+  keys: string[];
+  country: string;
+  prefix: string | null;
+  model: string;
+  elicitation: number;
+  thinking: boolean;
+};
+
+export type AdmitRequest = {
+  account: AccountProfile;
+  policy: Policy;
+  /** Input tokens estimated from the body; output tokens reserved from max_tokens. */
+  estimate: { inputTokens: number; outputTokens: number };
+  /** Evidence seen on this request (region, fingerprint), each raising risk by its policy weight. */
+  signals: RiskSignal[];
+  reasons: string[];
+  fingerprint: AdmitFingerprint;
+  /** A hard deny decided before admission (e.g. region); admission still counts and audits it. */
+  deny: { reason: string; status: 403 } | null;
+  requestId: string;
+};
+
+/** Remaining capacity for the RateLimit / anthropic-ratelimit-* headers. */
+export type RateLimitSnapshot = {
+  windowSeconds: number;
+  resetSeconds: number;
+  requests: { limit: number; remaining: number };
+  inputTokens: { limit: number; remaining: number };
+  outputTokens: { limit: number; remaining: number };
+};
+
+export type AdmitResult = {
+  /** What the rules decided. */
+  action: Action;
+  /** Whether the action is enforced (false when its rule is in shadow mode). */
+  enforced: boolean;
+  reasons: string[];
+  risk: number;
+  /** A concurrency lease to hand back at settle; null when nothing was admitted. */
+  leaseId: string | null;
+  retryAfterSeconds: number;
+  limits: RateLimitSnapshot;
+  /** Clusters this account is currently counted in with a verdict. */
+  clusters: string[];
+};
+
+export type SettleRequest = {
+  leaseId: string;
+  /** Actual usage from the origin; null when the origin did not report it. */
+  usage: { inputTokens: number; outputTokens: number } | null;
+  status: number;
+};
+
+/** An operator override on one account; expired overrides are ignored and pruned. */
+export type Override = {
+  kind: "block" | "allow" | "quota";
+  /** For `quota`: the multiplier on every limit (e.g. 0.5 or 3). Ignored otherwise. */
+  multiplier: number | null;
+  reason: string;
+  /** Epoch ms; null = until removed. */
+  expiresAt: number | null;
+  createdAt: number;
+};
+
+/** A cluster verdict as cached in the account object. */
+export type CachedVerdict = {
+  /** The fingerprint key (or component id) the verdict is about. */
+  cluster: string;
+  verdict: "none" | "suspect" | "confirmed";
+  /** Share of the cluster's aggregate cap this account may use per window (requests). */
+  capPerWindow: number | null;
+  reasons: string[];
+  /** Epoch ms when the verdict was computed at the cluster. */
+  decidedAt: number;
+};
+
+/** What `GET /admin/accounts/{id}` shows of the account object. */
+export type AccountState = {
+  accountId: string | null;
+  now: number;
+  risk: { score: number; reasons: Array<{ signal: string; points: number; lastAt: number; count: number }> };
+  usage: {
+    windowSeconds: number;
+    requests: number;
+    inputTokens: number;
+    outputTokens: number;
+    exchangesToday: number;
+    inFlight: number;
+  };
+  limits: RateLimitSnapshot | null;
+  overrides: Override[];
+  clusters: CachedVerdict[];
+  fingerprints: Array<{ key: string; firstSeen: number; lastSeen: number; count: number }>;
+  recentDecisions: Array<{ at: number; requestId: string; action: Action; enforced: boolean; reasons: string[]; risk: number }>;
+};

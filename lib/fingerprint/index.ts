@@ -1,0 +1,233 @@
+/**
+ * The request fingerprint: stable keys that accounts of one campaign share
+ * (network, TLS, HTTP client, SDK, prompt template) and the features a request
+ * asks for (capability, elicitation).
+ *
+ * Pure: no bindings, runs in workerd, Node and the simulator. Every input may
+ * be missing or malformed; that yields null/"unknown" features, never a throw.
+ * Nothing here returns raw prompt text or credentials: text is reduced to
+ * hashes, and credential headers are excluded before anything is read.
+ */
+import type { Policy } from "../policy.ts";
+import { type ClientFeatures, clientFeatures } from "./client.ts";
+import {
+  type Capability,
+  type ContentFeatures,
+  capabilityOf,
+  normalizeText,
+  RAW_FACTOR,
+  rawContentOf,
+  systemPromptSha256,
+} from "./content.ts";
+import { type Elicitation, elicitationScore, isAllowedSystemPrompt } from "./elicitation.ts";
+import { hashFields } from "./hash64.ts";
+import { type NetworkFeatures, networkFeatures } from "./network.ts";
+import { bandKeys, simhash } from "./simhash.ts";
+import { type TlsFeatures, tlsFeatures, tlsKeyHash } from "./tls.ts";
+
+export type { Capability, ClientFeatures, ContentFeatures, Elicitation, NetworkFeatures, TlsFeatures };
+export { isAllowedSystemPrompt } from "./elicitation.ts";
+export { EMPTY_SIMHASH, SIMHASH_NEAR_DISTANCE, bandKeys, hammingDistance } from "./simhash.ts";
+
+export type FingerprintInput = {
+  cf: Record<string, unknown> | undefined;
+  headers: Headers;
+  ip: string | null;
+  /** Parsed JSON body, or undefined when the body was not JSON. */
+  body: unknown;
+  policy: Policy;
+};
+
+/**
+ * Cluster-candidate keys, each prefixed by its kind. Null means "no evidence
+ * of this kind" (e.g. no TLS info in local dev, no SDK headers): such requests
+ * are not counted together under one giant "unknown" key.
+ */
+export type FingerprintKeys = {
+  asn: string | null;
+  prefix: string | null;
+  tls: string | null;
+  sdk: string | null;
+  headers: string;
+  system: string | null;
+  /** `tpl:<band>:<4 hex>`, one per SimHash band; empty when the text is too short to be a template. */
+  template: string[];
+  /** One key per `policy.clusters.combinations` entry whose parts are all present, e.g. `tls+sdk:<hex16>`. */
+  combo: string[];
+};
+
+export type Fingerprint = {
+  keys: FingerprintKeys;
+  /** The system prompt is allow-listed: system and template keys are not cluster candidates. */
+  templateAllowlisted: boolean;
+  network: NetworkFeatures;
+  tls: TlsFeatures;
+  client: ClientFeatures;
+  content: ContentFeatures;
+  capability: Capability;
+  elicitation: Elicitation;
+  /** 16 hex digits; EMPTY_SIMHASH when there was no text. */
+  simhash: string;
+};
+
+// A template is a paragraph, not a greeting: below this many 3-word shingles
+// ("hi", "continue", "thanks!") thousands of unrelated users would share a key.
+export const MIN_TEMPLATE_SHINGLES = 8;
+// Without a system prompt the user turn gets the whole budget; with one, the
+// user turn keeps at least a quarter, so a long constant system prompt cannot
+// push the part that varies (and any elicitation in it) out of view.
+const USER_MIN_SHARE = 0.25;
+
+const SUMMARY_MAX_CHARS = 512;
+
+function comboKeys(policy: Policy, parts: Record<string, string | null | string[]>): string[] {
+  const keys: string[] = [];
+  for (const kinds of policy.clusters.combinations) {
+    const values: (string | null)[] = [];
+    let template: string[] | null = null;
+    for (const kind of kinds) {
+      const name = kind === "tpl" ? "template" : kind;
+      // hasOwn: a policy kind like "constructor" must not reach Object.prototype.
+      const part = Object.hasOwn(parts, name) ? parts[name] : null;
+      if (Array.isArray(part)) template = part;
+      else values.push(part ?? null);
+    }
+    // Unknown kinds read as null, so a typo in the policy makes no key rather than a bogus one.
+    if (values.includes(null) || (template !== null && template.length === 0)) continue;
+    const name = kinds.join("+");
+    if (template === null) keys.push(`${name}:${hashFields(values)}`);
+    else for (const band of template) keys.push(`${name}:${hashFields([...values, band])}`);
+  }
+  return keys;
+}
+
+export async function fingerprintRequest(input: FingerprintInput): Promise<Fingerprint> {
+  const { policy } = input;
+  const maxBytes = policy.fingerprint.maxContentBytes;
+  const network = networkFeatures(input.cf, input.ip);
+  const tls = tlsFeatures(input.cf);
+  const client = clientFeatures(input.headers, tls);
+  const capability = capabilityOf(input.body);
+
+  const raw = rawContentOf(input.body, maxBytes * RAW_FACTOR);
+  const system = raw.system === null ? null : await systemPromptSha256(raw.system, maxBytes);
+  const templateAllowlisted = isAllowedSystemPrompt(system?.hex ?? null, policy);
+
+  // An allow-listed system prompt is left out of the text entirely, so its
+  // users' SimHash and elicitation reflect only what they wrote themselves.
+  const userReserve = raw.user.length === 0 ? 0 : Math.floor(maxBytes * USER_MIN_SHARE);
+  const systemText =
+    raw.system === null || templateAllowlisted ? { text: "", bytes: 0, truncated: false } : normalizeText(raw.system, maxBytes - userReserve);
+  const userText = normalizeText(raw.user, maxBytes - systemText.bytes - (systemText.bytes > 0 ? 1 : 0));
+  const text = systemText.text === "" ? userText.text : userText.text === "" ? systemText.text : `${systemText.text} ${userText.text}`;
+  const sim = simhash(text);
+
+  const keys: FingerprintKeys = {
+    asn: network.asn === null ? null : `asn:${network.asn}`,
+    prefix: network.prefix === null ? null : `prefix:${network.prefix}`,
+    tls: prefixed("tls", tlsKeyHash(tls)),
+    sdk:
+      client.sdk === null
+        ? null
+        : `sdk:${hashFields([
+            client.sdk.lang,
+            client.sdk.packageVersion,
+            client.sdk.os,
+            client.sdk.arch,
+            client.sdk.runtime,
+            client.sdk.runtimeVersion,
+            client.anthropicVersion,
+            client.anthropicBeta.join(","),
+            client.uaFamily,
+          ])}`,
+    headers: `headers:${hashFields([client.headerNames.join(","), client.uaFamily, client.accept, client.acceptEncoding, client.acceptLanguage])}`,
+    system: system === null ? null : `system:${system.hex.slice(0, 16)}`,
+    template: sim.shingles >= MIN_TEMPLATE_SHINGLES ? bandKeys(sim.hex) : [],
+    combo: [],
+  };
+  keys.combo = comboKeys(policy, {
+    asn: keys.asn,
+    prefix: keys.prefix,
+    tls: keys.tls,
+    sdk: keys.sdk,
+    headers: keys.headers,
+    system: templateAllowlisted ? null : keys.system,
+    template: templateAllowlisted ? [] : keys.template,
+  });
+
+  return {
+    keys,
+    templateAllowlisted,
+    network,
+    tls,
+    client,
+    content: {
+      hasSystem: raw.system !== null,
+      systemSha256: system?.hex ?? null,
+      systemTruncated: system?.truncated ?? false,
+      textBytes: systemText.bytes + userText.bytes,
+      truncated: systemText.truncated || userText.truncated,
+      shingles: sim.shingles,
+      messageCount: raw.messageCount,
+    },
+    capability,
+    elicitation: elicitationScore(text),
+    simhash: sim.hex,
+  };
+}
+
+function prefixed(kind: string, hash: string | null): string | null {
+  return hash === null ? null : `${kind}:${hash}`;
+}
+
+/**
+ * The keys this request counts towards: every non-null key, minus system and
+ * template keys of an allow-listed prompt, minus `policy.clusters.allowlist`.
+ */
+export function clusterKeysOf(fp: Fingerprint, policy: Policy): string[] {
+  const { keys } = fp;
+  const all = [keys.asn, keys.prefix, keys.tls, keys.sdk, keys.headers];
+  if (!fp.templateAllowlisted) all.push(keys.system, ...keys.template);
+  all.push(...keys.combo);
+  const allowlist = policy.clusters.allowlist;
+  return all.filter((key): key is string => key !== null && !allowlist.includes(key));
+}
+
+/** A key's value without its kind prefix, for the compact summary. */
+function bare(key: string | null): string {
+  return key === null ? "-" : key.slice(key.indexOf(":") + 1);
+}
+
+/**
+ * One line for the origin's trusted `x-distillguard-fingerprint` header:
+ * printable ASCII, no `;`/`=` inside values, at most 512 characters. Holds
+ * hashes, codes and numbers only, never prompt text or credentials.
+ */
+export function summary(fp: Fingerprint): string {
+  const fields: [string, string][] = [
+    ["asn", fp.network.asn === null ? "-" : String(fp.network.asn)],
+    ["cc", fp.network.country ?? "-"],
+    ["prefix", fp.network.prefix ?? "-"],
+    ["tls", bare(fp.keys.tls)],
+    ["sdk", bare(fp.keys.sdk)],
+    ["hdr", bare(fp.keys.headers)],
+    ["sys", bare(fp.keys.system)],
+    ["tpl", fp.simhash],
+    ["tplok", fp.templateAllowlisted ? "1" : "0"],
+    ["ua", fp.client.uaFamily],
+    ["elic", fp.elicitation.score.toFixed(2)],
+    ["why", fp.elicitation.reasons.join(",") || "-"],
+    ["mismatch", fp.client.mismatch ? "1" : "0"],
+    ["mm", fp.client.mismatchReasons.join(",") || "-"],
+  ];
+  let line = "";
+  for (const [name, value] of fields) {
+    const entry = `${name}=${value.replace(/[^\x21-\x7e]|[;=]/g, "_")}`;
+    if (line.length + entry.length + 1 > SUMMARY_MAX_CHARS) break;
+    line += (line === "" ? "" : ";") + entry;
+  }
+  return line;
+}
+
+/** The name the Worker uses for `summary`. */
+export const summarizeFingerprint = summary;

@@ -1,0 +1,107 @@
+/**
+ * Sliding-window counters made of sub-buckets.
+ *
+ * A window of W ms is cut into N buckets of W/N ms. A bucket counts for as
+ * long as any part of it lies inside the last W ms, so every event of the last
+ * W ms is always counted and the limit holds over *every* window of length W,
+ * not just on average (the two-bucket weighted estimate can let up to 1.5× the
+ * limit through at a bucket edge). The price: an event may keep counting for up
+ * to one bucket (W/N) longer than W. Reservations can be given back, so a
+ * bucket's value may go down as well as up.
+ *
+ * Pure functions over plain data: the AccountDO, the simulator and the tests
+ * share this one definition of "how much is used" and "when does it fit".
+ */
+
+/** What was counted between `start` (inclusive) and `end` (exclusive), epoch ms. */
+export type Bucket = { start: number; end: number; value: number };
+
+/** Width of one sub-bucket; never below 1 ms so a bucket always has an extent. */
+export function bucketWidthMs(windowMs: number, buckets: number): number {
+  return Math.max(1, Math.ceil(windowMs / Math.max(1, Math.floor(buckets))));
+}
+
+/** Start of the bucket that `now` falls in: buckets are aligned so every writer agrees on them. */
+export function bucketStartFor(now: number, widthMs: number): number {
+  return Math.floor(now / widthMs) * widthMs;
+}
+
+/** A bucket counts while it overlaps (now − W, now]. */
+export function isLive(bucket: { end: number }, now: number, windowMs: number): boolean {
+  return bucket.end > now - windowMs;
+}
+
+/** When a bucket stops counting: the first instant at which it no longer overlaps the window. */
+export function expiresAt(bucket: { end: number }, windowMs: number): number {
+  return bucket.end + windowMs;
+}
+
+export function windowUsage(buckets: readonly Bucket[], now: number, windowMs: number): number {
+  let sum = 0;
+  for (const b of buckets) if (isLive(b, now, windowMs)) sum += b.value;
+  return sum;
+}
+
+/**
+ * The part of `amount` that is checked against `limit`. A single request larger
+ * than the whole window's budget (a max_tokens above the per-window output
+ * limit) is admitted into an otherwise empty window instead of never; a zero
+ * limit still admits nothing.
+ */
+function needed(amount: number, limit: number): number {
+  return Math.min(Math.max(0, amount), limit);
+}
+
+/** Whether `amount` more fits under `limit` right now. */
+export function fits(used: number, limit: number, amount: number): boolean {
+  if (amount > 0 && limit <= 0) return false;
+  return used + needed(amount, limit) <= limit;
+}
+
+/**
+ * Milliseconds until `amount` more fits under `limit`, assuming nothing else is
+ * counted meanwhile: 0 when it fits now, Infinity when it never can (limit 0).
+ */
+export function msUntilFits(buckets: readonly Bucket[], now: number, windowMs: number, limit: number, amount: number): number {
+  if (amount > 0 && limit <= 0) return Number.POSITIVE_INFINITY;
+  const need = needed(amount, limit);
+  const live = buckets.filter((b) => isLive(b, now, windowMs)).sort((a, b) => a.end - b.end);
+  let used = 0;
+  for (const b of live) used += b.value;
+  if (used + need <= limit) return 0;
+  for (const b of live) {
+    used -= b.value;
+    if (used + need <= limit) return Math.max(0, expiresAt(b, windowMs) - now);
+  }
+  // Unreachable with need <= limit (an empty window always fits); kept as a safe bound.
+  return windowMs;
+}
+
+/** Milliseconds until everything counted now has left the window (full replenishment). */
+export function msUntilEmpty(buckets: readonly Bucket[], now: number, windowMs: number): number {
+  let last = now;
+  for (const b of buckets) if (b.value > 0 && isLive(b, now, windowMs)) last = Math.max(last, expiresAt(b, windowMs));
+  return last - now;
+}
+
+/**
+ * Adds `amount` to the bucket `now` falls in, creating it when needed, and drops
+ * buckets that no longer count. Returns a new array; the input is not changed.
+ */
+export function record(buckets: readonly Bucket[], now: number, windowMs: number, widthMs: number, amount: number): Bucket[] {
+  const start = bucketStartFor(now, widthMs);
+  const end = start + widthMs;
+  let found = false;
+  const next: Bucket[] = [];
+  for (const b of buckets) {
+    if (!isLive(b, now, windowMs)) continue;
+    if (b.start === start && b.end === end) {
+      next.push({ ...b, value: b.value + amount });
+      found = true;
+    } else {
+      next.push(b);
+    }
+  }
+  if (!found) next.push({ start, end, value: amount });
+  return next;
+}

@@ -1,0 +1,83 @@
+/**
+ * `npm start`: everything a newcomer needs, nothing to configure.
+ *   1. a dev ADMIN_TOKEN in .dev.vars when missing;
+ *   2. D1 migrations applied to the local database;
+ *   3. the demo origin (Messages API imitation) on 127.0.0.1:8788;
+ *   4. `wrangler dev` on 127.0.0.1:8787 in front of it;
+ *   5. demo accounts seeded through the admin API.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { startDemoOrigin } from "../demo-origin/server.ts";
+import { DEMO_ACCOUNTS } from "./demo-accounts.ts";
+
+const GATEWAY = "http://127.0.0.1:8787";
+const DEV_ADMIN_TOKEN = "dev-admin-token";
+
+function adminToken(): string {
+  if (!existsSync(".dev.vars")) {
+    writeFileSync(".dev.vars", `ADMIN_TOKEN=${DEV_ADMIN_TOKEN}\n`);
+    console.log("created .dev.vars with a development ADMIN_TOKEN");
+  }
+  const match = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(".dev.vars", "utf8"));
+  return match?.[1]?.trim().replace(/^"|"$/g, "") || DEV_ADMIN_TOKEN;
+}
+
+async function waitForHealth(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${GATEWAY}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`gateway did not answer ${GATEWAY}/healthz within ${timeoutMs / 1000}s`);
+}
+
+async function seed(token: string): Promise<void> {
+  for (const account of DEMO_ACCOUNTS) {
+    const { id, ...fields } = account;
+    const res = await fetch(`${GATEWAY}/admin/accounts/${id}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(fields),
+    });
+    if (!res.ok) throw new Error(`seeding ${id} failed: ${res.status} ${await res.text()}`);
+  }
+}
+
+const token = adminToken();
+const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "distillguard", "--local"], {
+  stdio: "inherit",
+  env: { ...process.env, CI: "true" },
+});
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const origin = await startDemoOrigin(8788);
+console.log(`demo origin on ${origin.url}`);
+
+const wrangler: ChildProcess = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", "8787"], { stdio: "inherit" });
+const stop = () => {
+  wrangler.kill("SIGINT");
+  void origin.close().then(() => process.exit(0));
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+wrangler.on("exit", (code) => {
+  void origin.close().then(() => process.exit(code ?? 0));
+});
+
+await waitForHealth(120_000);
+await seed(token);
+const first = DEMO_ACCOUNTS[0];
+console.log(`
+distillguard is up on ${GATEWAY} in front of the demo origin.
+Demo accounts: ${DEMO_ACCOUNTS.map((a) => `${a.id} (${a.tier})`).join(", ")}
+Try:
+  curl -s ${GATEWAY}/v1/messages -H 'x-api-key: ${first?.keys[0]}' -H 'content-type: application/json' \\
+    -d '{"model":"demo-model-1","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}'
+Admin token: ${token === DEV_ADMIN_TOKEN ? DEV_ADMIN_TOKEN : "(from .dev.vars)"}
+`);

@@ -1,0 +1,111 @@
+/**
+ * The audit log in D1: operator changes are written here synchronously (an
+ * admin call that returns has been recorded); enforcement decisions arrive in
+ * batches from elsewhere. `GET /admin/audit` pages newest first, keyset on id.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../context.ts";
+import { cursorParam, decodeCursor, isoParam, limitParam, page, parseQuery, splitReasons } from "./validate.ts";
+
+export type AuditEntry = {
+  kind: "override" | "admin";
+  action: string;
+  accountId?: string | null;
+  reasons?: string[];
+  cluster?: string | null;
+  /** Plain facts about the change: never keys, prompt text, billing or payment data. */
+  detail?: Record<string, unknown>;
+};
+
+export async function writeAudit(db: D1Database, entry: AuditEntry): Promise<void> {
+  await db
+    .prepare(`INSERT INTO audit_log (at, kind, account_id, action, reasons, cluster, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`)
+    .bind(
+      new Date().toISOString(),
+      entry.kind,
+      entry.accountId ?? null,
+      entry.action,
+      entry.reasons?.length ? entry.reasons.join(",") : null,
+      entry.cluster ?? null,
+      entry.detail ? JSON.stringify(entry.detail) : null,
+    )
+    .run();
+}
+
+export type AuditRow = {
+  id: number;
+  at: string;
+  kind: string;
+  request_id: string | null;
+  account_id: string | null;
+  action: string | null;
+  enforced: number | null;
+  reasons: string | null;
+  risk: number | null;
+  country: string | null;
+  cluster: string | null;
+  detail: string | null;
+};
+
+function parseDetail(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export function publicAuditEntry(row: AuditRow) {
+  return {
+    id: row.id,
+    at: row.at,
+    kind: row.kind,
+    requestId: row.request_id,
+    account: row.account_id,
+    action: row.action,
+    enforced: row.enforced === null ? null : row.enforced === 1,
+    reasons: splitReasons(row.reasons),
+    risk: row.risk,
+    country: row.country,
+    cluster: row.cluster,
+    detail: parseDetail(row.detail),
+  };
+}
+
+const auditQuery = z.strictObject({
+  limit: limitParam(100, 500),
+  cursor: cursorParam,
+  account: z.string().min(1).max(128).optional(),
+  kind: z.enum(["decision", "override", "admin"]).optional(),
+  action: z.string().min(1).max(64).optional(),
+  reason: z.string().min(1).max(128).optional(),
+  since: isoParam.optional(),
+  until: isoParam.optional(),
+});
+
+export function auditRoutes() {
+  return new Hono<AppEnv>().get("/", async (c) => {
+    const q = parseQuery(c, auditQuery);
+    const before = decodeCursor(q.cursor, z.tuple([z.number().int()]));
+    // Only the filters given join the WHERE clause (fixed fragments, values bound), so SQLite can
+    // seek on the primary key and the (account_id, id) / (kind, id) indexes instead of scanning.
+    const filters: Array<[string, string | number | undefined]> = [
+      ["id < ?", before?.[0]],
+      ["account_id = ?", q.account],
+      ["kind = ?", q.kind],
+      ["action = ?", q.action],
+      ["instr(',' || reasons || ',', ',' || ? || ',') > 0", q.reason],
+      ["at >= ?", q.since],
+      ["at < ?", q.until],
+    ];
+    const active = filters.filter((f): f is [string, string | number] => f[1] !== undefined);
+    const where = active.length ? `WHERE ${active.map(([sql]) => sql).join(" AND ")}` : "";
+    const { results } = await c.env.DB.prepare(`SELECT * FROM audit_log ${where} ORDER BY id DESC LIMIT ?`)
+      .bind(...active.map(([, value]) => value), q.limit + 1)
+      .all<AuditRow>();
+    const { items, nextCursor } = page(results, q.limit, (row) => [row.id]);
+    return c.json({ entries: items.map(publicAuditEntry), nextCursor });
+  });
+}
