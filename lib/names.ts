@@ -18,17 +18,20 @@ export function fnv1a32(text: string): number {
   return hash >>> 0;
 }
 
-/** The shard of a fingerprint key an account reports to: accounts spread evenly, one account always the same shard. */
-export function clusterShardIndex(accountId: string, shards: number): number {
+/**
+ * The collector shard an account reports to. Accounts spread evenly over
+ * `shards` collectors and one account always uses the same one, so each
+ * collector sees ~1/shards of every cluster, whatever its size.
+ */
+export function collectorIndex(accountId: string, shards: number): number {
   return fnv1a32(accountId) % Math.max(1, shards);
 }
 
-/** A shard of a fingerprint key's counters. */
-export function clusterShardName(key: string, shard: number): string {
-  return `cluster:${key}#${shard}`;
+export function clusterCollectorName(index: number): string {
+  return `cluster:collector#${index}`;
 }
 
-/** The roll-up object of a fingerprint key: shards report to it, it holds the verdict. */
+/** The roll-up object of one fingerprint key: collectors report to it, it holds the key's verdict. */
 export function clusterRootName(key: string): string {
   return `cluster:${key}#root`;
 }

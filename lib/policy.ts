@@ -230,6 +230,14 @@ export const policySchema = z.strictObject({
       aggregateCapPerWindow: nonNegInt.default(100),
       /** Fingerprint keys (as shown by the admin API) never treated as clusters: corporate NATs, popular tools. */
       allowlist: z.array(z.string()).default([]),
+      /** Fingerprint kinds that never link accounts into components (too broad: every customer of an ISP shares an ASN). */
+      linkIgnoreKinds: z.array(z.string()).default(["asn"]),
+      /** A key shared by more accounts than this links nothing unless it has a verdict (popular SDK builds, browsers). */
+      linkMaxAccounts: z.number().int().min(2).default(2_000),
+      /** Share of a component's members on confirmed keys from which the whole component is confirmed. */
+      componentConfirmShare: z.number().min(0).max(1).default(0.5),
+      /** Member objects told about new or changed component verdicts per cron run (the rest follow next run). */
+      pushPerRun: z.number().int().min(1).max(10_000).default(500),
       /** Fingerprint kinds combined into extra keys, e.g. [["asn","tls"]]. */
       combinations: z.array(z.array(z.string()).min(2)).default([["tls", "sdk"]]),
     })

@@ -13,6 +13,7 @@ import { GatewayError, onError } from "./errors.ts";
 import { fingerprint } from "./fingerprint.ts";
 import { buildUpstreamRequest, proxyToOrigin, trustedHeaders } from "./forward.ts";
 import { identity } from "./identity.ts";
+import { linkClusters } from "./linker.ts";
 import { countDecision, logDecision } from "./log.ts";
 import { currentPolicy } from "./policy.ts";
 import { region } from "./region.ts";
@@ -106,6 +107,11 @@ app.all("/v1/*", policy(), identity(), body(), fingerprint(), region(), admit(),
 
 export default {
   fetch: app.fetch,
+  /** Cron: link accounts into clusters over the account↔fingerprint graph. */
+  async scheduled(_controller, env, ctx) {
+    const policy = await currentPolicy(env.CONFIG, (p) => ctx.waitUntil(p));
+    ctx.waitUntil(linkClusters(env, policy));
+  },
 } satisfies ExportedHandler<Env>;
 
 export { app };

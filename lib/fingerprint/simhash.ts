@@ -55,18 +55,30 @@ function addShingle(w0: number, w1: number, w2: number): void {
   bump(0x700 | (hi >>> 24));
 }
 
-/** The 8 bits of one byte lane set where more than half the shingles had them set. */
-function majorityByte(lane: number, total: number): number {
-  const ones = [0, 0, 0, 0, 0, 0, 0, 0];
-  const base = lane << 8;
-  for (let value = 1; value < 256; value++) {
-    const count = histogram[base | value] ?? 0;
-    if (count === 0) continue;
-    for (let bit = 0; bit < 8; bit++) if ((value >>> bit) & 1) ones[bit] = (ones[bit] ?? 0) + count;
+const ones = new Int32Array(64);
+
+/** Per-bit counts from the byte histograms, then the majority vote: bit set where more than half the shingles had it. */
+function majorityBits(total: number): [hi: number, lo: number] {
+  ones.fill(0);
+  for (let lane = 0; lane < 8; lane++) {
+    const base = lane << 8;
+    for (let value = 1; value < 256; value++) {
+      const count = histogram[base | value] ?? 0;
+      if (count === 0) continue;
+      // Visit only the set bits of `value`.
+      for (let bits = value; bits !== 0; bits &= bits - 1) {
+        const bit = (lane << 3) | (31 - Math.clz32(bits & -bits));
+        ones[bit] = (ones[bit] ?? 0) + count;
+      }
+    }
   }
-  let byte = 0;
-  for (let bit = 0; bit < 8; bit++) if ((ones[bit] ?? 0) * 2 > total) byte |= 1 << bit;
-  return byte;
+  let lo = 0;
+  let hi = 0;
+  for (let bit = 0; bit < 32; bit++) {
+    if ((ones[bit] ?? 0) * 2 > total) lo |= 1 << bit;
+    if ((ones[bit + 32] ?? 0) * 2 > total) hi |= 1 << bit;
+  }
+  return [hi >>> 0, lo >>> 0];
 }
 
 /**
@@ -109,10 +121,7 @@ export function simhash(text: string): { hex: string; shingles: number } {
     addShingle(0, w0, w1);
     shingles = 1;
   }
-  let lo = 0;
-  let hi = 0;
-  for (let lane = 0; lane < 4; lane++) lo |= majorityByte(lane, shingles) << (lane * 8);
-  for (let lane = 0; lane < 4; lane++) hi |= majorityByte(lane + 4, shingles) << (lane * 8);
+  const [hi, lo] = majorityBits(shingles);
   return { hex: hex32(hi) + hex32(lo), shingles };
 }
 

@@ -1,8 +1,11 @@
 /**
- * Account upsert: keys are hashed before anything is stored; the KV key index
- * (`key:<hash>` → profile) is kept in step, and keys removed from an account
- * are revoked at once in KV (other isolates within cache.keyTtlSeconds).
+ * Accounts: upsert, read, list, revoke keys. Keys are hashed before anything
+ * is stored; the KV key index (`key:<hash>` → profile) is kept in step, and a
+ * removed key is revoked at once in KV and in this isolate's cache (other
+ * isolates stop accepting it within cache.keyTtlSeconds).
  */
+import { Hono } from "hono";
+import { z } from "zod";
 import {
   accountIdSchema,
   accountRecordName,
@@ -15,22 +18,17 @@ import {
 } from "../../lib/accounts.ts";
 import type { AccountProfile } from "../../lib/decision.ts";
 import { sha256Hex } from "../../lib/hash.ts";
+import { accountObjectName } from "../../lib/names.ts";
+import { withRetry } from "../admit.ts";
+import { body } from "../body.ts";
+import type { AppEnv } from "../context.ts";
 import { GatewayError } from "../errors.ts";
 import { forgetKeys } from "../identity.ts";
+import { writeAudit } from "./audit.ts";
+import { cursorParam, decodeCursor, limitParam, notFound, page, parse, parseBody, parseQuery, splitReasons } from "./validate.ts";
 
 export function parseAccountId(raw: string): string {
-  const result = accountIdSchema.safeParse(raw);
-  if (!result.success) throw new GatewayError("invalid_request_error", result.error.issues[0]?.message ?? "bad account id");
-  return result.data;
-}
-
-export function parseUpsert(json: unknown): AccountUpsert {
-  const result = accountUpsertSchema.safeParse(json);
-  if (!result.success) {
-    const detail = result.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
-    throw new GatewayError("invalid_request_error", detail);
-  }
-  return result.data;
+  return parse(accountIdSchema, raw, "path");
 }
 
 export async function upsertAccount(
@@ -55,7 +53,7 @@ export async function upsertAccount(
   for (const hash of keyHashes) {
     const owner = parseProfile(await env.CONFIG.get(keyIndexName(hash)));
     if (owner !== null && owner.id !== id) {
-      throw new GatewayError("invalid_request_error", "one of the keys already belongs to another account");
+      throw new GatewayError("invalid_request_error", "body.keys: one of the keys already belongs to another account");
     }
   }
   const removed = (existing?.keyHashes ?? []).filter((hash) => !keyHashes.includes(hash));
@@ -83,4 +81,148 @@ export async function upsertAccount(
 /** The account as the admin API shows it: never the key hashes' preimages, and only a count of keys. */
 export function publicAccount(record: AccountRecord) {
   return { ...record.profile, keyCount: record.keyHashes.length, createdAt: record.createdAt, updatedAt: record.updatedAt };
+}
+
+type AccountRow = {
+  id: string;
+  tier: string;
+  org_type: string | null;
+  verified: number;
+  billing_country: string | null;
+  payment_fingerprint: string | null;
+  key_count: number;
+  created_at: string;
+  updated_at: string;
+};
+
+function accountFromRow(row: AccountRow): ReturnType<typeof publicAccount> {
+  return {
+    id: row.id,
+    tier: row.tier,
+    orgType: row.org_type,
+    verified: row.verified === 1,
+    billingCountry: row.billing_country,
+    paymentFingerprint: row.payment_fingerprint,
+    keyCount: row.key_count,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * The account from KV (what the edge uses), else from D1 (the registry; KV is
+ * eventually consistent across locations). 404 when neither knows it.
+ */
+export async function findAccount(env: Env, id: string) {
+  const [raw, row] = await Promise.all([
+    env.CONFIG.get(accountRecordName(id)),
+    env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<AccountRow>(),
+  ]);
+  const record = parseAccountRecord(raw);
+  if (record) return { account: publicAccount(record), record };
+  if (row) return { account: accountFromRow(row), record: null };
+  throw notFound(`account ${id}`);
+}
+
+export function accountStub(env: Env, id: string) {
+  return env.ACCOUNTS.getByName(accountObjectName(id));
+}
+
+const listQuery = z.strictObject({ limit: limitParam(100, 500), cursor: cursorParam });
+
+const revokeBody = z.strictObject({ keys: z.array(z.string().min(1).max(512)).min(1).max(100) }).optional();
+
+type MembershipRow = {
+  cluster_id: string;
+  size: number | null;
+  verdict: string | null;
+  reasons: string | null;
+  updated_at: number | null;
+};
+
+export function accountRoutes() {
+  const routes = new Hono<AppEnv>();
+
+  routes.put("/:id", body(), async (c) => {
+    const id = parseAccountId(c.req.param("id"));
+    const input = parseBody(c, accountUpsertSchema);
+    const { record, created } = await upsertAccount(c.env, id, input, c.get("policy").defaultTier);
+    // Profile facts only as flags: billing country and payment fingerprint stay out of the log.
+    await writeAudit(c.env.DB, {
+      kind: "admin",
+      action: created ? "account_create" : "account_update",
+      accountId: id,
+      detail: { tier: record.profile.tier, verified: record.profile.verified, keyCount: record.keyHashes.length },
+    });
+    return c.json({ account: publicAccount(record) }, created ? 201 : 200);
+  });
+
+  routes.get("/", async (c) => {
+    const q = parseQuery(c, listQuery);
+    const after = decodeCursor(q.cursor, z.tuple([z.string()]));
+    const { results } = await c.env.DB.prepare("SELECT * FROM accounts WHERE id > ? ORDER BY id LIMIT ?")
+      .bind(after?.[0] ?? "", q.limit + 1)
+      .all<AccountRow>();
+    const { items, nextCursor } = page(results, q.limit, (row) => [row.id]);
+    return c.json({ accounts: items.map(accountFromRow), nextCursor });
+  });
+
+  routes.get("/:id", async (c) => {
+    const id = parseAccountId(c.req.param("id"));
+    const { account } = await findAccount(c.env, id);
+    const stub = accountStub(c.env, id);
+    const [state, memberships] = await Promise.all([
+      withRetry(() => stub.inspect()),
+      c.env.DB.prepare(
+        `SELECT m.cluster_id, c.size, c.verdict, c.reasons, c.updated_at
+         FROM cluster_members m LEFT JOIN clusters c ON c.id = m.cluster_id
+         WHERE m.account_id = ? ORDER BY c.size DESC LIMIT 100`,
+      )
+        .bind(id)
+        .all<MembershipRow>(),
+    ]);
+    const clusters = memberships.results.map((row) => ({
+      id: row.cluster_id,
+      size: row.size,
+      verdict: row.verdict,
+      reasons: splitReasons(row.reasons),
+      updatedAt: row.updated_at === null ? null : new Date(row.updated_at).toISOString(),
+    }));
+    return c.json({ account, state, clusters });
+  });
+
+  // No body: revoke every key (the account stays, and can get new keys with PUT). With
+  // {"keys": [...]}: revoke just those, e.g. one leaked key of several.
+  routes.delete("/:id/keys", body(), async (c) => {
+    const id = parseAccountId(c.req.param("id"));
+    const input = parseBody(c, revokeBody);
+    const { record } = await findAccount(c.env, id);
+    if (!record) throw notFound(`account ${id}`);
+    let revoked = record.keyHashes;
+    if (input) {
+      const hashes = await Promise.all(input.keys.map((key) => sha256Hex(key)));
+      const foreign = hashes.filter((hash) => !record.keyHashes.includes(hash)).length;
+      if (foreign > 0) {
+        throw new GatewayError("invalid_request_error", `body.keys: ${foreign} of the keys do not belong to account ${id}; nothing revoked`);
+      }
+      revoked = [...new Set(hashes)];
+    }
+    const now = new Date().toISOString();
+    const next: AccountRecord = { ...record, keyHashes: record.keyHashes.filter((h) => !revoked.includes(h)), updatedAt: now };
+    await Promise.all([
+      ...revoked.map((hash) => c.env.CONFIG.delete(keyIndexName(hash))),
+      c.env.CONFIG.put(accountRecordName(id), JSON.stringify(next)),
+      c.env.DB.prepare("UPDATE accounts SET key_count = ?, updated_at = ? WHERE id = ?").bind(next.keyHashes.length, now, id).run(),
+    ]);
+    forgetKeys(revoked);
+    await writeAudit(c.env.DB, {
+      kind: "admin",
+      action: "revoke_keys",
+      accountId: id,
+      detail: { revoked: revoked.length, remaining: next.keyHashes.length },
+    });
+    return c.json({ account: publicAccount(next), revoked: revoked.length });
+  });
+
+  return routes;
 }

@@ -1,20 +1,29 @@
-/** `/admin/*`: the operator API, behind the admin token. */
+/** `/admin/*`: the operator API, behind the admin token. One module per resource. */
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../context.ts";
-import { body } from "../body.ts";
-import { parseAccountId, parseUpsert, publicAccount, upsertAccount } from "./accounts.ts";
+import { accountRoutes } from "./accounts.ts";
+import { auditRoutes } from "./audit.ts";
 import { adminAuth } from "./auth.ts";
+import { clusterRoutes } from "./clusters.ts";
+import { indicatorRoutes } from "./indicators.ts";
+import { overrideRoutes } from "./overrides.ts";
+import { policyRoutes } from "./policy.ts";
 
-export function adminRoutes() {
-  const admin = new Hono<AppEnv>();
-  admin.use("*", adminAuth());
-
-  admin.put("/accounts/:id", body(), async (c) => {
-    const id = parseAccountId(c.req.param("id"));
-    const input = parseUpsert(c.get("body").json);
-    const { record, created } = await upsertAccount(c.env, id, input, c.get("policy").defaultTier);
-    return c.json({ account: publicAccount(record) }, created ? 201 : 200);
+/** Admin answers name accounts and their risk: no shared cache may keep one, whatever the status. */
+const noStore = () =>
+  createMiddleware<AppEnv>(async function noStore(c, next) {
+    await next();
+    c.res.headers.set("cache-control", "no-store");
   });
 
-  return admin;
+export function adminRoutes() {
+  return new Hono<AppEnv>()
+    .use("*", noStore(), adminAuth())
+    .route("/accounts", accountRoutes())
+    .route("/accounts", overrideRoutes())
+    .route("/clusters", clusterRoutes())
+    .route("/policy", policyRoutes())
+    .route("/audit", auditRoutes())
+    .route("/indicators", indicatorRoutes());
 }

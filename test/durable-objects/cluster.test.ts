@@ -1,0 +1,87 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ReportBuffer } from "../../lib/cluster/report.ts";
+import { clusterCollectorName, clusterRootName, collectorIndex } from "../../lib/names.ts";
+import { validatePolicy, type Policy } from "../../lib/policy.ts";
+import { unique } from "../helpers.ts";
+
+function policy(overrides: Record<string, unknown> = {}): Policy {
+  const result = validatePolicy({ clusters: { minAccounts: 10, minRequestsPerWindow: 20, shards: 4, ...overrides } });
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  return result.policy;
+}
+
+/** Reports one account's requests through its collector, as the account object's alarm does. */
+async function report(p: Policy, accountId: string, keys: string[], starts: number[], elicited: boolean, bands: string[]) {
+  const buffer = new ReportBuffer();
+  for (const at of starts) {
+    buffer.add({ at, keys, bands, model: "demo-model-1", inputTokens: 100, outputTokens: 500, elicited });
+  }
+  const batch = buffer.drain(accountId);
+  if (!batch) throw new Error("empty report");
+  return env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId, p.clusters.shards))).report(batch, p);
+}
+
+async function flushAll(p: Policy) {
+  for (let i = 0; i < p.clusters.shards; i++) await env.CLUSTERS.getByName(clusterCollectorName(i)).flushNow();
+}
+
+describe("ClusterDO collectors and roots", () => {
+  it("should confirm a synchronized, templated hydra and tell its members", async () => {
+    const p = policy();
+    const key = `tls:${unique("hydra")}`;
+    const band = `tpl:0:${unique("b")}`;
+    const t0 = Date.now() - 20_000;
+    const ticks = [0, 2_000, 4_000, 6_000, 8_000].map((d) => t0 + d);
+    const accounts = Array.from({ length: 40 }, () => unique("h"));
+    for (const a of accounts) await report(p, a, [key, band], ticks, true, [band]);
+    await flushAll(p);
+
+    const root = await env.CLUSTERS.getByName(clusterRootName(key)).inspectRoot(p);
+    expect(root.accounts).toBeGreaterThanOrEqual(38);
+    expect(root.accounts).toBeLessThanOrEqual(42);
+    expect(root.metrics?.synchrony).toBeGreaterThan(0.9);
+    expect(root.metrics?.templateShare).toBe(1);
+    expect(root.verdict).toBe("confirmed");
+    // Roots are called once per collector flush, not once per account.
+    expect(root.rollups).toBeLessThanOrEqual(p.clusters.shards);
+
+    const first = accounts[0] ?? "";
+    const verdicts = await report(p, first, [key, band], [Date.now()], true, [band]);
+    const onKey = verdicts.find((v) => v.cluster === key);
+    expect(onKey?.verdict).toBe("confirmed");
+    expect(onKey?.capPerWindow).toBeCloseTo(p.clusters.aggregateCapPerWindow / root.accounts, 5);
+
+    const row = await env.DB.prepare(`SELECT verdict, accounts FROM fingerprint_keys WHERE fp_key = ?`).bind(key).first<{ verdict: string; accounts: number }>();
+    expect(row?.verdict).toBe("confirmed");
+    const edges = await env.DB.prepare(`SELECT COUNT(*) AS n FROM account_fingerprints WHERE fp_key = ?`).bind(key).first<{ n: number }>();
+    expect(edges?.n).toBe(40);
+  });
+
+  it("should leave many honest accounts on one key with diverse prompts and timing alone", async () => {
+    const p = policy();
+    const key = `prefix:${unique("nat")}`;
+    const t0 = Date.now() - 50_000;
+    for (let i = 0; i < 40; i++) {
+      // Each human at their own moments, each with their own prompt.
+      const starts = [t0 + ((i * 7919) % 40_000), t0 + ((i * 104_729) % 45_000) + 1_000];
+      await report(p, unique("office"), [key], starts, false, [`tpl:0:${unique("own")}`]);
+    }
+    await flushAll(p);
+    const root = await env.CLUSTERS.getByName(clusterRootName(key)).inspectRoot(p);
+    expect(root.accounts).toBeGreaterThanOrEqual(38);
+    expect(root.verdict).toBe("none");
+  });
+
+  it("should keep single-account keys away from roots but still record their edges", async () => {
+    const p = policy();
+    const key = `payment:${unique("solo")}`;
+    const account = unique("solo-acct");
+    await report(p, account, [key], [Date.now()], false, []);
+    await flushAll(p);
+    const root = await env.CLUSTERS.getByName(clusterRootName(key)).inspectRoot(p);
+    expect(root.rollups).toBe(0);
+    const edge = await env.DB.prepare(`SELECT account_id FROM account_fingerprints WHERE fp_key = ?`).bind(key).first<{ account_id: string }>();
+    expect(edge?.account_id).toBe(account);
+  });
+});

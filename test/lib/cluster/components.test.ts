@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { connectedComponents } from "../../../lib/cluster/components.ts";
+import { judgeKey } from "../../../lib/cluster/verdict.ts";
+import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy.ts";
+
+describe("connected components", () => {
+  it("should join accounts linked only transitively", () => {
+    const components = connectedComponents(
+      [
+        { accountId: "A", key: "payment:p1" },
+        { accountId: "B", key: "payment:p1" },
+        { accountId: "B", key: "tls:t1" },
+        { accountId: "C", key: "tls:t1" },
+        { accountId: "D", key: "tls:other" },
+      ],
+      { minSize: 2 },
+    );
+    expect(components).toEqual([{ accounts: ["A", "B", "C"], keys: ["payment:p1", "tls:t1"] }]);
+  });
+
+  it("should not link through ignored keys", () => {
+    const components = connectedComponents(
+      [
+        { accountId: "A", key: "prefix:10.0.0.0/24" },
+        { accountId: "B", key: "prefix:10.0.0.0/24" },
+      ],
+      { minSize: 2, ignore: new Set(["prefix:10.0.0.0/24"]) },
+    );
+    expect(components).toEqual([]);
+  });
+
+  it("should build one component out of a 20,000-account chain", () => {
+    const edges = Array.from({ length: 20_000 }, (_, i) => [
+      { accountId: `a${i}`, key: `k${i}` },
+      { accountId: `a${i + 1}`, key: `k${i}` },
+    ]).flat();
+    const [only, ...rest] = connectedComponents(edges, { minSize: 2 });
+    expect(rest).toHaveLength(0);
+    expect(only?.accounts).toHaveLength(20_001);
+  });
+});
+
+describe("cluster verdict rules", () => {
+  const base = { accounts: 200, requestsPerWindow: 1_000, synchrony: 0, templateShare: 0, elicitationShare: 0, pivotModel: null };
+
+  it("should not judge a key many honest accounts share", () => {
+    expect(judgeKey("sdk:abc", base, DEFAULT_POLICY).verdict).toBe("none");
+  });
+
+  it("should suspect a key with one campaign behaviour and confirm one with two", () => {
+    expect(judgeKey("tls:x", { ...base, templateShare: 0.9 }, DEFAULT_POLICY).verdict).toBe("suspect");
+    const confirmed = judgeKey("tls:x", { ...base, templateShare: 0.9, synchrony: 0.8 }, DEFAULT_POLICY);
+    expect(confirmed.verdict).toBe("confirmed");
+    expect(confirmed.capPerWindow).toBeCloseTo(DEFAULT_POLICY.clusters.aggregateCapPerWindow / 200);
+  });
+
+  it("should never judge an allow-listed key", () => {
+    const result = validatePolicy({ clusters: { allowlist: ["prefix:203.0.113.0/24"] } });
+    if (!result.ok) throw new Error("policy");
+    const verdict = judgeKey("prefix:203.0.113.0/24", { ...base, templateShare: 1, synchrony: 1, elicitationShare: 1 }, result.policy);
+    expect(verdict.verdict).toBe("none");
+  });
+
+  it("should not judge small or slow groups", () => {
+    expect(judgeKey("tpl:0:a", { ...base, accounts: 5, templateShare: 1, synchrony: 1 }, DEFAULT_POLICY).verdict).toBe("none");
+    expect(judgeKey("tpl:0:a", { ...base, requestsPerWindow: 10, templateShare: 1, synchrony: 1 }, DEFAULT_POLICY).verdict).toBe("none");
+  });
+});

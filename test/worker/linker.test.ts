@@ -1,0 +1,70 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_POLICY } from "../../lib/policy.ts";
+import { linkClusters } from "../../worker/linker.ts";
+import { unique } from "../helpers.ts";
+
+async function edge(accountId: string, key: string) {
+  const now = Date.now();
+  await env.DB.prepare(`INSERT OR IGNORE INTO account_fingerprints (account_id, fp_key, kind, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)`)
+    .bind(accountId, key, key.split(":")[0], now, now)
+    .run();
+}
+
+async function clusterOf(accountId: string) {
+  return env.DB.prepare(
+    `SELECT c.id, c.size, c.verdict, c.keys FROM cluster_members m JOIN clusters c ON c.id = m.cluster_id WHERE m.account_id = ?`,
+  )
+    .bind(accountId)
+    .first<{ id: string; size: number; verdict: string; keys: string }>();
+}
+
+describe("cron linker: connected components in D1", () => {
+  it("should put accounts linked only transitively (A~B by payment, B~C by TLS) in one component", async () => {
+    const [a, b, c] = [unique("A"), unique("B"), unique("C")];
+    const payment = `payment:${unique("p")}`;
+    const tls = `tls:${unique("t")}`;
+    await edge(a, payment);
+    await edge(b, payment);
+    await edge(b, tls);
+    await edge(c, tls);
+    await edge(c, `asn:${unique("asn")}`);
+    await linkClusters(env, DEFAULT_POLICY);
+    const ca = await clusterOf(a);
+    const cc = await clusterOf(c);
+    expect(ca?.id).toBeDefined();
+    expect(ca?.id).toBe(cc?.id);
+    expect(ca?.size).toBe(3);
+    expect(JSON.parse(ca?.keys ?? "[]")).toEqual([payment, tls].sort());
+    // Three accounts with no campaign evidence: linked, but no verdict.
+    expect(ca?.verdict).toBe("none");
+  });
+
+  it("should not link through an ASN (too broad) or an allow-listed key", async () => {
+    const [a, b] = [unique("A"), unique("B")];
+    const asn = `asn:${unique("n")}`;
+    await edge(a, asn);
+    await edge(b, asn);
+    await linkClusters(env, DEFAULT_POLICY);
+    expect(await clusterOf(a)).toBeNull();
+  });
+
+  it("should confirm a component whose members mostly sit on a confirmed key", async () => {
+    const hot = `tpl:0:${unique("hot")}`;
+    const members = Array.from({ length: 6 }, () => unique("m"));
+    for (const m of members.slice(0, 4)) await edge(m, hot);
+    // The last two vary the template but share a payment fingerprint with a member on it.
+    const pay = `payment:${unique("pay")}`;
+    for (const m of [members[3], members[4], members[5]]) if (m) await edge(m, pay);
+    await env.DB.prepare(
+      `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
+         elicitation_share, top_model, verdict, reasons, allowlisted, updated_at) VALUES (?, 'tpl', 4, 100, 1000, 0.9, 1, 1, NULL, 'confirmed', '', 0, ?)`,
+    )
+      .bind(hot, Date.now())
+      .run();
+    await linkClusters(env, DEFAULT_POLICY);
+    const cluster = await clusterOf(members[5] ?? "");
+    expect(cluster?.size).toBe(6);
+    expect(cluster?.verdict).toBe("confirmed");
+  });
+});

@@ -1,0 +1,251 @@
+/**
+ * Clusters as operators see them, from D1: connected components (`cc:…`, the
+ * cron's account↔fingerprint components) and per-fingerprint-key roll-ups
+ * (`tls:…`, `asn:…`: the real-time candidates). One list over both, one detail
+ * route that tells them apart by the `cc:` prefix.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../context.ts";
+import { publicAuditEntry, type AuditRow } from "./audit.ts";
+import { cursorParam, decodeCursor, limitParam, notFound, page, parse, parseQuery, splitReasons } from "./validate.ts";
+
+const verdict = z.enum(["none", "suspect", "confirmed"]);
+
+// Fixed column per sort name: the ORDER BY is never built from client text.
+const SORT_COLUMN = { size: "size", rate: "rate", updated: "updated_at" } as const;
+
+const listQuery = z.strictObject({
+  limit: limitParam(50, 500),
+  cursor: cursorParam,
+  type: z.enum(["component", "key"]).optional(),
+  verdict: verdict.optional(),
+  minSize: z.coerce.number().int().min(0).optional(),
+  sort: z.enum(["size", "rate", "updated"]).default("size"),
+});
+
+const detailQuery = z.strictObject({ limit: limitParam(100, 1000), cursor: cursorParam });
+
+// In the list, a component shows this many of its linking keys; the detail shows them all (to 500).
+const LIST_KEYS = 20;
+const DETAIL_KEYS = 500;
+const TIMELINE_ENTRIES = 50;
+
+type ListRow = {
+  id: string;
+  type: "component" | "key";
+  kind: string | null;
+  size: number;
+  rate: number;
+  verdict: string;
+  reasons: string;
+  updated_at: number;
+  keys: string | null;
+  allowlisted: number;
+};
+
+type ComponentRow = {
+  id: string;
+  size: number;
+  keys: string;
+  verdict: string;
+  reasons: string;
+  requests_per_window: number;
+  created_at: number;
+  updated_at: number;
+};
+
+type KeyRow = {
+  fp_key: string;
+  kind: string;
+  accounts: number;
+  requests_per_window: number;
+  tokens_per_window: number;
+  synchrony: number;
+  template_share: number;
+  elicitation_share: number;
+  top_model: string | null;
+  verdict: string;
+  reasons: string;
+  allowlisted: number;
+  updated_at: number;
+};
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function parseKeyList(text: string | null): string[] {
+  if (!text) return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((k): k is string => typeof k === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+export function publicKeyRollup(row: KeyRow) {
+  return {
+    id: row.fp_key,
+    type: "key" as const,
+    kind: row.kind,
+    size: row.accounts,
+    requestsPerWindow: row.requests_per_window,
+    tokensPerWindow: row.tokens_per_window,
+    synchrony: row.synchrony,
+    templateShare: row.template_share,
+    elicitationShare: row.elicitation_share,
+    topModel: row.top_model,
+    verdict: row.verdict,
+    reasons: splitReasons(row.reasons),
+    allowlisted: row.allowlisted === 1,
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+async function componentDetail(db: D1Database, id: string, q: z.output<typeof detailQuery>) {
+  const component = await db.prepare("SELECT * FROM clusters WHERE id = ?").bind(id).first<ComponentRow>();
+  if (!component) throw notFound(`cluster ${id}`);
+  const after = decodeCursor(q.cursor, z.tuple([z.string()]));
+  const keys = parseKeyList(component.keys).slice(0, DETAIL_KEYS);
+  const [members, rollups, timeline] = await db.batch([
+    db
+      .prepare(
+        `SELECT m.account_id, a.tier, a.verified, a.created_at FROM cluster_members m
+         LEFT JOIN accounts a ON a.id = m.account_id
+         WHERE m.cluster_id = ? AND m.account_id > ? ORDER BY m.account_id LIMIT ?`,
+      )
+      .bind(id, after?.[0] ?? "", q.limit + 1),
+    db.prepare("SELECT * FROM fingerprint_keys WHERE fp_key IN (SELECT value FROM json_each(?))").bind(JSON.stringify(keys)),
+    db
+      .prepare(
+        `SELECT * FROM audit_log WHERE account_id IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)
+         ORDER BY id DESC LIMIT ?`,
+      )
+      .bind(id, TIMELINE_ENTRIES),
+  ]);
+  type MemberRow = { account_id: string; tier: string | null; verified: number | null; created_at: string | null };
+  const memberPage = page((members?.results ?? []) as MemberRow[], q.limit, (row) => [row.account_id]);
+  const byKey = new Map(((rollups?.results ?? []) as KeyRow[]).map((row) => [row.fp_key, row]));
+  return {
+    cluster: {
+      id: component.id,
+      type: "component" as const,
+      size: component.size,
+      requestsPerWindow: component.requests_per_window,
+      verdict: component.verdict,
+      reasons: splitReasons(component.reasons),
+      createdAt: iso(component.created_at),
+      updatedAt: iso(component.updated_at),
+    },
+    // Each linking key with its roll-up, when the key's root object has written one.
+    sharedKeys: keys.map((key) => {
+      const row = byKey.get(key);
+      return row ? publicKeyRollup(row) : { id: key, type: "key" as const, rollup: null };
+    }),
+    members: memberPage.items.map((row) => ({
+      account: row.account_id,
+      tier: row.tier,
+      verified: row.verified === null ? null : row.verified === 1,
+      createdAt: row.created_at,
+    })),
+    nextCursor: memberPage.nextCursor,
+    // The members' latest decisions and operator actions, newest first.
+    timeline: ((timeline?.results ?? []) as AuditRow[]).map(publicAuditEntry),
+  };
+}
+
+async function keyDetail(db: D1Database, key: string, q: z.output<typeof detailQuery>) {
+  const after = decodeCursor(q.cursor, z.tuple([z.string()]));
+  const [rollup, edges, components, anyEdge] = await db.batch([
+    db.prepare("SELECT * FROM fingerprint_keys WHERE fp_key = ?").bind(key),
+    db
+      .prepare(
+        `SELECT account_id, first_seen, last_seen FROM account_fingerprints
+         WHERE fp_key = ? AND account_id > ? ORDER BY account_id LIMIT ?`,
+      )
+      .bind(key, after?.[0] ?? "", q.limit + 1),
+    db
+      .prepare(
+        `SELECT DISTINCT m.cluster_id FROM account_fingerprints f JOIN cluster_members m ON m.account_id = f.account_id
+         WHERE f.fp_key = ? LIMIT 20`,
+      )
+      .bind(key),
+    db.prepare("SELECT 1 AS found FROM account_fingerprints WHERE fp_key = ? LIMIT 1").bind(key),
+  ]);
+  const row = (rollup?.results[0] ?? null) as KeyRow | null;
+  if (row === null && (anyEdge?.results.length ?? 0) === 0) throw notFound(`cluster ${key}`);
+  type EdgeRow = { account_id: string; first_seen: number; last_seen: number };
+  const edgePage = page((edges?.results ?? []) as EdgeRow[], q.limit, (edge) => [edge.account_id]);
+  return {
+    cluster: row ? publicKeyRollup(row) : { id: key, type: "key" as const, rollup: null },
+    accounts: edgePage.items.map((edge) => ({ account: edge.account_id, firstSeen: iso(edge.first_seen), lastSeen: iso(edge.last_seen) })),
+    nextCursor: edgePage.nextCursor,
+    components: ((components?.results ?? []) as Array<{ cluster_id: string }>).map((r) => r.cluster_id),
+  };
+}
+
+const clusterId = z
+  .string()
+  .min(3)
+  .max(512)
+  .regex(/^[a-z0-9+_-]+:./i, "a component id (cc:…) or a URL-encoded fingerprint key (kind:value)");
+
+export function clusterRoutes() {
+  const routes = new Hono<AppEnv>();
+
+  routes.get("/", async (c) => {
+    const q = parseQuery(c, listQuery);
+    const column = SORT_COLUMN[q.sort];
+    const after = decodeCursor(q.cursor, z.tuple([z.number(), z.string()]));
+    // Fixed fragments, values bound; only the given filters join the WHERE clause.
+    const filters: Array<[string, Array<string | number> | undefined]> = [
+      ["type = ?", q.type === undefined ? undefined : [q.type]],
+      ["verdict = ?", q.verdict === undefined ? undefined : [q.verdict]],
+      ["size >= ?", q.minSize === undefined ? undefined : [q.minSize]],
+      [`(${column}, id) < (?, ?)`, after ?? undefined],
+    ];
+    const active = filters.filter((f): f is [string, Array<string | number>] => f[1] !== undefined);
+    const where = active.length ? `WHERE ${active.map(([sql]) => sql).join(" AND ")}` : "";
+    const { results } = await c.env.DB.prepare(
+      `SELECT * FROM (
+         SELECT id, 'component' AS type, NULL AS kind, size, requests_per_window AS rate, verdict, reasons,
+                updated_at, keys, 0 AS allowlisted FROM clusters
+         UNION ALL
+         SELECT fp_key, 'key', kind, accounts, requests_per_window, verdict, reasons,
+                updated_at, NULL, allowlisted FROM fingerprint_keys
+       ) ${where} ORDER BY ${column} DESC, id DESC LIMIT ?`,
+    )
+      .bind(...active.flatMap(([, values]) => values), q.limit + 1)
+      .all<ListRow>();
+    const sortValue = (row: ListRow) => (q.sort === "size" ? row.size : q.sort === "rate" ? row.rate : row.updated_at);
+    const { items, nextCursor } = page(results, q.limit, (row) => [sortValue(row), row.id]);
+    return c.json({
+      clusters: items.map((row) => {
+        const keys = row.type === "component" ? parseKeyList(row.keys) : null;
+        return {
+          id: row.id,
+          type: row.type,
+          kind: row.kind,
+          size: row.size,
+          requestsPerWindow: row.rate,
+          verdict: row.verdict,
+          reasons: splitReasons(row.reasons),
+          allowlisted: row.allowlisted === 1,
+          sharedKeys: keys?.slice(0, LIST_KEYS) ?? null,
+          sharedKeyCount: keys?.length ?? null,
+          updatedAt: iso(row.updated_at),
+        };
+      }),
+      nextCursor,
+    });
+  });
+
+  // `{.+}`: a prefix key such as `prefix:203.0.113.0/24` keeps working even if a client sends its slash raw.
+  routes.get("/:id{.+}", async (c) => {
+    const id = parse(clusterId, c.req.param("id"), "path");
+    const q = parseQuery(c, detailQuery);
+    return c.json(id.startsWith("cc:") ? await componentDetail(c.env.DB, id, q) : await keyDetail(c.env.DB, id, q));
+  });
+
+  return routes;
+}
