@@ -8,7 +8,7 @@ export function toHex(bytes: ArrayBuffer | Uint8Array): string {
   return out;
 }
 
-export async function sha256Hex(input: string | Uint8Array): Promise<string> {
+export async function sha256Hex(input: string | Uint8Array<ArrayBuffer>): Promise<string> {
   const data = typeof input === "string" ? new TextEncoder().encode(input) : input;
   return toHex(await crypto.subtle.digest("SHA-256", data));
 }

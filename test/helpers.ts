@@ -2,7 +2,8 @@
 import { env, exports } from "cloudflare:workers";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
-export const ORIGIN = "http://127.0.0.1:18788";
+/** The demo origin of this test run (vitest.config.ts picks a free port). */
+export const ORIGIN: string = env.ORIGIN_URL;
 export const GATEWAY = "https://gateway.test";
 
 let counter = 0;

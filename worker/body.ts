@@ -45,7 +45,7 @@ function tooLarge(maxBytes: number): GatewayError {
   return new GatewayError("request_too_large", `request body exceeds the maximum of ${maxBytes} bytes`);
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** Parses a JSON body; malformed JSON or invalid UTF-8 is a 400, never a 500. */
 export function parseJsonBody(bytes: Uint8Array): unknown {

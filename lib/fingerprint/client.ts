@@ -172,7 +172,8 @@ const STACK_EXPECTATIONS: Record<Stack, StackExpectation> = {
   curl: { forbids: FETCH_METADATA },
 };
 
-// BoringSSL (Chrome, Edge, Opera) pads any ClientHello shorter than 512 bytes up to 512.
+// BoringSSL (Chrome, Edge, Opera) pads a ClientHello of 256–511 bytes up to 512, and
+// Chromium's own hello (GREASE, ALPS, many extensions) never comes in under 256.
 const CHROMIUM_MIN_HELLO_BYTES = 512;
 
 function classifyUserAgent(ua: string | null): { family: UaFamily; stack: Stack | null; lang: string | null; version: string | null } {

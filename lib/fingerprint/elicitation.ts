@@ -26,7 +26,7 @@ type Rule = {
   pattern: RegExp;
 };
 
-const REASONING = "(?:reasoning|thought process|thinking|thoughts|work|steps|rationale|scratchpad|deliberations?)";
+const REASONING = "(?:reasoning|thought process|thinking|thoughts|work|steps|rationale|scratchpad|deliberations?|chain of thought)";
 
 // Every quantified group below is either bounded or made of alternatives that
 // cannot overlap, so matching stays linear.
@@ -36,7 +36,7 @@ export const ELICITATION_RULES: readonly Rule[] = [
   {
     code: "cot:show_reasoning",
     weight: 0.4,
-    anchors: ["reasoning", "thought", "thinking", "work", "steps", "rationale", "scratchpad", "deliberation"],
+    anchors: ["reasoning", "thought", "thinking", "work", "steps", "rationale", "scratchpad", "deliberation", "chain"],
     pattern: new RegExp(
       `\\b(?:show|write out|write down|spell out|lay out|output|print|include|reveal|expose|display|give|provide|explain|detail|document|list|walk me through|verbalize|narrate)(?: me)?(?: all| every| each| the| your| of your| full| complete| entire| detailed| internal| inner| hidden| raw| step[- ]by[- ]step)* ${REASONING}\\b`,
     ),

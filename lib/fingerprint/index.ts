@@ -16,6 +16,7 @@ import {
   capabilityOf,
   normalizeText,
   RAW_FACTOR,
+  type RawContent,
   rawContentOf,
   systemPromptSha256,
 } from "./content.ts";
@@ -110,17 +111,15 @@ export async function fingerprintRequest(input: FingerprintInput): Promise<Finge
   const capability = capabilityOf(input.body);
 
   const raw = rawContentOf(input.body, maxBytes * RAW_FACTOR);
-  const system = raw.system === null ? null : await systemPromptSha256(raw.system, maxBytes);
+  // Started first, awaited last: in Node the digest runs on the thread pool,
+  // so the text work below overlaps it instead of waiting for it.
+  const systemDigest = raw.system === null ? null : systemPromptSha256(raw.system, maxBytes);
+  let text = textOf(raw, maxBytes, false);
+  const system = systemDigest === null ? null : await systemDigest;
   const templateAllowlisted = isAllowedSystemPrompt(system?.hex ?? null, policy);
-
-  // An allow-listed system prompt is left out of the text entirely, so its
-  // users' SimHash and elicitation reflect only what they wrote themselves.
-  const userReserve = raw.user.length === 0 ? 0 : Math.floor(maxBytes * USER_MIN_SHARE);
-  const systemText =
-    raw.system === null || templateAllowlisted ? { text: "", bytes: 0, truncated: false } : normalizeText(raw.system, maxBytes - userReserve);
-  const userText = normalizeText(raw.user, maxBytes - systemText.bytes - (systemText.bytes > 0 ? 1 : 0));
-  const text = systemText.text === "" ? userText.text : userText.text === "" ? systemText.text : `${systemText.text} ${userText.text}`;
-  const sim = simhash(text);
+  // Rare path: redo the text without the allow-listed prompt.
+  if (templateAllowlisted) text = textOf(raw, maxBytes, true);
+  const sim = simhash(text.text);
 
   const keys: FingerprintKeys = {
     asn: network.asn === null ? null : `asn:${network.asn}`,
@@ -165,14 +164,31 @@ export async function fingerprintRequest(input: FingerprintInput): Promise<Finge
       hasSystem: raw.system !== null,
       systemSha256: system?.hex ?? null,
       systemTruncated: system?.truncated ?? false,
-      textBytes: systemText.bytes + userText.bytes,
-      truncated: systemText.truncated || userText.truncated,
+      textBytes: text.bytes,
+      truncated: text.truncated,
       shingles: sim.shingles,
       messageCount: raw.messageCount,
     },
     capability,
-    elicitation: elicitationScore(text),
+    elicitation: elicitationScore(text.text),
     simhash: sim.hex,
+  };
+}
+
+/**
+ * The normalised, bounded text the SimHash and the elicitation score read. An
+ * allow-listed system prompt is left out entirely, so its users' SimHash and
+ * elicitation reflect only what they wrote themselves.
+ */
+function textOf(raw: RawContent, maxBytes: number, skipSystem: boolean): { text: string; bytes: number; truncated: boolean } {
+  const userReserve = raw.user.length === 0 ? 0 : Math.floor(maxBytes * USER_MIN_SHARE);
+  const system = raw.system === null || skipSystem ? { text: "", bytes: 0, truncated: false } : normalizeText(raw.system, maxBytes - userReserve);
+  const separator = system.bytes > 0 ? 1 : 0;
+  const user = normalizeText(raw.user, maxBytes - system.bytes - separator);
+  return {
+    text: system.text === "" ? user.text : user.text === "" ? system.text : `${system.text} ${user.text}`,
+    bytes: system.bytes + user.bytes + (system.text !== "" && user.text !== "" ? 1 : 0),
+    truncated: system.truncated || user.truncated,
   };
 }
 

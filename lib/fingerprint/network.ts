@@ -61,10 +61,12 @@ export function networkFeatures(cf: Record<string, unknown> | undefined, ip: str
   const record = isRecord(cf) ? cf : undefined;
   const country = readString(record, "country", 8);
   const block = ipPrefix(typeof ip === "string" ? ip : null);
+  const asn = readCount(record, "asn");
   const latitude = readNumber(record, "latitude");
   const longitude = readNumber(record, "longitude");
   return {
-    asn: readCount(record, "asn"),
+    // AS numbers are 32-bit; anything larger is not one.
+    asn: asn !== null && asn <= 0xffffffff ? asn : null,
     asOrganization: readString(record, "asOrganization", 128),
     country: country !== null && /^[A-Za-z0-9]{2}$/.test(country) ? country.toUpperCase() : null,
     colo: readString(record, "colo", 8),

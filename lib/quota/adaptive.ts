@@ -31,7 +31,8 @@ export function standingMultiplier(policy: Policy, account: Pick<AccountProfile,
  */
 export function scaleLimit(base: number, multiplier: number): number {
   if (base <= 0 || multiplier <= 0) return 0;
-  return Math.max(1, Math.floor(base * multiplier));
+  // The epsilon keeps 100 × (1 − 0.9) from flooring to 9 through binary rounding.
+  return Math.max(1, Math.floor(base * multiplier + 1e-9));
 }
 
 export function effectiveLimits(

@@ -20,12 +20,11 @@ import type { AccountProfile } from "../../lib/decision.ts";
 import { sha256Hex } from "../../lib/hash.ts";
 import { accountObjectName } from "../../lib/names.ts";
 import { withRetry } from "../admit.ts";
-import { body } from "../body.ts";
 import type { AppEnv } from "../context.ts";
 import { GatewayError } from "../errors.ts";
 import { forgetKeys } from "../identity.ts";
 import { writeAudit } from "./audit.ts";
-import { cursorParam, decodeCursor, limitParam, notFound, page, parse, parseBody, parseQuery, splitReasons } from "./validate.ts";
+import { adminBody, cursorParam, decodeCursor, limitParam, notFound, page, parse, parseBody, parseQuery, splitReasons } from "./validate.ts";
 
 export function parseAccountId(raw: string): string {
   return parse(accountIdSchema, raw, "path");
@@ -143,7 +142,7 @@ type MembershipRow = {
 export function accountRoutes() {
   const routes = new Hono<AppEnv>();
 
-  routes.put("/:id", body(), async (c) => {
+  routes.put("/:id", adminBody(), async (c) => {
     const id = parseAccountId(c.req.param("id"));
     const input = parseBody(c, accountUpsertSchema);
     const { record, created } = await upsertAccount(c.env, id, input, c.get("policy").defaultTier);
@@ -193,7 +192,7 @@ export function accountRoutes() {
 
   // No body: revoke every key (the account stays, and can get new keys with PUT). With
   // {"keys": [...]}: revoke just those, e.g. one leaked key of several.
-  routes.delete("/:id/keys", body(), async (c) => {
+  routes.delete("/:id/keys", adminBody(), async (c) => {
     const id = parseAccountId(c.req.param("id"));
     const input = parseBody(c, revokeBody);
     const { record } = await findAccount(c.env, id);

@@ -7,11 +7,10 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Override } from "../../lib/decision.ts";
 import { withRetry } from "../admit.ts";
-import { body } from "../body.ts";
 import type { AppEnv } from "../context.ts";
 import { accountStub, findAccount, parseAccountId } from "./accounts.ts";
 import { writeAudit } from "./audit.ts";
-import { notFound, parse, parseBody, parseQuery } from "./validate.ts";
+import { adminBody, notFound, parse, parseBody, parseQuery } from "./validate.ts";
 
 const overrideKind = z.enum(["block", "allow", "quota"]);
 
@@ -50,7 +49,7 @@ function isActive(o: Override, now: number): boolean {
 export function overrideRoutes() {
   const routes = new Hono<AppEnv>();
 
-  routes.post("/:id/overrides", body(), async (c) => {
+  routes.post("/:id/overrides", adminBody(), async (c) => {
     const id = parseAccountId(c.req.param("id"));
     const input = parseBody(c, overrideBody);
     await findAccount(c.env, id);

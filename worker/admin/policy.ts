@@ -7,11 +7,11 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { DEFAULT_POLICY, validatePolicy, type PolicyProblem } from "../../lib/policy.ts";
-import { body } from "../body.ts";
 import type { AppEnv } from "../context.ts";
 import { errorBody } from "../errors.ts";
 import { POLICY_KEY, refreshPolicyNow } from "../policy.ts";
 import { writeAudit } from "./audit.ts";
+import { adminBody } from "./validate.ts";
 
 function describeProblems(problems: PolicyProblem[]): string {
   const list = problems.map((p) => `${p.path || "(root)"}: ${p.message}`).join("; ");
@@ -36,7 +36,7 @@ export function policyRoutes() {
     return c.json({ fromKv: false, version: DEFAULT_POLICY.version, policy: DEFAULT_POLICY, kvProblems: result.problems });
   });
 
-  routes.put("/", body(), async (c) => {
+  routes.put("/", adminBody(), async (c) => {
     const json = c.get("body").json;
     const result = validatePolicy(json);
     if (!result.ok) return invalidPolicy(c, result.problems);
@@ -52,7 +52,7 @@ export function policyRoutes() {
   });
 
   // Validation is the answer here, not a failure of the call: 200 either way, `ok` tells.
-  routes.post("/validate", body(), (c) => {
+  routes.post("/validate", adminBody(), (c) => {
     const result = validatePolicy(c.get("body").json);
     return c.json(result.ok ? { ok: true, policy: result.policy } : { ok: false, problems: result.problems });
   });

@@ -1,0 +1,110 @@
+/**
+ * Hand-rolled SVG line charts for the report: no chart library is installed,
+ * and a report that works offline, in any browser, from one file, needs none.
+ */
+
+export type Series = { name: string; values: readonly number[]; color: string; dashed?: boolean };
+export type Marker = { x: number; label: string; color?: string };
+
+export type ChartOptions = {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  x: readonly number[];
+  series: readonly Series[];
+  markers?: readonly Marker[];
+  width?: number;
+  height?: number;
+};
+
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
+}
+
+/** 1, 2, 5 × 10^k steps: axis ticks a reader can add up in their head. */
+function niceStep(range: number, ticks: number): number {
+  if (range <= 0) return 1;
+  const rough = range / ticks;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const fraction = rough / power;
+  return (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * power;
+}
+
+export function compact(value: number): string {
+  const abs = Math.abs(value);
+  if (abs >= 1e9) return `${+(value / 1e9).toFixed(1)}G`;
+  if (abs >= 1e6) return `${+(value / 1e6).toFixed(1)}M`;
+  if (abs >= 1e3) return `${+(value / 1e3).toFixed(1)}k`;
+  return `${+value.toFixed(abs < 10 && abs % 1 !== 0 ? 1 : 0)}`;
+}
+
+export function lineChart(o: ChartOptions): string {
+  const width = o.width ?? 760;
+  const height = o.height ?? 300;
+  const pad = { left: 64, right: 16, top: 36, bottom: 64 };
+  const plotW = width - pad.left - pad.right;
+  const plotH = height - pad.top - pad.bottom;
+  const xMin = o.x[0] ?? 0;
+  const xMax = Math.max(xMin + 1, o.x[o.x.length - 1] ?? 1);
+  let yMax = 0;
+  for (const s of o.series) for (const v of s.values) if (Number.isFinite(v) && v > yMax) yMax = v;
+  const yStep = niceStep(yMax || 1, 5);
+  const yTop = Math.max(yStep, Math.ceil((yMax || 1) / yStep) * yStep);
+  const sx = (x: number) => pad.left + ((x - xMin) / (xMax - xMin)) * plotW;
+  const sy = (y: number) => pad.top + plotH - (y / yTop) * plotH;
+  const parts: string[] = [];
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${pad.left}" y="20" font-size="14" font-weight="600" fill="#111">${escapeXml(o.title)}</text>`,
+  );
+  for (let y = 0; y <= yTop + yStep / 2; y += yStep) {
+    const py = sy(y).toFixed(1);
+    parts.push(
+      `<line x1="${pad.left}" x2="${pad.left + plotW}" y1="${py}" y2="${py}" stroke="#e5e7eb"/>`,
+      `<text x="${pad.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle" fill="#555">${compact(y)}</text>`,
+    );
+  }
+  const xStep = niceStep(xMax - xMin, 8);
+  for (let x = Math.ceil(xMin / xStep) * xStep; x <= xMax + 1e-9; x += xStep) {
+    const px = sx(x).toFixed(1);
+    parts.push(
+      `<line x1="${px}" x2="${px}" y1="${pad.top + plotH}" y2="${pad.top + plotH + 4}" stroke="#555"/>`,
+      `<text x="${px}" y="${pad.top + plotH + 16}" text-anchor="middle" fill="#555">${compact(x)}</text>`,
+    );
+  }
+  parts.push(
+    `<line x1="${pad.left}" x2="${pad.left + plotW}" y1="${pad.top + plotH}" y2="${pad.top + plotH}" stroke="#555"/>`,
+    `<text x="${pad.left + plotW / 2}" y="${pad.top + plotH + 32}" text-anchor="middle" fill="#333">${escapeXml(o.xLabel)}</text>`,
+    `<text transform="translate(14 ${pad.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#333">${escapeXml(o.yLabel)}</text>`,
+  );
+  for (const m of o.markers ?? []) {
+    if (m.x < xMin || m.x > xMax) continue;
+    const px = sx(m.x).toFixed(1);
+    const color = m.color ?? "#6b7280";
+    parts.push(
+      `<line x1="${px}" x2="${px}" y1="${pad.top}" y2="${pad.top + plotH}" stroke="${color}" stroke-dasharray="4 3"/>`,
+      `<text x="${Number(px) + 4}" y="${pad.top + 10}" fill="${color}">${escapeXml(m.label)}</text>`,
+    );
+  }
+  for (const s of o.series) {
+    const points = s.values
+      .map((v, i) => (Number.isFinite(v) && o.x[i] !== undefined ? `${sx(o.x[i] ?? 0).toFixed(1)},${sy(v).toFixed(1)}` : null))
+      .filter((p): p is string => p !== null);
+    if (points.length === 0) continue;
+    parts.push(
+      `<polyline fill="none" stroke="${s.color}" stroke-width="2" ${s.dashed ? 'stroke-dasharray="6 4" ' : ""}stroke-linejoin="round" points="${points.join(" ")}"/>`,
+    );
+  }
+  let lx = pad.left;
+  const ly = height - 12;
+  for (const s of o.series) {
+    parts.push(
+      `<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2" ${s.dashed ? 'stroke-dasharray="6 4"' : ""}/>`,
+      `<text x="${lx + 22}" y="${ly}" fill="#333">${escapeXml(s.name)}</text>`,
+    );
+    lx += 30 + s.name.length * 6.2;
+  }
+  parts.push("</svg>");
+  return parts.join("\n");
+}

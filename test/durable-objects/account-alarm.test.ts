@@ -1,0 +1,123 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { AccountDO } from "../../durable-objects/account.ts";
+import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
+
+type AuditRow = { kind: string; account_id: string; action: string; enforced: number; reasons: string; request_id: string; detail: string };
+
+async function auditRows(accountId: string): Promise<AuditRow[]> {
+  const { results } = await env.DB.prepare("SELECT * FROM audit_log WHERE account_id = ? ORDER BY id").bind(accountId).all<AuditRow>();
+  return results;
+}
+
+async function outboxCount(stub: ReturnType<typeof newAccount>["stub"]): Promise<number> {
+  return runInDurableObject(stub, (_i, state) => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM audit_outbox").one().n));
+}
+
+describe("AccountDO audit outbox", () => {
+  it("should queue non-allow decisions in the object and flush them to D1 only from the alarm", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({}, { requests: 1 });
+    await stub.admit(admitRequest(id, policy));
+    const throttled = await stub.admit(admitRequest(id, policy, { requestId: "req-throttled-1" }));
+    expect(throttled.action).toBe("throttle");
+    expect(await outboxCount(stub)).toBe(1);
+    expect(await auditRows(id)).toEqual([]);
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const rows = await auditRows(id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ kind: "decision", action: "throttle", enforced: 1, reasons: "quota.requests", request_id: "req-throttled-1" });
+    expect(JSON.parse(rows[0]?.detail ?? "{}")).toMatchObject({ rule: "account_quota" });
+    expect(await outboxCount(stub)).toBe(0);
+  });
+
+  it("should audit shadow decisions too, marked not enforced", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({ mode: "shadow" }, { requests: 1 });
+    await stub.admit(admitRequest(id, policy));
+    await stub.admit(admitRequest(id, policy));
+    await runDurableObjectAlarm(stub);
+    expect((await auditRows(id)).map((r) => [r.action, r.enforced])).toEqual([["throttle", 0]]);
+  });
+
+  it("should flush a large outbox completely, 100 rows per D1 batch, rescheduling itself until empty", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({}, { requests: 0 });
+    for (let i = 0; i < 150; i++) await stub.admit(admitRequest(id, policy));
+    await runDurableObjectAlarm(stub);
+    // One batch per flush: the first alarm wrote 100 rows (its immediate successor may already have written the rest).
+    expect([100, 150]).toContain((await auditRows(id)).length);
+    for (let i = 0; i < 10 && (await outboxCount(stub)) > 0; i++) await runDurableObjectAlarm(stub);
+    expect(await auditRows(id)).toHaveLength(150);
+    expect(await outboxCount(stub)).toBe(0);
+  });
+});
+
+describe("AccountDO housekeeping", () => {
+  it("should prune everything that left its window and stop scheduling alarms when idle", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({}, { requests: 1 });
+    const a = await stub.admit(admitRequest(id, policy));
+    await stub.admit(admitRequest(id, policy));
+    await stub.settle({ leaseId: a.leaseId ?? "", usage: null, status: 200 });
+    await runDurableObjectAlarm(stub);
+    // Counters still in their windows keep an alarm pending for their pruning.
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).not.toBeNull();
+
+    await stub.advanceClockForTest(2 * 86_400_000);
+    await runDurableObjectAlarm(stub);
+    const counts = await runInDurableObject(stub, (_i, state) =>
+      ["window_buckets", "day_buckets", "leases", "places", "audit_outbox"].map((t) => Number(state.storage.sql.exec(`SELECT COUNT(*) AS n FROM ${t}`).one().n)),
+    );
+    expect(counts).toEqual([0, 0, 0, 0, 0]);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+  });
+
+  it("should keep the fingerprint table bounded, evicting the least recent keys", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({}, { requests: 1_000 });
+    for (let batch = 0; batch < 10; batch++) {
+      const keys = Array.from({ length: 30 }, (_, i) => `tls:${batch}-${i}`);
+      const req = admitRequest(id, policy);
+      await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys } });
+    }
+    const state = await stub.inspect();
+    expect(state.fingerprints).toHaveLength(256);
+    expect(state.fingerprints[0]?.key).toBe("tls:9-29");
+    expect(state.fingerprints.some((f) => f.key === "tls:0-0")).toBe(false);
+    expect(await runInDurableObject(stub, (_i, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM fingerprints").one().n))).toBe(256);
+  });
+
+  it("should count repeat sightings of a fingerprint key", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy();
+    for (let i = 0; i < 3; i++) {
+      const req = admitRequest(id, policy);
+      await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys: ["asn:13335", "asn:13335"] } });
+    }
+    expect((await stub.inspect()).fingerprints).toMatchObject([{ key: "asn:13335", count: 3 }]);
+  });
+
+  it("should keep the last 50 decisions, newest first, across a restart", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({}, { requests: 1_000 });
+    for (let i = 0; i < 60; i++) await stub.admit(admitRequest(id, policy, { requestId: `r-${i}` }));
+    const { evictDurableObject } = await import("cloudflare:test");
+    await evictDurableObject(stub);
+    const state = await stub.inspect();
+    expect(state.recentDecisions).toHaveLength(50);
+    expect(state.recentDecisions[0]?.requestId).toBe("r-59");
+    expect(state.recentDecisions.at(-1)?.requestId).toBe("r-10");
+  });
+
+  it("should refuse test hooks outside the test environment", async () => {
+    const { stub } = newAccount();
+    await runInDurableObject(stub, (_instance, state) => {
+      const production = new AccountDO(state, { ...env, ENVIRONMENT: "production" });
+      expect(() => production.advanceClockForTest(1_000)).toThrow(/disabled outside tests/);
+      expect(() => production.failNextAdmitsForTest(1)).toThrow(/disabled outside tests/);
+    });
+  });
+});

@@ -1,0 +1,37 @@
+/** Builders for direct AccountDO RPC tests: the policy travels with each request, so no KV is involved. */
+import { env } from "cloudflare:workers";
+import type { AdmitRequest } from "../../lib/decision.ts";
+import { accountObjectName } from "../../lib/names.ts";
+import { policySchema, type Policy, type PolicyInput, type TierLimits } from "../../lib/policy.ts";
+import { unique } from "../helpers.ts";
+
+export const SMALL: TierLimits = { requests: 10, inputTokens: 100_000, outputTokens: 50_000, exchangesPerDay: 10_000, concurrency: 1_000 };
+
+/** A policy with one tier, "small", merged under `input`; risk actions off unless `input` sets them. */
+export function testPolicy(input: PolicyInput = {}, tier: Partial<TierLimits> = {}): Policy {
+  return policySchema.parse({
+    tiers: { small: { ...SMALL, ...tier } },
+    defaultTier: "small",
+    actions: { tag: 100, degrade: 100, throttle: 100, block: 100 },
+    ...input,
+  });
+}
+
+export function newAccount() {
+  const id = unique("acct");
+  return { id, stub: env.ACCOUNTS.getByName(accountObjectName(id)) };
+}
+
+export function admitRequest(id: string, policy: Policy, over: Partial<AdmitRequest> = {}): AdmitRequest {
+  return {
+    account: { id, tier: "small", orgType: null, verified: false, billingCountry: null, paymentFingerprint: null },
+    policy,
+    estimate: { inputTokens: 10, outputTokens: 100 },
+    signals: [],
+    reasons: [],
+    fingerprint: { keys: [], country: "US", prefix: "203.0.113.0/24", model: "demo-model-1", elicitation: 0, thinking: false },
+    deny: null,
+    requestId: unique("req"),
+    ...over,
+  };
+}

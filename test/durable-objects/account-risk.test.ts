@@ -1,0 +1,182 @@
+import { describe, expect, it } from "vitest";
+import type { CachedVerdict } from "../../lib/decision.ts";
+import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
+
+const HOUR = 3_600_000;
+const riskPolicy = (input: Parameters<typeof testPolicy>[0] = {}) =>
+  testPolicy({
+    actions: { tag: 10, degrade: 35, throttle: 60, block: 85 },
+    risk: { halfLifeSeconds: 3_600, signalCooldownSeconds: 300, weights: { tor: 50, proxy_asn: 40 } },
+    ...input,
+  }, { requests: 1_000 });
+
+function verdict(cluster: string, v: CachedVerdict["verdict"], capPerWindow: number | null, decidedAt = Date.now()): CachedVerdict {
+  return { cluster, verdict: v, capPerWindow, reasons: ["cluster.synchronized"], decidedAt };
+}
+
+describe("AccountDO risk", () => {
+  it("should raise risk by signal weights and act on the thresholds", async () => {
+    const { id, stub } = newAccount();
+    const policy = riskPolicy();
+    const r = await stub.admit(admitRequest(id, policy, { signals: ["tor", "proxy_asn"], reasons: ["region.tor"] }));
+    expect(r).toMatchObject({ action: "block", enforced: true, risk: 90, leaseId: null });
+    expect(r.reasons).toEqual(["risk.block", "region.tor"]);
+    const state = await stub.inspect();
+    expect(state.risk.reasons.map((x) => [x.signal, x.points, x.count])).toEqual([["tor", 50, 1], ["proxy_asn", 40, 1]]);
+  });
+
+  it("should decay by half each half-life so the account recovers without an operator", async () => {
+    const { id, stub } = newAccount();
+    const policy = riskPolicy();
+    await stub.admit(admitRequest(id, policy, { signals: ["tor", "proxy_asn"] }));
+    await stub.advanceClockForTest(HOUR);
+    const one = await stub.admit(admitRequest(id, policy));
+    expect(one).toMatchObject({ risk: 45, action: "degrade" });
+    await stub.advanceClockForTest(HOUR);
+    expect(await stub.admit(admitRequest(id, policy))).toMatchObject({ risk: 22.5, action: "tag" });
+    await stub.advanceClockForTest(2 * HOUR);
+    expect(await stub.admit(admitRequest(id, policy))).toMatchObject({ action: "allow" });
+    expect((await stub.inspect()).risk.score).toBeCloseTo(5.6, 1);
+  });
+
+  it("should count a repeated signal once per cooldown", async () => {
+    const { id, stub } = newAccount();
+    const policy = riskPolicy({ risk: { signalCooldownSeconds: 300, weights: { hosting_asn: 6 } } });
+    for (let i = 0; i < 10; i++) await stub.admit(admitRequest(id, policy, { signals: ["hosting_asn"] }));
+    expect((await stub.inspect()).risk.score).toBe(6);
+    await stub.advanceClockForTest(300_000);
+    const r = await stub.admit(admitRequest(id, policy, { signals: ["hosting_asn"] }));
+    expect(r.risk).toBeGreaterThan(11);
+    expect((await stub.inspect()).risk.reasons[0]?.count).toBe(2);
+  });
+
+  it("should shrink limits as risk rises", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({ risk: { weights: { tor: 60 } }, quota: { riskFloor: 20, minRiskMultiplier: 0.1 } }, { requests: 100 });
+    const r = await stub.admit(admitRequest(id, policy, { signals: ["tor"] }));
+    expect(r.limits.requests.limit).toBe(55);
+  });
+
+  it("should add geo_wander once the account is seen from more countries than policy allows", async () => {
+    const { id, stub } = newAccount();
+    const policy = riskPolicy({ regions: { wanderCountries: 2 } });
+    const from = (country: string) => admitRequest(id, policy, { fingerprint: { ...admitRequest(id, policy).fingerprint, country } });
+    expect((await stub.admit(from("US"))).reasons).not.toContain("region.geo_wander");
+    expect((await stub.admit(from("DE"))).reasons).not.toContain("region.geo_wander");
+    const third = await stub.admit(from("FR"));
+    expect(third.reasons).toContain("region.geo_wander");
+    expect(third.risk).toBe(10);
+
+    const exempt = newAccount();
+    const exemptPolicy = riskPolicy({ regions: { wanderCountries: 2, exemptAccounts: [exempt.id] } });
+    for (const country of ["US", "DE", "FR", "JP"]) {
+      const req = admitRequest(exempt.id, exemptPolicy);
+      const r = await exempt.stub.admit({ ...req, fingerprint: { ...req.fingerprint, country } });
+      expect(r.reasons).not.toContain("region.geo_wander");
+    }
+  });
+});
+
+describe("AccountDO cluster verdicts", () => {
+  it("should cap a confirmed cluster member's requests and add the verdict's risk", async () => {
+    const { id, stub } = newAccount();
+    const policy = riskPolicy({ risk: { weights: { cluster_verdict: 40 } } });
+    await stub.applyClusterVerdicts([verdict("tls:abc", "confirmed", 3)]);
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await stub.admit(admitRequest(id, policy)));
+    expect(results.slice(0, 3).map((r) => r.action)).toEqual(["degrade", "degrade", "degrade"]);
+    expect(results[3]).toMatchObject({ action: "throttle", clusters: ["tls:abc"] });
+    expect(results[3]?.reasons).toContain("cluster.cap");
+    expect(results[0]?.reasons).toContain("cluster.confirmed");
+  });
+
+  it("should treat a suspect verdict as evidence only, and clear a verdict on none", async () => {
+    const { id, stub } = newAccount();
+    const policy = riskPolicy({ risk: { weights: { cluster_member: 12 } } });
+    await stub.applyClusterVerdicts([verdict("asn:1", "suspect", null)]);
+    expect(await stub.admit(admitRequest(id, policy))).toMatchObject({ action: "tag", risk: 12, clusters: ["asn:1"] });
+    await stub.applyClusterVerdicts([verdict("asn:1", "none", null, Date.now() + 1)]);
+    expect((await stub.admit(admitRequest(id, policy))).clusters).toEqual([]);
+    expect((await stub.inspect()).clusters).toEqual([]);
+  });
+
+  it("should ignore stale and out-of-order verdicts", async () => {
+    const { id, stub } = newAccount();
+    const policy = riskPolicy();
+    await stub.applyClusterVerdicts([verdict("k", "suspect", null, Date.now())]);
+    await stub.applyClusterVerdicts([verdict("k", "confirmed", 1, Date.now() - 60_000)]);
+    expect((await stub.inspect()).clusters[0]?.verdict).toBe("suspect");
+    await stub.advanceClockForTest(policy.risk.verdictTtlSeconds * 1000 + 1);
+    expect((await stub.admit(admitRequest(id, policy))).clusters).toEqual([]);
+  });
+});
+
+describe("AccountDO overrides", () => {
+  it("should block on an operator's block, even in shadow mode", async () => {
+    const { id, stub } = newAccount();
+    await stub.setOverride({ kind: "block", multiplier: null, reason: "abuse report", expiresAt: null, createdAt: Date.now() });
+    const r = await stub.admit(admitRequest(id, testPolicy({ mode: "shadow" })));
+    expect(r).toMatchObject({ action: "block", enforced: true, leaseId: null, reasons: ["override.block"] });
+    await stub.clearOverride("block");
+    expect((await stub.admit(admitRequest(id, testPolicy()))).action).toBe("allow");
+  });
+
+  it("should let an operator's allow silence risk but not quotas", async () => {
+    const { id, stub } = newAccount();
+    const policy = riskPolicy();
+    await stub.setOverride({ kind: "allow", multiplier: null, reason: "known customer", expiresAt: null, createdAt: Date.now() });
+    expect(await stub.admit(admitRequest(id, policy, { signals: ["tor", "proxy_asn"] }))).toMatchObject({ action: "allow", risk: 90 });
+    // block and allow exclude each other.
+    await stub.setOverride({ kind: "block", multiplier: null, reason: "changed mind", expiresAt: null, createdAt: Date.now() });
+    expect((await stub.inspect()).overrides.map((o) => o.kind)).toEqual(["block"]);
+  });
+
+  it("should multiply every limit by a quota override until it expires", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy();
+    await stub.setOverride({ kind: "quota", multiplier: 0.5, reason: "trial", expiresAt: Date.now() + 60_000, createdAt: Date.now() });
+    expect((await stub.admit(admitRequest(id, policy))).limits.requests.limit).toBe(5);
+    await stub.advanceClockForTest(60_000);
+    expect((await stub.admit(admitRequest(id, policy))).limits.requests.limit).toBe(10);
+    expect((await stub.inspect()).overrides).toEqual([]);
+  });
+});
+
+describe("AccountDO shadow mode", () => {
+  it("should decide but forward and count everything in global shadow mode", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({ mode: "shadow" });
+    const results = [];
+    for (let i = 0; i < 15; i++) results.push(await stub.admit(admitRequest(id, policy)));
+    expect(results.slice(0, 10).every((r) => r.action === "allow" && r.enforced)).toBe(true);
+    expect(results.slice(10).every((r) => r.action === "throttle" && !r.enforced && r.leaseId !== null)).toBe(true);
+    expect((await stub.inspect()).usage.requests).toBe(15);
+  });
+
+  it("should shadow only the rules listed and enforce the others", async () => {
+    const { id, stub } = newAccount();
+    const quotaShadow = riskPolicy({ shadowRules: ["account_quota"], risk: { weights: { tor: 40 } } });
+    for (let i = 0; i < 2; i++) await stub.admit(admitRequest(id, quotaShadow));
+    const tight = { ...quotaShadow, tiers: { small: { ...quotaShadow.tiers.small, requests: 2 } } } as typeof quotaShadow;
+    const r = await stub.admit(admitRequest(id, tight, { signals: ["tor"] }));
+    // Risk 40 → degrade (enforced); the quota throttle is decided but shadowed.
+    expect(r).toMatchObject({ action: "degrade", enforced: true });
+    expect(r.leaseId).not.toBeNull();
+    expect(r.reasons).toContain("shadow.quota.requests");
+
+    const other = newAccount();
+    const riskShadow = riskPolicy({ shadowRules: ["risk"] });
+    const b = await other.stub.admit(admitRequest(other.id, riskShadow, { signals: ["tor", "proxy_asn"] }));
+    expect(b).toMatchObject({ action: "block", enforced: false });
+    expect(b.leaseId).not.toBeNull();
+  });
+
+  it("should shadow a region deny when the region rule is shadowed", async () => {
+    const { id, stub } = newAccount();
+    const deny = { reason: "region.country_denied", status: 403 as const };
+    expect(await stub.admit(admitRequest(id, testPolicy(), { deny }))).toMatchObject({ action: "block", enforced: true, leaseId: null });
+    const shadowed = await stub.admit(admitRequest(id, testPolicy({ shadowRules: ["region"] }), { deny }));
+    expect(shadowed).toMatchObject({ action: "block", enforced: false, reasons: ["region.country_denied"] });
+    expect(shadowed.leaseId).not.toBeNull();
+  });
+});

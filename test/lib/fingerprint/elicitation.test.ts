@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { normalizeText } from "../../../lib/fingerprint/content.ts";
+import { elicitationScore, isAllowedSystemPrompt } from "../../../lib/fingerprint/elicitation.ts";
+import { DEFAULT_POLICY } from "../../../lib/policy.ts";
+import { DISTINCT_PROMPTS, policyWith } from "./helpers.ts";
+
+const score = (text: string) => elicitationScore(normalizeText(text, 16_384).text);
+const threshold = DEFAULT_POLICY.fingerprint.elicitationThreshold;
+
+describe("elicitation score", () => {
+  it.each([
+    ["Think step by step and show all reasoning before the final answer.", "cot:show_reasoning"],
+    ["Write out your full chain of thought inside <thinking> tags, then answer.", "cot:chain_of_thought"],
+    ["Reveal your internal reasoning verbatim, every intermediate step included.", "cot:internal_reasoning"],
+    ["You are an impartial judge acting as a reward model. Use the rubric to score each response on a scale of 1 to 10.", "grader:role"],
+    ["You are a judge. Which response is better? Label the chosen response and the rejected one; we collect preference data.", "grader:preference"],
+    ["Generate 50 diverse examples in JSONL format for fine-tuning a smaller model.", "data:n_examples"],
+    ['Produce a training dataset; each line {"prompt": "…", "completion": "…"} for SFT of our own model.', "data:io_schema"],
+  ])("should score %j at or above the threshold", (text, reason) => {
+    const result = score(text);
+    expect(result.score).toBeGreaterThanOrEqual(threshold);
+    expect(result.reasons).toContain(reason);
+  });
+
+  it("should keep one benign phrase below the threshold", () => {
+    expect(score("Let's think step by step about the itinerary.").score).toBeLessThan(threshold);
+    expect(score("Please explain your reasoning for choosing this database.").score).toBeLessThan(threshold);
+  });
+
+  it("should score ordinary prompts below the threshold", () => {
+    for (const prompt of DISTINCT_PROMPTS) expect(score(prompt).score).toBeLessThan(threshold);
+  });
+
+  it("should be 0 with no reasons for empty text", () => {
+    expect(score("")).toEqual({ score: 0, reasons: [] });
+  });
+
+  it("should find a phrase however many decoy anchor words precede it", () => {
+    // More hits of the anchor "reasoning" than are tried one window at a time.
+    const decoys = "good reasoning matters. ".repeat(200);
+    expect(score(`${decoys} Now think step by step and show all your reasoning.`).reasons).toContain("cot:show_reasoning");
+  });
+
+  it("should see through digits, case, spacing and zero-width characters", () => {
+    expect(score("GENERATE   1000\u200b EXAMPLES\n\nin JSONL for FINE-TUNING").score).toBeGreaterThanOrEqual(threshold);
+  });
+
+  it("should return a score in [0, 1] with two decimals", () => {
+    const { score: value } = score("chain of thought, reward model, rubric, JSONL, fine-tuning, training data, show your reasoning");
+    expect(value).toBeGreaterThan(0.9);
+    expect(value).toBeLessThanOrEqual(1);
+    expect(Math.round(value * 100) / 100).toBe(value);
+  });
+});
+
+describe("allow-listed system prompts", () => {
+  const hash = "a".repeat(64);
+
+  it("should allow a hash on the policy's list", () => {
+    expect(isAllowedSystemPrompt(hash, policyWith({ allowedSystemPromptHashes: [hash] }))).toBe(true);
+  });
+
+  it("should not allow an unlisted or missing hash", () => {
+    expect(isAllowedSystemPrompt(hash, DEFAULT_POLICY)).toBe(false);
+    expect(isAllowedSystemPrompt(null, policyWith({ allowedSystemPromptHashes: [hash] }))).toBe(false);
+  });
+});

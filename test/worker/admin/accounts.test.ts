@@ -1,0 +1,137 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { AccountState } from "../../../lib/decision.ts";
+import { ADMIN_TOKEN, admin, createAccount, gateway, postMessage, unique } from "../../helpers.ts";
+import { expectError, json, seedComponent } from "./helpers.ts";
+
+type PublicAccount = { id: string; tier: string; verified: boolean; keyCount: number; billingCountry: string | null };
+type AccountView = {
+  account: PublicAccount;
+  state: AccountState;
+  clusters: Array<{ id: string; size: number | null; verdict: string | null; reasons: string[] }>;
+};
+type AccountList = { accounts: PublicAccount[]; nextCursor: string | null };
+
+describe("GET /admin/accounts/{id}", () => {
+  it("should show the record, the live object state and cluster memberships", async () => {
+    const account = await createAccount({ tier: "build", verified: true, billingCountry: "FR" });
+    expect((await postMessage(account.key)).status).toBe(200);
+    const clusterId = await seedComponent({ members: [account.id, unique("other")], verdict: "suspect", reasons: "synchronized,templated" });
+
+    const res = await admin("GET", `/accounts/${account.id}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const view = await json<AccountView>(res);
+    expect(view.account).toMatchObject({ id: account.id, tier: "build", verified: true, billingCountry: "FR", keyCount: 1 });
+    expect(view.state.accountId).toBe(account.id);
+    expect(view.state.usage.requests).toBeGreaterThanOrEqual(1);
+    expect(Array.isArray(view.state.overrides)).toBe(true);
+    expect(view.clusters).toEqual([{ id: clusterId, size: 2, verdict: "suspect", reasons: ["synchronized", "templated"], updatedAt: expect.any(String) }]);
+    expect(JSON.stringify(view)).not.toContain(account.key);
+  });
+
+  it("should answer an unknown account with 404 not_found_error", async () => {
+    await expectError(await admin("GET", `/accounts/${unique("nobody")}`), 404, "not_found_error");
+  });
+
+  it("should answer a malformed id with 400 naming the path", async () => {
+    const body = await expectError(await admin("GET", "/accounts/-bad%20id"), 400, "invalid_request_error");
+    expect(body.error.message).toMatch(/^path: account id/);
+  });
+});
+
+describe("GET /admin/accounts", () => {
+  it("should page through every account in id order with an opaque cursor", async () => {
+    const seen: string[] = [];
+    const created = [await createAccount(), await createAccount(), await createAccount()].map((a) => a.id);
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `?limit=2&cursor=${encodeURIComponent(cursor)}` : "?limit=2";
+      const res = await admin("GET", `/accounts${query}`);
+      expect(res.status).toBe(200);
+      const page = await json<AccountList>(res);
+      expect(page.accounts.length).toBeLessThanOrEqual(2);
+      seen.push(...page.accounts.map((a) => a.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect([...seen].sort()).toEqual(seen);
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const id of created) expect(seen).toContain(id);
+  });
+
+  it("should refuse a bad limit, an unknown parameter and a forged cursor with 400 naming the field", async () => {
+    expect((await expectError(await admin("GET", "/accounts?limit=0"), 400, "invalid_request_error")).error.message).toContain("query.limit");
+    expect((await expectError(await admin("GET", "/accounts?limit=501"), 400, "invalid_request_error")).error.message).toContain("query.limit");
+    expect((await expectError(await admin("GET", "/accounts?limit=abc"), 400, "invalid_request_error")).error.message).toContain("query.limit");
+    expect((await expectError(await admin("GET", "/accounts?sort=id"), 400, "invalid_request_error")).error.message).toContain("sort");
+    expect((await expectError(await admin("GET", "/accounts?cursor=%%%"), 400, "invalid_request_error")).error.message).toContain("query.cursor");
+  });
+});
+
+describe("PUT /admin/accounts/{id}", () => {
+  it("should record creation and update in the audit log without billing or payment data", async () => {
+    const id = unique("acct");
+    expect((await admin("PUT", `/accounts/${id}`, { keys: [`sk-test-${unique("k")}`], billingCountry: "BR", paymentFingerprint: "pm_marker_123" })).status).toBe(201);
+    expect((await admin("PUT", `/accounts/${id}`, { keys: [`sk-test-${unique("k")}`], tier: "scale" })).status).toBe(200);
+    const { results } = await env.DB.prepare("SELECT action, detail FROM audit_log WHERE account_id = ? ORDER BY id").bind(id).all<{ action: string; detail: string }>();
+    expect(results.map((r) => r.action)).toEqual(["account_create", "account_update"]);
+    const text = JSON.stringify(results);
+    expect(text).not.toContain("pm_marker_123");
+    expect(text).not.toContain("BR");
+  });
+
+  it("should name the bad field of an invalid body", async () => {
+    const body = await expectError(await admin("PUT", `/accounts/${unique("acct")}`, { keys: ["short"] }), 400, "invalid_request_error");
+    expect(body.error.message).toContain("body.keys.0");
+    const missing = await expectError(await admin("PUT", `/accounts/${unique("acct")}`, { tier: "free" }), 400, "invalid_request_error");
+    expect(missing.error.message).toContain("body.keys");
+  });
+});
+
+describe("DELETE /admin/accounts/{id}/keys", () => {
+  it("should revoke every key at once in this isolate, keeping the account", async () => {
+    const account = await createAccount();
+    expect((await postMessage(account.key)).status).toBe(200);
+    const res = await admin("DELETE", `/accounts/${account.id}/keys`);
+    expect(res.status).toBe(200);
+    expect(await json<{ account: PublicAccount; revoked: number }>(res)).toMatchObject({ revoked: 1, account: { id: account.id, keyCount: 0 } });
+    expect((await postMessage(account.key)).status).toBe(401);
+    const listed = await json<AccountView>(await admin("GET", `/accounts/${account.id}`));
+    expect(listed.account.keyCount).toBe(0);
+    const audit = await env.DB.prepare("SELECT detail FROM audit_log WHERE account_id = ? AND action = 'revoke_keys'").bind(account.id).first<{ detail: string }>();
+    expect(JSON.parse(audit?.detail ?? "null")).toEqual({ revoked: 1, remaining: 0 });
+  });
+
+  it("should revoke only the listed keys and let the others work", async () => {
+    const id = unique("acct");
+    const [leaked, kept] = [`sk-test-${unique("leaked")}`, `sk-test-${unique("kept")}`];
+    expect((await admin("PUT", `/accounts/${id}`, { keys: [leaked, kept] })).status).toBe(201);
+    const res = await admin("DELETE", `/accounts/${id}/keys`, { keys: [leaked] });
+    expect(await json<{ revoked: number; account: PublicAccount }>(res)).toMatchObject({ revoked: 1, account: { keyCount: 1 } });
+    expect((await postMessage(leaked)).status).toBe(401);
+    expect((await postMessage(kept)).status).toBe(200);
+  });
+
+  it("should refuse keys of another account and revoke nothing", async () => {
+    const [a, b] = [await createAccount(), await createAccount()];
+    const body = await expectError(await admin("DELETE", `/accounts/${a.id}/keys`, { keys: [b.key] }), 400, "invalid_request_error");
+    expect(body.error.message).toContain("body.keys");
+    expect((await postMessage(a.key)).status).toBe(200);
+    expect((await postMessage(b.key)).status).toBe(200);
+  });
+
+  it("should refuse a body that is not JSON instead of revoking every key", async () => {
+    const account = await createAccount();
+    const res = await gateway(`/admin/accounts/${account.id}/keys`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/x-www-form-urlencoded" },
+      body: account.key,
+    });
+    expect((await expectError(res, 400, "invalid_request_error")).error.message).toContain("body");
+    expect((await postMessage(account.key)).status).toBe(200);
+  });
+
+  it("should answer an unknown account with 404", async () => {
+    await expectError(await admin("DELETE", `/accounts/${unique("nobody")}/keys`), 404, "not_found_error");
+  });
+});
