@@ -71,7 +71,7 @@ export type Fingerprint = {
   simhash: string;
 };
 
-// A template is a paragraph, not a greeting: below this many 3-word shingles
+// A template is a paragraph, not a greeting: below this many words
 // ("hi", "continue", "thanks!") thousands of unrelated users would share a key.
 export const MIN_TEMPLATE_SHINGLES = 8;
 // Without a system prompt the user turn gets the whole budget; with one, the

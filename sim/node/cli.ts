@@ -1,0 +1,284 @@
+/**
+ * The campaign simulator's command line.
+ *
+ *   npm run simulate -- <scenario.json> [--gateway http://127.0.0.1:8787] [--origin http://127.0.0.1:8788]
+ *                       [--admin-token TOKEN] [--out reports/<scenario name>]
+ *
+ * Without --gateway it is self-contained (demo origin + Miniflare, nothing to
+ * start first). It writes report.json, report.html and leakage.svg to --out,
+ * prints the headline numbers, shows progress on stderr, and exits by itself.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { generate, runTagFrom, type Generated } from "../generate.ts";
+import { keyOwners, keysByAccount } from "../keys.ts";
+import { buildReport, type RunInfo, type VerdictPoll } from "../metrics.ts";
+import { doLoadModel } from "../model.ts";
+import { measureOverhead, type OverheadResult } from "../overhead.ts";
+import { simulationPolicy } from "../policy.ts";
+import { realClock, replay, type PeriodicTask, type Progress } from "../replay.ts";
+import { headline, leakageChart, renderHtml } from "../report.ts";
+import { parseScenario } from "../scenario.ts";
+import { connectGateway, localAdminToken, startSelfContained, type Target } from "./targets.ts";
+
+// Account upserts in flight: each is several KV and D1 writes; more only queues inside workerd.
+const ACCOUNT_CONCURRENCY = 24;
+const CLUSTER_PAGES = 10;
+
+const usage = `usage: npm run simulate -- <scenario.json> [--gateway URL] [--origin URL] [--admin-token TOKEN] [--out DIR]`;
+
+type Admin = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: unknown; text: string }>;
+
+function adminClient(target: Target): Admin {
+  return async (method, path, body) => {
+    const res = await target.gateway.send(
+      method,
+      path,
+      { authorization: `Bearer ${target.adminToken}`, "content-type": "application/json" },
+      body === undefined ? undefined : JSON.stringify(body),
+    );
+    let json: unknown = null;
+    try {
+      json = JSON.parse(res.text);
+    } catch {
+      // not JSON: callers look at status and text
+    }
+    return { ...res, json };
+  };
+}
+
+// ─────────────────────────────── progress on stderr ───────────────────────────────
+
+const tty = process.stderr.isTTY === true;
+let lastLine = 0;
+
+function progress(text: string, force = false): void {
+  const now = Date.now();
+  // Not a terminal (CI, a log file): one line every 10 s instead of a redrawn bar.
+  if (!force && now - lastLine < (tty ? 200 : 10_000)) return;
+  lastLine = now;
+  process.stderr.write(tty ? `\r${text.padEnd(110).slice(0, 110)}` : `${text}\n`);
+}
+
+function endProgress(): void {
+  if (tty) process.stderr.write("\n");
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
+}
+
+function replayLine(gen: Generated, p: Progress): string {
+  const campaign = (p.elapsedMs * gen.scenario.timeCompression) / 1000;
+  const rate = p.elapsedMs > 0 ? (p.done / p.elapsedMs) * 1000 : 0;
+  return `replay ${bar(p.done, p.total)} ${p.done}/${p.total} · ${rate.toFixed(0)} req/s · in flight ${p.inFlight} · campaign t+${(campaign / 60).toFixed(1)} min · lag ${(p.lagMs / 1000).toFixed(1)} s`;
+}
+
+// ─────────────────────────────────── steps ───────────────────────────────────
+
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, onDone: (done: number) => void): Promise<void> {
+  let next = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        if (item === undefined) break;
+        await work(item);
+        onDone(++done);
+      }
+    }),
+  );
+}
+
+async function applyPolicy(admin: Admin, target: Target, document: Record<string, unknown>): Promise<string> {
+  const res = await admin("PUT", "/admin/policy", document);
+  if (res.status === 200) return "policy written through PUT /admin/policy";
+  if (res.status === 404 && target.putPolicyInKv) {
+    await target.putPolicyInKv(JSON.stringify(document));
+    return "PUT /admin/policy not found: policy written to KV directly";
+  }
+  throw new Error(`writing the policy failed: ${res.status} ${res.text.slice(0, 500)}`);
+}
+
+async function createAccounts(admin: Admin, gen: Generated): Promise<void> {
+  const total = gen.accounts.length;
+  await pool(
+    gen.accounts,
+    ACCOUNT_CONCURRENCY,
+    async (a) => {
+      const res = await admin("PUT", `/admin/accounts/${a.id}`, {
+        keys: [a.key],
+        tier: a.tier,
+        verified: a.verified,
+        billingCountry: a.billingCountry,
+        paymentFingerprint: a.paymentFingerprint,
+      });
+      if (res.status !== 200 && res.status !== 201) throw new Error(`creating account ${a.id}: ${res.status} ${res.text.slice(0, 300)}`);
+    },
+    (done) => progress(`accounts ${bar(done, total)} ${done}/${total}`, done === total),
+  );
+  endProgress();
+}
+
+async function overhead(admin: Admin, target: Target, gen: Generated): Promise<OverheadResult | null> {
+  const spec = gen.scenario.overhead;
+  if (spec === false || target.bare === null) return null;
+  const key = `sk-sim-${gen.runTag}-overhead-bench-key`;
+  const res = await admin("PUT", `/admin/accounts/sim-${gen.runTag}-overhead`, { keys: [key], tier: "enterprise", verified: true, billingCountry: "US" });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`overhead account: ${res.status} ${res.text}`);
+  const body = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "What is the capital of France?" }] });
+  const common = { "content-type": "application/json", "anthropic-version": "2023-06-01", "x-demo-events": "8" };
+  const cf = JSON.stringify({ country: "US", asn: 7922, colo: "IAD", tlsVersion: "TLSv1.3", httpProtocol: "HTTP/1.1" });
+  const bare = target.bare;
+  progress("measuring gateway overhead against the bare pass-through Worker…", true);
+  const result = await measureOverhead(
+    async () => (await bare.client.send("POST", "/v1/messages", { ...common, ...bare.headers }, body)).status,
+    async () => (await target.gateway.send("POST", "/v1/messages", { ...common, "x-api-key": key, "mf-cf-blob": cf, "cf-connecting-ip": "73.1.2.3" }, body)).status,
+    spec,
+    realClock,
+  );
+  endProgress();
+  return result;
+}
+
+function clusterPoller(admin: Admin, polls: VerdictPoll[]): (elapsedMs: number) => Promise<void> {
+  return async (elapsedMs) => {
+    const confirmed: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < CLUSTER_PAGES; page++) {
+      const res = await admin("GET", `/admin/clusters?verdict=confirmed&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      if (res.status !== 200) throw new Error(`GET /admin/clusters: ${res.status}`);
+      const body = res.json as { clusters?: { id: string; type: string; sharedKeys?: string[] | null }[]; nextCursor?: string | null };
+      for (const c of body.clusters ?? []) {
+        // A confirmed component counts for the keys that link it.
+        if (c.type === "key") confirmed.push(c.id);
+        else confirmed.push(c.id, ...(c.sharedKeys ?? []));
+      }
+      cursor = body.nextCursor ?? null;
+      if (!cursor) break;
+    }
+    polls.push({ atWallMs: elapsedMs, confirmed });
+  };
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      gateway: { type: "string" },
+      origin: { type: "string", default: "http://127.0.0.1:8788" },
+      "admin-token": { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const file = positionals[0];
+  if (values.help || !file) {
+    console.log(usage);
+    process.exit(file ? 0 : 2);
+  }
+  const scenario = parseScenario(JSON.parse(readFileSync(file, "utf8")) as unknown);
+  const outDir = resolve(values.out ?? join("reports", scenario.name));
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const gen = await generate(scenario, runTagFrom(startedAt.getTime(), `${process.pid}`));
+  const sim = simulationPolicy(gen);
+  progress(`${scenario.name}: ${gen.accounts.length} accounts, ${gen.schedule.count} requests, ${scenario.durationSeconds} s of campaign at ${scenario.timeCompression}×`, true);
+  endProgress();
+
+  const target = values.gateway
+    ? await connectGateway(values.gateway, values.origin, localAdminToken(values["admin-token"]), scenario.concurrency + 8)
+    : await startSelfContained(scenario.concurrency + 8);
+  const admin = adminClient(target);
+  const notes = [...target.notes];
+  // A running gateway gets its policy back afterwards (the built-in defaults if it had none in KV).
+  let previousPolicy: unknown = null;
+  try {
+    if (target.mode === "gateway") {
+      const current = await admin("GET", "/admin/policy");
+      const body = current.json as { fromKv?: boolean; policy?: unknown } | null;
+      if (current.status === 200) previousPolicy = body?.fromKv ? body.policy : {};
+    }
+    notes.push(await applyPolicy(admin, target, sim.document));
+    const setupSeconds = (performance.now() - t0) / 1000;
+
+    const a0 = performance.now();
+    await createAccounts(admin, gen);
+    const accountCreateSeconds = (performance.now() - a0) / 1000;
+
+    const overheadResult = await overhead(admin, target, gen);
+
+    const polls: VerdictPoll[] = [];
+    const factor = scenario.timeCompression;
+    const tasks: PeriodicTask[] = [
+      {
+        name: "cron linker",
+        everyMs: (scenario.linkerEverySeconds / factor) * 1000,
+        run: async () => {
+          await target.runCron();
+        },
+      },
+      { name: "GET /admin/clusters", everyMs: (scenario.clusterPollSeconds / factor) * 1000, run: clusterPoller(admin, polls) },
+    ];
+    const results = await replay(gen, {
+      transport: target.gateway.transport,
+      clock: realClock,
+      concurrency: scenario.concurrency,
+      tasks,
+      onProgress: (p) => progress(replayLine(gen, p), p.done === p.total),
+    });
+    endProgress();
+    await clusterPoller(admin, polls)(results.wallMs).catch((err: unknown) => notes.push(`final cluster poll failed: ${String(err)}`));
+
+    progress("computing the report (fingerprints per account, DO load model)…", true);
+    endProgress();
+    const keys = await keysByAccount(gen, sim.policy);
+    const errors = target.workerErrors();
+    if (errors.length > 0) notes.push(`gateway logged ${errors.length}+ errors/warnings; first: ${errors[0] ?? ""}`);
+    const run: RunInfo = {
+      mode: target.mode,
+      gateway: target.gatewayUrl,
+      startedAt: startedAt.toISOString(),
+      setupSeconds,
+      accountsCreated: gen.accounts.length,
+      accountCreateSeconds,
+      notes,
+    };
+    const report = buildReport({
+      gen,
+      results,
+      policy: sim.policy,
+      scaled: sim.scaled,
+      policyDocument: sim.document,
+      polls,
+      keyOwners: keyOwners(gen, keys),
+      doLoad: doLoadModel(gen, results, sim.policy, keys),
+      overhead: overheadResult,
+      run,
+    });
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(outDir, "report.html"), renderHtml(report));
+    writeFileSync(join(outDir, "leakage.svg"), `${leakageChart(report)}\n`);
+    console.log(`\n${scenario.name}: ${results.count} requests in ${(results.wallMs / 1000).toFixed(1)} s (total ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    for (const h of headline(report)) console.log(`  ${h.label.padEnd(58)} ${h.value}  (${h.note})`);
+    console.log(`report: ${join(outDir, "report.html")}\n        ${join(outDir, "report.json")}`);
+  } finally {
+    if (previousPolicy !== null) {
+      await admin("PUT", "/admin/policy", previousPolicy).catch(() => undefined);
+    }
+    await target.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    endProgress();
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,250 @@
+/**
+ * What the simulator plays against.
+ *
+ *   self-contained  the demo origin in this process, and Miniflare 4 running the
+ *                   gateway bundle (`wrangler deploy --dry-run`) with KV, D1
+ *                   (migrations applied), SQLite Durable Objects and Analytics
+ *                   Engine, plus a bare pass-through Worker for the overhead numbers;
+ *   gateway         an already running gateway (`npm start`: wrangler dev on
+ *                   127.0.0.1:8787 in front of the demo origin on 8788); the bare
+ *                   pass-through Worker then runs in a Miniflare of its own.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { startDemoOrigin, type RunningOrigin } from "../../demo-origin/server.ts";
+import { httpClient, type HttpClient } from "./http.ts";
+import { chooseWorkerd, useWorkerd } from "./workerd.ts";
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+// wrangler.toml's compatibility date: the gateway must run as it deploys.
+const COMPATIBILITY_DATE = "2026-11-01";
+const CRON = "*/5 * * * *";
+const SELF_CONTAINED_ADMIN_TOKEN = "sim-admin-token-0123456789abcdef";
+const BARE_WORKER = "passthrough";
+
+/** The bare Worker: forwards to ORIGIN_URL and nothing else. The gateway's cost is what it adds to this. */
+const PASS_THROUGH_SOURCE = `export default {
+  fetch(request, env) {
+    const url = new URL(request.url);
+    return fetch(new Request(new URL(url.pathname + url.search, env.ORIGIN_URL), request));
+  },
+};`;
+
+export type Target = {
+  mode: "self-contained" | "gateway";
+  gatewayUrl: string;
+  adminToken: string;
+  gateway: HttpClient;
+  /** The bare pass-through Worker, or null when it could not be set up (see notes). */
+  bare: { client: HttpClient; headers: Record<string, string> } | null;
+  /** Runs the cron linker once; resolves with false when this target cannot trigger it. */
+  runCron: () => Promise<boolean>;
+  /** Writes the policy document straight to KV (self-contained only), for gateways without PUT /admin/policy. */
+  putPolicyInKv: ((document: string) => Promise<void>) | null;
+  /** Errors and warnings the gateway logged (self-contained only; a running gateway logs to its own terminal). */
+  workerErrors: () => string[];
+  notes: string[];
+  close: () => Promise<void>;
+};
+
+function buildGateway(outDir: string): string {
+  const result = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outDir], {
+    cwd: REPO,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+  });
+  const script = join(outDir, "index.js");
+  if (result.status !== 0 || !existsSync(script)) {
+    throw new Error(`building the gateway bundle failed (npx wrangler deploy --dry-run):\n${result.stdout}\n${result.stderr}`);
+  }
+  return script;
+}
+
+/** D1 migrations in order, one statement at a time (D1's exec does not take multi-line statements). */
+function migrationStatements(): string[] {
+  const dir = join(REPO, "migrations");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(dir, f), "utf8")
+        .replace(/--[^\n]*/g, "")
+        .split(";")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    );
+}
+
+function collectErrors(errors: string[]) {
+  return ({ level, message }: { level: string; message: string }) => {
+    // Decision lines are info: dropping them here is what keeps workerd's stdout off the terminal.
+    if ((level === "error" || level === "warn") && errors.length < 50) errors.push(message.slice(0, 400));
+  };
+}
+
+export async function startSelfContained(maxSockets: number): Promise<Target> {
+  const workerd = chooseWorkerd();
+  const restoreEnv = useWorkerd(workerd);
+  const outDir = mkdtempSync(join(tmpdir(), "distillguard-sim-"));
+  const notes: string[] = [`workerd ${workerd.version}`];
+  const errors: string[] = [];
+  let origin: RunningOrigin | undefined;
+  let mf: Miniflare | undefined;
+  try {
+    const scriptPath = buildGateway(outDir);
+    origin = await startDemoOrigin(0);
+    mf = new Miniflare({
+      host: "127.0.0.1",
+      port: 0,
+      // No request.cf download (offline); every simulated request brings its own in MF-CF-Blob.
+      cf: false,
+      handleStructuredLogs: collectErrors(errors),
+      workers: [
+        {
+          name: "gateway",
+          modules: true,
+          scriptPath,
+          // The bundle lives in os.tmpdir(); module names must not start with "..".
+          modulesRoot: outDir,
+          compatibilityDate: COMPATIBILITY_DATE,
+          kvNamespaces: ["CONFIG"],
+          d1Databases: ["DB"],
+          durableObjects: {
+            ACCOUNTS: { className: "AccountDO", useSQLite: true },
+            CLUSTERS: { className: "ClusterDO", useSQLite: true },
+          },
+          analyticsEngineDatasets: { DECISIONS: { dataset: "distillguard_decisions_sim" } },
+          bindings: { ORIGIN_URL: origin.url, ADMIN_TOKEN: SELF_CONTAINED_ADMIN_TOKEN, ENVIRONMENT: "simulation" },
+        },
+        {
+          name: BARE_WORKER,
+          modules: true,
+          script: PASS_THROUGH_SOURCE,
+          compatibilityDate: COMPATIBILITY_DATE,
+          bindings: { ORIGIN_URL: origin.url },
+        },
+      ],
+    });
+    const url = (await mf.ready).href.replace(/\/$/, "");
+    const db = await mf.getD1Database("DB", "gateway");
+    await db.batch(migrationStatements().map((s) => db.prepare(s)));
+    const gateway = httpClient(url, maxSockets);
+    const running = mf;
+    const runningOrigin = origin;
+    return {
+      mode: "self-contained",
+      gatewayUrl: url,
+      adminToken: SELF_CONTAINED_ADMIN_TOKEN,
+      gateway,
+      // Same Miniflare, same entry path: MF-Route-Override picks the bare Worker.
+      bare: { client: gateway, headers: { "mf-route-override": BARE_WORKER } },
+      runCron: async () => {
+        const worker = await running.getWorker("gateway");
+        const result = await worker.scheduled({ cron: CRON });
+        if (result.outcome !== "ok") throw new Error(`scheduled handler: ${result.outcome}`);
+        return true;
+      },
+      putPolicyInKv: async (document) => {
+        const kv = await running.getKVNamespace("CONFIG", "gateway");
+        await kv.put("policy", document);
+      },
+      workerErrors: () => errors,
+      notes,
+      close: async () => {
+        gateway.close();
+        await running.dispose();
+        await runningOrigin.close();
+        restoreEnv();
+        rmSync(outDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await mf?.dispose();
+    await origin?.close();
+    restoreEnv();
+    rmSync(outDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The admin token of a local `npm start`: --admin-token, $ADMIN_TOKEN, .dev.vars, or the dev default. */
+export function localAdminToken(flag: string | undefined): string {
+  if (flag) return flag;
+  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
+  const devVars = join(REPO, ".dev.vars");
+  if (existsSync(devVars)) {
+    const match = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, "utf8"));
+    const value = match?.[1]?.trim().replace(/^"|"$/g, "");
+    if (value) return value;
+  }
+  return "dev-admin-token";
+}
+
+export async function connectGateway(gatewayUrl: string, originUrl: string, adminToken: string, maxSockets: number): Promise<Target> {
+  const url = gatewayUrl.replace(/\/$/, "");
+  const gateway = httpClient(url, maxSockets);
+  const health = await gateway.send("GET", "/healthz", {}).catch((err: unknown) => ({ status: 0, text: String(err) }));
+  if (health.status !== 200) throw new Error(`no gateway at ${url} (GET /healthz: ${health.status} ${health.text.slice(0, 200)}); run \`npm start\` first`);
+  const notes: string[] = [];
+  let cronPath: string | null | undefined;
+  const cronPaths = [`/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(CRON)}`, `/__scheduled?cron=${encodeURIComponent(CRON)}`];
+
+  // The bare Worker in a Miniflare of its own, in front of the same origin: not the same process as
+  // wrangler dev, so the comparison is looser than in self-contained mode (said in the report).
+  let bare: Target["bare"] = null;
+  let bareMf: Miniflare | undefined;
+  let restoreEnv: () => void = () => {};
+  const originUp = await fetch(`${originUrl.replace(/\/$/, "")}/__demo/stats`).then((r) => r.ok, () => false);
+  if (originUp) {
+    restoreEnv = useWorkerd(chooseWorkerd());
+    bareMf = new Miniflare({
+      host: "127.0.0.1",
+      port: 0,
+      cf: false,
+      modules: true,
+      script: PASS_THROUGH_SOURCE,
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings: { ORIGIN_URL: originUrl },
+    });
+    const bareUrl = (await bareMf.ready).href.replace(/\/$/, "");
+    bare = { client: httpClient(bareUrl, maxSockets), headers: {} };
+    notes.push(`bare pass-through Worker ran in its own Miniflare (${bareUrl}), not inside wrangler dev: overhead numbers are indicative`);
+  } else {
+    notes.push(`no demo origin at ${originUrl}: overhead not measured (pass --origin)`);
+  }
+  const bareClient = bare?.client;
+  const runningBare = bareMf;
+  return {
+    mode: "gateway",
+    gatewayUrl: url,
+    adminToken,
+    gateway,
+    bare,
+    runCron: async () => {
+      if (cronPath === null) return false;
+      for (const path of cronPath === undefined ? cronPaths : [cronPath]) {
+        const res = await gateway.send("GET", path, {});
+        if (res.status === 200) {
+          cronPath = path;
+          return true;
+        }
+      }
+      cronPath = null;
+      notes.push("cron linker not triggered: wrangler dev exposes /__scheduled only with --test-scheduled");
+      return false;
+    },
+    putPolicyInKv: null,
+    workerErrors: () => [],
+    notes,
+    close: async () => {
+      gateway.close();
+      bareClient?.close();
+      await runningBare?.dispose();
+      restoreEnv();
+    },
+  };
+}
