@@ -1,0 +1,269 @@
+// Benchmark: the gateway (policy → identity → fingerprint → region → admit → forward → settle)
+// against a bare pass-through Worker, in one run, both behind the same demo origin.
+//
+//   npx tsx bench/gateway.ts            (from the repo root; Node 22)
+//
+// Bundles the gateway with esbuild, runs it and the bare Worker in Miniflare 4 (local workerd,
+// in-memory KV / D1 / SQLite DOs, loopback only), seeds accounts through the admin API, and
+// drives both with 16 concurrent clients over a bounded number of requests. Cases run in
+// A-B-C-C-B-A order so none always runs first. Prints one JSON line per case and returns them.
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { startDemoOrigin } from "../demo-origin/server.ts";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, "..");
+const require = createRequire(import.meta.url);
+
+export type GatewayBenchOptions = {
+  /** Requests per case, split over two halves (ABBA). */
+  requests?: number;
+  clients?: number;
+  warmup?: number;
+  /** Accounts in the many-accounts case (= distinct AccountDOs). */
+  accounts?: number;
+};
+
+export type GatewayBenchResult = {
+  name: string;
+  rps_16: number;
+  p50_ms: number;
+  p99_ms: number;
+  n: number;
+  clients: number;
+  non_200: number;
+  do_admit_per_request: number | null;
+  do_settle_per_request: number | null;
+  rps_vs_bare: number | null;
+  p50_added_ms: number | null;
+  workerd: string;
+};
+
+const COMPAT_DATE = "2026-11-01";
+const ADMIN_TOKEN = `bench-${crypto.randomUUID()}`;
+// Five lines: what any Worker in front of the origin costs at least.
+const BARE_WORKER = `export default {
+  fetch(request, env) {
+    const url = new URL(request.url);
+    return fetch(env.ORIGIN_URL + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body });
+  },
+};`;
+// Limits far above what the benchmark sends: it measures the decision path, not a 429.
+const BENCH_POLICY = {
+  tiers: { bench: { requests: 1e9, inputTokens: 1e12, outputTokens: 1e12, exchangesPerDay: 1e12, concurrency: 10_000 } },
+  defaultTier: "bench",
+};
+const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
+
+/** Miniflare 4's own workerd only accepts compatibility dates up to mid-2026; prefer the repo's top-level one. */
+function workerdBinary(): { path?: string; version: string } {
+  if (process.env.MINIFLARE_WORKERD_PATH) return { path: process.env.MINIFLARE_WORKERD_PATH, version: "MINIFLARE_WORKERD_PATH" };
+  try {
+    const pkg = require.resolve("workerd/package.json");
+    const bin = join(dirname(pkg), "bin", "workerd");
+    const version = (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
+    if (existsSync(bin)) return { path: bin, version };
+  } catch {
+    // Fall back to Miniflare's bundled workerd.
+  }
+  return { version: "miniflare-bundled" };
+}
+
+/** D1 migrations as plain statements: comments dropped, split at the semicolons that end a line. */
+function migrationStatements(): string[] {
+  const dir = join(ROOT, "migrations");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(dir, f), "utf8")
+        .split("\n")
+        .map((line) => line.replace(/--.*$/, ""))
+        .join("\n")
+        .split(/;\s*(?:\n|$)/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+}
+const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export async function benchGateway(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult[]> {
+  const { requests = 2_000, clients = 16, warmup = 200, accounts = 16 } = options;
+  const workerd = workerdBinary();
+  const origin = await startDemoOrigin(0);
+  const outDir = mkdtempSync(join(tmpdir(), "gateway-bench-"));
+  const previousWorkerd = process.env.MINIFLARE_WORKERD_PATH;
+  let mf: Miniflare | undefined;
+  try {
+    await build({
+      entryPoints: [join(HERE, "gateway", "entry.ts")],
+      outfile: join(outDir, "worker.js"),
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      conditions: ["workerd", "worker", "browser"],
+      mainFields: ["module", "main"],
+      external: ["cloudflare:*", "node:*"],
+      logLevel: "error",
+    });
+    if (workerd.path) process.env.MINIFLARE_WORKERD_PATH = workerd.path;
+    mf = new Miniflare({
+      host: "127.0.0.1",
+      workers: [
+        {
+          name: "gateway",
+          modules: true,
+          scriptPath: join(outDir, "worker.js"),
+          modulesRoot: outDir,
+          compatibilityDate: COMPAT_DATE,
+          routes: ["gateway.bench/*"],
+          kvNamespaces: ["CONFIG"],
+          d1Databases: ["DB"],
+          durableObjects: {
+            ACCOUNTS: { className: "AccountDO", useSQLite: true },
+            CLUSTERS: { className: "ClusterDO", useSQLite: true },
+          },
+          bindings: { ORIGIN_URL: origin.url, ENVIRONMENT: "production", ADMIN_TOKEN },
+        },
+        {
+          name: "bare",
+          modules: true,
+          script: BARE_WORKER,
+          compatibilityDate: COMPAT_DATE,
+          routes: ["bare.bench/*"],
+          bindings: { ORIGIN_URL: origin.url },
+        },
+      ],
+    });
+    await mf.ready;
+    const runtime = mf;
+
+    const db = await runtime.getD1Database("DB", "gateway");
+    for (const statement of migrationStatements()) await db.prepare(statement).run();
+    const kv = await runtime.getKVNamespace("CONFIG", "gateway");
+    await kv.put("policy", JSON.stringify(BENCH_POLICY));
+
+    const ids = Array.from({ length: accounts }, (_, i) => `bench-${i}`);
+    const keys = ids.map((id) => `sk-bench-${id}-${crypto.randomUUID()}`);
+    for (const [i, id] of ids.entries()) {
+      const res = await runtime.dispatchFetch(`http://gateway.bench/admin/accounts/${id}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ keys: [keys[i]], tier: "bench" }),
+      });
+      const text = await res.text();
+      if (res.status !== 201) throw new Error(`seeding ${id}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    }
+
+    const doCalls = async (): Promise<{ admit: number; settle: number }> => {
+      const res = await runtime.dispatchFetch(`http://gateway.bench/__bench/do-calls?ids=${ids.join(",")}`);
+      return (await res.json()) as { admit: number; settle: number };
+    };
+
+    type Case = { name: string; host: string; keyFor: (i: number) => string; counted: boolean };
+    const cases: Case[] = [
+      { name: "gateway/bare-passthrough", host: "bare.bench", keyFor: () => "sk-none", counted: false },
+      { name: "gateway/1-account", host: "gateway.bench", keyFor: () => keys[0] ?? "", counted: true },
+      { name: `gateway/${accounts}-accounts`, host: "gateway.bench", keyFor: (i) => keys[i % keys.length] ?? "", counted: true },
+    ];
+    const send = async (c: Case, i: number): Promise<number> => {
+      const res = await runtime.dispatchFetch(`http://${c.host}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": c.keyFor(i), "content-type": "application/json", "anthropic-version": "2023-06-01" },
+        body: BODY,
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+
+    const stats = new Map(cases.map((c) => [c.name, { latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, settle: 0 }]));
+    for (const c of cases) for (let i = 0; i < warmup; i++) await send(c, i);
+
+    for (const c of [...cases, ...[...cases].reverse()]) {
+      const s = stats.get(c.name);
+      if (!s) continue;
+      const before = c.counted ? await doCalls() : null;
+      const todo = Math.floor(requests / 2);
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (next < todo) {
+            const i = next++;
+            const start = performance.now();
+            const status = await send(c, i);
+            s.latencies.push(performance.now() - start);
+            if (status !== 200) s.non200++;
+          }
+        }),
+      );
+      s.ms += performance.now() - t0;
+      s.n += todo;
+      if (before) {
+        // Settle runs in waitUntil after each answer: wait (bounded) until every admit has its settle.
+        let after = await doCalls();
+        for (let tries = 0; tries < 200 && after.settle - before.settle < after.admit - before.admit; tries++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          after = await doCalls();
+        }
+        s.admit += after.admit - before.admit;
+        s.settle += after.settle - before.settle;
+      }
+    }
+
+    const bare = stats.get("gateway/bare-passthrough");
+    const bareRps = bare && bare.ms > 0 ? bare.n / (bare.ms / 1000) : null;
+    const bareP50 = bare ? percentile([...bare.latencies].sort((a, b) => a - b), 0.5) : null;
+    const results: GatewayBenchResult[] = cases.map((c) => {
+      const s = stats.get(c.name) ?? { latencies: [], ms: 1, n: 0, non200: 0, admit: 0, settle: 0 };
+      const sorted = [...s.latencies].sort((a, b) => a - b);
+      const rps = s.n / (s.ms / 1000);
+      const p50 = percentile(sorted, 0.5);
+      return {
+        name: c.name,
+        rps_16: Math.round(rps),
+        p50_ms: round(p50),
+        p99_ms: round(percentile(sorted, 0.99)),
+        n: s.n,
+        clients,
+        non_200: s.non200,
+        do_admit_per_request: c.counted ? round(s.admit / s.n) : null,
+        do_settle_per_request: c.counted ? round(s.settle / s.n) : null,
+        rps_vs_bare: c.counted && bareRps ? round(rps / bareRps, 2) : null,
+        p50_added_ms: c.counted && bareP50 !== null ? round(p50 - bareP50) : null,
+        workerd: workerd.version,
+      };
+    });
+    for (const r of results) console.log(JSON.stringify(r));
+    return results;
+  } finally {
+    await mf?.dispose();
+    await origin.close();
+    if (previousWorkerd === undefined) delete process.env.MINIFLARE_WORKERD_PATH;
+    else process.env.MINIFLARE_WORKERD_PATH = previousWorkerd;
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+// Runnable directly: `npx tsx bench/gateway.ts`
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  benchGateway().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

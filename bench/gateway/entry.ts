@@ -1,0 +1,45 @@
+// Benchmark entry: the real gateway Worker, with an AccountDO that counts its RPC calls so the
+// benchmark can check "exactly 1 synchronous DO call per request" from the object's side.
+// Only /__bench/do-calls is added; every other request goes to the gateway unchanged.
+import type { AdmitRequest, AdmitResult, SettleRequest } from "../../lib/decision.ts";
+import { accountObjectName } from "../../lib/names.ts";
+import gateway, { AccountDO as GatewayAccountDO } from "../../worker/index.ts";
+
+export { ClusterDO } from "../../worker/index.ts";
+
+export type DoCalls = { admit: number; settle: number };
+
+export class AccountDO extends GatewayAccountDO {
+  private benchCalls: DoCalls = { admit: 0, settle: 0 };
+
+  override admit(req: AdmitRequest): AdmitResult {
+    this.benchCalls.admit++;
+    return super.admit(req);
+  }
+
+  override settle(req: SettleRequest): void {
+    this.benchCalls.settle++;
+    super.settle(req);
+  }
+
+  callCounts(): DoCalls {
+    return { ...this.benchCalls };
+  }
+}
+
+type BenchEnv = Omit<Env, "ACCOUNTS"> & { ACCOUNTS: DurableObjectNamespace<AccountDO> };
+
+export default {
+  async fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname !== "/__bench/do-calls") return gateway.fetch(request, env as unknown as Env, ctx);
+    const total: DoCalls = { admit: 0, settle: 0 };
+    for (const id of (url.searchParams.get("ids") ?? "").split(",").filter(Boolean)) {
+      const calls = await env.ACCOUNTS.getByName(accountObjectName(id)).callCounts();
+      total.admit += calls.admit;
+      total.settle += calls.settle;
+    }
+    return Response.json(total);
+  },
+  scheduled: gateway.scheduled,
+};
