@@ -14,6 +14,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
+import type { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
 
@@ -121,6 +122,11 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     if (workerd.path) process.env.MINIFLARE_WORKERD_PATH = workerd.path;
     mf = new Miniflare({
       host: "127.0.0.1",
+      // One decision log line per request would drown the JSON results; errors still reach stderr.
+      handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+        stdout.resume();
+        stderr.pipe(process.stderr);
+      },
       workers: [
         {
           name: "gateway",

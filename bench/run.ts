@@ -3,9 +3,15 @@
  * only those whose name contains an argument. Each module prints one JSON line
  * per case. Add a module by adding one entry to BENCHES.
  */
+import { benchDoRpc } from "./do-rpc/run.ts";
 import { benchFingerprint } from "./fingerprint.ts";
+import { benchGateway } from "./gateway.ts";
 
-const BENCHES: readonly { name: string; run: () => Promise<unknown> }[] = [{ name: "fingerprint", run: benchFingerprint }];
+const BENCHES: readonly { name: string; run: () => Promise<unknown> }[] = [
+  { name: "fingerprint", run: benchFingerprint },
+  { name: "gateway", run: benchGateway },
+  { name: "do-rpc", run: benchDoRpc },
+];
 
 const filters = process.argv.slice(2).filter((arg) => arg !== "--");
 const selected = BENCHES.filter((bench) => filters.length === 0 || filters.some((filter) => bench.name.includes(filter)));

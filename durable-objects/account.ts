@@ -2,6 +2,9 @@
  * AccountDO — one per account: sliding-window counters, concurrency leases,
  * risk with decay, operator overrides, cached cluster verdicts, fingerprints
  * and places seen, and an outbox of audit rows flushed to D1 by the alarm.
+ * The alarm also reports the account's fingerprint keys to its cluster
+ * collector once per `clusters.reportIntervalSeconds` and caches the verdicts
+ * that come back, so no cluster object is ever on the request path.
  *
  * `admit` runs start to finish without an await: SQLite storage is
  * synchronous, so reading the counters, deciding and counting happen as one
@@ -20,7 +23,9 @@ import type {
   RateLimitSnapshot,
   SettleRequest,
 } from "../lib/decision.ts";
+import { ReportBuffer } from "../lib/cluster/report.ts";
 import { ACTIONS } from "../lib/decision.ts";
+import { clusterCollectorName, collectorIndex } from "../lib/names.ts";
 import { DEFAULT_POLICY, isShadow, RISK_SIGNALS, type Policy, type RiskSignal } from "../lib/policy.ts";
 import {
   admissionFindings,
@@ -30,10 +35,10 @@ import {
   decide,
   decayedPoints,
   effectiveLimits,
-  isLive,
   isSpent,
   msUntilBelow,
   msUntilEmpty,
+  msUntilClusterShareFits,
   msUntilFits,
   riskScore,
   windowUsage,
@@ -122,6 +127,10 @@ function str(value: unknown): string {
 function nullableNum(value: unknown): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
+/** Token counts from the edge or the origin: anything but a finite positive number counts as 0. */
+function tokens(value: number): number {
+  return Number.isFinite(value) && value > 0 ? Math.ceil(value) : 0;
+}
 function isRiskSignal(value: string): value is RiskSignal {
   return (RISK_SIGNALS as readonly string[]).includes(value);
 }
@@ -140,8 +149,12 @@ export class AccountDO extends DurableObject<Env> {
   private initError: unknown = null;
 
   private accountId: string | null = null;
+  /** When the last request reached the origin: paces a fractional share of a cluster cap. */
+  private lastForwardedAt: number | null = null;
   /** The policy of the latest admit: the alarm and inspect have no request to take it from. */
   private policy: Policy = DEFAULT_POLICY;
+  /** Until an admit brings the real policy, decay-based pruning would judge by the defaults: skip it. */
+  private policySeen = false;
   private windowRows: WindowRow[] = [];
   private dayRows: DayRow[] = [];
   private leases = new Map<string, Lease>();
@@ -157,6 +170,12 @@ export class AccountDO extends DurableObject<Env> {
   private outboxSize = 0;
   private outboxDueAt: number | null = null;
   private lastLimits: RateLimitSnapshot | null = null;
+  /**
+   * Requests since the last cluster report. In memory only: a report is a statistical sample, and
+   * losing a few seconds of it on eviction costs less than a row write per request would.
+   */
+  private reports = new ReportBuffer();
+  private reportDueAt: number | null = null;
   /** Real-time ms of the scheduled alarm, as far as this instance knows. */
   private alarmAt: number | null = null;
 
@@ -197,6 +216,7 @@ export class AccountDO extends DurableObject<Env> {
     const now = this.now();
     const policy = req.policy;
     this.policy = policy;
+    this.policySeen = true;
     this.rememberAccount(req.account.id);
     const windowMs = policy.limits.windowSeconds * 1000;
     const dayMs = policy.limits.dayWindowSeconds * 1000;
@@ -234,10 +254,7 @@ export class AccountDO extends DurableObject<Env> {
     const limits = effectiveLimits(policy, req.account, risk, quotaOverride ? (quotaOverride.multiplier ?? 1) : null);
     const { requests, inputTokens, outputTokens } = this.windowSeries();
     const exchanges = this.dayRows.map((r) => ({ start: r.start, end: r.end, value: r.exchanges }));
-    const estimate = {
-      inputTokens: Math.max(0, Math.ceil(req.estimate.inputTokens)),
-      outputTokens: Math.max(0, Math.ceil(req.estimate.outputTokens)),
-    };
+    const estimate = { inputTokens: tokens(req.estimate.inputTokens), outputTokens: tokens(req.estimate.outputTokens) };
     const quota: Array<{ counter: QuotaCounter; msUntilFits: number; windowMs: number }> = [
       { counter: "requests", msUntilFits: msUntilFits(requests, now, windowMs, limits.requests, 1), windowMs },
       { counter: "input_tokens", msUntilFits: msUntilFits(inputTokens, now, windowMs, limits.inputTokens, estimate.inputTokens), windowMs },
@@ -253,7 +270,10 @@ export class AccountDO extends DurableObject<Env> {
         inFlight: this.leases.size,
         concurrencyLimit: limits.concurrency,
         quota,
-        clusterCap: clusterCap === null ? null : { msUntilFits: msUntilFits(requests, now, windowMs, clusterCap, 1), windowMs },
+        clusterCap:
+          clusterCap === null
+            ? null
+            : { msUntilFits: msUntilClusterShareFits(clusterCap, requests, this.lastForwardedAt, now, windowMs), windowMs },
         risk,
         riskMsUntilBelowThrottle: msUntilBelow(risk, policy.actions.throttle, policy.risk.halfLifeSeconds * 1000),
         thresholds: policy.actions,
@@ -268,7 +288,11 @@ export class AccountDO extends DurableObject<Env> {
       const bucket = this.countWindow(now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), 1, estimate.inputTokens, estimate.outputTokens);
       this.countDay(now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets));
       leaseId = this.openLease(now, policy.limits.leaseSeconds * 1000, bucket, estimate);
+      this.rememberForwarded(now);
     }
+
+    // Every attempt is reported, not only what was forwarded: a capped hydra must not look like it went quiet.
+    this.bufferReport(now, req, policy, decision.forwarded ? estimate : { inputTokens: 0, outputTokens: 0 });
 
     const clusters = verdicts.map((v) => v.cluster);
     const reasons = [...new Set([...decision.reasons, ...evidence])];
@@ -311,8 +335,8 @@ export class AccountDO extends DurableObject<Env> {
     this.sql(`DELETE FROM leases WHERE id = ?`, lease.id);
     if (!req.usage) return;
     const now = this.now();
-    const deltaIn = Math.max(0, Math.ceil(req.usage.inputTokens)) - lease.inputReserved;
-    const deltaOut = Math.max(0, Math.ceil(req.usage.outputTokens)) - lease.outputReserved;
+    const deltaIn = tokens(req.usage.inputTokens) - lease.inputReserved;
+    const deltaOut = tokens(req.usage.outputTokens) - lease.outputReserved;
     if (deltaIn === 0 && deltaOut === 0) return;
     const row = this.windowRows.find((r) => r.start === lease.bucketStart && r.end === lease.bucketEnd);
     if (row) {
@@ -415,7 +439,7 @@ export class AccountDO extends DurableObject<Env> {
       const cached: CachedVerdict = {
         cluster: v.cluster,
         verdict: v.verdict,
-        capPerWindow: v.capPerWindow === null ? null : Math.max(0, Math.floor(v.capPerWindow)),
+        capPerWindow: v.capPerWindow === null ? null : Math.max(0, v.capPerWindow),
         reasons: [...v.reasons],
         decidedAt: v.decidedAt,
       };
@@ -445,6 +469,7 @@ export class AccountDO extends DurableObject<Env> {
     this.reclaimExpiredLeases(now);
     this.prune(now);
     const flush = await this.flushOutbox();
+    await this.sendReport(this.now());
     this.scheduleAlarm(this.now(), flush);
   }
 
@@ -501,6 +526,8 @@ export class AccountDO extends DurableObject<Env> {
     this.migrate();
     const meta = new Map(this.sql(`SELECT key, value FROM meta`).toArray().map((r) => [str(r.key), str(r.value)]));
     this.accountId = meta.get("account_id") ?? null;
+    const lastForwarded = Number(meta.get("last_forwarded_at"));
+    this.lastForwardedAt = Number.isFinite(lastForwarded) && lastForwarded > 0 ? lastForwarded : null;
     this.windowRows = this.sql(`SELECT * FROM window_buckets`).toArray().map((r) => ({
       start: num(r.start_ms), end: num(r.end_ms), expiresAt: num(r.expires_at),
       requests: num(r.requests), inputTokens: num(r.input_tokens), outputTokens: num(r.output_tokens),
@@ -572,6 +599,11 @@ export class AccountDO extends DurableObject<Env> {
     this.outboxSize = num(outbox?.n);
     this.outboxDueAt = this.outboxSize > 0 ? num(outbox?.oldest) + AUDIT_FLUSH_DELAY_MS : null;
     this.loaded = true;
+  }
+
+  private rememberForwarded(now: number): void {
+    this.lastForwardedAt = now;
+    this.sql(`INSERT INTO meta (key, value) VALUES ('last_forwarded_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, String(now));
   }
 
   private rememberAccount(id: string): void {
@@ -847,6 +879,38 @@ export class AccountDO extends DurableObject<Env> {
     return left > 0 && rows.length === FLUSH_BATCH ? "more" : "flushed";
   }
 
+  private bufferReport(now: number, req: AdmitRequest, policy: Policy, tokens: { inputTokens: number; outputTokens: number }): void {
+    const keys = req.fingerprint.keys;
+    if (keys.length === 0) return;
+    this.reports.add({
+      at: now,
+      keys,
+      bands: keys.filter((k) => k.startsWith("tpl:")),
+      model: req.fingerprint.model,
+      inputTokens: tokens.inputTokens,
+      outputTokens: tokens.outputTokens,
+      elicited: req.fingerprint.elicitation >= policy.fingerprint.elicitationThreshold,
+    });
+    this.reportDueAt ??= now + policy.clusters.reportIntervalSeconds * 1000;
+  }
+
+  /** ONE call to this account's collector per interval; the verdicts it answers are cached at once. */
+  private async sendReport(now: number): Promise<void> {
+    if (this.reportDueAt === null || now < this.reportDueAt || this.accountId === null) return;
+    const accountId = this.accountId;
+    const policy = this.policy;
+    const batch = this.reports.drain(accountId);
+    this.reportDueAt = null;
+    if (!batch) return;
+    try {
+      const collector = this.env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId, policy.clusters.shards)));
+      this.applyClusterVerdicts(await collector.report(batch, policy));
+    } catch (err) {
+      // Dropped, not retried: the next interval's report carries the same keys again if they are still in use.
+      console.error(JSON.stringify({ msg: "cluster report failed", account: accountId, keys: Object.keys(batch.keys).length, error: String(err) }));
+    }
+  }
+
   private prune(now: number): void {
     this.pruneWindowRows(now);
     this.pruneDayRows(now);
@@ -862,6 +926,7 @@ export class AccountDO extends DurableObject<Env> {
       if (any) this.sql(`DELETE FROM places WHERE kind = ? AND expires_at <= ?`, kind, now);
     }
     for (const o of [...this.overrides.values()]) if (!overrideActive(o, now)) this.clearOverride(o.kind);
+    if (!this.policySeen) return;
     const verdictOldest = now - this.policy.risk.verdictTtlSeconds * 1000;
     for (const v of [...this.verdicts.values()]) {
       if (v.decidedAt <= verdictOldest) {
@@ -878,9 +943,9 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   /**
-   * Schedules the alarm for the earliest pending work — audit flush, lease
-   * expiry, rows leaving their window — and not at all when nothing is pending,
-   * so an idle account costs nothing.
+   * Schedules the alarm for the earliest pending work — audit flush, cluster
+   * report, lease expiry, rows leaving their window — and not at all when
+   * nothing is pending, so an idle account costs nothing.
    */
   private scheduleAlarm(now: number, flush: "idle" | "flushed" | "more" | "failed" | null = null): void {
     let due = Number.POSITIVE_INFINITY;
@@ -889,7 +954,7 @@ export class AccountDO extends DurableObject<Env> {
       else if (flush === "failed") due = now + FLUSH_RETRY_MS;
       else due = this.outboxDueAt ?? now + AUDIT_FLUSH_DELAY_MS;
     }
-    due = Math.min(due, this.nextLeaseExpiry);
+    due = Math.min(due, this.nextLeaseExpiry, this.reportDueAt ?? Number.POSITIVE_INFINITY);
     let pruneAt = Number.POSITIVE_INFINITY;
     for (const r of this.windowRows) pruneAt = Math.min(pruneAt, r.expiresAt);
     for (const r of this.dayRows) pruneAt = Math.min(pruneAt, r.expiresAt);

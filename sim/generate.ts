@@ -342,8 +342,9 @@ function legitTiming(
   to: number,
   push: (at: number, account: number, attack: boolean) => void,
 ): void {
-  // Heavy tail: a few busy accounts, many that send a handful.
-  const counts = apportion(pop.requests, members.map(() => rng.exponential(1) ** 2 + 0.05));
+  // Heavy tail: a few busy accounts, many that send a handful; everyone sends at least one when there is enough to go round.
+  const floor = pop.requests >= members.length ? 1 : 0;
+  const counts = apportion(pop.requests - floor * members.length, members.map(() => rng.exponential(1) ** 2 + 0.05)).map((c) => c + floor);
   members.forEach((index, k) => {
     let left = counts[k] ?? 0;
     const ci = accounts[index]?.style === "ci";

@@ -137,16 +137,15 @@ export function templatedPrompt(template: AttackTemplate, rng: Rng): TemplatedPr
   const n = () => rng.int(2, 9_999);
   switch (template) {
     case "math-cot": {
-      const [a, b] = [rng.pick(NAMES), rng.pick(NAMES)];
-      const item = rng.pick(ITEMS);
+      // A campaign's generator fills one slot per entity; the scaffolding around it never changes.
       return {
         system: null,
         tools: false,
         user:
           `You are a meticulous competition mathematician. Think step by step and show all your reasoning: write out every intermediate step, ` +
           `explain why each step follows from the previous one, and check the result before giving the final answer inside <answer> tags.\n\n` +
-          `Problem ${n()}: ${a} has ${n()} ${item}. ${b} gives ${a} ${n()} more, then ${a} shares them equally among ${n()} friends and keeps the remainder. ` +
-          `How many ${item} does each friend get, and how many does ${a} keep? Show your complete chain of thought.`,
+          `Problem ${n()} (set by ${rng.pick(NAMES)}): a box holds ${n()} ${rng.pick(ITEMS)}. Someone adds ${n()} more, then the contents are shared equally among ${n()} ` +
+          `friends and the remainder stays in the box. How many does each friend get, and how many stay in the box? Show your complete chain of thought.`,
       };
     }
     case "code-cot": {

@@ -80,7 +80,8 @@ const attackCommon = {
   sdk: z.enum(SDK_PROFILES).default("python-sdk"),
   /** Distinct client builds across the accounts (1 = one binary everywhere). */
   sdkVariants: z.number().int().min(1).max(64).default(1),
-  templates: z.array(z.enum(ATTACK_TEMPLATES)).min(1).default(["math-cot", "code-cot"]),
+  // The first template carries most of the traffic (weights 1, 1/2, 1/3, …).
+  templates: z.array(z.enum(ATTACK_TEMPLATES)).min(1).default(["code-cot", "math-cot"]),
   timing: rounds,
   maxTokens: z.number().int().min(1).default(2_048),
   /** Ask for extended thinking (the trace the campaign wants). */

@@ -7,7 +7,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AdmitRequest, AdmitResult, RateLimitSnapshot } from "../lib/decision.ts";
 import { accountObjectName } from "../lib/names.ts";
-import { tierLimits, type Policy } from "../lib/policy.ts";
+import { isShadow, tierLimits, type Policy } from "../lib/policy.ts";
 import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
 import { admitRequestFrom } from "./fingerprint.ts";
@@ -77,7 +77,8 @@ export function admit() {
       }
       decision = {
         action: request.deny ? "block" : "allow",
-        enforced: request.deny !== null,
+        // A region deny keeps its shadow setting when the object is away; a plain allow is simply enforced.
+        enforced: request.deny === null || !isShadow(policy, "region"),
         reasons: [...request.reasons, "admit.unavailable_fail_open"],
         risk: 0,
         leaseId: null,

@@ -105,3 +105,23 @@ export function record(buckets: readonly Bucket[], now: number, windowMs: number
   if (!found) next.push({ start, end, value: amount });
   return next;
 }
+
+/**
+ * Time until one more request fits a member's share of a cluster's aggregate
+ * cap. A share of at least one request per window is an ordinary window limit;
+ * a fractional share (a 100-request cap split over 24,000 accounts) means one
+ * request per `windowMs / share`, measured from the member's last admitted
+ * request, so the cluster as a whole still gets about its cap and no more.
+ */
+export function msUntilClusterShareFits(
+  share: number,
+  requests: readonly Bucket[],
+  lastAdmittedAt: number | null,
+  now: number,
+  windowMs: number,
+): number {
+  if (share >= 1) return msUntilFits(requests, now, windowMs, Math.floor(share), 1);
+  if (share <= 0) return Number.POSITIVE_INFINITY;
+  if (lastAdmittedAt === null) return 0;
+  return Math.max(0, lastAdmittedAt + windowMs / share - now);
+}

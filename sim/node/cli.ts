@@ -71,7 +71,8 @@ function bar(done: number, total: number, width = 24): string {
 }
 
 function replayLine(gen: Generated, p: Progress): string {
-  const campaign = (p.elapsedMs * gen.scenario.timeCompression) / 1000;
+  // Where the schedule has got to: wall time minus the lag, on the campaign clock.
+  const campaign = (Math.max(0, p.elapsedMs - p.lagMs) * gen.scenario.timeCompression) / 1000;
   const rate = p.elapsedMs > 0 ? (p.done / p.elapsedMs) * 1000 : 0;
   return `replay ${bar(p.done, p.total)} ${p.done}/${p.total} · ${rate.toFixed(0)} req/s · in flight ${p.inFlight} · campaign t+${(campaign / 60).toFixed(1)} min · lag ${(p.lagMs / 1000).toFixed(1)} s`;
 }
@@ -192,6 +193,13 @@ async function main(): Promise<void> {
   const target = values.gateway
     ? await connectGateway(values.gateway, values.origin, localAdminToken(values["admin-token"]), scenario.concurrency + 8)
     : await startSelfContained(scenario.concurrency + 8);
+  // Ctrl-C still removes the Miniflare state (it lives in RAM under /dev/shm) and stops workerd.
+  const interrupt = () => {
+    endProgress();
+    void target.close().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
   const admin = adminClient(target);
   const notes = [...target.notes];
   // A running gateway gets its policy back afterwards (the built-in defaults if it had none in KV).

@@ -7,8 +7,16 @@
  * CF-Connecting-IP: both honoured by Miniflare only (local simulation).
  */
 import http from "node:http";
+import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import type { SimRequest } from "../generate.ts";
 import { outputTokensOf, type SimResponse, type Transport } from "../replay.ts";
+
+/** Miniflare compresses answers for clients that accept it (the SDKs send gzip, deflate); real clients decode, so do we. */
+function decode(body: Buffer, encoding: string | undefined): string {
+  const e = encoding?.trim().toLowerCase();
+  const raw = e === "gzip" ? gunzipSync(body) : e === "br" ? brotliDecompressSync(body) : e === "deflate" ? inflateSync(body) : body;
+  return raw.toString("utf8");
+}
 
 export type HttpClient = {
   transport: Transport;
@@ -35,7 +43,13 @@ export function httpClient(baseUrl: string, maxSockets: number): HttpClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+          res.on("end", () => {
+            try {
+              resolve({ status: res.statusCode ?? 0, text: decode(Buffer.concat(chunks), res.headers["content-encoding"]) });
+            } catch (err) {
+              reject(err);
+            }
+          });
           res.on("error", reject);
         },
       );

@@ -51,6 +51,17 @@ export type Target = {
   close: () => Promise<void>;
 };
 
+/**
+ * Where Miniflare keeps KV, D1 and Durable Object storage. Its "in-memory" default is really files
+ * under os.tmpdir(): 24,000 account objects are 24,000 SQLite files plus a blob per KV write, and on
+ * a disk that I/O, not the gateway, sets the pace. tmpfs keeps the same files in RAM.
+ */
+function storageRoot(): string {
+  const shm = "/dev/shm";
+  const base = existsSync(shm) ? shm : tmpdir();
+  return mkdtempSync(join(base, "distillguard-sim-state-"));
+}
+
 function buildGateway(outDir: string): string {
   const result = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outDir], {
     cwd: REPO,
@@ -90,7 +101,8 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
   const workerd = chooseWorkerd();
   const restoreEnv = useWorkerd(workerd);
   const outDir = mkdtempSync(join(tmpdir(), "distillguard-sim-"));
-  const notes: string[] = [`workerd ${workerd.version}`];
+  const stateDir = storageRoot();
+  const notes: string[] = [`workerd ${workerd.version}`, `Miniflare storage in ${stateDir}`];
   const errors: string[] = [];
   let origin: RunningOrigin | undefined;
   let mf: Miniflare | undefined;
@@ -103,6 +115,7 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
       // No request.cf download (offline); every simulated request brings its own in MF-CF-Blob.
       cf: false,
       handleStructuredLogs: collectErrors(errors),
+      defaultPersistRoot: stateDir,
       workers: [
         {
           name: "gateway",
@@ -160,6 +173,7 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
         await runningOrigin.close();
         restoreEnv();
         rmSync(outDir, { recursive: true, force: true });
+        rmSync(stateDir, { recursive: true, force: true });
       },
     };
   } catch (err) {
@@ -167,6 +181,7 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
     await origin?.close();
     restoreEnv();
     rmSync(outDir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { AccountDO } from "../../durable-objects/account.ts";
+import { clusterCollectorName, collectorIndex } from "../../lib/names.ts";
 import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
 
 type AuditRow = { kind: string; account_id: string; action: string; enforced: number; reasons: string; request_id: string; detail: string };
@@ -52,6 +53,30 @@ describe("AccountDO audit outbox", () => {
     for (let i = 0; i < 10 && (await outboxCount(stub)) > 0; i++) await runDurableObjectAlarm(stub);
     expect(await auditRows(id)).toHaveLength(150);
     expect(await outboxCount(stub)).toBe(0);
+  });
+});
+
+describe("AccountDO cluster reports", () => {
+  it("should report its keys to its collector from the alarm once the report interval is due", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({ clusters: { shards: 4, reportIntervalSeconds: 10 } });
+    const key = `tls:${id}`;
+    for (let i = 0; i < 3; i++) {
+      const req = admitRequest(id, policy);
+      await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys: [key, "tpl:0:abcd"] } });
+    }
+    const collector = env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
+    const edges = async () =>
+      (await env.DB.prepare("SELECT fp_key FROM account_fingerprints WHERE account_id = ? ORDER BY fp_key").bind(id).all<{ fp_key: string }>()).results.map((r) => r.fp_key);
+    await collector.flushNow();
+    expect(await edges()).toEqual([]);
+
+    await stub.advanceClockForTest(10_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await collector.flushNow();
+    expect(await edges()).toEqual([key, "tpl:0:abcd"].sort());
+    // A key only this account uses is no cluster: nothing comes back to cache.
+    expect((await stub.inspect()).clusters).toEqual([]);
   });
 });
 

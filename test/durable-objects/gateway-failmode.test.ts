@@ -10,8 +10,8 @@ import { shouldRetry, withRetry } from "../../worker/admit.ts";
 import { POLICY_KEY, refreshPolicyNow } from "../../worker/policy.ts";
 import { createAccount, postMessage, unique } from "../helpers.ts";
 
-async function setFailMode(failMode: "open" | "closed"): Promise<void> {
-  await env.CONFIG.put(POLICY_KEY, JSON.stringify({ failMode }));
+async function setFailMode(failMode: "open" | "closed", extra: Record<string, unknown> = {}): Promise<void> {
+  await env.CONFIG.put(POLICY_KEY, JSON.stringify({ failMode, ...extra }));
   await refreshPolicyNow(env.CONFIG);
 }
 
@@ -37,6 +37,24 @@ describe("account object unavailable", () => {
     // The next request reaches a healthy object again and is counted as usual.
     expect((await postMessage(account.key)).status).toBe(200);
     expect((await env.ACCOUNTS.getByName(accountObjectName(account.id)).inspect()).usage.requests).toBe(1);
+  });
+
+  it("should still refuse a denied country when failing open, unless the region rule is shadowed", async () => {
+    const regions = { deniedCountries: ["KP"] };
+    await setFailMode("open", { regions });
+    const account = await createAccount();
+    const stub = env.ACCOUNTS.getByName(accountObjectName(account.id));
+    await stub.failNextAdmitsForTest(1);
+    const denied = await postMessage(account.key, undefined, { cf: { country: "KP" } });
+    expect(denied.status).toBe(403);
+    await denied.arrayBuffer();
+
+    await setFailMode("open", { regions, shadowRules: ["region"] });
+    await stub.failNextAdmitsForTest(1);
+    const shadowed = await postMessage(account.key, undefined, { cf: { country: "KP" }, headers: { "x-demo-echo": "1" } });
+    expect(shadowed.status).toBe(200);
+    const seen = (await shadowed.json()) as { headers: Record<string, string> };
+    expect(seen.headers["x-distillguard-action"]).toBe("block;shadow");
   });
 
   it("should refuse with 529 overloaded_error and retry-after, without reaching the origin, when failMode is closed", async () => {

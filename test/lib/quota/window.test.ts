@@ -4,6 +4,7 @@ import {
   bucketStartFor,
   bucketWidthMs,
   fits,
+  msUntilClusterShareFits,
   msUntilEmpty,
   msUntilFits,
   record,
@@ -121,5 +122,20 @@ describe("sliding window buckets", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("a member's share of a cluster cap", () => {
+  it("should pace a fractional share to one request per window ÷ share", () => {
+    const windowMs = 60_000;
+    // 100 requests per window over 400 members: one request per 4 windows each.
+    expect(msUntilClusterShareFits(0.25, [], null, 1_000, windowMs)).toBe(0);
+    expect(msUntilClusterShareFits(0.25, [], 1_000, 1_000, windowMs)).toBe(240_000);
+    expect(msUntilClusterShareFits(0.25, [], 1_000, 241_000, windowMs)).toBe(0);
+  });
+
+  it("should refuse everything at a zero share and act as a window limit from one request up", () => {
+    expect(msUntilClusterShareFits(0, [], null, 0, 60_000)).toBe(Number.POSITIVE_INFINITY);
+    expect(msUntilClusterShareFits(2.7, [], null, 0, 60_000)).toBe(0);
   });
 });
