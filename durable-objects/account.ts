@@ -116,6 +116,12 @@ const MIGRATIONS: string[][] = [
        slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT NOT NULL,
        action TEXT NOT NULL, enforced INTEGER NOT NULL, reasons TEXT NOT NULL, risk REAL NOT NULL)`,
   ],
+  [
+    // Per-minute decision counts, allow included, flushed to D1 with the audit batch.
+    `CREATE TABLE IF NOT EXISTS decision_counts (
+       minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL, count INTEGER NOT NULL,
+       PRIMARY KEY (minute, action, enforced))`,
+  ],
 ];
 
 function num(value: unknown, fallback = 0): number {
@@ -168,6 +174,8 @@ export class AccountDO extends DurableObject<Env> {
   private recent: RecentDecision[] = [];
   private decisionSeq = 0;
   private outboxSize = 0;
+  /** Decision counts wait in the object until the next flush. */
+  private countsPending = false;
   private outboxDueAt: number | null = null;
   private lastLimits: RateLimitSnapshot | null = null;
   /**
@@ -310,6 +318,7 @@ export class AccountDO extends DurableObject<Env> {
     };
 
     this.remember(now, req.requestId, result);
+    this.countDecision(now, result.action, result.enforced);
     if (decision.action !== "allow" || decision.shadowAction !== null) {
       this.enqueueAudit(now, {
         requestId: req.requestId,
@@ -597,7 +606,8 @@ export class AccountDO extends DurableObject<Env> {
     this.decisionSeq = this.recent.at(-1)?.seq ?? 0;
     const outbox = this.sql(`SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_outbox`).toArray()[0];
     this.outboxSize = num(outbox?.n);
-    this.outboxDueAt = this.outboxSize > 0 ? num(outbox?.oldest) + AUDIT_FLUSH_DELAY_MS : null;
+    this.countsPending = num(this.sql(`SELECT COUNT(*) AS n FROM decision_counts`).toArray()[0]?.n) > 0;
+    this.outboxDueAt = this.outboxSize > 0 ? num(outbox?.oldest) + AUDIT_FLUSH_DELAY_MS : this.countsPending ? Date.now() : null;
     this.loaded = true;
   }
 
@@ -846,12 +856,24 @@ export class AccountDO extends DurableObject<Env> {
     }
   }
 
+  private countDecision(now: number, action: Action, enforced: boolean): void {
+    this.sql(
+      `INSERT INTO decision_counts (minute, action, enforced, count) VALUES (?, ?, ?, 1)
+       ON CONFLICT (minute, action, enforced) DO UPDATE SET count = count + 1`,
+      Math.floor(now / 60_000) * 60_000, action, enforced ? 1 : 0,
+    );
+    this.countsPending = true;
+    this.outboxDueAt ??= now + AUDIT_FLUSH_DELAY_MS;
+  }
+
   /** One D1 batch per flush; rows are deleted only after D1 has them, so a failed flush loses nothing. */
   private async flushOutbox(): Promise<"idle" | "flushed" | "more" | "failed"> {
     const rows = this.sql(`SELECT * FROM audit_outbox ORDER BY id LIMIT ?`, FLUSH_BATCH).toArray();
-    if (rows.length === 0) {
+    const counts = this.countsPending ? this.sql(`SELECT minute, action, enforced, count FROM decision_counts`).toArray() : [];
+    if (rows.length === 0 && counts.length === 0) {
       this.outboxSize = 0;
       this.outboxDueAt = null;
+      this.countsPending = false;
       return "idle";
     }
     const insert = this.env.DB.prepare(
@@ -864,6 +886,11 @@ export class AccountDO extends DurableObject<Env> {
         r.enforced ?? null, r.reasons ?? null, r.risk ?? null, r.country ?? null, r.cluster ?? null, r.detail ?? null,
       ),
     );
+    const addCount = this.env.DB.prepare(
+      `INSERT INTO decision_counts (minute, action, enforced, count) VALUES (?1, ?2, ?3, ?4)
+       ON CONFLICT (minute, action, enforced) DO UPDATE SET count = count + excluded.count`,
+    );
+    for (const c of counts) statements.push(addCount.bind(num(c.minute), str(c.action), num(c.enforced), num(c.count)));
     const lastId = num(rows.at(-1)?.id);
     try {
       await this.env.DB.batch(statements);
@@ -871,11 +898,20 @@ export class AccountDO extends DurableObject<Env> {
       console.error(JSON.stringify({ msg: "audit flush failed; will retry", account: this.accountId, rows: rows.length, error: String(err) }));
       return "failed";
     }
-    // Rows admitted while the batch was in flight have larger ids and stay for the next flush.
-    this.sql(`DELETE FROM audit_outbox WHERE id <= ?`, lastId);
+    // Rows admitted while the batch was in flight have larger ids and stay for the next flush;
+    // counts that grew meanwhile keep only what was not yet sent.
+    if (rows.length > 0) this.sql(`DELETE FROM audit_outbox WHERE id <= ?`, lastId);
+    for (const c of counts) {
+      this.sql(
+        `UPDATE decision_counts SET count = count - ? WHERE minute = ? AND action = ? AND enforced = ?`,
+        num(c.count), num(c.minute), str(c.action), num(c.enforced),
+      );
+    }
+    this.sql(`DELETE FROM decision_counts WHERE count <= 0`);
+    this.countsPending = num(this.sql(`SELECT COUNT(*) AS n FROM decision_counts`).toArray()[0]?.n) > 0;
     const left = num(this.sql(`SELECT COUNT(*) AS n FROM audit_outbox`).toArray()[0]?.n);
     this.outboxSize = left;
-    this.outboxDueAt = left > 0 ? this.now() + AUDIT_FLUSH_DELAY_MS : null;
+    this.outboxDueAt = left > 0 || this.countsPending ? this.now() + AUDIT_FLUSH_DELAY_MS : null;
     return left > 0 && rows.length === FLUSH_BATCH ? "more" : "flushed";
   }
 
@@ -949,7 +985,7 @@ export class AccountDO extends DurableObject<Env> {
    */
   private scheduleAlarm(now: number, flush: "idle" | "flushed" | "more" | "failed" | null = null): void {
     let due = Number.POSITIVE_INFINITY;
-    if (this.outboxSize > 0) {
+    if (this.outboxSize > 0 || this.countsPending) {
       if (flush === "more") due = now;
       else if (flush === "failed") due = now + FLUSH_RETRY_MS;
       else due = this.outboxDueAt ?? now + AUDIT_FLUSH_DELAY_MS;

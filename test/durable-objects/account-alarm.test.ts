@@ -2,8 +2,9 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { AccountDO } from "../../durable-objects/account.ts";
-import { clusterCollectorName, collectorIndex } from "../../lib/names.ts";
+import { accountObjectName, clusterCollectorName, collectorIndex } from "../../lib/names.ts";
 import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
+import { createAccount, postMessage } from "../helpers.ts";
 
 type AuditRow = { kind: string; account_id: string; action: string; enforced: number; reasons: string; request_id: string; detail: string };
 
@@ -144,5 +145,21 @@ describe("AccountDO housekeeping", () => {
       expect(() => production.advanceClockForTest(1_000)).toThrow(/disabled outside tests/);
       expect(() => production.failNextAdmitsForTest(1)).toThrow(/disabled outside tests/);
     });
+  });
+});
+
+describe("decision counts for the console", () => {
+  it("should sum every decision per minute and action into D1 on the alarm, allow included", async () => {
+    const account = await createAccount();
+    for (let i = 0; i < 3; i++) expect((await postMessage(account.key)).status).toBe(200);
+    const stub = env.ACCOUNTS.getByName(accountObjectName(account.id));
+    const before = await env.DB.prepare(`SELECT COALESCE(SUM(count), 0) AS n FROM decision_counts WHERE action = 'allow'`).first<{ n: number }>();
+    await runDurableObjectAlarm(stub);
+    const after = await env.DB.prepare(`SELECT COALESCE(SUM(count), 0) AS n FROM decision_counts WHERE action = 'allow'`).first<{ n: number }>();
+    expect((after?.n ?? 0) - (before?.n ?? 0)).toBe(3);
+    // Flushed counts are not sent twice.
+    await runDurableObjectAlarm(stub);
+    const again = await env.DB.prepare(`SELECT COALESCE(SUM(count), 0) AS n FROM decision_counts WHERE action = 'allow'`).first<{ n: number }>();
+    expect(again?.n).toBe(after?.n);
   });
 });
