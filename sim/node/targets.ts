@@ -97,7 +97,7 @@ function collectErrors(errors: string[]) {
   };
 }
 
-export async function startSelfContained(maxSockets: number): Promise<Target> {
+export async function startSelfContained(maxSockets: number, options: { ephemeralObjects?: boolean } = {}): Promise<Target> {
   const workerd = chooseWorkerd();
   const restoreEnv = useWorkerd(workerd);
   const outDir = mkdtempSync(join(tmpdir(), "distillguard-sim-"));
@@ -131,6 +131,7 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
             CLUSTERS: { className: "ClusterDO", useSQLite: true },
           },
           analyticsEngineDatasets: { DECISIONS: { dataset: "distillguard_decisions_sim" } },
+          unsafeEphemeralDurableObjects: options.ephemeralObjects === true,
           bindings: { ORIGIN_URL: origin.url, ADMIN_TOKEN: SELF_CONTAINED_ADMIN_TOKEN, ENVIRONMENT: "simulation" },
         },
         {

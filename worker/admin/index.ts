@@ -9,6 +9,7 @@ import { clusterRoutes } from "./clusters.ts";
 import { indicatorRoutes } from "./indicators.ts";
 import { overrideRoutes } from "./overrides.ts";
 import { policyRoutes } from "./policy.ts";
+import { statsRoutes } from "./stats.ts";
 
 /** Admin answers name accounts and their risk: no shared cache may keep one, whatever the status. */
 const noStore = () =>
@@ -25,5 +26,6 @@ export function adminRoutes() {
     .route("/clusters", clusterRoutes())
     .route("/policy", policyRoutes())
     .route("/audit", auditRoutes())
-    .route("/indicators", indicatorRoutes());
+    .route("/indicators", indicatorRoutes())
+    .route("/stats", statsRoutes());
 }
