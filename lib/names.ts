@@ -2,20 +2,11 @@
  * Durable Object names, one function per kind, so the sharding scheme reads in
  * one place. Names are stable: changing them orphans stored state.
  */
+import { fnv1a32 } from "./fasthash.ts";
 
 /** One AccountDO per account. */
 export function accountObjectName(accountId: string): string {
   return `account:${accountId}`;
-}
-
-/** FNV-1a 32-bit: a stable, fast spread of accounts over shards (not security-relevant). */
-export function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }
 
 /**

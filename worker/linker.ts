@@ -7,7 +7,8 @@
 import { connectedComponents, type Component, type Edge } from "../lib/cluster/components.ts";
 import type { Verdict } from "../lib/cluster/verdict.ts";
 import type { CachedVerdict } from "../lib/decision.ts";
-import { fnv1a32, accountObjectName } from "../lib/names.ts";
+import { fnv1a32 } from "../lib/fasthash.ts";
+import { accountObjectName } from "../lib/names.ts";
 import type { Policy } from "../lib/policy.ts";
 
 // D1 statements per batch call: keeps each batch well inside D1's limits.

@@ -5,25 +5,12 @@
  * either need native murmurhash or pull lodash & co into a Worker bundle.
  */
 
+import { hash32 } from "../fasthash.ts";
+
 // 12 bits → 4096 registers, standard error 1.04/√4096 ≈ 1.6 %.
 export const HLL_PRECISION = 12;
 const REGISTERS = 1 << HLL_PRECISION;
 const ALPHA = 0.7213 / (1 + 1.079 / REGISTERS);
-
-/** 32-bit hash with good avalanche: FNV-1a then murmur3's finaliser (FNV alone clusters low bits). */
-export function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 export class HyperLogLog {
   readonly registers: Uint8Array;

@@ -21,7 +21,7 @@ import {
   systemPromptSha256,
 } from "./content.ts";
 import { type Elicitation, elicitationScore, isAllowedSystemPrompt } from "./elicitation.ts";
-import { hashFields } from "./hash64.ts";
+import { hashFields } from "../fasthash.ts";
 import { type NetworkFeatures, networkFeatures } from "./network.ts";
 import { bandKeys, simhash } from "./simhash.ts";
 import { type TlsFeatures, tlsFeatures, tlsKeyHash } from "./tls.ts";

@@ -19,7 +19,7 @@
  * histograms (8 increments per shingle); the bit counts are recovered from the
  * histograms once at the end, a fixed 2048-entry pass.
  */
-import { hex32 } from "./hash64.ts";
+import { fmix32, hex32 } from "../fasthash.ts";
 
 export const SIMHASH_BANDS = 4;
 /** Hamming distance up to which two texts are guaranteed to share a band key. */
@@ -28,16 +28,6 @@ export const EMPTY_SIMHASH = "0000000000000000";
 
 const SHINGLE_WORDS = 1;
 const histogram = new Int32Array(8 * 256);
-
-function fmix32(value: number): number {
-  let h = value;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 function rotl(value: number, bits: number): number {
   return (value << bits) | (value >>> (32 - bits));

@@ -15,7 +15,7 @@
  *   hash, the JA4 extension count and the hello length.
  */
 import { asciiToken, field, isRecord, readCount, readString } from "./fields.ts";
-import { hashFields } from "./hash64.ts";
+import { hashFields } from "../fasthash.ts";
 
 export type TlsFeatures = {
   tlsVersion: string | null;

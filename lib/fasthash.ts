@@ -1,5 +1,6 @@
 /**
- * A fast, non-cryptographic 64-bit string hash for fingerprint keys.
+ * Fast, non-cryptographic hashes: 64-bit for fingerprint keys, 32-bit for
+ * sharding and sketches.
  *
  * Why not SHA-256 everywhere: keys are built several times per request and
  * crypto.subtle is async with a per-call cost of tens of microseconds. Why a
@@ -42,4 +43,30 @@ export function hashFields(fields: readonly (string | number | boolean | null)[]
   let joined = "";
   for (const field of fields) joined += (field === null ? "\u0000" : String(field)) + "\u001f";
   return hash64Hex(joined);
+}
+
+/** murmur3's 32-bit finaliser: full avalanche, so low bits are usable for buckets. */
+export function fmix32(value: number): number {
+  let h = value;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** FNV-1a 32-bit over UTF-16 code units: stable across runtimes, so shard assignment never moves. */
+export function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** FNV-1a then fmix32: FNV alone clusters its low bits, which sketches index by. */
+export function hash32(text: string): number {
+  return fmix32(fnv1a32(text));
 }
