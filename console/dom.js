@@ -5,7 +5,8 @@
  * fingerprint key like `<img onerror=…>` shows as the text it is.
  */
 
-/** @typedef {Node | string | number | null | undefined | false | Child[]} Child */
+/** @typedef {Node | string | number | null | undefined | false} Leaf */
+/** @typedef {Leaf | Leaf[] | Array<Leaf | Leaf[]>} Child */
 /** @typedef {Record<string, string | number | boolean | null | undefined | ((event: Event) => void)>} Props */
 
 /**

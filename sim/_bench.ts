@@ -1,7 +1,7 @@
 import { startSelfContained } from "./node/targets.ts";
-const eph = process.argv[2] === "eph";
+const eph = false;
 const N = Number(process.argv[3] ?? 3000);
-const t = await startSelfContained(40, { ephemeralObjects: eph });
+const t = await startSelfContained(40);
 const H = { authorization: `Bearer ${t.adminToken}`, "content-type": "application/json" };
 async function pool(n: number, c: number, f: (i: number) => Promise<void>) { let k = 0; await Promise.all(Array.from({ length: c }, async () => { while (k < n) await f(k++); })); }
 let t0 = performance.now();

@@ -97,7 +97,7 @@ function collectErrors(errors: string[]) {
   };
 }
 
-export async function startSelfContained(maxSockets: number, options: { ephemeralObjects?: boolean } = {}): Promise<Target> {
+export async function startSelfContained(maxSockets: number): Promise<Target> {
   const workerd = chooseWorkerd();
   const restoreEnv = useWorkerd(workerd);
   const outDir = mkdtempSync(join(tmpdir(), "distillguard-sim-"));
@@ -127,11 +127,10 @@ export async function startSelfContained(maxSockets: number, options: { ephemera
           kvNamespaces: ["CONFIG"],
           d1Databases: ["DB"],
           durableObjects: {
-            ACCOUNTS: { className: "AccountDO", useSQLite: true },
+            ACCOUNTS: { className: "AccountDO", useSQLite: true, unsafePreventEviction: process.env.SIM_KEEP === "1" },
             CLUSTERS: { className: "ClusterDO", useSQLite: true },
           },
           analyticsEngineDatasets: { DECISIONS: { dataset: "distillguard_decisions_sim" } },
-          unsafeEphemeralDurableObjects: options.ephemeralObjects === true,
           bindings: { ORIGIN_URL: origin.url, ADMIN_TOKEN: SELF_CONTAINED_ADMIN_TOKEN, ENVIRONMENT: "simulation" },
         },
         {
