@@ -206,7 +206,8 @@ function campaignAccount(
     billingCountry: rng.pick(pop.billingCountries),
     paymentFingerprint: `pm_${runTag}_${pop.name}_${i % pop.paymentFingerprints}`,
     // One client build per variant for the whole fleet: the campaign ships a binary, not a population of installs.
-    stack: clientStack(pop.sdk, rng, `${runTag}:${pop.name}:build${i % pop.sdkVariants}`),
+    // The build depends on the scenario, not the run: two runs of one file must meet the same collisions with honest users.
+    stack: clientStack(pop.sdk, rng, `${pop.name}:build${i % pop.sdkVariants}`),
     network,
     style: "campaign",
     usesTool: false,

@@ -61,6 +61,19 @@ export type Detection = {
   burnedPerMillionExchanges: number | null;
 };
 
+/** One line of the gateway's decision log (self-contained mode captures the non-allow ones). */
+export type DecisionInfo = { action: string; enforced: boolean; reasons: string[] };
+
+/** What the gateway decided for one population × label, from its own decision log. */
+export type ActionStats = {
+  population: string;
+  label: "attack" | "legit";
+  requests: number;
+  /** Action → requests; shadow decisions are counted as "<action>;shadow". */
+  byAction: Record<string, number>;
+  topReasons: { reason: string; count: number }[];
+};
+
 /** One GET /admin/clusters poll: which keys were confirmed when. */
 export type VerdictPoll = { atWallMs: number; confirmed: string[] };
 
@@ -92,11 +105,14 @@ export type Report = {
   groups: GroupStats[];
   timeline: { binSeconds: number; bins: Bin[]; attackOkByPopulation: Record<string, number[]> };
   detection: Detection[];
+  /** Null when the decision log was not available (a running gateway logs to its own terminal). */
+  actions: ActionStats[] | null;
   doLoad: DoLoadModel;
   overhead: OverheadResult | null;
 };
 
-const BINS = 60;
+// 30 bins: fine enough to see detection, coarse enough that a campaign's round clock does not alias into spikes.
+const BINS = 30;
 
 function emptyOutcome(): Outcome {
   return { sent: 0, ok: 0, degraded: 0, throttled: 0, blocked: 0, other: 0, outputTokens: 0 };
@@ -123,8 +139,11 @@ export type ReportInput = {
   keyOwners: Map<string, { population: number; share: number; accounts: number }>;
   doLoad: DoLoadModel;
   overhead: OverheadResult | null;
+  decisions: Map<string, DecisionInfo> | null;
   run: RunInfo;
 };
+
+const TOP_REASONS = 8;
 
 export function buildReport(input: ReportInput): Report {
   const { gen, results } = input;
@@ -155,6 +174,7 @@ export function buildReport(input: ReportInput): Report {
   const groups = new Map<string, GroupStats & { acc: Set<number>; accDenied: Set<number>; accBlocked: Set<number> }>();
   const lastStatus = new Map<number, number>();
   type Track = { first: number; firstDenial: number; times: number[]; oks: number[] };
+  const actions = new Map<string, ActionStats & { reasons: Map<string, number> }>();
   const tracks = new Map<number, Track>();
 
   for (let i = 0; i < n; i++) {
@@ -182,6 +202,18 @@ export function buildReport(input: ReportInput): Report {
     }
     count(g, status, degraded, tokens);
     g.acc.add(a);
+    if (input.decisions) {
+      let st = actions.get(gk);
+      if (!st) actions.set(gk, (st = { population: pop.name, label, requests: 0, byAction: {}, topReasons: [], reasons: new Map() }));
+      st.requests++;
+      const id = results.requestIds[i];
+      const d = id ? input.decisions.get(id) : undefined;
+      if (d) {
+        const name = d.enforced ? d.action : `${d.action};shadow`;
+        st.byAction[name] = (st.byAction[name] ?? 0) + 1;
+        for (const r of d.reasons) st.reasons.set(r, (st.reasons.get(r) ?? 0) + 1);
+      }
+    }
     if (status === 429 || status === 403) g.accDenied.add(a);
     if (status === 403) g.accBlocked.add(a);
 
@@ -321,6 +353,12 @@ export function buildReport(input: ReportInput): Report {
     groups: groupList,
     timeline: { binSeconds, bins, attackOkByPopulation },
     detection,
+    actions: input.decisions
+      ? [...actions.values()].map(({ reasons, ...st }) => ({
+          ...st,
+          topReasons: [...reasons].sort((x, y) => y[1] - x[1]).slice(0, TOP_REASONS).map(([reason, count]) => ({ reason, count })),
+        }))
+      : null,
     doLoad: input.doLoad,
     overhead: input.overhead,
   };

@@ -14,6 +14,8 @@ export type SimResponse = {
   status: number;
   /** usage.output_tokens of the answer (last value in a stream); null when the answer had none. */
   outputTokens: number | null;
+  /** The gateway's request-id header: joins a response to its decision log line. */
+  requestId: string | null;
 };
 
 export type Transport = (request: SimRequest) => Promise<SimResponse>;
@@ -46,6 +48,7 @@ export type ReplayResults = {
   /** -1 when the answer carried no usage. */
   outputTokens: Int32Array;
   expectedTokens: Int32Array;
+  requestIds: (string | null)[];
   wallMs: number;
   /** The furthest behind schedule a request left. */
   maxLagMs: number;
@@ -69,6 +72,7 @@ export async function replay(gen: Generated, options: ReplayOptions): Promise<Re
     status: new Uint16Array(n),
     outputTokens: new Int32Array(n).fill(-1),
     expectedTokens: new Int32Array(n),
+    requestIds: new Array<string | null>(n).fill(null),
     wallMs: 0,
     maxLagMs: 0,
     tasks: {},
@@ -120,6 +124,7 @@ export async function replay(gen: Generated, options: ReplayOptions): Promise<Re
       const response = await transport(request);
       results.status[i] = response.status;
       results.outputTokens[i] = response.outputTokens ?? -1;
+      results.requestIds[i] = response.requestId;
     } catch (err) {
       results.status[i] = 0;
       results.transportErrors++;

@@ -147,6 +147,22 @@ export function renderHtml(report: Report): string {
     ["population", "kind", "label", "accounts", "sent", "200", "degraded", "429", "403", "other", "output tokens", "accounts denied", "accounts blocked"],
     report.groups.map((g) => [g.population, g.kind, g.label, g.accounts, g.sent, g.ok, g.degraded, g.throttled, g.blocked, g.other, compact(g.outputTokens), g.accountsDenied, g.accountsBlocked]),
   );
+  const actionNames = ["tag", "degrade", "throttle", "block"];
+  const actions = report.actions
+    ? table(
+        ["population", "label", "requests", ...actionNames, "shadow", "top reasons"],
+        report.actions.map((a) => [
+          a.population,
+          a.label,
+          a.requests,
+          ...actionNames.map((n) => a.byAction[n] ?? 0),
+          Object.entries(a.byAction)
+            .filter(([n]) => n.endsWith(";shadow"))
+            .reduce((sum, [, c]) => sum + c, 0),
+          a.topReasons.map((r) => `${r.reason} ×${r.count}`).join(", "),
+        ]),
+      )
+    : "<p>Not available: against a running gateway the decision log goes to that gateway's terminal.</p>";
   const d = report.doLoad;
   const load = table(
     ["object", "calls", "share of all DO calls", "peak calls/s"],
@@ -195,6 +211,9 @@ ${detection}
 <h2>Requests by population and label</h2>
 <p class="note">Labels are the simulator's ground truth. "Reached origin" = 200; degraded = a 200 whose output tokens are below what the demo origin answers unclamped.</p>
 ${groups}
+<h2>Why the gateway acted</h2>
+<p class="note">From the gateway's own decision log (one JSON line per decision), joined to the simulator's labels by request id. Reasons are the gateway's codes: evidence (region.*, content.*, cluster.*) and the rule that acted (risk.*, quota.*).</p>
+${actions}
 <h2>Durable Object load</h2>
 <p class="note"><strong>Computed from the traffic model, not measured in workerd</strong>: 1 admit per decided request and 1 settle per forwarded one on the account's object; 1 report per account per report interval on its collector (${d.objects.collectors} collectors used); per interval, 1 rollup per collector on the root of each key shared by 2+ accounts. Total ${d.totalCalls} calls (admits ${d.calls.admits}, settles ${d.calls.settles}, reports ${d.calls.reports}, rollups ${d.calls.rollups}) over ${d.objects.accounts} account objects and ${d.objects.roots} roots. Hottest object overall: <strong>${esc(d.hottest.name)}</strong> with ${pct(d.hottest.share, 1)} of all calls. For contrast, one object per fingerprint key called on every request would put ${pct(d.unsharded.share, 1)} of requests (${d.unsharded.callsOnHottest} calls, peak ${d.unsharded.peakPerSecond}/s) on <code>${esc(d.unsharded.key)}</code>.</p>
 ${load}

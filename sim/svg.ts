@@ -78,15 +78,16 @@ export function lineChart(o: ChartOptions): string {
     `<text x="${pad.left + plotW / 2}" y="${pad.top + plotH + 32}" text-anchor="middle" fill="#333">${escapeXml(o.xLabel)}</text>`,
     `<text transform="translate(14 ${pad.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#333">${escapeXml(o.yLabel)}</text>`,
   );
-  for (const m of o.markers ?? []) {
-    if (m.x < xMin || m.x > xMax) continue;
-    const px = sx(m.x).toFixed(1);
+  (o.markers ?? []).forEach((m, k) => {
+    if (m.x < xMin || m.x > xMax) return;
+    const px = sx(m.x);
     const color = m.color ?? "#6b7280";
+    // Labels step down one line per marker, so markers close together stay readable.
     parts.push(
-      `<line x1="${px}" x2="${px}" y1="${pad.top}" y2="${pad.top + plotH}" stroke="${color}" stroke-dasharray="4 3"/>`,
-      `<text x="${Number(px) + 4}" y="${pad.top + 10}" fill="${color}">${escapeXml(m.label)}</text>`,
+      `<line x1="${px.toFixed(1)}" x2="${px.toFixed(1)}" y1="${pad.top}" y2="${pad.top + plotH}" stroke="${color}" stroke-dasharray="4 3"/>`,
+      `<text x="${(px + 4).toFixed(1)}" y="${pad.top + 10 + k * 13}" fill="${color}">${escapeXml(m.label)}</text>`,
     );
-  }
+  });
   for (const s of o.series) {
     const points = s.values
       .map((v, i) => (Number.isFinite(v) && o.x[i] !== undefined ? `${sx(o.x[i] ?? 0).toFixed(1)},${sy(v).toFixed(1)}` : null))

@@ -137,7 +137,7 @@ function renderOverrides(box, id, overrides, reload) {
     ["kind", "multiplier", "reason", "expires", "set", ""],
     overrides,
     (o) => {
-      const reason = h("input", { type: "text", placeholder: "reason for removing (optional)", maxlength: 500, "aria-label": `reason for removing the ${o.kind} override` });
+      const reason = h("input", { type: "text", placeholder: "why remove (optional)", maxlength: 500, "aria-label": `reason for removing the ${o.kind} override` });
       return [
         badge(o.kind),
         o.kind === "quota" ? `× ${num(o.multiplier)}` : "–",

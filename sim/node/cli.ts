@@ -265,6 +265,7 @@ async function main(): Promise<void> {
       keyOwners: keyOwners(gen, keys),
       doLoad: doLoadModel(gen, results, sim.policy, keys),
       overhead: overheadResult,
+      decisions: target.decisions,
       run,
     });
     mkdirSync(outDir, { recursive: true });

@@ -11,6 +11,8 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import type { SimRequest } from "../generate.ts";
 import { outputTokensOf, type SimResponse, type Transport } from "../replay.ts";
 
+export type HttpAnswer = { status: number; text: string; requestId: string | null };
+
 /** Miniflare compresses answers for clients that accept it (the SDKs send gzip, deflate); real clients decode, so do we. */
 function decode(body: Buffer, encoding: string | undefined): string {
   const e = encoding?.trim().toLowerCase();
@@ -21,7 +23,7 @@ function decode(body: Buffer, encoding: string | undefined): string {
 export type HttpClient = {
   transport: Transport;
   /** One raw request: admin calls, the overhead benchmark. */
-  send: (method: string, path: string, headers: Record<string, string>, body?: string) => Promise<{ status: number; text: string }>;
+  send: (method: string, path: string, headers: Record<string, string>, body?: string) => Promise<HttpAnswer>;
   close: () => void;
 };
 
@@ -29,7 +31,7 @@ export function httpClient(baseUrl: string, maxSockets: number): HttpClient {
   const base = new URL(baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
   const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
-    new Promise<{ status: number; text: string }>((resolve, reject) => {
+    new Promise<HttpAnswer>((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(body);
       const req = http.request(
         {
@@ -45,7 +47,12 @@ export function httpClient(baseUrl: string, maxSockets: number): HttpClient {
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("end", () => {
             try {
-              resolve({ status: res.statusCode ?? 0, text: decode(Buffer.concat(chunks), res.headers["content-encoding"]) });
+              const id = res.headers["request-id"];
+              resolve({
+                status: res.statusCode ?? 0,
+                text: decode(Buffer.concat(chunks), res.headers["content-encoding"]),
+                requestId: typeof id === "string" ? id : null,
+              });
             } catch (err) {
               reject(err);
             }
@@ -57,8 +64,12 @@ export function httpClient(baseUrl: string, maxSockets: number): HttpClient {
       req.end(payload);
     });
   const transport: Transport = async (r: SimRequest): Promise<SimResponse> => {
-    const { status, text } = await send(r.method, r.path, { ...r.headers, "mf-cf-blob": JSON.stringify(r.cf), "cf-connecting-ip": r.ip }, r.body);
-    return { status, outputTokens: status === 200 ? outputTokensOf(text) : null };
+    // Accept-Encoding stays off the wire: Miniflare replaces it before the Worker sees it (the client's
+    // value reaches the gateway as cf.clientAcceptEncoding, as at the edge), and leaving it on only
+    // makes Miniflare gzip every answer, on the same workerd thread the gateway runs on.
+    const { "accept-encoding": _dropped, ...headers } = r.headers;
+    const { status, text, requestId } = await send(r.method, r.path, { ...headers, "mf-cf-blob": JSON.stringify(r.cf), "cf-connecting-ip": r.ip }, r.body);
+    return { status, outputTokens: status === 200 ? outputTokensOf(text) : null, requestId };
   };
   return { transport, send, close: () => agent.destroy() };
 }

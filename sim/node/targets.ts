@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { startDemoOrigin, type RunningOrigin } from "../../demo-origin/server.ts";
+import type { DecisionInfo } from "../metrics.ts";
 import { httpClient, type HttpClient } from "./http.ts";
 import { chooseWorkerd, useWorkerd } from "./workerd.ts";
 
@@ -47,6 +48,8 @@ export type Target = {
   putPolicyInKv: ((document: string) => Promise<void>) | null;
   /** Errors and warnings the gateway logged (self-contained only; a running gateway logs to its own terminal). */
   workerErrors: () => string[];
+  /** The gateway's decision log for requests it did not simply allow, by request id (self-contained only). */
+  decisions: Map<string, DecisionInfo> | null;
   notes: string[];
   close: () => Promise<void>;
 };
@@ -90,9 +93,29 @@ function migrationStatements(): string[] {
     );
 }
 
-function collectErrors(errors: string[]) {
+const DECISION_LINE = '{"msg":"decision"';
+
+/**
+ * The gateway's stdout, one structured line at a time: never printed (100k decision lines would
+ * bury the progress bar), but the non-allow decisions are kept, so the report can say why
+ * legitimate requests were denied, and errors are kept for the run notes.
+ */
+function collectLogs(errors: string[], decisions: Map<string, DecisionInfo>) {
   return ({ level, message }: { level: string; message: string }) => {
-    // Decision lines are info: dropping them here is what keeps workerd's stdout off the terminal.
+    if (message.startsWith(DECISION_LINE)) {
+      // Cheap pre-filter: most lines are plain allows and need no parse.
+      if (message.includes('"action":"allow"')) return;
+      try {
+        const d = JSON.parse(message) as { requestId?: unknown; action?: unknown; enforced?: unknown; reasons?: unknown };
+        if (typeof d.requestId === "string" && typeof d.action === "string") {
+          const reasons = Array.isArray(d.reasons) ? d.reasons.filter((r): r is string => typeof r === "string") : [];
+          decisions.set(d.requestId, { action: d.action, enforced: d.enforced === true, reasons });
+        }
+      } catch {
+        // a truncated line: nothing to learn from it
+      }
+      return;
+    }
     if ((level === "error" || level === "warn") && errors.length < 50) errors.push(message.slice(0, 400));
   };
 }
@@ -104,6 +127,7 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
   const stateDir = storageRoot();
   const notes: string[] = [`workerd ${workerd.version}`, `Miniflare storage in ${stateDir}`];
   const errors: string[] = [];
+  const decisions = new Map<string, DecisionInfo>();
   let origin: RunningOrigin | undefined;
   let mf: Miniflare | undefined;
   try {
@@ -114,7 +138,7 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
       port: 0,
       // No request.cf download (offline); every simulated request brings its own in MF-CF-Blob.
       cf: false,
-      handleStructuredLogs: collectErrors(errors),
+      handleStructuredLogs: collectLogs(errors, decisions),
       defaultPersistRoot: stateDir,
       workers: [
         {
@@ -166,6 +190,7 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
         await kv.put("policy", document);
       },
       workerErrors: () => errors,
+      decisions,
       notes,
       close: async () => {
         gateway.close();
@@ -254,6 +279,7 @@ export async function connectGateway(gatewayUrl: string, originUrl: string, admi
     },
     putPolicyInKv: null,
     workerErrors: () => [],
+    decisions: null,
     notes,
     close: async () => {
       gateway.close();

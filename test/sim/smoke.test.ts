@@ -37,7 +37,7 @@ const inProcess: Transport = async (r: SimRequest) => {
     }),
   );
   const text = await res.text();
-  return { status: res.status, outputTokens: res.status === 200 ? outputTokensOf(text) : null };
+  return { status: res.status, outputTokens: res.status === 200 ? outputTokensOf(text) : null, requestId: res.headers.get("request-id") };
 };
 
 /** Share of one population's attack requests answered 200, in the first and last third of its activity. */

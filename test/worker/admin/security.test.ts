@@ -35,6 +35,7 @@ function routes(): Array<[string, string, unknown?]> {
     ["PUT", "/policy", { mode: "shadow" }],
     ["POST", "/policy/validate", {}],
     ["GET", "/audit"],
+    ["GET", "/stats/decisions"],
     ["GET", "/indicators"],
     ["GET", "/no-such-route"],
   ];

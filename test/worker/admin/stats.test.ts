@@ -104,7 +104,8 @@ describe("GET /admin/stats/decisions", () => {
   });
 
   it("should refuse a missing or wrong admin token with 401 and no data", async () => {
-    for (const headers of [{}, { authorization: "Bearer not-the-admin-token" }]) {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: "Bearer not-the-admin-token" }];
+    for (const headers of attempts) {
       const res = await gateway("/admin/stats/decisions", { headers });
       const body = await expectError(res, 401, "authentication_error");
       expect(JSON.stringify(body)).not.toContain("series");
