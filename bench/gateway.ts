@@ -173,9 +173,9 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       if (res.status !== 201) throw new Error(`seeding ${id}: HTTP ${res.status} ${text.slice(0, 300)}`);
     }
 
-    const doCalls = async (): Promise<{ admit: number; settle: number }> => {
+    const doCalls = async (): Promise<{ admit: number; settle: number; inFlight: number }> => {
       const res = await runtime.dispatchFetch(`http://gateway.bench/__bench/do-calls?ids=${ids.join(",")}`);
-      return (await res.json()) as { admit: number; settle: number };
+      return (await res.json()) as { admit: number; settle: number; inFlight: number };
     };
 
     type Case = { name: string; host: string; keyFor: (i: number) => string; counted: boolean };
@@ -218,9 +218,9 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       s.ms += performance.now() - t0;
       s.n += todo;
       if (before) {
-        // Settle runs in waitUntil after each answer: wait (bounded) until every admit has its settle.
+        // Settles run in waitUntil after each answer, coalesced per account: wait (bounded) until no lease is open.
         let after = await doCalls();
-        for (let tries = 0; tries < 200 && after.settle - before.settle < after.admit - before.admit; tries++) {
+        for (let tries = 0; tries < 200 && after.inFlight > 0; tries++) {
           await new Promise((resolve) => setTimeout(resolve, 10));
           after = await doCalls();
         }

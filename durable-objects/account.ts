@@ -217,6 +217,8 @@ export class AccountDO extends DurableObject<Env> {
 
   admit(req: AdmitRequest): AdmitResult {
     this.ready();
+    // Piggybacked settles first, so the slots and tokens they give back count for this decision.
+    for (const settled of req.settles ?? []) this.settle(settled);
     if (this.failAdmits > 0) {
       this.failAdmits--;
       throw new Error("account object failure injected by a test");
@@ -333,6 +335,11 @@ export class AccountDO extends DurableObject<Env> {
     }
     this.scheduleAlarm(now);
     return result;
+  }
+
+  /** Several settles in one call (the gateway coalesces them per account). */
+  settleMany(requests: SettleRequest[]): void {
+    for (const req of requests) this.settle(req);
   }
 
   /** Reconciles the reservation with what the origin reported and frees the slot; a repeat is a no-op. */

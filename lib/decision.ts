@@ -48,6 +48,8 @@ export type AdmitRequest = {
   /** A hard deny decided before admission (e.g. region); admission still counts and audits it. */
   deny: { reason: string; status: 403 } | null;
   requestId: string;
+  /** Settles of this account's earlier answers, applied before this admission is decided. */
+  settles?: SettleRequest[];
 };
 
 /** Remaining capacity for the RateLimit / anthropic-ratelimit-* headers. */

@@ -80,6 +80,19 @@ export function sseUsageTracker(): UsageTracker {
   };
 }
 
+/** Usage from a whole Messages API JSON answer; null when it has none or is not JSON. */
+export function usageFromJson(bytes: Uint8Array): Usage | null {
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { usage?: RawUsage } | null;
+    if (!parsed?.usage) return null;
+    const input = inputFrom(parsed.usage);
+    const output = num(parsed.usage.output_tokens);
+    return input === null && output === null ? null : { inputTokens: input ?? 0, outputTokens: output ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
 export function jsonUsageTracker(): UsageTracker {
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -103,15 +116,7 @@ export function jsonUsageTracker(): UsageTracker {
         all.set(chunk, offset);
         offset += chunk.byteLength;
       }
-      try {
-        const parsed = JSON.parse(new TextDecoder().decode(all)) as { usage?: RawUsage };
-        if (!parsed.usage) return null;
-        const input = inputFrom(parsed.usage);
-        const output = num(parsed.usage.output_tokens);
-        return input === null && output === null ? null : { inputTokens: input ?? 0, outputTokens: output ?? 0 };
-      } catch {
-        return null;
-      }
+      return usageFromJson(all);
     },
   };
 }

@@ -11,6 +11,7 @@ import { isShadow, tierLimits, type Policy } from "../lib/policy.ts";
 import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
 import { admitRequestFrom } from "./fingerprint.ts";
+import { returnPendingSettles, takePendingSettles } from "./settle.ts";
 
 const MAX_ATTEMPTS = 3;
 const BASE_BACKOFF_MS = 20;
@@ -49,7 +50,14 @@ function unknownLimits(policy: Policy, tier: string): RateLimitSnapshot {
 
 export async function callAdmit(env: Env, request: AdmitRequest): Promise<AdmitResult> {
   const stub = env.ACCOUNTS.getByName(accountObjectName(request.account.id));
-  return withRetry(() => stub.admit(request));
+  // Earlier answers of this account that finished in this isolate ride along: no extra call.
+  const settles = takePendingSettles(request.account.id);
+  try {
+    return await withRetry(() => stub.admit(settles.length > 0 ? { ...request, settles } : request));
+  } catch (err) {
+    returnPendingSettles(request.account.id, settles);
+    throw err;
+  }
 }
 
 export function admit() {

@@ -6,7 +6,7 @@
  */
 import type { AdmitResult } from "../lib/decision.ts";
 import type { Policy } from "../lib/policy.ts";
-import { tapStream, trackerFor, type StreamOutcome, type Usage } from "../lib/usage.ts";
+import { tapStream, trackerFor, usageFromJson, type StreamOutcome, type Usage } from "../lib/usage.ts";
 import type { RequestBody } from "./body.ts";
 import { GatewayError } from "./errors.ts";
 
@@ -105,6 +105,9 @@ export function buildUpstreamRequest(options: {
   });
 }
 
+// Origin JSON answers up to this size with a declared length are read whole; bigger ones stream.
+const MAX_BUFFERED_JSON_BYTES = 1024 * 1024;
+
 export type ProxyOutcome = { status: number; usage: Usage | null; outcome: StreamOutcome };
 
 /**
@@ -128,6 +131,17 @@ export async function proxyToOrigin(upstream: Request): Promise<{ response: Resp
     return {
       response: new Response(null, { status, statusText: originResponse.statusText, headers }),
       done: Promise.resolve({ status, usage: null, outcome: "complete" }),
+    };
+  }
+  const contentType = originResponse.headers.get("content-type") ?? "";
+  const declared = Number(originResponse.headers.get("content-length"));
+  if (status < 300 && contentType.includes("json") && Number.isFinite(declared) && declared <= MAX_BUFFERED_JSON_BYTES) {
+    // A JSON answer arrives whole anyway; reading it at once is cheaper than a pass-through stream
+    // and gives the usage without a second copy.
+    const bytes = new Uint8Array(await originResponse.arrayBuffer());
+    return {
+      response: new Response(bytes, { status, statusText: originResponse.statusText, headers }),
+      done: Promise.resolve({ status, usage: usageFromJson(bytes), outcome: "complete" }),
     };
   }
   let resolveDone: (outcome: ProxyOutcome) => void = () => undefined;

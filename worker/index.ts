@@ -94,12 +94,12 @@ app.all("/v1/*", policy(), identity(), body(), fingerprint(), region(), admit(),
   try {
     proxied = await proxyToOrigin(upstream);
   } catch (err) {
-    c.executionCtx.waitUntil(settle(c.env, account.id, decision.leaseId, null, 502, "origin_error", requestId));
+    c.executionCtx.waitUntil(settle(c.env, account.id, decision.leaseId, null, 502, "origin_error"));
     throw err;
   }
   c.executionCtx.waitUntil(
     proxied.done.then(({ status, usage, outcome }) =>
-      settle(c.env, account.id, decision.leaseId, usage, status, outcome, requestId),
+      settle(c.env, account.id, decision.leaseId, usage, status, outcome),
     ),
   );
   return proxied.response;

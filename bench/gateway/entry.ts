@@ -7,23 +7,24 @@ import gateway, { AccountDO as GatewayAccountDO } from "../../worker/index.ts";
 
 export { ClusterDO } from "../../worker/index.ts";
 
-export type DoCalls = { admit: number; settle: number };
+export type DoCalls = { admit: number; settle: number; inFlight: number };
 
 export class AccountDO extends GatewayAccountDO {
-  private benchCalls: DoCalls = { admit: 0, settle: 0 };
+  private benchCalls = { admit: 0, settle: 0 };
 
   override admit(req: AdmitRequest): AdmitResult {
     this.benchCalls.admit++;
     return super.admit(req);
   }
 
-  override settle(req: SettleRequest): void {
+  // Only calls that cross the RPC boundary count: settles carried by an admit are not calls.
+  override settleMany(requests: SettleRequest[]): void {
     this.benchCalls.settle++;
-    super.settle(req);
+    super.settleMany(requests);
   }
 
   callCounts(): DoCalls {
-    return { ...this.benchCalls };
+    return { ...this.benchCalls, inFlight: this.inspect().usage.inFlight };
   }
 }
 
@@ -33,11 +34,12 @@ export default {
   async fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname !== "/__bench/do-calls") return gateway.fetch(request, env as unknown as Env, ctx);
-    const total: DoCalls = { admit: 0, settle: 0 };
+    const total: DoCalls = { admit: 0, settle: 0, inFlight: 0 };
     for (const id of (url.searchParams.get("ids") ?? "").split(",").filter(Boolean)) {
       const calls = await env.ACCOUNTS.getByName(accountObjectName(id)).callCounts();
       total.admit += calls.admit;
       total.settle += calls.settle;
+      total.inFlight += calls.inFlight;
     }
     return Response.json(total);
   },

@@ -187,6 +187,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const gen = await generate(scenario, runTagFrom(startedAt.getTime(), `${process.pid}`));
   const sim = simulationPolicy(gen);
+  // Fingerprinting 26k accounts takes a while on Node; it overlaps with setup and replay, which wait on workerd.
+  const keysPromise = keysByAccount(gen, sim.policy);
   progress(`${scenario.name}: ${gen.accounts.length} accounts, ${gen.schedule.count} requests, ${scenario.durationSeconds} s of campaign at ${scenario.timeCompression}×`, true);
   endProgress();
 
@@ -243,7 +245,7 @@ async function main(): Promise<void> {
 
     progress("computing the report (fingerprints per account, DO load model)…", true);
     endProgress();
-    const keys = await keysByAccount(gen, sim.policy);
+    const keys = await keysPromise;
     const errors = target.workerErrors();
     if (errors.length > 0) notes.push(`gateway logged ${errors.length}+ errors/warnings; first: ${errors[0] ?? ""}`);
     const run: RunInfo = {

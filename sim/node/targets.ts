@@ -150,9 +150,12 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
           compatibilityDate: COMPATIBILITY_DATE,
           kvNamespaces: ["CONFIG"],
           d1Databases: ["DB"],
+          // Objects stay in memory once started. Local workerd evicts an idle object within seconds and
+          // reopening its SQLite file costs more than the request itself; a campaign touches 24,000
+          // accounts, each again minutes later. State is in SQLite either way, so decisions are the same.
           durableObjects: {
-            ACCOUNTS: { className: "AccountDO", useSQLite: true, unsafePreventEviction: process.env.SIM_KEEP === "1" },
-            CLUSTERS: { className: "ClusterDO", useSQLite: true },
+            ACCOUNTS: { className: "AccountDO", useSQLite: true, unsafePreventEviction: true },
+            CLUSTERS: { className: "ClusterDO", useSQLite: true, unsafePreventEviction: true },
           },
           analyticsEngineDatasets: { DECISIONS: { dataset: "distillguard_decisions_sim" } },
           bindings: { ORIGIN_URL: origin.url, ADMIN_TOKEN: SELF_CONTAINED_ADMIN_TOKEN, ENVIRONMENT: "simulation" },

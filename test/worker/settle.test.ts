@@ -1,0 +1,44 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
+import { accountObjectName } from "../../lib/names.ts";
+import { POLICY_KEY, refreshPolicyNow } from "../../worker/policy.ts";
+import { createAccount, messageBody, postMessage } from "../helpers.ts";
+
+afterEach(async () => {
+  await env.CONFIG.delete(POLICY_KEY);
+  await refreshPolicyNow(env.CONFIG);
+});
+
+async function inFlightEventually(accountId: string, expected: number): Promise<number> {
+  const stub = env.ACCOUNTS.getByName(accountObjectName(accountId));
+  let inFlight = -1;
+  for (let tries = 0; tries < 100; tries++) {
+    inFlight = (await stub.inspect()).usage.inFlight;
+    if (inFlight === expected) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return inFlight;
+}
+
+describe("coalesced settles", () => {
+  it("should give a sequential client's slot back through its next admit, so a concurrency of 1 never refuses it", async () => {
+    await env.CONFIG.put(
+      POLICY_KEY,
+      JSON.stringify({ tiers: { free: { requests: 100, inputTokens: 1_000_000, outputTokens: 1_000_000, exchangesPerDay: 10_000, concurrency: 1 } } }),
+    );
+    await refreshPolicyNow(env.CONFIG);
+    const account = await createAccount();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await postMessage(account.key, messageBody({ max_tokens: 500 }));
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
+    // The last settle has no next admit to ride on: the delayed flush delivers it.
+    expect(await inFlightEventually(account.id, 0)).toBe(0);
+    // And every reservation of 500 output tokens was reconciled with the demo origin's real usage (16 each).
+    const state = await env.ACCOUNTS.getByName(accountObjectName(account.id)).inspect();
+    expect(state.usage.outputTokens).toBe(6 * 16);
+  });
+});
