@@ -77,6 +77,9 @@ export type RuleName = (typeof RULES)[number];
 
 const regionAction = z.enum(["allow", "risk", "deny"]);
 
+/** Fingerprint kinds a combination key can join ("tpl" and "template" are the same: the SimHash bands). */
+export const FINGERPRINT_KINDS = ["asn", "prefix", "tls", "sdk", "headers", "system", "tpl", "template"] as const;
+
 export const policySchema = z.strictObject({
   /** Bumped by operators on every change; echoed in logs and the admin API. */
   version: nonNegInt.default(0),
@@ -239,13 +242,7 @@ export const policySchema = z.strictObject({
       /** Member objects told about new or changed component verdicts per cron run (the rest follow next run). */
       pushPerRun: z.number().int().min(1).max(10_000).default(500),
       /** Fingerprint kinds combined into extra keys, e.g. [["asn","tls"]]. */
-      combinations: z.array(z.array(z.string()).min(2)).default([["tls", "sdk"]]),
-    })
-    .prefault({}),
-  admin: z
-    .strictObject({
-      /** Audit rows buffered per isolate before a batch write to D1. */
-      auditBatchSize: z.number().int().min(1).max(1_000).default(50),
+      combinations: z.array(z.array(z.enum(FINGERPRINT_KINDS)).min(2)).default([["tls", "sdk"]]),
     })
     .prefault({}),
 });
