@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { clusterKeysOf, fingerprintRequest, summarizeFingerprint, summary } from "../../../lib/fingerprint/index.ts";
-import { DEFAULT_POLICY } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, type Policy } from "../../../lib/policy.ts";
 import { AWS_NODE_CF, CURL_HEADERS, input, messagesBody, policyWith } from "./helpers.ts";
 
 const SYSTEM = "You are Acme Code, a coding assistant. Follow the repository's conventions and keep answers short.";
@@ -50,7 +50,10 @@ describe("fingerprintRequest", () => {
   });
 
   it("should build the combinations the policy asks for, skipping ones with a missing part", async () => {
-    const policy = policyWith({}, { combinations: [["asn", "tls"], ["prefix", "sdk", "headers"], ["asn", "template"], ["tls", "nonsense"], ["asn", "constructor"]] });
+    // The schema refuses unknown kinds; the last two get past it here to show the fingerprint code is safe anyway.
+    const combinations = [["asn", "tls"], ["prefix", "sdk", "headers"], ["asn", "template"], ["tls", "nonsense"], ["asn", "constructor"]];
+    const valid = policyWith({});
+    const policy: Policy = { ...valid, clusters: { ...valid.clusters, combinations: combinations as unknown as Policy["clusters"]["combinations"] } };
     const fp = await fingerprintRequest(input({ policy, body: messagesBody(SYSTEM, "Please write unit tests for the date parsing helpers in utils and cover leap years.") }));
     const names = fp.keys.combo.map((key) => key.slice(0, key.indexOf(":")));
     expect(names).toEqual(["asn+tls", "prefix+sdk+headers", "asn+template", "asn+template", "asn+template", "asn+template"]);

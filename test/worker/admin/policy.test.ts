@@ -120,3 +120,12 @@ describe("POST /admin/policy/validate", () => {
     expect(await json<{ ok: boolean }>(await admin("POST", "/policy/validate", example))).toMatchObject({ ok: true });
   });
 });
+
+describe("policy combination kinds", () => {
+  it("should refuse a combination naming a fingerprint kind that does not exist", async () => {
+    const res = await admin("POST", "/policy/validate", { clusters: { combinations: [["tls", "sdkk"]] } });
+    const body = (await res.json()) as { ok: boolean; problems?: Array<{ path: string }> };
+    expect(body.ok).toBe(false);
+    expect(body.problems?.[0]?.path).toBe("clusters.combinations.0.1");
+  });
+});
