@@ -7,6 +7,7 @@
  */
 import { fingerprintRequest, type FingerprintInput } from "../lib/fingerprint/index.ts";
 import { DEFAULT_POLICY } from "../lib/policy.ts";
+import { percentile, round } from "./harness.ts";
 
 export type BenchResult = { name: string; p50_ms: number; p99_ms: number; iterations: number };
 
@@ -82,9 +83,6 @@ const CF = {
   tlsClientHelloLength: "517",
 };
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
-}
 
 async function measure(name: string, bytes: number, iterations: number): Promise<BenchResult> {
   // Several distinct bodies, so nothing is answered from a cache of the previous run.
@@ -99,7 +97,6 @@ async function measure(name: string, bytes: number, iterations: number): Promise
     samples.push(performance.now() - start);
   }
   samples.sort((a, b) => a - b);
-  const round = (ms: number) => Math.round(ms * 1000) / 1000;
   return { name, p50_ms: round(percentile(samples, 0.5)), p99_ms: round(percentile(samples, 0.99)), iterations };
 }
 

@@ -9,18 +9,17 @@
 // A-B-C-C-B-A order so none always runs first. Prints one JSON line per case and returns them.
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
+import { percentile, round, runIfMain, workerdBinary } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
-const require = createRequire(import.meta.url);
 
 export type GatewayBenchOptions = {
   /** Requests per case, split over two halves (ABBA). */
@@ -62,19 +61,6 @@ const BENCH_POLICY = {
 };
 const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
 
-/** Miniflare 4's own workerd only accepts compatibility dates up to mid-2026; prefer the repo's top-level one. */
-function workerdBinary(): { path?: string; version: string } {
-  if (process.env.MINIFLARE_WORKERD_PATH) return { path: process.env.MINIFLARE_WORKERD_PATH, version: "MINIFLARE_WORKERD_PATH" };
-  try {
-    const pkg = require.resolve("workerd/package.json");
-    const bin = join(dirname(pkg), "bin", "workerd");
-    const version = (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
-    if (existsSync(bin)) return { path: bin, version };
-  } catch {
-    // Fall back to Miniflare's bundled workerd.
-  }
-  return { version: "miniflare-bundled" };
-}
 
 /** D1 migrations as plain statements: comments dropped, split at the semicolons that end a line. */
 function migrationStatements(): string[] {
@@ -93,11 +79,6 @@ function migrationStatements(): string[] {
     );
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
-}
-const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export async function benchGateway(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult[]> {
   const { requests = 2_000, clients = 16, warmup = 200, accounts = 16 } = options;
@@ -264,12 +245,4 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
 }
 
 // Runnable directly: `npx tsx bench/gateway.ts`
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  benchGateway().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, benchGateway);

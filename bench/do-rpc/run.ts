@@ -7,16 +7,15 @@
 // line per variant. All loops are bounded; the process exits by itself.
 import { build, type BuildOptions } from "esbuild";
 import { Miniflare } from "miniflare";
-import { mkdtempSync, rmSync, readFileSync, existsSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
+import { percentile, round, runIfMain, workerdBinary } from "../harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
 
 export interface DoRpcBenchOptions {
   warmup?: number; // sequential warm-up requests per variant
@@ -82,25 +81,7 @@ async function bundleSize(contents: string): Promise<{ min: number; gz: number }
   return { min: bytes.byteLength, gz: gzipSync(bytes, { level: 9 }).byteLength };
 }
 
-function defaultWorkerd(): { path?: string; version: string } {
-  const fromEnv = process.env.MINIFLARE_WORKERD_PATH;
-  if (fromEnv) return { path: fromEnv, version: "MINIFLARE_WORKERD_PATH" };
-  try {
-    const pkg = require.resolve("workerd/package.json"); // top-level workerd, not miniflare's nested one
-    const bin = join(dirname(pkg), "bin", "workerd");
-    const version = (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
-    if (existsSync(bin)) return { path: bin, version };
-  } catch {
-    /* fall through to Miniflare's bundled workerd */
-  }
-  return { version: "miniflare-bundled" };
-}
 
-function percentile(sorted: number[], p: number): number {
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx]!;
-}
-const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function benchDoRpc(opts: DoRpcBenchOptions = {}): Promise<void> {
   const {
@@ -114,7 +95,7 @@ export async function benchDoRpc(opts: DoRpcBenchOptions = {}): Promise<void> {
     rounds = 10,
     compatibilityDate = "2026-11-01",
   } = opts;
-  const workerd = opts.workerdPath ? { path: opts.workerdPath, version: "option" } : defaultWorkerd();
+  const workerd = opts.workerdPath ? { path: opts.workerdPath, version: "option" } : workerdBinary();
 
   // 1. Bundle sizes (minified + gzip -9) per variant, minus an empty Worker.
   const base = await bundleSize(BASELINE_ENTRY);
@@ -227,8 +208,8 @@ export async function benchDoRpc(opts: DoRpcBenchOptions = {}): Promise<void> {
       console.log(
         JSON.stringify({
           name: v.name,
-          p50_ms: round(st.lat.length ? percentile(st.lat, 50) : NaN),
-          p99_ms: round(st.lat.length ? percentile(st.lat, 99) : NaN),
+          p50_ms: round(st.lat.length ? percentile(st.lat, 0.5) : NaN),
+          p99_ms: round(st.lat.length ? percentile(st.lat, 0.99) : NaN),
           rps_16: Math.round(st.concN / (st.concMs / 1000)),
           bundle_bytes_gz: s.gz - base.gz, // bytes this variant adds to a Worker (minified, gzip -9)
           // extras
@@ -254,12 +235,4 @@ export async function benchDoRpc(opts: DoRpcBenchOptions = {}): Promise<void> {
 }
 
 // Runnable directly: `npx tsx bench/do-rpc/run.ts`
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  benchDoRpc().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, benchDoRpc);
