@@ -74,8 +74,6 @@ export type Generated = {
   schedule: Schedule;
   /** SHA-256 of the popular tool's system prompt, for the policy's allow list. */
   toolPromptSha256: string;
-  /** For each attack population (by index): the networks' evidence the scenario's policy should know about. */
-  attackAsns: Map<number, number[]>;
 };
 
 export type SimRequest = {
@@ -96,17 +94,11 @@ export type SimRequest = {
 export async function generate(scenario: Scenario, runTag: string): Promise<Generated> {
   const root = new Rng(scenario.seed);
   const accounts: SimAccount[] = [];
-  const attackAsns = new Map<number, number[]>();
   scenario.populations.forEach((pop, p) => {
-    const rng = root.fork(`accounts:${pop.name}`);
-    const made = makeAccounts(pop, p, rng, runTag, accounts.length);
-    accounts.push(...made);
-    if (pop.kind === "hydra") attackAsns.set(p, pop.asns);
-    if (pop.kind === "reseller") attackAsns.set(p, [pop.egressAsn]);
-    if (pop.kind === "regionEvasion") attackAsns.set(p, [...pop.vpnAsns, ...pop.hostingAsns]);
+    accounts.push(...makeAccounts(pop, p, root.fork(`accounts:${pop.name}`), runTag, accounts.length));
   });
   const schedule = makeSchedule(scenario, accounts, root.fork("schedule"));
-  return { scenario, runTag, accounts, schedule, toolPromptSha256: await sha256Hex(TOOL_SYSTEM_PROMPT), attackAsns };
+  return { scenario, runTag, accounts, schedule, toolPromptSha256: await sha256Hex(TOOL_SYSTEM_PROMPT) };
 }
 
 // ─────────────────────────────────── accounts ───────────────────────────────────
@@ -481,12 +473,6 @@ export function buildRequest(gen: Generated, i: number): SimRequest {
     expectedOutputTokens: Math.min(maxTokens, scenario.outputEvents * 2),
     stream,
   };
-}
-
-/** Which population an account belongs to, by account index. */
-export function populationOf(gen: Generated, accountIndex: number): Population | undefined {
-  const account = gen.accounts[accountIndex];
-  return account === undefined ? undefined : gen.scenario.populations[account.population];
 }
 
 /** A short run tag: base36 time plus a little randomness, or a fixed one for reproducible tests. */

@@ -38,7 +38,13 @@ export async function keysByAccount(gen: Generated, policy: Policy): Promise<Map
     if (!firstRequest.has(account)) firstRequest.set(account, i);
   }
   const out = new Map<number, string[]>();
-  for (const [account, i] of firstRequest) out.set(account, await keysOfRequest(gen, i, policy));
+  let done = 0;
+  for (const [account, i] of firstRequest) {
+    out.set(account, await keysOfRequest(gen, i, policy));
+    // Awaiting resolved promises never yields to I/O: without a macrotask break now and then, this loop
+    // would stall the simulator's HTTP client and the in-process demo origin for seconds at a time.
+    if (++done % 256 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
   return out;
 }
 

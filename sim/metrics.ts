@@ -101,7 +101,8 @@ export type Report = {
   };
   run: RunInfo & { replayWallSeconds: number; maxLagSeconds: number; transportErrors: number; firstTransportError: string | null; tasks: Record<string, TaskStats> };
   policy: { scaled: ScaledField[]; document: Record<string, unknown> };
-  totals: { requests: number; attack: Outcome; legit: Outcome };
+  /** Status → requests, so "other" answers (5xx, transport failures as 0) are visible. */
+  totals: { requests: number; attack: Outcome; legit: Outcome; statuses: Record<string, number> };
   groups: GroupStats[];
   timeline: { binSeconds: number; bins: Bin[]; attackOkByPopulation: Record<string, number[]> };
   detection: Detection[];
@@ -169,7 +170,7 @@ export function buildReport(input: ReportInput): Report {
   const attackOkByPopulation: Record<string, number[]> = {};
   for (const p of scenario.populations) if (p.kind !== "legit") attackOkByPopulation[p.name] = bins.map(() => 0);
 
-  const totals = { requests: n, attack: emptyOutcome(), legit: emptyOutcome() };
+  const totals = { requests: n, attack: emptyOutcome(), legit: emptyOutcome(), statuses: {} as Record<string, number> };
   // population × label
   const groups = new Map<string, GroupStats & { acc: Set<number>; accDenied: Set<number>; accBlocked: Set<number> }>();
   const lastStatus = new Map<number, number>();
@@ -193,6 +194,7 @@ export function buildReport(input: ReportInput): Report {
     const bin = bins[Math.min(bins.length - 1, Math.floor(t / binSeconds))];
     const label = attack ? "attack" : "legit";
     count(attack ? totals.attack : totals.legit, status, degraded, tokens);
+    totals.statuses[String(status)] = (totals.statuses[String(status)] ?? 0) + 1;
 
     const gk = `${account.population}:${label}`;
     let g = groups.get(gk);

@@ -209,6 +209,7 @@ ${legitChart(report)}
 <p class="note">Time to detect = the population's first attack request denied (429/403) minus its first request, in campaign time; a confirmed verdict is the first GET /admin/clusters poll listing a confirmed key that population owns (≥ 80% of the key's accounts). A burned account's last request was denied, or it was blocked at least once.</p>
 ${detection}
 <h2>Requests by population and label</h2>
+<p class="note">Statuses over all requests: ${esc(Object.entries(report.totals.statuses).map(([k, v]) => `${k === "0" ? "no answer" : k}: ${v}`).join(" · "))}</p>
 <p class="note">Labels are the simulator's ground truth. "Reached origin" = 200; degraded = a 200 whose output tokens are below what the demo origin answers unclamped.</p>
 ${groups}
 <h2>Why the gateway acted</h2>

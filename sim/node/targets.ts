@@ -18,7 +18,7 @@ import { Miniflare } from "miniflare";
 import { startDemoOrigin, type RunningOrigin } from "../../demo-origin/server.ts";
 import type { DecisionInfo } from "../metrics.ts";
 import { httpClient, type HttpClient } from "./http.ts";
-import { chooseWorkerd, useWorkerd } from "./workerd.ts";
+import { useWorkerd } from "./workerd.ts";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 // wrangler.toml's compatibility date: the gateway must run as it deploys.
@@ -121,8 +121,8 @@ function collectLogs(errors: string[], decisions: Map<string, DecisionInfo>) {
 }
 
 export async function startSelfContained(maxSockets: number): Promise<Target> {
-  const workerd = chooseWorkerd();
-  const restoreEnv = useWorkerd(workerd);
+  const workerd = useWorkerd();
+  const restoreEnv = workerd.restore;
   const outDir = mkdtempSync(join(tmpdir(), "distillguard-sim-"));
   const stateDir = storageRoot();
   const notes: string[] = [`workerd ${workerd.version}`, `Miniflare storage in ${stateDir}`];
@@ -150,11 +150,13 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
           compatibilityDate: COMPATIBILITY_DATE,
           kvNamespaces: ["CONFIG"],
           d1Databases: ["DB"],
-          // Objects stay in memory once started. Local workerd evicts an idle object within seconds and
-          // reopening its SQLite file costs more than the request itself; a campaign touches 24,000
-          // accounts, each again minutes later. State is in SQLite either way, so decisions are the same.
+          // Cluster objects (16 collectors, a root per shared key: a few thousand) stay in memory once
+          // started: local workerd evicts an idle object within seconds, and reopening its SQLite file
+          // costs more than the call. Account objects cannot: each open one holds ~3 file descriptors
+          // (database, WAL, shared memory), and 24,000 of them exceed a 20,000-descriptor ulimit.
+          // State lives in SQLite either way, so the gateway decides the same; only speed differs.
           durableObjects: {
-            ACCOUNTS: { className: "AccountDO", useSQLite: true, unsafePreventEviction: true },
+            ACCOUNTS: { className: "AccountDO", useSQLite: true },
             CLUSTERS: { className: "ClusterDO", useSQLite: true, unsafePreventEviction: true },
           },
           analyticsEngineDatasets: { DECISIONS: { dataset: "distillguard_decisions_sim" } },
@@ -243,7 +245,7 @@ export async function connectGateway(gatewayUrl: string, originUrl: string, admi
   let restoreEnv: () => void = () => {};
   const originUp = await fetch(`${originUrl.replace(/\/$/, "")}/__demo/stats`).then((r) => r.ok, () => false);
   if (originUp) {
-    restoreEnv = useWorkerd(chooseWorkerd());
+    restoreEnv = useWorkerd().restore;
     bareMf = new Miniflare({
       host: "127.0.0.1",
       port: 0,
