@@ -24,6 +24,7 @@ import type {
   SettleRequest,
 } from "../lib/decision.ts";
 import { ReportBuffer } from "../lib/cluster/report.ts";
+import { verdictApplies } from "../lib/cluster/verdict.ts";
 import { ACTIONS } from "../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../lib/names.ts";
 import { DEFAULT_POLICY, isShadow, RISK_SIGNALS, type Policy, type RiskSignal } from "../lib/policy.ts";
@@ -122,6 +123,10 @@ const MIGRATIONS: string[][] = [
        minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL, count INTEGER NOT NULL,
        PRIMARY KEY (minute, action, enforced))`,
   ],
+  [
+    // What a cluster's own requests look like (dominant template bands, elicitation): see verdictApplies.
+    `ALTER TABLE cluster_verdicts ADD COLUMN signature TEXT`,
+  ],
 ];
 
 function num(value: unknown, fallback = 0): number {
@@ -137,6 +142,18 @@ function nullableNum(value: unknown): number | null {
 function tokens(value: number): number {
   return Number.isFinite(value) && value > 0 ? Math.ceil(value) : 0;
 }
+/** A stored verdict signature; a damaged one reads as "matches nothing by content". */
+function parseSignature(value: unknown): CachedVerdict["signature"] {
+  if (typeof value !== "string") return undefined;
+  try {
+    const parsed = JSON.parse(value) as { bands?: unknown; eliciting?: unknown };
+    const bands = Array.isArray(parsed.bands) ? parsed.bands.filter((b): b is string => typeof b === "string") : [];
+    return { bands, eliciting: parsed.eliciting === true };
+  } catch {
+    return undefined;
+  }
+}
+
 function isRiskSignal(value: string): value is RiskSignal {
   return (RISK_SIGNALS as readonly string[]).includes(value);
 }
@@ -243,13 +260,24 @@ export class AccountDO extends DurableObject<Env> {
       signals.push(...wander.signals);
       evidence.push(...wander.reasons);
     }
-    const verdicts = this.liveVerdicts(now, policy);
+    // Verdicts the isolate already knows for this request's keys: a fresh account of a known campaign
+    // is treated as one from its first request, not only after its first cluster report.
+    if (req.verdicts && req.verdicts.length > 0) this.applyClusterVerdicts(req.verdicts);
+    const verdicts = this.liveVerdicts(now, policy).filter((v) =>
+      verdictApplies(v, req.fingerprint, policy.fingerprint.elicitationThreshold),
+    );
     let clusterCap: number | null = null;
+    // Pacing a member's share starts at the verdict at the latest: an account the campaign had not used
+    // yet gets no free first request.
+    let capSince = 0;
     for (const v of verdicts) {
       if (v.verdict === "confirmed") {
         signals.push("cluster_verdict");
         evidence.push("cluster.confirmed");
-        if (v.capPerWindow !== null) clusterCap = Math.min(clusterCap ?? Number.POSITIVE_INFINITY, v.capPerWindow);
+        if (v.capPerWindow !== null && v.capPerWindow < (clusterCap ?? Number.POSITIVE_INFINITY)) {
+          clusterCap = v.capPerWindow;
+          capSince = v.decidedAt;
+        }
       } else {
         signals.push("cluster_member");
         evidence.push("cluster.suspect");
@@ -283,7 +311,7 @@ export class AccountDO extends DurableObject<Env> {
         clusterCap:
           clusterCap === null
             ? null
-            : { msUntilFits: msUntilClusterShareFits(clusterCap, requests, this.lastForwardedAt, now, windowMs), windowMs },
+            : { msUntilFits: msUntilClusterShareFits(clusterCap, requests, Math.max(this.lastForwardedAt ?? 0, capSince), now, windowMs), windowMs },
         risk,
         riskMsUntilBelowThrottle: msUntilBelow(risk, policy.actions.throttle, policy.risk.halfLifeSeconds * 1000),
         thresholds: policy.actions,
@@ -317,6 +345,8 @@ export class AccountDO extends DurableObject<Env> {
       retryAfterSeconds: decision.retryAfterSeconds,
       limits: snapshot,
       clusters,
+      // Key verdicts (not components: requests never carry a component id) for the isolate's cache.
+      verdicts: this.liveVerdicts(now, policy).filter((v) => v.verdict === "confirmed" && !v.cluster.startsWith("cc:")),
     };
 
     this.remember(now, req.requestId, result);
@@ -447,6 +477,8 @@ export class AccountDO extends DurableObject<Env> {
     for (const v of verdicts) {
       const existing = this.verdicts.get(v.cluster);
       if (existing && existing.decidedAt > v.decidedAt) continue;
+      // The isolate repeats known verdicts on every request: an unchanged one costs no write.
+      if (existing && existing.decidedAt === v.decidedAt && existing.verdict === v.verdict && existing.capPerWindow === v.capPerWindow) continue;
       if (v.verdict === "none") {
         this.verdicts.delete(v.cluster);
         this.sql(`DELETE FROM cluster_verdicts WHERE cluster = ?`, v.cluster);
@@ -458,14 +490,16 @@ export class AccountDO extends DurableObject<Env> {
         capPerWindow: v.capPerWindow === null ? null : Math.max(0, v.capPerWindow),
         reasons: [...v.reasons],
         decidedAt: v.decidedAt,
+        signature: v.signature,
       };
       this.verdicts.delete(v.cluster);
       this.verdicts.set(v.cluster, cached);
       this.sql(
-        `INSERT INTO cluster_verdicts (cluster, verdict, cap_per_window, reasons, decided_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (cluster) DO UPDATE SET verdict = excluded.verdict, cap_per_window = excluded.cap_per_window,
+        `INSERT INTO cluster_verdicts (cluster, verdict, cap_per_window, reasons, decided_at, signature) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (cluster) DO UPDATE SET verdict = excluded.verdict, cap_per_window = excluded.cap_per_window, signature = excluded.signature,
            reasons = excluded.reasons, decided_at = excluded.decided_at`,
         cached.cluster, cached.verdict, cached.capPerWindow, JSON.stringify(cached.reasons), cached.decidedAt,
+        cached.signature ? JSON.stringify(cached.signature) : null,
       );
     }
     while (this.verdicts.size > VERDICT_CAP) {
@@ -587,7 +621,10 @@ export class AccountDO extends DurableObject<Env> {
       } catch {
         // A damaged reasons column loses the reasons, not the verdict.
       }
-      this.verdicts.set(str(r.cluster), { cluster: str(r.cluster), verdict, capPerWindow: nullableNum(r.cap_per_window), reasons, decidedAt: num(r.decided_at) });
+      this.verdicts.set(str(r.cluster), {
+        cluster: str(r.cluster), verdict, capPerWindow: nullableNum(r.cap_per_window), reasons, decidedAt: num(r.decided_at),
+        signature: parseSignature(r.signature),
+      });
     }
     this.fingerprints = new Map(
       this.sql(`SELECT * FROM fingerprints ORDER BY last_seen`).toArray().map((r) => [

@@ -48,7 +48,14 @@ const TRACK_MS = 6 * 3_600_000;
 // Edge rows per D1 batch statement group (D1 batches are one round trip).
 const EDGE_BATCH = 200;
 
-export type RootAnswer = { verdict: Verdict; reasons: string[]; capPerWindow: number | null; decidedAt: number; accounts: number };
+export type RootAnswer = {
+  verdict: Verdict;
+  reasons: string[];
+  capPerWindow: number | null;
+  signature: { bands: string[]; eliciting: boolean };
+  decidedAt: number;
+  accounts: number;
+};
 
 export type RootState = {
   key: string | null;
@@ -93,7 +100,7 @@ export class ClusterDO extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS pending_edges (account_id TEXT NOT NULL, fp_key TEXT NOT NULL, first_seen INTEGER NOT NULL,
         last_seen INTEGER NOT NULL, PRIMARY KEY (account_id, fp_key));
       CREATE TABLE IF NOT EXISTS verdicts (fp_key TEXT PRIMARY KEY, verdict TEXT NOT NULL, cap REAL, reasons TEXT NOT NULL,
-        decided_at INTEGER NOT NULL, tracked_until INTEGER NOT NULL);
+        decided_at INTEGER NOT NULL, tracked_until INTEGER NOT NULL, signature TEXT);
       -- root role
       CREATE TABLE IF NOT EXISTS buckets (start INTEGER PRIMARY KEY, counts TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS models_first_seen (model TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
@@ -157,13 +164,20 @@ export class ClusterDO extends DurableObject<Env> {
     const out: CachedVerdict[] = [];
     for (const key of keys) {
       const row = this.sql
-        .exec<{ verdict: Verdict; cap: number | null; reasons: string; decided_at: number }>(
-          `SELECT verdict, cap, reasons, decided_at FROM verdicts WHERE fp_key = ? AND verdict != 'none'`,
+        .exec<{ verdict: Verdict; cap: number | null; reasons: string; decided_at: number; signature: string | null }>(
+          `SELECT verdict, cap, reasons, decided_at, signature FROM verdicts WHERE fp_key = ? AND verdict != 'none'`,
           key,
         )
         .toArray()[0];
       if (row && now - row.decided_at < TRACK_MS) {
-        out.push({ cluster: key, verdict: row.verdict, capPerWindow: row.cap, reasons: row.reasons.split(",").filter(Boolean), decidedAt: row.decided_at });
+        out.push({
+          cluster: key,
+          verdict: row.verdict,
+          capPerWindow: row.cap,
+          reasons: row.reasons.split(",").filter(Boolean),
+          decidedAt: row.decided_at,
+          signature: row.signature ? (JSON.parse(row.signature) as CachedVerdict["signature"]) : { bands: [], eliciting: false },
+        });
       }
     }
     return out;
@@ -222,10 +236,11 @@ export class ClusterDO extends DurableObject<Env> {
         }
         const a = answer.value;
         this.sql.exec(
-          `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until) VALUES (?, ?, ?, ?, ?, ?)
+          `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until, signature) VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (fp_key) DO UPDATE SET verdict = excluded.verdict, cap = excluded.cap, reasons = excluded.reasons,
-             decided_at = excluded.decided_at, tracked_until = excluded.tracked_until`,
+             decided_at = excluded.decided_at, tracked_until = excluded.tracked_until, signature = excluded.signature`,
           delta.key, a.verdict, a.capPerWindow, a.reasons.join(","), a.decidedAt, a.accounts >= 2 ? now + TRACK_MS : 0,
+          JSON.stringify(a.signature),
         );
       });
     }

@@ -50,6 +50,8 @@ export type AdmitRequest = {
   requestId: string;
   /** Settles of this account's earlier answers, applied before this admission is decided. */
   settles?: SettleRequest[];
+  /** Verdicts on this request's keys that the isolate has already seen (so a fresh account learns at once). */
+  verdicts?: CachedVerdict[];
 };
 
 /** Remaining capacity for the RateLimit / anthropic-ratelimit-* headers. */
@@ -74,6 +76,8 @@ export type AdmitResult = {
   limits: RateLimitSnapshot;
   /** Clusters this account is currently counted in with a verdict. */
   clusters: string[];
+  /** Verdicts on fingerprint keys the account object holds, for the isolate to share with other accounts. */
+  verdicts?: CachedVerdict[];
 };
 
 export type SettleRequest = {
@@ -104,6 +108,12 @@ export type CachedVerdict = {
   reasons: string[];
   /** Epoch ms when the verdict was computed at the cluster. */
   decidedAt: number;
+  /**
+   * What the campaign's own requests look like: its dominant template bands and whether it elicits
+   * reasoning traces. A verdict on a shared key only lands on requests that match it (see
+   * lib/cluster/verdict.ts verdictApplies), so honest accounts on the same SDK, TLS stack or ASN are spared.
+   */
+  signature?: { bands: string[]; eliciting: boolean };
 };
 
 /** What `GET /admin/accounts/{id}` shows of the account object. */

@@ -235,7 +235,7 @@ export const policySchema = z.strictObject({
       allowlist: z.array(z.string()).default([]),
       /** Fingerprint kinds that never link accounts into components (too broad: every customer of an ISP shares an ASN). */
       linkIgnoreKinds: z.array(z.string()).default(["asn"]),
-      /** A key shared by more accounts than this links nothing unless it has a verdict (popular SDK builds, browsers). */
+      /** A key shared by more accounts than this links nothing (popular SDK builds, browsers, big NATs). */
       linkMaxAccounts: z.number().int().min(2).default(2_000),
       /** Share of a component's members on confirmed keys from which the whole component is confirmed. */
       componentConfirmShare: z.number().min(0).max(1).default(0.5),

@@ -12,6 +12,7 @@ import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
 import { admitRequestFrom } from "./fingerprint.ts";
 import { returnPendingSettles, takePendingSettles } from "./settle.ts";
+import { knownVerdicts, rememberVerdicts } from "./verdicts.ts";
 
 const MAX_ATTEMPTS = 3;
 const BASE_BACKOFF_MS = 20;
@@ -65,9 +66,12 @@ export function admit() {
     const policy = c.get("policy");
     const account = c.get("account");
     const request = admitRequestFrom(c);
+    const known = knownVerdicts(request.fingerprint.keys);
+    if (known.length > 0) request.verdicts = known;
     let decision: AdmitResult;
     try {
       decision = await callAdmit(c.env, request);
+      rememberVerdicts(decision.verdicts, policy.risk.verdictTtlSeconds);
     } catch (err) {
       const e = err as DoError;
       console.error(JSON.stringify({

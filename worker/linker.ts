@@ -5,7 +5,7 @@
  * D1 for operators, and member account objects learn the component's verdict.
  */
 import { connectedComponents, type Component, type Edge } from "../lib/cluster/components.ts";
-import type { Verdict } from "../lib/cluster/verdict.ts";
+import { isBroadKind, type Verdict } from "../lib/cluster/verdict.ts";
 import type { CachedVerdict } from "../lib/decision.ts";
 import { fnv1a32 } from "../lib/fasthash.ts";
 import { accountObjectName } from "../lib/names.ts";
@@ -47,7 +47,9 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
   const perKey = new Map<string, number>();
   for (const r of edgeRows.results) perKey.set(r.fp_key, (perKey.get(r.fp_key) ?? 0) + 1);
   const ignore = new Set(rules.allowlist);
-  for (const [key, n] of perKey) if (n > rules.linkMaxAccounts && !keyVerdicts.has(key)) ignore.add(key);
+  // A key that many accounts share links nothing, verdict or not: a campaign hiding in the crowd of
+  // one SDK build must not pull the crowd into its component.
+  for (const [key, n] of perKey) if (n > rules.linkMaxAccounts) ignore.add(key);
   const edges: Edge[] = edgeRows.results
     .filter((r) => !ignoreKinds.has(r.kind))
     .map((r) => ({ accountId: r.account_id, key: r.fp_key }));
@@ -55,6 +57,8 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
   const confirmedAccounts = new Set<string>();
   const suspectAccounts = new Set<string>();
   for (const r of edgeRows.results) {
+    // Being on a broad key (an SDK build, a TLS stack) with a verdict says nothing about this account.
+    if (isBroadKind(r.kind)) continue;
     const v = keyVerdicts.get(r.fp_key);
     if (v === "confirmed" && !ignore.has(r.fp_key)) confirmedAccounts.add(r.account_id);
     else if (v === "suspect" && !ignore.has(r.fp_key)) suspectAccounts.add(r.account_id);

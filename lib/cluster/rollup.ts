@@ -69,8 +69,11 @@ export function metricsFrom(input: {
   pivotModel: string | null;
 }): KeyMetrics {
   const requests = Math.max(1, input.windowCounts.requests);
-  const topBand = Math.max(0, ...Object.values(input.windowCounts.bands));
+  const ranked = Object.entries(input.windowCounts.bands).sort((a, b) => b[1] - a[1]);
+  const topBand = ranked[0]?.[1] ?? 0;
   return {
+    // Bands carried by at least half as many requests as the top one: a template's bands, not noise.
+    topBands: ranked.filter(([, n]) => n * 2 >= topBand && n > 0).slice(0, 8).map(([band]) => band),
     accounts: input.accounts,
     requestsPerWindow: input.requestsPerWindow,
     synchrony: input.synchrony,

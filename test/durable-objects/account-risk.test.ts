@@ -10,8 +10,16 @@ const riskPolicy = (input: Parameters<typeof testPolicy>[0] = {}) =>
     ...input,
   }, { requests: 1_000 });
 
+const CAMPAIGN_BAND = "tpl:0:beef";
+
 function verdict(cluster: string, v: CachedVerdict["verdict"], capPerWindow: number | null, decidedAt = Date.now()): CachedVerdict {
-  return { cluster, verdict: v, capPerWindow, reasons: ["cluster.synchronized"], decidedAt };
+  return { cluster, verdict: v, capPerWindow, reasons: ["cluster.synchronized"], decidedAt, signature: { bands: [CAMPAIGN_BAND], eliciting: true } };
+}
+
+/** A request of the campaign: it carries the clustered key and the campaign's template band. */
+function campaignRequest(id: string, policy: Parameters<typeof admitRequest>[1], key: string) {
+  const base = admitRequest(id, policy);
+  return { ...base, fingerprint: { ...base.fingerprint, keys: [key, CAMPAIGN_BAND], elicitation: 0.9 } };
 }
 
 describe("AccountDO risk", () => {
@@ -83,7 +91,7 @@ describe("AccountDO cluster verdicts", () => {
     const policy = riskPolicy({ risk: { weights: { cluster_verdict: 40 } } });
     await stub.applyClusterVerdicts([verdict("tls:abc", "confirmed", 3)]);
     const results = [];
-    for (let i = 0; i < 5; i++) results.push(await stub.admit(admitRequest(id, policy)));
+    for (let i = 0; i < 5; i++) results.push(await stub.admit(campaignRequest(id, policy, "tls:abc")));
     expect(results.slice(0, 3).map((r) => r.action)).toEqual(["degrade", "degrade", "degrade"]);
     expect(results[3]).toMatchObject({ action: "throttle", clusters: ["tls:abc"] });
     expect(results[3]?.reasons).toContain("cluster.cap");
@@ -94,10 +102,24 @@ describe("AccountDO cluster verdicts", () => {
     const { id, stub } = newAccount();
     const policy = riskPolicy({ risk: { weights: { cluster_member: 12 } } });
     await stub.applyClusterVerdicts([verdict("asn:1", "suspect", null)]);
-    expect(await stub.admit(admitRequest(id, policy))).toMatchObject({ action: "tag", risk: 12, clusters: ["asn:1"] });
+    expect(await stub.admit(campaignRequest(id, policy, "asn:1"))).toMatchObject({ action: "tag", risk: 12, clusters: ["asn:1"] });
     await stub.applyClusterVerdicts([verdict("asn:1", "none", null, Date.now() + 1)]);
-    expect((await stub.admit(admitRequest(id, policy))).clusters).toEqual([]);
+    expect((await stub.admit(campaignRequest(id, policy, "asn:1"))).clusters).toEqual([]);
     expect((await stub.inspect()).clusters).toEqual([]);
+  });
+
+  it("should spare a request on a broad clustered key that does not carry the campaign's template", async () => {
+    const { id, stub } = newAccount();
+    const policy = riskPolicy({ risk: { weights: { cluster_verdict: 40 } } });
+    // A confirmed verdict on an SDK key: a campaign hides among that SDK's honest users.
+    await stub.applyClusterVerdicts([verdict("sdk:popular", "confirmed", 0)]);
+    const honest = admitRequest(id, policy);
+    const mine = await stub.admit({ ...honest, fingerprint: { ...honest.fingerprint, keys: ["sdk:popular", "tpl:0:0001"], elicitation: 0.9 } });
+    expect(mine).toMatchObject({ action: "allow", clusters: [] });
+    // The same account sending the campaign's template is capped at once (share 0: nothing gets through).
+    const campaign = await stub.admit(campaignRequest(id, policy, "sdk:popular"));
+    expect(campaign.action).toBe("throttle");
+    expect(campaign.reasons).toContain("cluster.cap");
   });
 
   it("should ignore stale and out-of-order verdicts", async () => {

@@ -108,6 +108,15 @@ describe("hydra detection through the gateway", () => {
     expect(detectedAfter).toBeLessThanOrEqual(3);
     expect(admitted.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3 * 400 + 40);
 
+    // A fresh account of the same campaign is capped from its very first request: the isolate hands
+    // its admit the verdicts it has already seen for the request's keys.
+    const fresh = await createAccount();
+    const first = await postMessage(fresh.key, hydraBody(9_999), {
+      cf: HYDRA_CF,
+      headers: { "cf-connecting-ip": "203.0.113.77", "user-agent": "python-requests/2.31" },
+    });
+    expect(first.status).toBe(429);
+
     const state = await env.ACCOUNTS.getByName(accountObjectName(hydra[0]?.id ?? "")).inspect();
     expect(state.clusters.some((c) => c.verdict === "confirmed")).toBe(true);
     // Throttled as a cluster, not for the account's own usage.

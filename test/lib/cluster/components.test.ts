@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { connectedComponents } from "../../../lib/cluster/components.ts";
-import { judgeKey } from "../../../lib/cluster/verdict.ts";
+import { judgeKey, verdictApplies } from "../../../lib/cluster/verdict.ts";
 import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy.ts";
 
 describe("connected components", () => {
@@ -64,5 +64,28 @@ describe("cluster verdict rules", () => {
   it("should not judge small or slow groups", () => {
     expect(judgeKey("tpl:0:a", { ...base, accounts: 5, templateShare: 1, synchrony: 1 }, DEFAULT_POLICY).verdict).toBe("none");
     expect(judgeKey("tpl:0:a", { ...base, requestsPerWindow: 10, templateShare: 1, synchrony: 1 }, DEFAULT_POLICY).verdict).toBe("none");
+  });
+});
+
+describe("which requests a key verdict lands on", () => {
+  const signature = { bands: ["tpl:1:abcd"], eliciting: true };
+  const campaign = { keys: ["sdk:s", "prefix:p", "tpl:1:abcd"], elicitation: 0.9 };
+  const honest = { keys: ["sdk:s", "prefix:p", "tpl:1:0000"], elicitation: 0.9 };
+
+  it("should land a broad key's verdict only on requests with the campaign's template", () => {
+    expect(verdictApplies({ cluster: "sdk:s", signature }, campaign, 0.5)).toBe(true);
+    expect(verdictApplies({ cluster: "sdk:s", signature }, honest, 0.5)).toBe(false);
+  });
+
+  it("should let a narrow key's verdict land on eliciting requests too", () => {
+    expect(verdictApplies({ cluster: "prefix:p", signature }, honest, 0.5)).toBe(true);
+    expect(verdictApplies({ cluster: "prefix:p", signature }, { ...honest, elicitation: 0.1 }, 0.5)).toBe(false);
+  });
+
+  it("should land content keys and components always, and nothing on requests without the key", () => {
+    expect(verdictApplies({ cluster: "tpl:1:abcd", signature: { bands: [], eliciting: false } }, campaign, 0.5)).toBe(true);
+    expect(verdictApplies({ cluster: "cc:0001" }, honest, 0.5)).toBe(true);
+    expect(verdictApplies({ cluster: "tls:other", signature }, campaign, 0.5)).toBe(false);
+    expect(verdictApplies({ cluster: "sdk:s" }, campaign, 0.5)).toBe(false);
   });
 });
