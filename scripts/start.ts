@@ -59,7 +59,8 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 const origin = await startDemoOrigin(8788);
 console.log(`demo origin on ${origin.url}`);
 
-const wrangler: ChildProcess = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", "8787"], { stdio: "inherit" });
+// --test-scheduled exposes /__scheduled, so the cron linker can be run by hand (and by the simulator).
+const wrangler: ChildProcess = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", "8787", "--test-scheduled"], { stdio: "inherit" });
 const stop = () => {
   wrangler.kill("SIGINT");
   void origin.close().then(() => process.exit(0));
