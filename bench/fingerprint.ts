@@ -7,6 +7,7 @@
  */
 import { fingerprintRequest, type FingerprintInput } from "../lib/fingerprint/index.ts";
 import { DEFAULT_POLICY } from "../lib/policy.ts";
+import { AWS_NODE_CF, NODE_SDK_HEADERS } from "../test/lib/fingerprint/helpers.ts";
 import { percentile, round } from "./harness.ts";
 
 export type BenchResult = { name: string; p50_ms: number; p99_ms: number; iterations: number };
@@ -45,50 +46,13 @@ export function messagesBody(bytes: number, salt = 0): unknown {
   return JSON.parse(JSON.stringify(json));
 }
 
-const HEADERS: Record<string, string> = {
-  accept: "application/json",
-  "accept-encoding": "gzip, deflate",
-  "accept-language": "*",
-  "anthropic-version": "2023-06-01",
-  authorization: "Bearer sk-ant-bench",
-  "content-type": "application/json",
-  "sec-fetch-mode": "cors",
-  "user-agent": "Anthropic/JS 1.10.0",
-  "x-stainless-arch": "x64",
-  "x-stainless-lang": "js",
-  "x-stainless-os": "Linux",
-  "x-stainless-package-version": "1.10.0",
-  "x-stainless-retry-count": "0",
-  "x-stainless-runtime": "node",
-  "x-stainless-runtime-version": "v22.23.3",
-  "x-stainless-timeout": "600",
-};
-
-const CF = {
-  asn: 16509,
-  asOrganization: "Amazon.com, Inc.",
-  country: "US",
-  colo: "IAD",
-  region: "Virginia",
-  city: "Ashburn",
-  latitude: "39.04",
-  longitude: "-77.49",
-  clientTcpRtt: 3,
-  httpProtocol: "HTTP/1.1",
-  tlsVersion: "TLSv1.3",
-  tlsCipher: "AEAD-AES256-GCM-SHA384",
-  tlsClientCiphersSha1: "kXYYv6Kh1I3ht0iM+uLo0W7ME4o=",
-  tlsClientExtensionsSha1: "OWFiM2I5ZDc0YWI0YWYzZmFkMGU0ZjhlYjhiYmVkMjgxNTU5YTU2Mg==",
-  tlsClientExtensionsSha1Le: "7zIpdDU5pvFPPBI2/PCzqbaXnRA=",
-  tlsClientHelloLength: "517",
-};
 
 
 async function measure(name: string, bytes: number, iterations: number): Promise<BenchResult> {
   // Several distinct bodies, so nothing is answered from a cache of the previous run.
   const bodies = Array.from({ length: 8 }, (_, salt) => messagesBody(bytes, salt));
-  const headers = new Headers(HEADERS);
-  const input = (i: number): FingerprintInput => ({ cf: CF, headers, ip: "203.0.113.7", body: bodies[i % bodies.length], policy: DEFAULT_POLICY });
+  const headers = new Headers(NODE_SDK_HEADERS);
+  const input = (i: number): FingerprintInput => ({ cf: AWS_NODE_CF, headers, ip: "203.0.113.7", body: bodies[i % bodies.length], policy: DEFAULT_POLICY });
   for (let i = 0; i < Math.min(200, iterations); i++) await fingerprintRequest(input(i));
   const samples: number[] = [];
   for (let i = 0; i < iterations; i++) {

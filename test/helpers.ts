@@ -1,5 +1,6 @@
 /** Shared test helpers: requests through the real gateway, accounts through the real admin API. */
 import { env, exports } from "cloudflare:workers";
+import { POLICY_KEY, refreshPolicyNow } from "../worker/policy.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 /** The demo origin of this test run (vitest.config.ts picks a free port). */
@@ -65,3 +66,15 @@ export async function originSaw(tag: string): Promise<number> {
 }
 
 export { env };
+
+/** Puts a policy in KV and makes this isolate use it at once (tests that share KV reset it afterwards). */
+export async function usePolicy(policy: unknown): Promise<void> {
+  await env.CONFIG.put(POLICY_KEY, JSON.stringify(policy));
+  await refreshPolicyNow(env.CONFIG);
+}
+
+/** Back to the built-in defaults. */
+export async function resetPolicy(): Promise<void> {
+  await env.CONFIG.delete(POLICY_KEY);
+  await refreshPolicyNow(env.CONFIG);
+}

@@ -9,21 +9,12 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { clusterCollectorName, accountObjectName } from "../../lib/names.ts";
 import { sha256Hex } from "../../lib/hash.ts";
-import { POLICY_KEY, refreshPolicyNow } from "../../worker/policy.ts";
-import { createAccount, messageBody, postMessage, type TestAccount } from "../helpers.ts";
+import { createAccount, messageBody, postMessage, type TestAccount, usePolicy, resetPolicy } from "../helpers.ts";
 
 const SHARDS = 4;
 const NAT_PREFIX = "198.51.100.0/24";
 
-async function usePolicy(policy: Record<string, unknown>): Promise<void> {
-  await env.CONFIG.put(POLICY_KEY, JSON.stringify(policy));
-  await refreshPolicyNow(env.CONFIG);
-}
-
-afterEach(async () => {
-  await env.CONFIG.delete(POLICY_KEY);
-  await refreshPolicyNow(env.CONFIG);
-});
+afterEach(resetPolicy);
 
 const POLICY = {
   clusters: { shards: SHARDS, reportIntervalSeconds: 1, minAccounts: 20, minRequestsPerWindow: 50, allowlist: [`prefix:${NAT_PREFIX}`] },

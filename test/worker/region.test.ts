@@ -5,21 +5,12 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { POLICY_KEY, refreshPolicyNow } from "../../worker/policy.ts";
-import { createAccount, messageBody, originSaw, postMessage, unique } from "../helpers.ts";
+import { createAccount, messageBody, originSaw, postMessage, unique, usePolicy, resetPolicy } from "../helpers.ts";
 
 type ErrorBody = { type: string; error: { type: string; message: string } };
 type Echo = { headers: Record<string, string> };
 
-async function usePolicy(policy: Record<string, unknown>): Promise<void> {
-  await env.CONFIG.put(POLICY_KEY, JSON.stringify(policy));
-  await refreshPolicyNow(env.CONFIG);
-}
-
-afterEach(async () => {
-  await env.CONFIG.delete(POLICY_KEY);
-  await refreshPolicyNow(env.CONFIG);
-});
+afterEach(resetPolicy);
 
 const FRANCE = { country: "FR", asn: 3215, colo: "CDG", latitude: "48.85", longitude: "2.35", clientTcpRtt: 4 };
 

@@ -1,13 +1,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { accountObjectName } from "../../lib/names.ts";
-import { POLICY_KEY, refreshPolicyNow } from "../../worker/policy.ts";
-import { createAccount, messageBody, postMessage } from "../helpers.ts";
+import { createAccount, messageBody, postMessage, usePolicy, resetPolicy } from "../helpers.ts";
 
-afterEach(async () => {
-  await env.CONFIG.delete(POLICY_KEY);
-  await refreshPolicyNow(env.CONFIG);
-});
+afterEach(resetPolicy);
 
 async function inFlightEventually(accountId: string, expected: number): Promise<number> {
   const stub = env.ACCOUNTS.getByName(accountObjectName(accountId));
@@ -22,11 +18,7 @@ async function inFlightEventually(accountId: string, expected: number): Promise<
 
 describe("coalesced settles", () => {
   it("should give a sequential client's slot back through its next admit, so a concurrency of 1 never refuses it", async () => {
-    await env.CONFIG.put(
-      POLICY_KEY,
-      JSON.stringify({ tiers: { free: { requests: 100, inputTokens: 1_000_000, outputTokens: 1_000_000, exchangesPerDay: 10_000, concurrency: 1 } } }),
-    );
-    await refreshPolicyNow(env.CONFIG);
+    await usePolicy({ tiers: { free: { requests: 100, inputTokens: 1_000_000, outputTokens: 1_000_000, exchangesPerDay: 10_000, concurrency: 1 } } });
     const account = await createAccount();
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
