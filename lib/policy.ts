@@ -147,6 +147,8 @@ export const policySchema = z.strictObject({
         .transform((w) => ({ ...DEFAULT_SIGNAL_WEIGHTS, ...w })),
       /** A signal counts at most once per this many seconds per account (stops one burst from maxing risk). */
       signalCooldownSeconds: z.number().int().min(0).max(86_400).default(300),
+      /** Most points cluster evidence (cluster_member + cluster_verdict) may hold at once; keep it below actions.block. */
+      clusterPointsCap: z.number().min(0).max(100).default(45),
       /** A cached cluster verdict older than this is ignored: staleness stays bounded if the cluster stops re-sending. */
       verdictTtlSeconds: z.number().int().min(10).max(7 * 86_400).default(3_600),
     })

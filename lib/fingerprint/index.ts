@@ -71,9 +71,10 @@ export type Fingerprint = {
   simhash: string;
 };
 
-// A template is a paragraph, not a greeting: below this many words
-// ("hi", "continue", "thanks!") thousands of unrelated users would share a key.
-export const MIN_TEMPLATE_SHINGLES = 8;
+// A template is a paragraph, not a greeting or a one-line ask: below this many words ("hi",
+// "give me 5 name ideas for a coffee shop") unrelated users share a key by sheer vocabulary,
+// while campaign templates (instructions plus the item) run to dozens of words.
+export const MIN_TEMPLATE_SHINGLES = 24;
 // Without a system prompt the user turn gets the whole budget; with one, the
 // user turn keeps at least a quarter, so a long constant system prompt cannot
 // push the part that varies (and any elicitation in it) out of view.

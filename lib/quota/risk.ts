@@ -50,6 +50,8 @@ export type SignalUpdate = {
  * Adds each signal's policy weight, at most once per signal per cooldown, the
  * total capped at 100. `states` is not modified.
  */
+const CLUSTER_SIGNALS: ReadonlySet<RiskSignal> = new Set(["cluster_member", "cluster_verdict"]);
+
 export function applySignals(
   states: ReadonlyMap<RiskSignal, SignalState>,
   signals: readonly RiskSignal[],
@@ -61,11 +63,22 @@ export function applySignals(
   let score = riskScore(states.values(), now, halfLifeMs);
   const changed: SignalState[] = [];
   const counted: RiskSignal[] = [];
+  let clusterPoints = 0;
+  for (const s of CLUSTER_SIGNALS) {
+    const state = states.get(s);
+    if (state) clusterPoints += decayedPoints(state, now, halfLifeMs);
+  }
   for (const signal of new Set(signals)) {
     const prev = states.get(signal);
     if (prev && prev.count > 0 && now - prev.lastAt < cooldownMs) continue;
     const current = prev ? decayedPoints(prev, now, halfLifeMs) : 0;
-    const add = Math.max(0, Math.min(risk.weights[signal] ?? 0, MAX_RISK - score));
+    let add = Math.max(0, Math.min(risk.weights[signal] ?? 0, MAX_RISK - score));
+    if (CLUSTER_SIGNALS.has(signal)) {
+      // Guilt by association is capped: the cluster cap throttles a campaign's members, and only an
+      // account's own evidence (region, content, client, operator) can take it on to a block.
+      add = Math.max(0, Math.min(add, risk.clusterPointsCap - clusterPoints));
+      clusterPoints += add;
+    }
     score += add;
     changed.push({ signal, points: current + add, updatedAt: now, lastAt: now, count: (prev?.count ?? 0) + 1 });
     counted.push(signal);

@@ -82,3 +82,22 @@ describe("risk score", () => {
     );
   });
 });
+
+describe("cluster evidence cap", () => {
+  it("should never let cluster signals alone hold more than clusterPointsCap, however often they repeat", () => {
+    const noCooldown = policySchema.parse({ risk: { signalCooldownSeconds: 0 } }).risk;
+    let states = new Map<RiskSignal, SignalState>();
+    let score = 0;
+    for (let i = 0; i < 10; i++) {
+      const update = applySignals(states, ["cluster_verdict", "cluster_member"], 1_000 + i, noCooldown);
+      states = new Map(states);
+      for (const s of update.changed) states.set(s.signal, s);
+      score = update.score;
+    }
+    expect(score).toBeCloseTo(noCooldown.clusterPointsCap, 5);
+    expect(score).toBeLessThan(DEFAULT_POLICY.actions.block);
+    // An account's own evidence still counts on top.
+    const own = applySignals(states, ["tor", "vpn_asn"], 2_000, noCooldown);
+    expect(own.score).toBeGreaterThan(noCooldown.clusterPointsCap + 20);
+  });
+});
