@@ -36,6 +36,10 @@ describe("ClusterDO collectors and roots", () => {
     const accounts = Array.from({ length: 40 }, () => unique("h"));
     for (const a of accounts) await report(p, a, [key, band], ticks, true, [band]);
     await flushAll(p);
+    // A collector caches the answer its own roll-up got; the ones that flushed before the root had
+    // seen enough accounts learn the verdict with the campaign's next interval, as here.
+    for (const a of accounts) await report(p, a, [key, band], ticks.map((t) => t + 10_000), true, [band]);
+    await flushAll(p);
 
     const root = await env.CLUSTERS.getByName(clusterRootName(key)).inspectRoot(p);
     expect(root.accounts).toBeGreaterThanOrEqual(38);
@@ -44,7 +48,7 @@ describe("ClusterDO collectors and roots", () => {
     expect(root.metrics?.templateShare).toBe(1);
     expect(root.verdict).toBe("confirmed");
     // Roots are called once per collector flush, not once per account.
-    expect(root.rollups).toBeLessThanOrEqual(p.clusters.shards);
+    expect(root.rollups).toBeLessThanOrEqual(2 * p.clusters.shards);
 
     const first = accounts[0] ?? "";
     const verdicts = await report(p, first, [key, band], [Date.now()], true, [band]);
