@@ -1,22 +1,11 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { freePort } from "./bench/harness.ts";
 
 // The demo origin runs on Node (test/global-setup.ts) and the gateway reaches it over loopback,
 // exactly as in `npm start`: a real local origin, not a mock. A free port per run, so two test runs
 // (or a running `npm start`) never collide; global-setup reads it from the environment.
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 process.env.DISTILLGUARD_TEST_ORIGIN_PORT ??= String(await freePort());
 const TEST_ORIGIN_PORT = Number(process.env.DISTILLGUARD_TEST_ORIGIN_PORT);

@@ -9,17 +9,16 @@
 // A-B-C-C-B-A order so none always runs first. Prints one JSON line per case and returns them.
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
-import { percentile, round, runIfMain, workerdBinary } from "./harness.ts";
+import { migrationStatements, percentile, round, runIfMain, workerdBinary, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, "..");
 
 export type GatewayBenchOptions = {
   /** Requests per case, split over two halves (ABBA). */
@@ -62,22 +61,6 @@ const BENCH_POLICY = {
 const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
 
 
-/** D1 migrations as plain statements: comments dropped, split at the semicolons that end a line. */
-function migrationStatements(): string[] {
-  const dir = join(ROOT, "migrations");
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".sql"))
-    .sort()
-    .flatMap((f) =>
-      readFileSync(join(dir, f), "utf8")
-        .split("\n")
-        .map((line) => line.replace(/--.*$/, ""))
-        .join("\n")
-        .split(/;\s*(?:\n|$)/)
-        .map((s) => s.trim())
-        .filter(Boolean),
-    );
-}
 
 
 export async function benchGateway(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult[]> {
@@ -91,14 +74,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     await build({
       entryPoints: [join(HERE, "gateway", "entry.ts")],
       outfile: join(outDir, "worker.js"),
-      bundle: true,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      conditions: ["workerd", "worker", "browser"],
-      mainFields: ["module", "main"],
-      external: ["cloudflare:*", "node:*"],
-      logLevel: "error",
+      ...WORKER_BUNDLE_OPTIONS,
     });
     if (workerd.path) process.env.MINIFLARE_WORKERD_PATH = workerd.path;
     mf = new Miniflare({

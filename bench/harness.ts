@@ -1,11 +1,15 @@
 /**
- * What every benchmark shares: percentiles, rounding, the workerd binary to run
- * Miniflare on, and "run when executed directly". Node only.
+ * What the benchmarks, the simulator and the local test stacks share: percentiles,
+ * rounding, the workerd binary to run Miniflare on, the esbuild options for a
+ * Worker bundle, D1 migrations as statements, a free loopback port, and "run
+ * when executed directly". Node only.
  */
-import { existsSync, readFileSync } from "node:fs";
+import type { BuildOptions } from "esbuild";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const require = createRequire(import.meta.url);
 
@@ -46,4 +50,47 @@ export function runIfMain(moduleUrl: string, main: () => Promise<unknown>): void
       process.exit(1);
     },
   );
+}
+
+/** esbuild options that bundle a Worker the way wrangler does (workerd conditions, ESM). */
+export const WORKER_BUNDLE_OPTIONS: BuildOptions = {
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  conditions: ["workerd", "worker", "browser"],
+  mainFields: ["module", "main"],
+  external: ["cloudflare:*", "node:*"],
+  logLevel: "error",
+};
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
+
+/** D1 migrations in order as single statements: comments dropped, split at the semicolons that end a line. */
+export function migrationStatements(): string[] {
+  return readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(MIGRATIONS_DIR, f), "utf8")
+        .split("\n")
+        .map((line) => line.replace(/--.*$/, ""))
+        .join("\n")
+        .split(/;\s*(?:\n|$)/)
+        .map((statement) => statement.trim())
+        .filter(Boolean),
+    );
+}
+
+/** A port nothing listens on right now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -7,9 +7,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../bench/harness.ts";
 import { startDemoOrigin, type RunningOrigin } from "../demo-origin/server.ts";
 
 export type Stack = {
@@ -20,17 +20,6 @@ export type Stack = {
   stop: () => Promise<void>;
 };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function wrangler(args: string[], dir: string): void {
   const run = spawnSync("wrangler", args, { encoding: "utf8", env: { ...process.env, CI: "true" } });

@@ -5,7 +5,7 @@
 // Bundles bench/do-rpc/worker.ts with esbuild into a temp dir, runs it in Miniflare 4
 // (local workerd, SQLite-backed DOs, in-memory storage, loopback only) and prints one JSON
 // line per variant. All loops are bounded; the process exits by itself.
-import { build, type BuildOptions } from "esbuild";
+import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
-import { percentile, round, runIfMain, workerdBinary } from "../harness.ts";
+import { percentile, round, runIfMain, workerdBinary, WORKER_BUNDLE_OPTIONS } from "../harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -59,20 +59,10 @@ const VARIANTS: Variant[] = [
 const BASELINE_ENTRY =
   'export default { fetch: (r) => new Response(new URL(r.url).searchParams.get("name") ?? "a") };';
 
-const ESBUILD_COMMON: BuildOptions = {
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  conditions: ["workerd", "worker", "browser"],
-  mainFields: ["module", "main"],
-  external: ["cloudflare:*", "node:*"],
-  logLevel: "error",
-};
 
 async function bundleSize(contents: string): Promise<{ min: number; gz: number }> {
   const r = await build({
-    ...ESBUILD_COMMON,
+    ...WORKER_BUNDLE_OPTIONS,
     stdin: { contents, resolveDir: HERE, loader: "ts", sourcefile: "size-entry.ts" },
     minify: true,
     write: false,
@@ -108,7 +98,7 @@ export async function benchDoRpc(opts: DoRpcBenchOptions = {}): Promise<void> {
   const prevWorkerdEnv = process.env.MINIFLARE_WORKERD_PATH;
   let mf: Miniflare | undefined;
   try {
-    await build({ ...ESBUILD_COMMON, entryPoints: [join(HERE, "worker.ts")], outfile: scriptPath });
+    await build({ ...WORKER_BUNDLE_OPTIONS, entryPoints: [join(HERE, "worker.ts")], outfile: scriptPath });
 
     // Miniflare reads MINIFLARE_WORKERD_PATH when it spawns workerd; restore it afterwards.
     if (workerd.path) process.env.MINIFLARE_WORKERD_PATH = workerd.path;

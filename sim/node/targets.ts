@@ -10,7 +10,7 @@
  *                   pass-through Worker then runs in a Miniflare of its own.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,7 @@ import { Miniflare } from "miniflare";
 import { startDemoOrigin, type RunningOrigin } from "../../demo-origin/server.ts";
 import type { DecisionInfo } from "../metrics.ts";
 import { httpClient, type HttpClient } from "./http.ts";
+import { migrationStatements } from "../../bench/harness.ts";
 import { useWorkerd } from "./workerd.ts";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -78,20 +79,6 @@ function buildGateway(outDir: string): string {
   return script;
 }
 
-/** D1 migrations in order, one statement at a time (D1's exec does not take multi-line statements). */
-function migrationStatements(): string[] {
-  const dir = join(REPO, "migrations");
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".sql"))
-    .sort()
-    .flatMap((f) =>
-      readFileSync(join(dir, f), "utf8")
-        .replace(/--[^\n]*/g, "")
-        .split(";")
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0),
-    );
-}
 
 const DECISION_LINE = '{"msg":"decision"';
 
