@@ -94,13 +94,11 @@ app.all("/v1/*", policy(), identity(), body(), fingerprint(), region(), admit(),
   try {
     proxied = await proxyToOrigin(upstream);
   } catch (err) {
-    c.executionCtx.waitUntil(settle(c.env, account.id, decision.leaseId, null, 502, "origin_error"));
+    c.executionCtx.waitUntil(settle(c.env, account.id, decision.leaseId, null, 502));
     throw err;
   }
   c.executionCtx.waitUntil(
-    proxied.done.then(({ status, usage, outcome }) =>
-      settle(c.env, account.id, decision.leaseId, usage, status, outcome),
-    ),
+    proxied.done.then(({ status, usage }) => settle(c.env, account.id, decision.leaseId, usage, status)),
   );
   return proxied.response;
 });

@@ -11,7 +11,7 @@
  */
 import type { SettleRequest } from "../lib/decision.ts";
 import { accountObjectName } from "../lib/names.ts";
-import type { StreamOutcome, Usage } from "../lib/usage.ts";
+import type { Usage } from "../lib/usage.ts";
 import { withRetry } from "./admit.ts";
 
 // Long enough for a busy account's next request to carry the settle; short enough that a slot given back
@@ -55,7 +55,6 @@ export async function settle(
   leaseId: string | null,
   usage: Usage | null,
   status: number,
-  _outcome: StreamOutcome,
 ): Promise<void> {
   if (!leaseId) return;
   const waiting = pending.get(accountId);
