@@ -307,8 +307,8 @@ export class ClusterDO extends DurableObject<Env> {
     this.setMeta("sync_value", sync.value);
     this.setMeta("sync_weight", sync.weight);
 
-    const metrics = this.metrics(now, windowMs, policy, hll);
     const key = delta.key;
+    const metrics = this.metrics(key, now, windowMs, policy, hll);
     const result = judgeKey(key, metrics, policy);
     const previous = this.getMeta<string>("verdict");
     this.setMeta("verdict", result.verdict);
@@ -332,7 +332,7 @@ export class ClusterDO extends DurableObject<Env> {
     return this.hll;
   }
 
-  private metrics(now: number, windowMs: number, policy: Policy, hll: HyperLogLog): KeyMetrics {
+  private metrics(key: string, now: number, windowMs: number, policy: Policy, hll: HyperLogLog): KeyMetrics {
     const start = bucketStart(now, windowMs);
     const rows = this.sql.exec<{ start: number; counts: string }>(`SELECT start, counts FROM buckets WHERE start >= ?`, start - windowMs).toArray();
     const current = emptyCounts();
@@ -345,6 +345,7 @@ export class ClusterDO extends DurableObject<Env> {
       this.sql.exec<{ model: string; first_seen: number }>(`SELECT model, first_seen FROM models_first_seen`).toArray().map((r) => [r.model, r.first_seen]),
     );
     return metricsFrom({
+      key,
       accounts: hll.estimate(),
       requestsPerWindow: slidingValue(current.requests, previous.requests, now, windowMs),
       windowCounts: both,
@@ -388,7 +389,7 @@ export class ClusterDO extends DurableObject<Env> {
     return {
       key,
       accounts: hll.estimate(),
-      metrics: this.metrics(Date.now(), policy.limits.windowSeconds * 1000, policy, hll),
+      metrics: this.metrics(key, Date.now(), policy.limits.windowSeconds * 1000, policy, hll),
       verdict: (this.getMeta<string>("verdict") as Verdict | null) ?? "none",
       reasons: (this.getMeta<string>("reasons") ?? "").split(",").filter(Boolean),
       decidedAt: this.getMeta<number>("decided_at") ?? 0,

@@ -62,6 +62,8 @@ export function blendSynchrony(
 }
 
 export function metricsFrom(input: {
+  /** The key these metrics are for: a template band key's own band is in every one of its requests. */
+  key: string;
   accounts: number;
   requestsPerWindow: number;
   windowCounts: KeyCounts;
@@ -71,13 +73,17 @@ export function metricsFrom(input: {
   const requests = Math.max(1, input.windowCounts.requests);
   const ranked = Object.entries(input.windowCounts.bands).sort((a, b) => b[1] - a[1]);
   const topBand = ranked[0]?.[1] ?? 0;
+  // Concentration counts the bands a key's requests share BESIDES the key itself: every request on
+  // tpl:1:abcd carries tpl:1:abcd, so only what else they share says whether they are one template.
+  // Honest prompts of a common shape collide on one 16-bit band; a template's variants share several.
+  const topOther = ranked.find(([band]) => band !== input.key)?.[1] ?? 0;
   return {
     // Bands carried by at least half as many requests as the top one: a template's bands, not noise.
     topBands: ranked.filter(([, n]) => n * 2 >= topBand && n > 0).slice(0, 8).map(([band]) => band),
     accounts: input.accounts,
     requestsPerWindow: input.requestsPerWindow,
     synchrony: input.synchrony,
-    templateShare: Math.min(1, topBand / requests),
+    templateShare: Math.min(1, topOther / requests),
     elicitationShare: Math.min(1, input.windowCounts.elicited / requests),
     pivotModel: input.pivotModel,
   };

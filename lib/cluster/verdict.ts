@@ -71,15 +71,24 @@ export function isBroadKind(kind: string): boolean {
   return BROAD_KINDS.has(kind);
 }
 
-/** Kinds that ARE the campaign's content: sharing them is matching them. */
-const CONTENT_KINDS = new Set(["tpl", "system"]);
+/**
+ * Template bands a request must share with a campaign's signature to count as
+ * carrying its template. One 16-bit band is not enough: honest prompts of a
+ * common shape collide on single bands (in the full simulation 284 honest
+ * accounts shared one band with a campaign signature, one shared two), while a
+ * template's variants share several (64-100 % of campaign requests match two).
+ */
+export const SIGNATURE_BANDS_TO_MATCH = 2;
 
 /**
  * Whether a cached verdict applies to this request. Components (cc:…) apply to
  * their members. A key verdict applies only when the request carries the key,
- * and then: content keys always; broad keys only when the request shares one of
- * the campaign's dominant template bands; other keys (prefix, payment,
- * combinations) also when the campaign elicits reasoning and so does the request.
+ * and then when the request shares the campaign's template (at least
+ * SIGNATURE_BANDS_TO_MATCH of its dominant bands; a template band key's own
+ * band counts, so its requests need one more), or, for keys that are not
+ * broad (prefix, payment, system prompt, template, combinations), when the
+ * campaign elicits reasoning and so does the request. Nothing else that shares
+ * a key with a campaign is treated as the campaign.
  */
 export function verdictApplies(
   verdict: { cluster: string; signature?: { bands: string[]; eliciting: boolean } },
@@ -88,11 +97,11 @@ export function verdictApplies(
 ): boolean {
   if (verdict.cluster.startsWith("cc:")) return true;
   if (!request.keys.includes(verdict.cluster)) return false;
-  const kind = keyKind(verdict.cluster);
-  if (CONTENT_KINDS.has(kind)) return true;
   const signature = verdict.signature;
   if (!signature) return false;
-  if (signature.bands.some((band) => request.keys.includes(band))) return true;
-  if (BROAD_KINDS.has(kind)) return false;
+  let shared = 0;
+  for (const band of signature.bands) if (request.keys.includes(band)) shared++;
+  if (shared >= SIGNATURE_BANDS_TO_MATCH) return true;
+  if (BROAD_KINDS.has(keyKind(verdict.cluster))) return false;
   return signature.eliciting && request.elicitation >= elicitationThreshold;
 }

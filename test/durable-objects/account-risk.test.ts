@@ -10,16 +10,17 @@ const riskPolicy = (input: Parameters<typeof testPolicy>[0] = {}) =>
     ...input,
   }, { requests: 1_000 });
 
-const CAMPAIGN_BAND = "tpl:0:beef";
+// A campaign's template shares several bands; one alone would not mark a request as the campaign's.
+const CAMPAIGN_BANDS = ["tpl:0:beef", "tpl:2:cafe"];
 
 function verdict(cluster: string, v: CachedVerdict["verdict"], capPerWindow: number | null, decidedAt = Date.now()): CachedVerdict {
-  return { cluster, verdict: v, capPerWindow, reasons: ["cluster.synchronized"], decidedAt, signature: { bands: [CAMPAIGN_BAND], eliciting: true } };
+  return { cluster, verdict: v, capPerWindow, reasons: ["cluster.synchronized"], decidedAt, signature: { bands: CAMPAIGN_BANDS, eliciting: true } };
 }
 
-/** A request of the campaign: it carries the clustered key and the campaign's template band. */
+/** A request of the campaign: it carries the clustered key and the campaign's template bands. */
 function campaignRequest(id: string, policy: Parameters<typeof admitRequest>[1], key: string) {
   const base = admitRequest(id, policy);
-  return { ...base, fingerprint: { ...base.fingerprint, keys: [key, CAMPAIGN_BAND], elicitation: 0.9 } };
+  return { ...base, fingerprint: { ...base.fingerprint, keys: [key, ...CAMPAIGN_BANDS], elicitation: 0.9 } };
 }
 
 describe("AccountDO risk", () => {
@@ -111,10 +112,11 @@ describe("AccountDO cluster verdicts", () => {
   it("should spare a request on a broad clustered key that does not carry the campaign's template", async () => {
     const { id, stub } = newAccount();
     const policy = riskPolicy({ risk: { weights: { cluster_verdict: 40 } } });
-    // A confirmed verdict on an SDK key: a campaign hides among that SDK's honest users.
+    // A confirmed verdict on an SDK key: a campaign hides among that SDK's honest users. This request
+    // shares one of the campaign's bands by chance, as honest prompts of a common shape do.
     await stub.applyClusterVerdicts([verdict("sdk:popular", "confirmed", 0)]);
     const honest = admitRequest(id, policy);
-    const mine = await stub.admit({ ...honest, fingerprint: { ...honest.fingerprint, keys: ["sdk:popular", "tpl:0:0001"], elicitation: 0.9 } });
+    const mine = await stub.admit({ ...honest, fingerprint: { ...honest.fingerprint, keys: ["sdk:popular", "tpl:0:beef", "tpl:2:0001"], elicitation: 0.9 } });
     expect(mine).toMatchObject({ action: "allow", clusters: [] });
     // The same account sending the campaign's template is capped at once (share 0: nothing gets through).
     const campaign = await stub.admit(campaignRequest(id, policy, "sdk:popular"));

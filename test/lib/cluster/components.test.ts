@@ -68,22 +68,31 @@ describe("cluster verdict rules", () => {
 });
 
 describe("which requests a key verdict lands on", () => {
-  const signature = { bands: ["tpl:1:abcd"], eliciting: true };
-  const campaign = { keys: ["sdk:s", "prefix:p", "tpl:1:abcd"], elicitation: 0.9 };
-  const honest = { keys: ["sdk:s", "prefix:p", "tpl:1:0000"], elicitation: 0.9 };
+  const signature = { bands: ["tpl:0:aaaa", "tpl:1:abcd", "tpl:2:beef"], eliciting: true };
+  const campaign = { keys: ["sdk:s", "prefix:p", "system:x", "tpl:0:aaaa", "tpl:1:abcd", "tpl:2:0000"], elicitation: 0.9 };
+  // Shares one band with the campaign by chance: honest prompts of a common shape do.
+  const honest = { keys: ["sdk:s", "prefix:p", "system:x", "tpl:0:aaaa", "tpl:1:0000"], elicitation: 0.1 };
 
   it("should land a broad key's verdict only on requests with the campaign's template", () => {
     expect(verdictApplies({ cluster: "sdk:s", signature }, campaign, 0.5)).toBe(true);
     expect(verdictApplies({ cluster: "sdk:s", signature }, honest, 0.5)).toBe(false);
+    expect(verdictApplies({ cluster: "sdk:s", signature }, { ...honest, elicitation: 0.9 }, 0.5)).toBe(false);
   });
 
-  it("should let a narrow key's verdict land on eliciting requests too", () => {
-    expect(verdictApplies({ cluster: "prefix:p", signature }, honest, 0.5)).toBe(true);
-    expect(verdictApplies({ cluster: "prefix:p", signature }, { ...honest, elicitation: 0.1 }, 0.5)).toBe(false);
+  it("should need two of the signature's bands, counting a template key's own band", () => {
+    expect(verdictApplies({ cluster: "tpl:0:aaaa", signature: { ...signature, eliciting: false } }, campaign, 0.5)).toBe(true);
+    expect(verdictApplies({ cluster: "tpl:0:aaaa", signature: { ...signature, eliciting: false } }, honest, 0.5)).toBe(false);
+    expect(verdictApplies({ cluster: "sdk:s", signature: { bands: ["tpl:0:aaaa"], eliciting: false } }, campaign, 0.5)).toBe(false);
   });
 
-  it("should land content keys and components always, and nothing on requests without the key", () => {
-    expect(verdictApplies({ cluster: "tpl:1:abcd", signature: { bands: [], eliciting: false } }, campaign, 0.5)).toBe(true);
+  it("should let a narrow or content key's verdict land on eliciting requests too", () => {
+    for (const cluster of ["prefix:p", "system:x", "tpl:0:aaaa"]) {
+      expect(verdictApplies({ cluster, signature }, { ...honest, elicitation: 0.9 }, 0.5)).toBe(true);
+      expect(verdictApplies({ cluster, signature }, honest, 0.5)).toBe(false);
+    }
+  });
+
+  it("should land components always, and nothing on requests without the key or without a signature", () => {
     expect(verdictApplies({ cluster: "cc:0001" }, honest, 0.5)).toBe(true);
     expect(verdictApplies({ cluster: "tls:other", signature }, campaign, 0.5)).toBe(false);
     expect(verdictApplies({ cluster: "sdk:s" }, campaign, 0.5)).toBe(false);
