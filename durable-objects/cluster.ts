@@ -319,7 +319,7 @@ export class ClusterDO extends DurableObject<Env> {
     const lastSnapshot = this.getMeta<number>("snapshot_at") ?? 0;
     if (previous !== result.verdict || now - lastSnapshot >= SNAPSHOT_INTERVAL_MS) {
       this.setMeta("snapshot_at", now);
-      await this.writeSnapshot(key, metrics, result.verdict, result.reasons, policy, counts, now);
+      await this.writeSnapshot(key, metrics, result, policy, counts, now);
     }
     return { ...result, decidedAt, accounts: metrics.accounts };
   }
@@ -357,8 +357,7 @@ export class ClusterDO extends DurableObject<Env> {
   private async writeSnapshot(
     key: string,
     m: KeyMetrics,
-    verdict: Verdict,
-    reasons: string[],
+    { verdict, reasons, signature }: Pick<RootAnswer, "verdict" | "reasons" | "signature">,
     policy: Policy,
     counts: KeyDelta["counts"],
     now: number,
@@ -368,13 +367,14 @@ export class ClusterDO extends DurableObject<Env> {
     try {
       await this.env.DB.prepare(
         `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
-           elicitation_share, top_model, verdict, reasons, allowlisted, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+           elicitation_share, top_model, verdict, reasons, allowlisted, updated_at, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (fp_key) DO UPDATE SET accounts = ?3, requests_per_window = ?4, tokens_per_window = ?5, synchrony = ?6,
-           template_share = ?7, elicitation_share = ?8, top_model = ?9, verdict = ?10, reasons = ?11, allowlisted = ?12, updated_at = ?13`,
+           template_share = ?7, elicitation_share = ?8, top_model = ?9, verdict = ?10, reasons = ?11, allowlisted = ?12, updated_at = ?13,
+           signature = ?14`,
       )
         .bind(key, keyKind(key), m.accounts, m.requestsPerWindow, windowTokens, m.synchrony, m.templateShare, m.elicitationShare,
-          topModel, verdict, reasons.join(","), policy.clusters.allowlist.includes(key) ? 1 : 0, now)
+          topModel, verdict, reasons.join(","), policy.clusters.allowlist.includes(key) ? 1 : 0, now, JSON.stringify(signature))
         .run();
     } catch (err) {
       console.error(JSON.stringify({ msg: "cluster snapshot failed", key, error: String(err) }));

@@ -235,8 +235,11 @@ export const policySchema = z.strictObject({
       aggregateCapPerWindow: nonNegInt.default(100),
       /** Fingerprint keys (as shown by the admin API) never treated as clusters: corporate NATs, popular tools. */
       allowlist: z.array(z.string()).default([]),
-      /** Fingerprint kinds that never link accounts into components (too broad: every customer of an ISP shares an ASN). */
-      linkIgnoreKinds: z.array(z.string()).default(["asn"]),
+      /**
+       * Fingerprint kinds that never link accounts into components: an ASN is shared by every customer of
+       * an ISP, and two prompts sharing one 16-bit template band are not one actor.
+       */
+      linkIgnoreKinds: z.array(z.string()).default(["asn", "tpl"]),
       /** A key shared by more accounts than this links nothing (popular SDK builds, browsers, big NATs). */
       linkMaxAccounts: z.number().int().min(2).default(2_000),
       /** Share of a component's members on confirmed keys from which the whole component is confirmed. */

@@ -34,10 +34,56 @@ export function componentVerdict(
   return "none";
 }
 
+// Template bands a component's signature keeps: the campaign's dominant ones, across its keys.
+const COMPONENT_SIGNATURE_BANDS = 8;
+
+type Signature = NonNullable<CachedVerdict["signature"]>;
+
+function parseSignature(text: string | null): Signature | null {
+  if (!text) return null;
+  try {
+    const value = JSON.parse(text) as { bands?: unknown; eliciting?: unknown };
+    const bands = Array.isArray(value.bands) ? value.bands.filter((b): b is string => typeof b === "string") : [];
+    return { bands, eliciting: value.eliciting === true };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What a component's campaign looks like: the template bands that the most
+ * members' judged keys name, and whether any of those keys elicits. A
+ * component verdict lands only on member requests that look like this (see
+ * verdictApplies), so an honest account linked into a campaign's component
+ * through a shared exit or card is not treated as the campaign.
+ */
+export function componentSignature(memberKeys: Iterable<Signature[]>): Signature {
+  const weight = new Map<string, number>();
+  let eliciting = false;
+  for (const signatures of memberKeys) {
+    const bands = new Set<string>();
+    for (const s of signatures) {
+      for (const band of s.bands) bands.add(band);
+      eliciting ||= s.eliciting;
+    }
+    for (const band of bands) weight.set(band, (weight.get(band) ?? 0) + 1);
+  }
+  const bands = [...weight.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, COMPONENT_SIGNATURE_BANDS)
+    .map(([band]) => band);
+  return { bands, eliciting };
+}
+
 export async function linkClusters(env: Env, policy: Policy, now = Date.now()): Promise<LinkStats> {
   const rules = policy.clusters;
-  const keyRows = await env.DB.prepare(`SELECT fp_key, verdict FROM fingerprint_keys WHERE verdict != 'none'`).all<{ fp_key: string; verdict: Verdict }>();
+  const keyRows = await env.DB.prepare(`SELECT fp_key, verdict, signature FROM fingerprint_keys WHERE verdict != 'none'`).all<{
+    fp_key: string;
+    verdict: Verdict;
+    signature: string | null;
+  }>();
   const keyVerdicts = new Map(keyRows.results.map((r) => [r.fp_key, r.verdict]));
+  const keySignatures = new Map(keyRows.results.map((r) => [r.fp_key, parseSignature(r.signature)]));
 
   const edgeRows = await env.DB.prepare(
     `SELECT e.account_id, e.fp_key, e.kind FROM account_fingerprints e
@@ -56,12 +102,21 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
 
   const confirmedAccounts = new Set<string>();
   const suspectAccounts = new Set<string>();
+  // Signatures of the judged keys each account sits on, broad ones included: they name the template.
+  const accountSignatures = new Map<string, Signature[]>();
   for (const r of edgeRows.results) {
+    const v = keyVerdicts.get(r.fp_key);
+    if (v === undefined || ignore.has(r.fp_key)) continue;
+    const signature = keySignatures.get(r.fp_key);
+    if (signature) {
+      const list = accountSignatures.get(r.account_id);
+      if (list) list.push(signature);
+      else accountSignatures.set(r.account_id, [signature]);
+    }
     // Being on a broad key (an SDK build, a TLS stack) with a verdict says nothing about this account.
     if (isBroadKind(r.kind)) continue;
-    const v = keyVerdicts.get(r.fp_key);
-    if (v === "confirmed" && !ignore.has(r.fp_key)) confirmedAccounts.add(r.account_id);
-    else if (v === "suspect" && !ignore.has(r.fp_key)) suspectAccounts.add(r.account_id);
+    if (v === "confirmed") confirmedAccounts.add(r.account_id);
+    else if (v === "suspect") suspectAccounts.add(r.account_id);
   }
 
   const components = connectedComponents(edges, { minSize: 2, ignore });
@@ -80,7 +135,9 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
     if (verdict === "suspect") stats.suspect++;
     const reasons = ["cluster.linked", ...(confirmed > 0 ? ["cluster.confirmed_keys"] : []), ...(suspect > 0 ? ["cluster.suspect_keys"] : [])];
 
-    const previous = await env.DB.prepare(`SELECT verdict FROM clusters WHERE id = ?`).bind(id).first<{ verdict: string }>();
+    const signature = componentSignature(component.accounts.map((a) => accountSignatures.get(a) ?? []));
+    const signatureText = JSON.stringify(signature);
+    const previous = await env.DB.prepare(`SELECT verdict, signature FROM clusters WHERE id = ?`).bind(id).first<{ verdict: string; signature: string | null }>();
     const oldMembers = new Set(
       (await env.DB.prepare(`SELECT account_id FROM cluster_members WHERE cluster_id = ?`).bind(id).all<{ account_id: string }>()).results.map(
         (r) => r.account_id,
@@ -90,13 +147,14 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
     for (const gone of oldMembers) {
       if (!members.has(gone)) writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, gone));
     }
-    const verdictChanged = previous?.verdict !== verdict;
+    const verdictChanged = previous?.verdict !== verdict || (verdict !== "none" && previous?.signature !== signatureText);
     const cached: CachedVerdict = {
       cluster: id,
       verdict,
       capPerWindow: verdict === "confirmed" ? rules.aggregateCapPerWindow / component.accounts.length : null,
       reasons,
       decidedAt: now,
+      signature,
     };
     // Membership rows double as "this member has been told": a member that could not be told in this
     // run (push budget, failure) gets no row, so the next run tries it again.
@@ -112,11 +170,12 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
     }
     // Until every member knows, the stored verdict stays the old one so the change is retried.
     const storedVerdict = allTold ? verdict : (previous?.verdict ?? "none");
+    const storedSignature = allTold ? signatureText : (previous?.signature ?? null);
     writes.push(
       env.DB.prepare(
-        `INSERT INTO clusters (id, size, keys, verdict, reasons, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-         ON CONFLICT (id) DO UPDATE SET size = ?2, keys = ?3, verdict = ?4, reasons = ?5, updated_at = ?6`,
-      ).bind(id, component.accounts.length, JSON.stringify(component.keys.slice(0, 200)), storedVerdict, reasons.join(","), now),
+        `INSERT INTO clusters (id, size, keys, verdict, reasons, created_at, updated_at, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET size = ?2, keys = ?3, verdict = ?4, reasons = ?5, updated_at = ?6, signature = ?7`,
+      ).bind(id, component.accounts.length, JSON.stringify(component.keys.slice(0, 200)), storedVerdict, reasons.join(","), now, storedSignature),
     );
   }
   // Components that no longer exist (their members drifted apart or were allow-listed).

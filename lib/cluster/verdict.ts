@@ -81,27 +81,27 @@ export function isBroadKind(kind: string): boolean {
 export const SIGNATURE_BANDS_TO_MATCH = 2;
 
 /**
- * Whether a cached verdict applies to this request. Components (cc:…) apply to
- * their members. A key verdict applies only when the request carries the key,
- * and then when the request shares the campaign's template (at least
- * SIGNATURE_BANDS_TO_MATCH of its dominant bands; a template band key's own
- * band counts, so its requests need one more), or, for keys that are not
- * broad (prefix, payment, system prompt, template, combinations), when the
- * campaign elicits reasoning and so does the request. Nothing else that shares
- * a key with a campaign is treated as the campaign.
+ * Whether a cached verdict applies to this request: the request must carry the
+ * key (components: the account is a member), and look like the campaign:
+ * share at least SIGNATURE_BANDS_TO_MATCH of its dominant template bands (a
+ * template band key's own band counts, so its requests need one more), or,
+ * unless the key is broad (ASN, SDK, TLS, header set), elicit reasoning when
+ * the campaign does. Nothing else that shares a key or a component with a
+ * campaign is treated as the campaign; a verdict without a signature applies
+ * to nothing.
  */
 export function verdictApplies(
   verdict: { cluster: string; signature?: { bands: string[]; eliciting: boolean } },
   request: { keys: readonly string[]; elicitation: number },
   elicitationThreshold: number,
 ): boolean {
-  if (verdict.cluster.startsWith("cc:")) return true;
-  if (!request.keys.includes(verdict.cluster)) return false;
+  const component = verdict.cluster.startsWith("cc:");
+  if (!component && !request.keys.includes(verdict.cluster)) return false;
   const signature = verdict.signature;
   if (!signature) return false;
   let shared = 0;
   for (const band of signature.bands) if (request.keys.includes(band)) shared++;
   if (shared >= SIGNATURE_BANDS_TO_MATCH) return true;
-  if (BROAD_KINDS.has(keyKind(verdict.cluster))) return false;
+  if (!component && BROAD_KINDS.has(keyKind(verdict.cluster))) return false;
   return signature.eliciting && request.elicitation >= elicitationThreshold;
 }

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_POLICY } from "../../lib/policy.ts";
-import { linkClusters } from "../../worker/linker.ts";
+import { accountObjectName } from "../../lib/names.ts";
+import { componentSignature, linkClusters } from "../../worker/linker.ts";
 import { unique } from "../helpers.ts";
 
 async function edge(accountId: string, key: string) {
@@ -18,6 +19,8 @@ async function clusterOf(accountId: string) {
     .bind(accountId)
     .first<{ id: string; size: number; verdict: string; keys: string }>();
 }
+
+const signature = { bands: ["tpl:0:beef", "tpl:1:cafe"], eliciting: true };
 
 describe("cron linker: connected components in D1", () => {
   it("should put accounts linked only transitively (A~B by payment, B~C by TLS) in one component", async () => {
@@ -50,21 +53,46 @@ describe("cron linker: connected components in D1", () => {
   });
 
   it("should confirm a component whose members mostly sit on a confirmed key", async () => {
-    const hot = `tpl:0:${unique("hot")}`;
+    const hot = `system:${unique("hot")}`;
     const members = Array.from({ length: 6 }, () => unique("m"));
     for (const m of members.slice(0, 4)) await edge(m, hot);
-    // The last two vary the template but share a payment fingerprint with a member on it.
+    // The last two vary the system prompt but share a payment fingerprint with a member on it.
     const pay = `payment:${unique("pay")}`;
     for (const m of [members[3], members[4], members[5]]) if (m) await edge(m, pay);
     await env.DB.prepare(
       `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
-         elicitation_share, top_model, verdict, reasons, allowlisted, updated_at) VALUES (?, 'tpl', 4, 100, 1000, 0.9, 1, 1, NULL, 'confirmed', '', 0, ?)`,
+         elicitation_share, top_model, verdict, reasons, allowlisted, updated_at, signature)
+         VALUES (?, 'system', 4, 100, 1000, 0.9, 1, 1, NULL, 'confirmed', '', 0, ?, ?)`,
     )
-      .bind(hot, Date.now())
+      .bind(hot, Date.now(), JSON.stringify(signature))
       .run();
     await linkClusters(env, DEFAULT_POLICY);
     const cluster = await clusterOf(members[5] ?? "");
     expect(cluster?.size).toBe(6);
     expect(cluster?.verdict).toBe("confirmed");
+    // The member that varied everything but the card is told, with what the campaign's requests look like.
+    const state = await env.ACCOUNTS.getByName(accountObjectName(members[5] ?? "")).inspect();
+    expect(state.clusters).toContainEqual(expect.objectContaining({ cluster: cluster?.id, verdict: "confirmed", signature }));
+  });
+
+  it("should not link accounts whose prompts share a template band, nor through an ASN", async () => {
+    const [a, b] = [unique("A"), unique("B")];
+    const band = `tpl:2:${unique("band")}`;
+    await edge(a, band);
+    await edge(b, band);
+    await linkClusters(env, DEFAULT_POLICY);
+    expect(await clusterOf(a)).toBeNull();
+  });
+});
+
+describe("a component's signature", () => {
+  it("should keep the bands most members' judged keys name, and elicitation if any key elicits", () => {
+    const campaign = { bands: ["tpl:0:aaaa", "tpl:1:bbbb"], eliciting: true };
+    const stray = { bands: ["tpl:3:0000"], eliciting: false };
+    const sig = componentSignature([[campaign], [campaign, stray], [campaign], []]);
+    expect(sig.bands.slice(0, 2).sort()).toEqual(["tpl:0:aaaa", "tpl:1:bbbb"]);
+    expect(sig.bands).toContain("tpl:3:0000");
+    expect(sig.eliciting).toBe(true);
+    expect(componentSignature([[stray], [stray]]).eliciting).toBe(false);
   });
 });

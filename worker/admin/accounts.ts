@@ -23,19 +23,17 @@ import { withRetry } from "../admit.ts";
 import type { AppEnv } from "../context.ts";
 import { GatewayError } from "../errors.ts";
 import { forgetKeys } from "../identity.ts";
-import { writeAudit } from "./audit.ts";
+import { auditStatement, writeAudit } from "./audit.ts";
 import { adminBody, cursorParam, decodeCursor, limitParam, notFound, page, parse, parseBody, parseQuery, splitReasons } from "./validate.ts";
 
 export function parseAccountId(raw: string): string {
   return parse(accountIdSchema, raw, "path");
 }
 
-export async function upsertAccount(
-  env: Env,
-  id: string,
-  input: AccountUpsert,
-  defaultTier: string,
-): Promise<{ record: AccountRecord; created: boolean }> {
+/** What one upsert will write, worked out from the current record before anything is written. */
+type PlannedUpsert = { id: string; record: AccountRecord; created: boolean; removed: string[] };
+
+async function planUpsert(env: Env, id: string, input: AccountUpsert, defaultTier: string): Promise<PlannedUpsert> {
   const now = new Date().toISOString();
   const existing = parseAccountRecord(await env.CONFIG.get(accountRecordName(id)));
   const previous = existing?.profile;
@@ -49,32 +47,98 @@ export async function upsertAccount(
       input.paymentFingerprint !== undefined ? input.paymentFingerprint : (previous?.paymentFingerprint ?? null),
   };
   const keyHashes = [...new Set(await Promise.all(input.keys.map((key) => sha256Hex(key))))];
-  for (const hash of keyHashes) {
-    const owner = parseProfile(await env.CONFIG.get(keyIndexName(hash)));
-    if (owner !== null && owner.id !== id) {
-      throw new GatewayError("invalid_request_error", "body.keys: one of the keys already belongs to another account");
-    }
+  const owners = await Promise.all(keyHashes.map(async (hash) => parseProfile(await env.CONFIG.get(keyIndexName(hash)))));
+  if (owners.some((owner) => owner !== null && owner.id !== id)) {
+    throw new GatewayError("invalid_request_error", `body.keys: one of the keys of account ${id} already belongs to another account`);
   }
   const removed = (existing?.keyHashes ?? []).filter((hash) => !keyHashes.includes(hash));
   const record: AccountRecord = { profile, keyHashes, createdAt: existing?.createdAt ?? now, updatedAt: now };
+  return { id, record, created: existing === null, removed };
+}
 
-  const profileJson = JSON.stringify(profile);
+/** KV first (what the edge reads), then this isolate's key cache. */
+async function writeKv(env: Env, plan: PlannedUpsert): Promise<void> {
+  const profileJson = JSON.stringify(plan.record.profile);
   await Promise.all([
-    ...keyHashes.map((hash) => env.CONFIG.put(keyIndexName(hash), profileJson)),
-    ...removed.map((hash) => env.CONFIG.delete(keyIndexName(hash))),
-    env.CONFIG.put(accountRecordName(id), JSON.stringify(record)),
+    ...plan.record.keyHashes.map((hash) => env.CONFIG.put(keyIndexName(hash), profileJson)),
+    ...plan.removed.map((hash) => env.CONFIG.delete(keyIndexName(hash))),
+    env.CONFIG.put(accountRecordName(plan.id), JSON.stringify(plan.record)),
   ]);
-  forgetKeys([...keyHashes, ...removed]);
+  forgetKeys([...plan.record.keyHashes, ...plan.removed]);
+}
 
-  await env.DB.prepare(
-    `INSERT INTO accounts (id, tier, org_type, verified, billing_country, payment_fingerprint, key_count, created_at, updated_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
-     ON CONFLICT (id) DO UPDATE SET tier = ?2, org_type = ?3, verified = ?4, billing_country = ?5,
-       payment_fingerprint = ?6, key_count = ?7, updated_at = ?8`,
-  )
-    .bind(id, profile.tier, profile.orgType, profile.verified ? 1 : 0, profile.billingCountry, profile.paymentFingerprint, keyHashes.length, now)
-    .run();
-  return { record, created: existing === null };
+/** The registry row and the audit row of one upsert, for one D1 batch. */
+function d1Statements(env: Env, plan: PlannedUpsert): D1PreparedStatement[] {
+  const { profile, keyHashes, updatedAt } = plan.record;
+  return [
+    env.DB.prepare(
+      `INSERT INTO accounts (id, tier, org_type, verified, billing_country, payment_fingerprint, key_count, created_at, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+       ON CONFLICT (id) DO UPDATE SET tier = ?2, org_type = ?3, verified = ?4, billing_country = ?5,
+         payment_fingerprint = ?6, key_count = ?7, updated_at = ?8`,
+    ).bind(plan.id, profile.tier, profile.orgType, profile.verified ? 1 : 0, profile.billingCountry, profile.paymentFingerprint, keyHashes.length, updatedAt),
+    // Profile facts only as flags: billing country and payment fingerprint stay out of the log.
+    auditStatement(env.DB, {
+      kind: "admin",
+      action: plan.created ? "account_create" : "account_update",
+      accountId: plan.id,
+      detail: { tier: profile.tier, verified: profile.verified, keyCount: keyHashes.length },
+    }),
+  ];
+}
+
+export async function upsertAccount(
+  env: Env,
+  id: string,
+  input: AccountUpsert,
+  defaultTier: string,
+): Promise<{ record: AccountRecord; created: boolean }> {
+  const plan = await planUpsert(env, id, input, defaultTier);
+  await writeKv(env, plan);
+  await env.DB.batch(d1Statements(env, plan));
+  return { record: plan.record, created: plan.created };
+}
+
+// KV operations one bulk import keeps in flight: enough to overlap round trips, few enough to stay
+// inside a Worker's simultaneous-connection budget.
+const IMPORT_PARALLELISM = 32;
+
+async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  return out;
+}
+
+/**
+ * Many upserts in one call (moving an existing customer base behind the
+ * gateway). All-or-nothing on validation: ids and keys are checked across the
+ * whole batch and against KV before anything is written; then KV, then one D1
+ * batch with every registry and audit row.
+ */
+export async function importAccounts(
+  env: Env,
+  accounts: ReadonlyArray<AccountUpsert & { id: string }>,
+  defaultTier: string,
+): Promise<PlannedUpsert[]> {
+  const ids = new Set<string>();
+  for (const a of accounts) {
+    if (ids.has(a.id)) throw new GatewayError("invalid_request_error", `body.accounts: account ${a.id} appears twice`);
+    ids.add(a.id);
+  }
+  const plans = await inBatches(accounts, IMPORT_PARALLELISM, ({ id, ...input }) => planUpsert(env, id, input, defaultTier));
+  const owner = new Map<string, string>();
+  for (const plan of plans) {
+    for (const hash of plan.record.keyHashes) {
+      const other = owner.get(hash);
+      if (other !== undefined && other !== plan.id) {
+        throw new GatewayError("invalid_request_error", `body.accounts: accounts ${other} and ${plan.id} share a key`);
+      }
+      owner.set(hash, plan.id);
+    }
+  }
+  await inBatches(plans, IMPORT_PARALLELISM, (plan) => writeKv(env, plan));
+  await env.DB.batch(plans.flatMap((plan) => d1Statements(env, plan)));
+  return plans;
 }
 
 /** The account as the admin API shows it: never the key hashes' preimages, and only a count of keys. */
@@ -129,6 +193,12 @@ export function accountStub(env: Env, id: string) {
 
 const listQuery = z.strictObject({ limit: limitParam(100, 500), cursor: cursorParam });
 
+// 500 per call: a whole batch is validated before anything is written and lands in one D1 batch.
+export const IMPORT_MAX_ACCOUNTS = 500;
+const importBody = z.strictObject({
+  accounts: z.array(accountUpsertSchema.extend({ id: accountIdSchema })).min(1).max(IMPORT_MAX_ACCOUNTS),
+});
+
 const revokeBody = z.strictObject({ keys: z.array(z.string().min(1).max(512)).min(1).max(100) }).optional();
 
 type MembershipRow = {
@@ -146,14 +216,17 @@ export function accountRoutes() {
     const id = parseAccountId(c.req.param("id"));
     const input = parseBody(c, accountUpsertSchema);
     const { record, created } = await upsertAccount(c.env, id, input, c.get("policy").defaultTier);
-    // Profile facts only as flags: billing country and payment fingerprint stay out of the log.
-    await writeAudit(c.env.DB, {
-      kind: "admin",
-      action: created ? "account_create" : "account_update",
-      accountId: id,
-      detail: { tier: record.profile.tier, verified: record.profile.verified, keyCount: record.keyHashes.length },
-    });
     return c.json({ account: publicAccount(record) }, created ? 201 : 200);
+  });
+
+  routes.post("/", adminBody(), async (c) => {
+    const input = parseBody(c, importBody);
+    const plans = await importAccounts(c.env, input.accounts, c.get("policy").defaultTier);
+    return c.json({
+      created: plans.filter((p) => p.created).length,
+      updated: plans.filter((p) => !p.created).length,
+      accounts: plans.map((p) => publicAccount(p.record)),
+    });
   });
 
   routes.get("/", async (c) => {

@@ -18,8 +18,9 @@ export type AuditEntry = {
   detail?: Record<string, unknown>;
 };
 
-export async function writeAudit(db: D1Database, entry: AuditEntry): Promise<void> {
-  await db
+/** The insert for one audit entry, for callers that write it in a D1 batch with their change. */
+export function auditStatement(db: D1Database, entry: AuditEntry): D1PreparedStatement {
+  return db
     .prepare(`INSERT INTO audit_log (at, kind, account_id, action, reasons, cluster, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`)
     .bind(
       new Date().toISOString(),
@@ -29,8 +30,11 @@ export async function writeAudit(db: D1Database, entry: AuditEntry): Promise<voi
       entry.reasons?.length ? entry.reasons.join(",") : null,
       entry.cluster ?? null,
       entry.detail ? JSON.stringify(entry.detail) : null,
-    )
-    .run();
+    );
+}
+
+export async function writeAudit(db: D1Database, entry: AuditEntry): Promise<void> {
+  await auditStatement(db, entry).run();
 }
 
 export type AuditRow = {

@@ -92,9 +92,16 @@ describe("which requests a key verdict lands on", () => {
     }
   });
 
-  it("should land components always, and nothing on requests without the key or without a signature", () => {
-    expect(verdictApplies({ cluster: "cc:0001" }, honest, 0.5)).toBe(true);
+  it("should land a component's verdict on members' requests that look like its campaign", () => {
+    expect(verdictApplies({ cluster: "cc:0001", signature }, campaign, 0.5)).toBe(true);
+    expect(verdictApplies({ cluster: "cc:0001", signature }, { ...honest, keys: ["tpl:3:1234"], elicitation: 0.9 }, 0.5)).toBe(true);
+    // An honest account linked in through a shared exit or card is not the campaign.
+    expect(verdictApplies({ cluster: "cc:0001", signature }, honest, 0.5)).toBe(false);
+  });
+
+  it("should land nothing on requests without the key, and nothing without a signature", () => {
     expect(verdictApplies({ cluster: "tls:other", signature }, campaign, 0.5)).toBe(false);
     expect(verdictApplies({ cluster: "sdk:s" }, campaign, 0.5)).toBe(false);
+    expect(verdictApplies({ cluster: "cc:0001" }, campaign, 0.5)).toBe(false);
   });
 });

@@ -135,3 +135,40 @@ describe("DELETE /admin/accounts/{id}/keys", () => {
     await expectError(await admin("DELETE", `/accounts/${unique("nobody")}/keys`), 404, "not_found_error");
   });
 });
+
+describe("POST /admin/accounts (import)", () => {
+  it("should create and update many accounts in one call, each usable at once and audited", async () => {
+    const existing = await createAccount({ tier: "build" });
+    const fresh = Array.from({ length: 40 }, () => ({ id: unique("imp"), keys: [`sk-${unique("key")}-imported`], tier: "scale" }));
+    const res = await admin("POST", "/accounts", {
+      accounts: [...fresh, { id: existing.id, keys: [existing.key], verified: true }],
+    });
+    expect(res.status).toBe(200);
+    const body = await json<{ created: number; updated: number; accounts: PublicAccount[] }>(res);
+    expect(body).toMatchObject({ created: 40, updated: 1 });
+    expect(JSON.stringify(body)).not.toContain("-imported");
+    const sample = fresh[17];
+    if (!sample) throw new Error("fixture");
+    expect((await postMessage(sample.keys[0] ?? "")).status).toBe(200);
+    const view = await json<AccountView>(await admin("GET", `/accounts/${existing.id}`));
+    expect(view.account).toMatchObject({ tier: "build", verified: true, keyCount: 1 });
+    const audit = await env.DB.prepare("SELECT action FROM audit_log WHERE account_id = ?").bind(sample.id).all<{ action: string }>();
+    expect(audit.results.map((r) => r.action)).toEqual(["account_create"]);
+  });
+
+  it("should write nothing when any account in the batch is invalid", async () => {
+    const taken = await createAccount();
+    const ids = [unique("imp"), unique("imp")];
+    const attempts: unknown[] = [
+      { accounts: [{ id: ids[0], keys: ["sk-imported-one-key"] }, { id: ids[1], keys: [taken.key] }] },
+      { accounts: [{ id: ids[0], keys: ["sk-imported-key-a"] }, { id: ids[1], keys: ["sk-imported-key-a"] }] },
+      { accounts: [{ id: ids[0], keys: ["sk-imported-key-b"] }, { id: ids[0], keys: ["sk-imported-key-c"] }] },
+      { accounts: [{ id: ids[0], keys: ["short"] }] },
+      { accounts: [] },
+      { accounts: Array.from({ length: 501 }, (_, i) => ({ id: `${ids[0]}-${i}`, keys: [`sk-imported-${i}-key`] })) },
+    ];
+    for (const attempt of attempts) await expectError(await admin("POST", "/accounts", attempt), 400, "invalid_request_error");
+    for (const id of ids) await expectError(await admin("GET", `/accounts/${id}`), 404, "not_found_error");
+    expect((await postMessage("sk-imported-one-key")).status).toBe(401);
+  });
+});

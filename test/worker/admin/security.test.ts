@@ -25,6 +25,7 @@ function routes(): Array<[string, string, unknown?]> {
     ["GET", "/accounts"],
     ["GET", `/accounts/${account.id}`],
     ["PUT", `/accounts/${account.id}`, { keys: [account.key, "sk-attacker-key-123"] }],
+    ["POST", "/accounts", { accounts: [{ id: account.id, keys: [account.key, "sk-attacker-key-456"] }] }],
     ["DELETE", `/accounts/${account.id}/keys`],
     ["POST", `/accounts/${account.id}/overrides`, { kind: "allow", reason: "attacker" }],
     ["DELETE", `/accounts/${account.id}/overrides/block`],
