@@ -313,7 +313,11 @@ export class AccountDO extends DurableObject<Env> {
         clusterCap:
           clusterCap === null
             ? null
-            : { msUntilFits: msUntilClusterShareFits(clusterCap, requests, Math.max(this.lastForwardedAt ?? 0, capSince), now, windowMs), windowMs },
+            : {
+                msUntilFits: msUntilClusterShareFits(clusterCap, requests, Math.max(this.lastForwardedAt ?? 0, capSince), now, windowMs),
+                windowMs,
+                degrade: policy.clusters.degradeWithinCap,
+              },
         risk,
         riskMsUntilBelowThrottle: msUntilBelow(risk, policy.actions.throttle, policy.risk.halfLifeSeconds * 1000),
         thresholds: policy.actions,

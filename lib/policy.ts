@@ -233,6 +233,12 @@ export const policySchema = z.strictObject({
       elicitationShare: z.number().min(0).max(1).default(0.3),
       /** Requests per window the whole cluster may make once flagged, shared by all members. */
       aggregateCapPerWindow: nonNegInt.default(100),
+      /**
+       * Requests a confirmed cluster's members make within the cap are degraded (max_tokens clamped to
+       * degrade.maxTokens): the campaign gets answers too short to train on, while a customer the
+       * verdict caught by mistake still gets answers.
+       */
+      degradeWithinCap: z.boolean().default(true),
       /** Fingerprint keys (as shown by the admin API) never treated as clusters: corporate NATs, popular tools. */
       allowlist: z.array(z.string()).default([]),
       /**

@@ -45,8 +45,8 @@ export type AdmissionFacts = {
   concurrencyLimit: number;
   /** Per counter: ms until this request fits (0 = fits now, Infinity = never under the current limit). */
   quota: Array<{ counter: QuotaCounter; msUntilFits: number; windowMs: number }>;
-  /** The confirmed-cluster request cap, when one applies. */
-  clusterCap: { msUntilFits: number; windowMs: number } | null;
+  /** The confirmed-cluster request cap, when one applies; `degrade`: what fits under it is degraded. */
+  clusterCap: { msUntilFits: number; windowMs: number; degrade?: boolean } | null;
   risk: number;
   /** ms until risk decays below the throttle threshold (used as the risk throttle's retry-after, capped). */
   riskMsUntilBelowThrottle: number;
@@ -99,6 +99,8 @@ export function admissionFindings(f: AdmissionFacts): Finding[] {
         reasons: ["cluster.cap"],
         retryAfterSeconds: retrySeconds(f.clusterCap.msUntilFits, f.clusterCap.windowMs),
       });
+    } else if (f.clusterCap?.degrade) {
+      findings.push({ action: "degrade", rule: "cluster", reasons: ["cluster.degrade"], retryAfterSeconds: 0 });
     }
     const byRisk = riskAction(f.risk, f.thresholds);
     if (byRisk !== "allow") {

@@ -67,6 +67,15 @@ describe("action choice", () => {
     expect(decide(admissionFindings(over), none).action).toBe("throttle");
   });
 
+  it("should degrade what a confirmed cluster sends within its cap, and throttle what does not fit", () => {
+    const within: AdmissionFacts = { ...calm, clusterCap: { msUntilFits: 0, windowMs: 60_000, degrade: true } };
+    expect(decide(admissionFindings(within), none)).toMatchObject({ action: "degrade", rule: "cluster", reasons: ["cluster.degrade"], forwarded: true });
+    expect(decide(admissionFindings({ ...within, clusterCap: { msUntilFits: 0, windowMs: 60_000, degrade: false } }), none).action).toBe("allow");
+    const over: AdmissionFacts = { ...calm, clusterCap: { msUntilFits: 5_000, windowMs: 60_000, degrade: true } };
+    expect(decide(admissionFindings(over), none)).toMatchObject({ action: "throttle", reasons: ["cluster.cap"], retryAfterSeconds: 5 });
+    expect(decide(admissionFindings({ ...within, overrideAllow: true }), none).action).toBe("allow");
+  });
+
   it("should throttle on concurrency with a short retry", () => {
     const d = decide(admissionFindings({ ...calm, inFlight: 4 }), none);
     expect(d).toMatchObject({ action: "throttle", rule: "concurrency", retryAfterSeconds: 1 });
