@@ -40,16 +40,22 @@ const inProcess: Transport = async (r: SimRequest) => {
   return { status: res.status, outputTokens: res.status === 200 ? outputTokensOf(text) : null, requestId: res.headers.get("request-id") };
 };
 
-/** Share of one population's attack requests answered 200, in the first and last third of its activity. */
-function okShares(gen: Generated, results: ReplayResults, population: string): { first: number; last: number; n: number } {
+/**
+ * Per third of one population's attack requests (first and last): the share answered 200, and the
+ * output tokens that reached the client per request (a degraded answer is a 200 with few tokens).
+ */
+function leakage(gen: Generated, results: ReplayResults, population: string) {
   const p = gen.scenario.populations.findIndex((x) => x.name === population);
   const picked: number[] = [];
   for (let i = 0; i < results.count; i++) {
     if (gen.schedule.attack[i] === 1 && gen.accounts[gen.schedule.account[i] ?? 0]?.population === p) picked.push(i);
   }
   const third = Math.floor(picked.length / 3);
-  const share = (list: number[]) => list.filter((i) => results.status[i] === 200).length / Math.max(1, list.length);
-  return { first: share(picked.slice(0, third)), last: share(picked.slice(picked.length - third)), n: picked.length };
+  const ok = (list: number[]) => list.filter((i) => results.status[i] === 200).length / Math.max(1, list.length);
+  const tokens = (list: number[]) => list.reduce((sum, i) => sum + Math.max(0, results.outputTokens[i] ?? 0), 0) / Math.max(1, list.length);
+  const first = picked.slice(0, third);
+  const last = picked.slice(picked.length - third);
+  return { okFirst: ok(first), okLast: ok(last), tokensFirst: tokens(first), tokensLast: tokens(last), n: picked.length };
 }
 
 describe("campaign simulator: the smoke scenario in-process", () => {
@@ -101,7 +107,7 @@ describe("campaign simulator: the smoke scenario in-process", () => {
     });
 
     expect(results.transportErrors).toBe(0);
-    const hydra = okShares(gen, results, "hydra");
+    const hydra = leakage(gen, results, "hydra");
     let legitBlocked = 0;
     let legitSent = 0;
     for (let i = 0; i < results.count; i++) {
@@ -110,12 +116,13 @@ describe("campaign simulator: the smoke scenario in-process", () => {
       if (results.status[i] === 403) legitBlocked++;
     }
     console.log(
-      JSON.stringify({ sim: "smoke", requests: results.count, hydraOkFirstThird: hydra.first, hydraOkLastThird: hydra.last, legitSent, legitBlocked, tasks: results.tasks }),
+      JSON.stringify({ sim: "smoke", requests: results.count, hydra, legitSent, legitBlocked, tasks: results.tasks }),
     );
 
     expect(hydra.n).toBeGreaterThan(100);
     expect(legitSent).toBeGreaterThan(100);
     expect(legitBlocked).toBe(0);
-    expect(hydra.last).toBeLessThan(hydra.first);
+    expect(hydra.okLast).toBeLessThan(hydra.okFirst);
+    expect(hydra.tokensLast).toBeLessThan(hydra.tokensFirst);
   });
 });
