@@ -53,6 +53,10 @@ import { wanderSignals } from "../lib/region/index.ts";
 const FINGERPRINT_CAP = 256;
 // Keys looked at per request: fingerprinting emits a handful; a bound keeps a malformed list from costing writes.
 const FINGERPRINT_KEYS_PER_REQUEST = 32;
+// A known key's row is rewritten at most once a minute: a busy account's dozen keys would otherwise cost a
+// dozen row writes per request for a "last seen" nobody needs to the millisecond. An eviction loses at most a
+// minute of counts for keys already stored.
+const FINGERPRINT_WRITE_EVERY_MS = 60_000;
 // Places per kind per day: wander thresholds are single or double digits, so 256 distinct is already "everywhere".
 const PLACE_CAP = 256;
 // Cluster verdicts cached: an account is in a few clusters; more is noise from an over-eager sender.
@@ -81,7 +85,7 @@ type Lease = {
   inputReserved: number;
   outputReserved: number;
 };
-type Fingerprint = { key: string; firstSeen: number; lastSeen: number; count: number };
+type Fingerprint = { key: string; firstSeen: number; lastSeen: number; count: number; writtenAt: number };
 type PlaceKind = "country" | "prefix";
 type Place = { lastSeen: number; expiresAt: number };
 type RecentDecision = AccountState["recentDecisions"][number] & { seq: number };
@@ -439,7 +443,7 @@ export class AccountDO extends DurableObject<Env> {
       limits: this.lastLimits,
       overrides: [...this.overrides.values()].filter((o) => overrideActive(o, now)),
       clusters: [...this.verdicts.values()],
-      fingerprints: [...this.fingerprints.values()].reverse(),
+      fingerprints: [...this.fingerprints.values()].reverse().map(({ writtenAt: _writtenAt, ...fp }) => fp),
       recentDecisions: [...this.recent]
         .sort((a, b) => b.seq - a.seq)
         .map(({ seq: _seq, ...d }) => d),
@@ -484,7 +488,15 @@ export class AccountDO extends DurableObject<Env> {
       const existing = this.verdicts.get(v.cluster);
       if (existing && existing.decidedAt > v.decidedAt) continue;
       // The isolate repeats known verdicts on every request: an unchanged one costs no write.
-      if (existing && existing.decidedAt === v.decidedAt && existing.verdict === v.verdict && existing.capPerWindow === v.capPerWindow) continue;
+      if (
+        existing &&
+        existing.decidedAt === v.decidedAt &&
+        existing.verdict === v.verdict &&
+        existing.capPerWindow === v.capPerWindow &&
+        JSON.stringify(existing.signature) === JSON.stringify(v.signature)
+      ) {
+        continue;
+      }
       if (v.verdict === "none") {
         this.verdicts.delete(v.cluster);
         this.sql(`DELETE FROM cluster_verdicts WHERE cluster = ?`, v.cluster);
@@ -635,7 +647,7 @@ export class AccountDO extends DurableObject<Env> {
     this.fingerprints = new Map(
       this.sql(`SELECT * FROM fingerprints ORDER BY last_seen`).toArray().map((r) => [
         str(r.key),
-        { key: str(r.key), firstSeen: num(r.first_seen), lastSeen: num(r.last_seen), count: num(r.count) },
+        { key: str(r.key), firstSeen: num(r.first_seen), lastSeen: num(r.last_seen), count: num(r.count), writtenAt: num(r.last_seen) },
       ]),
     );
     this.places = { country: new Map(), prefix: new Map() };
@@ -815,9 +827,11 @@ export class AccountDO extends DurableObject<Env> {
       const prev = this.fingerprints.get(key);
       const fp: Fingerprint = prev
         ? { ...prev, lastSeen: now, count: prev.count + 1 }
-        : { key, firstSeen: now, lastSeen: now, count: 1 };
+        : { key, firstSeen: now, lastSeen: now, count: 1, writtenAt: 0 };
       this.fingerprints.delete(key);
       this.fingerprints.set(key, fp);
+      if (now - fp.writtenAt < FINGERPRINT_WRITE_EVERY_MS) continue;
+      fp.writtenAt = now;
       this.sql(
         `INSERT INTO fingerprints (key, first_seen, last_seen, count) VALUES (?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET last_seen = excluded.last_seen, count = excluded.count`,

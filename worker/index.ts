@@ -14,7 +14,7 @@ import { fingerprint } from "./fingerprint.ts";
 import { buildUpstreamRequest, proxyToOrigin, trustedHeaders } from "./forward.ts";
 import { identity } from "./identity.ts";
 import { linkClusters } from "./linker.ts";
-import { countDecision, logDecision } from "./log.ts";
+import { countDecision, logDecision, logStreamEnd } from "./log.ts";
 import { currentPolicy } from "./policy.ts";
 import { region } from "./region.ts";
 import { settle } from "./settle.ts";
@@ -98,7 +98,11 @@ app.all("/v1/*", policy(), identity(), body(), fingerprint(), region(), admit(),
     throw err;
   }
   c.executionCtx.waitUntil(
-    proxied.done.then(({ status, usage }) => settle(c.env, account.id, decision.leaseId, usage, status)),
+    proxied.done.then(({ status, usage, outcome }) => {
+      // The decision line went out with the headers; an answer that did not finish gets a second line.
+      if (outcome !== "complete") logStreamEnd({ requestId, account: account.id, outcome, usage: usage !== null });
+      return settle(c.env, account.id, decision.leaseId, usage, status);
+    }),
   );
   return proxied.response;
 });

@@ -2,6 +2,8 @@
  * One structured JSON line per decision, and the same decision counted in
  * Analytics Engine. Never the API key, never prompt text: only ids, codes and numbers.
  */
+import type { StreamOutcome } from "../lib/usage.ts";
+
 export type DecisionLog = {
   requestId: string;
   account: string | null;
@@ -17,6 +19,11 @@ export type DecisionLog = {
 
 export function logDecision(entry: DecisionLog): void {
   console.log(JSON.stringify({ msg: "decision", ...entry }));
+}
+
+/** An answer that ended before the origin finished it: the client went away, or the origin failed mid-stream. */
+export function logStreamEnd(entry: { requestId: string; account: string; outcome: StreamOutcome; usage: boolean }): void {
+  console.log(JSON.stringify({ msg: "answer ended early", ...entry }));
 }
 
 /** Decision counts for charts without touching D1: blobs are dimensions, doubles are values. */

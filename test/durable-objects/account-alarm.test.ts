@@ -126,6 +126,27 @@ describe("AccountDO housekeeping", () => {
     expect((await stub.inspect()).fingerprints).toMatchObject([{ key: "asn:13335", count: 3 }]);
   });
 
+  it("should write a known fingerprint key's row at most once a minute, and a new key at once", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({}, { requests: 1_000 });
+    const send = async (keys: string[]) => {
+      const req = admitRequest(id, policy);
+      await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys } });
+    };
+    const stored = () =>
+      runInDurableObject(stub, (_i, s) =>
+        s.storage.sql.exec<{ key: string; count: number }>("SELECT key, count FROM fingerprints ORDER BY key").toArray().map((r) => ({ ...r })),
+      );
+    await send(["asn:13335"]);
+    await send(["asn:13335"]);
+    await send(["asn:13335", "tls:new"]);
+    expect(await stored()).toEqual([{ key: "asn:13335", count: 1 }, { key: "tls:new", count: 1 }]);
+    expect((await stub.inspect()).fingerprints.find((f) => f.key === "asn:13335")?.count).toBe(3);
+    await stub.advanceClockForTest(61_000);
+    await send(["asn:13335"]);
+    expect(await stored()).toEqual([{ key: "asn:13335", count: 4 }, { key: "tls:new", count: 1 }]);
+  });
+
   it("should keep the last 50 decisions, newest first, across a restart", async () => {
     const { id, stub } = newAccount();
     const policy = testPolicy({}, { requests: 1_000 });

@@ -50,13 +50,17 @@ describe("AccountDO risk", () => {
 
   it("should count a repeated signal once per cooldown", async () => {
     const { id, stub } = newAccount();
-    const policy = riskPolicy({ risk: { signalCooldownSeconds: 300, weights: { hosting_asn: 6 } } });
-    for (let i = 0; i < 10; i++) await stub.admit(admitRequest(id, policy, { signals: ["hosting_asn"] }));
-    expect((await stub.inspect()).risk.score).toBe(6);
+    const policy = riskPolicy({ risk: { signalCooldownSeconds: 300, weights: { cot_elicitation: 6, hosting_asn: 6 } } });
+    for (let i = 0; i < 10; i++) await stub.admit(admitRequest(id, policy, { signals: ["cot_elicitation", "hosting_asn"] }));
+    expect((await stub.inspect()).risk.score).toBe(12);
     await stub.advanceClockForTest(300_000);
-    const r = await stub.admit(admitRequest(id, policy, { signals: ["hosting_asn"] }));
-    expect(r.risk).toBeGreaterThan(11);
-    expect((await stub.inspect()).risk.reasons[0]?.count).toBe(2);
+    const r = await stub.admit(admitRequest(id, policy, { signals: ["cot_elicitation", "hosting_asn"] }));
+    // Behaviour adds up; a standing fact (the hosting network) is only refreshed.
+    expect(r.risk).toBeGreaterThan(17);
+    expect(r.risk).toBeLessThan(18.1);
+    const reasons = (await stub.inspect()).risk.reasons;
+    expect(reasons.find((x) => x.signal === "cot_elicitation")).toMatchObject({ count: 2 });
+    expect(reasons.find((x) => x.signal === "hosting_asn")).toMatchObject({ count: 2, points: 6 });
   });
 
   it("should shrink limits as risk rises", async () => {

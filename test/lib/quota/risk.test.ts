@@ -13,6 +13,11 @@ function stateAfter(signals: RiskSignal[], now: number, states = new Map<RiskSig
   return { next, update };
 }
 
+function decayedPointsOf(states: Map<RiskSignal, SignalState>, signal: RiskSignal, now: number): number {
+  const state = states.get(signal);
+  return state ? riskScore([state], now, H) : 0;
+}
+
 describe("risk score", () => {
   it("should add each signal's policy weight once per request", () => {
     const { update } = stateAfter(["tor", "tor", "hosting_asn"], 0);
@@ -34,6 +39,21 @@ describe("risk score", () => {
     const later = stateAfter(["tor"], cooldown, first.next);
     expect(later.update.counted).toEqual(["tor"]);
     expect(later.next.get("tor")?.count).toBe(2);
+  });
+
+  it("should refresh a standing fact without piling it up, and let behaviour accumulate", () => {
+    const cooldown = risk.signalCooldownSeconds * 1000;
+    let states = new Map<RiskSignal, SignalState>();
+    let last = stateAfter([], 0, states);
+    // Twelve hours of a customer billed abroad who also asks for step-by-step reasoning all day.
+    for (let t = 0; t <= 12 * 3_600_000; t += cooldown) {
+      last = stateAfter(["region_mismatch", "cot_elicitation"], t, states);
+      states = last.next;
+    }
+    const now = 12 * 3_600_000;
+    expect(decayedPointsOf(states, "region_mismatch", now)).toBeCloseTo(risk.weights.region_mismatch, 6);
+    expect(decayedPointsOf(states, "cot_elicitation", now)).toBeGreaterThan(10 * risk.weights.cot_elicitation);
+    expect(states.get("region_mismatch")?.count).toBe(145);
   });
 
   it("should cap the total at 100 and keep per-signal shares adding up to the score", () => {
