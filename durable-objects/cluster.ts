@@ -16,6 +16,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { HyperLogLog } from "../lib/cluster/hll.ts";
+import { CollectorBuffer } from "../lib/cluster/collector.ts";
 import type { AccountReport } from "../lib/cluster/report.ts";
 import {
   blendSynchrony,
@@ -27,18 +28,12 @@ import {
   slidingValue,
   type KeyDelta,
 } from "../lib/cluster/rollup.ts";
-import { synchrony, type StartHistogram } from "../lib/cluster/synchrony.ts";
 import { judgeKey, keyKind, type KeyMetrics, type Verdict } from "../lib/cluster/verdict.ts";
 import type { CachedVerdict } from "../lib/decision.ts";
 import { clusterRootName } from "../lib/names.ts";
 import type { Policy } from "../lib/policy.ts";
 
-const SCHEMA_VERSION = 1;
-// Distinct account ids a collector forwards per key per flush; the root's HyperLogLog needs ids, and a
-// 24,000-account hydra over 16 collectors is 1,500 per collector, so this loses nothing at that scale.
-const MAX_ACCOUNTS_PER_DELTA = 4_000;
-// Accounts whose start histograms a collector keeps per flush, for synchrony.
-const MAX_HISTOGRAMS = 512;
+const SCHEMA_VERSION = 2;
 // Roots called in parallel by one collector flush: bounded fan-out.
 const ROLLUP_PARALLELISM = 16;
 // A root writes its snapshot to D1 at most this often unless the verdict changes.
@@ -69,9 +64,25 @@ export type RootState = {
 
 type SqlValue = string | number | null | ArrayBuffer;
 
+type VerdictRow = {
+  fp_key: string;
+  verdict: Verdict;
+  cap: number | null;
+  reasons: string;
+  decided_at: number;
+  tracked_until: number;
+  signature: string | null;
+};
+
 export class ClusterDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private hll: HyperLogLog | null = null;
+  // Collector role: the interval's sample lives in memory (see lib/cluster/collector.ts).
+  private readonly buffer = new CollectorBuffer();
+  private verdictCache: Map<string, VerdictRow> | null = null;
+  private policyText: string | null = null;
+  /** An alarm is set (as far as this instance knows): a report then costs no storage call. */
+  private flushScheduled = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -90,21 +101,28 @@ export class ClusterDO extends DurableObject<Env> {
   private migrate(): void {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`);
     const row = this.sql.exec<{ version: number }>(`SELECT version FROM schema_version LIMIT 1`).toArray()[0];
-    if ((row?.version ?? 0) >= SCHEMA_VERSION) return;
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v);
-      -- collector role
-      CREATE TABLE IF NOT EXISTS pending_keys (fp_key TEXT PRIMARY KEY, counts TEXT NOT NULL, at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS pending_accounts (fp_key TEXT NOT NULL, account_id TEXT NOT NULL, PRIMARY KEY (fp_key, account_id));
-      CREATE TABLE IF NOT EXISTS pending_histograms (account_id TEXT PRIMARY KEY, starts TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS pending_edges (account_id TEXT NOT NULL, fp_key TEXT NOT NULL, first_seen INTEGER NOT NULL,
-        last_seen INTEGER NOT NULL, PRIMARY KEY (account_id, fp_key));
-      CREATE TABLE IF NOT EXISTS verdicts (fp_key TEXT PRIMARY KEY, verdict TEXT NOT NULL, cap REAL, reasons TEXT NOT NULL,
-        decided_at INTEGER NOT NULL, tracked_until INTEGER NOT NULL, signature TEXT);
-      -- root role
-      CREATE TABLE IF NOT EXISTS buckets (start INTEGER PRIMARY KEY, counts TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS models_first_seen (model TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
-    `);
+    const version = row?.version ?? 0;
+    if (version >= SCHEMA_VERSION) return;
+    if (version < 1) {
+      this.sql.exec(`
+        CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v);
+        -- collector role: verdicts its keys' roots answered
+        CREATE TABLE IF NOT EXISTS verdicts (fp_key TEXT PRIMARY KEY, verdict TEXT NOT NULL, cap REAL, reasons TEXT NOT NULL,
+          decided_at INTEGER NOT NULL, tracked_until INTEGER NOT NULL, signature TEXT);
+        -- root role
+        CREATE TABLE IF NOT EXISTS buckets (start INTEGER PRIMARY KEY, counts TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS models_first_seen (model TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
+      `);
+    }
+    if (version === 1) {
+      // Version 1 kept the collector's interval sample in tables; it now lives in memory.
+      this.sql.exec(`
+        DROP TABLE IF EXISTS pending_keys;
+        DROP TABLE IF EXISTS pending_accounts;
+        DROP TABLE IF EXISTS pending_histograms;
+        DROP TABLE IF EXISTS pending_edges;
+      `);
+    }
     this.sql.exec(`DELETE FROM schema_version`);
     this.sql.exec(`INSERT INTO schema_version (version) VALUES (?)`, SCHEMA_VERSION);
   }
@@ -119,11 +137,41 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   private async scheduleFlush(delayMs: number): Promise<void> {
+    if (this.flushScheduled) return;
     const current = await this.ctx.storage.getAlarm();
     if (current === null) await this.ctx.storage.setAlarm(Date.now() + delayMs);
+    this.flushScheduled = true;
   }
 
   // ───────────────────────────── collector role ─────────────────────────────
+
+  /** The verdict rows, read once per instance and written through. */
+  private verdictRows(): Map<string, VerdictRow> {
+    if (!this.verdictCache) {
+      this.verdictCache = new Map(
+        this.sql
+          .exec<{ fp_key: string; verdict: Verdict; cap: number | null; reasons: string; decided_at: number; tracked_until: number; signature: string | null }>(
+            `SELECT fp_key, verdict, cap, reasons, decided_at, tracked_until, signature FROM verdicts`,
+          )
+          .toArray()
+          .map((r) => [r.fp_key, { ...r }]),
+      );
+    }
+    return this.verdictCache;
+  }
+
+  /** The policy the latest report brought; kept in storage only when it changes, for the alarm after a restart. */
+  private rememberPolicy(policy: Policy): void {
+    const text = JSON.stringify(policy);
+    if (text === this.policyText) return;
+    this.policyText = text;
+    this.setMeta("policy", text);
+  }
+
+  private currentPolicy(): Policy | null {
+    this.policyText ??= this.getMeta<string>("policy");
+    return this.policyText ? (JSON.parse(this.policyText) as Policy) : null;
+  }
 
   /**
    * One account's batch since its last report. Answers with the verdicts this
@@ -131,45 +179,18 @@ export class ClusterDO extends DurableObject<Env> {
    */
   async report(report: AccountReport, policy: Policy): Promise<CachedVerdict[]> {
     const now = Date.now();
-    this.setMeta("policy", JSON.stringify(policy));
-    for (const [key, counts] of Object.entries(report.keys)) {
-      const existing = this.sql.exec<{ counts: string }>(`SELECT counts FROM pending_keys WHERE fp_key = ?`, key).toArray()[0];
-      const merged = existing ? (JSON.parse(existing.counts) as typeof counts) : emptyCounts();
-      mergeCounts(merged, counts);
-      this.sql.exec(
-        `INSERT INTO pending_keys (fp_key, counts, at) VALUES (?, ?, ?) ON CONFLICT (fp_key) DO UPDATE SET counts = excluded.counts, at = excluded.at`,
-        key, JSON.stringify(merged), now,
-      );
-      this.sql.exec(`INSERT OR IGNORE INTO pending_accounts (fp_key, account_id) VALUES (?, ?)`, key, report.accountId);
-      this.sql.exec(
-        `INSERT INTO pending_edges (account_id, fp_key, first_seen, last_seen) VALUES (?, ?, ?, ?)
-         ON CONFLICT (account_id, fp_key) DO UPDATE SET last_seen = excluded.last_seen`,
-        report.accountId, key, report.from, report.to,
-      );
-    }
-    if (report.starts.length > 0) {
-      const count = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM pending_histograms`).one().n;
-      if (count < MAX_HISTOGRAMS) {
-        this.sql.exec(
-          `INSERT INTO pending_histograms (account_id, starts) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET starts = excluded.starts`,
-          report.accountId, JSON.stringify(report.starts),
-        );
-      }
-    }
+    this.rememberPolicy(policy);
+    this.buffer.add(report, now);
     await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
     return this.cachedVerdicts(Object.keys(report.keys), now);
   }
 
   private cachedVerdicts(keys: string[], now: number): CachedVerdict[] {
+    const rows = this.verdictRows();
     const out: CachedVerdict[] = [];
     for (const key of keys) {
-      const row = this.sql
-        .exec<{ verdict: Verdict; cap: number | null; reasons: string; decided_at: number; signature: string | null }>(
-          `SELECT verdict, cap, reasons, decided_at, signature FROM verdicts WHERE fp_key = ? AND verdict != 'none'`,
-          key,
-        )
-        .toArray()[0];
-      if (row && now - row.decided_at < TRACK_MS) {
+      const row = rows.get(key);
+      if (row && row.verdict !== "none" && now - row.decided_at < TRACK_MS) {
         out.push({
           cluster: key,
           verdict: row.verdict,
@@ -185,42 +206,12 @@ export class ClusterDO extends DurableObject<Env> {
 
   /** Forward deltas to roots and edges to D1. Called by the alarm. */
   private async flushCollector(now: number): Promise<boolean> {
-    const policyText = this.getMeta<string>("policy");
-    if (!policyText) return false;
-    const policy = JSON.parse(policyText) as Policy;
-    const pending = this.sql.exec<{ fp_key: string; counts: string }>(`SELECT fp_key, counts FROM pending_keys`).toArray();
-    if (pending.length === 0 && this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM pending_edges`).one().n === 0) return false;
-
-    const histograms = new Map(
-      this.sql
-        .exec<{ account_id: string; starts: string }>(`SELECT account_id, starts FROM pending_histograms`)
-        .toArray()
-        .map((r) => [r.account_id, JSON.parse(r.starts) as StartHistogram]),
-    );
-    const deltas: KeyDelta[] = [];
-    for (const row of pending) {
-      const accounts = this.sql
-        .exec<{ account_id: string }>(`SELECT account_id FROM pending_accounts WHERE fp_key = ? LIMIT ?`, row.fp_key, MAX_ACCOUNTS_PER_DELTA)
-        .toArray()
-        .map((r) => r.account_id);
-      const tracked = this.sql
-        .exec<{ tracked_until: number }>(`SELECT tracked_until FROM verdicts WHERE fp_key = ?`, row.fp_key)
-        .toArray()[0];
-      // A key one account uses alone stays local: only multi-account keys (or keys a root already
-      // knows to be shared) cost a root call. Singletons still reach D1 as edges for the linker.
-      if (accounts.length < 2 && !(tracked && tracked.tracked_until > now)) continue;
-      const sampled = accounts.map((a) => histograms.get(a)).filter((h): h is StartHistogram => h !== undefined);
-      deltas.push({
-        key: row.fp_key,
-        accounts,
-        counts: JSON.parse(row.counts) as KeyDelta["counts"],
-        synchrony: synchrony(sampled),
-        at: now,
-      });
-    }
-    this.sql.exec(`DELETE FROM pending_keys`);
-    this.sql.exec(`DELETE FROM pending_accounts`);
-    this.sql.exec(`DELETE FROM pending_histograms`);
+    const policy = this.currentPolicy();
+    if (!policy) return false;
+    if (!this.buffer.hasKeys && this.buffer.pendingEdges === 0) return false;
+    const rows = this.verdictRows();
+    // A key a root already knows to be shared keeps reaching it even from one account here.
+    const deltas = this.buffer.drainDeltas(now, (key) => (rows.get(key)?.tracked_until ?? 0) > now);
 
     for (let i = 0; i < deltas.length; i += ROLLUP_PARALLELISM) {
       const chunk = deltas.slice(i, i + ROLLUP_PARALLELISM);
@@ -235,37 +226,47 @@ export class ClusterDO extends DurableObject<Env> {
           return;
         }
         const a = answer.value;
+        const row: VerdictRow = {
+          fp_key: delta.key,
+          verdict: a.verdict,
+          cap: a.capPerWindow,
+          reasons: a.reasons.join(","),
+          decided_at: a.decidedAt,
+          tracked_until: a.accounts >= 2 ? now + TRACK_MS : 0,
+          signature: JSON.stringify(a.signature),
+        };
+        rows.set(delta.key, row);
         this.sql.exec(
           `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until, signature) VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (fp_key) DO UPDATE SET verdict = excluded.verdict, cap = excluded.cap, reasons = excluded.reasons,
              decided_at = excluded.decided_at, tracked_until = excluded.tracked_until, signature = excluded.signature`,
-          delta.key, a.verdict, a.capPerWindow, a.reasons.join(","), a.decidedAt, a.accounts >= 2 ? now + TRACK_MS : 0,
-          JSON.stringify(a.signature),
+          row.fp_key, row.verdict, row.cap, row.reasons, row.decided_at, row.tracked_until, row.signature,
         );
       });
     }
-    this.sql.exec(`DELETE FROM verdicts WHERE tracked_until < ? AND decided_at < ?`, now, now - TRACK_MS);
-    await this.flushEdges();
+    for (const [key, row] of rows) {
+      if (row.tracked_until < now && row.decided_at < now - TRACK_MS) {
+        rows.delete(key);
+        this.sql.exec(`DELETE FROM verdicts WHERE fp_key = ?`, key);
+      }
+    }
+    await this.flushEdges(now);
     return true;
   }
 
-  private async flushEdges(): Promise<void> {
-    const edges = this.sql
-      .exec<{ account_id: string; fp_key: string; first_seen: number; last_seen: number }>(
-        `SELECT account_id, fp_key, first_seen, last_seen FROM pending_edges LIMIT ?`,
-        EDGE_BATCH * 25,
-      )
-      .toArray();
+  private async flushEdges(now: number): Promise<void> {
+    const edges = this.buffer.takeEdges(EDGE_BATCH * 25);
     if (edges.length === 0) return;
     const statement = this.env.DB.prepare(
       `INSERT INTO account_fingerprints (account_id, fp_key, kind, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
        ON CONFLICT (account_id, fp_key) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
     );
     try {
-      await this.env.DB.batch(edges.map((e) => statement.bind(e.account_id, e.fp_key, keyKind(e.fp_key), e.first_seen, e.last_seen)));
-      for (const e of edges) this.sql.exec(`DELETE FROM pending_edges WHERE account_id = ? AND fp_key = ?`, e.account_id, e.fp_key);
+      await this.env.DB.batch(edges.map((e) => statement.bind(e.accountId, e.key, keyKind(e.key), e.firstSeen, e.lastSeen)));
+      this.buffer.markWritten(edges, now);
     } catch (err) {
       // Kept for the next flush: edges are idempotent upserts.
+      this.buffer.failed(edges);
       console.error(JSON.stringify({ msg: "edge batch failed", edges: edges.length, error: String(err) }));
     }
   }
@@ -403,12 +404,9 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.flushScheduled = false;
     const worked = await this.flushCollector(Date.now());
-    const policyText = this.getMeta<string>("policy");
-    const pending = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM pending_edges`).one().n;
-    if ((worked || pending > 0) && policyText) {
-      const policy = JSON.parse(policyText) as Policy;
-      await this.ctx.storage.setAlarm(Date.now() + policy.clusters.reportIntervalSeconds * 1000);
-    }
+    const policy = this.currentPolicy();
+    if ((worked || this.buffer.pendingEdges > 0) && policy) await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
   }
 }

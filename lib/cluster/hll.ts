@@ -11,6 +11,8 @@ import { hash32 } from "../fasthash.ts";
 export const HLL_PRECISION = 12;
 const REGISTERS = 1 << HLL_PRECISION;
 const ALPHA = 0.7213 / (1 + 1.079 / REGISTERS);
+// 2^-rank for every rank a register can hold: the estimate reads a table instead of calling pow 4,096 times.
+const INVERSE_POWERS = Float64Array.from({ length: 34 }, (_, rank) => 2 ** -rank);
 
 export class HyperLogLog {
   readonly registers: Uint8Array;
@@ -46,7 +48,7 @@ export class HyperLogLog {
     let zeros = 0;
     for (let i = 0; i < REGISTERS; i++) {
       const r = this.registers[i] ?? 0;
-      sum += 2 ** -r;
+      sum += INVERSE_POWERS[r] ?? 0;
       if (r === 0) zeros++;
     }
     const raw = (ALPHA * REGISTERS * REGISTERS) / sum;

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { CollectorBuffer, EDGE_REFRESH_MS } from "../../../lib/cluster/collector.ts";
+import { ReportBuffer } from "../../../lib/cluster/report.ts";
+
+function report(accountId: string, keys: string[], at = 1_000) {
+  const buffer = new ReportBuffer();
+  buffer.add({ at, keys, bands: [], model: "m", inputTokens: 10, outputTokens: 20, elicited: false });
+  const r = buffer.drain(accountId);
+  if (!r) throw new Error("empty report");
+  return r;
+}
+
+describe("cluster collector buffer", () => {
+  it("should forward keys two accounts share, and singletons only when a root already tracks them", () => {
+    const c = new CollectorBuffer();
+    c.add(report("a", ["asn:1", "tls:shared"]), 0);
+    c.add(report("b", ["asn:2", "tls:shared"]), 0);
+    const deltas = c.drainDeltas(0, (key) => key === "asn:2");
+    expect(deltas.map((d) => d.key).sort()).toEqual(["asn:2", "tls:shared"]);
+    expect(deltas.find((d) => d.key === "tls:shared")).toMatchObject({ accounts: ["a", "b"], counts: { requests: 2, outputTokens: 40 } });
+    expect(c.hasKeys).toBe(false);
+    expect(c.drainDeltas(0, () => true)).toEqual([]);
+  });
+
+  it("should write an edge once, then again only after the refresh interval", () => {
+    const c = new CollectorBuffer();
+    c.add(report("a", ["asn:1", "tls:x"]), 0);
+    const first = c.takeEdges(100);
+    expect(first.map((e) => e.key).sort()).toEqual(["asn:1", "tls:x"]);
+    c.markWritten(first, 0);
+    c.add(report("a", ["asn:1", "tls:x", "tls:y"]), 60_000);
+    expect(c.takeEdges(100).map((e) => e.key)).toEqual(["tls:y"]);
+    c.add(report("a", ["asn:1"]), EDGE_REFRESH_MS + 1);
+    expect(c.takeEdges(100).map((e) => e.key)).toEqual(["asn:1"]);
+  });
+
+  it("should queue edges D1 refused again, and take them in bounded batches", () => {
+    const c = new CollectorBuffer();
+    c.add(report("a", ["k:1", "k:2", "k:3"]), 0);
+    const batch = c.takeEdges(2);
+    expect(batch).toHaveLength(2);
+    expect(c.pendingEdges).toBe(1);
+    c.failed(batch);
+    expect(c.pendingEdges).toBe(3);
+  });
+});
