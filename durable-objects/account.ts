@@ -581,17 +581,28 @@ export class AccountDO extends DurableObject<Env> {
     return this.ctx.storage.sql.exec(query, ...bindings);
   }
 
-  private migrate(): void {
+  /** Brings the schema up to date; true when the object had no schema at all (a brand-new account). */
+  private migrate(): boolean {
     this.sql(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`);
     const current = num(this.sql(`SELECT MAX(version) AS v FROM schema_version`).toArray()[0]?.v, 0);
+    if (current === 0) {
+      // A new account object (most of a hydra's are): the whole schema in one call.
+      this.ctx.storage.sql.exec(`${MIGRATIONS.flat().join(";\n")};\nINSERT INTO schema_version (version) VALUES (${MIGRATIONS.length})`);
+      return true;
+    }
     for (let version = current + 1; version <= MIGRATIONS.length; version++) {
       for (const statement of MIGRATIONS[version - 1] ?? []) this.sql(statement);
       this.sql(`INSERT INTO schema_version (version) VALUES (?)`, version);
     }
+    return false;
   }
 
   private load(): void {
-    this.migrate();
+    if (this.migrate()) {
+      // Nothing stored yet: the fields' initial values are the state.
+      this.loaded = true;
+      return;
+    }
     const meta = new Map(this.sql(`SELECT key, value FROM meta`).toArray().map((r) => [str(r.key), str(r.value)]));
     this.accountId = meta.get("account_id") ?? null;
     const lastForwarded = Number(meta.get("last_forwarded_at"));

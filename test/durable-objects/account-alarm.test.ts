@@ -126,6 +126,29 @@ describe("AccountDO housekeeping", () => {
     expect((await stub.inspect()).fingerprints).toMatchObject([{ key: "asn:13335", count: 3 }]);
   });
 
+  it("should give a new account the whole schema at once, the same one older objects migrate to", async () => {
+    const { id, stub } = newAccount();
+    await stub.admit(admitRequest(id, testPolicy()));
+    const schema = await runInDurableObject(stub, (_i, s) => ({
+      version: Number(s.storage.sql.exec("SELECT MAX(version) AS v FROM schema_version").one().v),
+      tables: s.storage.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name")
+        .toArray()
+        .map((r) => r.name),
+      verdictColumns: String(s.storage.sql.exec("SELECT sql FROM sqlite_master WHERE name = 'cluster_verdicts'").one().sql),
+    }));
+    expect(schema.version).toBe(3);
+    expect(schema.tables).toEqual([
+      "audit_outbox", "cluster_verdicts", "day_buckets", "decision_counts", "fingerprints", "leases", "meta", "overrides",
+      "places", "recent_decisions", "risk_signals", "schema_version", "window_buckets",
+    ]);
+    expect(schema.verdictColumns).toContain("signature");
+    // And it reloads from what it wrote.
+    const { evictDurableObject } = await import("cloudflare:test");
+    await evictDurableObject(stub);
+    expect((await stub.inspect()).recentDecisions).toHaveLength(1);
+  });
+
   it("should write a known fingerprint key's row at most once a minute, and a new key at once", async () => {
     const { id, stub } = newAccount();
     const policy = testPolicy({}, { requests: 1_000 });
