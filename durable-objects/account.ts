@@ -1,10 +1,11 @@
 /**
  * AccountDO — one per account: sliding-window counters, concurrency leases,
  * risk with decay, operator overrides, cached cluster verdicts, fingerprints
- * and places seen, and an outbox of audit rows flushed to D1 by the alarm.
- * The alarm also reports the account's fingerprint keys to its cluster
- * collector once per `clusters.reportIntervalSeconds` and caches the verdicts
- * that come back, so no cluster object is ever on the request path.
+ * and places seen, and an outbox of audit rows. The alarm hands the outbox
+ * and, once per `clusters.reportIntervalSeconds`, the account's fingerprint
+ * keys to its cluster collector in one call (the collector writes audit rows
+ * to D1 for many accounts at once) and caches the verdicts that come back, so
+ * no cluster object and no D1 write is ever on the request path.
  *
  * `admit` runs start to finish without an await: SQLite storage is
  * synchronous, so reading the counters, deciding and counting happen as one
@@ -23,7 +24,7 @@ import type {
   RateLimitSnapshot,
   SettleRequest,
 } from "../lib/decision.ts";
-import { ReportBuffer } from "../lib/cluster/report.ts";
+import { ReportBuffer, type AuditHandoff } from "../lib/cluster/report.ts";
 import { verdictApplies } from "../lib/cluster/verdict.ts";
 import { ACTIONS } from "../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../lib/names.ts";
@@ -62,13 +63,13 @@ const PLACE_CAP = 256;
 // Cluster verdicts cached: an account is in a few clusters; more is noise from an over-eager sender.
 const VERDICT_CAP = 64;
 const RECENT_DECISIONS = 50;
-// If D1 is down for long, keep the newest 5,000 audit rows rather than growing without bound.
+// If the collector is unreachable for long, keep the newest 5,000 audit rows rather than growing without bound.
 const OUTBOX_CAP = 5_000;
-// Rows per D1 batch: one flush is one batch; the next flush follows at once when more remain.
+// Rows per hand-off to the collector; the next follows at once when more remain.
 const FLUSH_BATCH = 100;
-// Audit rows wait up to 5 s so a burst of decisions becomes one D1 batch instead of many.
+// Audit rows wait up to 5 s so a burst of decisions becomes one hand-off instead of many.
 const AUDIT_FLUSH_DELAY_MS = 5_000;
-// Counts alone are per minute: waiting 30 s folds a busy account's traffic into one D1 write instead of twelve.
+// Counts alone are per minute: waiting 30 s folds a busy account's traffic into one hand-off instead of twelve.
 const COUNTS_FLUSH_DELAY_MS = 30_000;
 const FLUSH_RETRY_MS = 30_000;
 // Pruning alone is never urgent: wait a minute past the first expiry so one alarm prunes several rows.
@@ -124,7 +125,7 @@ const MIGRATIONS: string[][] = [
        action TEXT NOT NULL, enforced INTEGER NOT NULL, reasons TEXT NOT NULL, risk REAL NOT NULL)`,
   ],
   [
-    // Per-minute decision counts, allow included, flushed to D1 with the audit batch.
+    // Per-minute decision counts, allow included, handed to the collector with the audit rows.
     `CREATE TABLE IF NOT EXISTS decision_counts (
        minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL, count INTEGER NOT NULL,
        PRIMARY KEY (minute, action, enforced))`,
@@ -140,6 +141,9 @@ function num(value: unknown, fallback = 0): number {
 }
 function str(value: unknown): string {
   return typeof value === "string" ? value : "";
+}
+function nullableStr(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
 }
 function nullableNum(value: unknown): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
@@ -529,15 +533,14 @@ export class AccountDO extends DurableObject<Env> {
     }
   }
 
-  /** Reclaims expired leases, prunes what has left its window, flushes the audit outbox to D1. */
+  /** Reclaims expired leases, prunes what has left its window, hands audit and cluster report to the collector. */
   override async alarm(): Promise<void> {
     this.ready();
     this.alarmAt = null;
     const now = this.now();
     this.reclaimExpiredLeases(now);
     this.prune(now);
-    const flush = await this.flushOutbox();
-    await this.sendReport(this.now());
+    const flush = await this.sendToCollector(now);
     this.scheduleAlarm(this.now(), flush);
   }
 
@@ -941,46 +944,51 @@ export class AccountDO extends DurableObject<Env> {
     this.outboxDueAt ??= now + COUNTS_FLUSH_DELAY_MS;
   }
 
-  /** One D1 batch per flush; rows are deleted only after D1 has them, so a failed flush loses nothing. */
-  private async flushOutbox(): Promise<"idle" | "flushed" | "more" | "failed"> {
-    const rows = this.sql(`SELECT * FROM audit_outbox ORDER BY id LIMIT ?`, FLUSH_BATCH).toArray();
+  /**
+   * Hands the audit outbox and decision counts (and, when due, the cluster
+   * report) to this account's collector in ONE call; rows are deleted only once
+   * the collector has stored them, so a failed hand-off loses nothing. The
+   * collector writes them to D1 with every other account's rows.
+   */
+  private async sendToCollector(now: number): Promise<"idle" | "flushed" | "more" | "failed"> {
+    const policy = this.policy;
+    const reportDue = this.reportDueAt !== null && now >= this.reportDueAt && this.accountId !== null;
+    const batch = reportDue && this.accountId !== null ? this.reports.drain(this.accountId) : null;
+    if (reportDue) this.reportDueAt = null;
+    const rows = this.outboxSize > 0 ? this.sql(`SELECT * FROM audit_outbox ORDER BY id LIMIT ?`, FLUSH_BATCH).toArray() : [];
     const counts = this.countsPending ? this.sql(`SELECT minute, action, enforced, count FROM decision_counts`).toArray() : [];
     if (rows.length === 0 && counts.length === 0) {
       this.outboxSize = 0;
       this.outboxDueAt = null;
       this.countsPending = false;
-      return "idle";
     }
-    const insert = this.env.DB.prepare(
-      `INSERT INTO audit_log (at, kind, request_id, account_id, action, enforced, reasons, risk, country, cluster, detail)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
-    );
-    const statements = rows.map((r) =>
-      insert.bind(
-        new Date(num(r.at)).toISOString(), str(r.kind), r.request_id ?? null, this.accountId, r.action ?? null,
-        r.enforced ?? null, r.reasons ?? null, r.risk ?? null, r.country ?? null, r.cluster ?? null, r.detail ?? null,
-      ),
-    );
-    const addCount = this.env.DB.prepare(
-      `INSERT INTO decision_counts (minute, action, enforced, count) VALUES (?1, ?2, ?3, ?4)
-       ON CONFLICT (minute, action, enforced) DO UPDATE SET count = count + excluded.count`,
-    );
-    for (const c of counts) statements.push(addCount.bind(num(c.minute), str(c.action), num(c.enforced), num(c.count)));
-    const lastId = num(rows.at(-1)?.id);
+    const audit: AuditHandoff | undefined =
+      rows.length > 0 || counts.length > 0
+        ? {
+            accountId: this.accountId ?? "",
+            rows: rows.map((r) => ({
+              at: num(r.at), kind: str(r.kind), requestId: nullableStr(r.request_id), action: nullableStr(r.action),
+              enforced: nullableNum(r.enforced), reasons: nullableStr(r.reasons), risk: nullableNum(r.risk),
+              country: nullableStr(r.country), cluster: nullableStr(r.cluster), detail: nullableStr(r.detail),
+            })),
+            counts: counts.map((c) => ({ minute: num(c.minute), action: str(c.action), enforced: num(c.enforced), count: num(c.count) })),
+          }
+        : undefined;
+    if (!batch && !audit) return "idle";
+    const collector = this.env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(this.accountId ?? "", policy.clusters.shards)));
     try {
-      await this.env.DB.batch(statements);
+      this.applyClusterVerdicts(await collector.report(batch, policy, audit));
     } catch (err) {
-      console.error(JSON.stringify({ msg: "audit flush failed; will retry", account: this.accountId, rows: rows.length, error: String(err) }));
-      return "failed";
+      // The report is dropped (the next interval carries the same keys again); the audit rows stay and are retried.
+      console.error(JSON.stringify({ msg: "collector hand-off failed; audit will retry", account: this.accountId, rows: rows.length, error: String(err) }));
+      return audit ? "failed" : "idle";
     }
-    // Rows admitted while the batch was in flight have larger ids and stay for the next flush;
+    if (!audit) return "idle";
+    // Rows admitted while the call was in flight have larger ids and stay for the next hand-off;
     // counts that grew meanwhile keep only what was not yet sent.
-    if (rows.length > 0) this.sql(`DELETE FROM audit_outbox WHERE id <= ?`, lastId);
-    for (const c of counts) {
-      this.sql(
-        `UPDATE decision_counts SET count = count - ? WHERE minute = ? AND action = ? AND enforced = ?`,
-        num(c.count), num(c.minute), str(c.action), num(c.enforced),
-      );
+    if (rows.length > 0) this.sql(`DELETE FROM audit_outbox WHERE id <= ?`, num(rows.at(-1)?.id));
+    for (const c of audit.counts) {
+      this.sql(`UPDATE decision_counts SET count = count - ? WHERE minute = ? AND action = ? AND enforced = ?`, c.count, c.minute, c.action, c.enforced);
     }
     this.sql(`DELETE FROM decision_counts WHERE count <= 0`);
     this.countsPending = num(this.sql(`SELECT COUNT(*) AS n FROM decision_counts`).toArray()[0]?.n) > 0;
@@ -1003,23 +1011,6 @@ export class AccountDO extends DurableObject<Env> {
       elicited: req.fingerprint.elicitation >= policy.fingerprint.elicitationThreshold,
     });
     this.reportDueAt ??= now + policy.clusters.reportIntervalSeconds * 1000;
-  }
-
-  /** ONE call to this account's collector per interval; the verdicts it answers are cached at once. */
-  private async sendReport(now: number): Promise<void> {
-    if (this.reportDueAt === null || now < this.reportDueAt || this.accountId === null) return;
-    const accountId = this.accountId;
-    const policy = this.policy;
-    const batch = this.reports.drain(accountId);
-    this.reportDueAt = null;
-    if (!batch) return;
-    try {
-      const collector = this.env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId, policy.clusters.shards)));
-      this.applyClusterVerdicts(await collector.report(batch, policy));
-    } catch (err) {
-      // Dropped, not retried: the next interval's report carries the same keys again if they are still in use.
-      console.error(JSON.stringify({ msg: "cluster report failed", account: accountId, keys: Object.keys(batch.keys).length, error: String(err) }));
-    }
   }
 
   private prune(now: number): void {

@@ -5,7 +5,8 @@
  *              objects report to ONE collector per report interval, whatever
  *              the number of keys; the collector merges per key and, on its own
  *              alarm, forwards one delta per multi-account key to the key's root
- *              and writes the account↔fingerprint edges to D1 in one batch.
+ *              and writes the account↔fingerprint edges, and the audit rows and
+ *              decision counts the accounts handed over, to D1 in batches.
  *   root       `cluster:<key>#root`. Receives at most one call per collector per
  *              interval (≤ shards calls), however many accounts share the key;
  *              holds the HyperLogLog, window rates, synchrony, template and model
@@ -17,7 +18,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { HyperLogLog } from "../lib/cluster/hll.ts";
 import { CollectorBuffer } from "../lib/cluster/collector.ts";
-import type { AccountReport } from "../lib/cluster/report.ts";
+import type { AccountReport, AuditHandoff } from "../lib/cluster/report.ts";
 import {
   blendSynchrony,
   bucketStart,
@@ -33,13 +34,16 @@ import type { CachedVerdict } from "../lib/decision.ts";
 import { clusterRootName } from "../lib/names.ts";
 import type { Policy } from "../lib/policy.ts";
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 // Roots called in parallel by one collector flush: bounded fan-out.
 const ROLLUP_PARALLELISM = 16;
 // A root writes its snapshot to D1 at most this often unless the verdict changes.
 const SNAPSHOT_INTERVAL_MS = 60_000;
 // A key the root has seen on 2+ accounts stays "tracked" this long, so single-account deltas still reach it.
 const TRACK_MS = 6 * 3_600_000;
+// Audit rows per D1 batch, and batches per flush (the rest wait one interval).
+const AUDIT_BATCH = 500;
+const AUDIT_ROUNDS_PER_FLUSH = 10;
 // Edge rows per D1 batch statement group (D1 batches are one round trip).
 const EDGE_BATCH = 200;
 
@@ -83,6 +87,8 @@ export class ClusterDO extends DurableObject<Env> {
   private policyText: string | null = null;
   /** An alarm is set (as far as this instance knows): a report then costs no storage call. */
   private flushScheduled = false;
+  /** Audit rows or counts wait for D1; null until read from storage. */
+  private auditPending: boolean | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -112,6 +118,16 @@ export class ClusterDO extends DurableObject<Env> {
         -- root role
         CREATE TABLE IF NOT EXISTS buckets (start INTEGER PRIMARY KEY, counts TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS models_first_seen (model TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
+      `);
+    }
+    if (version < 3) {
+      // Audit rows and decision counts handed over by account objects, until D1 has them.
+      this.sql.exec(`
+        CREATE TABLE IF NOT EXISTS audit_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL,
+          request_id TEXT, account_id TEXT NOT NULL, action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT,
+          cluster TEXT, detail TEXT);
+        CREATE TABLE IF NOT EXISTS counts_pending (minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL,
+          count INTEGER NOT NULL, PRIMARY KEY (minute, action, enforced));
       `);
     }
     if (version === 1) {
@@ -177,12 +193,83 @@ export class ClusterDO extends DurableObject<Env> {
    * One account's batch since its last report. Answers with the verdicts this
    * collector holds for the account's keys (as fresh as the last flush).
    */
-  async report(report: AccountReport, policy: Policy): Promise<CachedVerdict[]> {
+  async report(report: AccountReport | null, policy: Policy, audit?: AuditHandoff): Promise<CachedVerdict[]> {
     const now = Date.now();
     this.rememberPolicy(policy);
-    this.buffer.add(report, now);
+    if (report) this.buffer.add(report, now);
+    if (audit) this.storeAudit(audit);
     await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
-    return this.cachedVerdicts(Object.keys(report.keys), now);
+    return report ? this.cachedVerdicts(Object.keys(report.keys), now) : [];
+  }
+
+  /** Stored before the call returns: the account object deletes its copy once this answers. */
+  private storeAudit(audit: AuditHandoff): void {
+    if (audit.rows.length > 0) {
+      this.sql.exec(
+        `INSERT INTO audit_pending (at, kind, request_id, account_id, action, enforced, reasons, risk, country, cluster, detail)
+         SELECT r.value ->> 'at', r.value ->> 'kind', r.value ->> 'requestId', ?, r.value ->> 'action', r.value ->> 'enforced',
+           r.value ->> 'reasons', r.value ->> 'risk', r.value ->> 'country', r.value ->> 'cluster', r.value ->> 'detail'
+         FROM json_each(?) r`,
+        audit.accountId, JSON.stringify(audit.rows),
+      );
+    }
+    for (const c of audit.counts) {
+      this.sql.exec(
+        `INSERT INTO counts_pending (minute, action, enforced, count) VALUES (?, ?, ?, ?)
+         ON CONFLICT (minute, action, enforced) DO UPDATE SET count = count + excluded.count`,
+        c.minute, c.action, c.enforced, c.count,
+      );
+    }
+    this.auditPending = true;
+  }
+
+  /** Audit rows and counts of every account this collector hears from, to D1 in batches of AUDIT_BATCH. */
+  private async flushAudit(): Promise<void> {
+    for (let round = 0; round < AUDIT_ROUNDS_PER_FLUSH; round++) {
+      const rows = this.sql
+        .exec<{ id: number; at: number; kind: string; request_id: string | null; account_id: string; action: string | null; enforced: number | null;
+          reasons: string | null; risk: number | null; country: string | null; cluster: string | null; detail: string | null }>(
+          `SELECT * FROM audit_pending ORDER BY id LIMIT ?`, AUDIT_BATCH,
+        )
+        .toArray();
+      const counts = this.sql.exec<{ minute: number; action: string; enforced: number; count: number }>(`SELECT * FROM counts_pending`).toArray();
+      if (rows.length === 0 && counts.length === 0) {
+        this.auditPending = false;
+        return;
+      }
+      const insert = this.env.DB.prepare(
+        `INSERT INTO audit_log (at, kind, request_id, account_id, action, enforced, reasons, risk, country, cluster, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
+      );
+      const addCount = this.env.DB.prepare(
+        `INSERT INTO decision_counts (minute, action, enforced, count) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (minute, action, enforced) DO UPDATE SET count = count + excluded.count`,
+      );
+      const statements = [
+        ...rows.map((r) =>
+          insert.bind(new Date(r.at).toISOString(), r.kind, r.request_id, r.account_id, r.action, r.enforced, r.reasons, r.risk, r.country, r.cluster, r.detail),
+        ),
+        ...counts.map((c) => addCount.bind(c.minute, c.action, c.enforced, c.count)),
+      ];
+      try {
+        await this.env.DB.batch(statements);
+      } catch (err) {
+        // Kept for the next flush: nothing is deleted until D1 has it.
+        console.error(JSON.stringify({ msg: "audit batch failed; will retry", rows: rows.length, error: String(err) }));
+        return;
+      }
+      // Rows and counts that arrived while the batch was in flight stay for the next round.
+      const lastId = rows.at(-1)?.id;
+      if (lastId !== undefined) this.sql.exec(`DELETE FROM audit_pending WHERE id <= ?`, lastId);
+      for (const c of counts) {
+        this.sql.exec(`UPDATE counts_pending SET count = count - ? WHERE minute = ? AND action = ? AND enforced = ?`, c.count, c.minute, c.action, c.enforced);
+      }
+      this.sql.exec(`DELETE FROM counts_pending WHERE count <= 0`);
+      if (rows.length < AUDIT_BATCH) {
+        this.auditPending = this.sql.exec<{ n: number }>(`SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM counts_pending) AS n`).one().n > 0;
+        return;
+      }
+    }
   }
 
   private cachedVerdicts(keys: string[], now: number): CachedVerdict[] {
@@ -208,7 +295,9 @@ export class ClusterDO extends DurableObject<Env> {
   private async flushCollector(now: number): Promise<boolean> {
     const policy = this.currentPolicy();
     if (!policy) return false;
-    if (!this.buffer.hasKeys && this.buffer.pendingEdges === 0) return false;
+    this.auditPending ??= this.sql.exec<{ n: number }>(`SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM counts_pending) AS n`).one().n > 0;
+    if (this.auditPending) await this.flushAudit();
+    if (!this.buffer.hasKeys && this.buffer.pendingEdges === 0) return this.auditPending;
     const rows = this.verdictRows();
     // A key a root already knows to be shared keeps reaching it even from one account here.
     const deltas = this.buffer.drainDeltas(now, (key) => (rows.get(key)?.tracked_until ?? 0) > now);
@@ -407,6 +496,6 @@ export class ClusterDO extends DurableObject<Env> {
     this.flushScheduled = false;
     const worked = await this.flushCollector(Date.now());
     const policy = this.currentPolicy();
-    if ((worked || this.buffer.pendingEdges > 0) && policy) await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
+    if ((worked || this.buffer.pendingEdges > 0 || this.auditPending) && policy) await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
   }
 }

@@ -183,7 +183,8 @@ describe("operator console", () => {
     // Another member of the same cluster is untouched.
     assert.equal((await message(ACCOUNTS[HYDRA.members[1] ?? ""] ?? "")).status, 200);
 
-    // The refused request reaches the audit log and the counts with the account object's next flush.
+    // The refused request reaches the audit log with the account object's next hand-off to its collector
+    // (5 s) and that collector's next flush (one report interval, 10 s).
     await eventually("the block decision in the audit log", async () => {
       const page = await adminGet<{ entries: Array<{ reasons: string[] }> }>(`/audit?account=${TARGET}&kind=decision`);
       return page.entries.some((e) => e.reasons.includes("override.block")) ? true : undefined;
@@ -209,12 +210,17 @@ describe("operator console", () => {
 
   it("should count the run's own requests in the decision stats", async () => {
     const since = new Date(runMinute).toISOString();
-    // Three allowed requests and one override block above; the account objects flush them within seconds.
-    const totals = await eventually("the e2e requests in decision_counts", async () => {
-      const stats = await adminGet<{ totals: { enforced: Record<string, number> } }>(`/stats/decisions?since=${since}&bucket=1m`);
-      const { allow = 0, block = 0 } = stats.totals.enforced;
-      return allow >= 3 && block >= 1 ? stats.totals.enforced : undefined;
-    });
+    // Three allowed requests and one override block above. Counts alone wait up to 30 s in an account object,
+    // then up to one report interval (10 s) in its collector.
+    const totals = await eventually(
+      "the e2e requests in decision_counts",
+      async () => {
+        const stats = await adminGet<{ totals: { enforced: Record<string, number> } }>(`/stats/decisions?since=${since}&bucket=1m`);
+        const { allow = 0, block = 0 } = stats.totals.enforced;
+        return allow >= 3 && block >= 1 ? stats.totals.enforced : undefined;
+      },
+      60_000,
+    );
     assert.deepEqual(totals, { allow: 3, tag: 0, degrade: 0, throttle: 0, block: 1 });
   });
 

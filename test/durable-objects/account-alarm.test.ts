@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { AccountDO } from "../../durable-objects/account.ts";
 import { accountObjectName, clusterCollectorName, collectorIndex } from "../../lib/names.ts";
+import { DEFAULT_POLICY } from "../../lib/policy.ts";
 import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
 import { createAccount, postMessage } from "../helpers.ts";
 
@@ -13,26 +14,37 @@ async function auditRows(accountId: string): Promise<AuditRow[]> {
   return results;
 }
 
+/** Account objects hand their audit rows to their cluster collector; the collector writes them to D1. */
+async function flushCollectorOf(accountId: string, shards: number): Promise<void> {
+  await env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId, shards))).flushNow();
+}
+
 async function outboxCount(stub: ReturnType<typeof newAccount>["stub"]): Promise<number> {
   return runInDurableObject(stub, (_i, state) => Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM audit_outbox").one().n));
 }
 
 describe("AccountDO audit outbox", () => {
-  it("should queue non-allow decisions in the object and flush them to D1 only from the alarm", async () => {
+  it("should queue non-allow decisions in the object and hand them to its collector for D1 only from the alarm", async () => {
     const { id, stub } = newAccount();
     const policy = testPolicy({}, { requests: 1 });
     await stub.admit(admitRequest(id, policy));
     const throttled = await stub.admit(admitRequest(id, policy, { requestId: "req-throttled-1" }));
     expect(throttled.action).toBe("throttle");
     expect(await outboxCount(stub)).toBe(1);
+    await flushCollectorOf(id, policy.clusters.shards);
     expect(await auditRows(id)).toEqual([]);
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // Handed over: gone from the account object, waiting in the collector until its flush.
+    expect(await outboxCount(stub)).toBe(0);
+    expect(await auditRows(id)).toEqual([]);
+    await flushCollectorOf(id, policy.clusters.shards);
     const rows = await auditRows(id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ kind: "decision", action: "throttle", enforced: 1, reasons: "quota.requests", request_id: "req-throttled-1" });
     expect(JSON.parse(rows[0]?.detail ?? "{}")).toMatchObject({ rule: "account_quota" });
-    expect(await outboxCount(stub)).toBe(0);
+    const counts = await env.DB.prepare("SELECT action, SUM(count) AS n FROM decision_counts GROUP BY action").all<{ action: string; n: number }>();
+    expect(counts.results.find((c) => c.action === "throttle")?.n).toBeGreaterThanOrEqual(1);
   });
 
   it("should audit shadow decisions too, marked not enforced", async () => {
@@ -41,19 +53,40 @@ describe("AccountDO audit outbox", () => {
     await stub.admit(admitRequest(id, policy));
     await stub.admit(admitRequest(id, policy));
     await runDurableObjectAlarm(stub);
+    await flushCollectorOf(id, policy.clusters.shards);
     expect((await auditRows(id)).map((r) => [r.action, r.enforced])).toEqual([["throttle", 0]]);
   });
 
-  it("should flush a large outbox completely, 100 rows per D1 batch, rescheduling itself until empty", async () => {
+  it("should hand over a large outbox completely, 100 rows per call, rescheduling itself until empty", async () => {
     const { id, stub } = newAccount();
     const policy = testPolicy({}, { requests: 0 });
     for (let i = 0; i < 150; i++) await stub.admit(admitRequest(id, policy));
     await runDurableObjectAlarm(stub);
-    // One batch per flush: the first alarm wrote 100 rows (its immediate successor may already have written the rest).
-    expect([100, 150]).toContain((await auditRows(id)).length);
+    // One hand-off per alarm: the first took 100 rows (its immediate successor may already have taken the rest).
+    expect([0, 50]).toContain(await outboxCount(stub));
     for (let i = 0; i < 10 && (await outboxCount(stub)) > 0; i++) await runDurableObjectAlarm(stub);
-    expect(await auditRows(id)).toHaveLength(150);
     expect(await outboxCount(stub)).toBe(0);
+    await flushCollectorOf(id, policy.clusters.shards);
+    expect(await auditRows(id)).toHaveLength(150);
+  });
+
+  it("should keep the rows when the collector cannot take them, and hand them over later", async () => {
+    const { id, stub } = newAccount();
+    // A policy the collector cannot be reached with: more shards than names resolve is fine, so break the call instead.
+    const policy = testPolicy({}, { requests: 0 });
+    await stub.admit(admitRequest(id, policy));
+    const collector = env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
+    await runInDurableObject(collector, (_i, state) => state.storage.sql.exec("DROP TABLE audit_pending"));
+    await runDurableObjectAlarm(stub);
+    expect(await outboxCount(stub)).toBe(1);
+    await runInDurableObject(collector, (_i, state) =>
+      state.storage.sql.exec(`CREATE TABLE audit_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL,
+        request_id TEXT, account_id TEXT NOT NULL, action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT, cluster TEXT, detail TEXT)`),
+    );
+    await runDurableObjectAlarm(stub);
+    expect(await outboxCount(stub)).toBe(0);
+    await flushCollectorOf(id, policy.clusters.shards);
+    expect(await auditRows(id)).toHaveLength(1);
   });
 });
 
@@ -197,12 +230,17 @@ describe("decision counts for the console", () => {
     const account = await createAccount();
     for (let i = 0; i < 3; i++) expect((await postMessage(account.key)).status).toBe(200);
     const stub = env.ACCOUNTS.getByName(accountObjectName(account.id));
+    const shards = DEFAULT_POLICY.clusters.shards;
+    // Whatever other accounts left in the same collector goes first, so the difference is this account's.
+    await flushCollectorOf(account.id, shards);
     const before = await env.DB.prepare(`SELECT COALESCE(SUM(count), 0) AS n FROM decision_counts WHERE action = 'allow'`).first<{ n: number }>();
     await runDurableObjectAlarm(stub);
+    await flushCollectorOf(account.id, shards);
     const after = await env.DB.prepare(`SELECT COALESCE(SUM(count), 0) AS n FROM decision_counts WHERE action = 'allow'`).first<{ n: number }>();
     expect((after?.n ?? 0) - (before?.n ?? 0)).toBe(3);
-    // Flushed counts are not sent twice.
+    // Handed-over counts are not sent twice.
     await runDurableObjectAlarm(stub);
+    await flushCollectorOf(account.id, shards);
     const again = await env.DB.prepare(`SELECT COALESCE(SUM(count), 0) AS n FROM decision_counts WHERE action = 'allow'`).first<{ n: number }>();
     expect(again?.n).toBe(after?.n);
   });
