@@ -28,7 +28,7 @@ import { ReportBuffer, type AuditHandoff } from "../lib/cluster/report.ts";
 import { verdictApplies } from "../lib/cluster/verdict.ts";
 import { ACTIONS } from "../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../lib/names.ts";
-import { DEFAULT_POLICY, isShadow, RISK_SIGNALS, type Policy, type RiskSignal } from "../lib/policy.ts";
+import { DEFAULT_POLICY, isShadow, PolicyFromText, policyText, RISK_SIGNALS, type Policy, type RiskSignal } from "../lib/policy.ts";
 import {
   admissionFindings,
   applySignals,
@@ -186,6 +186,7 @@ export class AccountDO extends DurableObject<Env> {
   private lastForwardedAt: number | null = null;
   /** The policy of the latest admit: the alarm and inspect have no request to take it from. */
   private policy: Policy = DEFAULT_POLICY;
+  private readonly policies = new PolicyFromText();
   /** Until an admit brings the real policy, decay-based pruning would judge by the defaults: skip it. */
   private policySeen = false;
   private windowRows: WindowRow[] = [];
@@ -251,7 +252,7 @@ export class AccountDO extends DurableObject<Env> {
       throw new Error("account object failure injected by a test");
     }
     const now = this.now();
-    const policy = req.policy;
+    const policy = this.policies.read(req.policyJson);
     this.policy = policy;
     this.policySeen = true;
     this.rememberAccount(req.account.id);
@@ -977,7 +978,7 @@ export class AccountDO extends DurableObject<Env> {
     if (!batch && !audit) return "idle";
     const collector = this.env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(this.accountId ?? "", policy.clusters.shards)));
     try {
-      this.applyClusterVerdicts(await collector.report(batch, policy, audit));
+      this.applyClusterVerdicts(await collector.report(batch, policyText(policy), audit));
     } catch (err) {
       // The report is dropped (the next interval carries the same keys again); the audit rows stay and are retried.
       console.error(JSON.stringify({ msg: "collector hand-off failed; audit will retry", account: this.accountId, rows: rows.length, error: String(err) }));

@@ -32,7 +32,7 @@ import {
 import { judgeKey, keyKind, type KeyMetrics, type Verdict } from "../lib/cluster/verdict.ts";
 import type { CachedVerdict } from "../lib/decision.ts";
 import { clusterRootName } from "../lib/names.ts";
-import type { Policy } from "../lib/policy.ts";
+import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
 
 const SCHEMA_VERSION = 3;
 // Roots called in parallel by one collector flush: bounded fan-out.
@@ -85,6 +85,7 @@ export class ClusterDO extends DurableObject<Env> {
   private readonly buffer = new CollectorBuffer();
   private verdictCache: Map<string, VerdictRow> | null = null;
   private policyText: string | null = null;
+  private readonly policies = new PolicyFromText();
   /** An alarm is set (as far as this instance knows): a report then costs no storage call. */
   private flushScheduled = false;
   /** Audit rows or counts wait for D1; null until read from storage. */
@@ -177,8 +178,7 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   /** The policy the latest report brought; kept in storage only when it changes, for the alarm after a restart. */
-  private rememberPolicy(policy: Policy): void {
-    const text = JSON.stringify(policy);
+  private rememberPolicy(text: string): void {
     if (text === this.policyText) return;
     this.policyText = text;
     this.setMeta("policy", text);
@@ -186,16 +186,17 @@ export class ClusterDO extends DurableObject<Env> {
 
   private currentPolicy(): Policy | null {
     this.policyText ??= this.getMeta<string>("policy");
-    return this.policyText ? (JSON.parse(this.policyText) as Policy) : null;
+    return this.policyText ? this.policies.read(this.policyText) : null;
   }
 
   /**
    * One account's batch since its last report. Answers with the verdicts this
    * collector holds for the account's keys (as fresh as the last flush).
    */
-  async report(report: AccountReport | null, policy: Policy, audit?: AuditHandoff): Promise<CachedVerdict[]> {
+  async report(report: AccountReport | null, policyJson: string, audit?: AuditHandoff): Promise<CachedVerdict[]> {
     const now = Date.now();
-    this.rememberPolicy(policy);
+    const policy = this.policies.read(policyJson);
+    this.rememberPolicy(policyJson);
     if (report) this.buffer.add(report, now);
     if (audit) this.storeAudit(audit);
     await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
@@ -305,7 +306,7 @@ export class ClusterDO extends DurableObject<Env> {
     for (let i = 0; i < deltas.length; i += ROLLUP_PARALLELISM) {
       const chunk = deltas.slice(i, i + ROLLUP_PARALLELISM);
       const answers = await Promise.allSettled(
-        chunk.map((delta) => this.env.CLUSTERS.getByName(clusterRootName(delta.key)).rollup(delta, policy)),
+        chunk.map((delta) => this.env.CLUSTERS.getByName(clusterRootName(delta.key)).rollup(delta, this.policyText ?? policyText(policy))),
       );
       answers.forEach((answer, j) => {
         const delta = chunk[j];
@@ -363,7 +364,8 @@ export class ClusterDO extends DurableObject<Env> {
   // ─────────────────────────────── root role ────────────────────────────────
 
   /** One collector's delta for this key; answers with the key's current verdict. */
-  async rollup(delta: KeyDelta, policy: Policy): Promise<RootAnswer> {
+  async rollup(delta: KeyDelta, policyJson: string): Promise<RootAnswer> {
+    const policy = this.policies.read(policyJson);
     const now = delta.at > 0 ? Math.min(delta.at, Date.now()) : Date.now();
     const windowMs = policy.limits.windowSeconds * 1000;
     if (this.getMeta<string>("key") === null) {

@@ -38,7 +38,8 @@ export type AdmitFingerprint = {
 
 export type AdmitRequest = {
   account: AccountProfile;
-  policy: Policy;
+  /** The validated policy as JSON (lib/policy.ts policyText): a string crosses RPC far cheaper than the object. */
+  policyJson: string;
   /** Input tokens estimated from the body; output tokens reserved from max_tokens. */
   estimate: { inputTokens: number; outputTokens: number };
   /** Evidence seen on this request (region, fingerprint), each raising risk by its policy weight. */

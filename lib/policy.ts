@@ -298,6 +298,40 @@ export function validatePolicy(input: unknown): PolicyValidation {
 }
 
 /** Limits for one tier, falling back to the default tier. */
+const policyTexts = new WeakMap<Policy, string>();
+
+/**
+ * A validated policy as JSON text, memoised per policy object. RPC arguments
+ * are copied by walking them: a ~2 KB string costs a copy, the same policy as
+ * an object costs a walk of every field on every admit, report and roll-up.
+ */
+export function policyText(policy: Policy): string {
+  let text = policyTexts.get(policy);
+  if (text === undefined) {
+    text = JSON.stringify(policy);
+    policyTexts.set(policy, text);
+  }
+  return text;
+}
+
+/**
+ * The policy behind the latest text an object was sent, parsed once per
+ * distinct text. The text comes from policyText on an already validated
+ * policy, inside the deployment, so it is parsed, not validated again.
+ */
+export class PolicyFromText {
+  private text: string | null = null;
+  private policy: Policy = DEFAULT_POLICY;
+
+  read(text: string): Policy {
+    if (text !== this.text) {
+      this.policy = JSON.parse(text) as Policy;
+      this.text = text;
+    }
+    return this.policy;
+  }
+}
+
 export function tierLimits(policy: Policy, tier: string | undefined): TierLimits {
   const own = tier === undefined ? undefined : policy.tiers[tier];
   return own ?? policy.tiers[policy.defaultTier] ?? DEFAULT_TIERS.free!;

@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AdmitRequest } from "../lib/decision.ts";
 import { clusterKeysOf, fingerprintRequest } from "../lib/fingerprint/index.ts";
-import type { RiskSignal } from "../lib/policy.ts";
+import { policyText, type RiskSignal } from "../lib/policy.ts";
 import { cfOf, clientIp } from "./client.ts";
 import type { AppEnv } from "./context.ts";
 
@@ -48,7 +48,7 @@ export function admitRequestFrom(c: Context<AppEnv>): AdmitRequest {
   const thinkingBudget = fp.capability.thinking ? (fp.capability.thinkingBudget ?? 0) : 0;
   return {
     account: c.get("account"),
-    policy,
+    policyJson: policyText(policy),
     estimate: {
       inputTokens: Math.ceil((body.bytes?.byteLength ?? 0) / policy.limits.bytesPerInputToken),
       outputTokens: Math.max(maxTokens, thinkingBudget),

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import type { AdmitRequest } from "../../lib/decision.ts";
 import { accountObjectName } from "../../lib/names.ts";
-import { policySchema, type Policy, type PolicyInput, type TierLimits } from "../../lib/policy.ts";
+import { policySchema, policyText, type Policy, type PolicyInput, type TierLimits } from "../../lib/policy.ts";
 import { unique } from "../helpers.ts";
 
 export const SMALL: TierLimits = { requests: 10, inputTokens: 100_000, outputTokens: 50_000, exchangesPerDay: 10_000, concurrency: 1_000 };
@@ -25,7 +25,7 @@ export function newAccount() {
 export function admitRequest(id: string, policy: Policy, over: Partial<AdmitRequest> = {}): AdmitRequest {
   return {
     account: { id, tier: "small", orgType: null, verified: false, billingCountry: null, paymentFingerprint: null },
-    policy,
+    policyJson: policyText(policy),
     estimate: { inputTokens: 10, outputTokens: 100 },
     signals: [],
     reasons: [],

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
 import { clusterCollectorName, clusterRootName, collectorIndex } from "../../lib/names.ts";
-import { validatePolicy, type Policy } from "../../lib/policy.ts";
+import { policyText, validatePolicy, type Policy } from "../../lib/policy.ts";
 import { unique } from "../helpers.ts";
 
 function policy(overrides: Record<string, unknown> = {}): Policy {
@@ -19,7 +19,7 @@ async function report(p: Policy, accountId: string, keys: string[], starts: numb
   }
   const batch = buffer.drain(accountId);
   if (!batch) throw new Error("empty report");
-  return env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId, p.clusters.shards))).report(batch, p);
+  return env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId, p.clusters.shards))).report(batch, policyText(p));
 }
 
 async function flushAll(p: Policy) {
