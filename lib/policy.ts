@@ -224,7 +224,7 @@ export const policySchema = z.strictObject({
       /** Distinct accounts sharing a key before it is a cluster candidate. */
       minAccounts: z.number().int().min(2).default(20),
       /** Aggregate requests per window across the key that, with minAccounts, make a verdict. */
-      minRequestsPerWindow: nonNegInt.default(200),
+      minRequestsPerWindow: nonNegInt.default(50),
       /** Synchrony (0..1) above which the cluster is "synchronised". */
       synchronyThreshold: z.number().min(0).max(1).default(0.6),
       /** Share of requests on one template band above which the cluster is "templated". */
