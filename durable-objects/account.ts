@@ -25,7 +25,7 @@ import type {
   SettleRequest,
 } from "../lib/decision.ts";
 import { ReportBuffer, type AuditHandoff } from "../lib/cluster/report.ts";
-import { verdictApplies } from "../lib/cluster/verdict.ts";
+import { verdictApplies, verdictFreshAt } from "../lib/cluster/verdict.ts";
 import { ACTIONS } from "../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../lib/names.ts";
 import { DEFAULT_POLICY, isShadow, PolicyFromText, policyText, RISK_SIGNALS, type Policy, type RiskSignal } from "../lib/policy.ts";
@@ -133,6 +133,10 @@ const MIGRATIONS: string[][] = [
   [
     // What a cluster's own requests look like (dominant template bands, elicitation): see verdictApplies.
     `ALTER TABLE cluster_verdicts ADD COLUMN signature TEXT`,
+  ],
+  [
+    // When the cluster last restated the verdict: the time-to-live counts from here, not from the decision.
+    `ALTER TABLE cluster_verdicts ADD COLUMN refreshed_at INTEGER`,
   ],
 ];
 
@@ -492,13 +496,15 @@ export class AccountDO extends DurableObject<Env> {
     for (const v of verdicts) {
       const existing = this.verdicts.get(v.cluster);
       if (existing && existing.decidedAt > v.decidedAt) continue;
-      // The isolate repeats known verdicts on every request: an unchanged one costs no write.
+      // The isolate repeats known verdicts on every request, and collectors restate standing ones with every
+      // report: an unchanged verdict costs no write, unless it moves its freshness on by a tenth of its TTL.
       if (
         existing &&
         existing.decidedAt === v.decidedAt &&
         existing.verdict === v.verdict &&
         existing.capPerWindow === v.capPerWindow &&
-        JSON.stringify(existing.signature) === JSON.stringify(v.signature)
+        JSON.stringify(existing.signature) === JSON.stringify(v.signature) &&
+        verdictFreshAt(v) - verdictFreshAt(existing) < this.policy.risk.verdictTtlSeconds * 100
       ) {
         continue;
       }
@@ -513,21 +519,22 @@ export class AccountDO extends DurableObject<Env> {
         capPerWindow: v.capPerWindow === null ? null : Math.max(0, v.capPerWindow),
         reasons: [...v.reasons],
         decidedAt: v.decidedAt,
+        refreshedAt: Math.max(verdictFreshAt(v), existing && existing.decidedAt === v.decidedAt ? verdictFreshAt(existing) : 0),
         signature: v.signature,
       };
       this.verdicts.delete(v.cluster);
       this.verdicts.set(v.cluster, cached);
       this.sql(
-        `INSERT INTO cluster_verdicts (cluster, verdict, cap_per_window, reasons, decided_at, signature) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO cluster_verdicts (cluster, verdict, cap_per_window, reasons, decided_at, signature, refreshed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (cluster) DO UPDATE SET verdict = excluded.verdict, cap_per_window = excluded.cap_per_window, signature = excluded.signature,
-           reasons = excluded.reasons, decided_at = excluded.decided_at`,
+           reasons = excluded.reasons, decided_at = excluded.decided_at, refreshed_at = excluded.refreshed_at`,
         cached.cluster, cached.verdict, cached.capPerWindow, JSON.stringify(cached.reasons), cached.decidedAt,
-        cached.signature ? JSON.stringify(cached.signature) : null,
+        cached.signature ? JSON.stringify(cached.signature) : null, cached.refreshedAt ?? null,
       );
     }
     while (this.verdicts.size > VERDICT_CAP) {
       let oldest: CachedVerdict | null = null;
-      for (const v of this.verdicts.values()) if (!oldest || v.decidedAt < oldest.decidedAt) oldest = v;
+      for (const v of this.verdicts.values()) if (!oldest || verdictFreshAt(v) < verdictFreshAt(oldest)) oldest = v;
       if (!oldest) break;
       this.verdicts.delete(oldest.cluster);
       this.sql(`DELETE FROM cluster_verdicts WHERE cluster = ?`, oldest.cluster);
@@ -656,6 +663,7 @@ export class AccountDO extends DurableObject<Env> {
       }
       this.verdicts.set(str(r.cluster), {
         cluster: str(r.cluster), verdict, capPerWindow: nullableNum(r.cap_per_window), reasons, decidedAt: num(r.decided_at),
+        refreshedAt: nullableNum(r.refreshed_at) ?? undefined,
         signature: parseSignature(r.signature),
       });
     }
@@ -834,7 +842,7 @@ export class AccountDO extends DurableObject<Env> {
 
   private liveVerdicts(now: number, policy: Policy): CachedVerdict[] {
     const oldest = now - policy.risk.verdictTtlSeconds * 1000;
-    return [...this.verdicts.values()].filter((v) => v.decidedAt > oldest && (v.verdict === "suspect" || v.verdict === "confirmed"));
+    return [...this.verdicts.values()].filter((v) => verdictFreshAt(v) > oldest && (v.verdict === "suspect" || v.verdict === "confirmed"));
   }
 
   private trackFingerprints(keys: readonly string[], now: number): void {
@@ -1032,7 +1040,7 @@ export class AccountDO extends DurableObject<Env> {
     if (!this.policySeen) return;
     const verdictOldest = now - this.policy.risk.verdictTtlSeconds * 1000;
     for (const v of [...this.verdicts.values()]) {
-      if (v.decidedAt <= verdictOldest) {
+      if (verdictFreshAt(v) <= verdictOldest) {
         this.verdicts.delete(v.cluster);
         this.sql(`DELETE FROM cluster_verdicts WHERE cluster = ?`, v.cluster);
       }

@@ -34,7 +34,7 @@ import type { CachedVerdict } from "../lib/decision.ts";
 import { clusterRootName } from "../lib/names.ts";
 import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 // Roots called in parallel by one collector flush: bounded fan-out.
 const ROLLUP_PARALLELISM = 16;
 // A root writes its snapshot to D1 at most this often unless the verdict changes.
@@ -53,6 +53,8 @@ export type RootAnswer = {
   capPerWindow: number | null;
   signature: { bands: string[]; eliciting: boolean };
   decidedAt: number;
+  /** When the root gave this answer: a standing verdict stays fresh as long as the root keeps restating it. */
+  answeredAt: number;
   accounts: number;
 };
 
@@ -76,6 +78,8 @@ type VerdictRow = {
   decided_at: number;
   tracked_until: number;
   signature: string | null;
+  /** Null in rows written before version 4: then decided_at stands in. */
+  answered_at: number | null;
 };
 
 export class ClusterDO extends DurableObject<Env> {
@@ -131,6 +135,10 @@ export class ClusterDO extends DurableObject<Env> {
           count INTEGER NOT NULL, PRIMARY KEY (minute, action, enforced));
       `);
     }
+    if (version < 4) {
+      // When a root last restated a verdict: a standing verdict must not age out while the root keeps confirming it.
+      this.sql.exec(`ALTER TABLE verdicts ADD COLUMN answered_at INTEGER`);
+    }
     if (version === 1) {
       // Version 1 kept the collector's interval sample in tables; it now lives in memory.
       this.sql.exec(`
@@ -167,9 +175,7 @@ export class ClusterDO extends DurableObject<Env> {
     if (!this.verdictCache) {
       this.verdictCache = new Map(
         this.sql
-          .exec<{ fp_key: string; verdict: Verdict; cap: number | null; reasons: string; decided_at: number; tracked_until: number; signature: string | null }>(
-            `SELECT fp_key, verdict, cap, reasons, decided_at, tracked_until, signature FROM verdicts`,
-          )
+          .exec<VerdictRow>(`SELECT fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at FROM verdicts`)
           .toArray()
           .map((r) => [r.fp_key, { ...r }]),
       );
@@ -278,13 +284,15 @@ export class ClusterDO extends DurableObject<Env> {
     const out: CachedVerdict[] = [];
     for (const key of keys) {
       const row = rows.get(key);
-      if (row && row.verdict !== "none" && now - row.decided_at < TRACK_MS) {
+      const answeredAt = row?.answered_at ?? row?.decided_at ?? 0;
+      if (row && row.verdict !== "none" && now - answeredAt < TRACK_MS) {
         out.push({
           cluster: key,
           verdict: row.verdict,
           capPerWindow: row.cap,
           reasons: row.reasons.split(",").filter(Boolean),
           decidedAt: row.decided_at,
+          refreshedAt: answeredAt,
           signature: row.signature ? (JSON.parse(row.signature) as CachedVerdict["signature"]) : { bands: [], eliciting: false },
         });
       }
@@ -324,18 +332,20 @@ export class ClusterDO extends DurableObject<Env> {
           decided_at: a.decidedAt,
           tracked_until: a.accounts >= 2 ? now + TRACK_MS : 0,
           signature: JSON.stringify(a.signature),
+          answered_at: a.answeredAt,
         };
         rows.set(delta.key, row);
         this.sql.exec(
-          `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until, signature) VALUES (?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (fp_key) DO UPDATE SET verdict = excluded.verdict, cap = excluded.cap, reasons = excluded.reasons,
-             decided_at = excluded.decided_at, tracked_until = excluded.tracked_until, signature = excluded.signature`,
-          row.fp_key, row.verdict, row.cap, row.reasons, row.decided_at, row.tracked_until, row.signature,
+             decided_at = excluded.decided_at, tracked_until = excluded.tracked_until, signature = excluded.signature,
+             answered_at = excluded.answered_at`,
+          row.fp_key, row.verdict, row.cap, row.reasons, row.decided_at, row.tracked_until, row.signature, row.answered_at,
         );
       });
     }
     for (const [key, row] of rows) {
-      if (row.tracked_until < now && row.decided_at < now - TRACK_MS) {
+      if (row.tracked_until < now && (row.answered_at ?? row.decided_at) < now - TRACK_MS) {
         rows.delete(key);
         this.sql.exec(`DELETE FROM verdicts WHERE fp_key = ?`, key);
       }
@@ -413,7 +423,7 @@ export class ClusterDO extends DurableObject<Env> {
       this.setMeta("snapshot_at", now);
       await this.writeSnapshot(key, metrics, result, policy, counts, now);
     }
-    return { ...result, decidedAt, accounts: metrics.accounts };
+    return { ...result, decidedAt, answeredAt: now, accounts: metrics.accounts };
   }
 
   private loadHll(): HyperLogLog {

@@ -107,8 +107,13 @@ export type CachedVerdict = {
   /** Share of the cluster's aggregate cap this account may use per window (requests). */
   capPerWindow: number | null;
   reasons: string[];
-  /** Epoch ms when the verdict was computed at the cluster. */
+  /** Epoch ms when the cluster reached this verdict (it paces a member's share of the cap from here). */
   decidedAt: number;
+  /**
+   * Epoch ms when the cluster last stated it: a standing verdict is restated with every report answer,
+   * and staleness (risk.verdictTtlSeconds) counts from here. Absent: decidedAt.
+   */
+  refreshedAt?: number;
   /**
    * What the campaign's own requests look like: its dominant template bands and whether it elicits
    * reasoning traces. A verdict on a shared key only lands on requests that match it (see

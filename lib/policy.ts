@@ -149,7 +149,7 @@ export const policySchema = z.strictObject({
       signalCooldownSeconds: z.number().int().min(0).max(86_400).default(300),
       /** Most points cluster evidence (cluster_member + cluster_verdict) may hold at once; keep it below actions.block. */
       clusterPointsCap: z.number().min(0).max(100).default(45),
-      /** A cached cluster verdict older than this is ignored: staleness stays bounded if the cluster stops re-sending. */
+      /** A cached cluster verdict not restated by its cluster for this long is ignored: staleness stays bounded if the cluster stops re-sending. */
       verdictTtlSeconds: z.number().int().min(10).max(7 * 86_400).default(3_600),
     })
     .prefault({}),

@@ -5,6 +5,7 @@
  * already knows for the request's keys along with the admit call instead.
  * The verdicts come only from account objects' answers, never from a client.
  */
+import { verdictFreshAt } from "../lib/cluster/verdict.ts";
 import type { CachedVerdict } from "../lib/decision.ts";
 import { ExpiringLru } from "./lru.ts";
 
@@ -17,7 +18,7 @@ export function rememberVerdicts(verdicts: readonly CachedVerdict[] | undefined,
   if (!verdicts) return;
   const now = Date.now();
   for (const v of verdicts) {
-    const expiresAt = v.decidedAt + ttlSeconds * 1000;
+    const expiresAt = verdictFreshAt(v) + ttlSeconds * 1000;
     if (v.verdict === "confirmed" && expiresAt > now) known.set(v.cluster, v, expiresAt);
   }
 }

@@ -55,6 +55,11 @@ export function judgeKey(key: string, metrics: KeyMetrics, policy: Policy): Verd
   return { verdict: "none", reasons: [], capPerWindow: null, signature };
 }
 
+/** When a cached verdict was last stated by its cluster: what its time-to-live counts from. */
+export function verdictFreshAt(v: { decidedAt: number; refreshedAt?: number }): number {
+  return Math.max(v.decidedAt, v.refreshedAt ?? 0);
+}
+
 /** The kind of a fingerprint key: the part before the first ':' (e.g. "asn", "tls+sdk", "tpl"). */
 export function keyKind(key: string): string {
   const i = key.indexOf(":");

@@ -170,12 +170,13 @@ describe("AccountDO housekeeping", () => {
         .map((r) => r.name),
       verdictColumns: String(s.storage.sql.exec("SELECT sql FROM sqlite_master WHERE name = 'cluster_verdicts'").one().sql),
     }));
-    expect(schema.version).toBe(3);
+    expect(schema.version).toBe(4);
     expect(schema.tables).toEqual([
       "audit_outbox", "cluster_verdicts", "day_buckets", "decision_counts", "fingerprints", "leases", "meta", "overrides",
       "places", "recent_decisions", "risk_signals", "schema_version", "window_buckets",
     ]);
     expect(schema.verdictColumns).toContain("signature");
+    expect(schema.verdictColumns).toContain("refreshed_at");
     // And it reloads from what it wrote.
     const { evictDurableObject } = await import("cloudflare:test");
     await evictDurableObject(stub);

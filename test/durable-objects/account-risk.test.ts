@@ -137,6 +137,21 @@ describe("AccountDO cluster verdicts", () => {
     await stub.advanceClockForTest(policy.risk.verdictTtlSeconds * 1000 + 1);
     expect((await stub.admit(admitRequest(id, policy))).clusters).toEqual([]);
   });
+
+  it("should keep a standing verdict while its cluster restates it, and drop it one TTL after the last restatement", async () => {
+    const { id, stub } = newAccount();
+    const policy = riskPolicy();
+    const ttlMs = policy.risk.verdictTtlSeconds * 1000;
+    const decided = verdict("tls:standing", "confirmed", null, Date.now());
+    await stub.applyClusterVerdicts([decided]);
+    // The campaign goes on for longer than the TTL; the collector restates the verdict with each report.
+    const restatedAt = await stub.advanceClockForTest(ttlMs - 1_000);
+    await stub.applyClusterVerdicts([{ ...decided, refreshedAt: restatedAt }]);
+    await stub.advanceClockForTest(2_000);
+    expect((await stub.admit(campaignRequest(id, policy, "tls:standing"))).clusters).toEqual(["tls:standing"]);
+    await stub.advanceClockForTest(ttlMs);
+    expect((await stub.admit(campaignRequest(id, policy, "tls:standing"))).clusters).toEqual([]);
+  });
 });
 
 describe("AccountDO overrides", () => {

@@ -54,6 +54,8 @@ describe("ClusterDO collectors and roots", () => {
     const verdicts = await report(p, first, [key, band], [Date.now()], true, [band]);
     const onKey = verdicts.find((v) => v.cluster === key);
     expect(onKey?.verdict).toBe("confirmed");
+    // Restated by the root's latest answer, which came after the decision: staleness counts from the restatement.
+    expect(onKey?.refreshedAt).toBeGreaterThan(onKey?.decidedAt ?? Number.POSITIVE_INFINITY);
     // The cap is the aggregate cap shared by the members the root counted when it answered this collector:
     // never looser than an even share among minAccounts, never tighter than among all members.
     expect(onKey?.capPerWindow).toBeGreaterThanOrEqual(p.clusters.aggregateCapPerWindow / root.accounts - 1e-9);
