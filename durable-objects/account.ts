@@ -25,7 +25,7 @@ import type {
   SettleRequest,
 } from "../lib/decision.ts";
 import { ReportBuffer, type AuditHandoff } from "../lib/cluster/report.ts";
-import { verdictApplies, verdictFreshAt } from "../lib/cluster/verdict.ts";
+import { parseSignature, verdictApplies, verdictFreshAt } from "../lib/cluster/verdict.ts";
 import { ACTIONS } from "../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../lib/names.ts";
 import { DEFAULT_POLICY, isShadow, PolicyFromText, policyText, RISK_SIGNALS, type Policy, type RiskSignal } from "../lib/policy.ts";
@@ -155,17 +155,6 @@ function nullableNum(value: unknown): number | null {
 /** Token counts from the edge or the origin: anything but a finite positive number counts as 0. */
 function tokens(value: number): number {
   return Number.isFinite(value) && value > 0 ? Math.ceil(value) : 0;
-}
-/** A stored verdict signature; a damaged one reads as "matches nothing by content". */
-function parseSignature(value: unknown): CachedVerdict["signature"] {
-  if (typeof value !== "string") return undefined;
-  try {
-    const parsed = JSON.parse(value) as { bands?: unknown; eliciting?: unknown };
-    const bands = Array.isArray(parsed.bands) ? parsed.bands.filter((b): b is string => typeof b === "string") : [];
-    return { bands, eliciting: parsed.eliciting === true };
-  } catch {
-    return undefined;
-  }
 }
 
 function isRiskSignal(value: string): value is RiskSignal {
@@ -961,8 +950,9 @@ export class AccountDO extends DurableObject<Env> {
    */
   private async sendToCollector(now: number): Promise<"idle" | "flushed" | "more" | "failed"> {
     const policy = this.policy;
-    const reportDue = this.reportDueAt !== null && now >= this.reportDueAt && this.accountId !== null;
-    const batch = reportDue && this.accountId !== null ? this.reports.drain(this.accountId) : null;
+    const accountId = this.accountId;
+    const reportDue = accountId !== null && this.reportDueAt !== null && now >= this.reportDueAt;
+    const batch = reportDue ? this.reports.drain(accountId) : null;
     if (reportDue) this.reportDueAt = null;
     const rows = this.outboxSize > 0 ? this.sql(`SELECT * FROM audit_outbox ORDER BY id LIMIT ?`, FLUSH_BATCH).toArray() : [];
     const counts = this.countsPending ? this.sql(`SELECT minute, action, enforced, count FROM decision_counts`).toArray() : [];
@@ -974,7 +964,7 @@ export class AccountDO extends DurableObject<Env> {
     const audit: AuditHandoff | undefined =
       rows.length > 0 || counts.length > 0
         ? {
-            accountId: this.accountId ?? "",
+            accountId: accountId ?? "",
             rows: rows.map((r) => ({
               at: num(r.at), kind: str(r.kind), requestId: nullableStr(r.request_id), action: nullableStr(r.action),
               enforced: nullableNum(r.enforced), reasons: nullableStr(r.reasons), risk: nullableNum(r.risk),
@@ -984,12 +974,12 @@ export class AccountDO extends DurableObject<Env> {
           }
         : undefined;
     if (!batch && !audit) return "idle";
-    const collector = this.env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(this.accountId ?? "", policy.clusters.shards)));
+    const collector = this.env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId ?? "", policy.clusters.shards)));
     try {
       this.applyClusterVerdicts(await collector.report(batch, policyText(policy), audit));
     } catch (err) {
       // The report is dropped (the next interval carries the same keys again); the audit rows stay and are retried.
-      console.error(JSON.stringify({ msg: "collector hand-off failed; audit will retry", account: this.accountId, rows: rows.length, error: String(err) }));
+      console.error(JSON.stringify({ msg: "collector hand-off failed; audit will retry", account: accountId, rows: rows.length, error: String(err) }));
       return audit ? "failed" : "idle";
     }
     if (!audit) return "idle";

@@ -29,7 +29,7 @@ import {
   slidingValue,
   type KeyDelta,
 } from "../lib/cluster/rollup.ts";
-import { judgeKey, keyKind, type KeyMetrics, type Verdict } from "../lib/cluster/verdict.ts";
+import { judgeKey, keyKind, parseSignature, type KeyMetrics, type Verdict } from "../lib/cluster/verdict.ts";
 import type { CachedVerdict } from "../lib/decision.ts";
 import { clusterRootName } from "../lib/names.ts";
 import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
@@ -230,6 +230,10 @@ export class ClusterDO extends DurableObject<Env> {
     this.auditPending = true;
   }
 
+  private auditWaiting(): boolean {
+    return this.sql.exec<{ n: number }>(`SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM counts_pending) AS n`).one().n > 0;
+  }
+
   /** Audit rows and counts of every account this collector hears from, to D1 in batches of AUDIT_BATCH. */
   private async flushAudit(): Promise<void> {
     for (let round = 0; round < AUDIT_ROUNDS_PER_FLUSH; round++) {
@@ -273,7 +277,7 @@ export class ClusterDO extends DurableObject<Env> {
       }
       this.sql.exec(`DELETE FROM counts_pending WHERE count <= 0`);
       if (rows.length < AUDIT_BATCH) {
-        this.auditPending = this.sql.exec<{ n: number }>(`SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM counts_pending) AS n`).one().n > 0;
+        this.auditPending = this.auditWaiting();
         return;
       }
     }
@@ -293,7 +297,8 @@ export class ClusterDO extends DurableObject<Env> {
           reasons: row.reasons.split(",").filter(Boolean),
           decidedAt: row.decided_at,
           refreshedAt: answeredAt,
-          signature: row.signature ? (JSON.parse(row.signature) as CachedVerdict["signature"]) : { bands: [], eliciting: false },
+          // A row without a (readable) signature matches nothing by content.
+          signature: parseSignature(row.signature) ?? { bands: [], eliciting: false },
         });
       }
     }
@@ -304,17 +309,18 @@ export class ClusterDO extends DurableObject<Env> {
   private async flushCollector(now: number): Promise<boolean> {
     const policy = this.currentPolicy();
     if (!policy) return false;
-    this.auditPending ??= this.sql.exec<{ n: number }>(`SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM counts_pending) AS n`).one().n > 0;
+    this.auditPending ??= this.auditWaiting();
     if (this.auditPending) await this.flushAudit();
     if (!this.buffer.hasKeys && this.buffer.pendingEdges === 0) return this.auditPending;
     const rows = this.verdictRows();
     // A key a root already knows to be shared keeps reaching it even from one account here.
     const deltas = this.buffer.drainDeltas(now, (key) => (rows.get(key)?.tracked_until ?? 0) > now);
 
+    const policyJson = policyText(policy);
     for (let i = 0; i < deltas.length; i += ROLLUP_PARALLELISM) {
       const chunk = deltas.slice(i, i + ROLLUP_PARALLELISM);
       const answers = await Promise.allSettled(
-        chunk.map((delta) => this.env.CLUSTERS.getByName(clusterRootName(delta.key)).rollup(delta, this.policyText ?? policyText(policy))),
+        chunk.map((delta) => this.env.CLUSTERS.getByName(clusterRootName(delta.key)).rollup(delta, policyJson)),
       );
       answers.forEach((answer, j) => {
         const delta = chunk[j];

@@ -2,7 +2,7 @@
  * The contract between the Worker and AccountDO: what admission is asked and
  * what it answers. Plain data, so it crosses the RPC boundary as-is.
  */
-import type { Policy, RiskSignal } from "./policy.ts";
+import type { RiskSignal } from "./policy.ts";
 
 export const ACTIONS = ["allow", "tag", "degrade", "throttle", "block"] as const;
 export type Action = (typeof ACTIONS)[number];

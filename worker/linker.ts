@@ -5,7 +5,7 @@
  * D1 for operators, and member account objects learn the component's verdict.
  */
 import { connectedComponents, type Component, type Edge } from "../lib/cluster/components.ts";
-import { isBroadKind, type Verdict } from "../lib/cluster/verdict.ts";
+import { isBroadKind, parseSignature, type Signature, type Verdict } from "../lib/cluster/verdict.ts";
 import type { CachedVerdict } from "../lib/decision.ts";
 import { fnv1a32 } from "../lib/fasthash.ts";
 import { accountObjectName } from "../lib/names.ts";
@@ -36,19 +36,6 @@ export function componentVerdict(
 
 // Template bands a component's signature keeps: the campaign's dominant ones, across its keys.
 const COMPONENT_SIGNATURE_BANDS = 8;
-
-type Signature = NonNullable<CachedVerdict["signature"]>;
-
-function parseSignature(text: string | null): Signature | null {
-  if (!text) return null;
-  try {
-    const value = JSON.parse(text) as { bands?: unknown; eliciting?: unknown };
-    const bands = Array.isArray(value.bands) ? value.bands.filter((b): b is string => typeof b === "string") : [];
-    return { bands, eliciting: value.eliciting === true };
-  } catch {
-    return null;
-  }
-}
 
 /**
  * What a component's campaign looks like: the template bands that the most

@@ -24,11 +24,26 @@ export type KeyMetrics = {
   pivotModel: string | null;
 };
 
+/** What a campaign's own requests look like: its dominant template bands, and whether it elicits reasoning. */
+export type Signature = { bands: string[]; eliciting: boolean };
+
+/** A signature as stored (JSON text); a missing or damaged one reads as undefined. */
+export function parseSignature(value: unknown): Signature | undefined {
+  if (typeof value !== "string" || value === "") return undefined;
+  try {
+    const parsed = JSON.parse(value) as { bands?: unknown; eliciting?: unknown };
+    const bands = Array.isArray(parsed.bands) ? parsed.bands.filter((b): b is string => typeof b === "string") : [];
+    return { bands, eliciting: parsed.eliciting === true };
+  } catch {
+    return undefined;
+  }
+}
+
 export type VerdictResult = {
   verdict: Verdict;
   reasons: string[];
   /** What matching requests look like; see verdictApplies. */
-  signature: { bands: string[]; eliciting: boolean };
+  signature: Signature;
   /** Requests per window each member may make while the verdict stands (aggregate cap ÷ members); null = no cap. */
   capPerWindow: number | null;
 };
