@@ -25,7 +25,7 @@ import type {
   SettleRequest,
 } from "../lib/decision.ts";
 import { ReportBuffer, type AuditHandoff } from "../lib/cluster/report.ts";
-import { parseSignature, verdictApplies, verdictFreshAt } from "../lib/cluster/verdict.ts";
+import { parseSignature, sameSignature, verdictApplies, verdictFreshAt } from "../lib/cluster/verdict.ts";
 import { ACTIONS } from "../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../lib/names.ts";
 import { DEFAULT_POLICY, isShadow, PolicyFromText, policyText, RISK_SIGNALS, type Policy, type RiskSignal } from "../lib/policy.ts";
@@ -197,6 +197,8 @@ export class AccountDO extends DurableObject<Env> {
   private outboxSize = 0;
   /** Decision counts wait in the object until the next flush. */
   private countsPending = false;
+  /** A decision was counted since the current hand-off read the counts (so some stay pending after it). */
+  private countedSinceHandoff = false;
   private outboxDueAt: number | null = null;
   private lastLimits: RateLimitSnapshot | null = null;
   /**
@@ -334,7 +336,7 @@ export class AccountDO extends DurableObject<Env> {
       const bucket = this.countWindow(now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), 1, estimate.inputTokens, estimate.outputTokens);
       this.countDay(now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets));
       leaseId = this.openLease(now, policy.limits.leaseSeconds * 1000, bucket, estimate);
-      this.rememberForwarded(now);
+      this.rememberForwarded(now, clusterCap !== null);
     }
 
     // Every attempt is reported, not only what was forwarded: a capped hydra must not look like it went quiet.
@@ -492,7 +494,7 @@ export class AccountDO extends DurableObject<Env> {
         existing.decidedAt === v.decidedAt &&
         existing.verdict === v.verdict &&
         existing.capPerWindow === v.capPerWindow &&
-        JSON.stringify(existing.signature) === JSON.stringify(v.signature) &&
+        sameSignature(existing.signature, v.signature) &&
         verdictFreshAt(v) - verdictFreshAt(existing) < this.policy.risk.verdictTtlSeconds * 100
       ) {
         continue;
@@ -685,8 +687,13 @@ export class AccountDO extends DurableObject<Env> {
     this.loaded = true;
   }
 
-  private rememberForwarded(now: number): void {
+  /**
+   * The last forward paces a capped member's share, and only a forward after the cap's verdict
+   * counts (before it, the verdict's time does): it is stored only while a cap applies.
+   */
+  private rememberForwarded(now: number, capped: boolean): void {
     this.lastForwardedAt = now;
+    if (!capped) return;
     this.sql(`INSERT INTO meta (key, value) VALUES ('last_forwarded_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, String(now));
   }
 
@@ -939,6 +946,7 @@ export class AccountDO extends DurableObject<Env> {
       Math.floor(now / 60_000) * 60_000, action, enforced ? 1 : 0,
     );
     this.countsPending = true;
+    this.countedSinceHandoff = true;
     this.outboxDueAt ??= now + COUNTS_FLUSH_DELAY_MS;
   }
 
@@ -975,6 +983,7 @@ export class AccountDO extends DurableObject<Env> {
         : undefined;
     if (!batch && !audit) return "idle";
     const collector = this.env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId ?? "", policy.clusters.shards)));
+    this.countedSinceHandoff = false;
     try {
       this.applyClusterVerdicts(await collector.report(batch, policyText(policy), audit));
     } catch (err) {
@@ -985,13 +994,14 @@ export class AccountDO extends DurableObject<Env> {
     if (!audit) return "idle";
     // Rows admitted while the call was in flight have larger ids and stay for the next hand-off;
     // counts that grew meanwhile keep only what was not yet sent.
-    if (rows.length > 0) this.sql(`DELETE FROM audit_outbox WHERE id <= ?`, num(rows.at(-1)?.id));
+    const sent = rows.length > 0 ? this.sql(`DELETE FROM audit_outbox WHERE id <= ?`, num(rows.at(-1)?.id)).rowsWritten : 0;
     for (const c of audit.counts) {
       this.sql(`UPDATE decision_counts SET count = count - ? WHERE minute = ? AND action = ? AND enforced = ?`, c.count, c.minute, c.action, c.enforced);
     }
-    this.sql(`DELETE FROM decision_counts WHERE count <= 0`);
-    this.countsPending = num(this.sql(`SELECT COUNT(*) AS n FROM decision_counts`).toArray()[0]?.n) > 0;
-    const left = num(this.sql(`SELECT COUNT(*) AS n FROM audit_outbox`).toArray()[0]?.n);
+    if (audit.counts.length > 0) this.sql(`DELETE FROM decision_counts WHERE count <= 0`);
+    // Every count sent is now zero and gone: only what was counted during the call is left.
+    this.countsPending = this.countedSinceHandoff;
+    const left = Math.max(0, this.outboxSize - sent);
     this.outboxSize = left;
     this.outboxDueAt = left > 0 ? this.now() + AUDIT_FLUSH_DELAY_MS : this.countsPending ? this.now() + COUNTS_FLUSH_DELAY_MS : null;
     return left > 0 && rows.length === FLUSH_BATCH ? "more" : "flushed";

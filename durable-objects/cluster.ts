@@ -85,6 +85,13 @@ type VerdictRow = {
 export class ClusterDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private hll: HyperLogLog | null = null;
+  /**
+   * Storage read once per instance and written through: a root answers every collector every
+   * interval, and re-reading its meta and buckets for each answer cost more than the answer.
+   */
+  private metaCache: Map<string, SqlValue> | null = null;
+  private bucketCache: Map<number, KeyDelta["counts"]> | null = null;
+  private modelsCache: Map<string, number> | null = null;
   // Collector role: the interval's sample lives in memory (see lib/cluster/collector.ts).
   private readonly buffer = new CollectorBuffer();
   private verdictCache: Map<string, VerdictRow> | null = null;
@@ -152,13 +159,40 @@ export class ClusterDO extends DurableObject<Env> {
     this.sql.exec(`INSERT INTO schema_version (version) VALUES (?)`, SCHEMA_VERSION);
   }
 
-  private getMeta<T extends SqlValue>(k: string): T | null {
-    const row = this.sql.exec<{ v: T }>(`SELECT v FROM meta WHERE k = ?`, k).toArray()[0];
-    return row ? row.v : null;
+  private meta(): Map<string, SqlValue> {
+    this.metaCache ??= new Map(this.sql.exec<{ k: string; v: SqlValue }>(`SELECT k, v FROM meta`).toArray().map((r) => [r.k, r.v]));
+    return this.metaCache;
   }
 
+  private getMeta<T extends SqlValue>(k: string): T | null {
+    return (this.meta().get(k) as T | undefined) ?? null;
+  }
+
+  /** Writes only a changed value (a blob always counts as changed). */
   private setMeta(k: string, v: SqlValue): void {
+    const meta = this.meta();
+    if (meta.has(k) && meta.get(k) === v && !(v instanceof ArrayBuffer)) return;
+    meta.set(k, v);
     this.sql.exec(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, v);
+  }
+
+  /** The root's window buckets, by start. */
+  private buckets(): Map<number, KeyDelta["counts"]> {
+    this.bucketCache ??= new Map(
+      this.sql
+        .exec<{ start: number; counts: string }>(`SELECT start, counts FROM buckets`)
+        .toArray()
+        .map((r) => [r.start, JSON.parse(r.counts) as KeyDelta["counts"]]),
+    );
+    return this.bucketCache;
+  }
+
+  /** When each model was first seen on this key. */
+  private modelsFirstSeen(): Map<string, number> {
+    this.modelsCache ??= new Map(
+      this.sql.exec<{ model: string; first_seen: number }>(`SELECT model, first_seen FROM models_first_seen`).toArray().map((r) => [r.model, r.first_seen]),
+    );
+    return this.modelsCache;
   }
 
   private async scheduleFlush(delayMs: number): Promise<void> {
@@ -396,15 +430,26 @@ export class ClusterDO extends DurableObject<Env> {
     if (changed) this.setMeta("hll", hll.registers.buffer.slice(0) as ArrayBuffer);
 
     const start = bucketStart(now, windowMs);
-    const row = this.sql.exec<{ counts: string }>(`SELECT counts FROM buckets WHERE start = ?`, start).toArray()[0];
-    const counts = row ? (JSON.parse(row.counts) as KeyDelta["counts"]) : emptyCounts();
+    const buckets = this.buckets();
+    const counts = buckets.get(start) ?? emptyCounts();
+    buckets.set(start, counts);
     mergeCounts(counts, delta.counts);
     this.sql.exec(
       `INSERT INTO buckets (start, counts) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET counts = excluded.counts`,
       start, JSON.stringify(counts),
     );
-    this.sql.exec(`DELETE FROM buckets WHERE start < ?`, start - windowMs);
+    let expired = false;
+    for (const s of buckets.keys()) {
+      if (s < start - windowMs) {
+        buckets.delete(s);
+        expired = true;
+      }
+    }
+    if (expired) this.sql.exec(`DELETE FROM buckets WHERE start < ?`, start - windowMs);
+    const models = this.modelsFirstSeen();
     for (const model of Object.keys(delta.counts.models)) {
+      if (models.has(model)) continue;
+      models.set(model, now);
       this.sql.exec(`INSERT OR IGNORE INTO models_first_seen (model, first_seen) VALUES (?, ?)`, model, now);
     }
 
@@ -442,16 +487,15 @@ export class ClusterDO extends DurableObject<Env> {
 
   private metrics(key: string, now: number, windowMs: number, policy: Policy, hll: HyperLogLog): KeyMetrics {
     const start = bucketStart(now, windowMs);
-    const rows = this.sql.exec<{ start: number; counts: string }>(`SELECT start, counts FROM buckets WHERE start >= ?`, start - windowMs).toArray();
     const current = emptyCounts();
     const previous = emptyCounts();
-    for (const r of rows) mergeCounts(r.start === start ? current : previous, JSON.parse(r.counts) as KeyDelta["counts"]);
+    for (const [s, counts] of this.buckets()) {
+      if (s >= start - windowMs) mergeCounts(s === start ? current : previous, counts);
+    }
     const both = emptyCounts();
     mergeCounts(both, current);
     mergeCounts(both, previous);
-    const firstSeen = new Map(
-      this.sql.exec<{ model: string; first_seen: number }>(`SELECT model, first_seen FROM models_first_seen`).toArray().map((r) => [r.model, r.first_seen]),
-    );
+    const firstSeen = this.modelsFirstSeen();
     return metricsFrom({
       key,
       accounts: hll.estimate(),

@@ -36,11 +36,21 @@ export function mergeCounts(into: KeyCounts, from: KeyCounts, limits = { bands: 
   into.inputTokens += from.inputTokens;
   into.outputTokens += from.outputTokens;
   into.elicited += from.elicited;
-  for (const [band, n] of Object.entries(from.bands)) {
-    if (band in into.bands || Object.keys(into.bands).length < limits.bands) into.bands[band] = (into.bands[band] ?? 0) + n;
-  }
-  for (const [model, n] of Object.entries(from.models)) {
-    if (model in into.models || Object.keys(into.models).length < limits.models) into.models[model] = (into.models[model] ?? 0) + n;
+  mergeBounded(into.bands, from.bands, limits.bands);
+  mergeBounded(into.models, from.models, limits.models);
+}
+
+/** Adds `from` into `into`; names `into` does not hold yet join only while it holds fewer than `max`. */
+function mergeBounded(into: Record<string, number>, from: Record<string, number>, max: number): void {
+  let size = Object.keys(into).length;
+  for (const name in from) {
+    const n = from[name] ?? 0;
+    const held = into[name];
+    if (held !== undefined) into[name] = held + n;
+    else if (size < max) {
+      into[name] = n;
+      size++;
+    }
   }
 }
 

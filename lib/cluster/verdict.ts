@@ -27,6 +27,13 @@ export type KeyMetrics = {
 /** What a campaign's own requests look like: its dominant template bands, and whether it elicits reasoning. */
 export type Signature = { bands: string[]; eliciting: boolean };
 
+/** Same bands in the same order and the same elicitation flag (absent equals absent). */
+export function sameSignature(a: Signature | undefined, b: Signature | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.eliciting !== b.eliciting || a.bands.length !== b.bands.length) return false;
+  return a.bands.every((band, i) => band === b.bands[i]);
+}
+
 /** A signature as stored (JSON text); a missing or damaged one reads as undefined. */
 export function parseSignature(value: unknown): Signature | undefined {
   if (typeof value !== "string" || value === "") return undefined;
