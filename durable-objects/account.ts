@@ -25,6 +25,7 @@ import type {
   SettleRequest,
 } from "../lib/decision.ts";
 import { ReportBuffer, type AuditHandoff } from "../lib/cluster/report.ts";
+import { ACCOUNT_SCHEMA, MIGRATIONS } from "./account-schema.ts";
 import { parseSignature, sameSignature, verdictApplies, verdictFreshAt } from "../lib/cluster/verdict.ts";
 import { ACTIONS } from "../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../lib/names.ts";
@@ -91,54 +92,6 @@ type PlaceKind = "country" | "prefix";
 type Place = { lastSeen: number; expiresAt: number };
 type RecentDecision = AccountState["recentDecisions"][number] & { seq: number };
 
-/** Versioned schema: each entry upgrades from the previous version; statements are idempotent. */
-const MIGRATIONS: string[][] = [
-  [
-    `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS window_buckets (
-       start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-       requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-       PRIMARY KEY (start_ms, end_ms))`,
-    `CREATE TABLE IF NOT EXISTS day_buckets (
-       start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL, exchanges INTEGER NOT NULL,
-       PRIMARY KEY (start_ms, end_ms))`,
-    `CREATE TABLE IF NOT EXISTS leases (
-       id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-       bucket_start INTEGER NOT NULL, bucket_end INTEGER NOT NULL,
-       input_reserved INTEGER NOT NULL, output_reserved INTEGER NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS risk_signals (
-       signal TEXT PRIMARY KEY, points REAL NOT NULL, updated_at INTEGER NOT NULL, last_at INTEGER NOT NULL, count INTEGER NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS overrides (
-       kind TEXT PRIMARY KEY, multiplier REAL, reason TEXT NOT NULL, expires_at INTEGER, created_at INTEGER NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS cluster_verdicts (
-       cluster TEXT PRIMARY KEY, verdict TEXT NOT NULL, cap_per_window INTEGER, reasons TEXT NOT NULL, decided_at INTEGER NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS fingerprints (
-       key TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, count INTEGER NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS places (
-       kind TEXT NOT NULL, value TEXT NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-       PRIMARY KEY (kind, value))`,
-    `CREATE TABLE IF NOT EXISTS audit_outbox (
-       id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, request_id TEXT,
-       action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT, cluster TEXT, detail TEXT)`,
-    `CREATE TABLE IF NOT EXISTS recent_decisions (
-       slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT NOT NULL,
-       action TEXT NOT NULL, enforced INTEGER NOT NULL, reasons TEXT NOT NULL, risk REAL NOT NULL)`,
-  ],
-  [
-    // Per-minute decision counts, allow included, handed to the collector with the audit rows.
-    `CREATE TABLE IF NOT EXISTS decision_counts (
-       minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL, count INTEGER NOT NULL,
-       PRIMARY KEY (minute, action, enforced))`,
-  ],
-  [
-    // What a cluster's own requests look like (dominant template bands, elicitation): see verdictApplies.
-    `ALTER TABLE cluster_verdicts ADD COLUMN signature TEXT`,
-  ],
-  [
-    // When the cluster last restated the verdict: the time-to-live counts from here, not from the decision.
-    `ALTER TABLE cluster_verdicts ADD COLUMN refreshed_at INTEGER`,
-  ],
-];
 
 function num(value: unknown, fallback = 0): number {
   return typeof value === "number" && Number.isFinite(value) ? value : fallback;
@@ -484,6 +437,7 @@ export class AccountDO extends DurableObject<Env> {
   /** Caches verdicts sent by the cluster objects; "none" clears one, an older verdict never replaces a newer. */
   applyClusterVerdicts(verdicts: CachedVerdict[]): void {
     this.ready();
+    const writes = new Map<string, CachedVerdict>();
     for (const v of verdicts) {
       const existing = this.verdicts.get(v.cluster);
       if (existing && existing.decidedAt > v.decidedAt) continue;
@@ -501,6 +455,7 @@ export class AccountDO extends DurableObject<Env> {
       }
       if (v.verdict === "none") {
         this.verdicts.delete(v.cluster);
+        writes.delete(v.cluster);
         this.sql(`DELETE FROM cluster_verdicts WHERE cluster = ?`, v.cluster);
         continue;
       }
@@ -515,12 +470,19 @@ export class AccountDO extends DurableObject<Env> {
       };
       this.verdicts.delete(v.cluster);
       this.verdicts.set(v.cluster, cached);
+      writes.set(v.cluster, cached);
+    }
+    if (writes.size > 0) {
+      // One statement for all of them: a new member of a known campaign learns several verdicts at once.
+      const rows = [...writes.values()].map((c) => [
+        c.cluster, c.verdict, c.capPerWindow, JSON.stringify(c.reasons), c.decidedAt, c.signature ? JSON.stringify(c.signature) : null, c.refreshedAt ?? null,
+      ]);
       this.sql(
-        `INSERT INTO cluster_verdicts (cluster, verdict, cap_per_window, reasons, decided_at, signature, refreshed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO cluster_verdicts (cluster, verdict, cap_per_window, reasons, decided_at, signature, refreshed_at)
+         SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6 FROM json_each(?) r WHERE true
          ON CONFLICT (cluster) DO UPDATE SET verdict = excluded.verdict, cap_per_window = excluded.cap_per_window, signature = excluded.signature,
            reasons = excluded.reasons, decided_at = excluded.decided_at, refreshed_at = excluded.refreshed_at`,
-        cached.cluster, cached.verdict, cached.capPerWindow, JSON.stringify(cached.reasons), cached.decidedAt,
-        cached.signature ? JSON.stringify(cached.signature) : null, cached.refreshedAt ?? null,
+        JSON.stringify(rows),
       );
     }
     while (this.verdicts.size > VERDICT_CAP) {
@@ -588,8 +550,8 @@ export class AccountDO extends DurableObject<Env> {
     this.sql(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`);
     const current = num(this.sql(`SELECT MAX(version) AS v FROM schema_version`).toArray()[0]?.v, 0);
     if (current === 0) {
-      // A new account object (most of a hydra's are): the whole schema in one call.
-      this.ctx.storage.sql.exec(`${MIGRATIONS.flat().join(";\n")};\nINSERT INTO schema_version (version) VALUES (${MIGRATIONS.length})`);
+      // A new account object (most of a hydra's are): the current schema in one call, no ALTERs.
+      this.ctx.storage.sql.exec(`${ACCOUNT_SCHEMA.join(";\n")};\nINSERT INTO schema_version (version) VALUES (${MIGRATIONS.length})`);
       return true;
     }
     for (let version = current + 1; version <= MIGRATIONS.length; version++) {

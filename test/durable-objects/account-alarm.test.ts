@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { AccountDO } from "../../durable-objects/account.ts";
+import { MIGRATIONS } from "../../durable-objects/account-schema.ts";
 import { accountObjectName, clusterCollectorName, collectorIndex } from "../../lib/names.ts";
 import { DEFAULT_POLICY } from "../../lib/policy.ts";
 import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
@@ -181,6 +182,29 @@ describe("AccountDO housekeeping", () => {
     const { evictDurableObject } = await import("cloudflare:test");
     await evictDurableObject(stub);
     expect((await stub.inspect()).recentDecisions).toHaveLength(1);
+  });
+
+  it("should reach the same tables and columns through MIGRATIONS one by one as a new object gets at once", async () => {
+    const shape = (sql: SqlStorage) => {
+      const tables = sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'schema_version' ORDER BY name")
+        .toArray()
+        .map((r) => r.name);
+      return Object.fromEntries(
+        tables.map((t) => [t, sql.exec(`SELECT name, type, "notnull", pk, dflt_value FROM pragma_table_info(?) ORDER BY cid`, t).toArray().map((c) => ({ ...c }))]),
+      );
+    };
+    const fresh = newAccount();
+    await fresh.stub.admit(admitRequest(fresh.id, testPolicy()));
+    const created = await runInDurableObject(fresh.stub, (_i, s) => shape(s.storage.sql));
+    const upgraded = await runInDurableObject(newAccount().stub, (_i, s) => {
+      const sql = s.storage.sql;
+      for (const t of Object.keys(shape(sql))) sql.exec(`DROP TABLE ${t}`);
+      for (const statement of MIGRATIONS.flat()) sql.exec(statement);
+      return shape(sql);
+    });
+    expect(Object.keys(created)).toHaveLength(12);
+    expect(created).toEqual(upgraded);
   });
 
   it("should write a known fingerprint key's row at most once a minute, and a new key at once", async () => {

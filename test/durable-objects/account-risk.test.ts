@@ -103,6 +103,22 @@ describe("AccountDO cluster verdicts", () => {
     expect(results[0]?.reasons).toContain("cluster.confirmed");
   });
 
+  it("should store several verdicts given at once and read them back the same after an eviction", async () => {
+    const { evictDurableObject } = await import("cloudflare:test");
+    const { id, stub } = newAccount();
+    const now = Date.now();
+    await stub.admit(admitRequest(id, riskPolicy()));
+    await stub.applyClusterVerdicts([
+      { ...verdict("tls:one", "confirmed", 2.5, now - 2_000), refreshedAt: now - 500 },
+      verdict("asn:two", "suspect", null, now - 1_000),
+      { ...verdict("hdr:three", "confirmed", 0, now), signature: { bands: [], eliciting: false } },
+    ]);
+    const before = (await stub.inspect()).clusters;
+    expect(before.map((v) => v.cluster)).toEqual(["tls:one", "asn:two", "hdr:three"]);
+    await evictDurableObject(stub);
+    expect((await stub.inspect()).clusters).toEqual(before);
+  });
+
   it("should treat a suspect verdict as evidence only, and clear a verdict on none", async () => {
     const { id, stub } = newAccount();
     const policy = riskPolicy({ risk: { weights: { cluster_member: 12 } } });

@@ -1,0 +1,93 @@
+/**
+ * The account object's SQLite schema: MIGRATIONS upgrade an existing object
+ * one version at a time; ACCOUNT_SCHEMA is where they end, written out, so a
+ * new object (every account's first request: most of a hydra's objects) is
+ * created without ALTER TABLE, which re-reads the whole schema each time. A
+ * test checks that both give the same tables and columns.
+ */
+
+/** Versioned schema: each entry upgrades from the previous version; statements are idempotent. */
+export const MIGRATIONS: string[][] = [
+  [
+    `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS window_buckets (
+       start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+       requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+       PRIMARY KEY (start_ms, end_ms))`,
+    `CREATE TABLE IF NOT EXISTS day_buckets (
+       start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL, exchanges INTEGER NOT NULL,
+       PRIMARY KEY (start_ms, end_ms))`,
+    `CREATE TABLE IF NOT EXISTS leases (
+       id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+       bucket_start INTEGER NOT NULL, bucket_end INTEGER NOT NULL,
+       input_reserved INTEGER NOT NULL, output_reserved INTEGER NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS risk_signals (
+       signal TEXT PRIMARY KEY, points REAL NOT NULL, updated_at INTEGER NOT NULL, last_at INTEGER NOT NULL, count INTEGER NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS overrides (
+       kind TEXT PRIMARY KEY, multiplier REAL, reason TEXT NOT NULL, expires_at INTEGER, created_at INTEGER NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS cluster_verdicts (
+       cluster TEXT PRIMARY KEY, verdict TEXT NOT NULL, cap_per_window INTEGER, reasons TEXT NOT NULL, decided_at INTEGER NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS fingerprints (
+       key TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, count INTEGER NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS places (
+       kind TEXT NOT NULL, value TEXT NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+       PRIMARY KEY (kind, value))`,
+    `CREATE TABLE IF NOT EXISTS audit_outbox (
+       id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, request_id TEXT,
+       action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT, cluster TEXT, detail TEXT)`,
+    `CREATE TABLE IF NOT EXISTS recent_decisions (
+       slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT NOT NULL,
+       action TEXT NOT NULL, enforced INTEGER NOT NULL, reasons TEXT NOT NULL, risk REAL NOT NULL)`,
+  ],
+  [
+    // Per-minute decision counts, allow included, handed to the collector with the audit rows.
+    `CREATE TABLE IF NOT EXISTS decision_counts (
+       minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL, count INTEGER NOT NULL,
+       PRIMARY KEY (minute, action, enforced))`,
+  ],
+  [
+    // What a cluster's own requests look like (dominant template bands, elicitation): see verdictApplies.
+    `ALTER TABLE cluster_verdicts ADD COLUMN signature TEXT`,
+  ],
+  [
+    // When the cluster last restated the verdict: the time-to-live counts from here, not from the decision.
+    `ALTER TABLE cluster_verdicts ADD COLUMN refreshed_at INTEGER`,
+  ],
+];
+
+/** The schema after every migration, for a new object. */
+export const ACCOUNT_SCHEMA: string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  `CREATE TABLE window_buckets (
+     start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+     requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+     PRIMARY KEY (start_ms, end_ms))`,
+  `CREATE TABLE day_buckets (
+     start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL, exchanges INTEGER NOT NULL,
+     PRIMARY KEY (start_ms, end_ms))`,
+  `CREATE TABLE leases (
+     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+     bucket_start INTEGER NOT NULL, bucket_end INTEGER NOT NULL,
+     input_reserved INTEGER NOT NULL, output_reserved INTEGER NOT NULL)`,
+  `CREATE TABLE risk_signals (
+     signal TEXT PRIMARY KEY, points REAL NOT NULL, updated_at INTEGER NOT NULL, last_at INTEGER NOT NULL, count INTEGER NOT NULL)`,
+  `CREATE TABLE overrides (
+     kind TEXT PRIMARY KEY, multiplier REAL, reason TEXT NOT NULL, expires_at INTEGER, created_at INTEGER NOT NULL)`,
+  `CREATE TABLE cluster_verdicts (
+     cluster TEXT PRIMARY KEY, verdict TEXT NOT NULL, cap_per_window INTEGER, reasons TEXT NOT NULL, decided_at INTEGER NOT NULL,
+     signature TEXT, refreshed_at INTEGER)`,
+  `CREATE TABLE fingerprints (
+     key TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, count INTEGER NOT NULL)`,
+  `CREATE TABLE places (
+     kind TEXT NOT NULL, value TEXT NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+     PRIMARY KEY (kind, value))`,
+  `CREATE TABLE audit_outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, request_id TEXT,
+     action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT, cluster TEXT, detail TEXT)`,
+  `CREATE TABLE recent_decisions (
+     slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT NOT NULL,
+     action TEXT NOT NULL, enforced INTEGER NOT NULL, reasons TEXT NOT NULL, risk REAL NOT NULL)`,
+  `CREATE TABLE decision_counts (
+     minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL, count INTEGER NOT NULL,
+     PRIMARY KEY (minute, action, enforced))`,
+];
