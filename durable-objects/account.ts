@@ -437,7 +437,6 @@ export class AccountDO extends DurableObject<Env> {
   /** Caches verdicts sent by the cluster objects; "none" clears one, an older verdict never replaces a newer. */
   applyClusterVerdicts(verdicts: CachedVerdict[]): void {
     this.ready();
-    const writes = new Map<string, CachedVerdict>();
     for (const v of verdicts) {
       const existing = this.verdicts.get(v.cluster);
       if (existing && existing.decidedAt > v.decidedAt) continue;
@@ -455,7 +454,6 @@ export class AccountDO extends DurableObject<Env> {
       }
       if (v.verdict === "none") {
         this.verdicts.delete(v.cluster);
-        writes.delete(v.cluster);
         this.sql(`DELETE FROM cluster_verdicts WHERE cluster = ?`, v.cluster);
         continue;
       }
@@ -470,19 +468,12 @@ export class AccountDO extends DurableObject<Env> {
       };
       this.verdicts.delete(v.cluster);
       this.verdicts.set(v.cluster, cached);
-      writes.set(v.cluster, cached);
-    }
-    if (writes.size > 0) {
-      // One statement for all of them: a new member of a known campaign learns several verdicts at once.
-      const rows = [...writes.values()].map((c) => [
-        c.cluster, c.verdict, c.capPerWindow, JSON.stringify(c.reasons), c.decidedAt, c.signature ? JSON.stringify(c.signature) : null, c.refreshedAt ?? null,
-      ]);
       this.sql(
-        `INSERT INTO cluster_verdicts (cluster, verdict, cap_per_window, reasons, decided_at, signature, refreshed_at)
-         SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6 FROM json_each(?) r WHERE true
+        `INSERT INTO cluster_verdicts (cluster, verdict, cap_per_window, reasons, decided_at, signature, refreshed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (cluster) DO UPDATE SET verdict = excluded.verdict, cap_per_window = excluded.cap_per_window, signature = excluded.signature,
            reasons = excluded.reasons, decided_at = excluded.decided_at, refreshed_at = excluded.refreshed_at`,
-        JSON.stringify(rows),
+        cached.cluster, cached.verdict, cached.capPerWindow, JSON.stringify(cached.reasons), cached.decidedAt,
+        cached.signature ? JSON.stringify(cached.signature) : null, cached.refreshedAt ?? null,
       );
     }
     while (this.verdicts.size > VERDICT_CAP) {
