@@ -73,7 +73,7 @@ const AUDIT_FLUSH_DELAY_MS = 5_000;
 // Counts alone are per minute: waiting 30 s folds a busy account's traffic into one hand-off instead of twelve.
 const COUNTS_FLUSH_DELAY_MS = 30_000;
 const FLUSH_RETRY_MS = 30_000;
-// Pruning alone is never urgent: wait a minute past the first expiry so one alarm prunes several rows.
+// Pruning alone is never urgent: a minute past the last expiry, so one alarm prunes everything at once.
 const PRUNE_SLACK_MS = 60_000;
 
 type WindowRow = { start: number; end: number; expiresAt: number; requests: number; inputTokens: number; outputTokens: number };
@@ -1018,11 +1018,15 @@ export class AccountDO extends DurableObject<Env> {
       else if (flush === "failed") due = now + FLUSH_RETRY_MS;
       else due = this.outboxDueAt ?? now + AUDIT_FLUSH_DELAY_MS;
     }
-    due = Math.min(due, this.nextLeaseExpiry, this.reportDueAt ?? Number.POSITIVE_INFINITY);
-    let pruneAt = Number.POSITIVE_INFINITY;
-    for (const r of this.windowRows) pruneAt = Math.min(pruneAt, r.expiresAt);
-    for (const r of this.dayRows) pruneAt = Math.min(pruneAt, r.expiresAt);
-    for (const map of Object.values(this.places)) for (const p of map.values()) pruneAt = Math.min(pruneAt, p.expiresAt);
+    // A settled lease is gone: only leases still open can expire (nextLeaseExpiry is a lower bound).
+    if (this.leases.size > 0) due = Math.min(due, this.nextLeaseExpiry);
+    due = Math.min(due, this.reportDueAt ?? Number.POSITIVE_INFINITY);
+    // Housekeeping waits until every counter has left its window: an account in use prunes as its buckets
+    // roll over, so an idle one (most of a hydra's, after its few requests) is woken once, not per window.
+    let pruneAt = Number.NEGATIVE_INFINITY;
+    for (const r of this.windowRows) pruneAt = Math.max(pruneAt, r.expiresAt);
+    for (const r of this.dayRows) pruneAt = Math.max(pruneAt, r.expiresAt);
+    for (const map of Object.values(this.places)) for (const p of map.values()) pruneAt = Math.max(pruneAt, p.expiresAt);
     if (Number.isFinite(pruneAt)) due = Math.min(due, Math.max(pruneAt, now) + PRUNE_SLACK_MS);
     if (!Number.isFinite(due)) return;
     const real = due - this.clockOffsetMs;
