@@ -2,11 +2,12 @@
  * The campaign simulator's command line.
  *
  *   npm run simulate -- <scenario.json> [--gateway http://127.0.0.1:8787] [--origin http://127.0.0.1:8788]
- *                       [--admin-token TOKEN] [--out reports/<scenario name>]
+ *                       [--admin-token TOKEN] [--out reports/<scenario name>] [--inspect-port 9229]
  *
  * Without --gateway it is self-contained (demo origin + Miniflare, nothing to
  * start first). It writes report.json, report.html and leakage.svg to --out,
  * prints the headline numbers, shows progress on stderr, and exits by itself.
+ * --inspect-port opens the self-contained gateway's V8 inspector, to profile it under load.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -26,7 +27,15 @@ import { connectGateway, localAdminToken, startSelfContained, type Target } from
 const ACCOUNT_CONCURRENCY = 24;
 const CLUSTER_PAGES = 10;
 
-const usage = `usage: npm run simulate -- <scenario.json> [--gateway URL] [--origin URL] [--admin-token TOKEN] [--out DIR]`;
+const usage = `usage: npm run simulate -- <scenario.json> [--gateway URL] [--origin URL] [--admin-token TOKEN] [--out DIR] [--inspect-port PORT]`;
+
+/** --inspect-port: the self-contained gateway's V8 inspector (CPU profiles with Chrome DevTools), off by default. */
+function inspectPort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`--inspect-port: not a port: ${value}`);
+  return port;
+}
 
 type Admin = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: unknown; text: string }>;
 
@@ -193,6 +202,7 @@ async function main(): Promise<void> {
       origin: { type: "string", default: "http://127.0.0.1:8788" },
       "admin-token": { type: "string" },
       out: { type: "string" },
+      "inspect-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -214,7 +224,7 @@ async function main(): Promise<void> {
 
   const target = values.gateway
     ? await connectGateway(values.gateway, values.origin, localAdminToken(values["admin-token"]), scenario.concurrency + 8)
-    : await startSelfContained(scenario.concurrency + 8);
+    : await startSelfContained(scenario.concurrency + 8, inspectPort(values["inspect-port"]));
   // Ctrl-C still removes the Miniflare state (it lives in RAM under /dev/shm) and stops workerd.
   const interrupt = () => {
     endProgress();

@@ -107,7 +107,7 @@ function collectLogs(errors: string[], decisions: Map<string, DecisionInfo>) {
   };
 }
 
-export async function startSelfContained(maxSockets: number): Promise<Target> {
+export async function startSelfContained(maxSockets: number, inspectorPort?: number): Promise<Target> {
   const workerd = useWorkerd();
   const restoreEnv = workerd.restore;
   const outDir = mkdtempSync(join(tmpdir(), "distillguard-sim-"));
@@ -125,6 +125,8 @@ export async function startSelfContained(maxSockets: number): Promise<Target> {
       port: 0,
       // No request.cf download (offline); every simulated request brings its own in MF-CF-Blob.
       cf: false,
+      // Chrome DevTools (chrome://inspect) can then take CPU profiles of the gateway under load.
+      ...(inspectorPort === undefined ? {} : { inspectorPort }),
       handleStructuredLogs: collectLogs(errors, decisions),
       defaultPersistRoot: stateDir,
       workers: [
