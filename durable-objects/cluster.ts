@@ -37,6 +37,9 @@ import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
 const SCHEMA_VERSION = 4;
 // Roots called in parallel by one collector flush: bounded fan-out.
 const ROLLUP_PARALLELISM = 16;
+// A root's counters (roll-up count, HyperLogLog, synchrony, window buckets) reach storage at most this
+// often, or when its verdict changes; an alarm writes what a burst of roll-ups left behind.
+const ROOT_PERSIST_MS = 5_000;
 // A root writes its snapshot to D1 at most this often unless the verdict changes.
 const SNAPSHOT_INTERVAL_MS = 60_000;
 // A key the root has seen on 2+ accounts stays "tracked" this long, so single-account deltas still reach it.
@@ -92,6 +95,13 @@ export class ClusterDO extends DurableObject<Env> {
   private metaCache: Map<string, SqlValue> | null = null;
   private bucketCache: Map<number, KeyDelta["counts"]> | null = null;
   private modelsCache: Map<string, number> | null = null;
+  /**
+   * Written behind: the 16 collectors' roll-ups of one interval arrive together, and writing the
+   * 4 KB HyperLogLog and the bucket for each of them cost more than the rest of the roll-up.
+   */
+  private readonly unwritten = { meta: new Set<string>(), buckets: new Set<number>(), expiredBefore: null as number | null };
+  private rootWrittenAt = 0;
+  private rootAlarmSet = false;
   // Collector role: the interval's sample lives in memory (see lib/cluster/collector.ts).
   private readonly buffer = new CollectorBuffer();
   private verdictCache: Map<string, VerdictRow> | null = null;
@@ -422,30 +432,26 @@ export class ClusterDO extends DurableObject<Env> {
       this.setMeta("key", delta.key);
       this.setMeta("first_seen", now);
     }
-    this.setMeta("rollups", (this.getMeta<number>("rollups") ?? 0) + 1);
+    this.deferMeta("rollups", (this.getMeta<number>("rollups") ?? 0) + 1);
 
     const hll = this.loadHll();
     let changed = false;
     for (const account of delta.accounts) changed = hll.add(account) || changed;
-    if (changed) this.setMeta("hll", hll.registers.buffer.slice(0) as ArrayBuffer);
+    if (changed) this.unwritten.meta.add("hll");
 
     const start = bucketStart(now, windowMs);
     const buckets = this.buckets();
     const counts = buckets.get(start) ?? emptyCounts();
     buckets.set(start, counts);
     mergeCounts(counts, delta.counts);
-    this.sql.exec(
-      `INSERT INTO buckets (start, counts) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET counts = excluded.counts`,
-      start, JSON.stringify(counts),
-    );
-    let expired = false;
+    this.unwritten.buckets.add(start);
     for (const s of buckets.keys()) {
       if (s < start - windowMs) {
         buckets.delete(s);
-        expired = true;
+        this.unwritten.buckets.delete(s);
+        this.unwritten.expiredBefore = Math.max(this.unwritten.expiredBefore ?? 0, start - windowMs);
       }
     }
-    if (expired) this.sql.exec(`DELETE FROM buckets WHERE start < ?`, start - windowMs);
     const models = this.modelsFirstSeen();
     for (const model of Object.keys(delta.counts.models)) {
       if (models.has(model)) continue;
@@ -457,8 +463,8 @@ export class ClusterDO extends DurableObject<Env> {
       { value: this.getMeta<number>("sync_value") ?? 0, weight: this.getMeta<number>("sync_weight") ?? 0 },
       delta.synchrony,
     );
-    this.setMeta("sync_value", sync.value);
-    this.setMeta("sync_weight", sync.weight);
+    this.deferMeta("sync_value", sync.value);
+    this.deferMeta("sync_weight", sync.weight);
 
     const key = delta.key;
     const metrics = this.metrics(key, now, windowMs, policy, hll);
@@ -469,12 +475,51 @@ export class ClusterDO extends DurableObject<Env> {
     if (previous !== result.verdict) this.setMeta("decided_at", now);
     const decidedAt = this.getMeta<number>("decided_at") ?? now;
 
+    this.writeRootWhenDue(previous !== result.verdict);
+
     const lastSnapshot = this.getMeta<number>("snapshot_at") ?? 0;
     if (previous !== result.verdict || now - lastSnapshot >= SNAPSHOT_INTERVAL_MS) {
       this.setMeta("snapshot_at", now);
       await this.writeSnapshot(key, metrics, result, policy, counts, now);
     }
     return { ...result, decidedAt, answeredAt: now, accounts: metrics.accounts };
+  }
+
+  /** A counter's new value, in memory now and in storage with the next writeRoot. */
+  private deferMeta(k: string, v: SqlValue): void {
+    this.meta().set(k, v);
+    this.unwritten.meta.add(k);
+  }
+
+  /** Writes the root's counters now if the last write is ROOT_PERSIST_MS old (or `force`), else sets an alarm for it. */
+  private writeRootWhenDue(force: boolean): void {
+    const wall = Date.now();
+    if (force || wall - this.rootWrittenAt >= ROOT_PERSIST_MS) {
+      this.writeRoot();
+      return;
+    }
+    if (this.rootAlarmSet) return;
+    this.rootAlarmSet = true;
+    this.ctx.waitUntil(this.ctx.storage.setAlarm(this.rootWrittenAt + ROOT_PERSIST_MS));
+  }
+
+  private writeRoot(): void {
+    const { meta, buckets, expiredBefore } = this.unwritten;
+    for (const k of meta) {
+      const v = k === "hll" ? (this.loadHll().registers.buffer.slice(0) as ArrayBuffer) : (this.meta().get(k) ?? null);
+      this.sql.exec(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, v);
+    }
+    const cache = this.buckets();
+    for (const start of buckets) {
+      const counts = cache.get(start);
+      if (!counts) continue;
+      this.sql.exec(`INSERT INTO buckets (start, counts) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET counts = excluded.counts`, start, JSON.stringify(counts));
+    }
+    if (expiredBefore !== null) this.sql.exec(`DELETE FROM buckets WHERE start < ?`, expiredBefore);
+    meta.clear();
+    buckets.clear();
+    this.unwritten.expiredBefore = null;
+    this.rootWrittenAt = Date.now();
   }
 
   private loadHll(): HyperLogLog {
@@ -487,19 +532,22 @@ export class ClusterDO extends DurableObject<Env> {
 
   private metrics(key: string, now: number, windowMs: number, policy: Policy, hll: HyperLogLog): KeyMetrics {
     const start = bucketStart(now, windowMs);
-    const current = emptyCounts();
-    const previous = emptyCounts();
-    for (const [s, counts] of this.buckets()) {
-      if (s >= start - windowMs) mergeCounts(s === start ? current : previous, counts);
-    }
+    // Current bucket first, as the band and model limits let the current one win.
     const both = emptyCounts();
-    mergeCounts(both, current);
-    mergeCounts(both, previous);
+    const current = this.buckets().get(start);
+    if (current) mergeCounts(both, current);
+    let previousRequests = 0;
+    for (const [s, counts] of this.buckets()) {
+      if (s >= start - windowMs && s !== start) {
+        mergeCounts(both, counts);
+        previousRequests += counts.requests;
+      }
+    }
     const firstSeen = this.modelsFirstSeen();
     return metricsFrom({
       key,
       accounts: hll.estimate(),
-      requestsPerWindow: slidingValue(current.requests, previous.requests, now, windowMs),
+      requestsPerWindow: slidingValue(current?.requests ?? 0, previousRequests, now, windowMs),
       windowCounts: both,
       synchrony: this.getMeta<number>("sync_value") ?? 0,
       pivotModel: detectPivot(both.models, firstSeen, this.getMeta<number>("first_seen") ?? now, now, policy.limits.dayWindowSeconds * 1000),
@@ -555,6 +603,9 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // Root role: counters a burst of roll-ups left in memory.
+    this.rootAlarmSet = false;
+    if (this.unwritten.meta.size > 0 || this.unwritten.buckets.size > 0 || this.unwritten.expiredBefore !== null) this.writeRoot();
     this.flushScheduled = false;
     const worked = await this.flushCollector(Date.now());
     const policy = this.currentPolicy();

@@ -1,3 +1,4 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
@@ -65,6 +66,29 @@ describe("ClusterDO collectors and roots", () => {
     expect(row?.verdict).toBe("confirmed");
     const edges = await env.DB.prepare(`SELECT COUNT(*) AS n FROM account_fingerprints WHERE fp_key = ?`).bind(key).first<{ n: number }>();
     expect(edges?.n).toBe(40);
+  });
+
+  it("should write a burst of roll-ups to storage behind them, by alarm, and read the same root back after an eviction", async () => {
+    const p = policy();
+    const key = `tls:${unique("burst")}`;
+    const stub = env.CLUSTERS.getByName(clusterRootName(key));
+    const counts = { requests: 5, inputTokens: 500, outputTokens: 2_500, elicited: 5, bands: { "tpl:0:beef": 5 }, models: { "demo-model-1": 5 } };
+    // Two accounts, far below minAccounts: the verdict stays "none", so nothing forces a write.
+    const delta = () => ({ key, accounts: ["acct-a", "acct-b"], counts, synchrony: { value: 0.9, pairs: 1 }, at: Date.now() });
+    for (let i = 0; i < 6; i++) await stub.rollup(delta(), policyText(p));
+    const before = await stub.inspectRoot(p);
+    expect(before.rollups).toBe(6);
+    const stored = () =>
+      runInDurableObject(stub, (_i, state) => ({
+        rollups: state.storage.sql.exec<{ v: number }>(`SELECT v FROM meta WHERE k = 'rollups'`).toArray()[0]?.v ?? 0,
+        requests: state.storage.sql.exec<{ counts: string }>(`SELECT counts FROM buckets`).toArray().reduce((n, r) => n + (JSON.parse(r.counts) as { requests: number }).requests, 0),
+      }));
+    // The first roll-up is written at once; the rest of the burst waits for the alarm.
+    expect(await stored()).toEqual({ rollups: 1, requests: 5 });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stored()).toEqual({ rollups: 6, requests: 30 });
+    await evictDurableObject(stub);
+    expect(await stub.inspectRoot(p)).toEqual(before);
   });
 
   it("should leave many honest accounts on one key with diverse prompts and timing alone", async () => {
