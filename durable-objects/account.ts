@@ -59,6 +59,8 @@ const FINGERPRINT_KEYS_PER_REQUEST = 32;
 // dozen row writes per request for a "last seen" nobody needs to the millisecond. An eviction loses at most a
 // minute of counts for keys already stored.
 const FINGERPRINT_WRITE_EVERY_MS = 60_000;
+// Durable Object SQLite binds at most 100 parameters per statement.
+const MAX_BOUND_PARAMETERS = 100;
 // Places per kind per day: wander thresholds are single or double digits, so 256 distinct is already "everywhere".
 const PLACE_CAP = 256;
 // Cluster verdicts cached: an account is in a few clusters; more is noise from an over-eager sender.
@@ -437,6 +439,7 @@ export class AccountDO extends DurableObject<Env> {
   /** Caches verdicts sent by the cluster objects; "none" clears one, an older verdict never replaces a newer. */
   applyClusterVerdicts(verdicts: CachedVerdict[]): void {
     this.ready();
+    const writes = new Map<string, Array<string | number | null>>();
     for (const v of verdicts) {
       const existing = this.verdicts.get(v.cluster);
       if (existing && existing.decidedAt > v.decidedAt) continue;
@@ -454,6 +457,7 @@ export class AccountDO extends DurableObject<Env> {
       }
       if (v.verdict === "none") {
         this.verdicts.delete(v.cluster);
+        writes.delete(v.cluster);
         this.sql(`DELETE FROM cluster_verdicts WHERE cluster = ?`, v.cluster);
         continue;
       }
@@ -468,14 +472,17 @@ export class AccountDO extends DurableObject<Env> {
       };
       this.verdicts.delete(v.cluster);
       this.verdicts.set(v.cluster, cached);
-      this.sql(
-        `INSERT INTO cluster_verdicts (cluster, verdict, cap_per_window, reasons, decided_at, signature, refreshed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (cluster) DO UPDATE SET verdict = excluded.verdict, cap_per_window = excluded.cap_per_window, signature = excluded.signature,
-           reasons = excluded.reasons, decided_at = excluded.decided_at, refreshed_at = excluded.refreshed_at`,
+      writes.set(v.cluster, [
         cached.cluster, cached.verdict, cached.capPerWindow, JSON.stringify(cached.reasons), cached.decidedAt,
         cached.signature ? JSON.stringify(cached.signature) : null, cached.refreshedAt ?? null,
-      );
+      ]);
     }
+    this.insertRows(
+      `INSERT INTO cluster_verdicts (cluster, verdict, cap_per_window, reasons, decided_at, signature, refreshed_at)`,
+      `ON CONFLICT (cluster) DO UPDATE SET verdict = excluded.verdict, cap_per_window = excluded.cap_per_window, signature = excluded.signature,
+         reasons = excluded.reasons, decided_at = excluded.decided_at, refreshed_at = excluded.refreshed_at`,
+      [...writes.values()],
+    );
     while (this.verdicts.size > VERDICT_CAP) {
       let oldest: CachedVerdict | null = null;
       for (const v of this.verdicts.values()) if (!oldest || verdictFreshAt(v) < verdictFreshAt(oldest)) oldest = v;
@@ -534,6 +541,22 @@ export class AccountDO extends DurableObject<Env> {
 
   private sql(query: string, ...bindings: Array<string | number | null>): SqlStorageCursor<Record<string, SqlStorageValue>> {
     return this.ctx.storage.sql.exec(query, ...bindings);
+  }
+
+  /**
+   * `INSERT … VALUES (…), (…) …` with as many rows per statement as the 100 bound parameters allow:
+   * a new member of a campaign brings a dozen keys and several verdicts, and a statement costs far more
+   * than a row.
+   */
+  private insertRows(head: string, tail: string, rows: Array<Array<string | number | null>>): void {
+    const width = rows[0]?.length ?? 0;
+    if (width === 0) return;
+    const perStatement = Math.floor(MAX_BOUND_PARAMETERS / width);
+    const row = `(${new Array<string>(width).fill("?").join(", ")})`;
+    for (let i = 0; i < rows.length; i += perStatement) {
+      const chunk = rows.slice(i, i + perStatement);
+      this.sql(`${head} VALUES ${new Array<string>(chunk.length).fill(row).join(", ")} ${tail}`, ...chunk.flat());
+    }
   }
 
   /** Brings the schema up to date; true when the object had no schema at all (a brand-new account). */
@@ -795,6 +818,7 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   private trackFingerprints(keys: readonly string[], now: number): void {
+    const writes: Array<Array<string | number>> = [];
     for (const key of new Set(keys.slice(0, FINGERPRINT_KEYS_PER_REQUEST))) {
       const prev = this.fingerprints.get(key);
       const fp: Fingerprint = prev
@@ -804,12 +828,13 @@ export class AccountDO extends DurableObject<Env> {
       this.fingerprints.set(key, fp);
       if (now - fp.writtenAt < FINGERPRINT_WRITE_EVERY_MS) continue;
       fp.writtenAt = now;
-      this.sql(
-        `INSERT INTO fingerprints (key, first_seen, last_seen, count) VALUES (?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET last_seen = excluded.last_seen, count = excluded.count`,
-        fp.key, fp.firstSeen, fp.lastSeen, fp.count,
-      );
+      writes.push([fp.key, fp.firstSeen, fp.lastSeen, fp.count]);
     }
+    this.insertRows(
+      `INSERT INTO fingerprints (key, first_seen, last_seen, count)`,
+      `ON CONFLICT (key) DO UPDATE SET last_seen = excluded.last_seen, count = excluded.count`,
+      writes,
+    );
     while (this.fingerprints.size > FINGERPRINT_CAP) {
       const oldest = this.fingerprints.keys().next();
       if (oldest.done) break;

@@ -230,6 +230,10 @@ describe("AccountDO housekeeping", () => {
     await stub.advanceClockForTest(61_000);
     await send(["asn:13335"]);
     expect(await stored()).toEqual([{ key: "asn:13335", count: 4 }, { key: "tls:new", count: 1 }]);
+    // A request with more new keys than one statement binds (4 parameters a row, 100 a statement).
+    const many = Array.from({ length: 30 }, (_, i) => `hdr:${String(i).padStart(2, "0")}`);
+    await send(many);
+    expect((await stored()).map((r) => r.key)).toEqual(["asn:13335", ...many, "tls:new"]);
   });
 
   it("should keep the last 50 decisions, newest first, across a restart", async () => {
