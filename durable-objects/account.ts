@@ -148,12 +148,16 @@ export class AccountDO extends DurableObject<Env> {
   private fingerprints = new Map<string, Fingerprint>();
   private places: Record<PlaceKind, Map<string, Place>> = { country: new Map(), prefix: new Map() };
   private recent: RecentDecision[] = [];
+  /** The newest entries of `recent` not yet in storage: written together by the next alarm. */
+  private recentUnwritten = 0;
   private decisionSeq = 0;
   private outboxSize = 0;
-  /** Decision counts wait in the object until the next flush. */
-  private countsPending = false;
-  /** A decision was counted since the current hand-off read the counts (so some stay pending after it). */
-  private countedSinceHandoff = false;
+  /**
+   * Decisions per minute, action and enforcement, until the next hand-off to the collector. In memory,
+   * like the cluster report they travel with: statistics, where a row write per request cost more than
+   * the decision, and a crash loses at most one hand-off's worth (audit rows stay in the outbox).
+   */
+  private counts = new Map<string, { minute: number; action: string; enforced: number; count: number }>();
   private outboxDueAt: number | null = null;
   private lastLimits: RateLimitSnapshot | null = null;
   /**
@@ -245,7 +249,7 @@ export class AccountDO extends DurableObject<Env> {
       }
     }
     const update = applySignals(this.signals, signals, now, policy.risk);
-    for (const s of update.changed) this.writeSignal(s);
+    this.writeSignals(update.changed);
     const risk = update.score;
 
     // Limits and what each rule makes of this request.
@@ -499,6 +503,7 @@ export class AccountDO extends DurableObject<Env> {
     const now = this.now();
     this.reclaimExpiredLeases(now);
     this.prune(now);
+    this.writeRecent();
     const flush = await this.sendToCollector(now);
     this.scheduleAlarm(this.now(), flush);
   }
@@ -658,8 +663,12 @@ export class AccountDO extends DurableObject<Env> {
     this.decisionSeq = this.recent.at(-1)?.seq ?? 0;
     const outbox = this.sql(`SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_outbox`).toArray()[0];
     this.outboxSize = num(outbox?.n);
-    this.countsPending = num(this.sql(`SELECT COUNT(*) AS n FROM decision_counts`).toArray()[0]?.n) > 0;
-    this.outboxDueAt = this.outboxSize > 0 ? num(outbox?.oldest) + AUDIT_FLUSH_DELAY_MS : this.countsPending ? Date.now() : null;
+    // Counts stored by earlier versions (which wrote a row per decision) join the ones in memory.
+    for (const c of this.sql(`SELECT minute, action, enforced, count FROM decision_counts`).toArray()) {
+      this.addCount(num(c.minute), str(c.action), num(c.enforced), num(c.count));
+    }
+    if (this.counts.size > 0) this.sql(`DELETE FROM decision_counts`);
+    this.outboxDueAt = this.outboxSize > 0 ? num(outbox?.oldest) + AUDIT_FLUSH_DELAY_MS : this.counts.size > 0 ? Date.now() : null;
     this.loaded = true;
   }
 
@@ -797,13 +806,13 @@ export class AccountDO extends DurableObject<Env> {
   // ---------------------------------------------------------------------------------------------
   // Evidence
 
-  private writeSignal(s: SignalState): void {
-    this.signals.set(s.signal, s);
-    this.sql(
-      `INSERT INTO risk_signals (signal, points, updated_at, last_at, count) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (signal) DO UPDATE SET points = excluded.points, updated_at = excluded.updated_at,
+  private writeSignals(changed: readonly SignalState[]): void {
+    for (const s of changed) this.signals.set(s.signal, s);
+    this.insertRows(
+      `INSERT INTO risk_signals (signal, points, updated_at, last_at, count)`,
+      `ON CONFLICT (signal) DO UPDATE SET points = excluded.points, updated_at = excluded.updated_at,
          last_at = excluded.last_at, count = excluded.count`,
-      s.signal, s.points, s.updatedAt, s.lastAt, s.count,
+      changed.map((s) => [s.signal, s.points, s.updatedAt, s.lastAt, s.count]),
     );
   }
 
@@ -890,12 +899,21 @@ export class AccountDO extends DurableObject<Env> {
     const entry: RecentDecision = { seq, at: now, requestId, action: result.action, enforced: result.enforced, reasons: result.reasons, risk: result.risk };
     this.recent.push(entry);
     if (this.recent.length > RECENT_DECISIONS) this.recent.shift();
-    this.sql(
-      `INSERT INTO recent_decisions (slot, seq, at, request_id, action, enforced, reasons, risk) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, at = excluded.at, request_id = excluded.request_id,
+    this.recentUnwritten = Math.min(this.recent.length, this.recentUnwritten + 1);
+  }
+
+  /** The recent decisions the alarm has not written yet, in one statement per dozen. */
+  private writeRecent(): void {
+    if (this.recentUnwritten === 0) return;
+    this.insertRows(
+      `INSERT INTO recent_decisions (slot, seq, at, request_id, action, enforced, reasons, risk)`,
+      `ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, at = excluded.at, request_id = excluded.request_id,
          action = excluded.action, enforced = excluded.enforced, reasons = excluded.reasons, risk = excluded.risk`,
-      seq % RECENT_DECISIONS, seq, now, requestId, entry.action, entry.enforced ? 1 : 0, entry.reasons.join(","), entry.risk,
+      this.recent
+        .slice(-this.recentUnwritten)
+        .map((d) => [d.seq % RECENT_DECISIONS, d.seq, d.at, d.requestId, d.action, d.enforced ? 1 : 0, d.reasons.join(","), d.risk]),
     );
+    this.recentUnwritten = 0;
   }
 
   private enqueueAudit(
@@ -918,14 +936,16 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   private countDecision(now: number, action: Action, enforced: boolean): void {
-    this.sql(
-      `INSERT INTO decision_counts (minute, action, enforced, count) VALUES (?, ?, ?, 1)
-       ON CONFLICT (minute, action, enforced) DO UPDATE SET count = count + 1`,
-      Math.floor(now / 60_000) * 60_000, action, enforced ? 1 : 0,
-    );
-    this.countsPending = true;
-    this.countedSinceHandoff = true;
+    this.addCount(Math.floor(now / 60_000) * 60_000, action, enforced ? 1 : 0, 1);
     this.outboxDueAt ??= now + COUNTS_FLUSH_DELAY_MS;
+  }
+
+  /** Adds to (or, with a negative n, takes from) one minute's count; a count at zero is gone. */
+  private addCount(minute: number, action: string, enforced: number, n: number): void {
+    const key = `${minute}|${action}|${enforced}`;
+    const count = (this.counts.get(key)?.count ?? 0) + n;
+    if (count > 0) this.counts.set(key, { minute, action, enforced, count });
+    else this.counts.delete(key);
   }
 
   /**
@@ -941,11 +961,10 @@ export class AccountDO extends DurableObject<Env> {
     const batch = reportDue ? this.reports.drain(accountId) : null;
     if (reportDue) this.reportDueAt = null;
     const rows = this.outboxSize > 0 ? this.sql(`SELECT * FROM audit_outbox ORDER BY id LIMIT ?`, FLUSH_BATCH).toArray() : [];
-    const counts = this.countsPending ? this.sql(`SELECT minute, action, enforced, count FROM decision_counts`).toArray() : [];
+    const counts = [...this.counts.values()].map((c) => ({ ...c }));
     if (rows.length === 0 && counts.length === 0) {
       this.outboxSize = 0;
       this.outboxDueAt = null;
-      this.countsPending = false;
     }
     const audit: AuditHandoff | undefined =
       rows.length > 0 || counts.length > 0
@@ -956,12 +975,11 @@ export class AccountDO extends DurableObject<Env> {
               enforced: nullableNum(r.enforced), reasons: nullableStr(r.reasons), risk: nullableNum(r.risk),
               country: nullableStr(r.country), cluster: nullableStr(r.cluster), detail: nullableStr(r.detail),
             })),
-            counts: counts.map((c) => ({ minute: num(c.minute), action: str(c.action), enforced: num(c.enforced), count: num(c.count) })),
+            counts,
           }
         : undefined;
     if (!batch && !audit) return "idle";
     const collector = this.env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId ?? "", policy.clusters.shards)));
-    this.countedSinceHandoff = false;
     try {
       this.applyClusterVerdicts(await collector.report(batch, policyText(policy), audit));
     } catch (err) {
@@ -973,15 +991,10 @@ export class AccountDO extends DurableObject<Env> {
     // Rows admitted while the call was in flight have larger ids and stay for the next hand-off;
     // counts that grew meanwhile keep only what was not yet sent.
     const sent = rows.length > 0 ? this.sql(`DELETE FROM audit_outbox WHERE id <= ?`, num(rows.at(-1)?.id)).rowsWritten : 0;
-    for (const c of audit.counts) {
-      this.sql(`UPDATE decision_counts SET count = count - ? WHERE minute = ? AND action = ? AND enforced = ?`, c.count, c.minute, c.action, c.enforced);
-    }
-    if (audit.counts.length > 0) this.sql(`DELETE FROM decision_counts WHERE count <= 0`);
-    // Every count sent is now zero and gone: only what was counted during the call is left.
-    this.countsPending = this.countedSinceHandoff;
+    for (const c of audit.counts) this.addCount(c.minute, c.action, c.enforced, -c.count);
     const left = Math.max(0, this.outboxSize - sent);
     this.outboxSize = left;
-    this.outboxDueAt = left > 0 ? this.now() + AUDIT_FLUSH_DELAY_MS : this.countsPending ? this.now() + COUNTS_FLUSH_DELAY_MS : null;
+    this.outboxDueAt = left > 0 ? this.now() + AUDIT_FLUSH_DELAY_MS : this.counts.size > 0 ? this.now() + COUNTS_FLUSH_DELAY_MS : null;
     return left > 0 && rows.length === FLUSH_BATCH ? "more" : "flushed";
   }
 
@@ -1038,7 +1051,7 @@ export class AccountDO extends DurableObject<Env> {
    */
   private scheduleAlarm(now: number, flush: "idle" | "flushed" | "more" | "failed" | null = null): void {
     let due = Number.POSITIVE_INFINITY;
-    if (this.outboxSize > 0 || this.countsPending) {
+    if (this.outboxSize > 0 || this.counts.size > 0 || this.recentUnwritten > 0) {
       if (flush === "more") due = now;
       else if (flush === "failed") due = now + FLUSH_RETRY_MS;
       else due = this.outboxDueAt ?? now + AUDIT_FLUSH_DELAY_MS;

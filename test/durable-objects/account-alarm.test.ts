@@ -182,7 +182,8 @@ describe("AccountDO housekeeping", () => {
     ]);
     expect(schema.verdictColumns).toContain("signature");
     expect(schema.verdictColumns).toContain("refreshed_at");
-    // And it reloads from what it wrote.
+    // And it reloads from what it wrote (recent decisions by the alarm).
+    await runDurableObjectAlarm(stub);
     const { evictDurableObject } = await import("cloudflare:test");
     await evictDurableObject(stub);
     expect((await stub.inspect()).recentDecisions).toHaveLength(1);
@@ -240,6 +241,11 @@ describe("AccountDO housekeeping", () => {
     const { id, stub } = newAccount();
     const policy = testPolicy({}, { requests: 1_000 });
     for (let i = 0; i < 60; i++) await stub.admit(admitRequest(id, policy, { requestId: `r-${i}` }));
+    // Written behind, by the alarm that hands the decision counts over: not one row write per request.
+    const stored = () => runInDurableObject(stub, (_i, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM recent_decisions").one().n));
+    expect(await stored()).toBe(0);
+    await runDurableObjectAlarm(stub);
+    expect(await stored()).toBe(50);
     const { evictDurableObject } = await import("cloudflare:test");
     await evictDurableObject(stub);
     const state = await stub.inspect();
@@ -276,5 +282,31 @@ describe("decision counts for the console", () => {
     await flushCollectorOf(account.id, shards);
     const again = await env.DB.prepare(`SELECT COALESCE(SUM(count), 0) AS n FROM decision_counts WHERE action = 'allow'`).first<{ n: number }>();
     expect(again?.n).toBe(after?.n);
+  });
+
+  it("should hand over counts an earlier version stored as rows, once, after a restart", async () => {
+    const account = await createAccount();
+    expect((await postMessage(account.key)).status).toBe(200);
+    const stub = env.ACCOUNTS.getByName(accountObjectName(account.id));
+    const shards = DEFAULT_POLICY.clusters.shards;
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    await runInDurableObject(stub, (_i, state) => {
+      state.storage.sql.exec(`INSERT INTO decision_counts (minute, action, enforced, count) VALUES (?, 'allow', 1, 2)`, minute - 60_000);
+    });
+    const { evictDurableObject } = await import("cloudflare:test");
+    // The request's own count lives in memory until its hand-off: hand it over before the restart.
+    await runDurableObjectAlarm(stub);
+    await evictDurableObject(stub);
+    await flushCollectorOf(account.id, shards);
+    const allow = async () => (await env.DB.prepare(`SELECT COALESCE(SUM(count), 0) AS n FROM decision_counts WHERE action = 'allow'`).first<{ n: number }>())?.n ?? 0;
+    const before = await allow();
+    await stub.inspect(); // loads the object, which picks up the stored rows
+    await runDurableObjectAlarm(stub);
+    await flushCollectorOf(account.id, shards);
+    expect((await allow()) - before).toBe(2);
+    expect(await runInDurableObject(stub, (_i, state) => Number(state.storage.sql.exec(`SELECT COUNT(*) AS n FROM decision_counts`).one().n))).toBe(0);
+    await runDurableObjectAlarm(stub);
+    await flushCollectorOf(account.id, shards);
+    expect((await allow()) - before).toBe(2);
   });
 });
