@@ -47,6 +47,9 @@ const TRACK_MS = 6 * 3_600_000;
 // Audit rows per D1 batch, and batches per flush (the rest wait one interval).
 const AUDIT_BATCH = 500;
 const AUDIT_ROUNDS_PER_FLUSH = 10;
+// A collector rewrites a verdict row whose answer only restated it (fresher answered_at and tracked_until)
+// at most this often: every root answers every interval, and the row is only read back after a restart.
+const VERDICT_ROW_REWRITE_MS = 60_000;
 // Edge rows per D1 batch statement group (D1 batches are one round trip).
 const EDGE_BATCH = 200;
 
@@ -105,6 +108,8 @@ export class ClusterDO extends DurableObject<Env> {
   // Collector role: the interval's sample lives in memory (see lib/cluster/collector.ts).
   private readonly buffer = new CollectorBuffer();
   private verdictCache: Map<string, VerdictRow> | null = null;
+  /** When each verdict row was last written (this instance): a restatement waits VERDICT_ROW_REWRITE_MS. */
+  private readonly verdictWrittenAt = new Map<string, number>();
   private policyText: string | null = null;
   private readonly policies = new PolicyFromText();
   /** An alarm is set (as far as this instance knows): a report then costs no storage call. */
@@ -384,7 +389,14 @@ export class ClusterDO extends DurableObject<Env> {
           signature: JSON.stringify(a.signature),
           answered_at: a.answeredAt,
         };
+        const before = rows.get(delta.key);
         rows.set(delta.key, row);
+        const restated =
+          before !== undefined &&
+          before.verdict === row.verdict && before.cap === row.cap && before.reasons === row.reasons &&
+          before.decided_at === row.decided_at && before.signature === row.signature && (before.tracked_until > 0) === (row.tracked_until > 0);
+        if (restated && now - (this.verdictWrittenAt.get(delta.key) ?? 0) < VERDICT_ROW_REWRITE_MS) return;
+        this.verdictWrittenAt.set(delta.key, now);
         this.sql.exec(
           `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (fp_key) DO UPDATE SET verdict = excluded.verdict, cap = excluded.cap, reasons = excluded.reasons,
@@ -397,6 +409,7 @@ export class ClusterDO extends DurableObject<Env> {
     for (const [key, row] of rows) {
       if (row.tracked_until < now && (row.answered_at ?? row.decided_at) < now - TRACK_MS) {
         rows.delete(key);
+        this.verdictWrittenAt.delete(key);
         this.sql.exec(`DELETE FROM verdicts WHERE fp_key = ?`, key);
       }
     }
