@@ -106,6 +106,31 @@ describe("ClusterDO collectors and roots", () => {
     expect(root.verdict).toBe("none");
   });
 
+  it("should store a verdict a root only restates at most once a minute", async () => {
+    const p = policy();
+    const key = `tls:${unique("restated")}`;
+    const a = unique("r-a");
+    // A second account on the same collector: a two-account delta reaches the root, which answers every flush.
+    let b = unique("r-b");
+    while (collectorIndex(b, p.clusters.shards) !== collectorIndex(a, p.clusters.shards)) b = unique("r-b");
+    const collector = env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(a, p.clusters.shards)));
+    const stored = () =>
+      runInDurableObject(collector, (_i, state) =>
+        state.storage.sql.exec<{ answered_at: number }>(`SELECT answered_at FROM verdicts WHERE fp_key = ?`, key).toArray()[0]?.answered_at ?? null,
+      );
+    const round = async () => {
+      for (const account of [a, b]) await report(p, account, [key], [Date.now()], false, []);
+      await collector.flushNow();
+    };
+    await round();
+    const first = await stored();
+    expect(first).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 20));
+    await round();
+    // Only restated ("none" again): the row keeps the first answer's time.
+    expect(await stored()).toBe(first);
+  });
+
   it("should keep single-account keys away from roots but still record their edges", async () => {
     const p = policy();
     const key = `payment:${unique("solo")}`;
