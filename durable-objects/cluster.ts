@@ -50,6 +50,10 @@ const AUDIT_ROUNDS_PER_FLUSH = 10;
 // A collector rewrites a verdict row whose answer only restated it (fresher answered_at and tracked_until)
 // at most this often: every root answers every interval, and the row is only read back after a restart.
 const VERDICT_ROW_REWRITE_MS = 60_000;
+// A key whose root has confirmed it is forwarded every this many report intervals, its deltas summed
+// in between: the campaign's dozens of keys from every collector every interval were most of all root
+// calls, for a verdict that stands. Other keys go every interval, so detection is not delayed.
+const CONFIRMED_FORWARD_INTERVALS = 5;
 // Edge rows per D1 batch statement group (D1 batches are one round trip).
 const EDGE_BATCH = 200;
 
@@ -110,6 +114,8 @@ export class ClusterDO extends DurableObject<Env> {
   private verdictCache: Map<string, VerdictRow> | null = null;
   /** When each verdict row was last written (this instance): a restatement waits VERDICT_ROW_REWRITE_MS. */
   private readonly verdictWrittenAt = new Map<string, number>();
+  /** When each key's delta last went to its root (this instance). */
+  private readonly forwardedAt = new Map<string, number>();
   private policyText: string | null = null;
   private readonly policies = new PolicyFromText();
   /** An alarm is set (as far as this instance knows): a report then costs no storage call. */
@@ -363,7 +369,13 @@ export class ClusterDO extends DurableObject<Env> {
     if (!this.buffer.hasKeys && this.buffer.pendingEdges === 0) return this.auditPending;
     const rows = this.verdictRows();
     // A key a root already knows to be shared keeps reaching it even from one account here.
-    const deltas = this.buffer.drainDeltas(now, (key) => (rows.get(key)?.tracked_until ?? 0) > now);
+    const holdMs = CONFIRMED_FORWARD_INTERVALS * policy.clusters.reportIntervalSeconds * 1000;
+    const deltas = this.buffer.drainDeltas(
+      now,
+      (key) => (rows.get(key)?.tracked_until ?? 0) > now,
+      (key) => rows.get(key)?.verdict === "confirmed" && now - (this.forwardedAt.get(key) ?? 0) < holdMs,
+    );
+    for (const delta of deltas) this.forwardedAt.set(delta.key, now);
 
     const policyJson = policyText(policy);
     for (let i = 0; i < deltas.length; i += ROLLUP_PARALLELISM) {
@@ -410,6 +422,7 @@ export class ClusterDO extends DurableObject<Env> {
       if (row.tracked_until < now && (row.answered_at ?? row.decided_at) < now - TRACK_MS) {
         rows.delete(key);
         this.verdictWrittenAt.delete(key);
+        this.forwardedAt.delete(key);
         this.sql.exec(`DELETE FROM verdicts WHERE fp_key = ?`, key);
       }
     }

@@ -83,18 +83,25 @@ export class CollectorBuffer {
 
   /**
    * The deltas for the roots, and an empty key buffer behind them. A key one
-   * account uses alone stays here (`shared` says whether a root already knows
-   * it as shared): only multi-account keys cost a root call.
+   * account uses alone is dropped (`shared` says whether a root already knows
+   * it as shared): only multi-account keys cost a root call. A key `hold`
+   * names stays, counts and accounts, and joins the next drain's delta.
    */
-  drainDeltas(now: number, shared: (key: string) => boolean): KeyDelta[] {
+  drainDeltas(now: number, shared: (key: string) => boolean, hold: (key: string) => boolean = () => false): KeyDelta[] {
     const deltas: KeyDelta[] = [];
-    for (const [key, { counts, accounts }] of this.keys) {
+    const held = new Map<string, { counts: KeyCounts; accounts: Set<string> }>();
+    for (const [key, entry] of this.keys) {
+      const { counts, accounts } = entry;
       if (accounts.size < 2 && !shared(key)) continue;
+      if (hold(key)) {
+        held.set(key, entry);
+        continue;
+      }
       const ids = [...accounts];
       const sampled = ids.map((a) => this.histograms.get(a)).filter((h): h is StartHistogram => h !== undefined);
       deltas.push({ key, accounts: ids, counts, synchrony: synchrony(sampled), at: now });
     }
-    this.keys = new Map();
+    this.keys = held;
     this.histograms = new Map();
     return deltas;
   }

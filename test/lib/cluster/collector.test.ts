@@ -22,6 +22,20 @@ describe("cluster collector buffer", () => {
     expect(c.drainDeltas(0, () => true)).toEqual([]);
   });
 
+  it("should keep a held key's counts and accounts and forward them summed with the next drain", () => {
+    const c = new CollectorBuffer();
+    c.add(report("a", ["tls:held", "asn:1"]), 0);
+    c.add(report("b", ["tls:held", "asn:1"]), 0);
+    const first = c.drainDeltas(0, () => false, (key) => key === "tls:held");
+    expect(first.map((d) => d.key)).toEqual(["asn:1"]);
+    expect(c.hasKeys).toBe(true);
+    c.add(report("c", ["tls:held"]), 1_000);
+    const second = c.drainDeltas(1_000, () => true);
+    expect(second).toHaveLength(1);
+    expect(second[0]).toMatchObject({ key: "tls:held", accounts: ["a", "b", "c"], counts: { requests: 3, outputTokens: 60 } });
+    expect(c.hasKeys).toBe(false);
+  });
+
   it("should write an edge once, then again only after the refresh interval", () => {
     const c = new CollectorBuffer();
     c.add(report("a", ["asn:1", "tls:x"]), 0);
