@@ -961,7 +961,8 @@ export class AccountDO extends DurableObject<Env> {
     const batch = reportDue ? this.reports.drain(accountId) : null;
     if (reportDue) this.reportDueAt = null;
     const rows = this.outboxSize > 0 ? this.sql(`SELECT * FROM audit_outbox ORDER BY id LIMIT ?`, FLUSH_BATCH).toArray() : [];
-    const counts = [...this.counts.values()].map((c) => ({ ...c }));
+    // A snapshot: addCount replaces entries, never changes them, so these stay what was sent.
+    const counts = [...this.counts.values()];
     if (rows.length === 0 && counts.length === 0) {
       this.outboxSize = 0;
       this.outboxDueAt = null;

@@ -194,6 +194,10 @@ export class ClusterDO extends DurableObject<Env> {
     const meta = this.meta();
     if (meta.has(k) && meta.get(k) === v && !(v instanceof ArrayBuffer)) return;
     meta.set(k, v);
+    this.storeMeta(k, v);
+  }
+
+  private storeMeta(k: string, v: SqlValue): void {
     this.sql.exec(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, v);
   }
 
@@ -531,9 +535,9 @@ export class ClusterDO extends DurableObject<Env> {
 
   private writeRoot(): void {
     const { meta, buckets, expiredBefore } = this.unwritten;
+    if (meta.size === 0 && buckets.size === 0 && expiredBefore === null) return;
     for (const k of meta) {
-      const v = k === "hll" ? (this.loadHll().registers.buffer.slice(0) as ArrayBuffer) : (this.meta().get(k) ?? null);
-      this.sql.exec(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, v);
+      this.storeMeta(k, k === "hll" ? (this.loadHll().registers.buffer.slice(0) as ArrayBuffer) : (this.meta().get(k) ?? null));
     }
     const cache = this.buckets();
     for (const start of buckets) {
@@ -560,10 +564,11 @@ export class ClusterDO extends DurableObject<Env> {
     const start = bucketStart(now, windowMs);
     // Current bucket first, as the band and model limits let the current one win.
     const both = emptyCounts();
-    const current = this.buckets().get(start);
+    const buckets = this.buckets();
+    const current = buckets.get(start);
     if (current) mergeCounts(both, current);
     let previousRequests = 0;
-    for (const [s, counts] of this.buckets()) {
+    for (const [s, counts] of buckets) {
       if (s >= start - windowMs && s !== start) {
         mergeCounts(both, counts);
         previousRequests += counts.requests;
@@ -631,7 +636,7 @@ export class ClusterDO extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     // Root role: counters a burst of roll-ups left in memory.
     this.rootAlarmSet = false;
-    if (this.unwritten.meta.size > 0 || this.unwritten.buckets.size > 0 || this.unwritten.expiredBefore !== null) this.writeRoot();
+    this.writeRoot();
     this.flushScheduled = false;
     const worked = await this.flushCollector(Date.now());
     const policy = this.currentPolicy();
