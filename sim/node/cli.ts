@@ -39,9 +39,9 @@ function inspectPort(value: string | undefined): number | undefined {
 
 type Admin = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: unknown; text: string }>;
 
-function adminClient(target: Target): Admin {
+function adminClient(target: Target, client = target.admin): Admin {
   return async (method, path, body) => {
-    const res = await target.gateway.send(
+    const res = await client.send(
       method,
       path,
       { authorization: `Bearer ${target.adminToken}`, "content-type": "application/json" },
@@ -54,6 +54,25 @@ function adminClient(target: Target): Admin {
       // not JSON: callers look at status and text
     }
     return { ...res, json };
+  };
+}
+
+/**
+ * The admin API, with its policy and account writes repeated to every gateway that keeps a KV of
+ * its own (the self-contained edge process): answers with the admin API's response, and fails when
+ * a copy answered differently.
+ */
+function configWriter(target: Target): Admin {
+  const admin = adminClient(target);
+  const replicas = target.kvReplicas.map((client) => adminClient(target, client));
+  return async (method, path, body) => {
+    const [main, ...copies] = await Promise.all([admin(method, path, body), ...replicas.map((replica) => replica(method, path, body))]);
+    for (const copy of copies) {
+      if (copy.status !== main.status) {
+        throw new Error(`${method} ${path}: the admin API answered ${main.status}, a gateway's own copy ${copy.status}: ${copy.text.slice(0, 300)}`);
+      }
+    }
+    return main;
   };
 }
 
@@ -233,6 +252,7 @@ async function main(): Promise<void> {
   process.once("SIGINT", interrupt);
   process.once("SIGTERM", interrupt);
   const admin = adminClient(target);
+  const configure = configWriter(target);
   const notes = [...target.notes];
   // A running gateway gets its policy back afterwards (the built-in defaults if it had none in KV).
   let previousPolicy: unknown = null;
@@ -242,14 +262,14 @@ async function main(): Promise<void> {
       const body = current.json as { fromKv?: boolean; policy?: unknown } | null;
       if (current.status === 200) previousPolicy = body?.fromKv ? body.policy : {};
     }
-    notes.push(await applyPolicy(admin, target, sim.document));
+    notes.push(await applyPolicy(configure, target, sim.document));
     const setupSeconds = (performance.now() - t0) / 1000;
 
     const a0 = performance.now();
-    await createAccounts(admin, gen);
+    await createAccounts(configure, gen);
     const accountCreateSeconds = (performance.now() - a0) / 1000;
 
-    const overheadResult = await overhead(admin, target, gen);
+    const overheadResult = await overhead(configure, target, gen);
 
     const polls: VerdictPoll[] = [];
     const factor = scenario.timeCompression;

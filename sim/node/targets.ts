@@ -4,7 +4,9 @@
  *   self-contained  the demo origin in this process, and Miniflare 4 running the
  *                   gateway bundle (`wrangler deploy --dry-run`) with KV, D1
  *                   (migrations applied), SQLite Durable Objects and Analytics
- *                   Engine, plus a bare pass-through Worker for the overhead numbers;
+ *                   Engine, plus a bare pass-through Worker for the overhead
+ *                   numbers: the edge Worker and the Durable Objects in two
+ *                   workerd processes (see startSelfContained);
  *   gateway         an already running gateway (`npm start`: wrangler dev on
  *                   127.0.0.1:8787 in front of the demo origin on 8788); the bare
  *                   pass-through Worker then runs in a Miniflare of its own.
@@ -27,6 +29,8 @@ const COMPATIBILITY_DATE = "2026-11-01";
 const CRON = "*/5 * * * *";
 const SELF_CONTAINED_ADMIN_TOKEN = "sim-admin-token-0123456789abcdef";
 const BARE_WORKER = "passthrough";
+// The process that holds the Durable Objects; the edge's bindings name its classes.
+const OBJECTS_WORKER = "gateway";
 
 /** The bare Worker: forwards to ORIGIN_URL and nothing else. The gateway's cost is what it adds to this. */
 const PASS_THROUGH_SOURCE = `export default {
@@ -40,7 +44,12 @@ export type Target = {
   mode: "self-contained" | "gateway";
   gatewayUrl: string;
   adminToken: string;
+  /** Where the replayed traffic goes. */
   gateway: HttpClient;
+  /** The admin API and cron: the process with the Durable Objects and D1. */
+  admin: HttpClient;
+  /** Gateways with a KV of their own that must see the same policy and account writes as `admin`. */
+  kvReplicas: HttpClient[];
   /** The bare pass-through Worker, or null when it could not be set up (see notes). */
   bare: { client: HttpClient; headers: Record<string, string> } | null;
   /** Runs the cron linker once; resolves with false when this target cannot trigger it. */
@@ -107,38 +116,72 @@ function collectLogs(errors: string[], decisions: Map<string, DecisionInfo>) {
   };
 }
 
+/**
+ * The gateway as production runs it, on two local processes: the edge (the
+ * Worker's fetch handler, with KV for keys and policy, and the bare
+ * pass-through Worker) and the Durable Objects (accounts, cluster collectors
+ * and roots, D1, the cron linker and the admin API). Production never puts an
+ * edge isolate and the objects it calls on one thread; locally one workerd
+ * process does, and the simulator would measure a single core. The edge
+ * reaches the objects through Miniflare's dev registry (workerd's debug port:
+ * the same RPC calls, the same object ids), and the admin API's writes are
+ * repeated to the edge's KV, as KV would replicate them.
+ */
 export async function startSelfContained(maxSockets: number, inspectorPort?: number): Promise<Target> {
   const workerd = useWorkerd();
   const restoreEnv = workerd.restore;
   const outDir = mkdtempSync(join(tmpdir(), "distillguard-sim-"));
   const stateDir = storageRoot();
-  const notes: string[] = [`workerd ${workerd.version}`, `Miniflare storage in ${stateDir}`];
+  const registry = join(stateDir, "dev-registry");
+  const notes: string[] = [
+    `workerd ${workerd.version}`,
+    `Miniflare storage in ${stateDir}`,
+    "edge Worker and Durable Objects in two workerd processes (dev registry), as production never shares one thread between them",
+  ];
   const errors: string[] = [];
   const decisions = new Map<string, DecisionInfo>();
   let origin: RunningOrigin | undefined;
-  let mf: Miniflare | undefined;
+  let objects: Miniflare | undefined;
+  let edge: Miniflare | undefined;
+  const cleanUp = async () => {
+    await edge?.dispose();
+    await objects?.dispose();
+    await origin?.close();
+    restoreEnv();
+    rmSync(outDir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  };
   try {
     const scriptPath = buildGateway(outDir);
     origin = await startDemoOrigin(0);
-    mf = new Miniflare({
+    const gatewayWorker = {
+      modules: true,
+      scriptPath,
+      // The bundle lives in os.tmpdir(); module names must not start with "..".
+      modulesRoot: outDir,
+      compatibilityDate: COMPATIBILITY_DATE,
+      kvNamespaces: ["CONFIG"],
+      d1Databases: ["DB"],
+      analyticsEngineDatasets: { DECISIONS: { dataset: "distillguard_decisions_sim" } },
+      bindings: { ORIGIN_URL: origin.url, ADMIN_TOKEN: SELF_CONTAINED_ADMIN_TOKEN, ENVIRONMENT: "simulation" },
+    };
+    const common = {
       host: "127.0.0.1",
       port: 0,
       // No request.cf download (offline); every simulated request brings its own in MF-CF-Blob.
       cf: false,
-      // Chrome DevTools (chrome://inspect) can then take CPU profiles of the gateway under load.
-      ...(inspectorPort === undefined ? {} : { inspectorPort }),
       handleStructuredLogs: collectLogs(errors, decisions),
-      defaultPersistRoot: stateDir,
+      unsafeDevRegistryPath: registry,
+    };
+    objects = new Miniflare({
+      ...common,
+      // Chrome DevTools (chrome://inspect) can then take CPU profiles of either process under load.
+      ...(inspectorPort === undefined ? {} : { inspectorPort: inspectorPort + 1 }),
+      defaultPersistRoot: join(stateDir, "objects"),
       workers: [
         {
-          name: "gateway",
-          modules: true,
-          scriptPath,
-          // The bundle lives in os.tmpdir(); module names must not start with "..".
-          modulesRoot: outDir,
-          compatibilityDate: COMPATIBILITY_DATE,
-          kvNamespaces: ["CONFIG"],
-          d1Databases: ["DB"],
+          name: OBJECTS_WORKER,
+          ...gatewayWorker,
           // Cluster objects (16 collectors, a root per shared key: a few thousand) stay in memory once
           // started: local workerd evicts an idle object within seconds, and reopening its SQLite file
           // costs more than the call. Account objects cannot: each open one holds ~3 file descriptors
@@ -148,8 +191,23 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
             ACCOUNTS: { className: "AccountDO", useSQLite: true },
             CLUSTERS: { className: "ClusterDO", useSQLite: true, unsafePreventEviction: true },
           },
-          analyticsEngineDatasets: { DECISIONS: { dataset: "distillguard_decisions_sim" } },
-          bindings: { ORIGIN_URL: origin.url, ADMIN_TOKEN: SELF_CONTAINED_ADMIN_TOKEN, ENVIRONMENT: "simulation" },
+        },
+      ],
+    });
+    const objectsUrl = (await objects.ready).href.replace(/\/$/, "");
+    edge = new Miniflare({
+      ...common,
+      ...(inspectorPort === undefined ? {} : { inspectorPort }),
+      defaultPersistRoot: join(stateDir, "edge"),
+      workers: [
+        {
+          name: "edge",
+          ...gatewayWorker,
+          // Bound to the other process's classes: Miniflare proxies each call to the same object id there.
+          durableObjects: {
+            ACCOUNTS: { className: "AccountDO", scriptName: OBJECTS_WORKER, useSQLite: true },
+            CLUSTERS: { className: "ClusterDO", scriptName: OBJECTS_WORKER, useSQLite: true, unsafePreventEviction: true },
+          },
         },
         {
           name: BARE_WORKER,
@@ -160,47 +218,46 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
         },
       ],
     });
-    const url = (await mf.ready).href.replace(/\/$/, "");
-    const db = await mf.getD1Database("DB", "gateway");
-    await db.batch(migrationStatements().map((s) => db.prepare(s)));
-    const gateway = httpClient(url, maxSockets);
-    const running = mf;
-    const runningOrigin = origin;
+    const edgeUrl = (await edge.ready).href.replace(/\/$/, "");
+    for (const mf of [objects, edge]) {
+      const db = await mf.getD1Database("DB", mf === objects ? OBJECTS_WORKER : "edge");
+      await db.batch(migrationStatements().map((s) => db.prepare(s)));
+    }
+    const gateway = httpClient(edgeUrl, maxSockets);
+    const control = httpClient(objectsUrl, 8);
+    const runningObjects = objects;
     return {
       mode: "self-contained",
-      gatewayUrl: url,
+      gatewayUrl: edgeUrl,
       adminToken: SELF_CONTAINED_ADMIN_TOKEN,
       gateway,
+      admin: control,
+      kvReplicas: [gateway],
       // Same Miniflare, same entry path: MF-Route-Override picks the bare Worker.
       bare: { client: gateway, headers: { "mf-route-override": BARE_WORKER } },
       runCron: async () => {
-        const worker = await running.getWorker("gateway");
+        const worker = await runningObjects.getWorker(OBJECTS_WORKER);
         const result = await worker.scheduled({ cron: CRON });
         if (result.outcome !== "ok") throw new Error(`scheduled handler: ${result.outcome}`);
         return true;
       },
       putPolicyInKv: async (document) => {
-        const kv = await running.getKVNamespace("CONFIG", "gateway");
-        await kv.put("policy", document);
+        for (const [mf, name] of [[runningObjects, OBJECTS_WORKER], [edge, "edge"]] as const) {
+          const kv = await mf?.getKVNamespace("CONFIG", name);
+          await kv?.put("policy", document);
+        }
       },
       workerErrors: () => errors,
       decisions,
       notes,
       close: async () => {
         gateway.close();
-        await running.dispose();
-        await runningOrigin.close();
-        restoreEnv();
-        rmSync(outDir, { recursive: true, force: true });
-        rmSync(stateDir, { recursive: true, force: true });
+        control.close();
+        await cleanUp();
       },
     };
   } catch (err) {
-    await mf?.dispose();
-    await origin?.close();
-    restoreEnv();
-    rmSync(outDir, { recursive: true, force: true });
-    rmSync(stateDir, { recursive: true, force: true });
+    await cleanUp();
     throw err;
   }
 }
@@ -257,6 +314,8 @@ export async function connectGateway(gatewayUrl: string, originUrl: string, admi
     gatewayUrl: url,
     adminToken,
     gateway,
+    admin: gateway,
+    kvReplicas: [],
     bare,
     runCron: async () => {
       if (cronPath === null) return false;
