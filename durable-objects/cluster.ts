@@ -31,6 +31,7 @@ import {
 } from "../lib/cluster/rollup.ts";
 import { judgeKey, keyKind, parseSignature, type KeyMetrics, type Verdict } from "../lib/cluster/verdict.ts";
 import type { CachedVerdict } from "../lib/decision.ts";
+import { insertRows } from "../lib/d1-rows.ts";
 import { clusterRootName } from "../lib/names.ts";
 import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
 
@@ -307,17 +308,16 @@ export class ClusterDO extends DurableObject<Env> {
         this.auditPending = false;
         return;
       }
-      const insert = this.env.DB.prepare(
-        `INSERT INTO audit_log (at, kind, request_id, account_id, action, enforced, reasons, risk, country, cluster, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
-      );
       const addCount = this.env.DB.prepare(
         `INSERT INTO decision_counts (minute, action, enforced, count) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (minute, action, enforced) DO UPDATE SET count = count + excluded.count`,
       );
       const statements = [
-        ...rows.map((r) =>
-          insert.bind(new Date(r.at).toISOString(), r.kind, r.request_id, r.account_id, r.action, r.enforced, r.reasons, r.risk, r.country, r.cluster, r.detail),
+        ...insertRows(
+          this.env.DB,
+          "audit_log",
+          ["at", "kind", "request_id", "account_id", "action", "enforced", "reasons", "risk", "country", "cluster", "detail"],
+          rows.map((r) => [new Date(r.at).toISOString(), r.kind, r.request_id, r.account_id, r.action, r.enforced, r.reasons, r.risk, r.country, r.cluster, r.detail]),
         ),
         ...counts.map((c) => addCount.bind(c.minute, c.action, c.enforced, c.count)),
       ];
@@ -437,12 +437,15 @@ export class ClusterDO extends DurableObject<Env> {
   private async flushEdges(now: number): Promise<void> {
     const edges = this.buffer.takeEdges(EDGE_BATCH * 25);
     if (edges.length === 0) return;
-    const statement = this.env.DB.prepare(
-      `INSERT INTO account_fingerprints (account_id, fp_key, kind, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
-       ON CONFLICT (account_id, fp_key) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
+    const statements = insertRows(
+      this.env.DB,
+      "account_fingerprints",
+      ["account_id", "fp_key", "kind", "first_seen", "last_seen"],
+      edges.map((e) => [e.accountId, e.key, keyKind(e.key), e.firstSeen, e.lastSeen]),
+      "ON CONFLICT (account_id, fp_key) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
     );
     try {
-      await this.env.DB.batch(edges.map((e) => statement.bind(e.accountId, e.key, keyKind(e.key), e.firstSeen, e.lastSeen)));
+      await this.env.DB.batch(statements);
       this.buffer.markWritten(edges, now);
     } catch (err) {
       // Kept for the next flush: edges are idempotent upserts.

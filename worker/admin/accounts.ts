@@ -16,6 +16,7 @@ import {
   type AccountRecord,
   type AccountUpsert,
 } from "../../lib/accounts.ts";
+import { insertRows } from "../../lib/d1-rows.ts";
 import type { AccountProfile } from "../../lib/decision.ts";
 import { sha256Hex } from "../../lib/hash.ts";
 import { accountObjectName } from "../../lib/names.ts";
@@ -23,7 +24,7 @@ import { withRetry } from "../admit.ts";
 import type { AppEnv } from "../context.ts";
 import { GatewayError } from "../errors.ts";
 import { forgetKeys } from "../identity.ts";
-import { auditStatement, writeAudit } from "./audit.ts";
+import { auditStatements, writeAudit } from "./audit.ts";
 import { adminBody, cursorParam, decodeCursor, limitParam, notFound, page, parse, parseBody, parseQuery, splitReasons } from "./validate.ts";
 
 export function parseAccountId(raw: string): string {
@@ -67,23 +68,30 @@ async function writeKv(env: Env, plan: PlannedUpsert): Promise<void> {
   forgetKeys([...plan.record.keyHashes, ...plan.removed]);
 }
 
-/** The registry row and the audit row of one upsert, for one D1 batch. */
-function d1Statements(env: Env, plan: PlannedUpsert): D1PreparedStatement[] {
-  const { profile, keyHashes, updatedAt } = plan.record;
+/** The registry upserts and audit rows of some upserts, for one D1 batch: a few statements however many accounts. */
+function d1Statements(env: Env, plans: readonly PlannedUpsert[]): D1PreparedStatement[] {
   return [
-    env.DB.prepare(
-      `INSERT INTO accounts (id, tier, org_type, verified, billing_country, payment_fingerprint, key_count, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
-       ON CONFLICT (id) DO UPDATE SET tier = ?2, org_type = ?3, verified = ?4, billing_country = ?5,
-         payment_fingerprint = ?6, key_count = ?7, updated_at = ?8`,
-    ).bind(plan.id, profile.tier, profile.orgType, profile.verified ? 1 : 0, profile.billingCountry, profile.paymentFingerprint, keyHashes.length, updatedAt),
+    ...insertRows(
+      env.DB,
+      "accounts",
+      ["id", "tier", "org_type", "verified", "billing_country", "payment_fingerprint", "key_count", "created_at", "updated_at"],
+      plans.map(({ id, record: { profile, keyHashes, updatedAt } }) => [
+        id, profile.tier, profile.orgType, profile.verified, profile.billingCountry, profile.paymentFingerprint, keyHashes.length, updatedAt, updatedAt,
+      ]),
+      `ON CONFLICT (id) DO UPDATE SET tier = excluded.tier, org_type = excluded.org_type, verified = excluded.verified,
+         billing_country = excluded.billing_country, payment_fingerprint = excluded.payment_fingerprint,
+         key_count = excluded.key_count, updated_at = excluded.updated_at`,
+    ),
     // Profile facts only as flags: billing country and payment fingerprint stay out of the log.
-    auditStatement(env.DB, {
-      kind: "admin",
-      action: plan.created ? "account_create" : "account_update",
-      accountId: plan.id,
-      detail: { tier: profile.tier, verified: profile.verified, keyCount: keyHashes.length },
-    }),
+    ...auditStatements(
+      env.DB,
+      plans.map((plan) => ({
+        kind: "admin",
+        action: plan.created ? "account_create" : "account_update",
+        accountId: plan.id,
+        detail: { tier: plan.record.profile.tier, verified: plan.record.profile.verified, keyCount: plan.record.keyHashes.length },
+      })),
+    ),
   ];
 }
 
@@ -95,7 +103,7 @@ export async function upsertAccount(
 ): Promise<{ record: AccountRecord; created: boolean }> {
   const plan = await planUpsert(env, id, input, defaultTier);
   await writeKv(env, plan);
-  await env.DB.batch(d1Statements(env, plan));
+  await env.DB.batch(d1Statements(env, [plan]));
   return { record: plan.record, created: plan.created };
 }
 
@@ -137,7 +145,7 @@ export async function importAccounts(
     }
   }
   await inBatches(plans, IMPORT_PARALLELISM, (plan) => writeKv(env, plan));
-  await env.DB.batch(plans.flatMap((plan) => d1Statements(env, plan)));
+  await env.DB.batch(d1Statements(env, plans));
   return plans;
 }
 

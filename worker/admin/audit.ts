@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { insertRows, type Cell } from "../../lib/d1-rows.ts";
 import type { AppEnv } from "../context.ts";
 import { cursorParam, decodeCursor, isoParam, limitParam, page, parseQuery, splitReasons } from "./validate.ts";
 
@@ -18,19 +19,31 @@ export type AuditEntry = {
   detail?: Record<string, unknown>;
 };
 
+const AUDIT_COLUMNS = ["at", "kind", "account_id", "action", "reasons", "cluster", "detail"] as const;
+
+function auditCells(entry: AuditEntry, at: string): Cell[] {
+  return [
+    at,
+    entry.kind,
+    entry.accountId ?? null,
+    entry.action,
+    entry.reasons?.length ? entry.reasons.join(",") : null,
+    entry.cluster ?? null,
+    entry.detail ? JSON.stringify(entry.detail) : null,
+  ];
+}
+
 /** The insert for one audit entry, for callers that write it in a D1 batch with their change. */
-export function auditStatement(db: D1Database, entry: AuditEntry): D1PreparedStatement {
+function auditStatement(db: D1Database, entry: AuditEntry): D1PreparedStatement {
   return db
-    .prepare(`INSERT INTO audit_log (at, kind, account_id, action, reasons, cluster, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`)
-    .bind(
-      new Date().toISOString(),
-      entry.kind,
-      entry.accountId ?? null,
-      entry.action,
-      entry.reasons?.length ? entry.reasons.join(",") : null,
-      entry.cluster ?? null,
-      entry.detail ? JSON.stringify(entry.detail) : null,
-    );
+    .prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS.join(", ")}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`)
+    .bind(...auditCells(entry, new Date().toISOString()));
+}
+
+/** Many audit entries in a few statements (a bulk import's), for the same D1 batch as their change. */
+export function auditStatements(db: D1Database, entries: readonly AuditEntry[]): D1PreparedStatement[] {
+  const at = new Date().toISOString();
+  return insertRows(db, "audit_log", AUDIT_COLUMNS, entries.map((entry) => auditCells(entry, at)));
 }
 
 export async function writeAudit(db: D1Database, entry: AuditEntry): Promise<void> {
