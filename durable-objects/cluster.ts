@@ -17,7 +17,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { HyperLogLog } from "../lib/cluster/hll.ts";
-import { CollectorBuffer } from "../lib/cluster/collector.ts";
+import { CollectorBuffer, CONFIRMED_FORWARD_INTERVALS } from "../lib/cluster/collector.ts";
 import type { AccountReport, AuditHandoff } from "../lib/cluster/report.ts";
 import {
   blendSynchrony,
@@ -51,10 +51,6 @@ const AUDIT_ROUNDS_PER_FLUSH = 10;
 // A collector rewrites a verdict row whose answer only restated it (fresher answered_at and tracked_until)
 // at most this often: every root answers every interval, and the row is only read back after a restart.
 const VERDICT_ROW_REWRITE_MS = 60_000;
-// A key whose root has confirmed it is forwarded every this many report intervals, its deltas summed
-// in between: the campaign's dozens of keys from every collector every interval were most of all root
-// calls, for a verdict that stands. Other keys go every interval, so detection is not delayed.
-const CONFIRMED_FORWARD_INTERVALS = 5;
 // Edge rows per D1 batch statement group (D1 batches are one round trip).
 const EDGE_BATCH = 200;
 

@@ -5,17 +5,57 @@
  *   AccountDO  account:<id>            1 admit per decided request + 1 settle per forwarded one
  *   collector  cluster:collector#n     1 report per account per report interval with traffic
  *   root       cluster:<key>#root      per interval, 1 rollup per collector that saw the key
- *                                      (only keys seen on 2+ accounts reach a root)
+ *                                      (only keys seen on 2+ accounts reach a root); once
+ *                                      the key is confirmed, a collector holds its deltas and
+ *                                      forwards them summed every CONFIRMED_FORWARD_INTERVALS
  *
  * These are the call patterns durable-objects/*.ts implement; the model
  * reports the hottest object of each kind and its share of all DO calls, and,
  * for contrast, what one object per fingerprint key called once per request
  * (the design DESIGN.md rules out) would carry.
  */
+import { CONFIRMED_FORWARD_INTERVALS } from "../lib/cluster/collector.ts";
 import { accountObjectName, clusterCollectorName, clusterRootName, collectorIndex } from "../lib/names.ts";
 import type { Policy } from "../lib/policy.ts";
 import type { Generated } from "./generate.ts";
 import type { ReplayResults } from "./replay.ts";
+
+/**
+ * The intervals at which one collector rolls one key up to its root, given the intervals in which it
+ * saw the key: every one of them until the key is confirmed, then at most one per
+ * CONFIRMED_FORWARD_INTERVALS, with what arrived in between held and forwarded when that many
+ * intervals have passed since the last roll-up.
+ */
+export function rollupIntervals(seen: readonly number[], confirmedFrom: number): number[] {
+  const out: number[] = [];
+  let last = Number.NEGATIVE_INFINITY;
+  let due: number | null = null;
+  for (const t of [...seen].sort((a, b) => a - b)) {
+    if (due !== null && due < t) {
+      // Forwarded at `due` with what was held; t's own data starts a new wait.
+      out.push(due);
+      last = due;
+      due = null;
+    }
+    if (due !== null) {
+      // Held; the forward at `due` carries t's data too.
+      if (due === t) {
+        out.push(t);
+        last = t;
+        due = null;
+      }
+      continue;
+    }
+    if (t < confirmedFrom || t - last >= CONFIRMED_FORWARD_INTERVALS) {
+      out.push(t);
+      last = t;
+    } else {
+      due = last + CONFIRMED_FORWARD_INTERVALS;
+    }
+  }
+  if (due !== null) out.push(due);
+  return out;
+}
 
 export type HotObject = { name: string; calls: number; share: number; peakPerSecond: number };
 
@@ -58,7 +98,17 @@ class Counter {
   }
 }
 
-export function doLoadModel(gen: Generated, results: ReplayResults, policy: Policy, keys: Map<number, string[]>): DoLoadModel {
+/**
+ * `confirmedAt`: when each key was first seen confirmed (replay ms; the simulator's verdict polls,
+ * so up to one poll late, which overstates roll-ups a little).
+ */
+export function doLoadModel(
+  gen: Generated,
+  results: ReplayResults,
+  policy: Policy,
+  keys: Map<number, string[]>,
+  confirmedAt: ReadonlyMap<string, number> = new Map(),
+): DoLoadModel {
   const shards = policy.clusters.shards;
   const intervalMs = policy.clusters.reportIntervalSeconds * 1000;
   const accounts = new Counter();
@@ -73,8 +123,8 @@ export function doLoadModel(gen: Generated, results: ReplayResults, policy: Poli
   for (const list of keys.values()) for (const k of list) keyAccounts.set(k, (keyAccounts.get(k) ?? 0) + 1);
 
   const reported = new Set<string>();
-  // interval → key → collectors that forward it
-  const rollups = new Map<number, Map<string, Set<number>>>();
+  // key → collector → the intervals in which it saw the key
+  const seen = new Map<string, Map<number, Set<number>>>();
   for (let i = 0; i < results.count; i++) {
     const status = results.status[i] ?? 0;
     // 0 = never reached the gateway; 401 = no account, so no account object.
@@ -99,19 +149,24 @@ export function doLoadModel(gen: Generated, results: ReplayResults, policy: Poli
     reported.add(tag);
     const collector = collectorIndex(account.id, shards);
     collectors.add(clusterCollectorName(collector), second);
-    let byKey = rollups.get(interval);
-    if (!byKey) rollups.set(interval, (byKey = new Map()));
     for (const k of list) {
       if ((keyAccounts.get(k) ?? 0) < 2) continue;
-      let set = byKey.get(k);
-      if (!set) byKey.set(k, (set = new Set()));
-      set.add(collector);
+      let byCollector = seen.get(k);
+      if (!byCollector) seen.set(k, (byCollector = new Map()));
+      let intervals = byCollector.get(collector);
+      if (!intervals) byCollector.set(collector, (intervals = new Set()));
+      intervals.add(interval);
     }
   }
-  for (const [interval, byKey] of rollups) {
-    // A collector flushes one interval after the reports: the rollup lands then.
-    const second = Math.floor(((interval + 1) * intervalMs) / 1000);
-    for (const [k, set] of byKey) roots.add(clusterRootName(k), second, set.size);
+  for (const [k, byCollector] of seen) {
+    const confirmed = confirmedAt.get(k);
+    const confirmedFrom = confirmed === undefined ? Number.POSITIVE_INFINITY : Math.ceil(confirmed / intervalMs);
+    for (const intervals of byCollector.values()) {
+      for (const interval of rollupIntervals([...intervals], confirmedFrom)) {
+        // A collector flushes one interval after the reports: the rollup lands then.
+        roots.add(clusterRootName(k), Math.floor(((interval + 1) * intervalMs) / 1000));
+      }
+    }
   }
   const reports = collectors.sum();
   const rollupCalls = roots.sum();

@@ -30,6 +30,13 @@ export const EDGE_REFRESH_MS = 3_600_000;
 
 export type PendingEdge = { accountId: string; key: string; firstSeen: number; lastSeen: number };
 
+/**
+ * A key whose root has confirmed it is forwarded every this many report intervals, its deltas summed
+ * in between: the campaign's dozens of keys from every collector every interval were most of all root
+ * calls, for a verdict that stands. Other keys go every interval, so detection is not delayed.
+ */
+export const CONFIRMED_FORWARD_INTERVALS = 5;
+
 /** 53 bits of a 64-bit hash: a Map key that costs no string, and collisions are negligible at 10^5 entries. */
 function edgeId(accountId: string, key: string): number {
   const [hi, lo] = hash64(`${accountId}\u0000${key}`);

@@ -193,6 +193,15 @@ async function overhead(admin: Admin, target: Target, gen: Generated): Promise<O
   return result;
 }
 
+/** When each key (or component) was first seen confirmed, in replay ms. */
+function firstConfirmed(polls: readonly VerdictPoll[]): Map<string, number> {
+  const at = new Map<string, number>();
+  for (const poll of [...polls].sort((a, b) => a.atWallMs - b.atWallMs)) {
+    for (const key of poll.confirmed) if (!at.has(key)) at.set(key, poll.atWallMs);
+  }
+  return at;
+}
+
 function clusterPoller(admin: Admin, polls: VerdictPoll[]): (elapsedMs: number) => Promise<void> {
   return async (elapsedMs) => {
     const confirmed: string[] = [];
@@ -315,7 +324,7 @@ async function main(): Promise<void> {
       policyDocument: sim.document,
       polls,
       keyOwners: keyOwners(gen, keys),
-      doLoad: doLoadModel(gen, results, sim.policy, keys),
+      doLoad: doLoadModel(gen, results, sim.policy, keys, firstConfirmed(polls)),
       overhead: overheadResult,
       decisions: target.decisions,
       run,

@@ -120,9 +120,10 @@ function collectLogs(errors: string[], decisions: Map<string, DecisionInfo>) {
  * The gateway as production runs it, on two local processes: the edge (the
  * Worker's fetch handler, with KV for keys and policy, and the bare
  * pass-through Worker) and the Durable Objects (accounts, cluster collectors
- * and roots, D1, the cron linker and the admin API). Production never puts an
- * edge isolate and the objects it calls on one thread; locally one workerd
- * process does, and the simulator would measure a single core. The edge
+ * and roots, D1, the cron linker and the admin API). In production the objects
+ * run apart from the edge Workers that call them (often in another data
+ * centre); one local workerd process runs every isolate and object on one
+ * thread, and the simulator would measure a single core. The edge
  * reaches the objects through Miniflare's dev registry (workerd's debug port:
  * the same RPC calls, the same object ids), and the admin API's writes are
  * repeated to the edge's KV, as KV would replicate them.
@@ -136,7 +137,7 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
   const notes: string[] = [
     `workerd ${workerd.version}`,
     `Miniflare storage in ${stateDir}`,
-    "edge Worker and Durable Objects in two workerd processes (dev registry), as production never shares one thread between them",
+    "edge Worker and Durable Objects in two workerd processes (dev registry): in production the objects run apart from the Workers that call them",
   ];
   const errors: string[] = [];
   const decisions = new Map<string, DecisionInfo>();
