@@ -34,9 +34,39 @@ export function parseAccountId(raw: string): string {
 /** What one upsert will write, worked out from the current record before anything is written. */
 type PlannedUpsert = { id: string; record: AccountRecord; created: boolean; removed: string[] };
 
-async function planUpsert(env: Env, id: string, input: AccountUpsert, defaultTier: string): Promise<PlannedUpsert> {
+// Keys per bulk KV read: the most one `get([...])` takes.
+const KV_BULK_GET = 100;
+
+/**
+ * The current records and key owners of some upserts, in bulk KV reads (one per 100 names rather
+ * than two reads per account), then each upsert worked out from them.
+ */
+async function planUpserts(
+  env: Env,
+  accounts: ReadonlyArray<AccountUpsert & { id: string }>,
+  defaultTier: string,
+): Promise<PlannedUpsert[]> {
+  const hashes = await Promise.all(accounts.map(async (a) => [...new Set(await Promise.all(a.keys.map((key) => sha256Hex(key))))]));
+  const names = [...new Set([...accounts.map((a) => accountRecordName(a.id)), ...hashes.flat().map(keyIndexName)])];
+  const chunks: string[][] = [];
+  for (let i = 0; i < names.length; i += KV_BULK_GET) chunks.push(names.slice(i, i + KV_BULK_GET));
+  const stored = new Map<string, string | null>();
+  for (const got of await inBatches(chunks, IMPORT_PARALLELISM, (chunk) => env.CONFIG.get(chunk, "text"))) {
+    for (const [name, value] of got) stored.set(name, value);
+  }
   const now = new Date().toISOString();
-  const existing = parseAccountRecord(await env.CONFIG.get(accountRecordName(id)));
+  return accounts.map(({ id, ...input }, i) => planUpsert(id, input, defaultTier, hashes[i] ?? [], (name) => stored.get(name) ?? null, now));
+}
+
+function planUpsert(
+  id: string,
+  input: Omit<AccountUpsert, "keys">,
+  defaultTier: string,
+  keyHashes: string[],
+  stored: (name: string) => string | null,
+  now: string,
+): PlannedUpsert {
+  const existing = parseAccountRecord(stored(accountRecordName(id)));
   const previous = existing?.profile;
   const profile: AccountProfile = {
     id,
@@ -47,8 +77,7 @@ async function planUpsert(env: Env, id: string, input: AccountUpsert, defaultTie
     paymentFingerprint:
       input.paymentFingerprint !== undefined ? input.paymentFingerprint : (previous?.paymentFingerprint ?? null),
   };
-  const keyHashes = [...new Set(await Promise.all(input.keys.map((key) => sha256Hex(key))))];
-  const owners = await Promise.all(keyHashes.map(async (hash) => parseProfile(await env.CONFIG.get(keyIndexName(hash)))));
+  const owners = keyHashes.map((hash) => parseProfile(stored(keyIndexName(hash))));
   if (owners.some((owner) => owner !== null && owner.id !== id)) {
     throw new GatewayError("invalid_request_error", `body.keys: one of the keys of account ${id} already belongs to another account`);
   }
@@ -101,7 +130,8 @@ export async function upsertAccount(
   input: AccountUpsert,
   defaultTier: string,
 ): Promise<{ record: AccountRecord; created: boolean }> {
-  const plan = await planUpsert(env, id, input, defaultTier);
+  const [plan] = await planUpserts(env, [{ ...input, id }], defaultTier);
+  if (!plan) throw new Error("planUpserts answered no plan for one account");
   await writeKv(env, plan);
   await env.DB.batch(d1Statements(env, [plan]));
   return { record: plan.record, created: plan.created };
@@ -133,7 +163,7 @@ export async function importAccounts(
     if (ids.has(a.id)) throw new GatewayError("invalid_request_error", `body.accounts: account ${a.id} appears twice`);
     ids.add(a.id);
   }
-  const plans = await inBatches(accounts, IMPORT_PARALLELISM, ({ id, ...input }) => planUpsert(env, id, input, defaultTier));
+  const plans = await planUpserts(env, accounts, defaultTier);
   const owner = new Map<string, string>();
   for (const plan of plans) {
     for (const hash of plan.record.keyHashes) {

@@ -156,6 +156,26 @@ describe("POST /admin/accounts (import)", () => {
     expect(audit.results.map((r) => r.action)).toEqual(["account_create"]);
   });
 
+  it("should see current records and key owners past the first bulk read of 100 names", async () => {
+    // 120 new accounts (240 names to read) with an existing account and a taken key at the end.
+    const existing = await createAccount({ tier: "build", billingCountry: "DE" });
+    const taken = await createAccount();
+    const fresh = Array.from({ length: 120 }, () => ({ id: unique("bulk"), keys: [`sk-${unique("key")}-imported`] }));
+    await expectError(
+      await admin("POST", "/accounts", { accounts: [...fresh, { id: unique("bulk"), keys: [taken.key] }] }),
+      400,
+      "invalid_request_error",
+    );
+    await expectError(await admin("GET", `/accounts/${fresh[0]?.id ?? ""}`), 404, "not_found_error");
+
+    const res = await admin("POST", "/accounts", { accounts: [...fresh, { id: existing.id, keys: [existing.key], verified: true }] });
+    expect(res.status).toBe(200);
+    expect(await json<{ created: number; updated: number }>(res)).toMatchObject({ created: 120, updated: 1 });
+    const view = await json<AccountView>(await admin("GET", `/accounts/${existing.id}`));
+    // The update kept what it did not name: the stored record was read, not taken as new.
+    expect(view.account).toMatchObject({ tier: "build", billingCountry: "DE", verified: true, keyCount: 1 });
+  });
+
   it("should write nothing when any account in the batch is invalid", async () => {
     const taken = await createAccount();
     const ids = [unique("imp"), unique("imp")];
