@@ -12,7 +12,7 @@
  *                   pass-through Worker then runs in a Miniflare of its own.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,15 +64,54 @@ export type Target = {
   close: () => Promise<void>;
 };
 
+const STATE_PREFIX = "distillguard-sim-state-";
+const OWNER_FILE = "owner.pid";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, it is just not ours to signal.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * The state a run left behind when it was killed outright (SIGKILL, a crash): up to a GB of RAM each
+ * under /dev/shm. A run's directory names its process; one whose process is gone is removed.
+ */
+function removeAbandonedState(base: string): number {
+  let removed = 0;
+  for (const name of readdirSync(base)) {
+    if (!name.startsWith(STATE_PREFIX)) continue;
+    const dir = join(base, name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), "utf8"));
+    } catch {
+      continue; // no owner recorded: not ours to judge
+    }
+    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
+      rmSync(dir, { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
 /**
  * Where Miniflare keeps KV, D1 and Durable Object storage. Its "in-memory" default is really files
  * under os.tmpdir(): 24,000 account objects are 24,000 SQLite files plus a blob per KV write, and on
  * a disk that I/O, not the gateway, sets the pace. tmpfs keeps the same files in RAM.
  */
-function storageRoot(): string {
+function storageRoot(): { dir: string; removed: number } {
   const shm = "/dev/shm";
   const base = existsSync(shm) ? shm : tmpdir();
-  return mkdtempSync(join(base, "distillguard-sim-state-"));
+  const removed = removeAbandonedState(base);
+  const dir = mkdtempSync(join(base, STATE_PREFIX));
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
+  return { dir, removed };
 }
 
 function buildGateway(outDir: string): string {
@@ -132,11 +171,13 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
   const workerd = useWorkerd();
   const restoreEnv = workerd.restore;
   const outDir = mkdtempSync(join(tmpdir(), "distillguard-sim-"));
-  const stateDir = storageRoot();
+  const storage = storageRoot();
+  const stateDir = storage.dir;
   const registry = join(stateDir, "dev-registry");
   const notes: string[] = [
     `workerd ${workerd.version}`,
     `Miniflare storage in ${stateDir}`,
+    ...(storage.removed > 0 ? [`removed the state of ${storage.removed} killed earlier run(s)`] : []),
     "edge Worker and Durable Objects in two workerd processes (dev registry): in production the objects run apart from the Workers that call them",
   ];
   const errors: string[] = [];
