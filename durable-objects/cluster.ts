@@ -51,8 +51,8 @@ const AUDIT_ROUNDS_PER_FLUSH = 10;
 // A collector rewrites a verdict row whose answer only restated it (fresher answered_at and tracked_until)
 // at most this often: every root answers every interval, and the row is only read back after a restart.
 const VERDICT_ROW_REWRITE_MS = 60_000;
-// Edge rows per D1 batch statement group (D1 batches are one round trip).
-const EDGE_BATCH = 200;
+// Fingerprint edges per collector flush (one D1 statement per 500 of them); the rest wait one interval.
+const EDGES_PER_FLUSH = 5_000;
 
 export type RootAnswer = {
   verdict: Verdict;
@@ -431,7 +431,7 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   private async flushEdges(now: number): Promise<void> {
-    const edges = this.buffer.takeEdges(EDGE_BATCH * 25);
+    const edges = this.buffer.takeEdges(EDGES_PER_FLUSH);
     if (edges.length === 0) return;
     const statements = insertRows(
       this.env.DB,

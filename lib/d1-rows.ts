@@ -9,7 +9,7 @@
 // Rows per statement: keeps the JSON parameter to a few hundred kB (D1 takes up to 2 MB per value).
 export const ROWS_PER_STATEMENT = 500;
 
-/** A row's cells, in column order. Booleans go in as 0/1 (what SQLite stores). */
+/** A row's cells, in column order. JSON true/false come out of `->>` as 1/0, what SQLite stores for booleans. */
 export type Cell = string | number | boolean | null;
 
 /**
@@ -29,8 +29,7 @@ export function insertRows(
   const statement = db.prepare(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${cells} FROM json_each(?1) r WHERE true ${conflict}`);
   const out: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT).map((row) => row.map((c) => (typeof c === "boolean" ? (c ? 1 : 0) : c)));
-    out.push(statement.bind(JSON.stringify(chunk)));
+    out.push(statement.bind(JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))));
   }
   return out;
 }

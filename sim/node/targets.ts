@@ -31,6 +31,8 @@ const SELF_CONTAINED_ADMIN_TOKEN = "sim-admin-token-0123456789abcdef";
 const BARE_WORKER = "passthrough";
 // The process that holds the Durable Objects; the edge's bindings name its classes.
 const OBJECTS_WORKER = "gateway";
+// The process that serves the traffic.
+const EDGE_WORKER = "edge";
 
 /** The bare Worker: forwards to ORIGIN_URL and nothing else. The gateway's cost is what it adds to this. */
 const PASS_THROUGH_SOURCE = `export default {
@@ -243,7 +245,7 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
       defaultPersistRoot: join(stateDir, "edge"),
       workers: [
         {
-          name: "edge",
+          name: EDGE_WORKER,
           ...gatewayWorker,
           // Bound to the other process's classes: Miniflare proxies each call to the same object id there.
           durableObjects: {
@@ -261,8 +263,10 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
       ],
     });
     const edgeUrl = (await edge.ready).href.replace(/\/$/, "");
-    for (const mf of [objects, edge]) {
-      const db = await mf.getD1Database("DB", mf === objects ? OBJECTS_WORKER : "edge");
+    // Both gateways' D1 (the edge's takes the admin API's writes repeated to it).
+    const processes = [[objects, OBJECTS_WORKER], [edge, EDGE_WORKER]] as const;
+    for (const [mf, name] of processes) {
+      const db = await mf.getD1Database("DB", name);
       await db.batch(migrationStatements().map((s) => db.prepare(s)));
     }
     const gateway = httpClient(edgeUrl, maxSockets);
@@ -284,9 +288,9 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
         return true;
       },
       putPolicyInKv: async (document) => {
-        for (const [mf, name] of [[runningObjects, OBJECTS_WORKER], [edge, "edge"]] as const) {
-          const kv = await mf?.getKVNamespace("CONFIG", name);
-          await kv?.put("policy", document);
+        for (const [mf, name] of processes) {
+          const kv = await mf.getKVNamespace("CONFIG", name);
+          await kv.put("policy", document);
         }
       },
       workerErrors: () => errors,

@@ -33,21 +33,14 @@ function auditCells(entry: AuditEntry, at: string): Cell[] {
   ];
 }
 
-/** The insert for one audit entry, for callers that write it in a D1 batch with their change. */
-function auditStatement(db: D1Database, entry: AuditEntry): D1PreparedStatement {
-  return db
-    .prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS.join(", ")}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`)
-    .bind(...auditCells(entry, new Date().toISOString()));
-}
-
-/** Many audit entries in a few statements (a bulk import's), for the same D1 batch as their change. */
+/** Audit entries in as few statements as the rows allow (one for up to 500), for the same D1 batch as their change. */
 export function auditStatements(db: D1Database, entries: readonly AuditEntry[]): D1PreparedStatement[] {
   const at = new Date().toISOString();
   return insertRows(db, "audit_log", AUDIT_COLUMNS, entries.map((entry) => auditCells(entry, at)));
 }
 
 export async function writeAudit(db: D1Database, entry: AuditEntry): Promise<void> {
-  await auditStatement(db, entry).run();
+  await db.batch(auditStatements(db, [entry]));
 }
 
 export type AuditRow = {
