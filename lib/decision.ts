@@ -11,10 +11,6 @@ export function actionRank(action: Action): number {
   return ACTIONS.indexOf(action);
 }
 
-export function stricterAction(a: Action, b: Action): Action {
-  return actionRank(a) >= actionRank(b) ? a : b;
-}
-
 /** The account as the edge knows it (from the KV key index). */
 export type AccountProfile = {
   id: string;

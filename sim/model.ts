@@ -14,7 +14,7 @@
  * for contrast, what one object per fingerprint key called once per request
  * (the design DESIGN.md rules out) would carry.
  */
-import { CONFIRMED_FORWARD_INTERVALS } from "../lib/cluster/collector.ts";
+import { CONFIRMED_FORWARD_INTERVALS, holdsBack } from "../lib/cluster/collector.ts";
 import { accountObjectName, clusterCollectorName, clusterRootName, collectorIndex } from "../lib/names.ts";
 import type { Policy } from "../lib/policy.ts";
 import type { Generated } from "./generate.ts";
@@ -22,38 +22,27 @@ import type { ReplayResults } from "./replay.ts";
 
 /**
  * The intervals at which one collector rolls one key up to its root, given the intervals in which it
- * saw the key: every one of them until the key is confirmed, then at most one per
- * CONFIRMED_FORWARD_INTERVALS, with what arrived in between held and forwarded when that many
- * intervals have passed since the last roll-up.
+ * saw the key: the collector's own rule (holdsBack) applied at each flush, in report intervals. Held
+ * data stays in the collector's buffer, whose alarm keeps flushing, so it goes out at the first flush
+ * its wait is over, whether or not new data arrived.
  */
 export function rollupIntervals(seen: readonly number[], confirmedFrom: number): number[] {
   const out: number[] = [];
-  let last = Number.NEGATIVE_INFINITY;
-  let due: number | null = null;
+  let forwardedAt: number | undefined;
+  let holding = false;
+  const flush = (t: number) => {
+    holding = holdsBack(t >= confirmedFrom, forwardedAt, t, 1);
+    if (holding) return;
+    out.push(t);
+    forwardedAt = t;
+  };
   for (const t of [...seen].sort((a, b) => a - b)) {
-    if (due !== null && due < t) {
-      // Forwarded at `due` with what was held; t's own data starts a new wait.
-      out.push(due);
-      last = due;
-      due = null;
+    if (holding && forwardedAt !== undefined && forwardedAt + CONFIRMED_FORWARD_INTERVALS < t) {
+      flush(forwardedAt + CONFIRMED_FORWARD_INTERVALS);
     }
-    if (due !== null) {
-      // Held; the forward at `due` carries t's data too.
-      if (due === t) {
-        out.push(t);
-        last = t;
-        due = null;
-      }
-      continue;
-    }
-    if (t < confirmedFrom || t - last >= CONFIRMED_FORWARD_INTERVALS) {
-      out.push(t);
-      last = t;
-    } else {
-      due = last + CONFIRMED_FORWARD_INTERVALS;
-    }
+    flush(t);
   }
-  if (due !== null) out.push(due);
+  if (holding && forwardedAt !== undefined) flush(forwardedAt + CONFIRMED_FORWARD_INTERVALS);
   return out;
 }
 

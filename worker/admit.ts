@@ -2,39 +2,64 @@
  * Step 5 — admit. Exactly one synchronous RPC to the account's Durable Object:
  * counters, adaptive quota and cached cluster verdicts answer allow / tag /
  * degrade / throttle / block. A failed call is retried only when the error says
- * `retryable` and not `overloaded`; after that the policy's fail mode decides.
+ * `retryable` and not `overloaded` (lib/retry.ts); after that the policy's fail
+ * mode decides.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AdmitRequest, AdmitResult, RateLimitSnapshot } from "../lib/decision.ts";
+import { clusterKeysOf } from "../lib/fingerprint/index.ts";
 import { accountObjectName } from "../lib/names.ts";
-import { isShadow, tierLimits, type Policy } from "../lib/policy.ts";
+import { isShadow, policyText, tierLimits, type Policy, type RiskSignal } from "../lib/policy.ts";
+import { withRetry, type RetryOptions } from "../lib/retry.ts";
 import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
-import { admitRequestFrom } from "./fingerprint.ts";
 import { returnPendingSettles, takePendingSettles } from "./settle.ts";
 import { knownVerdicts, rememberVerdicts } from "./verdicts.ts";
 
-const MAX_ATTEMPTS = 3;
-const BASE_BACKOFF_MS = 20;
-const MAX_BACKOFF_MS = 200;
+export type AdmitOptions = {
+  /** How a failed call to the account object is retried (lib/retry.ts defaults). */
+  retry?: RetryOptions;
+};
 
-type DoError = Error & { retryable?: boolean; overloaded?: boolean };
-
-export function shouldRetry(err: unknown): boolean {
-  const e = err as DoError;
-  return e?.retryable === true && e?.overloaded !== true;
-}
-
-export async function withRetry<T>(call: () => Promise<T>, attempts = MAX_ATTEMPTS): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      if (attempt >= attempts || !shouldRetry(err)) throw err;
-      const cap = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
-    }
+/** Everything admission needs, gathered from the earlier steps. */
+export function admitRequestFrom(c: Context<AppEnv>): AdmitRequest {
+  const policy = c.get("policy");
+  const fp = c.get("fingerprint");
+  const region = c.get("region");
+  const body = c.get("body");
+  const signals: RiskSignal[] = [...region.signals];
+  const reasons = [...region.reasons];
+  if (fp.elicitation.score >= policy.fingerprint.elicitationThreshold) {
+    signals.push("cot_elicitation");
+    reasons.push("content.elicitation");
   }
+  if (fp.client.mismatch) {
+    signals.push("client_mismatch");
+    reasons.push("client.tls_mismatch");
+  }
+  const maxTokens = fp.capability.maxTokens ?? policy.limits.defaultMaxTokens;
+  const thinkingBudget = fp.capability.thinking ? (fp.capability.thinkingBudget ?? 0) : 0;
+  return {
+    account: c.get("account"),
+    policyJson: policyText(policy),
+    estimate: {
+      inputTokens: Math.ceil((body.bytes?.byteLength ?? 0) / policy.limits.bytesPerInputToken),
+      outputTokens: Math.max(maxTokens, thinkingBudget),
+    },
+    signals,
+    reasons,
+    fingerprint: {
+      keys: clusterKeysOf(fp, policy),
+      country: region.country,
+      prefix: fp.network.prefix,
+      model: fp.capability.model ?? "unknown",
+      elicitation: fp.elicitation.score,
+      thinking: fp.capability.thinking,
+    },
+    deny: region.deny ? { reason: region.deny.reason, status: 403 } : null,
+    requestId: c.get("requestId"),
+  };
 }
 
 /** The snapshot used when the account object could not be asked (fail-open). */
@@ -49,19 +74,20 @@ function unknownLimits(policy: Policy, tier: string): RateLimitSnapshot {
   };
 }
 
-export async function callAdmit(env: Env, request: AdmitRequest): Promise<AdmitResult> {
+export async function callAdmit(env: Env, request: AdmitRequest, retry: RetryOptions = {}): Promise<AdmitResult> {
   const stub = env.ACCOUNTS.getByName(accountObjectName(request.account.id));
   // Earlier answers of this account that finished in this isolate ride along: no extra call.
   const settles = takePendingSettles(request.account.id);
   try {
-    return await withRetry(() => stub.admit(settles.length > 0 ? { ...request, settles } : request));
+    return await withRetry(() => stub.admit(settles.length > 0 ? { ...request, settles } : request), retry);
   } catch (err) {
     returnPendingSettles(request.account.id, settles);
     throw err;
   }
 }
 
-export function admit() {
+export function admit(options: AdmitOptions = {}) {
+  const retry = options.retry ?? {};
   return createMiddleware<AppEnv>(async function admit(c, next) {
     const policy = c.get("policy");
     const account = c.get("account");
@@ -70,10 +96,10 @@ export function admit() {
     if (known.length > 0) request.verdicts = known;
     let decision: AdmitResult;
     try {
-      decision = await callAdmit(c.env, request);
+      decision = await callAdmit(c.env, request, retry);
       rememberVerdicts(decision.verdicts, policy.risk.verdictTtlSeconds);
     } catch (err) {
-      const e = err as DoError;
+      const e = err as (Error & { overloaded?: boolean }) | undefined;
       console.error(JSON.stringify({
         msg: "account object unavailable",
         requestId: c.get("requestId"),
@@ -111,4 +137,3 @@ export function admit() {
     await next();
   });
 }
-

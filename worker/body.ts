@@ -7,12 +7,12 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
 
-export type RequestBody = {
-  /** The raw bytes as the client sent them (null for bodiless requests). */
-  bytes: Uint8Array | null;
-  /** The parsed JSON value when the body is JSON, else undefined. */
-  json: unknown;
+export type BodyOptions = {
+  /** POST routes whose body must be a JSON object (the Messages API and its token counter). */
+  objectRoutes?: RegExp;
 };
+
+const OBJECT_ROUTES = /\/v1\/messages(\/count_tokens)?$/;
 
 export async function readBounded(request: Request, maxBytes: number): Promise<Uint8Array | null> {
   if (!request.body) return null;
@@ -66,12 +66,13 @@ function looksJson(contentType: string | undefined): boolean {
   return !contentType || /\bjson\b/i.test(contentType);
 }
 
-export function body() {
+export function body(options: BodyOptions = {}) {
+  const objectRoutes = options.objectRoutes ?? OBJECT_ROUTES;
   return createMiddleware<AppEnv>(async function body(c, next) {
     const bytes = await readBounded(c.req.raw, c.get("policy").limits.maxBodyBytes);
     let json: unknown = undefined;
     if (bytes && bytes.byteLength > 0 && looksJson(c.req.header("content-type"))) json = parseJsonBody(bytes);
-    if (c.req.method === "POST" && /\/v1\/messages(\/count_tokens)?$/.test(c.req.path)) {
+    if (c.req.method === "POST" && objectRoutes.test(c.req.path)) {
       if (typeof json !== "object" || json === null || Array.isArray(json)) {
         throw new GatewayError("invalid_request_error", "request body must be a JSON object");
       }

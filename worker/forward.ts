@@ -3,12 +3,18 @@
  * query and body, minus hop-by-hop headers and anything a client could use to
  * pose as someone else; plus the gateway's trusted headers. When the decision
  * is `degrade`, the body is rewritten (max_tokens clamped, thinking dropped).
+ * The answer streams back at once; when it has been passed on (or failed), the
+ * settle step learns what it cost.
  */
+import type { Handler } from "hono";
 import type { AdmitResult } from "../lib/decision.ts";
+import { summarizeFingerprint } from "../lib/fingerprint/index.ts";
 import type { Policy } from "../lib/policy.ts";
 import { tapStream, trackerFor, usageFromJson, type StreamOutcome, type Usage } from "../lib/usage.ts";
-import type { RequestBody } from "./body.ts";
+import type { AppEnv, RequestBody } from "./context.ts";
 import { GatewayError } from "./errors.ts";
+import { logStreamEnd } from "./log.ts";
+import { settle } from "./settle.ts";
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus ones the runtime sets itself. */
 const HOP_BY_HOP = new Set([
@@ -105,7 +111,7 @@ export function buildUpstreamRequest(options: {
   });
 }
 
-// Origin JSON answers up to this size with a declared length are read whole; bigger ones stream.
+// 1 MB: origin JSON answers up to this size with a declared length are read whole; bigger ones stream.
 const MAX_BUFFERED_JSON_BYTES = 1024 * 1024;
 
 export type ProxyOutcome = { status: number; usage: Usage | null; outcome: StreamOutcome };
@@ -114,7 +120,10 @@ export type ProxyOutcome = { status: number; usage: Usage | null; outcome: Strea
  * Sends the request to the origin and returns the client's response at once;
  * `done` resolves when the body has been fully passed on (or abandoned).
  */
-export async function proxyToOrigin(upstream: Request): Promise<{ response: Response; done: Promise<ProxyOutcome> }> {
+export async function proxyToOrigin(
+  upstream: Request,
+  maxBufferedJsonBytes = MAX_BUFFERED_JSON_BYTES,
+): Promise<{ response: Response; done: Promise<ProxyOutcome> }> {
   let originResponse: Response;
   try {
     originResponse = await fetch(upstream);
@@ -135,7 +144,7 @@ export async function proxyToOrigin(upstream: Request): Promise<{ response: Resp
   }
   const contentType = originResponse.headers.get("content-type") ?? "";
   const declared = Number(originResponse.headers.get("content-length"));
-  if (status < 300 && contentType.includes("json") && Number.isFinite(declared) && declared <= MAX_BUFFERED_JSON_BYTES) {
+  if (status < 300 && contentType.includes("json") && Number.isFinite(declared) && declared <= maxBufferedJsonBytes) {
     // A JSON answer arrives whole anyway; reading it at once is cheaper than a pass-through stream
     // and gives the usage without a second copy.
     const bytes = new Uint8Array(await originResponse.arrayBuffer());
@@ -149,4 +158,48 @@ export async function proxyToOrigin(upstream: Request): Promise<{ response: Resp
   const tracker = status < 300 ? trackerFor(originResponse.headers.get("content-type")) : null;
   const body = tapStream(originResponse.body, tracker, (usage, outcome) => resolveDone({ status, usage, outcome }));
   return { response: new Response(body, { status, statusText: originResponse.statusText, headers }), done };
+}
+
+export type ForwardOptions = {
+  /** Origin JSON answers up to this many bytes (declared) are read whole instead of streamed. */
+  maxBufferedJsonBytes?: number;
+};
+
+/** The route's handler: proxies the admitted request and hands the answer's cost to settle (in waitUntil). */
+export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
+  const maxBufferedJsonBytes = options.maxBufferedJsonBytes ?? MAX_BUFFERED_JSON_BYTES;
+  return async function forward(c) {
+    const decision = c.get("decision");
+    const account = c.get("account");
+    const requestId = c.get("requestId");
+    const upstream = buildUpstreamRequest({
+      request: c.req.raw,
+      originUrl: c.env.ORIGIN_URL,
+      body: c.get("body"),
+      decision,
+      policy: c.get("policy"),
+      trusted: trustedHeaders({
+        requestId,
+        accountId: account.id,
+        decision,
+        country: c.get("region").country,
+        fingerprintSummary: summarizeFingerprint(c.get("fingerprint")),
+      }),
+    });
+    let proxied: Awaited<ReturnType<typeof proxyToOrigin>>;
+    try {
+      proxied = await proxyToOrigin(upstream, maxBufferedJsonBytes);
+    } catch (err) {
+      c.executionCtx.waitUntil(settle(c.env, account.id, decision.leaseId, null, 502));
+      throw err;
+    }
+    c.executionCtx.waitUntil(
+      proxied.done.then(({ status, usage, outcome }) => {
+        // The decision line went out with the headers; an answer that did not finish gets a second line.
+        if (outcome !== "complete") logStreamEnd({ requestId, account: account.id, outcome, usage: usage !== null });
+        return settle(c.env, account.id, decision.leaseId, usage, status);
+      }),
+    );
+    return proxied.response;
+  };
 }

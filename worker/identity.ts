@@ -16,7 +16,13 @@ import { ExpiringLru } from "./lru.ts";
 // 10 s: long enough to absorb a random-key flood, short enough that a newly created key works almost at once.
 const NEGATIVE_TTL_MS = 10_000;
 
+// Until the first lookup sizes it from policy.cache.keyCacheSize.
 const cache = new ExpiringLru<string, AccountProfile | null>(10_000);
+
+export type IdentityOptions = {
+  /** How long an unknown key stays cached as unknown. */
+  negativeTtlMs?: number;
+};
 
 export function apiKeyFrom(headers: Headers): string | null {
   const direct = headers.get("x-api-key")?.trim();
@@ -30,13 +36,15 @@ export function apiKeyFrom(headers: Headers): string | null {
 export async function lookupAccount(
   kv: KVNamespace,
   keyHash: string,
-  options: { ttlSeconds: number; maxEntries: number },
+  options: { ttlSeconds: number; maxEntries: number; negativeTtlMs?: number },
 ): Promise<AccountProfile | null> {
   const now = Date.now();
   const hit = cache.get(keyHash, now);
   if (hit !== undefined) return hit;
   const profile = parseProfile(await kv.get(keyIndexName(keyHash)));
-  cache.set(keyHash, profile, now + (profile ? options.ttlSeconds * 1000 : NEGATIVE_TTL_MS), options.maxEntries);
+  const ttlMs = profile ? options.ttlSeconds * 1000 : (options.negativeTtlMs ?? NEGATIVE_TTL_MS);
+  cache.resize(options.maxEntries);
+  cache.set(keyHash, profile, now + ttlMs);
   return profile;
 }
 
@@ -45,11 +53,8 @@ export function forgetKeys(keyHashes: Iterable<string>): void {
   for (const hash of keyHashes) cache.delete(hash);
 }
 
-export function clearIdentityCache(): void {
-  cache.clear();
-}
-
-export function identity() {
+export function identity(options: IdentityOptions = {}) {
+  const negativeTtlMs = options.negativeTtlMs ?? NEGATIVE_TTL_MS;
   return createMiddleware<AppEnv>(async function identity(c, next) {
     const key = apiKeyFrom(c.req.raw.headers);
     if (!key) throw new GatewayError("authentication_error", "x-api-key header is required");
@@ -57,6 +62,7 @@ export function identity() {
     const profile = await lookupAccount(c.env.CONFIG, await sha256Hex(key), {
       ttlSeconds: policy.cache.keyTtlSeconds,
       maxEntries: policy.cache.keyCacheSize,
+      negativeTtlMs,
     });
     if (!profile) throw new GatewayError("authentication_error", "invalid x-api-key");
     c.set("account", profile);

@@ -1,27 +1,33 @@
-/** A small LRU map with per-entry expiry, for per-isolate caches with a bounded size. */
-export class ExpiringLru<K, V> {
-  private readonly entries = new Map<K, { value: V; expiresAt: number }>();
+/**
+ * Per-isolate caches whose entries also expire: a BoundedMap (lib/bounded-map.ts, the one eviction
+ * mechanism) in recency order, each value with its own deadline. An expired entry is dropped when read.
+ */
+import { BoundedMap } from "../lib/bounded-map.ts";
 
-  constructor(private readonly maxEntries: number) {}
+export class ExpiringLru<K, V> {
+  private readonly entries: BoundedMap<K, { value: V; expiresAt: number }>;
+
+  constructor(maxEntries: number) {
+    this.entries = new BoundedMap(maxEntries);
+  }
 
   get(key: K, now: number): V | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.entries.touch(key);
     if (!entry) return undefined;
-    this.entries.delete(key);
-    if (entry.expiresAt <= now) return undefined;
-    // Re-insert so Map order is recency order.
-    this.entries.set(key, entry);
+    if (entry.expiresAt <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
     return entry.value;
   }
 
-  set(key: K, value: V, expiresAt: number, maxEntries = this.maxEntries): void {
-    this.entries.delete(key);
+  set(key: K, value: V, expiresAt: number): void {
     this.entries.set(key, { value, expiresAt });
-    while (this.entries.size > maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
+  }
+
+  /** A new bound (a policy change): shrinking evicts the least recently used at once. */
+  resize(maxEntries: number): void {
+    this.entries.resize(maxEntries);
   }
 
   delete(key: K): void {

@@ -4,7 +4,9 @@
  * `cache.policyTtlSeconds`. An invalid document never takes effect: the last
  * good policy (or the built-in defaults) stays, and the problem is logged once.
  */
+import { createMiddleware } from "hono/factory";
 import { DEFAULT_POLICY, validatePolicy, type Policy } from "../lib/policy.ts";
+import type { AppEnv } from "./context.ts";
 
 export const POLICY_KEY = "policy";
 
@@ -59,4 +61,18 @@ export function invalidatePolicyCache(): void {
 /** Re-read KV now, keeping the last good policy if the document is invalid (admin writes and tests). */
 export async function refreshPolicyNow(kv: KVNamespace): Promise<Policy> {
   return (await refresh(kv, Date.now())).policy;
+}
+
+export type PolicyOptions = {
+  /** The namespace that holds the policy document. */
+  kv?: (env: Env) => KVNamespace;
+};
+
+/** Sets the `policy` variable every later step reads; the first request of an isolate waits for KV. */
+export function policy(options: PolicyOptions = {}) {
+  const kvOf = options.kv ?? ((env: Env) => env.CONFIG);
+  return createMiddleware<AppEnv>(async function policy(c, next) {
+    c.set("policy", await currentPolicy(kvOf(c.env), (p) => c.executionCtx.waitUntil(p)));
+    await next();
+  });
 }

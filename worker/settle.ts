@@ -12,7 +12,7 @@
 import type { SettleRequest } from "../lib/decision.ts";
 import { accountObjectName } from "../lib/names.ts";
 import type { Usage } from "../lib/usage.ts";
-import { withRetry } from "./admit.ts";
+import { withRetry } from "../lib/retry.ts";
 
 // Long enough for a busy account's next request to carry the settle; short enough that a slot given back
 // is soon visible to requests of the account that arrive through other isolates. (Through this isolate

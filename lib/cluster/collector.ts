@@ -9,6 +9,7 @@
  * are the exception worth remembering: each is written once and then at most
  * once per EDGE_REFRESH_MS, however often the account reports it.
  */
+import { BoundedMap } from "../bounded-map.ts";
 import { hash64 } from "../fasthash.ts";
 import type { AccountReport, KeyCounts } from "./report.ts";
 import { emptyCounts, mergeCounts, type KeyDelta } from "./rollup.ts";
@@ -37,6 +38,15 @@ export type PendingEdge = { accountId: string; key: string; firstSeen: number; l
  */
 export const CONFIRMED_FORWARD_INTERVALS = 5;
 
+/**
+ * Whether a flush at `now` holds a key's delta back for a later one: its root has confirmed it and it
+ * was forwarded less than CONFIRMED_FORWARD_INTERVALS report intervals ago. A key never forwarded
+ * (`forwardedAt` undefined) is never held. Any unit of time will do, so the simulator counts intervals.
+ */
+export function holdsBack(confirmed: boolean, forwardedAt: number | undefined, now: number, reportIntervalMs: number): boolean {
+  return confirmed && forwardedAt !== undefined && now - forwardedAt < CONFIRMED_FORWARD_INTERVALS * reportIntervalMs;
+}
+
 /** 53 bits of a 64-bit hash: a Map key that costs no string, and collisions are negligible at 10^5 entries. */
 function edgeId(accountId: string, key: string): number {
   const [hi, lo] = hash64(`${accountId}\u0000${key}`);
@@ -47,8 +57,8 @@ export class CollectorBuffer {
   private keys = new Map<string, { counts: KeyCounts; accounts: Set<string> }>();
   private histograms = new Map<string, StartHistogram>();
   private edges = new Map<number, PendingEdge>();
-  /** Edge id → when it was last written; insertion order = age, so the first entry is the one to forget. */
-  private readonly written = new Map<number, number>();
+  /** Edge id → when it was last written; the least recently written is the one to forget. */
+  private readonly written = new BoundedMap<number, number>(MAX_WRITTEN_EDGES);
 
   get hasKeys(): boolean {
     return this.keys.size > 0;
@@ -125,16 +135,7 @@ export class CollectorBuffer {
   }
 
   markWritten(edges: readonly PendingEdge[], now: number): void {
-    for (const e of edges) {
-      const id = edgeId(e.accountId, e.key);
-      this.written.delete(id);
-      this.written.set(id, now);
-    }
-    while (this.written.size > MAX_WRITTEN_EDGES) {
-      const oldest = this.written.keys().next();
-      if (oldest.done) break;
-      this.written.delete(oldest.value);
-    }
+    for (const e of edges) this.written.set(edgeId(e.accountId, e.key), now);
   }
 
   /** Edges D1 did not take: queued again (they are idempotent upserts). */

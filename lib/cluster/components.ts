@@ -3,7 +3,16 @@
  * path halving and union by size). Two accounts are linked when they share a
  * fingerprint key; components make a hydra that varies one fingerprint per
  * account but shares another into a single cluster.
+ *
+ * Also the linker's judgement of each component (worker/cron/linker.ts does
+ * only the D1 reads and writes and the pushes to member accounts): which keys
+ * link, which members sit on judged keys, and the component's id, verdict and
+ * signature.
  */
+import type { CachedVerdict } from "../decision.ts";
+import { fnv1a32 } from "../fasthash.ts";
+import type { Policy } from "../policy.ts";
+import { isBroadKind, type Signature, type Verdict } from "./verdict.ts";
 
 export class UnionFind {
   private readonly parent = new Map<string, string>();
@@ -90,4 +99,129 @@ export function connectedComponents(edges: Iterable<Edge>, options: { minSize: n
     out.push({ accounts: accounts.sort(), keys: (keysByRoot.get(root) ?? []).sort() });
   }
   return out.sort((a, b) => b.accounts.length - a.accounts.length);
+}
+
+/** One row of the account↔fingerprint graph: an edge and its key's kind. */
+export type GraphEdge = Edge & { kind: string };
+
+/** A fingerprint key's own verdict (from its root), as the linker reads it. */
+export type KeyJudgement = { verdict: Verdict; signature: Signature | undefined };
+
+export type LinkRules = Pick<Policy["clusters"], "allowlist" | "linkIgnoreKinds" | "linkMaxAccounts">;
+
+/** What the graph and the keys' verdicts say before components are drawn. */
+export type LinkEvidence = {
+  /** Edges that may link (kinds in linkIgnoreKinds removed). */
+  edges: Edge[];
+  /** Keys that link nothing: allow-listed, or shared by more than linkMaxAccounts accounts. */
+  ignore: Set<string>;
+  /** Accounts on a narrow key judged confirmed, and on one judged suspect. */
+  confirmed: Set<string>;
+  suspect: Set<string>;
+  /** Per account, the signatures of the judged keys it sits on, broad ones included: they name the template. */
+  signatures: Map<string, Signature[]>;
+};
+
+export function linkEvidence(graph: readonly GraphEdge[], keys: ReadonlyMap<string, KeyJudgement>, rules: LinkRules): LinkEvidence {
+  const ignoreKinds = new Set(rules.linkIgnoreKinds);
+  const perKey = new Map<string, number>();
+  for (const e of graph) perKey.set(e.key, (perKey.get(e.key) ?? 0) + 1);
+  const ignore = new Set(rules.allowlist);
+  // A key that many accounts share links nothing, verdict or not: a campaign hiding in the crowd of
+  // one SDK build must not pull the crowd into its component.
+  for (const [key, n] of perKey) if (n > rules.linkMaxAccounts) ignore.add(key);
+  const edges: Edge[] = graph.filter((e) => !ignoreKinds.has(e.kind)).map((e) => ({ accountId: e.accountId, key: e.key }));
+
+  const confirmed = new Set<string>();
+  const suspect = new Set<string>();
+  const signatures = new Map<string, Signature[]>();
+  for (const e of graph) {
+    const judged = keys.get(e.key);
+    if (judged === undefined || ignore.has(e.key)) continue;
+    if (judged.signature) {
+      const list = signatures.get(e.accountId);
+      if (list) list.push(judged.signature);
+      else signatures.set(e.accountId, [judged.signature]);
+    }
+    // Being on a broad key (an SDK build, a TLS stack) with a verdict says nothing about this account.
+    if (isBroadKind(e.kind)) continue;
+    if (judged.verdict === "confirmed") confirmed.add(e.accountId);
+    else if (judged.verdict === "suspect") suspect.add(e.accountId);
+  }
+  return { edges, ignore, confirmed, suspect, signatures };
+}
+
+/** Stable while the smallest member stays: "cc:" + 8 hex digits of its hash. */
+export function componentId(component: Component): string {
+  return `cc:${fnv1a32(component.accounts[0] ?? "").toString(16).padStart(8, "0")}`;
+}
+
+/** The verdict of a component from its members' keys: see policy.clusters.componentConfirmShare. */
+export function componentVerdict(
+  component: Component,
+  confirmedMembers: number,
+  suspectMembers: number,
+  policy: Policy,
+): Verdict {
+  const size = component.accounts.length;
+  if (size < 2) return "none";
+  if (confirmedMembers / size >= policy.clusters.componentConfirmShare && size >= 2) return "confirmed";
+  if (confirmedMembers > 0 || suspectMembers > 0 || size >= policy.clusters.minAccounts) return "suspect";
+  return "none";
+}
+
+// Template bands a component's signature keeps: the campaign's dominant ones, across its keys.
+const COMPONENT_SIGNATURE_BANDS = 8;
+
+/**
+ * What a component's campaign looks like: the template bands that the most
+ * members' judged keys name, and whether any of those keys elicits. A
+ * component verdict lands only on member requests that look like this (see
+ * verdictApplies), so an honest account linked into a campaign's component
+ * through a shared exit or card is not treated as the campaign.
+ */
+export function componentSignature(memberKeys: Iterable<Signature[]>): Signature {
+  const weight = new Map<string, number>();
+  let eliciting = false;
+  for (const signatures of memberKeys) {
+    const bands = new Set<string>();
+    for (const s of signatures) {
+      for (const band of s.bands) bands.add(band);
+      eliciting ||= s.eliciting;
+    }
+    for (const band of bands) weight.set(band, (weight.get(band) ?? 0) + 1);
+  }
+  const bands = [...weight.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, COMPONENT_SIGNATURE_BANDS)
+    .map(([band]) => band);
+  return { bands, eliciting };
+}
+
+/** A component judged: what is stored for operators and what its members are told. */
+export type ComponentJudgement = {
+  id: string;
+  verdict: Verdict;
+  reasons: string[];
+  signature: Signature;
+  /** The verdict as member account objects cache it. */
+  cached: CachedVerdict;
+};
+
+export function judgeComponent(component: Component, evidence: LinkEvidence, policy: Policy, now: number): ComponentJudgement {
+  const id = componentId(component);
+  const confirmed = component.accounts.filter((a) => evidence.confirmed.has(a)).length;
+  const suspect = component.accounts.filter((a) => evidence.suspect.has(a)).length;
+  const verdict = componentVerdict(component, confirmed, suspect, policy);
+  const reasons = ["cluster.linked", ...(confirmed > 0 ? ["cluster.confirmed_keys"] : []), ...(suspect > 0 ? ["cluster.suspect_keys"] : [])];
+  const signature = componentSignature(component.accounts.map((a) => evidence.signatures.get(a) ?? []));
+  const cached: CachedVerdict = {
+    cluster: id,
+    verdict,
+    capPerWindow: verdict === "confirmed" ? policy.clusters.aggregateCapPerWindow / component.accounts.length : null,
+    reasons,
+    decidedAt: now,
+    signature,
+  };
+  return { id, verdict, reasons, signature, cached };
 }

@@ -6,7 +6,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { accountObjectName } from "../../lib/names.ts";
-import { shouldRetry, withRetry } from "../../worker/admit.ts";
 import { POLICY_KEY, refreshPolicyNow } from "../../worker/policy.ts";
 import { createAccount, postMessage, unique } from "../helpers.ts";
 
@@ -67,34 +66,5 @@ describe("account object unavailable", () => {
     expect(res.headers.get("retry-after")).toBe("1");
     expect(await res.json()).toEqual({ type: "error", error: { type: "overloaded_error", message: expect.any(String) } });
     expect(await originSaw(tag)).toBe(0);
-  });
-});
-
-describe("retrying the account object", () => {
-  const flaky = (errors: Array<Error & { retryable?: boolean; overloaded?: boolean }>) => {
-    let calls = 0;
-    return {
-      calls: () => calls,
-      fn: async () => {
-        const err = errors[calls++];
-        if (err) throw err;
-        return "ok";
-      },
-    };
-  };
-  const error = (props: { retryable?: boolean; overloaded?: boolean }) => Object.assign(new Error("do error"), props);
-
-  it("should retry an error that says retryable", async () => {
-    const f = flaky([error({ retryable: true })]);
-    expect(await withRetry(f.fn)).toBe("ok");
-    expect(f.calls()).toBe(2);
-  });
-
-  it("should not retry an overloaded object or a plain error", async () => {
-    expect(shouldRetry(error({ retryable: true, overloaded: true }))).toBe(false);
-    expect(shouldRetry(error({}))).toBe(false);
-    const f = flaky([error({ retryable: true, overloaded: true })]);
-    await expect(withRetry(f.fn)).rejects.toThrow("do error");
-    expect(f.calls()).toBe(1);
   });
 });

@@ -13,7 +13,7 @@ import { generate, type Generated, type SimRequest } from "../../sim/generate.ts
 import { simulationPolicy } from "../../sim/policy.ts";
 import { outputTokensOf, realClock, replay, type ReplayResults, type Transport } from "../../sim/replay.ts";
 import { parseScenario } from "../../sim/scenario.ts";
-import { linkClusters } from "../../worker/linker.ts";
+import { linkClusters } from "../../worker/cron/linker.ts";
 import { ADMIN_TOKEN, GATEWAY } from "../helpers.ts";
 
 async function admin(method: string, path: string, body?: unknown): Promise<Response> {

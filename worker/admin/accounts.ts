@@ -20,7 +20,7 @@ import { insertRows } from "../../lib/d1-rows.ts";
 import type { AccountProfile } from "../../lib/decision.ts";
 import { sha256Hex } from "../../lib/hash.ts";
 import { accountObjectName } from "../../lib/names.ts";
-import { withRetry } from "../admit.ts";
+import { withRetry } from "../../lib/retry.ts";
 import type { AppEnv } from "../context.ts";
 import { GatewayError } from "../errors.ts";
 import { forgetKeys } from "../identity.ts";

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Override } from "../../lib/decision.ts";
-import { withRetry } from "../admit.ts";
+import { withRetry } from "../../lib/retry.ts";
 import type { AppEnv } from "../context.ts";
 import { accountStub, findAccount, parseAccountId } from "./accounts.ts";
 import { writeAudit } from "./audit.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CollectorBuffer, EDGE_REFRESH_MS } from "../../../lib/cluster/collector.ts";
+import { CollectorBuffer, CONFIRMED_FORWARD_INTERVALS, EDGE_REFRESH_MS, holdsBack } from "../../../lib/cluster/collector.ts";
 import { ReportBuffer } from "../../../lib/cluster/report.ts";
 
 function report(accountId: string, keys: string[], at = 1_000) {
@@ -56,5 +56,20 @@ describe("cluster collector buffer", () => {
     expect(c.pendingEdges).toBe(1);
     c.failed(batch);
     expect(c.pendingEdges).toBe(3);
+  });
+});
+
+describe("holding a confirmed key between forwards", () => {
+  const intervalMs = 10_000;
+  const holdMs = CONFIRMED_FORWARD_INTERVALS * intervalMs;
+
+  it("Should hold a confirmed key until CONFIRMED_FORWARD_INTERVALS intervals have passed since its last forward", () => {
+    expect(holdsBack(true, 0, holdMs - 1, intervalMs)).toBe(true);
+    expect(holdsBack(true, 0, holdMs, intervalMs)).toBe(false);
+  });
+
+  it("Should never hold a key that is not confirmed or was never forwarded", () => {
+    expect(holdsBack(false, 0, 1, intervalMs)).toBe(false);
+    expect(holdsBack(true, undefined, 1, intervalMs)).toBe(false);
   });
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { connectedComponents } from "../../../lib/cluster/components.ts";
+import {
+  componentId,
+  componentSignature,
+  componentVerdict,
+  connectedComponents,
+  judgeComponent,
+  linkEvidence,
+  type GraphEdge,
+  type KeyJudgement,
+} from "../../../lib/cluster/components.ts";
 import { judgeKey, verdictApplies } from "../../../lib/cluster/verdict.ts";
 import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy.ts";
 
@@ -37,6 +46,87 @@ describe("connected components", () => {
     const [only, ...rest] = connectedComponents(edges, { minSize: 2 });
     expect(rest).toHaveLength(0);
     expect(only?.accounts).toHaveLength(20_001);
+  });
+});
+
+describe("the linker's evidence", () => {
+  const signature = { bands: ["tpl:0:aaaa"], eliciting: true };
+  const rules = { allowlist: ["prefix:nat"], linkIgnoreKinds: ["asn", "tpl"], linkMaxAccounts: 3 };
+  const graph: GraphEdge[] = [
+    { accountId: "A", key: "system:x", kind: "system" },
+    { accountId: "B", key: "system:x", kind: "system" },
+    { accountId: "B", key: "sdk:s", kind: "sdk" },
+    { accountId: "C", key: "sdk:s", kind: "sdk" },
+    { accountId: "C", key: "asn:1", kind: "asn" },
+    { accountId: "D", key: "asn:1", kind: "asn" },
+    { accountId: "D", key: "prefix:nat", kind: "prefix" },
+    { accountId: "E", key: "prefix:nat", kind: "prefix" },
+    ...["F", "G", "H", "I"].map((accountId) => ({ accountId, key: "payment:crowd", kind: "payment" })),
+  ];
+  const keys = new Map<string, KeyJudgement>([
+    ["system:x", { verdict: "confirmed", signature }],
+    ["sdk:s", { verdict: "suspect", signature: undefined }],
+    ["prefix:nat", { verdict: "confirmed", signature }],
+    ["payment:crowd", { verdict: "confirmed", signature }],
+  ]);
+
+  it("Should drop ignored kinds from the links, and ignore allow-listed and crowded keys", () => {
+    const evidence = linkEvidence(graph, keys, rules);
+    expect(evidence.edges.some((e) => e.key === "asn:1")).toBe(false);
+    expect([...evidence.ignore].sort()).toEqual(["payment:crowd", "prefix:nat"]);
+    expect(connectedComponents(evidence.edges, { minSize: 2, ignore: evidence.ignore })).toEqual([
+      { accounts: ["A", "B", "C"], keys: ["sdk:s", "system:x"] },
+    ]);
+  });
+
+  it("Should count members on judged narrow keys, and keep the signatures of broad ones too", () => {
+    const evidence = linkEvidence(graph, keys, rules);
+    expect([...evidence.confirmed].sort()).toEqual(["A", "B"]);
+    // sdk: is a broad kind: its verdict says nothing about B or C.
+    expect([...evidence.suspect]).toEqual([]);
+    expect(evidence.signatures.get("A")).toEqual([signature]);
+    // Nothing from an ignored key, verdict or not.
+    expect(evidence.signatures.has("E")).toBe(false);
+    expect(evidence.confirmed.has("F")).toBe(false);
+  });
+
+  it("Should judge a component by the share of its members on confirmed keys", () => {
+    const component = { accounts: ["A", "B", "C", "D"], keys: [] };
+    expect(componentVerdict(component, 2, 0, DEFAULT_POLICY)).toBe("confirmed");
+    expect(componentVerdict(component, 1, 0, DEFAULT_POLICY)).toBe("suspect");
+    expect(componentVerdict(component, 0, 1, DEFAULT_POLICY)).toBe("suspect");
+    expect(componentVerdict(component, 0, 0, DEFAULT_POLICY)).toBe("none");
+    expect(componentVerdict({ accounts: ["A"], keys: [] }, 1, 0, DEFAULT_POLICY)).toBe("none");
+  });
+
+  it("Should name a component after its smallest member and tell members its share of the cap", () => {
+    const evidence = linkEvidence(graph, keys, rules);
+    const component = { accounts: ["A", "B", "C"], keys: ["sdk:s", "system:x"] };
+    const judged = judgeComponent(component, evidence, DEFAULT_POLICY, 1_000);
+    expect(judged.id).toBe(componentId({ accounts: ["A", "Z"], keys: [] }));
+    expect(judged.id).toMatch(/^cc:[0-9a-f]{8}$/);
+    expect(judged.verdict).toBe("confirmed");
+    expect(judged.reasons).toEqual(["cluster.linked", "cluster.confirmed_keys"]);
+    expect(judged.cached).toEqual({
+      cluster: judged.id,
+      verdict: "confirmed",
+      capPerWindow: DEFAULT_POLICY.clusters.aggregateCapPerWindow / 3,
+      reasons: judged.reasons,
+      decidedAt: 1_000,
+      signature,
+    });
+  });
+});
+
+describe("a component's signature", () => {
+  it("should keep the bands most members' judged keys name, and elicitation if any key elicits", () => {
+    const campaign = { bands: ["tpl:0:aaaa", "tpl:1:bbbb"], eliciting: true };
+    const stray = { bands: ["tpl:3:0000"], eliciting: false };
+    const sig = componentSignature([[campaign], [campaign, stray], [campaign], []]);
+    expect(sig.bands.slice(0, 2).sort()).toEqual(["tpl:0:aaaa", "tpl:1:bbbb"]);
+    expect(sig.bands).toContain("tpl:3:0000");
+    expect(sig.eliciting).toBe(true);
+    expect(componentSignature([[stray], [stray]]).eliciting).toBe(false);
   });
 });
 

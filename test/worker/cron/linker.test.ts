@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY } from "../../lib/policy.ts";
-import { accountObjectName } from "../../lib/names.ts";
-import { componentSignature, linkClusters } from "../../worker/linker.ts";
-import { unique } from "../helpers.ts";
+import { DEFAULT_POLICY } from "../../../lib/policy.ts";
+import { accountObjectName } from "../../../lib/names.ts";
+import { linkClusters } from "../../../worker/cron/linker.ts";
+import { unique } from "../../helpers.ts";
 
 async function edge(accountId: string, key: string) {
   const now = Date.now();
@@ -83,16 +83,28 @@ describe("cron linker: connected components in D1", () => {
     await linkClusters(env, DEFAULT_POLICY);
     expect(await clusterOf(a)).toBeNull();
   });
-});
 
-describe("a component's signature", () => {
-  it("should keep the bands most members' judged keys name, and elicitation if any key elicits", () => {
-    const campaign = { bands: ["tpl:0:aaaa", "tpl:1:bbbb"], eliciting: true };
-    const stray = { bands: ["tpl:3:0000"], eliciting: false };
-    const sig = componentSignature([[campaign], [campaign, stray], [campaign], []]);
-    expect(sig.bands.slice(0, 2).sort()).toEqual(["tpl:0:aaaa", "tpl:1:bbbb"]);
-    expect(sig.bands).toContain("tpl:3:0000");
-    expect(sig.eliciting).toBe(true);
-    expect(componentSignature([[stray], [stray]]).eliciting).toBe(false);
+  it("should drop a member that left its component, and a component that no longer links anyone", async () => {
+    const [a, b, c] = [unique("A"), unique("B"), unique("C")];
+    const shared = `payment:${unique("p")}`;
+    for (const m of [a, b, c]) await edge(m, shared);
+    const pair = [unique("A"), unique("B")];
+    const card = `payment:${unique("q")}`;
+    for (const m of pair) await edge(m, card);
+    await linkClusters(env, DEFAULT_POLICY);
+    const before = await clusterOf(a);
+    const gone = await clusterOf(pair[0] ?? "");
+    expect(before?.size).toBe(3);
+    expect(gone?.size).toBe(2);
+
+    await env.DB.prepare(`DELETE FROM account_fingerprints WHERE account_id = ? OR fp_key = ?`).bind(c, card).run();
+    await linkClusters(env, DEFAULT_POLICY);
+    const after = await clusterOf(a);
+    expect(after?.id).toBe(before?.id);
+    expect(after?.size).toBe(2);
+    expect(await clusterOf(c)).toBeNull();
+    expect(await clusterOf(pair[1] ?? "")).toBeNull();
+    const rows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM clusters WHERE id = ?`).bind(gone?.id ?? "").first<{ n: number }>();
+    expect(rows?.n).toBe(0);
   });
 });

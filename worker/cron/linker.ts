@@ -1,0 +1,126 @@
+/**
+ * The periodic linker (cron trigger, not a request step): connected components
+ * over the account↔fingerprint graph in D1, so a hydra that varies one
+ * fingerprint per account but shares another is still one cluster. Components
+ * are written to D1 for operators, and member account objects learn the
+ * component's verdict.
+ *
+ * The judgement is pure (lib/cluster/components.ts); this module reads D1 in
+ * four statements per run whatever the number of components, pushes verdicts
+ * within the run's budget, and writes the changes in batches.
+ */
+import { connectedComponents, judgeComponent, linkEvidence, type GraphEdge, type KeyJudgement } from "../../lib/cluster/components.ts";
+import { parseSignature, type Verdict } from "../../lib/cluster/verdict.ts";
+import type { CachedVerdict } from "../../lib/decision.ts";
+import { accountObjectName } from "../../lib/names.ts";
+import type { Policy } from "../../lib/policy.ts";
+
+// D1 statements per batch call: keeps each batch well inside D1's limits.
+const WRITE_CHUNK = 100;
+
+export type LinkStats = { edges: number; components: number; confirmed: number; suspect: number; pushed: number };
+
+type StoredCluster = { verdict: string; signature: string | null };
+
+/** Everything a run reads: the judged keys, the shared edges, and the stored components with their members. */
+async function readGraph(db: D1Database) {
+  const [keyRows, edgeRows, clusterRows, memberRows] = await Promise.all([
+    db.prepare(`SELECT fp_key, verdict, signature FROM fingerprint_keys WHERE verdict != 'none'`).all<{
+      fp_key: string;
+      verdict: Verdict;
+      signature: string | null;
+    }>(),
+    db.prepare(
+      `SELECT e.account_id, e.fp_key, e.kind FROM account_fingerprints e
+       JOIN (SELECT fp_key, COUNT(*) AS n FROM account_fingerprints GROUP BY fp_key HAVING n >= 2) shared ON shared.fp_key = e.fp_key`,
+    ).all<{ account_id: string; fp_key: string; kind: string }>(),
+    db.prepare(`SELECT id, verdict, signature FROM clusters`).all<{ id: string } & StoredCluster>(),
+    db.prepare(`SELECT cluster_id, account_id FROM cluster_members`).all<{ cluster_id: string; account_id: string }>(),
+  ]);
+  const keys = new Map<string, KeyJudgement>(
+    keyRows.results.map((r) => [r.fp_key, { verdict: r.verdict, signature: parseSignature(r.signature) }]),
+  );
+  const graph: GraphEdge[] = edgeRows.results.map((r) => ({ accountId: r.account_id, key: r.fp_key, kind: r.kind }));
+  const stored = new Map<string, StoredCluster>(clusterRows.results.map((r) => [r.id, { verdict: r.verdict, signature: r.signature }]));
+  const members = new Map<string, Set<string>>();
+  for (const r of memberRows.results) {
+    const set = members.get(r.cluster_id);
+    if (set) set.add(r.account_id);
+    else members.set(r.cluster_id, new Set([r.account_id]));
+  }
+  return { keys, graph, stored, members };
+}
+
+export async function linkClusters(env: Env, policy: Policy, now = Date.now()): Promise<LinkStats> {
+  const { keys, graph, stored, members: storedMembers } = await readGraph(env.DB);
+  const evidence = linkEvidence(graph, keys, policy.clusters);
+  const components = connectedComponents(evidence.edges, { minSize: 2, ignore: evidence.ignore });
+  const stats: LinkStats = { edges: evidence.edges.length, components: components.length, confirmed: 0, suspect: 0, pushed: 0 };
+  const budget = { left: policy.clusters.pushPerRun, pending: 0 };
+  const writes: D1PreparedStatement[] = [];
+  const live = new Set<string>();
+
+  for (const component of components) {
+    const { id, verdict, reasons, signature, cached } = judgeComponent(component, evidence, policy, now);
+    live.add(id);
+    if (verdict === "confirmed") stats.confirmed++;
+    if (verdict === "suspect") stats.suspect++;
+    const signatureText = JSON.stringify(signature);
+    const previous = stored.get(id);
+    const oldMembers = storedMembers.get(id) ?? new Set<string>();
+    const members = new Set(component.accounts);
+    for (const gone of oldMembers) {
+      if (!members.has(gone)) writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, gone));
+    }
+    const verdictChanged = previous?.verdict !== verdict || (verdict !== "none" && previous?.signature !== signatureText);
+    // Membership rows double as "this member has been told": a member that could not be told in this
+    // run (push budget, failure) gets no row, so the next run tries it again.
+    let allTold = true;
+    for (const accountId of component.accounts) {
+      const isNew = !oldMembers.has(accountId);
+      const mustTell = verdict !== "none" && (isNew || verdictChanged);
+      const told = mustTell ? await tell(env, accountId, cached, budget) : true;
+      if (mustTell && told) stats.pushed++;
+      if (!told) allTold = false;
+      if (isNew && told) writes.push(env.DB.prepare(`INSERT OR IGNORE INTO cluster_members (cluster_id, account_id) VALUES (?, ?)`).bind(id, accountId));
+      if (!isNew && !told) writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, accountId));
+    }
+    // Until every member knows, the stored verdict stays the old one so the change is retried.
+    const storedVerdict = allTold ? verdict : (previous?.verdict ?? "none");
+    const storedSignature = allTold ? signatureText : (previous?.signature ?? null);
+    writes.push(
+      env.DB.prepare(
+        `INSERT INTO clusters (id, size, keys, verdict, reasons, created_at, updated_at, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET size = ?2, keys = ?3, verdict = ?4, reasons = ?5, updated_at = ?6, signature = ?7`,
+      ).bind(id, component.accounts.length, JSON.stringify(component.keys.slice(0, 200)), storedVerdict, reasons.join(","), now, storedSignature),
+    );
+  }
+  // Components that no longer exist (their members drifted apart or were allow-listed).
+  for (const id of stored.keys()) {
+    if (!live.has(id)) {
+      writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ?`).bind(id));
+      writes.push(env.DB.prepare(`DELETE FROM clusters WHERE id = ?`).bind(id));
+    }
+  }
+  for (let i = 0; i < writes.length; i += WRITE_CHUNK) await env.DB.batch(writes.slice(i, i + WRITE_CHUNK));
+
+  console.log(JSON.stringify({ msg: "linker run", ...stats, pending: budget.pending }));
+  return stats;
+}
+
+/** Tells one member its component verdict, within the run's push budget. */
+async function tell(env: Env, accountId: string, verdict: CachedVerdict, budget: { left: number; pending: number }): Promise<boolean> {
+  if (budget.left <= 0) {
+    budget.pending++;
+    return false;
+  }
+  budget.left--;
+  try {
+    await env.ACCOUNTS.getByName(accountObjectName(accountId)).applyClusterVerdicts([verdict]);
+    return true;
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "verdict push failed", account: accountId, error: String(err) }));
+    budget.pending++;
+    return false;
+  }
+}
