@@ -21,7 +21,8 @@ import { settle } from "./settle.ts";
 import { summarizeFingerprint } from "../lib/fingerprint/index.ts";
 
 export { AccountDO } from "../durable-objects/account.ts";
-export { ClusterDO } from "../durable-objects/cluster.ts";
+export { ClusterCollectorDO } from "../durable-objects/cluster-collector.ts";
+export { ClusterRootDO } from "../durable-objects/cluster-root.ts";
 
 /** Request id on every answer; rate-limit headers and the decision log line once a decision exists. */
 const requestContext = () =>

@@ -9,6 +9,7 @@
  * are the exception worth remembering: each is written once and then at most
  * once per EDGE_REFRESH_MS, however often the account reports it.
  */
+import { BoundedMap } from "../bounded-map.ts";
 import { hash64 } from "../fasthash.ts";
 import type { AccountReport, KeyCounts } from "./report.ts";
 import { emptyCounts, mergeCounts, type KeyDelta } from "./rollup.ts";
@@ -47,8 +48,8 @@ export class CollectorBuffer {
   private keys = new Map<string, { counts: KeyCounts; accounts: Set<string> }>();
   private histograms = new Map<string, StartHistogram>();
   private edges = new Map<number, PendingEdge>();
-  /** Edge id → when it was last written; insertion order = age, so the first entry is the one to forget. */
-  private readonly written = new Map<number, number>();
+  /** Edge id → when it was last written; the edge written longest ago is the one to forget. */
+  private readonly written = new BoundedMap<number, number>(MAX_WRITTEN_EDGES);
 
   get hasKeys(): boolean {
     return this.keys.size > 0;
@@ -125,16 +126,7 @@ export class CollectorBuffer {
   }
 
   markWritten(edges: readonly PendingEdge[], now: number): void {
-    for (const e of edges) {
-      const id = edgeId(e.accountId, e.key);
-      this.written.delete(id);
-      this.written.set(id, now);
-    }
-    while (this.written.size > MAX_WRITTEN_EDGES) {
-      const oldest = this.written.keys().next();
-      if (oldest.done) break;
-      this.written.delete(oldest.value);
-    }
+    for (const e of edges) this.written.set(edgeId(e.accountId, e.key), now);
   }
 
   /** Edges D1 did not take: queued again (they are idempotent upserts). */
