@@ -31,7 +31,7 @@ const VERDICT_ROW_REWRITE_MS = 60_000;
 // Fingerprint edges per collector flush (one D1 statement per 500 of them); the rest wait one interval.
 const EDGES_PER_FLUSH = 5_000;
 
-const COLLECTOR_SCHEMA: SqliteSchema = {
+export const COLLECTOR_SCHEMA: SqliteSchema = {
   migrations: [
     [
       // The policy the latest report brought, for an alarm after a restart.

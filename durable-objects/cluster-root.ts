@@ -38,7 +38,7 @@ const LEGACY_AUDIT_RETRY_MS = 10_000;
  * the collector's verdict cache. The audit tables of version 3 cannot go in a migration (an old
  * collector may still hold rows): PendingAudit.legacy drops them once they are empty.
  */
-const ROOT_SCHEMA: SqliteSchema = {
+export const ROOT_SCHEMA: SqliteSchema = {
   migrations: [
     [
       `CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v)`,
