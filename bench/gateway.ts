@@ -96,7 +96,8 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
           d1Databases: ["DB"],
           durableObjects: {
             ACCOUNTS: { className: "AccountDO", useSQLite: true },
-            CLUSTERS: { className: "ClusterDO", useSQLite: true },
+            CLUSTER_COLLECTORS: { className: "ClusterCollectorDO", useSQLite: true },
+            CLUSTER_ROOTS: { className: "ClusterRootDO", useSQLite: true },
           },
           bindings: { ORIGIN_URL: origin.url, ENVIRONMENT: "production", ADMIN_TOKEN },
         },

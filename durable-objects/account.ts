@@ -24,7 +24,8 @@ import type {
   RateLimitSnapshot,
   SettleRequest,
 } from "../lib/decision.ts";
-import { ReportBuffer, type AuditHandoff } from "../lib/cluster/report.ts";
+import type { AuditHandoff } from "../lib/audit.ts";
+import { ReportBuffer } from "../lib/cluster/report.ts";
 import { ACCOUNT_SCHEMA, MIGRATIONS } from "./account-schema.ts";
 import { parseSignature, sameSignature, verdictApplies, verdictFreshAt } from "../lib/cluster/verdict.ts";
 import { ACTIONS } from "../lib/decision.ts";
@@ -980,7 +981,7 @@ export class AccountDO extends DurableObject<Env> {
           }
         : undefined;
     if (!batch && !audit) return "idle";
-    const collector = this.env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId ?? "", policy.clusters.shards)));
+    const collector = this.env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(accountId ?? "", policy.clusters.shards)));
     try {
       this.applyClusterVerdicts(await collector.report(batch, policyText(policy), audit));
     } catch (err) {

@@ -48,10 +48,13 @@ export class Startup {
     void ctx.blockConcurrencyWhile(() => this.attempt());
   }
 
-  /** Call first in every RPC method and in `alarm`: loads if the start-up failed, rethrows if it fails again. */
+  /**
+   * Call first in every RPC method and in `alarm`: loads if the start-up failed, rethrows if it fails
+   * again. The retry holds the input gate too, so two calls never run an asynchronous load at once.
+   */
   async ready(): Promise<void> {
     if (this.loaded) return;
-    await this.attempt();
+    await this.ctx.blockConcurrencyWhile(() => this.attempt());
     if (this.error !== null) throw this.error;
   }
 
@@ -70,6 +73,7 @@ export class Startup {
   }
 
   private async attempt(): Promise<void> {
+    if (this.loaded) return;
     try {
       await this.load();
       this.loaded = true;

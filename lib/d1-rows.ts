@@ -25,11 +25,19 @@ export function insertRows(
   conflict = "",
 ): D1PreparedStatement[] {
   if (rows.length === 0) return [];
-  const cells = columns.map((_, i) => `r.value ->> ${i}`).join(", ");
-  const statement = db.prepare(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${cells} FROM json_each(?1) r WHERE true ${conflict}`);
+  const statement = db.prepare(insertRowsSql(table, columns, conflict));
   const out: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     out.push(statement.bind(JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))));
   }
   return out;
+}
+
+/**
+ * The statement insertRows prepares, for a Durable Object's SQLite too: bind `JSON.stringify(rows)`
+ * (arrays of cells in column order) as its one parameter.
+ */
+export function insertRowsSql(table: string, columns: readonly string[], conflict = ""): string {
+  const cells = columns.map((_, i) => `r.value ->> ${i}`).join(", ");
+  return `INSERT INTO ${table} (${columns.join(", ")}) SELECT ${cells} FROM json_each(?1) r WHERE true ${conflict}`;
 }

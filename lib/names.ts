@@ -22,7 +22,10 @@ export function clusterCollectorName(index: number): string {
   return `cluster:collector#${index}`;
 }
 
-/** The roll-up object of one fingerprint key: collectors report to it, it holds the key's verdict. */
+/**
+ * The roll-up object of one fingerprint key: collectors report to it, it holds the key's verdict.
+ * Roots kept these names, and their state, when collectors became a class of their own.
+ */
 export function clusterRootName(key: string): string {
   return `cluster:${key}#root`;
 }

@@ -18,7 +18,8 @@ import { region } from "./region.ts";
 import { requestContext } from "./request-context.ts";
 
 export { AccountDO } from "../durable-objects/account.ts";
-export { ClusterDO } from "../durable-objects/cluster.ts";
+export { ClusterCollectorDO } from "../durable-objects/cluster-collector.ts";
+export { ClusterRootDO } from "../durable-objects/cluster-root.ts";
 
 const app = new Hono<AppEnv>();
 app.onError(onError);

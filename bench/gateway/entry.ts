@@ -5,7 +5,7 @@ import type { AdmitRequest, AdmitResult, SettleRequest } from "../../lib/decisio
 import { accountObjectName } from "../../lib/names.ts";
 import gateway, { AccountDO as GatewayAccountDO } from "../../worker/index.ts";
 
-export { ClusterDO } from "../../worker/index.ts";
+export { ClusterCollectorDO, ClusterRootDO } from "../../worker/index.ts";
 
 export type DoCalls = { admit: number; settle: number; inFlight: number };
 

@@ -96,28 +96,3 @@ export class ReportBuffer {
     return report;
   }
 }
-
-/** One audit row as an account object queued it (epoch ms; reasons comma-separated; detail JSON). */
-export type AuditRowOut = {
-  at: number;
-  kind: string;
-  requestId: string | null;
-  action: string | null;
-  enforced: number | null;
-  reasons: string | null;
-  risk: number | null;
-  country: string | null;
-  cluster: string | null;
-  detail: string | null;
-};
-
-/** Per-minute decision counts, allow included. */
-export type DecisionCountOut = { minute: number; action: string; enforced: number; count: number };
-
-/**
- * Audit rows and decision counts an account object hands to its collector
- * with its report: the collector stores them before it answers, and writes
- * every account's rows to D1 in one batch per flush, so a 24,000-account
- * campaign costs D1 a few batches per interval, not 24,000.
- */
-export type AuditHandoff = { accountId: string; rows: AuditRowOut[]; counts: DecisionCountOut[] };

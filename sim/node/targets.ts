@@ -233,7 +233,8 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
           // State lives in SQLite either way, so the gateway decides the same; only speed differs.
           durableObjects: {
             ACCOUNTS: { className: "AccountDO", useSQLite: true },
-            CLUSTERS: { className: "ClusterDO", useSQLite: true, unsafePreventEviction: true },
+            CLUSTER_COLLECTORS: { className: "ClusterCollectorDO", useSQLite: true, unsafePreventEviction: true },
+            CLUSTER_ROOTS: { className: "ClusterRootDO", useSQLite: true, unsafePreventEviction: true },
           },
         },
       ],
@@ -250,7 +251,8 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
           // Bound to the other process's classes: Miniflare proxies each call to the same object id there.
           durableObjects: {
             ACCOUNTS: { className: "AccountDO", scriptName: OBJECTS_WORKER, useSQLite: true },
-            CLUSTERS: { className: "ClusterDO", scriptName: OBJECTS_WORKER, useSQLite: true, unsafePreventEviction: true },
+            CLUSTER_COLLECTORS: { className: "ClusterCollectorDO", scriptName: OBJECTS_WORKER, useSQLite: true, unsafePreventEviction: true },
+            CLUSTER_ROOTS: { className: "ClusterRootDO", scriptName: OBJECTS_WORKER, useSQLite: true, unsafePreventEviction: true },
           },
         },
         {

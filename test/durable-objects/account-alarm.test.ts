@@ -17,7 +17,7 @@ async function auditRows(accountId: string): Promise<AuditRow[]> {
 
 /** Account objects hand their audit rows to their cluster collector; the collector writes them to D1. */
 async function flushCollectorOf(accountId: string, shards: number): Promise<void> {
-  await env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId, shards))).flushNow();
+  await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(accountId, shards))).flushNow();
 }
 
 async function outboxCount(stub: ReturnType<typeof newAccount>["stub"]): Promise<number> {
@@ -76,7 +76,7 @@ describe("AccountDO audit outbox", () => {
     // A policy the collector cannot be reached with: more shards than names resolve is fine, so break the call instead.
     const policy = testPolicy({}, { requests: 0 });
     await stub.admit(admitRequest(id, policy));
-    const collector = env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
+    const collector = env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
     await runInDurableObject(collector, (_i, state) => state.storage.sql.exec("DROP TABLE audit_pending"));
     await runDurableObjectAlarm(stub);
     expect(await outboxCount(stub)).toBe(1);
@@ -100,7 +100,7 @@ describe("AccountDO cluster reports", () => {
       const req = admitRequest(id, policy);
       await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys: [key, "tpl:0:abcd"] } });
     }
-    const collector = env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
+    const collector = env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
     const edges = async () =>
       (await env.DB.prepare("SELECT fp_key FROM account_fingerprints WHERE account_id = ? ORDER BY fp_key").bind(id).all<{ fp_key: string }>()).results.map((r) => r.fp_key);
     await collector.flushNow();

@@ -6,8 +6,17 @@ import { clusterCollectorName, clusterRootName, collectorIndex } from "../../lib
 import { policyText, validatePolicy, type Policy } from "../../lib/policy.ts";
 import { unique } from "../helpers.ts";
 
+/**
+ * Collectors here flush only when a test says so (`flushAll`): with the default 10 s interval, a slow
+ * run let a collector's alarm flush half a round, the root confirm the key early, and that collector
+ * hold the rest of its accounts' deltas, so the root counted fewer accounts than the test reported.
+ */
+const NO_ALARM_WITHIN_A_TEST_SECONDS = 3_600;
+
 function policy(overrides: Record<string, unknown> = {}): Policy {
-  const result = validatePolicy({ clusters: { minAccounts: 10, minRequestsPerWindow: 20, shards: 4, ...overrides } });
+  const result = validatePolicy({
+    clusters: { minAccounts: 10, minRequestsPerWindow: 20, shards: 4, reportIntervalSeconds: NO_ALARM_WITHIN_A_TEST_SECONDS, ...overrides },
+  });
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   return result.policy;
 }
@@ -20,14 +29,14 @@ async function report(p: Policy, accountId: string, keys: string[], starts: numb
   }
   const batch = buffer.drain(accountId);
   if (!batch) throw new Error("empty report");
-  return env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(accountId, p.clusters.shards))).report(batch, policyText(p));
+  return env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(accountId, p.clusters.shards))).report(batch, policyText(p));
 }
 
 async function flushAll(p: Policy) {
-  for (let i = 0; i < p.clusters.shards; i++) await env.CLUSTERS.getByName(clusterCollectorName(i)).flushNow();
+  for (let i = 0; i < p.clusters.shards; i++) await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(i)).flushNow();
 }
 
-describe("ClusterDO collectors and roots", () => {
+describe("Cluster collectors and roots", () => {
   it("should confirm a synchronized, templated hydra and tell its members", async () => {
     const p = policy();
     const key = `tls:${unique("hydra")}`;
@@ -42,7 +51,7 @@ describe("ClusterDO collectors and roots", () => {
     for (const a of accounts) await report(p, a, [key, band], ticks.map((t) => t + 10_000), true, [band]);
     await flushAll(p);
 
-    const root = await env.CLUSTERS.getByName(clusterRootName(key)).inspectRoot(p);
+    const root = await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p);
     expect(root.accounts).toBeGreaterThanOrEqual(38);
     expect(root.accounts).toBeLessThanOrEqual(42);
     expect(root.metrics?.synchrony).toBeGreaterThan(0.9);
@@ -55,7 +64,7 @@ describe("ClusterDO collectors and roots", () => {
     const rollupsBefore = root.rollups;
     for (const a of accounts.slice(0, 10)) await report(p, a, [key, band], [Date.now()], true, [band]);
     await flushAll(p);
-    expect((await env.CLUSTERS.getByName(clusterRootName(key)).inspectRoot(p)).rollups).toBe(rollupsBefore);
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p)).rollups).toBe(rollupsBefore);
 
     const first = accounts[0] ?? "";
     const verdicts = await report(p, first, [key, band], [Date.now()], true, [band]);
@@ -77,7 +86,7 @@ describe("ClusterDO collectors and roots", () => {
   it("should write a burst of roll-ups to storage behind them, by alarm, and read the same root back after an eviction", async () => {
     const p = policy();
     const key = `tls:${unique("burst")}`;
-    const stub = env.CLUSTERS.getByName(clusterRootName(key));
+    const stub = env.CLUSTER_ROOTS.getByName(clusterRootName(key));
     const counts = { requests: 5, inputTokens: 500, outputTokens: 2_500, elicited: 5, bands: { "tpl:0:beef": 5 }, models: { "demo-model-1": 5 } };
     // Two accounts, far below minAccounts: the verdict stays "none", so nothing forces a write.
     const delta = () => ({ key, accounts: ["acct-a", "acct-b"], counts, synchrony: { value: 0.9, pairs: 1 }, at: Date.now() });
@@ -107,7 +116,7 @@ describe("ClusterDO collectors and roots", () => {
       await report(p, unique("office"), [key], starts, false, [`tpl:0:${unique("own")}`]);
     }
     await flushAll(p);
-    const root = await env.CLUSTERS.getByName(clusterRootName(key)).inspectRoot(p);
+    const root = await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p);
     expect(root.accounts).toBeGreaterThanOrEqual(38);
     expect(root.verdict).toBe("none");
   });
@@ -119,7 +128,7 @@ describe("ClusterDO collectors and roots", () => {
     // A second account on the same collector: a two-account delta reaches the root, which answers every flush.
     let b = unique("r-b");
     while (collectorIndex(b, p.clusters.shards) !== collectorIndex(a, p.clusters.shards)) b = unique("r-b");
-    const collector = env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(a, p.clusters.shards)));
+    const collector = env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(a, p.clusters.shards)));
     const stored = () =>
       runInDurableObject(collector, (_i, state) =>
         state.storage.sql.exec<{ answered_at: number }>(`SELECT answered_at FROM verdicts WHERE fp_key = ?`, key).toArray()[0]?.answered_at ?? null,
@@ -143,7 +152,7 @@ describe("ClusterDO collectors and roots", () => {
     const account = unique("solo-acct");
     await report(p, account, [key], [Date.now()], false, []);
     await flushAll(p);
-    const root = await env.CLUSTERS.getByName(clusterRootName(key)).inspectRoot(p);
+    const root = await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p);
     expect(root.rollups).toBe(0);
     const edge = await env.DB.prepare(`SELECT account_id FROM account_fingerprints WHERE fp_key = ?`).bind(key).first<{ account_id: string }>();
     expect(edge?.account_id).toBe(account);

@@ -93,7 +93,7 @@ describe("campaign simulator: the smoke scenario in-process", () => {
           name: "flush collectors",
           everyMs: sim.policy.clusters.reportIntervalSeconds * 1000,
           run: async () => {
-            for (let i = 0; i < shards; i++) await env.CLUSTERS.getByName(clusterCollectorName(i)).flushNow();
+            for (let i = 0; i < shards; i++) await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(i)).flushNow();
           },
         },
         {

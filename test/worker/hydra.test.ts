@@ -33,7 +33,7 @@ async function reportInterval(accounts: TestAccount[]): Promise<void> {
     await stub.advanceClockForTest(1_100);
     await runDurableObjectAlarm(stub);
   });
-  for (let i = 0; i < SHARDS; i++) await env.CLUSTERS.getByName(clusterCollectorName(i)).flushNow();
+  for (let i = 0; i < SHARDS; i++) await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(i)).flushNow();
 }
 
 function hydraBody(i: number) {

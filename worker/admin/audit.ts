@@ -5,10 +5,11 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { insertRows, type Cell } from "../../lib/d1-rows.ts";
+import { AUDIT_SELECT, auditLogStatements, type AuditLogRow, type AuditRow } from "../../lib/audit.ts";
 import type { AppEnv } from "../context.ts";
 import { cursorParam, decodeCursor, isoParam, limitParam, page, parseQuery, splitReasons } from "./validate.ts";
 
+/** An operator's change, as the admin routes describe it. */
 export type AuditEntry = {
   kind: "override" | "admin";
   action: string;
@@ -19,44 +20,34 @@ export type AuditEntry = {
   detail?: Record<string, unknown>;
 };
 
-const AUDIT_COLUMNS = ["at", "kind", "account_id", "action", "reasons", "cluster", "detail"] as const;
-
-function auditCells(entry: AuditEntry, at: string): Cell[] {
-  return [
+function auditRow(entry: AuditEntry, at: number): AuditRow {
+  return {
     at,
-    entry.kind,
-    entry.accountId ?? null,
-    entry.action,
-    entry.reasons?.length ? entry.reasons.join(",") : null,
-    entry.cluster ?? null,
-    entry.detail ? JSON.stringify(entry.detail) : null,
-  ];
+    kind: entry.kind,
+    requestId: null,
+    accountId: entry.accountId ?? null,
+    action: entry.action,
+    enforced: null,
+    reasons: entry.reasons?.length ? entry.reasons.join(",") : null,
+    risk: null,
+    country: null,
+    cluster: entry.cluster ?? null,
+    detail: entry.detail ? JSON.stringify(entry.detail) : null,
+  };
 }
 
 /** Audit entries in as few statements as the rows allow (one for up to 500), for the same D1 batch as their change. */
 export function auditStatements(db: D1Database, entries: readonly AuditEntry[]): D1PreparedStatement[] {
-  const at = new Date().toISOString();
-  return insertRows(db, "audit_log", AUDIT_COLUMNS, entries.map((entry) => auditCells(entry, at)));
+  const at = Date.now();
+  return auditLogStatements(db, entries.map((entry) => auditRow(entry, at)));
 }
 
 export async function writeAudit(db: D1Database, entry: AuditEntry): Promise<void> {
   await db.batch(auditStatements(db, [entry]));
 }
 
-export type AuditRow = {
-  id: number;
-  at: string;
-  kind: string;
-  request_id: string | null;
-  account_id: string | null;
-  action: string | null;
-  enforced: number | null;
-  reasons: string | null;
-  risk: number | null;
-  country: string | null;
-  cluster: string | null;
-  detail: string | null;
-};
+/** The audit log's rows as the admin API reads them (`FROM audit_log`, then any WHERE). */
+export const AUDIT_LOG_SELECT = `SELECT id, ${AUDIT_SELECT} FROM audit_log`;
 
 function parseDetail(text: string | null): unknown {
   if (text === null) return null;
@@ -67,13 +58,13 @@ function parseDetail(text: string | null): unknown {
   }
 }
 
-export function publicAuditEntry(row: AuditRow) {
+export function publicAuditEntry(row: AuditLogRow) {
   return {
     id: row.id,
     at: row.at,
     kind: row.kind,
-    requestId: row.request_id,
-    account: row.account_id,
+    requestId: row.requestId,
+    account: row.accountId,
     action: row.action,
     enforced: row.enforced === null ? null : row.enforced === 1,
     reasons: splitReasons(row.reasons),
@@ -112,9 +103,9 @@ export function auditRoutes() {
     ];
     const active = filters.filter((f): f is [string, string | number] => f[1] !== undefined);
     const where = active.length ? `WHERE ${active.map(([sql]) => sql).join(" AND ")}` : "";
-    const { results } = await c.env.DB.prepare(`SELECT * FROM audit_log ${where} ORDER BY id DESC LIMIT ?`)
+    const { results } = await c.env.DB.prepare(`${AUDIT_LOG_SELECT} ${where} ORDER BY id DESC LIMIT ?`)
       .bind(...active.map(([, value]) => value), q.limit + 1)
-      .all<AuditRow>();
+      .all<AuditLogRow>();
     const { items, nextCursor } = page(results, q.limit, (row) => [row.id]);
     return c.json({ entries: items.map(publicAuditEntry), nextCursor });
   });

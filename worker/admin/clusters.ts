@@ -6,8 +6,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import type { AuditLogRow } from "../../lib/audit.ts";
 import type { AppEnv } from "../context.ts";
-import { publicAuditEntry, type AuditRow } from "./audit.ts";
+import { AUDIT_LOG_SELECT, publicAuditEntry } from "./audit.ts";
 import { cursorParam, decodeCursor, limitParam, notFound, page, parse, parseQuery, splitReasons } from "./validate.ts";
 
 const verdict = z.enum(["none", "suspect", "confirmed"]);
@@ -118,7 +119,7 @@ async function componentDetail(db: D1Database, id: string, q: z.output<typeof de
     db.prepare("SELECT * FROM fingerprint_keys WHERE fp_key IN (SELECT value FROM json_each(?))").bind(JSON.stringify(keys)),
     db
       .prepare(
-        `SELECT * FROM audit_log WHERE account_id IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)
+        `${AUDIT_LOG_SELECT} WHERE account_id IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)
          ORDER BY id DESC LIMIT ?`,
       )
       .bind(id, TIMELINE_ENTRIES),
@@ -150,7 +151,7 @@ async function componentDetail(db: D1Database, id: string, q: z.output<typeof de
     })),
     nextCursor: memberPage.nextCursor,
     // The members' latest decisions and operator actions, newest first.
-    timeline: ((timeline?.results ?? []) as AuditRow[]).map(publicAuditEntry),
+    timeline: ((timeline?.results ?? []) as AuditLogRow[]).map(publicAuditEntry),
   };
 }
 

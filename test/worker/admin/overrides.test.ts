@@ -47,7 +47,7 @@ describe("POST /admin/accounts/{id}/overrides", () => {
     expect(res.status).toBe(403);
     await runDurableObjectAlarm(env.ACCOUNTS.getByName(accountObjectName(account.id)));
     // The account object hands its decisions to its cluster collector, which writes them to D1.
-    await env.CLUSTERS.getByName(clusterCollectorName(collectorIndex(account.id, DEFAULT_POLICY.clusters.shards))).flushNow();
+    await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(account.id, DEFAULT_POLICY.clusters.shards))).flushNow();
     const page = await json<{ entries: Array<{ kind: string; action: string; enforced: boolean; requestId: string; reasons: string[]; detail: unknown }> }>(
       await admin("GET", `/audit?account=${account.id}`),
     );

@@ -1,0 +1,257 @@
+/**
+ * ClusterCollectorDO — `cluster:collector#n`, n = hash(account) mod shards (lib/names.ts). Account
+ * objects report to ONE collector per report interval, whatever the number of keys they have; the
+ * collector merges per key in memory (lib/cluster/collector.ts) and, on its own alarm, forwards one
+ * delta per multi-account key to the key's root (ClusterRootDO), and writes the account↔fingerprint
+ * edges, and the audit rows and decision counts the accounts handed over, to D1 in batches.
+ *
+ * Verdicts flow back the same way: root → collector (the roll-up answer, kept in `verdicts`) →
+ * account (the report answer). Staleness is bounded by two report intervals.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { AuditHandoff } from "../lib/audit.ts";
+import { CollectorBuffer, holdsBack } from "../lib/cluster/collector.ts";
+import type { AccountReport } from "../lib/cluster/report.ts";
+import { keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts";
+import { insertRows } from "../lib/d1-rows.ts";
+import type { CachedVerdict } from "../lib/decision.ts";
+import { clusterRootName } from "../lib/names.ts";
+import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
+import type { RootAnswer } from "./cluster-root.ts";
+import { PENDING_AUDIT_TABLES, PendingAudit } from "./pending-audit.ts";
+import { migrate, Startup, type SqliteSchema } from "./sqlite.ts";
+
+// Roots called in parallel by one collector flush: bounded fan-out.
+const ROLLUP_PARALLELISM = 16;
+// A key the root has seen on 2+ accounts stays "tracked" this long, so single-account deltas still reach it.
+const TRACK_MS = 6 * 3_600_000;
+// A collector rewrites a verdict row whose answer only restated it (fresher answered_at and tracked_until)
+// at most this often: every root answers every interval, and the row is only read back after a restart.
+const VERDICT_ROW_REWRITE_MS = 60_000;
+// Fingerprint edges per collector flush (one D1 statement per 500 of them); the rest wait one interval.
+const EDGES_PER_FLUSH = 5_000;
+
+export const COLLECTOR_SCHEMA: SqliteSchema = {
+  migrations: [
+    [
+      // The policy the latest report brought, for an alarm after a restart.
+      `CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v)`,
+      // What the roots of this collector's keys answered.
+      `CREATE TABLE IF NOT EXISTS verdicts (fp_key TEXT PRIMARY KEY, verdict TEXT NOT NULL, cap REAL, reasons TEXT NOT NULL,
+         decided_at INTEGER NOT NULL, tracked_until INTEGER NOT NULL, signature TEXT, answered_at INTEGER NOT NULL)`,
+      ...PENDING_AUDIT_TABLES,
+    ],
+  ],
+};
+
+type VerdictRow = {
+  fp_key: string;
+  verdict: Verdict;
+  cap: number | null;
+  reasons: string;
+  decided_at: number;
+  tracked_until: number;
+  signature: string | null;
+  /** When the root last gave this answer: a standing verdict stays fresh while the root restates it. */
+  answered_at: number;
+};
+
+export class ClusterCollectorDO extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly startup: Startup;
+  // The interval's sample lives in memory (see lib/cluster/collector.ts).
+  private readonly buffer = new CollectorBuffer();
+  private readonly audit: PendingAudit;
+  private verdictCache: Map<string, VerdictRow> | null = null;
+  /** When each verdict row was last written (this instance): a restatement waits VERDICT_ROW_REWRITE_MS. */
+  private readonly verdictWrittenAt = new Map<string, number>();
+  /** When each key's delta last went to its root (this instance). */
+  private readonly forwardedAt = new Map<string, number>();
+  private policyText: string | null = null;
+  private readonly policies = new PolicyFromText();
+  /** An alarm is set (as far as this instance knows): a report then costs no storage call. */
+  private flushScheduled = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.audit = new PendingAudit(this.sql, env.DB);
+    this.startup = new Startup(ctx, () => void migrate(this.sql, COLLECTOR_SCHEMA), "cluster collector");
+  }
+
+  /**
+   * One account's batch since its last report, and its audit rows and counts. Answers with the
+   * verdicts this collector holds for the account's keys (as fresh as the last flush).
+   */
+  async report(report: AccountReport | null, policyJson: string, audit?: AuditHandoff): Promise<CachedVerdict[]> {
+    await this.startup.ready();
+    const now = Date.now();
+    const policy = this.policies.read(policyJson);
+    this.rememberPolicy(policyJson);
+    if (report) this.buffer.add(report, now);
+    if (audit) this.audit.store(audit);
+    await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
+    return report ? this.cachedVerdicts(Object.keys(report.keys), now) : [];
+  }
+
+  /** Flush now instead of waiting for the alarm (tests, and the simulator's time compression). */
+  async flushNow(): Promise<boolean> {
+    await this.startup.ready();
+    return this.flush(Date.now());
+  }
+
+  override async alarm(): Promise<void> {
+    await this.startup.ready();
+    this.flushScheduled = false;
+    const worked = await this.flush(Date.now());
+    const policy = this.currentPolicy();
+    if ((worked || this.buffer.pendingEdges > 0 || this.audit.waiting) && policy) {
+      await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
+    }
+  }
+
+  private async scheduleFlush(delayMs: number): Promise<void> {
+    if (this.flushScheduled) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null) await this.ctx.storage.setAlarm(Date.now() + delayMs);
+    this.flushScheduled = true;
+  }
+
+  /** The policy the latest report brought; kept in storage only when it changes, for the alarm after a restart. */
+  private rememberPolicy(text: string): void {
+    if (text === this.policyText) return;
+    this.policyText = text;
+    this.sql.exec(`INSERT INTO meta (k, v) VALUES ('policy', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, text);
+  }
+
+  private currentPolicy(): Policy | null {
+    this.policyText ??= this.sql.exec<{ v: string }>(`SELECT v FROM meta WHERE k = 'policy'`).toArray()[0]?.v ?? null;
+    return this.policyText ? this.policies.read(this.policyText) : null;
+  }
+
+  /** The verdict rows, read once per instance and written through. */
+  private verdictRows(): Map<string, VerdictRow> {
+    this.verdictCache ??= new Map(
+      this.sql
+        .exec<VerdictRow>(`SELECT fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at FROM verdicts`)
+        .toArray()
+        .map((r) => [r.fp_key, { ...r }]),
+    );
+    return this.verdictCache;
+  }
+
+  private cachedVerdicts(keys: string[], now: number): CachedVerdict[] {
+    const rows = this.verdictRows();
+    const out: CachedVerdict[] = [];
+    for (const key of keys) {
+      const row = rows.get(key);
+      if (row && row.verdict !== "none" && now - row.answered_at < TRACK_MS) {
+        out.push({
+          cluster: key,
+          verdict: row.verdict,
+          capPerWindow: row.cap,
+          reasons: row.reasons.split(",").filter(Boolean),
+          decidedAt: row.decided_at,
+          refreshedAt: row.answered_at,
+          // A row without a (readable) signature matches nothing by content.
+          signature: parseSignature(row.signature) ?? { bands: [], eliciting: false },
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Audit to D1, deltas to roots, edges to D1; false when there was nothing to do. */
+  private async flush(now: number): Promise<boolean> {
+    const policy = this.currentPolicy();
+    if (!policy) return false;
+    if (this.audit.waiting) await this.audit.flush();
+    if (!this.buffer.hasKeys && this.buffer.pendingEdges === 0) return this.audit.waiting;
+    const rows = this.verdictRows();
+    // A key a root already knows to be shared keeps reaching it even from one account here.
+    const intervalMs = policy.clusters.reportIntervalSeconds * 1000;
+    const deltas = this.buffer.drainDeltas(
+      now,
+      (key) => (rows.get(key)?.tracked_until ?? 0) > now,
+      (key) => holdsBack(rows.get(key)?.verdict === "confirmed", this.forwardedAt.get(key), now, intervalMs),
+    );
+    for (const delta of deltas) this.forwardedAt.set(delta.key, now);
+
+    const policyJson = policyText(policy);
+    for (let i = 0; i < deltas.length; i += ROLLUP_PARALLELISM) {
+      const chunk = deltas.slice(i, i + ROLLUP_PARALLELISM);
+      const answers = await Promise.allSettled(
+        chunk.map((delta) => this.env.CLUSTER_ROOTS.getByName(clusterRootName(delta.key)).rollup(delta, policyJson)),
+      );
+      answers.forEach((answer, j) => {
+        const key = chunk[j]?.key;
+        if (key === undefined) return;
+        if (answer.status === "rejected") {
+          console.error(JSON.stringify({ msg: "cluster rollup failed", key, error: String(answer.reason) }));
+          return;
+        }
+        this.keepAnswer(key, answer.value, now);
+      });
+    }
+    for (const [key, row] of rows) {
+      if (row.tracked_until < now && row.answered_at < now - TRACK_MS) {
+        rows.delete(key);
+        this.verdictWrittenAt.delete(key);
+        this.forwardedAt.delete(key);
+        this.sql.exec(`DELETE FROM verdicts WHERE fp_key = ?`, key);
+      }
+    }
+    await this.flushEdges(now);
+    return true;
+  }
+
+  /** A root's answer, in memory at once and in storage unless it only restated the last one within VERDICT_ROW_REWRITE_MS. */
+  private keepAnswer(key: string, a: RootAnswer, now: number): void {
+    const rows = this.verdictRows();
+    const row: VerdictRow = {
+      fp_key: key,
+      verdict: a.verdict,
+      cap: a.capPerWindow,
+      reasons: a.reasons.join(","),
+      decided_at: a.decidedAt,
+      tracked_until: a.accounts >= 2 ? now + TRACK_MS : 0,
+      signature: JSON.stringify(a.signature),
+      answered_at: a.answeredAt,
+    };
+    const before = rows.get(key);
+    rows.set(key, row);
+    const restated =
+      before !== undefined &&
+      before.verdict === row.verdict && before.cap === row.cap && before.reasons === row.reasons &&
+      before.decided_at === row.decided_at && before.signature === row.signature && (before.tracked_until > 0) === (row.tracked_until > 0);
+    if (restated && now - (this.verdictWrittenAt.get(key) ?? 0) < VERDICT_ROW_REWRITE_MS) return;
+    this.verdictWrittenAt.set(key, now);
+    this.sql.exec(
+      `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (fp_key) DO UPDATE SET verdict = excluded.verdict, cap = excluded.cap, reasons = excluded.reasons,
+         decided_at = excluded.decided_at, tracked_until = excluded.tracked_until, signature = excluded.signature,
+         answered_at = excluded.answered_at`,
+      row.fp_key, row.verdict, row.cap, row.reasons, row.decided_at, row.tracked_until, row.signature, row.answered_at,
+    );
+  }
+
+  private async flushEdges(now: number): Promise<void> {
+    const edges = this.buffer.takeEdges(EDGES_PER_FLUSH);
+    if (edges.length === 0) return;
+    const statements = insertRows(
+      this.env.DB,
+      "account_fingerprints",
+      ["account_id", "fp_key", "kind", "first_seen", "last_seen"],
+      edges.map((e) => [e.accountId, e.key, keyKind(e.key), e.firstSeen, e.lastSeen]),
+      "ON CONFLICT (account_id, fp_key) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
+    );
+    try {
+      await this.env.DB.batch(statements);
+      this.buffer.markWritten(edges, now);
+    } catch (err) {
+      // Kept for the next flush: edges are idempotent upserts.
+      this.buffer.failed(edges);
+      console.error(JSON.stringify({ msg: "edge batch failed", edges: edges.length, error: String(err) }));
+    }
+  }
+}

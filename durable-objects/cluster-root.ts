@@ -1,0 +1,366 @@
+/**
+ * ClusterRootDO — `cluster:<key>#root` (lib/names.ts), one per fingerprint key. Receives at most one
+ * call per collector per interval (≤ shards calls), however many accounts share the key; holds the
+ * HyperLogLog, window rates, synchrony, template and model counts, and the verdict, which it answers
+ * every roll-up with. Snapshots go to D1 for operators.
+ *
+ * This class was `ClusterDO`, which played collector and root in one; the rename kept every root's
+ * state under the same ids. The old class's collectors are objects of this class now: their pending
+ * audit rows go to D1 from their alarm (see PendingAudit.legacy), and nothing calls them again.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { HyperLogLog } from "../lib/cluster/hll.ts";
+import {
+  blendSynchrony,
+  bucketStart,
+  detectPivot,
+  emptyCounts,
+  mergeCounts,
+  metricsFrom,
+  slidingValue,
+  type KeyDelta,
+} from "../lib/cluster/rollup.ts";
+import { judgeKey, keyKind, type KeyMetrics, type Verdict } from "../lib/cluster/verdict.ts";
+import { PolicyFromText, type Policy } from "../lib/policy.ts";
+import { PendingAudit } from "./pending-audit.ts";
+import { migrate, Startup, type SqliteSchema } from "./sqlite.ts";
+
+// A root's counters (roll-up count, HyperLogLog, synchrony, window buckets) reach storage at most this
+// often, or when its verdict changes; an alarm writes what a burst of roll-ups left behind.
+const ROOT_PERSIST_MS = 5_000;
+// A root writes its snapshot to D1 at most this often unless the verdict changes.
+const SNAPSHOT_INTERVAL_MS = 60_000;
+// A legacy object's audit rows that D1 refused, or that one alarm could not write, are tried again this much later.
+const LEGACY_AUDIT_RETRY_MS = 10_000;
+
+/**
+ * Versions 1–4 are the old two-role class's, kept so an object of any age upgrades; version 5 drops
+ * the collector's verdict cache. The audit tables of version 3 cannot go in a migration (an old
+ * collector may still hold rows): PendingAudit.legacy drops them once they are empty.
+ */
+export const ROOT_SCHEMA: SqliteSchema = {
+  migrations: [
+    [
+      `CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v)`,
+      `CREATE TABLE IF NOT EXISTS verdicts (fp_key TEXT PRIMARY KEY, verdict TEXT NOT NULL, cap REAL, reasons TEXT NOT NULL,
+         decided_at INTEGER NOT NULL, tracked_until INTEGER NOT NULL, signature TEXT)`,
+      `CREATE TABLE IF NOT EXISTS buckets (start INTEGER PRIMARY KEY, counts TEXT NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS models_first_seen (model TEXT PRIMARY KEY, first_seen INTEGER NOT NULL)`,
+    ],
+    [
+      // Version 1 kept the collector's interval sample in tables; it lives in memory since.
+      `DROP TABLE IF EXISTS pending_keys`,
+      `DROP TABLE IF EXISTS pending_accounts`,
+      `DROP TABLE IF EXISTS pending_histograms`,
+      `DROP TABLE IF EXISTS pending_edges`,
+    ],
+    [
+      `CREATE TABLE IF NOT EXISTS audit_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL,
+         request_id TEXT, account_id TEXT NOT NULL, action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT,
+         cluster TEXT, detail TEXT)`,
+      `CREATE TABLE IF NOT EXISTS counts_pending (minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL,
+         count INTEGER NOT NULL, PRIMARY KEY (minute, action, enforced))`,
+    ],
+    [`ALTER TABLE verdicts ADD COLUMN answered_at INTEGER`],
+    [
+      // The collectors' answers from roots: collectors are their own class now and rebuild theirs from the next answers.
+      `DROP TABLE IF EXISTS verdicts`,
+    ],
+  ],
+  current: [
+    // meta keeps its rowid: the 4 KB HyperLogLog is far past the row size WITHOUT ROWID suits.
+    `CREATE TABLE meta (k TEXT PRIMARY KEY, v)`,
+    `CREATE TABLE buckets (start INTEGER PRIMARY KEY, counts TEXT NOT NULL)`,
+    `CREATE TABLE models_first_seen (model TEXT PRIMARY KEY, first_seen INTEGER NOT NULL) WITHOUT ROWID`,
+  ],
+};
+
+export type RootAnswer = {
+  verdict: Verdict;
+  reasons: string[];
+  capPerWindow: number | null;
+  signature: { bands: string[]; eliciting: boolean };
+  decidedAt: number;
+  /** When the root gave this answer: a standing verdict stays fresh as long as the root keeps restating it. */
+  answeredAt: number;
+  accounts: number;
+};
+
+export type RootState = {
+  key: string | null;
+  accounts: number;
+  metrics: KeyMetrics | null;
+  verdict: Verdict;
+  reasons: string[];
+  decidedAt: number;
+  rollups: number;
+};
+
+type SqlValue = string | number | null | ArrayBuffer;
+
+export class ClusterRootDO extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly startup: Startup;
+  private hll: HyperLogLog | null = null;
+  /**
+   * Storage read once per instance and written through: a root answers every collector every
+   * interval, and re-reading its meta and buckets for each answer cost more than the answer.
+   */
+  private metaCache: Map<string, SqlValue> | null = null;
+  private bucketCache: Map<number, KeyDelta["counts"]> | null = null;
+  private modelsCache: Map<string, number> | null = null;
+  /**
+   * Written behind: the 16 collectors' roll-ups of one interval arrive together, and writing the
+   * 4 KB HyperLogLog and the bucket for each of them cost more than the rest of the roll-up.
+   */
+  private readonly unwritten = { meta: new Set<string>(), buckets: new Set<number>(), expiredBefore: null as number | null };
+  private rootWrittenAt = 0;
+  private rootAlarmSet = false;
+  private readonly policies = new PolicyFromText();
+  /** Audit rows an object of the old two-role class still holds; null for every other root. */
+  private legacyAudit: PendingAudit | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.startup = new Startup(ctx, () => this.load(), "cluster root");
+  }
+
+  private load(): void {
+    migrate(this.sql, ROOT_SCHEMA);
+    // Nothing calls an old collector any more: the alarm the old class set whenever it held rows brings it up.
+    this.legacyAudit = PendingAudit.legacy(this.sql, this.env.DB);
+  }
+
+  /** One collector's delta for this key; answers with the key's current verdict. */
+  async rollup(delta: KeyDelta, policyJson: string): Promise<RootAnswer> {
+    await this.startup.ready();
+    const policy = this.policies.read(policyJson);
+    const now = delta.at > 0 ? Math.min(delta.at, Date.now()) : Date.now();
+    const windowMs = policy.limits.windowSeconds * 1000;
+    if (this.getMeta<string>("key") === null) {
+      this.setMeta("key", delta.key);
+      this.setMeta("first_seen", now);
+    }
+    this.deferMeta("rollups", (this.getMeta<number>("rollups") ?? 0) + 1);
+
+    const hll = this.loadHll();
+    let changed = false;
+    for (const account of delta.accounts) changed = hll.add(account) || changed;
+    if (changed) this.unwritten.meta.add("hll");
+
+    const start = bucketStart(now, windowMs);
+    const buckets = this.buckets();
+    const counts = buckets.get(start) ?? emptyCounts();
+    buckets.set(start, counts);
+    mergeCounts(counts, delta.counts);
+    this.unwritten.buckets.add(start);
+    for (const s of buckets.keys()) {
+      if (s < start - windowMs) {
+        buckets.delete(s);
+        this.unwritten.buckets.delete(s);
+        this.unwritten.expiredBefore = Math.max(this.unwritten.expiredBefore ?? 0, start - windowMs);
+      }
+    }
+    const models = this.modelsFirstSeen();
+    for (const model of Object.keys(delta.counts.models)) {
+      if (models.has(model)) continue;
+      models.set(model, now);
+      this.sql.exec(`INSERT OR IGNORE INTO models_first_seen (model, first_seen) VALUES (?, ?)`, model, now);
+    }
+
+    const sync = blendSynchrony(
+      { value: this.getMeta<number>("sync_value") ?? 0, weight: this.getMeta<number>("sync_weight") ?? 0 },
+      delta.synchrony,
+    );
+    this.deferMeta("sync_value", sync.value);
+    this.deferMeta("sync_weight", sync.weight);
+
+    const key = delta.key;
+    const metrics = this.metrics(key, now, windowMs, policy, hll);
+    const result = judgeKey(key, metrics, policy);
+    const previous = this.getMeta<string>("verdict");
+    this.setMeta("verdict", result.verdict);
+    this.setMeta("reasons", result.reasons.join(","));
+    if (previous !== result.verdict) this.setMeta("decided_at", now);
+    const decidedAt = this.getMeta<number>("decided_at") ?? now;
+
+    this.writeWhenDue(previous !== result.verdict);
+
+    const lastSnapshot = this.getMeta<number>("snapshot_at") ?? 0;
+    if (previous !== result.verdict || now - lastSnapshot >= SNAPSHOT_INTERVAL_MS) {
+      this.setMeta("snapshot_at", now);
+      await this.writeSnapshot(key, metrics, result, policy, counts, now);
+    }
+    return { ...result, decidedAt, answeredAt: now, accounts: metrics.accounts };
+  }
+
+  /** The root's view, for the admin API and tests. */
+  async inspectRoot(policy: Policy): Promise<RootState> {
+    await this.startup.ready();
+    const key = this.getMeta<string>("key");
+    if (key === null) return { key: null, accounts: 0, metrics: null, verdict: "none", reasons: [], decidedAt: 0, rollups: 0 };
+    const hll = this.loadHll();
+    return {
+      key,
+      accounts: hll.estimate(),
+      metrics: this.metrics(key, Date.now(), policy.limits.windowSeconds * 1000, policy, hll),
+      verdict: (this.getMeta<string>("verdict") as Verdict | null) ?? "none",
+      reasons: (this.getMeta<string>("reasons") ?? "").split(",").filter(Boolean),
+      decidedAt: this.getMeta<number>("decided_at") ?? 0,
+      rollups: this.getMeta<number>("rollups") ?? 0,
+    };
+  }
+
+  override async alarm(): Promise<void> {
+    await this.startup.ready();
+    // Counters a burst of roll-ups left in memory.
+    this.rootAlarmSet = false;
+    this.write();
+    const legacy = this.legacyAudit;
+    if (!legacy) return;
+    await legacy.flush();
+    if (legacy.waiting) {
+      await this.ctx.storage.setAlarm(Date.now() + LEGACY_AUDIT_RETRY_MS);
+      return;
+    }
+    legacy.drop();
+    this.legacyAudit = null;
+  }
+
+  private meta(): Map<string, SqlValue> {
+    this.metaCache ??= new Map(this.sql.exec<{ k: string; v: SqlValue }>(`SELECT k, v FROM meta`).toArray().map((r) => [r.k, r.v]));
+    return this.metaCache;
+  }
+
+  private getMeta<T extends SqlValue>(k: string): T | null {
+    return (this.meta().get(k) as T | undefined) ?? null;
+  }
+
+  /** Writes only a changed value (a blob always counts as changed). */
+  private setMeta(k: string, v: SqlValue): void {
+    const meta = this.meta();
+    if (meta.has(k) && meta.get(k) === v && !(v instanceof ArrayBuffer)) return;
+    meta.set(k, v);
+    this.storeMeta(k, v);
+  }
+
+  /** A counter's new value, in memory now and in storage with the next write. */
+  private deferMeta(k: string, v: SqlValue): void {
+    this.meta().set(k, v);
+    this.unwritten.meta.add(k);
+  }
+
+  private storeMeta(k: string, v: SqlValue): void {
+    this.sql.exec(`INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, v);
+  }
+
+  /** The window buckets, by start. */
+  private buckets(): Map<number, KeyDelta["counts"]> {
+    this.bucketCache ??= new Map(
+      this.sql
+        .exec<{ start: number; counts: string }>(`SELECT start, counts FROM buckets`)
+        .toArray()
+        .map((r) => [r.start, JSON.parse(r.counts) as KeyDelta["counts"]]),
+    );
+    return this.bucketCache;
+  }
+
+  /** When each model was first seen on this key. */
+  private modelsFirstSeen(): Map<string, number> {
+    this.modelsCache ??= new Map(
+      this.sql.exec<{ model: string; first_seen: number }>(`SELECT model, first_seen FROM models_first_seen`).toArray().map((r) => [r.model, r.first_seen]),
+    );
+    return this.modelsCache;
+  }
+
+  private loadHll(): HyperLogLog {
+    if (!this.hll) {
+      const stored = this.getMeta<ArrayBuffer>("hll");
+      this.hll = new HyperLogLog(stored ? new Uint8Array(stored) : undefined);
+    }
+    return this.hll;
+  }
+
+  /** Writes the counters now if the last write is ROOT_PERSIST_MS old (or `force`), else sets an alarm for it. */
+  private writeWhenDue(force: boolean): void {
+    const wall = Date.now();
+    if (force || wall - this.rootWrittenAt >= ROOT_PERSIST_MS) {
+      this.write();
+      return;
+    }
+    if (this.rootAlarmSet) return;
+    this.rootAlarmSet = true;
+    this.ctx.waitUntil(this.ctx.storage.setAlarm(this.rootWrittenAt + ROOT_PERSIST_MS));
+  }
+
+  private write(): void {
+    const { meta, buckets, expiredBefore } = this.unwritten;
+    if (meta.size === 0 && buckets.size === 0 && expiredBefore === null) return;
+    for (const k of meta) {
+      this.storeMeta(k, k === "hll" ? (this.loadHll().registers.buffer.slice(0) as ArrayBuffer) : (this.meta().get(k) ?? null));
+    }
+    const cache = this.buckets();
+    for (const start of buckets) {
+      const counts = cache.get(start);
+      if (!counts) continue;
+      this.sql.exec(`INSERT INTO buckets (start, counts) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET counts = excluded.counts`, start, JSON.stringify(counts));
+    }
+    if (expiredBefore !== null) this.sql.exec(`DELETE FROM buckets WHERE start < ?`, expiredBefore);
+    meta.clear();
+    buckets.clear();
+    this.unwritten.expiredBefore = null;
+    this.rootWrittenAt = Date.now();
+  }
+
+  private metrics(key: string, now: number, windowMs: number, policy: Policy, hll: HyperLogLog): KeyMetrics {
+    const start = bucketStart(now, windowMs);
+    // Current bucket first, as the band and model limits let the current one win.
+    const both = emptyCounts();
+    const buckets = this.buckets();
+    const current = buckets.get(start);
+    if (current) mergeCounts(both, current);
+    let previousRequests = 0;
+    for (const [s, counts] of buckets) {
+      if (s >= start - windowMs && s !== start) {
+        mergeCounts(both, counts);
+        previousRequests += counts.requests;
+      }
+    }
+    return metricsFrom({
+      key,
+      accounts: hll.estimate(),
+      requestsPerWindow: slidingValue(current?.requests ?? 0, previousRequests, now, windowMs),
+      windowCounts: both,
+      synchrony: this.getMeta<number>("sync_value") ?? 0,
+      pivotModel: detectPivot(both.models, this.modelsFirstSeen(), this.getMeta<number>("first_seen") ?? now, now, policy.limits.dayWindowSeconds * 1000),
+    });
+  }
+
+  private async writeSnapshot(
+    key: string,
+    m: KeyMetrics,
+    { verdict, reasons, signature }: Pick<RootAnswer, "verdict" | "reasons" | "signature">,
+    policy: Policy,
+    counts: KeyDelta["counts"],
+    now: number,
+  ): Promise<void> {
+    const topModel = Object.entries(counts.models).sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+    const windowTokens = counts.inputTokens + counts.outputTokens;
+    try {
+      await this.env.DB.prepare(
+        `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
+           elicitation_share, top_model, verdict, reasons, allowlisted, updated_at, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (fp_key) DO UPDATE SET accounts = ?3, requests_per_window = ?4, tokens_per_window = ?5, synchrony = ?6,
+           template_share = ?7, elicitation_share = ?8, top_model = ?9, verdict = ?10, reasons = ?11, allowlisted = ?12, updated_at = ?13,
+           signature = ?14`,
+      )
+        .bind(key, keyKind(key), m.accounts, m.requestsPerWindow, windowTokens, m.synchrony, m.templateShare, m.elicitationShare,
+          topModel, verdict, reasons.join(","), policy.clusters.allowlist.includes(key) ? 1 : 0, now, JSON.stringify(signature))
+        .run();
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "cluster snapshot failed", key, error: String(err) }));
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Audit rows and decision counts that account objects handed to a collector, until D1 has them:
+ * stored before the hand-off call returns (the account object deletes its copy once it answers),
+ * written to D1 in batches from the collector's alarm, and deleted only once D1 took them.
+ *
+ * The cluster roots use it too, for one reason: before collectors and roots were two classes, every
+ * cluster object had these tables, and the old class's objects (its collectors included) now run as
+ * ClusterRootDO. `PendingAudit.legacy` finds rows such an object still holds so its alarm writes
+ * them, and drops the tables once they are empty.
+ */
+import {
+  AUDIT_COLUMNS,
+  AUDIT_SELECT,
+  auditCells,
+  auditLogStatements,
+  decisionCountStatements,
+  type AuditHandoff,
+  type AuditRow,
+  type DecisionCount,
+} from "../lib/audit.ts";
+import { insertRowsSql } from "../lib/d1-rows.ts";
+
+// Audit rows per D1 batch, and batches per flush (the rest wait one interval).
+const AUDIT_BATCH = 500;
+const AUDIT_ROUNDS_PER_FLUSH = 10;
+
+/** The tables, for the schema of an object that takes hand-offs. */
+export const PENDING_AUDIT_TABLES: string[] = [
+  `CREATE TABLE IF NOT EXISTS audit_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL,
+     request_id TEXT, account_id TEXT NOT NULL, action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT,
+     cluster TEXT, detail TEXT)`,
+  `CREATE TABLE IF NOT EXISTS counts_pending (minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL,
+     count INTEGER NOT NULL, PRIMARY KEY (minute, action, enforced)) WITHOUT ROWID`,
+];
+
+const INSERT_ROWS = insertRowsSql("audit_pending", AUDIT_COLUMNS);
+
+export class PendingAudit {
+  /** Rows or counts wait for D1; null until read from storage. */
+  private pending: boolean | null = null;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly db: D1Database,
+  ) {}
+
+  /**
+   * The store of an object made before the split, if it has one (null otherwise): the tables are
+   * dropped here when empty, so an object pays this check once per start until they are gone.
+   */
+  static legacy(sql: SqlStorage, db: D1Database): PendingAudit | null {
+    const tables = sql.exec<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('audit_pending', 'counts_pending')`,
+    ).one().n;
+    if (tables < 2) return null;
+    const store = new PendingAudit(sql, db);
+    if (store.waiting) return store;
+    store.drop();
+    return null;
+  }
+
+  /** Anything waiting for D1 (one COUNT the first time, then known). */
+  get waiting(): boolean {
+    this.pending ??= this.sql.exec<{ n: number }>(
+      `SELECT (SELECT COUNT(*) FROM audit_pending) + (SELECT COUNT(*) FROM counts_pending) AS n`,
+    ).one().n > 0;
+    return this.pending;
+  }
+
+  /** Stored before the call returns: the account object deletes its copy once this answers. */
+  store(audit: AuditHandoff): void {
+    if (audit.rows.length > 0) {
+      const cells = audit.rows.map((row) => auditCells({ ...row, accountId: audit.accountId }, "epoch"));
+      this.sql.exec(INSERT_ROWS, JSON.stringify(cells));
+    }
+    for (const c of audit.counts) {
+      this.sql.exec(
+        `INSERT INTO counts_pending (minute, action, enforced, count) VALUES (?, ?, ?, ?)
+         ON CONFLICT (minute, action, enforced) DO UPDATE SET count = count + excluded.count`,
+        c.minute, c.action, c.enforced, c.count,
+      );
+    }
+    this.pending = true;
+  }
+
+  /** Every account's rows and counts to D1, AUDIT_BATCH rows per batch; what D1 refuses stays for the next flush. */
+  async flush(): Promise<void> {
+    for (let round = 0; round < AUDIT_ROUNDS_PER_FLUSH; round++) {
+      const rows = this.sql
+        .exec<AuditRow & { id: number }>(`SELECT id, ${AUDIT_SELECT} FROM audit_pending ORDER BY id LIMIT ?`, AUDIT_BATCH)
+        .toArray();
+      const counts = this.sql.exec<DecisionCount>(`SELECT minute, action, enforced, count FROM counts_pending`).toArray();
+      if (rows.length === 0 && counts.length === 0) {
+        this.pending = false;
+        return;
+      }
+      try {
+        await this.db.batch([...auditLogStatements(this.db, rows), ...decisionCountStatements(this.db, counts)]);
+      } catch (err) {
+        // Kept for the next flush: nothing is deleted until D1 has it.
+        console.error(JSON.stringify({ msg: "audit batch failed; will retry", rows: rows.length, error: String(err) }));
+        return;
+      }
+      // Rows and counts that arrived while the batch was in flight stay for the next round.
+      const lastId = rows.at(-1)?.id;
+      if (lastId !== undefined) this.sql.exec(`DELETE FROM audit_pending WHERE id <= ?`, lastId);
+      for (const c of counts) {
+        this.sql.exec(
+          `UPDATE counts_pending SET count = count - ? WHERE minute = ? AND action = ? AND enforced = ?`,
+          c.count, c.minute, c.action, c.enforced,
+        );
+      }
+      this.sql.exec(`DELETE FROM counts_pending WHERE count <= 0`);
+      if (rows.length < AUDIT_BATCH) {
+        this.pending = null;
+        return;
+      }
+    }
+  }
+
+  /** Drops the tables (a legacy store, once empty). */
+  drop(): void {
+    this.sql.exec(`DROP TABLE IF EXISTS audit_pending`);
+    this.sql.exec(`DROP TABLE IF EXISTS counts_pending`);
+    this.pending = false;
+  }
+}
