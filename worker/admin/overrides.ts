@@ -25,20 +25,22 @@ const overrideBody = z
     expiresInSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_EXPIRY_SECONDS))),
     expiresAt: z.optional(z.iso.datetime({ offset: true })),
   })
-  .check(z.superRefine((o, ctx) => {
-    if (o.kind === "quota" && o.multiplier === undefined) {
-      ctx.addIssue({ code: "custom", path: ["multiplier"], message: "required when kind is quota" });
-    }
-    if (o.kind !== "quota" && o.multiplier !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["multiplier"], message: "only allowed when kind is quota" });
-    }
-    if (o.expiresAt !== undefined && o.expiresInSeconds !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["expiresAt"], message: "give expiresAt or expiresInSeconds, not both" });
-    }
-    if (o.expiresAt !== undefined && Date.parse(o.expiresAt) <= Date.now()) {
-      ctx.addIssue({ code: "custom", path: ["expiresAt"], message: "must be in the future" });
-    }
-  }));
+  .check(
+    z.superRefine((o, ctx) => {
+      if (o.kind === "quota" && o.multiplier === undefined) {
+        ctx.addIssue({ code: "custom", path: ["multiplier"], message: "required when kind is quota" });
+      }
+      if (o.kind !== "quota" && o.multiplier !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["multiplier"], message: "only allowed when kind is quota" });
+      }
+      if (o.expiresAt !== undefined && o.expiresInSeconds !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["expiresAt"], message: "give expiresAt or expiresInSeconds, not both" });
+      }
+      if (o.expiresAt !== undefined && Date.parse(o.expiresAt) <= Date.now()) {
+        ctx.addIssue({ code: "custom", path: ["expiresAt"], message: "must be in the future" });
+      }
+    }),
+  );
 
 const clearQuery = z.strictObject({ reason: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(500))) });
 
