@@ -3,6 +3,7 @@
  * only those whose name contains an argument. Each module prints one JSON line
  * per case. Add a module by adding one entry to BENCHES.
  */
+import { benchColdstart } from "./coldstart.ts";
 import { benchDoRpc } from "./do-rpc/run.ts";
 import { benchFingerprint } from "./fingerprint.ts";
 import { benchGateway } from "./gateway.ts";
@@ -11,6 +12,7 @@ const BENCHES: readonly { name: string; run: () => Promise<unknown> }[] = [
   { name: "fingerprint", run: benchFingerprint },
   { name: "gateway", run: benchGateway },
   { name: "do-rpc", run: benchDoRpc },
+  { name: "coldstart", run: benchColdstart },
 ];
 
 const filters = process.argv.slice(2).filter((arg) => arg !== "--");

@@ -2,7 +2,7 @@
  * Account records and the KV key index. An API key is never stored: only its
  * SHA-256, which is what the edge computes from the request to find the account.
  */
-import { z } from "zod";
+import * as z from "./zod.ts";
 import type { AccountProfile } from "./decision.ts";
 
 /** `key:<sha256 hex>` → the account profile, so identity is one KV read on a cache miss. */
@@ -17,29 +17,29 @@ export function accountRecordName(accountId: string): string {
 
 export const accountIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "account id: 1-128 characters of A-Z a-z 0-9 . _ -, starting alphanumeric");
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "account id: 1-128 characters of A-Z a-z 0-9 . _ -, starting alphanumeric"));
 
 export const accountUpsertSchema = z.strictObject({
-  keys: z.array(z.string().min(8, "api keys must be at least 8 characters").max(512)).min(1).max(100),
-  tier: z.string().min(1).max(64).optional(),
-  orgType: z.string().min(1).max(64).nullable().optional(),
-  verified: z.boolean().optional(),
-  billingCountry: z
-    .string()
-    .regex(/^[A-Z]{2}$/, "billingCountry must be an upper-case ISO 3166-1 alpha-2 code")
-    .nullable()
-    .optional(),
-  paymentFingerprint: z.string().min(1).max(256).nullable().optional(),
+  keys: z
+    .array(z.string().check(z.minLength(8, "api keys must be at least 8 characters"), z.maxLength(512)))
+    .check(z.minLength(1), z.maxLength(100)),
+  tier: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  orgType: z.optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(64)))),
+  verified: z.optional(z.boolean()),
+  billingCountry: z.optional(
+    z.nullable(z.string().check(z.regex(/^[A-Z]{2}$/, "billingCountry must be an upper-case ISO 3166-1 alpha-2 code"))),
+  ),
+  paymentFingerprint: z.optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(256)))),
 });
 export type AccountUpsert = z.infer<typeof accountUpsertSchema>;
 
 export const profileSchema = z.object({
   id: z.string(),
   tier: z.string(),
-  orgType: z.string().nullable(),
+  orgType: z.nullable(z.string()),
   verified: z.boolean(),
-  billingCountry: z.string().nullable(),
-  paymentFingerprint: z.string().nullable(),
+  billingCountry: z.nullable(z.string()),
+  paymentFingerprint: z.nullable(z.string()),
 });
 
 export const accountRecordSchema = z.object({

@@ -5,14 +5,23 @@
  * means "built-in defaults". The schema is the single source of truth for the
  * README's configuration table; keep the two in step.
  */
-import { z } from "zod";
+import * as z from "./zod.ts";
 
-const nonNegInt = z.number().int().nonnegative();
-const positiveNumber = z.number().positive();
+const nonNegInt = z.number().check(z.int(), z.nonnegative());
+const positiveNumber = z.number().check(z.positive());
+/** A number within [min, max]. */
+const between = (min: number, max: number) => z.number().check(z.minimum(min), z.maximum(max));
+/** An integer within [min, max]. */
+const intBetween = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
+/** An integer of at least min. */
+const intFrom = (min: number) => z.number().check(z.int(), z.minimum(min));
+const share = between(0, 1);
+const points = between(0, 100);
 /** ISO 3166-1 alpha-2, plus Cloudflare's `T1` (Tor) and `XX` (unknown). */
 const countryCode = z
   .string()
-  .regex(/^[A-Z]{2}$/, "must be an upper-case ISO 3166-1 alpha-2 code such as \"US\"");
+  .check(z.regex(/^[A-Z]{2}$/, "must be an upper-case ISO 3166-1 alpha-2 code such as \"US\""));
+const strings = z.array(z.string());
 
 export const tierLimitsSchema = z.strictObject({
   /** Requests admitted per window. */
@@ -35,41 +44,48 @@ const DEFAULT_TIERS: Record<string, TierLimits> = {
   enterprise: { requests: 4_000, inputTokens: 10_000_000, outputTokens: 2_000_000, exchangesPerDay: 5_000_000, concurrency: 256 },
 };
 
-/** Every evidence signal the gateway knows, with the risk points it adds. */
-export const RISK_SIGNALS = [
-  "cluster_member",
-  "cluster_verdict",
-  "cot_elicitation",
-  "template_repetition",
-  "synchronized_timing",
-  "region_mismatch",
-  "hosting_asn",
-  "vpn_asn",
-  "proxy_asn",
-  "tor",
-  "unknown_country",
-  "geo_wander",
-  "rtt_tunnel",
-  "client_mismatch",
-] as const;
-export type RiskSignal = (typeof RISK_SIGNALS)[number];
+/**
+ * Every evidence signal the gateway knows, with the risk points it adds by
+ * default and whether it is standing. Adding a signal is one line here.
+ *
+ * A standing signal is a fact about where an account's requests come from or
+ * who pays for them. Seeing one again confirms it and resets its decay, but
+ * never piles up: a customer billed in one country and living in another, or a
+ * CI job on a cloud provider, shows the same fact on every request, and adding
+ * its weight every cooldown would block them within hours (a repeated signal
+ * converges to ~100× its weight with the default half-life and cooldown).
+ * Behaviour (elicitation, templates, synchrony, client mismatch) still
+ * accumulates.
+ */
+const SIGNALS = {
+  cluster_member: { weight: 10, standing: false },
+  cluster_verdict: { weight: 40, standing: false },
+  cot_elicitation: { weight: 6, standing: false },
+  template_repetition: { weight: 4, standing: false },
+  synchronized_timing: { weight: 10, standing: false },
+  region_mismatch: { weight: 8, standing: true },
+  hosting_asn: { weight: 6, standing: true },
+  vpn_asn: { weight: 10, standing: true },
+  proxy_asn: { weight: 12, standing: true },
+  tor: { weight: 20, standing: true },
+  unknown_country: { weight: 5, standing: true },
+  geo_wander: { weight: 10, standing: true },
+  rtt_tunnel: { weight: 8, standing: true },
+  client_mismatch: { weight: 8, standing: false },
+} as const satisfies Record<string, { weight: number; standing: boolean }>;
 
-const DEFAULT_SIGNAL_WEIGHTS: Record<RiskSignal, number> = {
-  cluster_member: 10,
-  cluster_verdict: 40,
-  cot_elicitation: 6,
-  template_repetition: 4,
-  synchronized_timing: 10,
-  region_mismatch: 8,
-  hosting_asn: 6,
-  vpn_asn: 10,
-  proxy_asn: 12,
-  tor: 20,
-  unknown_country: 5,
-  geo_wander: 10,
-  rtt_tunnel: 8,
-  client_mismatch: 8,
-};
+export type RiskSignal = keyof typeof SIGNALS;
+export const RISK_SIGNALS = Object.keys(SIGNALS) as [RiskSignal, ...RiskSignal[]];
+
+/** Standing signals top their share up to their weight instead of adding to it (see SIGNALS). */
+export function isStandingSignal(signal: RiskSignal): boolean {
+  return SIGNALS[signal].standing;
+}
+
+const DEFAULT_SIGNAL_WEIGHTS = Object.fromEntries(RISK_SIGNALS.map((signal) => [signal, SIGNALS[signal].weight])) as Record<
+  RiskSignal,
+  number
+>;
 
 /** Enforcement rules that can be put in shadow mode one by one. */
 export const RULES = ["account_quota", "risk", "region", "cluster", "concurrency"] as const;
@@ -80,182 +96,172 @@ const regionAction = z.enum(["allow", "risk", "deny"]);
 /** Fingerprint kinds a combination key can join ("tpl" and "template" are the same: the SimHash bands). */
 export const FINGERPRINT_KINDS = ["asn", "prefix", "tls", "sdk", "headers", "system", "tpl", "template"] as const;
 
+/** A section of the policy: unknown keys refused, and an absent section is `{}` with its own defaults. */
+function section<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
+  const object = z.strictObject(shape);
+  // Every field of a section has a default or is optional, so `{}` is valid input. The type
+  // system cannot see that through a generic shape; DEFAULT_POLICY below parses `{}` at load,
+  // so a section that breaks it fails at once.
+  return z.prefault(object, {} as z.input<typeof object>);
+}
+
 export const policySchema = z.strictObject({
   /** Bumped by operators on every change; echoed in logs and the admin API. */
-  version: nonNegInt.default(0),
+  version: z._default(nonNegInt, 0),
   /** `enforce` acts on decisions; `shadow` decides, logs and counts but lets everything through. */
-  mode: z.enum(["enforce", "shadow"]).default("enforce"),
+  mode: z._default(z.enum(["enforce", "shadow"]), "enforce"),
   /** Per-rule shadow mode: rules named here are decided and logged, never enforced. */
-  shadowRules: z.array(z.enum(RULES)).default([]),
+  shadowRules: z._default(z.array(z.enum(RULES)), []),
   /** What to do when the account Durable Object cannot be reached: let traffic through or refuse it. */
-  failMode: z.enum(["open", "closed"]).default("open"),
-  limits: z
-    .strictObject({
-      /** Largest request body accepted, in bytes; larger bodies get 413 without being buffered. */
-      maxBodyBytes: z.number().int().min(1024).max(32 * 1024 * 1024).default(4 * 1024 * 1024),
-      /** Length of the sliding window for per-window limits, in seconds. */
-      windowSeconds: z.number().int().min(1).max(86_400).default(60),
-      /** Length of the "day" for exchangesPerDay, in seconds (scaled down by the simulator). */
-      dayWindowSeconds: z.number().int().min(60).max(7 * 86_400).default(86_400),
-      /**
-       * Sub-buckets per sliding window (both the window and the day). The limit holds over every
-       * window of that length; a request may keep counting for up to 1/windowBuckets of a window longer.
-       */
-      windowBuckets: z.number().int().min(2).max(120).default(12),
-      /** A concurrency lease expires after this many seconds even if settle never runs. */
-      leaseSeconds: z.number().int().min(5).max(3_600).default(300),
-      /** Input token estimate: one token per this many bytes of request body. */
-      bytesPerInputToken: positiveNumber.default(4),
-      /** max_tokens assumed for reservation when the request omits it. */
-      defaultMaxTokens: nonNegInt.default(4_096),
-    })
-    .prefault({}),
-  cache: z
-    .strictObject({
-      /** How long an isolate trusts its cached policy before re-reading KV. */
-      policyTtlSeconds: z.number().int().min(1).max(3_600).default(30),
-      /** How long a key→account lookup is cached; also the revocation delay at the edge. */
-      keyTtlSeconds: z.number().int().min(1).max(3_600).default(60),
-      /** Entries in the per-isolate key cache (LRU). */
-      keyCacheSize: z.number().int().min(16).max(1_000_000).default(10_000),
-    })
-    .prefault({}),
+  failMode: z._default(z.enum(["open", "closed"]), "open"),
+  limits: section({
+    /** Largest request body accepted, in bytes; larger bodies get 413 without being buffered. */
+    maxBodyBytes: z._default(intBetween(1024, 32 * 1024 * 1024), 4 * 1024 * 1024),
+    /** Length of the sliding window for per-window limits, in seconds. */
+    windowSeconds: z._default(intBetween(1, 86_400), 60),
+    /** Length of the "day" for exchangesPerDay, in seconds (scaled down by the simulator). */
+    dayWindowSeconds: z._default(intBetween(60, 7 * 86_400), 86_400),
+    /**
+     * Sub-buckets per sliding window (both the window and the day). The limit holds over every
+     * window of that length; a request may keep counting for up to 1/windowBuckets of a window longer.
+     */
+    windowBuckets: z._default(intBetween(2, 120), 12),
+    /** A concurrency lease expires after this many seconds even if settle never runs. */
+    leaseSeconds: z._default(intBetween(5, 3_600), 300),
+    /** Input token estimate: one token per this many bytes of request body. */
+    bytesPerInputToken: z._default(positiveNumber, 4),
+    /** max_tokens assumed for reservation when the request omits it. */
+    defaultMaxTokens: z._default(nonNegInt, 4_096),
+  }),
+  cache: section({
+    /** How long an isolate trusts its cached policy before re-reading KV. */
+    policyTtlSeconds: z._default(intBetween(1, 3_600), 30),
+    /** How long a key→account lookup is cached; also the revocation delay at the edge. */
+    keyTtlSeconds: z._default(intBetween(1, 3_600), 60),
+    /** Entries in the per-isolate key cache (LRU). */
+    keyCacheSize: z._default(intBetween(16, 1_000_000), 10_000),
+  }),
   /** Limits per tier, per window (see limits.windowSeconds). */
-  tiers: z.record(z.string().min(1).max(64), tierLimitsSchema).default(DEFAULT_TIERS),
+  tiers: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(64)), tierLimitsSchema), DEFAULT_TIERS),
   /** Tier for accounts whose tier is unset or names a tier this policy does not define. */
-  defaultTier: z.string().min(1).default("free"),
-  quota: z
-    .strictObject({
-      /** Multiplier on every limit for verified accounts (unverified: 1). */
-      verifiedMultiplier: positiveNumber.default(2),
-      /** Multiplier per organisation type, e.g. {"university": 0.5}. Unlisted types: 1. */
-      orgTypeMultipliers: z.record(z.string(), positiveNumber).default({}),
-      /** Risk at which limits start to shrink (f(risk) = 1 below it). */
-      riskFloor: z.number().min(0).max(100).default(20),
-      /** Smallest f(risk), reached at risk 100. */
-      minRiskMultiplier: z.number().min(0).max(1).default(0.1),
-    })
-    .prefault({}),
-  risk: z
-    .strictObject({
-      /** Risk halves after this many seconds without new evidence. */
-      halfLifeSeconds: z.number().int().min(1).max(30 * 86_400).default(6 * 3_600),
-      /** Points each signal adds (capped at 100 in total). */
-      weights: z
-        .partialRecord(z.enum(RISK_SIGNALS), z.number().min(0).max(100))
-        .default({})
-        .transform((w) => ({ ...DEFAULT_SIGNAL_WEIGHTS, ...w })),
-      /** A signal counts at most once per this many seconds per account (stops one burst from maxing risk). */
-      signalCooldownSeconds: z.number().int().min(0).max(86_400).default(300),
-      /** Most points cluster evidence (cluster_member + cluster_verdict) may hold at once; keep it below actions.block. */
-      clusterPointsCap: z.number().min(0).max(100).default(45),
-      /** A cached cluster verdict not restated by its cluster for this long is ignored: staleness stays bounded if the cluster stops re-sending. */
-      verdictTtlSeconds: z.number().int().min(10).max(7 * 86_400).default(3_600),
-    })
-    .prefault({}),
+  defaultTier: z._default(z.string().check(z.minLength(1)), "free"),
+  quota: section({
+    /** Multiplier on every limit for verified accounts (unverified: 1). */
+    verifiedMultiplier: z._default(positiveNumber, 2),
+    /** Multiplier per organisation type, e.g. {"university": 0.5}. Unlisted types: 1. */
+    orgTypeMultipliers: z._default(z.record(z.string(), positiveNumber), {}),
+    /** Risk at which limits start to shrink (f(risk) = 1 below it). */
+    riskFloor: z._default(points, 20),
+    /** Smallest f(risk), reached at risk 100. */
+    minRiskMultiplier: z._default(share, 0.1),
+  }),
+  risk: section({
+    /** Risk halves after this many seconds without new evidence. */
+    halfLifeSeconds: z._default(intBetween(1, 30 * 86_400), 6 * 3_600),
+    /** Points each signal adds (capped at 100 in total). */
+    weights: z.pipe(
+      z._default(z.partialRecord(z.enum(RISK_SIGNALS), points), {}),
+      z.transform((w) => ({ ...DEFAULT_SIGNAL_WEIGHTS, ...w })),
+    ),
+    /** A signal counts at most once per this many seconds per account (stops one burst from maxing risk). */
+    signalCooldownSeconds: z._default(intBetween(0, 86_400), 300),
+    /** Most points cluster evidence (cluster_member + cluster_verdict) may hold at once; keep it below actions.block. */
+    clusterPointsCap: z._default(points, 45),
+    /** A cached cluster verdict not restated by its cluster for this long is ignored: staleness stays bounded if the cluster stops re-sending. */
+    verdictTtlSeconds: z._default(intBetween(10, 7 * 86_400), 3_600),
+  }),
   /** Risk thresholds for each action, mildest first; must be non-decreasing. */
-  actions: z
-    .strictObject({
-      tag: z.number().min(0).max(100).default(10),
-      degrade: z.number().min(0).max(100).default(35),
-      throttle: z.number().min(0).max(100).default(60),
-      block: z.number().min(0).max(100).default(85),
-    })
-    .prefault({})
-    .refine((a) => a.tag <= a.degrade && a.degrade <= a.throttle && a.throttle <= a.block, {
+  actions: section({
+    tag: z._default(points, 10),
+    degrade: z._default(points, 35),
+    throttle: z._default(points, 60),
+    block: z._default(points, 85),
+  }).check(
+    z.refine((a) => a.tag <= a.degrade && a.degrade <= a.throttle && a.throttle <= a.block, {
       message: "thresholds must satisfy tag <= degrade <= throttle <= block",
     }),
-  degrade: z
-    .strictObject({
-      /** max_tokens is clamped to this when the action is degrade. */
-      maxTokens: z.number().int().min(1).default(1_024),
-      /** Extended-thinking requests have `thinking` removed when degraded. */
-      dropThinking: z.boolean().default(true),
-    })
-    .prefault({}),
-  regions: z
-    .strictObject({
-      /** Request countries refused outright (403). */
-      deniedCountries: z.array(countryCode).default([]),
-      /** Accounts billed in these countries are refused on every request. Defaults to deniedCountries when unset. */
-      deniedBillingCountries: z.array(countryCode).optional(),
-      /** Tor exit traffic (country T1). */
-      tor: regionAction.default("risk"),
-      /** Unknown country (XX or missing). */
-      unknownCountry: regionAction.default("allow"),
-      /** ASN lists by category; operators update them in KV without a deploy. */
-      asnCategories: z
-        .strictObject({
-          hosting: z.array(nonNegInt).default([]),
-          vpn: z.array(nonNegInt).default([]),
-          residentialProxy: z.array(nonNegInt).default([]),
-        })
-        .prefault({}),
-      /** What a request from a categorised ASN does. */
-      asnAction: regionAction.default("risk"),
-      /** Accounts exempt from the region checks. */
-      exemptAccounts: z.array(z.string()).default([]),
-      /** Tiers exempt from the region checks. */
-      exemptTiers: z.array(z.string()).default([]),
-      /** Distinct countries per account per day above which the account "wanders". */
-      wanderCountries: z.number().int().min(1).default(4),
-      /** Distinct /24 or /48 prefixes per account per day above which the account "wanders". */
-      wanderPrefixes: z.number().int().min(1).default(32),
-      /** Extra RTT (ms) above what the client↔colo distance allows before it looks like a tunnel. */
-      tunnelRttSlackMs: z.number().min(0).default(80),
-    })
-    .prefault({}),
-  fingerprint: z
-    .strictObject({
-      /** Content fingerprints look at most this many bytes of system prompt + first user turn. */
-      maxContentBytes: z.number().int().min(256).max(1024 * 1024).default(16 * 1024),
-      /** SHA-256 (hex) of shared system prompts of legitimate tools: not a template signal. */
-      allowedSystemPromptHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
-      /** Elicitation score (0..1) from which a prompt counts as chain-of-thought elicitation. */
-      elicitationThreshold: z.number().min(0).max(1).default(0.5),
-    })
-    .prefault({}),
-  clusters: z
-    .strictObject({
-      /** Shards per fingerprint key; more shards = less load per object. */
-      shards: z.number().int().min(1).max(256).default(16),
-      /** Accounts report their fingerprint counts to cluster shards at most this often. */
-      reportIntervalSeconds: z.number().int().min(1).max(3_600).default(10),
-      /** Distinct accounts sharing a key before it is a cluster candidate. */
-      minAccounts: z.number().int().min(2).default(20),
-      /** Aggregate requests per window across the key that, with minAccounts, make a verdict. */
-      minRequestsPerWindow: nonNegInt.default(50),
-      /** Synchrony (0..1) above which the cluster is "synchronised". */
-      synchronyThreshold: z.number().min(0).max(1).default(0.6),
-      /** Share of requests on one template band above which the cluster is "templated". */
-      templateConcentration: z.number().min(0).max(1).default(0.5),
-      /** Share of elicitation prompts above which the cluster is "eliciting". */
-      elicitationShare: z.number().min(0).max(1).default(0.3),
-      /** Requests per window the whole cluster may make once flagged, shared by all members. */
-      aggregateCapPerWindow: nonNegInt.default(100),
-      /**
-       * Requests a confirmed cluster's members make within the cap are degraded (max_tokens clamped to
-       * degrade.maxTokens): the campaign gets answers too short to train on, while a customer the
-       * verdict caught by mistake still gets answers.
-       */
-      degradeWithinCap: z.boolean().default(true),
-      /** Fingerprint keys (as shown by the admin API) never treated as clusters: corporate NATs, popular tools. */
-      allowlist: z.array(z.string()).default([]),
-      /**
-       * Fingerprint kinds that never link accounts into components: an ASN is shared by every customer of
-       * an ISP, and two prompts sharing one 16-bit template band are not one actor.
-       */
-      linkIgnoreKinds: z.array(z.string()).default(["asn", "tpl"]),
-      /** A key shared by more accounts than this links nothing (popular SDK builds, browsers, big NATs). */
-      linkMaxAccounts: z.number().int().min(2).default(2_000),
-      /** Share of a component's members on confirmed keys from which the whole component is confirmed. */
-      componentConfirmShare: z.number().min(0).max(1).default(0.5),
-      /** Member objects told about new or changed component verdicts per cron run (the rest follow next run). */
-      pushPerRun: z.number().int().min(1).max(10_000).default(500),
-      /** Fingerprint kinds combined into extra keys, e.g. [["asn","tls"]]. */
-      combinations: z.array(z.array(z.enum(FINGERPRINT_KINDS)).min(2)).default([["tls", "sdk"]]),
-    })
-    .prefault({}),
+  ),
+  degrade: section({
+    /** max_tokens is clamped to this when the action is degrade. */
+    maxTokens: z._default(intFrom(1), 1_024),
+    /** Extended-thinking requests have `thinking` removed when degraded. */
+    dropThinking: z._default(z.boolean(), true),
+  }),
+  regions: section({
+    /** Request countries refused outright (403). */
+    deniedCountries: z._default(z.array(countryCode), []),
+    /** Accounts billed in these countries are refused on every request. Defaults to deniedCountries when unset. */
+    deniedBillingCountries: z.optional(z.array(countryCode)),
+    /** Tor exit traffic (country T1). */
+    tor: z._default(regionAction, "risk"),
+    /** Unknown country (XX or missing). */
+    unknownCountry: z._default(regionAction, "allow"),
+    /** ASN lists by category; operators update them in KV without a deploy. */
+    asnCategories: section({
+      hosting: z._default(z.array(nonNegInt), []),
+      vpn: z._default(z.array(nonNegInt), []),
+      residentialProxy: z._default(z.array(nonNegInt), []),
+    }),
+    /** What a request from a categorised ASN does. */
+    asnAction: z._default(regionAction, "risk"),
+    /** Accounts exempt from the region checks. */
+    exemptAccounts: z._default(strings, []),
+    /** Tiers exempt from the region checks. */
+    exemptTiers: z._default(strings, []),
+    /** Distinct countries per account per day above which the account "wanders". */
+    wanderCountries: z._default(intFrom(1), 4),
+    /** Distinct /24 or /48 prefixes per account per day above which the account "wanders". */
+    wanderPrefixes: z._default(intFrom(1), 32),
+    /** Extra RTT (ms) above what the client↔colo distance allows before it looks like a tunnel. */
+    tunnelRttSlackMs: z._default(z.number().check(z.minimum(0)), 80),
+  }),
+  fingerprint: section({
+    /** Content fingerprints look at most this many bytes of system prompt + first user turn. */
+    maxContentBytes: z._default(intBetween(256, 1024 * 1024), 16 * 1024),
+    /** SHA-256 (hex) of shared system prompts of legitimate tools: not a template signal. */
+    allowedSystemPromptHashes: z._default(z.array(z.string().check(z.regex(/^[0-9a-f]{64}$/))), []),
+    /** Elicitation score (0..1) from which a prompt counts as chain-of-thought elicitation. */
+    elicitationThreshold: z._default(share, 0.5),
+  }),
+  clusters: section({
+    /** Shards per fingerprint key; more shards = less load per object. */
+    shards: z._default(intBetween(1, 256), 16),
+    /** Accounts report their fingerprint counts to cluster shards at most this often. */
+    reportIntervalSeconds: z._default(intBetween(1, 3_600), 10),
+    /** Distinct accounts sharing a key before it is a cluster candidate. */
+    minAccounts: z._default(intFrom(2), 20),
+    /** Aggregate requests per window across the key that, with minAccounts, make a verdict. */
+    minRequestsPerWindow: z._default(nonNegInt, 50),
+    /** Synchrony (0..1) above which the cluster is "synchronised". */
+    synchronyThreshold: z._default(share, 0.6),
+    /** Share of requests on one template band above which the cluster is "templated". */
+    templateConcentration: z._default(share, 0.5),
+    /** Share of elicitation prompts above which the cluster is "eliciting". */
+    elicitationShare: z._default(share, 0.3),
+    /** Requests per window the whole cluster may make once flagged, shared by all members. */
+    aggregateCapPerWindow: z._default(nonNegInt, 100),
+    /**
+     * Requests a confirmed cluster's members make within the cap are degraded (max_tokens clamped to
+     * degrade.maxTokens): the campaign gets answers too short to train on, while a customer the
+     * verdict caught by mistake still gets answers.
+     */
+    degradeWithinCap: z._default(z.boolean(), true),
+    /** Fingerprint keys (as shown by the admin API) never treated as clusters: corporate NATs, popular tools. */
+    allowlist: z._default(strings, []),
+    /**
+     * Fingerprint kinds that never link accounts into components: an ASN is shared by every customer of
+     * an ISP, and two prompts sharing one 16-bit template band are not one actor.
+     */
+    linkIgnoreKinds: z._default(strings, ["asn", "tpl"]),
+    /** A key shared by more accounts than this links nothing (popular SDK builds, browsers, big NATs). */
+    linkMaxAccounts: z._default(intFrom(2), 2_000),
+    /** Share of a component's members on confirmed keys from which the whole component is confirmed. */
+    componentConfirmShare: z._default(share, 0.5),
+    /** Member objects told about new or changed component verdicts per cron run (the rest follow next run). */
+    pushPerRun: z._default(intBetween(1, 10_000), 500),
+    /** Fingerprint kinds combined into extra keys, e.g. [["asn","tls"]]. */
+    combinations: z._default(z.array(z.array(z.enum(FINGERPRINT_KINDS)).check(z.minLength(2))), [["tls", "sdk"]]),
+  }),
 });
 
 export type Policy = z.infer<typeof policySchema>;

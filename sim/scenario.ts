@@ -13,117 +13,124 @@
  *
  * Every value in the file is in campaign time; the simulator scales what must be scaled.
  */
-import { z } from "zod";
+import * as z from "../lib/zod.ts";
 import { ATTACK_TEMPLATES } from "./prompts.ts";
 import { SDK_PROFILES } from "./world.ts";
 
-const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "lower-case letters, digits and '-', starting with a letter, at most 32");
-const share = z.number().min(0).max(1);
-const country = z.string().regex(/^[A-Z]{2}$/);
-const asn = z.number().int().min(1).max(4_294_967_295);
+const name = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/, "lower-case letters, digits and '-', starting with a letter, at most 32"));
+const share = z.number().check(z.minimum(0), z.maximum(1));
+const country = z.string().check(z.regex(/^[A-Z]{2}$/));
+const asn = z.number().check(z.int(), z.minimum(1), z.maximum(4_294_967_295));
+/** An integer within [min, max]. */
+const intBetween = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
+/** An integer of at least min. */
+const intFrom = (min: number) => z.number().check(z.int(), z.minimum(min));
+const nonNegative = z.number().check(z.nonnegative());
+/** A list of at least one. */
+const some = <T extends z.ZodMiniType>(item: T) => z.array(item).check(z.minLength(1));
 
 /** The part of the campaign clock a population is active in, as fractions of the duration. */
 const activeWindow = z
-  .strictObject({ from: share.default(0), to: share.default(1) })
-  .prefault({})
-  .refine((w) => w.from < w.to, { message: "active.from must be below active.to" });
+  .prefault(z.strictObject({ from: z._default(share, 0), to: z._default(share, 1) }), {})
+  .check(z.refine((w) => w.from < w.to, { message: "active.from must be below active.to" }));
 
-const tierMix = z.record(z.string().min(1), z.number().nonnegative());
+const tierMix = z.record(z.string().check(z.minLength(1)), nonNegative);
 
 const legit = z.strictObject({
   kind: z.literal("legit"),
   name,
-  accounts: z.number().int().min(1).max(100_000),
+  accounts: intBetween(1, 100_000),
   /** Requests over the whole duration, spread over accounts with a heavy tail (a few busy, most light). */
-  requests: z.number().int().min(0).max(5_000_000),
+  requests: intBetween(0, 5_000_000),
   active: activeWindow,
-  tiers: tierMix.default({ free: 0.35, build: 0.45, scale: 0.2 }),
-  verifiedShare: share.default(0.6),
-  countries: z.array(country).min(1).default(["US", "US", "US", "GB", "DE", "FR", "IN", "BR", "JP", "CA", "NL", "AU", "SG", "KR", "ES", "SE", "PL"]),
+  tiers: z._default(tierMix, { free: 0.35, build: 0.45, scale: 0.2 }),
+  verifiedShare: z._default(share, 0.6),
+  countries: z._default(some(country), ["US", "US", "US", "GB", "DE", "FR", "IN", "BR", "JP", "CA", "NL", "AU", "SG", "KR", "ES", "SE", "PL"]),
   /** Accounts whose traffic comes from CI jobs on a cloud: bursts of quick requests, from cloud ASNs. */
-  ciShare: share.default(0.15),
+  ciShare: z._default(share, 0.15),
   /** Accounts behind a few office NATs: same /24, same ASN, different people. */
-  officeNat: z.strictObject({ share: share.default(0.2), offices: z.number().int().min(1).max(1_000).default(3) }).prefault({}),
+  officeNat: z.prefault(z.strictObject({ share: z._default(share, 0.2), offices: z._default(intBetween(1, 1_000), 3) }), {}),
   /** Accounts using one popular tool: its long system prompt, verbatim, before their own question. */
-  popularTool: z.strictObject({ share: share.default(0.15), allowlisted: z.boolean().default(true) }).prefault({}),
-  sdkMix: z.partialRecord(z.enum(SDK_PROFILES), z.number().nonnegative()).default({ "ts-sdk": 0.35, "python-sdk": 0.4, "go-sdk": 0.05, curl: 0.1, "python-requests": 0.1 }),
-  streamShare: share.default(0.2),
+  popularTool: z.prefault(z.strictObject({ share: z._default(share, 0.15), allowlisted: z._default(z.boolean(), true) }), {}),
+  sdkMix: z._default(z.partialRecord(z.enum(SDK_PROFILES), nonNegative), { "ts-sdk": 0.35, "python-sdk": 0.4, "go-sdk": 0.05, curl: 0.1, "python-requests": 0.1 }),
+  streamShare: z._default(share, 0.2),
   /** Share of requests where an honest user asks for a step-by-step answer. */
-  stepByStepShare: share.default(0.04),
-  maxTokens: z.strictObject({ min: z.number().int().min(1).default(256), max: z.number().int().min(1).default(2_048) }).prefault({}),
+  stepByStepShare: z._default(share, 0.04),
+  maxTokens: z.prefault(z.strictObject({ min: z._default(intFrom(1), 256), max: z._default(intFrom(1), 2_048) }), {}),
 });
 
 /** Timing of a campaign: rounds on a shared clock, a cohort of accounts per round, each firing a short burst. */
-const rounds = z
-  .strictObject({
+const rounds = z.prefault(
+  z.strictObject({
     /** A round starts every this many seconds. */
-    everySeconds: z.number().positive().default(60),
+    everySeconds: z._default(z.number().check(z.positive()), 60),
     /** Requests each account of a round's cohort sends, at the same offsets as every other member. */
-    burst: z.number().int().min(1).max(50).default(3),
-    burstSpacingSeconds: z.number().nonnegative().default(2),
+    burst: z._default(intBetween(1, 50), 3),
+    burstSpacingSeconds: z._default(nonNegative, 2),
     /** Scheduler jitter around each shared instant. */
-    jitterMs: z.number().nonnegative().default(150),
-  })
-  .prefault({});
+    jitterMs: z._default(nonNegative, 150),
+  }),
+  {},
+);
 
 /** What every attacking population has: accounts, a client build, templated prompts, a round clock. */
 const attackCommon = {
   name,
-  accounts: z.number().int().min(1).max(50_000),
-  requests: z.number().int().min(0).max(5_000_000),
+  accounts: intBetween(1, 50_000),
+  requests: intBetween(0, 5_000_000),
   active: activeWindow,
-  tier: z.string().min(1).default("free"),
-  verified: z.boolean().default(false),
-  billingCountries: z.array(country).min(1).default(["US"]),
+  tier: z._default(z.string().check(z.minLength(1)), "free"),
+  verified: z._default(z.boolean(), false),
+  billingCountries: z._default(some(country), ["US"]),
   /** Distinct payment fingerprints the accounts were opened with (stolen or prepaid cards are reused). */
-  paymentFingerprints: z.number().int().min(1).default(40),
-  sdk: z.enum(SDK_PROFILES).default("python-sdk"),
+  paymentFingerprints: z._default(intFrom(1), 40),
+  sdk: z._default(z.enum(SDK_PROFILES), "python-sdk"),
   /** Distinct client builds across the accounts (1 = one binary everywhere). */
-  sdkVariants: z.number().int().min(1).max(64).default(1),
+  sdkVariants: z._default(intBetween(1, 64), 1),
   // The first template carries most of the traffic (weights 1, 1/2, 1/3, …).
-  templates: z.array(z.enum(ATTACK_TEMPLATES)).min(1).default(["code-cot", "math-cot"]),
+  templates: z._default(some(z.enum(ATTACK_TEMPLATES)), ["code-cot", "math-cot"]),
   timing: rounds,
-  maxTokens: z.number().int().min(1).default(2_048),
+  maxTokens: z._default(intFrom(1), 2_048),
   /** Ask for extended thinking (the trace the campaign wants). */
-  thinking: z.boolean().default(false),
+  thinking: z._default(z.boolean(), false),
 };
 
 const hydra = z.strictObject({
   kind: z.literal("hydra"),
   ...attackCommon,
   /** The hosting provider's networks the fleet runs in. */
-  asns: z.array(asn).min(1).default([14061, 16276, 24940]),
+  asns: z._default(some(asn), [14061, 16276, 24940]),
   /** /24 blocks the fleet's addresses come from, spread over the ASNs. */
-  prefixes: z.number().int().min(1).max(4_096).default(12),
-  exitCountries: z.array(country).min(1).default(["US", "DE", "NL"]),
+  prefixes: z._default(intBetween(1, 4_096), 12),
+  exitCountries: z._default(some(country), ["US", "DE", "NL"]),
 });
 
 const reseller = z.strictObject({
   kind: z.literal("reseller"),
   ...attackCommon,
-  tier: z.string().min(1).default("build"),
-  verified: z.boolean().default(true),
-  sdk: z.enum(SDK_PROFILES).default("ts-sdk"),
+  tier: z._default(z.string().check(z.minLength(1)), "build"),
+  verified: z._default(z.boolean(), true),
+  sdk: z._default(z.enum(SDK_PROFILES), "ts-sdk"),
   /** Share of the reseller's requests that are the distiller's; the rest are ordinary customers (labelled legit). */
-  attackShare: share.default(0.5),
+  attackShare: z._default(share, 0.5),
   /** The reseller's egress: one network, a few addresses every request leaves from. */
-  egressAsn: asn.default(9009),
-  egressIps: z.number().int().min(1).max(1_024).default(16),
-  exitCountries: z.array(country).min(1).default(["US", "GB"]),
+  egressAsn: z._default(asn, 9009),
+  egressIps: z._default(intBetween(1, 1_024), 16),
+  exitCountries: z._default(some(country), ["US", "GB"]),
 });
 
 const regionEvasion = z.strictObject({
   kind: z.literal("regionEvasion"),
   ...attackCommon,
-  billingCountries: z.array(country).min(1).default(["VN", "ID"]),
+  billingCountries: z._default(some(country), ["VN", "ID"]),
   /** Exits: VPN and hosting networks in countries the campaign pretends to be in. */
-  vpnAsns: z.array(asn).default([9009, 212238]),
-  hostingAsns: z.array(asn).default([16276, 20473]),
-  exitCountries: z.array(country).min(1).default(["US", "DE", "SG"]),
+  vpnAsns: z._default(z.array(asn), [9009, 212238]),
+  hostingAsns: z._default(z.array(asn), [16276, 20473]),
+  exitCountries: z._default(some(country), ["US", "DE", "SG"]),
   /** Share of accounts on layer-3 tunnels: long RTT for a client that geolocates next to the colo. */
-  tunnelShare: share.default(0.5),
+  tunnelShare: z._default(share, 0.5),
   /** Share of accounts rotating exit country on every request. */
-  rotateShare: share.default(0.3),
+  rotateShare: z._default(share, 0.3),
 });
 
 export const populationSchema = z.discriminatedUnion("kind", [legit, hydra, reseller, regionEvasion]);
@@ -137,58 +144,61 @@ export type AttackPopulation = HydraPopulation | ResellerPopulation | RegionEvas
 export const scenarioSchema = z
   .strictObject({
     name,
-    description: z.string().max(2_000).default(""),
-    seed: z.number().int().nonnegative().default(1),
+    description: z._default(z.string().check(z.maxLength(2_000)), ""),
+    seed: z._default(z.number().check(z.int(), z.nonnegative()), 1),
     /** Campaign time covered, in seconds. */
-    durationSeconds: z.number().positive().max(30 * 86_400).default(3_600),
+    durationSeconds: z._default(z.number().check(z.positive(), z.maximum(30 * 86_400)), 3_600),
     /** Campaign seconds per wall second: 60 plays an hour in a minute. Policy time fields are scaled by it. */
-    timeCompression: z.number().min(1).max(3_600).default(1),
+    timeCompression: z._default(z.number().check(z.minimum(1), z.maximum(3_600)), 1),
     /** Requests in flight at once from the simulator (bounded: the point is the gateway, not the load generator). */
-    concurrency: z.number().int().min(1).max(1_024).default(32),
+    concurrency: z._default(intBetween(1, 1_024), 32),
     /** The demo origin answers 2 tokens per event (x-demo-events): the "output" a campaign harvests. */
-    outputEvents: z.number().int().min(1).max(2_000).default(120),
+    outputEvents: z._default(intBetween(1, 2_000), 120),
     /** The cron linker's period in campaign seconds (wrangler.toml: every 5 minutes). */
-    linkerEverySeconds: z.number().positive().default(300),
+    linkerEverySeconds: z._default(z.number().check(z.positive()), 300),
     /** How often the simulator asks GET /admin/clusters for confirmed verdicts, in campaign seconds. */
-    clusterPollSeconds: z.number().positive().default(120),
+    clusterPollSeconds: z._default(z.number().check(z.positive()), 120),
     /** Gateway vs bare pass-through worker, measured in the same run; false to skip. */
-    overhead: z
-      .union([
+    overhead: z._default(
+      z.union([
         z.literal(false),
         z.strictObject({
-          sequential: z.number().int().min(10).max(100_000).default(300),
-          concurrent: z.number().int().min(10).max(1_000_000).default(3_000),
-          clients: z.number().int().min(1).max(256).default(16),
+          sequential: z._default(intBetween(10, 100_000), 300),
+          concurrent: z._default(intBetween(10, 1_000_000), 3_000),
+          clients: z._default(intBetween(1, 256), 16),
         }),
-      ])
-      .default({ sequential: 300, concurrent: 3_000, clients: 16 }),
-    pivot: z
-      .strictObject({
+      ]),
+      { sequential: 300, concurrent: 3_000, clients: 16 },
+    ),
+    pivot: z.optional(
+      z.strictObject({
         /** When the new model is released, as a fraction of the duration. */
-        at: share.default(0.5),
-        model: z.string().min(1).default("demo-model-2"),
+        at: z._default(share, 0.5),
+        model: z._default(z.string().check(z.minLength(1)), "demo-model-2"),
         /** Share of each campaign's traffic moved to the new model once it exists. */
-        share: share.default(0.5),
+        share: z._default(share, 0.5),
         /** Share of honest traffic that tries the new model. */
-        legitShare: share.default(0.1),
+        legitShare: z._default(share, 0.1),
         /** Campaign populations that pivot; default all. */
-        populations: z.array(name).optional(),
-      })
-      .optional(),
+        populations: z.optional(z.array(name)),
+      }),
+    ),
     /** A partial policy (lib/policy.ts), in campaign time; merged over defaults, time fields scaled. */
-    policy: z.record(z.string(), z.unknown()).default({}),
-    populations: z.array(populationSchema).min(1),
+    policy: z._default(z.record(z.string(), z.unknown()), {}),
+    populations: some(populationSchema),
   })
-  .superRefine((s, ctx) => {
-    const names = new Set<string>();
-    for (const p of s.populations) {
-      if (names.has(p.name)) ctx.addIssue({ code: "custom", path: ["populations"], message: `duplicate population name "${p.name}"` });
-      names.add(p.name);
-    }
-    for (const n of s.pivot?.populations ?? []) {
-      if (!names.has(n)) ctx.addIssue({ code: "custom", path: ["pivot", "populations"], message: `no population named "${n}"` });
-    }
-  });
+  .check(
+    z.superRefine((s, ctx) => {
+      const names = new Set<string>();
+      for (const p of s.populations) {
+        if (names.has(p.name)) ctx.addIssue({ code: "custom", path: ["populations"], message: `duplicate population name "${p.name}"` });
+        names.add(p.name);
+      }
+      for (const n of s.pivot?.populations ?? []) {
+        if (!names.has(n)) ctx.addIssue({ code: "custom", path: ["pivot", "populations"], message: `no population named "${n}"` });
+      }
+    }),
+  );
 
 export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;

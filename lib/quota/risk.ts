@@ -7,7 +7,7 @@
  * add up to the score. All shares decay at the same rate, so their sum never
  * rises above 100 once a new share is capped at what is left under 100.
  */
-import type { Policy, RiskSignal } from "../policy.ts";
+import { isStandingSignal, type Policy, type RiskSignal } from "../policy.ts";
 
 export const MAX_RISK = 100;
 
@@ -49,26 +49,6 @@ export type SignalUpdate = {
 const CLUSTER_SIGNALS: ReadonlySet<RiskSignal> = new Set(["cluster_member", "cluster_verdict"]);
 
 /**
- * Standing facts about where an account's requests come from or who pays for
- * them. Seeing one again confirms it and resets its decay, but never piles up:
- * a customer billed in one country and living in another, or a CI job on a
- * cloud provider, shows the same fact on every request, and adding its weight
- * every cooldown would block them within hours (a repeated signal converges to
- * ~100× its weight with the default half-life and cooldown). Behaviour
- * (elicitation, templates, synchrony, client mismatch) still accumulates.
- */
-export const STANDING_SIGNALS: ReadonlySet<RiskSignal> = new Set([
-  "region_mismatch",
-  "hosting_asn",
-  "vpn_asn",
-  "proxy_asn",
-  "tor",
-  "unknown_country",
-  "geo_wander",
-  "rtt_tunnel",
-]);
-
-/**
  * Adds each signal's policy weight, at most once per signal per cooldown, the
  * total capped at 100; a standing signal's share is topped up to its weight
  * instead of added to. `states` is not modified.
@@ -95,7 +75,7 @@ export function applySignals(
     if (prev && prev.count > 0 && now - prev.lastAt < cooldownMs) continue;
     const current = prev ? decayedPoints(prev, now, halfLifeMs) : 0;
     const weight = risk.weights[signal] ?? 0;
-    let add = Math.max(0, Math.min(STANDING_SIGNALS.has(signal) ? weight - current : weight, MAX_RISK - score));
+    let add = Math.max(0, Math.min(isStandingSignal(signal) ? weight - current : weight, MAX_RISK - score));
     if (CLUSTER_SIGNALS.has(signal)) {
       // Guilt by association is capped: the cluster cap throttles a campaign's members, and only an
       // account's own evidence (region, content, client, operator) can take it on to a block.

@@ -5,7 +5,7 @@
  * isolates stop accepting it within cache.keyTtlSeconds).
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../lib/zod.ts";
 import {
   accountIdSchema,
   accountRecordName,
@@ -234,10 +234,12 @@ const listQuery = z.strictObject({ limit: limitParam(100, 500), cursor: cursorPa
 // 500 per call: a whole batch is validated before anything is written and lands in one D1 batch.
 export const IMPORT_MAX_ACCOUNTS = 500;
 const importBody = z.strictObject({
-  accounts: z.array(accountUpsertSchema.extend({ id: accountIdSchema })).min(1).max(IMPORT_MAX_ACCOUNTS),
+  accounts: z.array(z.extend(accountUpsertSchema, { id: accountIdSchema })).check(z.minLength(1), z.maxLength(IMPORT_MAX_ACCOUNTS)),
 });
 
-const revokeBody = z.strictObject({ keys: z.array(z.string().min(1).max(512)).min(1).max(100) }).optional();
+const revokeBody = z.optional(
+  z.strictObject({ keys: z.array(z.string().check(z.minLength(1), z.maxLength(512))).check(z.minLength(1), z.maxLength(100)) }),
+);
 
 type MembershipRow = {
   cluster_id: string;

@@ -4,7 +4,7 @@
  * batches from elsewhere. `GET /admin/audit` pages newest first, keyset on id.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../lib/zod.ts";
 import { AUDIT_SELECT, auditLogStatements, type AuditLogRow, type AuditRow } from "../../lib/audit.ts";
 import type { AppEnv } from "../context.ts";
 import { cursorParam, decodeCursor, isoParam, limitParam, page, parseQuery, splitReasons } from "./validate.ts";
@@ -78,18 +78,18 @@ export function publicAuditEntry(row: AuditLogRow) {
 const auditQuery = z.strictObject({
   limit: limitParam(100, 500),
   cursor: cursorParam,
-  account: z.string().min(1).max(128).optional(),
-  kind: z.enum(["decision", "override", "admin"]).optional(),
-  action: z.string().min(1).max(64).optional(),
-  reason: z.string().min(1).max(128).optional(),
-  since: isoParam.optional(),
-  until: isoParam.optional(),
+  account: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  kind: z.optional(z.enum(["decision", "override", "admin"])),
+  action: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  reason: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  since: z.optional(isoParam),
+  until: z.optional(isoParam),
 });
 
 export function auditRoutes() {
   return new Hono<AppEnv>().get("/", async (c) => {
     const q = parseQuery(c, auditQuery);
-    const before = decodeCursor(q.cursor, z.tuple([z.number().int()]));
+    const before = decodeCursor(q.cursor, z.tuple([z.number().check(z.int())]));
     // Only the filters given join the WHERE clause (fixed fragments, values bound), so SQLite can
     // seek on the primary key and the (account_id, id) / (kind, id) indexes instead of scanning.
     const filters: Array<[string, string | number | undefined]> = [

@@ -5,7 +5,7 @@
  * route that tells them apart by the `cc:` prefix.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../lib/zod.ts";
 import type { AuditLogRow } from "../../lib/audit.ts";
 import type { AppEnv } from "../context.ts";
 import { AUDIT_LOG_SELECT, publicAuditEntry } from "./audit.ts";
@@ -19,10 +19,10 @@ const SORT_COLUMN = { size: "size", rate: "rate", updated: "updated_at" } as con
 const listQuery = z.strictObject({
   limit: limitParam(50, 500),
   cursor: cursorParam,
-  type: z.enum(["component", "key"]).optional(),
-  verdict: verdict.optional(),
-  minSize: z.coerce.number().int().min(0).optional(),
-  sort: z.enum(["size", "rate", "updated"]).default("size"),
+  type: z.optional(z.enum(["component", "key"])),
+  verdict: z.optional(verdict),
+  minSize: z.optional(z.coerce.number().check(z.int(), z.minimum(0))),
+  sort: z._default(z.enum(["size", "rate", "updated"]), "size"),
 });
 
 const detailQuery = z.strictObject({ limit: limitParam(100, 1000), cursor: cursorParam });
@@ -187,9 +187,11 @@ async function keyDetail(db: D1Database, key: string, q: z.output<typeof detailQ
 
 const clusterId = z
   .string()
-  .min(3)
-  .max(512)
-  .regex(/^[a-z0-9+_-]+:./i, "a component id (cc:…) or a URL-encoded fingerprint key (kind:value)");
+  .check(
+    z.minLength(3),
+    z.maxLength(512),
+    z.regex(/^[a-z0-9+_-]+:./i, "a component id (cc:…) or a URL-encoded fingerprint key (kind:value)"),
+  );
 
 export function clusterRoutes() {
   const routes = new Hono<AppEnv>();

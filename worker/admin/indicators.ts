@@ -11,7 +11,7 @@
  * salted one matches nothing outside this gateway.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../lib/zod.ts";
 import type { AppEnv } from "../context.ts";
 import { parseKeyList } from "./clusters.ts";
 import { parseQuery, splitReasons } from "./validate.ts";

@@ -4,7 +4,7 @@
  * clearing both land in the audit log with the operator's reason.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../lib/zod.ts";
 import type { Override } from "../../lib/decision.ts";
 import { withRetry } from "../../lib/retry.ts";
 import type { AppEnv } from "../context.ts";
@@ -20,27 +20,29 @@ const MAX_EXPIRY_SECONDS = 366 * 86_400;
 const overrideBody = z
   .strictObject({
     kind: overrideKind,
-    multiplier: z.number().positive().max(100).optional(),
-    reason: z.string().trim().min(1).max(500),
-    expiresInSeconds: z.number().int().min(1).max(MAX_EXPIRY_SECONDS).optional(),
-    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    multiplier: z.optional(z.number().check(z.positive(), z.maximum(100))),
+    reason: z.string().check(z.trim(), z.minLength(1), z.maxLength(500)),
+    expiresInSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_EXPIRY_SECONDS))),
+    expiresAt: z.optional(z.iso.datetime({ offset: true })),
   })
-  .superRefine((o, ctx) => {
-    if (o.kind === "quota" && o.multiplier === undefined) {
-      ctx.addIssue({ code: "custom", path: ["multiplier"], message: "required when kind is quota" });
-    }
-    if (o.kind !== "quota" && o.multiplier !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["multiplier"], message: "only allowed when kind is quota" });
-    }
-    if (o.expiresAt !== undefined && o.expiresInSeconds !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["expiresAt"], message: "give expiresAt or expiresInSeconds, not both" });
-    }
-    if (o.expiresAt !== undefined && Date.parse(o.expiresAt) <= Date.now()) {
-      ctx.addIssue({ code: "custom", path: ["expiresAt"], message: "must be in the future" });
-    }
-  });
+  .check(
+    z.superRefine((o, ctx) => {
+      if (o.kind === "quota" && o.multiplier === undefined) {
+        ctx.addIssue({ code: "custom", path: ["multiplier"], message: "required when kind is quota" });
+      }
+      if (o.kind !== "quota" && o.multiplier !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["multiplier"], message: "only allowed when kind is quota" });
+      }
+      if (o.expiresAt !== undefined && o.expiresInSeconds !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["expiresAt"], message: "give expiresAt or expiresInSeconds, not both" });
+      }
+      if (o.expiresAt !== undefined && Date.parse(o.expiresAt) <= Date.now()) {
+        ctx.addIssue({ code: "custom", path: ["expiresAt"], message: "must be in the future" });
+      }
+    }),
+  );
 
-const clearQuery = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
+const clearQuery = z.strictObject({ reason: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(500))) });
 
 function isActive(o: Override, now: number): boolean {
   return o.expiresAt === null || o.expiresAt > now;

@@ -4,7 +4,7 @@
  * batches), so a chart costs one indexed range query and no D1 write per request.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../lib/zod.ts";
 import { ACTIONS, type Action } from "../../lib/decision.ts";
 import type { AppEnv } from "../context.ts";
 import { isoParam, parseQuery } from "./validate.ts";
@@ -25,26 +25,28 @@ function bucketCount(since: number, until: number, bucket: Bucket): number {
   return Math.ceil(until / width) - Math.floor(since / width);
 }
 
-const statsQuery = z
-  .strictObject({
-    since: isoParam.optional(),
-    until: isoParam.optional(),
-    bucket: z.enum(BUCKET_NAMES).optional(),
-  })
-  .transform((q) => {
+const statsQuery = z.pipe(
+  z.strictObject({
+    since: z.optional(isoParam),
+    until: z.optional(isoParam),
+    bucket: z.optional(z.enum(BUCKET_NAMES)),
+  }),
+  z.transform((q) => {
     const until = q.until === undefined ? Date.now() : Date.parse(q.until);
     const since = q.since === undefined ? until - DEFAULT_RANGE_MS : Date.parse(q.since);
     // Without a bucket, the finest one that keeps the series under the cap.
     const bucket = q.bucket ?? BUCKET_NAMES.find((name) => bucketCount(since, until, name) <= MAX_BUCKETS) ?? "1d";
     return { since, until, bucket };
-  })
-  .superRefine((q, ctx) => {
+  }),
+).check(
+  z.superRefine((q, ctx) => {
     if (q.until <= q.since) {
       ctx.addIssue({ code: "custom", path: ["until"], message: "must be after since" });
     } else if (bucketCount(q.since, q.until, q.bucket) > MAX_BUCKETS) {
       ctx.addIssue({ code: "custom", path: ["bucket"], message: `more than ${MAX_BUCKETS} buckets in this range: choose a larger bucket` });
     }
-  });
+  }),
+);
 
 type Counts = Record<Action, number>;
 type CountRow = { slot: number; action: string; enforced: number; n: number };

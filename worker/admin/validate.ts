@@ -1,13 +1,13 @@
 /**
  * Request parsing for the admin API: every body, query and path value goes
- * through a zod schema, and a failure is one 400 `invalid_request_error` whose
+ * through a schema (lib/zod.ts), and a failure is one 400 `invalid_request_error` whose
  * message names each bad field (`query.limit: …; body.reason: …`). Bodies are
  * read by `adminBody()`.
  * Also the opaque keyset cursors shared by every paginated list.
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { z } from "zod";
+import * as z from "../../lib/zod.ts";
 import { parseJsonBody, readBounded } from "../body.ts";
 import type { AppEnv } from "../context.ts";
 import { GatewayError } from "../errors.ts";
@@ -18,14 +18,14 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], where: Where
   return issues.map((issue) => `${[where, ...issue.path.map(String)].join(".")}: ${issue.message}`).join("; ");
 }
 
-export function parse<T extends z.ZodType>(schema: T, value: unknown, where: Where): z.output<T> {
+export function parse<T extends z.ZodMiniType>(schema: T, value: unknown, where: Where): z.output<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new GatewayError("invalid_request_error", describeIssues(result.error.issues, where));
 }
 
 /** The query string against a strict schema: an unknown parameter is a 400, not silently ignored. */
-export function parseQuery<T extends z.ZodType>(c: Context<AppEnv>, schema: T): z.output<T> {
+export function parseQuery<T extends z.ZodMiniType>(c: Context<AppEnv>, schema: T): z.output<T> {
   return parse(schema, c.req.query(), "query");
 }
 
@@ -46,16 +46,19 @@ export function adminBody() {
   });
 }
 
-export function parseBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T): z.output<T> {
+export function parseBody<T extends z.ZodMiniType>(c: Context<AppEnv>, schema: T): z.output<T> {
   return parse(schema, c.get("body").json, "body");
 }
 
 export function limitParam(fallback: number, max: number) {
-  return z.coerce.number().int().min(1).max(max).default(fallback);
+  return z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(max)), fallback);
 }
 
 /** An ISO 8601 timestamp in a query, normalised to the `toISOString()` form the audit log stores. */
-export const isoParam = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
+export const isoParam = z.pipe(
+  z.iso.datetime({ offset: true }),
+  z.transform((s) => new Date(s).toISOString()),
+);
 
 // Cursors are base64url JSON of the last row's sort key: opaque to clients, so the sort key can change.
 export function encodeCursor(parts: ReadonlyArray<string | number>): string {
@@ -65,7 +68,7 @@ export function encodeCursor(parts: ReadonlyArray<string | number>): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-export function decodeCursor<T extends z.ZodType>(raw: string | undefined, shape: T): z.output<T> | null {
+export function decodeCursor<T extends z.ZodMiniType>(raw: string | undefined, shape: T): z.output<T> | null {
   if (raw === undefined) return null;
   try {
     const binary = atob(raw.replaceAll("-", "+").replaceAll("_", "/"));
@@ -78,7 +81,7 @@ export function decodeCursor<T extends z.ZodType>(raw: string | undefined, shape
   throw new GatewayError("invalid_request_error", "query.cursor: not a cursor from this list");
 }
 
-export const cursorParam = z.string().min(1).max(1024).optional();
+export const cursorParam = z.optional(z.string().check(z.minLength(1), z.maxLength(1024)));
 
 /** Splits a `limit + 1` fetch into the page and the cursor of its last row (null on the last page). */
 export function page<R>(rows: R[], limit: number, key: (row: R) => ReadonlyArray<string | number>) {
