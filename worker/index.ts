@@ -20,7 +20,7 @@ import { region } from "./region.ts";
 import { settle } from "./settle.ts";
 import { summarizeFingerprint } from "../lib/fingerprint/index.ts";
 
-export { AccountDO } from "../durable-objects/account.ts";
+export { AccountDO } from "../durable-objects/account/index.ts";
 export { ClusterDO } from "../durable-objects/cluster.ts";
 
 /** Request id on every answer; rate-limit headers and the decision log line once a decision exists. */
