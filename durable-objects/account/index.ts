@@ -30,7 +30,9 @@ import {
   tokenCount,
   verdictEvidence,
   windowUsage,
+  type Decision,
   type TokenEstimate,
+  type VerdictEvidence,
 } from "../../lib/quota/index.ts";
 import { wanderSignals } from "../../lib/region/index.ts";
 import { migrate, Startup } from "../sqlite.ts";
@@ -38,7 +40,7 @@ import { CounterStore } from "./counters.ts";
 import { EvidenceStore } from "./evidence.ts";
 import { LeaseStore } from "./leases.ts";
 import { MetaStore } from "./meta.ts";
-import { OutboxStore } from "./outbox.ts";
+import { OutboxStore, type AuditEntry } from "./outbox.ts";
 import { OverrideStore } from "./overrides.ts";
 import { ACCOUNT_SCHEMA, MIGRATIONS } from "./schema.ts";
 import { VerdictStore } from "./verdicts.ts";
@@ -105,33 +107,9 @@ export class AccountDO extends DurableObject<Env> {
     this.policy = policy;
     this.policySeen = true;
     this.meta.rememberAccount(req.account.id);
-    const windowMs = policy.limits.windowSeconds * 1000;
-    const dayMs = policy.limits.dayWindowSeconds * 1000;
     this.leases.reclaimExpired(now);
 
-    // Evidence: what the edge saw, where the account has been today, what its clusters say.
-    const signals: RiskSignal[] = [...req.signals];
-    const evidence: string[] = [...req.reasons];
-    this.evidence.trackFingerprints(req.fingerprint.keys, now);
-    const seen = this.evidence.trackPlaces(req.fingerprint, now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets));
-    const exempt = policy.regions.exemptAccounts.includes(req.account.id) || policy.regions.exemptTiers.includes(req.account.tier);
-    if (!exempt) {
-      const wander = wanderSignals(seen, policy);
-      signals.push(...wander.signals);
-      evidence.push(...wander.reasons);
-    }
-    // Verdicts the isolate already knows for this request's keys: a fresh account of a known campaign
-    // is treated as one from its first request, not only after its first cluster report.
-    if (req.verdicts && req.verdicts.length > 0) this.verdicts.apply(req.verdicts, policy);
-    const verdicts = this.verdicts.live(now, policy).filter((v) => verdictApplies(v, req.fingerprint, policy.fingerprint.elicitationThreshold));
-    const cluster = verdictEvidence(verdicts);
-    signals.push(...cluster.signals);
-    evidence.push(...cluster.evidence);
-    const update = applySignals(this.evidence.signalStates(), signals, now, policy.risk);
-    this.evidence.writeSignals(update.changed);
-    const risk = update.score;
-
-    // Limits and what each rule makes of this request.
+    const { reasons: evidence, verdicts, cluster, risk } = this.gatherEvidence(req, now, policy);
     const quotaOverride = this.overrides.active("quota", now);
     const limits = effectiveLimits(policy, req.account, risk, quotaOverride ? (quotaOverride.multiplier ?? 1) : null);
     const estimate: TokenEstimate = { inputTokens: tokenCount(req.estimate.inputTokens), outputTokens: tokenCount(req.estimate.outputTokens) };
@@ -153,52 +131,25 @@ export class AccountDO extends DurableObject<Env> {
     });
 
     // Only what reaches the origin counts: an enforced throttle or block costs the account nothing.
-    let leaseId: string | null = null;
-    if (decision.forwarded) {
-      const bucket = this.counters.add("window", now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), { requests: 1, ...estimate });
-      this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: 1, inputTokens: 0, outputTokens: 0 });
-      leaseId = this.leases.openLease(now, policy.limits.leaseSeconds * 1000, bucket, estimate);
-      this.meta.rememberForwarded(now, cluster.clusterCap !== null);
-    }
-
+    const leaseId = decision.forwarded ? this.countForwarded(now, policy, estimate, cluster.clusterCap !== null) : null;
     // Every attempt is reported, not only what was forwarded: a capped hydra must not look like it went quiet.
     this.bufferReport(now, req, policy, decision.forwarded ? estimate : { inputTokens: 0, outputTokens: 0 });
 
-    const clusters = verdicts.map((v) => v.cluster);
-    const reasons = [...new Set([...decision.reasons, ...evidence])];
-    const snapshot = rateLimitSnapshot(limits, this.counters.series(), now, windowMs);
+    const snapshot = rateLimitSnapshot(limits, this.counters.series(), now, policy.limits.windowSeconds * 1000);
     this.lastLimits = snapshot;
     const result: AdmitResult = {
       action: decision.action,
       enforced: decision.enforced,
-      reasons,
+      reasons: [...new Set([...decision.reasons, ...evidence])],
       risk: Math.round(risk * 10) / 10,
       leaseId,
       retryAfterSeconds: decision.retryAfterSeconds,
       limits: snapshot,
-      clusters,
+      clusters: verdicts.map((v) => v.cluster),
       // Key verdicts (not components: requests never carry a component id) for the isolate's cache.
       verdicts: this.verdicts.live(now, policy).filter((v) => v.verdict === "confirmed" && !v.cluster.startsWith("cc:")),
     };
-
-    this.outbox.remember(now, req.requestId, result);
-    this.outbox.countDecision(now, result.action, result.enforced);
-    if (decision.action !== "allow" || decision.shadowAction !== null) {
-      this.outbox.enqueueAudit(
-        now,
-        {
-          requestId: req.requestId,
-          action: result.action,
-          enforced: result.enforced,
-          reasons,
-          risk: result.risk,
-          country: req.fingerprint.country,
-          cluster: clusters.length > 0 ? clusters.join(",") : null,
-          detail: { rule: decision.rule, shadowAction: decision.shadowAction, retryAfterSeconds: decision.retryAfterSeconds, tier: req.account.tier },
-        },
-        this.meta.accountId,
-      );
-    }
+    this.recordDecision(now, req, result, decision);
     this.scheduleAlarm(now);
     return result;
   }
@@ -295,6 +246,62 @@ export class AccountDO extends DurableObject<Env> {
     this.verdicts.load();
     this.overrides.load();
     this.outbox.load(this.clock());
+  }
+
+  /**
+   * What this request adds to the account's evidence (the edge's signals, where the account has been
+   * today, the cluster verdicts that apply to it) and the risk score that follows.
+   */
+  private gatherEvidence(req: AdmitRequest, now: number, policy: Policy): { reasons: string[]; verdicts: CachedVerdict[]; cluster: VerdictEvidence; risk: number } {
+    const signals: RiskSignal[] = [...req.signals];
+    const reasons: string[] = [...req.reasons];
+    this.evidence.trackFingerprints(req.fingerprint.keys, now);
+    const dayMs = policy.limits.dayWindowSeconds * 1000;
+    const seen = this.evidence.trackPlaces(req.fingerprint, now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets));
+    const exempt = policy.regions.exemptAccounts.includes(req.account.id) || policy.regions.exemptTiers.includes(req.account.tier);
+    if (!exempt) {
+      const wander = wanderSignals(seen, policy);
+      signals.push(...wander.signals);
+      reasons.push(...wander.reasons);
+    }
+    // Verdicts the isolate already knows for this request's keys: a fresh account of a known campaign
+    // is treated as one from its first request, not only after its first cluster report.
+    if (req.verdicts && req.verdicts.length > 0) this.verdicts.apply(req.verdicts, policy);
+    const verdicts = this.verdicts.live(now, policy).filter((v) => verdictApplies(v, req.fingerprint, policy.fingerprint.elicitationThreshold));
+    const cluster = verdictEvidence(verdicts);
+    signals.push(...cluster.signals);
+    reasons.push(...cluster.evidence);
+    const update = applySignals(this.evidence.signalStates(), signals, now, policy.risk);
+    this.evidence.writeSignals(update.changed);
+    return { reasons, verdicts, cluster, risk: update.score };
+  }
+
+  /** Counts a forwarded request in the window and the day and opens its lease; returns the lease id. */
+  private countForwarded(now: number, policy: Policy, estimate: TokenEstimate, capped: boolean): string {
+    const windowMs = policy.limits.windowSeconds * 1000;
+    const dayMs = policy.limits.dayWindowSeconds * 1000;
+    const bucket = this.counters.add("window", now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), { requests: 1, ...estimate });
+    this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: 1, inputTokens: 0, outputTokens: 0 });
+    this.meta.rememberForwarded(now, capped);
+    return this.leases.openLease(now, policy.limits.leaseSeconds * 1000, bucket, estimate);
+  }
+
+  /** The decision's traces: the recent list, the per-minute counts, and an audit row for anything but a plain allow. */
+  private recordDecision(now: number, req: AdmitRequest, result: AdmitResult, decision: Decision): void {
+    this.outbox.remember(now, req.requestId, result);
+    this.outbox.countDecision(now, result.action, result.enforced);
+    if (decision.action === "allow" && decision.shadowAction === null) return;
+    const entry: AuditEntry = {
+      requestId: req.requestId,
+      action: result.action,
+      enforced: result.enforced,
+      reasons: result.reasons,
+      risk: result.risk,
+      country: req.fingerprint.country,
+      cluster: result.clusters.length > 0 ? result.clusters.join(",") : null,
+      detail: { rule: decision.rule, shadowAction: decision.shadowAction, retryAfterSeconds: decision.retryAfterSeconds, tier: req.account.tier },
+    };
+    this.outbox.enqueueAudit(now, entry, this.meta.accountId);
   }
 
   private prune(now: number): void {
