@@ -222,6 +222,34 @@ describe("AccountDO housekeeping", () => {
     expect(created).toEqual(upgraded);
   });
 
+  it("should carry an older object's window and day buckets into the one counter table, and count on from them", async () => {
+    const { id, stub } = newAccount();
+    const now = Date.now();
+    await runInDurableObject(stub, (_i, state) => {
+      const sql = state.storage.sql;
+      const tables = sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")
+        .toArray();
+      for (const t of tables) sql.exec(`DROP TABLE ${t.name}`);
+      // Version 4, as objects stored before the counter tables became one.
+      sql.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+      for (const statement of MIGRATIONS.slice(0, 4).flat()) sql.exec(statement);
+      sql.exec("INSERT INTO schema_version (version) VALUES (4)");
+      sql.exec("INSERT INTO window_buckets VALUES (?, ?, ?, 3, 300, 1500)", now - 1_000, now + 4_000, now + 64_000);
+      sql.exec("INSERT INTO day_buckets VALUES (?, ?, ?, 5)", now - 60_000, now + 7_140_000, now + 93_540_000);
+    });
+    await evictDurableObject(stub);
+    expect((await stub.inspect()).usage).toMatchObject({ requests: 3, inputTokens: 300, outputTokens: 1_500, exchangesToday: 5 });
+    const after = await stub.admit(admitRequest(id, testPolicy({}, { requests: 4 })));
+    expect(after.limits.requests.remaining).toBe(0);
+    expect((await stub.inspect()).usage.exchangesToday).toBe(6);
+    const schema = await runInDurableObject(stub, (_i, state) => ({
+      version: Number(state.storage.sql.exec("SELECT MAX(version) AS v FROM schema_version").one().v),
+      old: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name IN ('window_buckets', 'day_buckets')").toArray().length,
+    }));
+    expect(schema).toEqual({ version: 5, old: 0 });
+  });
+
   it("should write a new fingerprint key's row at once and a known key's count behind, with the alarm, in one statement", async () => {
     const { id, stub } = newAccount();
     const policy = testPolicy({}, { requests: 1_000 });
