@@ -244,3 +244,23 @@ describe("AccountDO shadow mode", () => {
     expect(shadowed.leaseId).not.toBeNull();
   });
 });
+
+describe("AccountDO verdict cache", () => {
+  it("should hold at most 64 verdicts, in memory and in storage, dropping the least recently restated, and reload the same", async () => {
+    const { stub } = newAccount();
+    const t0 = Date.now() - 100_000;
+    const many = Array.from({ length: 70 }, (_, i) => verdict(`tls:${String(i).padStart(2, "0")}`, "suspect", null, t0 + i * 1_000));
+    // Two batches, so eviction happens both within a batch and across them.
+    await stub.applyClusterVerdicts(many.slice(0, 40));
+    await stub.applyClusterVerdicts(many.slice(40));
+    const kept = (await stub.inspect()).clusters.map((c) => c.cluster).sort();
+    expect(kept).toEqual(many.slice(6).map((v) => v.cluster));
+    const { runInDurableObject, evictDurableObject } = await import("cloudflare:test");
+    const stored = await runInDurableObject(stub, (_i, s) =>
+      s.storage.sql.exec<{ cluster: string }>("SELECT cluster FROM cluster_verdicts ORDER BY cluster").toArray().map((r) => r.cluster),
+    );
+    expect(stored).toEqual(kept);
+    await evictDurableObject(stub);
+    expect((await stub.inspect()).clusters.map((c) => c.cluster).sort()).toEqual(kept);
+  });
+});
