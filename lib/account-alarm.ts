@@ -17,7 +17,7 @@ export const PRUNE_SLACK_MS = 60_000;
 
 export type AlarmState = {
   now: number;
-  /** Audit rows, decision counts or rows written behind (recent decisions, fingerprint counts) wait. */
+  /** Audit rows, decision counts or recent decisions wait for the hand-off. */
   writesPending: boolean;
   /** When the outbox asked to be handed over; null = no deadline of its own. */
   flushDueAt: number | null;
@@ -25,6 +25,8 @@ export type AlarmState = {
   /** The earliest open lease's expiry; Infinity when none is open. */
   nextLeaseExpiry: number;
   reportDueAt: number | null;
+  /** When counts written behind (fingerprint keys) are due in storage; null = none wait. */
+  writeBehindDueAt: number | null;
   /** When the last stored counter or place leaves its window; -Infinity when there is none. */
   lastExpiry: number;
 };
@@ -36,7 +38,7 @@ export function nextAlarmAt(s: AlarmState): number | null {
     else if (s.lastFlush === "failed") due = s.now + FLUSH_RETRY_MS;
     else due = s.flushDueAt ?? s.now + AUDIT_FLUSH_DELAY_MS;
   }
-  due = Math.min(due, s.nextLeaseExpiry, s.reportDueAt ?? Number.POSITIVE_INFINITY);
+  due = Math.min(due, s.nextLeaseExpiry, s.reportDueAt ?? Number.POSITIVE_INFINITY, s.writeBehindDueAt ?? Number.POSITIVE_INFINITY);
   // Housekeeping waits until every counter has left its window: an account in use prunes as its buckets
   // roll over, so an idle one (most of a hydra's, after its few requests) is woken once, not per window.
   if (Number.isFinite(s.lastExpiry)) due = Math.min(due, Math.max(s.lastExpiry, s.now) + PRUNE_SLACK_MS);

@@ -4,9 +4,9 @@
  * can grow is a BoundedMap whose evictions delete the same rows.
  *
  * A known fingerprint key's count is written behind: a busy account's dozen keys would otherwise cost
- * a dozen row writes per request. The counts wait in memory until `writeFingerprints`, which the alarm
- * calls (the object schedules one within seconds of any admission anyway) in one statement per 25 keys,
- * so they are stored long before an idle object can be evicted.
+ * a dozen row writes per request. Counts wait in memory for at most FINGERPRINT_WRITE_DELAY_MS, then the
+ * alarm writes every key counted meanwhile in one statement per 25 keys: each key's row at most twice a
+ * minute, and every count stored well before an idle object can be evicted (after a minute or more).
  */
 import { BoundedMap } from "../../lib/bounded-map.ts";
 import type { AdmitFingerprint } from "../../lib/decision.ts";
@@ -19,6 +19,8 @@ const FINGERPRINT_CAP = 256;
 // Keys looked at per request: fingerprinting emits a handful; a bound keeps a malformed list from costing writes.
 // Far below FINGERPRINT_CAP, so a request's own new keys never evict each other before they are written.
 const FINGERPRINT_KEYS_PER_REQUEST = 32;
+// 30 s: half the time an idle object lives before eviction, and the same cadence as the decision counts' hand-off.
+export const FINGERPRINT_WRITE_DELAY_MS = 30_000;
 // Places per kind per day: wander thresholds are single or double digits, so 256 distinct is already "everywhere".
 const PLACE_CAP = 256;
 
@@ -34,8 +36,9 @@ export class EvidenceStore {
   private signals = new Map<RiskSignal, SignalState>();
   /** Recency order: a key seen again becomes the newest, so the least recent is evicted. */
   private readonly fingerprints: BoundedMap<string, Fingerprint>;
-  /** Keys whose stored row is behind their count in memory. */
+  /** Keys whose stored row is behind their count in memory, and since when the oldest of them is. */
   private readonly unwritten = new Set<string>();
+  private unwrittenSince: number | null = null;
   private readonly places: Record<PlaceKind, BoundedMap<string, Place>>;
 
   constructor(private readonly sql: SqlStorage) {
@@ -57,6 +60,7 @@ export class EvidenceStore {
     }
     this.fingerprints.clear();
     this.unwritten.clear();
+    this.unwrittenSince = null;
     for (const r of this.sql.exec(`SELECT * FROM fingerprints ORDER BY last_seen`)) {
       const key = str(r.key);
       this.fingerprints.set(key, { key, firstSeen: num(r.first_seen), lastSeen: num(r.last_seen), count: num(r.count) });
@@ -108,6 +112,7 @@ export class EvidenceStore {
       if (prev) {
         this.fingerprints.set(key, { ...prev, lastSeen: now, count: prev.count + 1 });
         this.unwritten.add(key);
+        this.unwrittenSince ??= now;
       } else {
         this.fingerprints.set(key, { key, firstSeen: now, lastSeen: now, count: 1 });
         fresh.push([key, now, now, 1]);
@@ -116,12 +121,16 @@ export class EvidenceStore {
     this.upsertFingerprints(fresh);
   }
 
-  get fingerprintsUnwritten(): boolean {
-    return this.unwritten.size > 0;
+  /** When the counts written behind are due in storage; null when every row is up to date. */
+  fingerprintsDueAt(): number | null {
+    return this.unwrittenSince === null ? null : this.unwrittenSince + FINGERPRINT_WRITE_DELAY_MS;
   }
 
-  /** Brings every stored fingerprint row up to its count in memory. */
-  writeFingerprints(): void {
+  /** Brings every stored fingerprint row up to its count in memory, once they are due. */
+  writeFingerprints(now: number): void {
+    const due = this.fingerprintsDueAt();
+    if (due === null || now < due) return;
+    this.unwrittenSince = null;
     const rows: SqlValue[][] = [];
     for (const key of this.unwritten) {
       const fp = this.fingerprints.get(key);

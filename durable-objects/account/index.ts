@@ -229,7 +229,7 @@ export class AccountDO extends DurableObject<Env> {
     this.leases.reclaimExpired(now);
     this.prune(now);
     this.outbox.writeRecent();
-    this.evidence.writeFingerprints();
+    this.evidence.writeFingerprints(now);
     const flush = await this.sendToCollector(now);
     this.scheduleAlarm(this.clock(), flush);
   }
@@ -354,11 +354,12 @@ export class AccountDO extends DurableObject<Env> {
   private scheduleAlarm(now: number, flush: FlushOutcome | null = null): void {
     const due = nextAlarmAt({
       now,
-      writesPending: this.outbox.pending || this.evidence.fingerprintsUnwritten,
+      writesPending: this.outbox.pending,
       flushDueAt: this.outbox.flushDueAt,
       lastFlush: flush,
       nextLeaseExpiry: this.leases.nextExpiryAt(),
       reportDueAt: this.reportDueAt,
+      writeBehindDueAt: this.evidence.fingerprintsDueAt(),
       lastExpiry: Math.max(this.counters.lastExpiry(), this.evidence.lastExpiry()),
     });
     if (due === null) return;

@@ -9,6 +9,7 @@ const idle: AlarmState = {
   lastFlush: null,
   nextLeaseExpiry: Number.POSITIVE_INFINITY,
   reportDueAt: null,
+  writeBehindDueAt: null,
   lastExpiry: Number.NEGATIVE_INFINITY,
 };
 
@@ -34,6 +35,11 @@ describe("nextAlarmAt", () => {
   it("should wake for the earliest of a lease expiry and the cluster report", () => {
     expect(nextAlarmAt({ ...idle, nextLeaseExpiry: NOW + 120_000, reportDueAt: NOW + 10_000 })).toBe(NOW + 10_000);
     expect(nextAlarmAt({ ...idle, writesPending: true, nextLeaseExpiry: NOW + 1_000 })).toBe(NOW + 1_000);
+  });
+
+  it("should wake when counts written behind are due, even with nothing else pending", () => {
+    expect(nextAlarmAt({ ...idle, writeBehindDueAt: NOW + 30_000 })).toBe(NOW + 30_000);
+    expect(nextAlarmAt({ ...idle, writeBehindDueAt: NOW + 30_000, writesPending: true })).toBe(NOW + AUDIT_FLUSH_DELAY_MS);
   });
 
   it("should prune once, a minute after the last counter leaves its window, never in the past", () => {
