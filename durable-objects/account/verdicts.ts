@@ -23,7 +23,7 @@ function parseReasons(text: string): string[] {
 }
 
 export class VerdictStore {
-  /** Order of last write, which is order of freshness: the stalest verdict is the one evicted. */
+  /** Order of last write (a restatement that moves freshness on is one): the least recently restated is evicted. */
   private readonly verdicts: BoundedMap<string, CachedVerdict>;
   /** Rows of the batch being applied; an eviction in the same batch takes its row out too. */
   private readonly pending = new Map<string, SqlValue[]>();
