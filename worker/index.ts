@@ -17,7 +17,7 @@ import { currentPolicy, policy } from "./policy.ts";
 import { region } from "./region.ts";
 import { requestContext } from "./request-context.ts";
 
-export { AccountDO } from "../durable-objects/account.ts";
+export { AccountDO } from "../durable-objects/account/index.ts";
 export { ClusterCollectorDO } from "../durable-objects/cluster-collector.ts";
 export { ClusterRootDO } from "../durable-objects/cluster-root.ts";
 

@@ -3,3 +3,4 @@ export * from "./window.ts";
 export * from "./risk.ts";
 export * from "./adaptive.ts";
 export * from "./action.ts";
+export * from "./admission.ts";

@@ -1,6 +1,6 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
+import { admitRequest, advanceClock, newAccount, testPolicy } from "./account-helpers.ts";
 
 const WINDOW_MS = 60_000;
 // Default 12 buckets per window: a request keeps counting for at most one 5 s bucket past the window.
@@ -73,9 +73,9 @@ describe("AccountDO counters", () => {
     expect(blocked.action).toBe("throttle");
     expect(blocked.retryAfterSeconds).toBeGreaterThan(0);
     expect(blocked.retryAfterSeconds).toBeLessThanOrEqual(65);
-    await stub.advanceClockForTest(blocked.retryAfterSeconds * 1000 - 1_000);
+    await advanceClock(stub, blocked.retryAfterSeconds * 1000 - 1_000);
     expect((await stub.admit(admitRequest(id, policy))).action).toBe("throttle");
-    await stub.advanceClockForTest(PAST_WINDOW_MS);
+    await advanceClock(stub, PAST_WINDOW_MS);
     const after = await stub.admit(admitRequest(id, policy));
     expect(after.action).toBe("allow");
     expect(after.limits.requests).toEqual({ limit: 10, remaining: 9 });
@@ -85,12 +85,12 @@ describe("AccountDO counters", () => {
     const { id, stub } = newAccount();
     const policy = testPolicy({}, { requests: 100, exchangesPerDay: 5 });
     for (let i = 0; i < 5; i++) expect((await stub.admit(admitRequest(id, policy))).action).toBe("allow");
-    await stub.advanceClockForTest(PAST_WINDOW_MS);
+    await advanceClock(stub, PAST_WINDOW_MS);
     const over = await stub.admit(admitRequest(id, policy));
     expect(over).toMatchObject({ action: "throttle", reasons: ["quota.exchanges_per_day"] });
     expect(over.retryAfterSeconds).toBeGreaterThan(3_600);
     expect((await stub.inspect()).usage.exchangesToday).toBe(5);
-    await stub.advanceClockForTest(86_400_000 + 7_200_000);
+    await advanceClock(stub, 86_400_000 + 7_200_000);
     expect((await stub.admit(admitRequest(id, policy))).action).toBe("allow");
   });
 
@@ -127,7 +127,7 @@ describe("AccountDO concurrency leases", () => {
     const policy = testPolicy({ limits: { leaseSeconds: 30 } }, { concurrency: 1, requests: 100 });
     await stub.admit(admitRequest(id, policy));
     expect((await stub.admit(admitRequest(id, policy))).action).toBe("throttle");
-    await stub.advanceClockForTest(30_000);
+    await advanceClock(stub, 30_000);
     expect((await stub.admit(admitRequest(id, policy))).action).toBe("allow");
   });
 
@@ -136,7 +136,7 @@ describe("AccountDO concurrency leases", () => {
     const policy = testPolicy({ limits: { leaseSeconds: 30 } });
     await stub.admit(admitRequest(id, policy));
     await stub.admit(admitRequest(id, policy));
-    await stub.advanceClockForTest(31_000);
+    await advanceClock(stub, 31_000);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const stored = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM leases").one().n);
     expect(stored).toBe(0);

@@ -1,5 +1,7 @@
 /** Builders for direct AccountDO RPC tests: the policy travels with each request, so no KV is involved. */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { AccountDO } from "../../durable-objects/account/index.ts";
 import type { AdmitRequest } from "../../lib/decision.ts";
 import { accountObjectName } from "../../lib/names.ts";
 import { policySchema, policyText, type Policy, type PolicyInput, type TierLimits } from "../../lib/policy.ts";
@@ -34,4 +36,27 @@ export function admitRequest(id: string, policy: Policy, over: Partial<AdmitRequ
     requestId: unique("req"),
     ...over,
   };
+}
+
+type AccountStub = DurableObjectStub<AccountDO>;
+
+/** Moves the object's clock forward by `ms` (until the object is evicted); returns its new now. */
+export function advanceClock(stub: AccountStub, ms: number): Promise<number> {
+  return runInDurableObject<AccountDO, number>(stub, (instance) => {
+    const previous = instance.clock;
+    instance.clock = () => previous() + ms;
+    return instance.clock();
+  });
+}
+
+/** Makes the object's next `count` admits throw, as an unreachable or broken object would. */
+export function failNextAdmits(stub: AccountStub, count: number): Promise<void> {
+  return runInDurableObject<AccountDO, void>(stub, (instance) => {
+    let left = count;
+    instance.beforeAdmit = () => {
+      if (left <= 0) return;
+      left--;
+      throw new Error("account object failure injected by a test");
+    };
+  });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CachedVerdict } from "../../lib/decision.ts";
-import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
+import { admitRequest, advanceClock, newAccount, testPolicy } from "./account-helpers.ts";
 
 const HOUR = 3_600_000;
 const riskPolicy = (input: Parameters<typeof testPolicy>[0] = {}) =>
@@ -38,12 +38,12 @@ describe("AccountDO risk", () => {
     const { id, stub } = newAccount();
     const policy = riskPolicy();
     await stub.admit(admitRequest(id, policy, { signals: ["tor", "proxy_asn"] }));
-    await stub.advanceClockForTest(HOUR);
+    await advanceClock(stub, HOUR);
     const one = await stub.admit(admitRequest(id, policy));
     expect(one).toMatchObject({ risk: 45, action: "degrade" });
-    await stub.advanceClockForTest(HOUR);
+    await advanceClock(stub, HOUR);
     expect(await stub.admit(admitRequest(id, policy))).toMatchObject({ risk: 22.5, action: "tag" });
-    await stub.advanceClockForTest(2 * HOUR);
+    await advanceClock(stub, 2 * HOUR);
     expect(await stub.admit(admitRequest(id, policy))).toMatchObject({ action: "allow" });
     expect((await stub.inspect()).risk.score).toBeCloseTo(5.6, 1);
   });
@@ -53,7 +53,7 @@ describe("AccountDO risk", () => {
     const policy = riskPolicy({ risk: { signalCooldownSeconds: 300, weights: { cot_elicitation: 6, hosting_asn: 6 } } });
     for (let i = 0; i < 10; i++) await stub.admit(admitRequest(id, policy, { signals: ["cot_elicitation", "hosting_asn"] }));
     expect((await stub.inspect()).risk.score).toBe(12);
-    await stub.advanceClockForTest(300_000);
+    await advanceClock(stub, 300_000);
     const r = await stub.admit(admitRequest(id, policy, { signals: ["cot_elicitation", "hosting_asn"] }));
     // Behaviour adds up; a standing fact (the hosting network) is only refreshed.
     expect(r.risk).toBeGreaterThan(17);
@@ -155,7 +155,7 @@ describe("AccountDO cluster verdicts", () => {
     await stub.applyClusterVerdicts([verdict("k", "suspect", null, Date.now())]);
     await stub.applyClusterVerdicts([verdict("k", "confirmed", 1, Date.now() - 60_000)]);
     expect((await stub.inspect()).clusters[0]?.verdict).toBe("suspect");
-    await stub.advanceClockForTest(policy.risk.verdictTtlSeconds * 1000 + 1);
+    await advanceClock(stub, policy.risk.verdictTtlSeconds * 1000 + 1);
     expect((await stub.admit(admitRequest(id, policy))).clusters).toEqual([]);
   });
 
@@ -166,11 +166,11 @@ describe("AccountDO cluster verdicts", () => {
     const decided = verdict("tls:standing", "confirmed", null, Date.now());
     await stub.applyClusterVerdicts([decided]);
     // The campaign goes on for longer than the TTL; the collector restates the verdict with each report.
-    const restatedAt = await stub.advanceClockForTest(ttlMs - 1_000);
+    const restatedAt = await advanceClock(stub, ttlMs - 1_000);
     await stub.applyClusterVerdicts([{ ...decided, refreshedAt: restatedAt }]);
-    await stub.advanceClockForTest(2_000);
+    await advanceClock(stub, 2_000);
     expect((await stub.admit(campaignRequest(id, policy, "tls:standing"))).clusters).toEqual(["tls:standing"]);
-    await stub.advanceClockForTest(ttlMs);
+    await advanceClock(stub, ttlMs);
     expect((await stub.admit(campaignRequest(id, policy, "tls:standing"))).clusters).toEqual([]);
   });
 });
@@ -200,7 +200,7 @@ describe("AccountDO overrides", () => {
     const policy = testPolicy();
     await stub.setOverride({ kind: "quota", multiplier: 0.5, reason: "trial", expiresAt: Date.now() + 60_000, createdAt: Date.now() });
     expect((await stub.admit(admitRequest(id, policy))).limits.requests.limit).toBe(5);
-    await stub.advanceClockForTest(60_000);
+    await advanceClock(stub, 60_000);
     expect((await stub.admit(admitRequest(id, policy))).limits.requests.limit).toBe(10);
     expect((await stub.inspect()).overrides).toEqual([]);
   });
@@ -242,5 +242,25 @@ describe("AccountDO shadow mode", () => {
     const shadowed = await stub.admit(admitRequest(id, testPolicy({ shadowRules: ["region"] }), { deny }));
     expect(shadowed).toMatchObject({ action: "block", enforced: false, reasons: ["region.country_denied"] });
     expect(shadowed.leaseId).not.toBeNull();
+  });
+});
+
+describe("AccountDO verdict cache", () => {
+  it("should hold at most 64 verdicts, in memory and in storage, dropping the least recently restated, and reload the same", async () => {
+    const { stub } = newAccount();
+    const t0 = Date.now() - 100_000;
+    const many = Array.from({ length: 70 }, (_, i) => verdict(`tls:${String(i).padStart(2, "0")}`, "suspect", null, t0 + i * 1_000));
+    // Two batches, so eviction happens both within a batch and across them.
+    await stub.applyClusterVerdicts(many.slice(0, 40));
+    await stub.applyClusterVerdicts(many.slice(40));
+    const kept = (await stub.inspect()).clusters.map((c) => c.cluster).sort();
+    expect(kept).toEqual(many.slice(6).map((v) => v.cluster));
+    const { runInDurableObject, evictDurableObject } = await import("cloudflare:test");
+    const stored = await runInDurableObject(stub, (_i, s) =>
+      s.storage.sql.exec<{ cluster: string }>("SELECT cluster FROM cluster_verdicts ORDER BY cluster").toArray().map((r) => r.cluster),
+    );
+    expect(stored).toEqual(kept);
+    await evictDurableObject(stub);
+    expect((await stub.inspect()).clusters.map((c) => c.cluster).sort()).toEqual(kept);
   });
 });

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { accountObjectName } from "../../lib/names.ts";
 import { POLICY_KEY, refreshPolicyNow } from "../../worker/policy.ts";
 import { createAccount, postMessage, unique } from "../helpers.ts";
+import { failNextAdmits } from "./account-helpers.ts";
 
 async function setFailMode(failMode: "open" | "closed", extra: Record<string, unknown> = {}): Promise<void> {
   await env.CONFIG.put(POLICY_KEY, JSON.stringify({ failMode, ...extra }));
@@ -28,7 +29,7 @@ describe("account object unavailable", () => {
   it("should let the request through, marked for the origin, when failMode is open", async () => {
     await setFailMode("open");
     const account = await createAccount();
-    await env.ACCOUNTS.getByName(accountObjectName(account.id)).failNextAdmitsForTest(1);
+    await failNextAdmits(env.ACCOUNTS.getByName(accountObjectName(account.id)), 1);
     const res = await postMessage(account.key, undefined, { headers: { "x-demo-echo": "1" } });
     expect(res.status).toBe(200);
     const seen = (await res.json()) as { headers: Record<string, string> };
@@ -43,13 +44,13 @@ describe("account object unavailable", () => {
     await setFailMode("open", { regions });
     const account = await createAccount();
     const stub = env.ACCOUNTS.getByName(accountObjectName(account.id));
-    await stub.failNextAdmitsForTest(1);
+    await failNextAdmits(stub, 1);
     const denied = await postMessage(account.key, undefined, { cf: { country: "KP" } });
     expect(denied.status).toBe(403);
     await denied.arrayBuffer();
 
     await setFailMode("open", { regions, shadowRules: ["region"] });
-    await stub.failNextAdmitsForTest(1);
+    await failNextAdmits(stub, 1);
     const shadowed = await postMessage(account.key, undefined, { cf: { country: "KP" }, headers: { "x-demo-echo": "1" } });
     expect(shadowed.status).toBe(200);
     const seen = (await shadowed.json()) as { headers: Record<string, string> };
@@ -59,7 +60,7 @@ describe("account object unavailable", () => {
   it("should refuse with 529 overloaded_error and retry-after, without reaching the origin, when failMode is closed", async () => {
     await setFailMode("closed");
     const account = await createAccount();
-    await env.ACCOUNTS.getByName(accountObjectName(account.id)).failNextAdmitsForTest(1);
+    await failNextAdmits(env.ACCOUNTS.getByName(accountObjectName(account.id)), 1);
     const tag = unique("closed");
     const res = await postMessage(account.key, undefined, { headers: { "x-demo-tag": tag } });
     expect(res.status).toBe(529);

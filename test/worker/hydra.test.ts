@@ -9,6 +9,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { clusterCollectorName, accountObjectName } from "../../lib/names.ts";
 import { sha256Hex } from "../../lib/hash.ts";
+import { advanceClock } from "../durable-objects/account-helpers.ts";
 import { createAccount, messageBody, postMessage, type TestAccount, usePolicy, resetPolicy } from "../helpers.ts";
 
 const SHARDS = 4;
@@ -30,7 +31,7 @@ async function inBatches<T>(items: T[], size: number, run: (item: T, index: numb
 async function reportInterval(accounts: TestAccount[]): Promise<void> {
   await inBatches(accounts, 25, async (account) => {
     const stub = env.ACCOUNTS.getByName(accountObjectName(account.id));
-    await stub.advanceClockForTest(1_100);
+    await advanceClock(stub, 1_100);
     await runDurableObjectAlarm(stub);
   });
   for (let i = 0; i < SHARDS; i++) await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(i)).flushNow();

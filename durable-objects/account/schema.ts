@@ -53,6 +53,27 @@ export const MIGRATIONS: string[][] = [
     // When the cluster last restated the verdict: the time-to-live counts from here, not from the decision.
     `ALTER TABLE cluster_verdicts ADD COLUMN refreshed_at INTEGER`,
   ],
+  [
+    // One bucket table for every counter window (the sliding window's requests and tokens, the day's
+    // exchanges as its requests), so one store counts, prunes and loads both.
+    `CREATE TABLE IF NOT EXISTS counter_buckets (
+       scope TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+       requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+       PRIMARY KEY (scope, start_ms, end_ms)) WITHOUT ROWID`,
+    `CREATE TABLE IF NOT EXISTS window_buckets (
+       start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+       requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+       PRIMARY KEY (start_ms, end_ms))`,
+    `CREATE TABLE IF NOT EXISTS day_buckets (
+       start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL, exchanges INTEGER NOT NULL,
+       PRIMARY KEY (start_ms, end_ms))`,
+    `INSERT OR IGNORE INTO counter_buckets (scope, start_ms, end_ms, expires_at, requests, input_tokens, output_tokens)
+       SELECT 'window', start_ms, end_ms, expires_at, requests, input_tokens, output_tokens FROM window_buckets`,
+    `INSERT OR IGNORE INTO counter_buckets (scope, start_ms, end_ms, expires_at, requests, input_tokens, output_tokens)
+       SELECT 'day', start_ms, end_ms, expires_at, exchanges, 0, 0 FROM day_buckets`,
+    `DROP TABLE window_buckets`,
+    `DROP TABLE day_buckets`,
+  ],
 ];
 
 /**
@@ -63,13 +84,10 @@ export const MIGRATIONS: string[][] = [
  */
 export const ACCOUNT_SCHEMA: string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`,
-  `CREATE TABLE window_buckets (
-     start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  `CREATE TABLE counter_buckets (
+     scope TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL,
      requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-     PRIMARY KEY (start_ms, end_ms)) WITHOUT ROWID`,
-  `CREATE TABLE day_buckets (
-     start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL, exchanges INTEGER NOT NULL,
-     PRIMARY KEY (start_ms, end_ms)) WITHOUT ROWID`,
+     PRIMARY KEY (scope, start_ms, end_ms)) WITHOUT ROWID`,
   `CREATE TABLE leases (
      id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
      bucket_start INTEGER NOT NULL, bucket_end INTEGER NOT NULL,

@@ -1,0 +1,372 @@
+/**
+ * AccountDO — one per account: sliding-window counters, concurrency leases,
+ * risk with decay, operator overrides, cached cluster verdicts, fingerprints
+ * and places seen, and an outbox of audit rows. The alarm hands the outbox
+ * and, once per `clusters.reportIntervalSeconds`, the account's fingerprint
+ * keys to its cluster collector in one call (the collector writes audit rows
+ * to D1 for many accounts at once) and caches the verdicts that come back, so
+ * no cluster object and no D1 write is ever on the request path.
+ *
+ * `admit` runs start to finish without an await: SQLite storage is
+ * synchronous, so reading the counters, deciding and counting happen as one
+ * step and concurrent requests can never both take the last slot. Each store
+ * in this folder owns its tables (state in memory, every change written
+ * through as a small SQL update, or behind by the alarm where noted); the
+ * arithmetic is in lib/quota and lib/account-alarm.ts.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { nextAlarmAt, type FlushOutcome } from "../../lib/account-alarm.ts";
+import { ReportBuffer } from "../../lib/cluster/report.ts";
+import { verdictApplies } from "../../lib/cluster/verdict.ts";
+import type { AccountState, AdmitRequest, AdmitResult, CachedVerdict, Override, RateLimitSnapshot, SettleRequest } from "../../lib/decision.ts";
+import { clusterCollectorName, collectorIndex } from "../../lib/names.ts";
+import { DEFAULT_POLICY, PolicyFromText, policyText, type Policy, type RiskSignal } from "../../lib/policy.ts";
+import {
+  applySignals,
+  bucketWidthMs,
+  decideAdmission,
+  effectiveLimits,
+  rateLimitSnapshot,
+  tokenCount,
+  verdictEvidence,
+  windowUsage,
+  type Decision,
+  type TokenEstimate,
+  type VerdictEvidence,
+} from "../../lib/quota/index.ts";
+import { wanderSignals } from "../../lib/region/index.ts";
+import { migrate, Startup } from "../sqlite.ts";
+import { CounterStore } from "./counters.ts";
+import { EvidenceStore } from "./evidence.ts";
+import { LeaseStore } from "./leases.ts";
+import { MetaStore } from "./meta.ts";
+import { OutboxStore, type AuditEntry } from "./outbox.ts";
+import { OverrideStore } from "./overrides.ts";
+import { ACCOUNT_SCHEMA, MIGRATIONS } from "./schema.ts";
+import { VerdictStore } from "./verdicts.ts";
+
+export class AccountDO extends DurableObject<Env> {
+  /**
+   * Test seams, reached with `runInDurableObject`: the object's clock, and a hook run at the start of
+   * every admit (what it throws, the admit throws, as a broken object would). Never on the RPC surface.
+   */
+  clock: () => number = () => Date.now();
+  beforeAdmit: () => void = () => {};
+
+  private readonly startup: Startup;
+  private readonly meta: MetaStore;
+  private readonly counters: CounterStore;
+  private readonly leases: LeaseStore;
+  private readonly evidence: EvidenceStore;
+  private readonly verdicts: VerdictStore;
+  private readonly overrides: OverrideStore;
+  private readonly outbox: OutboxStore;
+
+  /** The policy of the latest admit: the alarm and inspect have no request to take it from. */
+  private policy: Policy = DEFAULT_POLICY;
+  private readonly policies = new PolicyFromText();
+  /** Until an admit brings the real policy, decay-based pruning would judge by the defaults: skip it. */
+  private policySeen = false;
+  private lastLimits: RateLimitSnapshot | null = null;
+  /**
+   * Requests since the last cluster report. In memory only: a report is a statistical sample, and
+   * losing a few seconds of it on eviction costs less than a row write per request would.
+   */
+  private readonly reports = new ReportBuffer();
+  private reportDueAt: number | null = null;
+  /** Real-time ms of the scheduled alarm, as far as this instance knows; null = none, or unknown. */
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    this.meta = new MetaStore(sql);
+    this.counters = new CounterStore(sql);
+    this.leases = new LeaseStore(sql);
+    this.evidence = new EvidenceStore(sql);
+    this.verdicts = new VerdictStore(sql);
+    this.overrides = new OverrideStore(sql);
+    this.outbox = new OutboxStore(sql);
+    this.startup = new Startup(ctx, () => this.load(), "account object");
+    void ctx.blockConcurrencyWhile(async () => {
+      // Unknown (null) only makes the next schedule set the alarm again: never worth failing start-up for.
+      this.alarmAt = await ctx.storage.getAlarm().catch(() => null);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // RPC
+
+  admit(req: AdmitRequest): AdmitResult {
+    this.startup.readySync();
+    // Piggybacked settles first, so the slots and tokens they give back count for this decision.
+    for (const settled of req.settles ?? []) this.settle(settled);
+    this.beforeAdmit();
+    const now = this.clock();
+    const policy = this.policies.read(req.policyJson);
+    this.policy = policy;
+    this.policySeen = true;
+    this.meta.rememberAccount(req.account.id);
+    this.leases.reclaimExpired(now);
+
+    const { reasons: evidence, verdicts, cluster, risk } = this.gatherEvidence(req, now, policy);
+    const quotaOverride = this.overrides.active("quota", now);
+    const limits = effectiveLimits(policy, req.account, risk, quotaOverride ? (quotaOverride.multiplier ?? 1) : null);
+    const estimate: TokenEstimate = { inputTokens: tokenCount(req.estimate.inputTokens), outputTokens: tokenCount(req.estimate.outputTokens) };
+    const overrideBlock = this.overrides.active("block", now);
+    const decision = decideAdmission({
+      now,
+      policy,
+      limits,
+      series: this.counters.series(),
+      estimate,
+      risk,
+      inFlight: this.leases.open,
+      deny: req.deny,
+      overrideBlock: overrideBlock ? { reason: overrideBlock.reason } : null,
+      overrideAllow: this.overrides.active("allow", now) !== null,
+      clusterCap: cluster.clusterCap,
+      capSince: cluster.capSince,
+      lastForwardedAt: this.meta.lastForwardedAt,
+    });
+
+    // Only what reaches the origin counts: an enforced throttle or block costs the account nothing.
+    const leaseId = decision.forwarded ? this.countForwarded(now, policy, estimate, cluster.clusterCap !== null) : null;
+    // Every attempt is reported, not only what was forwarded: a capped hydra must not look like it went quiet.
+    this.bufferReport(now, req, policy, decision.forwarded ? estimate : { inputTokens: 0, outputTokens: 0 });
+
+    const snapshot = rateLimitSnapshot(limits, this.counters.series(), now, policy.limits.windowSeconds * 1000);
+    this.lastLimits = snapshot;
+    const result: AdmitResult = {
+      action: decision.action,
+      enforced: decision.enforced,
+      reasons: [...new Set([...decision.reasons, ...evidence])],
+      risk: Math.round(risk * 10) / 10,
+      leaseId,
+      retryAfterSeconds: decision.retryAfterSeconds,
+      limits: snapshot,
+      clusters: verdicts.map((v) => v.cluster),
+      // Key verdicts (not components: requests never carry a component id) for the isolate's cache.
+      verdicts: this.verdicts.live(now, policy).filter((v) => v.verdict === "confirmed" && !v.cluster.startsWith("cc:")),
+    };
+    this.recordDecision(now, req, result, decision);
+    this.scheduleAlarm(now);
+    return result;
+  }
+
+  /** Several settles in one call (the gateway coalesces them per account). */
+  settleMany(requests: SettleRequest[]): void {
+    for (const req of requests) this.settle(req);
+  }
+
+  /** Reconciles the reservation with what the origin reported and frees the slot; a repeat is a no-op. */
+  settle(req: SettleRequest): void {
+    this.startup.readySync();
+    const lease = this.leases.take(req.leaseId);
+    if (!lease || !req.usage) return;
+    const deltaIn = tokenCount(req.usage.inputTokens) - lease.inputReserved;
+    const deltaOut = tokenCount(req.usage.outputTokens) - lease.outputReserved;
+    if (deltaIn === 0 && deltaOut === 0) return;
+    // The reservation is still counted: correct it where it was made.
+    if (this.counters.correct({ start: lease.bucketStart, end: lease.bucketEnd }, deltaIn, deltaOut)) return;
+    // The reservation has already left the window; only an overrun is still owed, and it is owed now.
+    const extra = { requests: 0, inputTokens: Math.max(0, deltaIn), outputTokens: Math.max(0, deltaOut) };
+    if (extra.inputTokens === 0 && extra.outputTokens === 0) return;
+    const now = this.clock();
+    const windowMs = this.policy.limits.windowSeconds * 1000;
+    this.counters.add("window", now, windowMs, bucketWidthMs(windowMs, this.policy.limits.windowBuckets), extra);
+    this.scheduleAlarm(now);
+  }
+
+  inspect(): AccountState {
+    this.startup.readySync();
+    const now = this.clock();
+    const policy = this.policy;
+    const windowMs = policy.limits.windowSeconds * 1000;
+    const series = this.counters.series();
+    return {
+      accountId: this.meta.accountId,
+      now,
+      risk: this.evidence.risk(now, policy.risk.halfLifeSeconds * 1000),
+      usage: {
+        windowSeconds: policy.limits.windowSeconds,
+        requests: windowUsage(series.requests, now, windowMs),
+        inputTokens: windowUsage(series.inputTokens, now, windowMs),
+        outputTokens: windowUsage(series.outputTokens, now, windowMs),
+        exchangesToday: windowUsage(series.exchanges, now, policy.limits.dayWindowSeconds * 1000),
+        inFlight: this.leases.inFlight(now),
+      },
+      limits: this.lastLimits,
+      overrides: this.overrides.allActive(now),
+      clusters: this.verdicts.all(),
+      fingerprints: this.evidence.fingerprintList(),
+      recentDecisions: this.outbox.recentDecisions(),
+    };
+  }
+
+  /** Sets (replaces) the override of that kind; block and allow exclude each other. */
+  setOverride(o: Override): void {
+    this.startup.readySync();
+    this.overrides.set(o);
+  }
+
+  clearOverride(kind: Override["kind"]): void {
+    this.startup.readySync();
+    this.overrides.clear(kind);
+  }
+
+  /** Caches verdicts sent by the cluster objects; "none" clears one, an older verdict never replaces a newer. */
+  applyClusterVerdicts(verdicts: CachedVerdict[]): void {
+    this.startup.readySync();
+    this.verdicts.apply(verdicts, this.policy);
+  }
+
+  /** Reclaims expired leases, prunes what has left its window, writes what waits, hands audit and report to the collector. */
+  override async alarm(): Promise<void> {
+    this.startup.readySync();
+    this.alarmAt = null;
+    const now = this.clock();
+    this.leases.reclaimExpired(now);
+    this.prune(now);
+    this.outbox.writeRecent();
+    this.evidence.writeFingerprints(now);
+    const flush = await this.sendToCollector(now);
+    this.scheduleAlarm(this.clock(), flush);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private load(): void {
+    // A brand-new object (most of a hydra's are) has nothing to read: the stores' initial state is its state.
+    if (migrate(this.ctx.storage.sql, { migrations: MIGRATIONS, current: ACCOUNT_SCHEMA })) return;
+    this.meta.load();
+    this.counters.load();
+    this.leases.load();
+    this.evidence.load();
+    this.verdicts.load();
+    this.overrides.load();
+    this.outbox.load(this.clock());
+  }
+
+  /**
+   * What this request adds to the account's evidence (the edge's signals, where the account has been
+   * today, the cluster verdicts that apply to it) and the risk score that follows.
+   */
+  private gatherEvidence(req: AdmitRequest, now: number, policy: Policy): { reasons: string[]; verdicts: CachedVerdict[]; cluster: VerdictEvidence; risk: number } {
+    const signals: RiskSignal[] = [...req.signals];
+    const reasons: string[] = [...req.reasons];
+    this.evidence.trackFingerprints(req.fingerprint.keys, now);
+    const dayMs = policy.limits.dayWindowSeconds * 1000;
+    const seen = this.evidence.trackPlaces(req.fingerprint, now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets));
+    const exempt = policy.regions.exemptAccounts.includes(req.account.id) || policy.regions.exemptTiers.includes(req.account.tier);
+    if (!exempt) {
+      const wander = wanderSignals(seen, policy);
+      signals.push(...wander.signals);
+      reasons.push(...wander.reasons);
+    }
+    // Verdicts the isolate already knows for this request's keys: a fresh account of a known campaign
+    // is treated as one from its first request, not only after its first cluster report.
+    if (req.verdicts && req.verdicts.length > 0) this.verdicts.apply(req.verdicts, policy);
+    const verdicts = this.verdicts.live(now, policy).filter((v) => verdictApplies(v, req.fingerprint, policy.fingerprint.elicitationThreshold));
+    const cluster = verdictEvidence(verdicts);
+    signals.push(...cluster.signals);
+    reasons.push(...cluster.evidence);
+    const update = applySignals(this.evidence.signalStates(), signals, now, policy.risk);
+    this.evidence.writeSignals(update.changed);
+    return { reasons, verdicts, cluster, risk: update.score };
+  }
+
+  /** Counts a forwarded request in the window and the day and opens its lease; returns the lease id. */
+  private countForwarded(now: number, policy: Policy, estimate: TokenEstimate, capped: boolean): string {
+    const windowMs = policy.limits.windowSeconds * 1000;
+    const dayMs = policy.limits.dayWindowSeconds * 1000;
+    const bucket = this.counters.add("window", now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), { requests: 1, ...estimate });
+    this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: 1, inputTokens: 0, outputTokens: 0 });
+    this.meta.rememberForwarded(now, capped);
+    return this.leases.openLease(now, policy.limits.leaseSeconds * 1000, bucket, estimate);
+  }
+
+  /** The decision's traces: the recent list, the per-minute counts, and an audit row for anything but a plain allow. */
+  private recordDecision(now: number, req: AdmitRequest, result: AdmitResult, decision: Decision): void {
+    this.outbox.remember(now, req.requestId, result);
+    this.outbox.countDecision(now, result.action, result.enforced);
+    if (decision.action === "allow" && decision.shadowAction === null) return;
+    const entry: AuditEntry = {
+      requestId: req.requestId,
+      action: result.action,
+      enforced: result.enforced,
+      reasons: result.reasons,
+      risk: result.risk,
+      country: req.fingerprint.country,
+      cluster: result.clusters.length > 0 ? result.clusters.join(",") : null,
+      detail: { rule: decision.rule, shadowAction: decision.shadowAction, retryAfterSeconds: decision.retryAfterSeconds, tier: req.account.tier },
+    };
+    this.outbox.enqueueAudit(now, entry, this.meta.accountId);
+  }
+
+  private prune(now: number): void {
+    this.counters.prune(now);
+    this.overrides.prune(now);
+    this.evidence.prune(now, this.policySeen ? this.policy : null);
+    if (this.policySeen) this.verdicts.prune(now, this.policy);
+  }
+
+  private bufferReport(now: number, req: AdmitRequest, policy: Policy, tokens: TokenEstimate): void {
+    const keys = req.fingerprint.keys;
+    if (keys.length === 0) return;
+    this.reports.add({
+      at: now,
+      keys,
+      bands: keys.filter((k) => k.startsWith("tpl:")),
+      model: req.fingerprint.model,
+      inputTokens: tokens.inputTokens,
+      outputTokens: tokens.outputTokens,
+      elicited: req.fingerprint.elicitation >= policy.fingerprint.elicitationThreshold,
+    });
+    this.reportDueAt ??= now + policy.clusters.reportIntervalSeconds * 1000;
+  }
+
+  /**
+   * Hands the audit outbox and decision counts (and, when due, the cluster report) to this account's
+   * collector in ONE call; the collector writes them to D1 with every other account's rows.
+   */
+  private async sendToCollector(now: number): Promise<FlushOutcome> {
+    const accountId = this.meta.accountId;
+    const reportDue = accountId !== null && this.reportDueAt !== null && now >= this.reportDueAt;
+    const batch = reportDue ? this.reports.drain(accountId) : null;
+    if (reportDue) this.reportDueAt = null;
+    const handoff = this.outbox.take(accountId ?? "");
+    if (!batch && !handoff) return "idle";
+    const policy = this.policy;
+    const collector = this.env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(accountId ?? "", policy.clusters.shards)));
+    try {
+      this.verdicts.apply(await collector.report(batch, policyText(policy), handoff?.audit), this.policy);
+    } catch (err) {
+      // The report is dropped (the next interval carries the same keys again); the audit rows stay and are retried.
+      const rows = handoff?.audit.rows.length ?? 0;
+      console.error(JSON.stringify({ msg: "collector hand-off failed; audit will retry", account: accountId, rows, error: String(err) }));
+      return handoff ? "failed" : "idle";
+    }
+    return handoff ? this.outbox.acknowledge(handoff, this.clock()) : "idle";
+  }
+
+  /** Sets the alarm for the earliest pending work (lib/account-alarm.ts), unless one is set at or before it. */
+  private scheduleAlarm(now: number, flush: FlushOutcome | null = null): void {
+    const due = nextAlarmAt({
+      now,
+      writesPending: this.outbox.pending,
+      flushDueAt: this.outbox.flushDueAt,
+      lastFlush: flush,
+      nextLeaseExpiry: this.leases.nextExpiryAt(),
+      reportDueAt: this.reportDueAt,
+      writeBehindDueAt: this.evidence.fingerprintsDueAt(),
+      lastExpiry: Math.max(this.counters.lastExpiry(), this.evidence.lastExpiry()),
+    });
+    if (due === null) return;
+    // The alarm is set in wall time; the object's clock may run ahead of it in tests.
+    const real = due - (this.clock() - Date.now());
+    if (this.alarmAt !== null && this.alarmAt <= real) return;
+    this.alarmAt = real;
+    this.ctx.waitUntil(this.ctx.storage.setAlarm(real));
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * What the account hands to its cluster collector and shows its operator: audit rows of every decision
+ * that was not a plain allow, decision counts per minute (allow included), and the last 50 decisions.
+ *
+ * Audit rows are stored at once and deleted only after the collector has stored them, so a failed
+ * hand-off loses nothing. Counts live in memory, like the cluster report they travel with: statistics,
+ * where a row write per request would cost more than the decision; a crash loses at most one
+ * hand-off's worth. Recent decisions are written behind, by the alarm, in one statement per dozen.
+ */
+import { AUDIT_FLUSH_DELAY_MS, COUNTS_FLUSH_DELAY_MS } from "../../lib/account-alarm.ts";
+import type { AuditHandoff } from "../../lib/audit.ts";
+import { ACTIONS, type AccountState, type Action, type AdmitResult } from "../../lib/decision.ts";
+import { insertRows, nullableNum, nullableStr, num, str } from "./rows.ts";
+
+const RECENT_DECISIONS = 50;
+// If the collector is unreachable for long, keep the newest 5,000 audit rows rather than growing without bound.
+const OUTBOX_CAP = 5_000;
+// Rows per hand-off to the collector; the next follows at once when more remain.
+const FLUSH_BATCH = 100;
+
+type RecentDecision = AccountState["recentDecisions"][number] & { seq: number };
+type DecisionCount = { minute: number; action: string; enforced: number; count: number };
+export type AuditEntry = {
+  requestId: string;
+  action: Action;
+  enforced: boolean;
+  reasons: string[];
+  risk: number;
+  country: string;
+  cluster: string | null;
+  detail: Record<string, unknown>;
+};
+/** One hand-off as taken from the outbox: what to send, and how to acknowledge it. */
+export type Handoff = { audit: AuditHandoff; lastId: number };
+
+function isAction(value: string): value is Action {
+  return (ACTIONS as readonly string[]).includes(value);
+}
+
+export class OutboxStore {
+  private size = 0;
+  private dueAt: number | null = null;
+  private counts = new Map<string, DecisionCount>();
+  private recent: RecentDecision[] = [];
+  /** The newest entries of `recent` not yet in storage. */
+  private recentUnwritten = 0;
+  private seq = 0;
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  load(now: number): void {
+    this.recent = [];
+    for (const r of this.sql.exec(`SELECT * FROM recent_decisions ORDER BY seq`)) {
+      const action = str(r.action);
+      if (!isAction(action)) continue;
+      this.recent.push({
+        seq: num(r.seq), at: num(r.at), requestId: str(r.request_id), action, enforced: num(r.enforced) === 1,
+        reasons: str(r.reasons) === "" ? [] : str(r.reasons).split(","), risk: num(r.risk),
+      });
+    }
+    this.recentUnwritten = 0;
+    this.seq = this.recent.at(-1)?.seq ?? 0;
+    const outbox = this.sql.exec(`SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_outbox`).toArray()[0];
+    this.size = num(outbox?.n);
+    // Counts stored by earlier versions (which wrote a row per decision) join the ones in memory.
+    this.counts = new Map();
+    for (const c of this.sql.exec(`SELECT minute, action, enforced, count FROM decision_counts`)) {
+      this.add(num(c.minute), str(c.action), num(c.enforced), num(c.count));
+    }
+    if (this.counts.size > 0) this.sql.exec(`DELETE FROM decision_counts`);
+    this.dueAt = this.size > 0 ? num(outbox?.oldest) + AUDIT_FLUSH_DELAY_MS : this.counts.size > 0 ? now : null;
+  }
+
+  /** Anything waiting for the alarm: rows or counts to hand over, recent decisions to write. */
+  get pending(): boolean {
+    return this.size > 0 || this.counts.size > 0 || this.recentUnwritten > 0;
+  }
+
+  /** When the outbox wants its next hand-off; null = no deadline of its own. */
+  get flushDueAt(): number | null {
+    return this.dueAt;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Recent decisions
+
+  remember(now: number, requestId: string, result: AdmitResult): void {
+    const seq = ++this.seq;
+    this.recent.push({ seq, at: now, requestId, action: result.action, enforced: result.enforced, reasons: result.reasons, risk: result.risk });
+    if (this.recent.length > RECENT_DECISIONS) this.recent.shift();
+    this.recentUnwritten = Math.min(this.recent.length, this.recentUnwritten + 1);
+  }
+
+  /** Newest first. */
+  recentDecisions(): AccountState["recentDecisions"] {
+    return [...this.recent].sort((a, b) => b.seq - a.seq).map(({ seq: _seq, ...d }) => d);
+  }
+
+  writeRecent(): void {
+    if (this.recentUnwritten === 0) return;
+    insertRows(
+      this.sql,
+      `INSERT INTO recent_decisions (slot, seq, at, request_id, action, enforced, reasons, risk)`,
+      `ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, at = excluded.at, request_id = excluded.request_id,
+         action = excluded.action, enforced = excluded.enforced, reasons = excluded.reasons, risk = excluded.risk`,
+      this.recent
+        .slice(-this.recentUnwritten)
+        .map((d) => [d.seq % RECENT_DECISIONS, d.seq, d.at, d.requestId, d.action, d.enforced ? 1 : 0, d.reasons.join(","), d.risk]),
+    );
+    this.recentUnwritten = 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Audit rows and decision counts
+
+  enqueueAudit(now: number, row: AuditEntry, accountId: string | null): void {
+    this.sql.exec(
+      `INSERT INTO audit_outbox (at, kind, request_id, action, enforced, reasons, risk, country, cluster, detail)
+       VALUES (?, 'decision', ?, ?, ?, ?, ?, ?, ?, ?)`,
+      now, row.requestId, row.action, row.enforced ? 1 : 0, row.reasons.join(","), row.risk, row.country, row.cluster, JSON.stringify(row.detail),
+    );
+    this.size++;
+    this.dueAt = Math.min(this.dueAt ?? Number.POSITIVE_INFINITY, now + AUDIT_FLUSH_DELAY_MS);
+    if (this.size > OUTBOX_CAP) {
+      const drop = this.size - OUTBOX_CAP;
+      this.sql.exec(`DELETE FROM audit_outbox WHERE id IN (SELECT id FROM audit_outbox ORDER BY id LIMIT ?)`, drop);
+      this.size = OUTBOX_CAP;
+      console.error(JSON.stringify({ msg: "audit outbox full; oldest rows dropped", account: accountId, dropped: drop }));
+    }
+  }
+
+  countDecision(now: number, action: Action, enforced: boolean): void {
+    this.add(Math.floor(now / 60_000) * 60_000, action, enforced ? 1 : 0, 1);
+    this.dueAt ??= now + COUNTS_FLUSH_DELAY_MS;
+  }
+
+  /** The next hand-off: up to 100 audit rows and every count; null when nothing waits. */
+  take(accountId: string): Handoff | null {
+    const rows = this.size > 0 ? this.sql.exec(`SELECT * FROM audit_outbox ORDER BY id LIMIT ?`, FLUSH_BATCH).toArray() : [];
+    // A snapshot: `add` replaces entries, never changes them, so these stay what was sent.
+    const counts = [...this.counts.values()];
+    if (rows.length === 0 && counts.length === 0) {
+      this.size = 0;
+      this.dueAt = null;
+      return null;
+    }
+    return {
+      audit: {
+        accountId,
+        rows: rows.map((r) => ({
+          at: num(r.at), kind: str(r.kind), requestId: nullableStr(r.request_id), action: nullableStr(r.action),
+          enforced: nullableNum(r.enforced), reasons: nullableStr(r.reasons), risk: nullableNum(r.risk),
+          country: nullableStr(r.country), cluster: nullableStr(r.cluster), detail: nullableStr(r.detail),
+        })),
+        counts,
+      },
+      lastId: num(rows.at(-1)?.id),
+    };
+  }
+
+  /**
+   * Deletes what the collector has stored. Rows admitted while the call was in flight have larger ids
+   * and stay for the next hand-off; counts that grew meanwhile keep only what was not yet sent.
+   */
+  acknowledge(handoff: Handoff, now: number): "flushed" | "more" {
+    const rowsSent = handoff.audit.rows.length;
+    const deleted = rowsSent > 0 ? this.sql.exec(`DELETE FROM audit_outbox WHERE id <= ?`, handoff.lastId).rowsWritten : 0;
+    for (const c of handoff.audit.counts) this.add(c.minute, c.action, c.enforced, -c.count);
+    this.size = Math.max(0, this.size - deleted);
+    this.dueAt = this.size > 0 ? now + AUDIT_FLUSH_DELAY_MS : this.counts.size > 0 ? now + COUNTS_FLUSH_DELAY_MS : null;
+    return this.size > 0 && rowsSent === FLUSH_BATCH ? "more" : "flushed";
+  }
+
+  /** Adds to (or, with a negative n, takes from) one minute's count; a count at zero is gone. */
+  private add(minute: number, action: string, enforced: number, n: number): void {
+    const key = `${minute}|${action}|${enforced}`;
+    const count = (this.counts.get(key)?.count ?? 0) + n;
+    if (count > 0) this.counts.set(key, { minute, action, enforced, count });
+    else this.counts.delete(key);
+  }
+}

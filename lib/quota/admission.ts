@@ -1,0 +1,126 @@
+/**
+ * Admission as arithmetic: what an account object knows about one request (its counters, leases,
+ * overrides, the verdicts that apply) turned into the facts every rule judges, the decision, and the
+ * rate-limit snapshot the client sees. The object gathers the state and writes what follows; nothing
+ * here reads or writes storage, so each step is unit-tested on plain data.
+ */
+import type { CachedVerdict, RateLimitSnapshot } from "../decision.ts";
+import { isShadow, type Policy, type RiskSignal, type TierLimits } from "../policy.ts";
+import { admissionFindings, decide, type AdmissionFacts, type Decision } from "./action.ts";
+import { msUntilBelow } from "./risk.ts";
+import { msUntilClusterShareFits, msUntilEmpty, msUntilFits, windowUsage, type Bucket } from "./window.ts";
+
+/** The counters a decision reads, each as the buckets of its own window. */
+export type CounterSeries = { requests: Bucket[]; inputTokens: Bucket[]; outputTokens: Bucket[]; exchanges: Bucket[] };
+
+export type TokenEstimate = { inputTokens: number; outputTokens: number };
+
+/** Token counts from the edge or the origin: anything but a finite positive number counts as 0. */
+export function tokenCount(value: number): number {
+  return Number.isFinite(value) && value > 0 ? Math.ceil(value) : 0;
+}
+
+export type VerdictEvidence = {
+  signals: RiskSignal[];
+  evidence: string[];
+  /** The tightest confirmed cluster's per-member cap, or null when no confirmed verdict caps the account. */
+  clusterCap: number | null;
+  /** When that cap's verdict was decided: pacing a member's share starts there at the latest. */
+  capSince: number;
+};
+
+/** What the verdicts that apply to a request add: a signal and a reason each, and the tightest confirmed cap. */
+export function verdictEvidence(verdicts: readonly CachedVerdict[]): VerdictEvidence {
+  const out: VerdictEvidence = { signals: [], evidence: [], clusterCap: null, capSince: 0 };
+  for (const v of verdicts) {
+    if (v.verdict === "confirmed") {
+      out.signals.push("cluster_verdict");
+      out.evidence.push("cluster.confirmed");
+      if (v.capPerWindow !== null && v.capPerWindow < (out.clusterCap ?? Number.POSITIVE_INFINITY)) {
+        out.clusterCap = v.capPerWindow;
+        out.capSince = v.decidedAt;
+      }
+    } else {
+      out.signals.push("cluster_member");
+      out.evidence.push("cluster.suspect");
+    }
+  }
+  return out;
+}
+
+export type AdmissionState = {
+  now: number;
+  policy: Policy;
+  limits: TierLimits;
+  series: CounterSeries;
+  estimate: TokenEstimate;
+  risk: number;
+  inFlight: number;
+  deny: { reason: string } | null;
+  overrideBlock: { reason: string } | null;
+  overrideAllow: boolean;
+  /** From verdictEvidence. */
+  clusterCap: number | null;
+  capSince: number;
+  /** When the account's last request reached the origin, or null. */
+  lastForwardedAt: number | null;
+};
+
+/** The facts every rule judges, from the account's state and this request's estimate. */
+export function admissionFacts(s: AdmissionState): AdmissionFacts {
+  const { policy, now, limits, series, estimate } = s;
+  const windowMs = policy.limits.windowSeconds * 1000;
+  const dayMs = policy.limits.dayWindowSeconds * 1000;
+  return {
+    deny: s.deny,
+    overrideBlock: s.overrideBlock,
+    overrideAllow: s.overrideAllow,
+    inFlight: s.inFlight,
+    concurrencyLimit: limits.concurrency,
+    quota: [
+      { counter: "requests", msUntilFits: msUntilFits(series.requests, now, windowMs, limits.requests, 1), windowMs },
+      { counter: "input_tokens", msUntilFits: msUntilFits(series.inputTokens, now, windowMs, limits.inputTokens, estimate.inputTokens), windowMs },
+      { counter: "output_tokens", msUntilFits: msUntilFits(series.outputTokens, now, windowMs, limits.outputTokens, estimate.outputTokens), windowMs },
+      { counter: "exchanges_per_day", msUntilFits: msUntilFits(series.exchanges, now, dayMs, limits.exchangesPerDay, 1), windowMs: dayMs },
+    ],
+    clusterCap:
+      s.clusterCap === null
+        ? null
+        : {
+            msUntilFits: msUntilClusterShareFits(s.clusterCap, series.requests, Math.max(s.lastForwardedAt ?? 0, s.capSince), now, windowMs),
+            windowMs,
+            degrade: policy.clusters.degradeWithinCap,
+          },
+    risk: s.risk,
+    riskMsUntilBelowThrottle: msUntilBelow(s.risk, policy.actions.throttle, policy.risk.halfLifeSeconds * 1000),
+    thresholds: policy.actions,
+    windowSeconds: policy.limits.windowSeconds,
+  };
+}
+
+/** The decision on one request: the strictest finding, shadowed rules reported beside it. */
+export function decideAdmission(s: AdmissionState): Decision {
+  return decide(admissionFindings(admissionFacts(s)), (rule) => isShadow(s.policy, rule));
+}
+
+/** Remaining capacity for the rate-limit headers: limits and window usage only, never risk itself. */
+export function rateLimitSnapshot(
+  limits: Pick<TierLimits, "requests" | "inputTokens" | "outputTokens">,
+  series: Pick<CounterSeries, "requests" | "inputTokens" | "outputTokens">,
+  now: number,
+  windowMs: number,
+): RateLimitSnapshot {
+  const remaining = (buckets: Bucket[], limit: number) => Math.max(0, limit - windowUsage(buckets, now, windowMs));
+  const resetMs = Math.max(
+    msUntilEmpty(series.requests, now, windowMs),
+    msUntilEmpty(series.inputTokens, now, windowMs),
+    msUntilEmpty(series.outputTokens, now, windowMs),
+  );
+  return {
+    windowSeconds: windowMs / 1000,
+    resetSeconds: Math.ceil(resetMs / 1000),
+    requests: { limit: limits.requests, remaining: remaining(series.requests, limits.requests) },
+    inputTokens: { limit: limits.inputTokens, remaining: remaining(series.inputTokens, limits.inputTokens) },
+    outputTokens: { limit: limits.outputTokens, remaining: remaining(series.outputTokens, limits.outputTokens) },
+  };
+}
