@@ -80,6 +80,82 @@ const regionAction = z.enum(["allow", "risk", "deny"]);
 /** Fingerprint kinds a combination key can join ("tpl" and "template" are the same: the SimHash bands). */
 export const FINGERPRINT_KINDS = ["asn", "prefix", "tls", "sdk", "headers", "system", "tpl", "template"] as const;
 
+/**
+ * The cluster verdict score (lib/cluster/evidence.ts), one self-contained block. Each kind of evidence
+ * adds at most its weight, in log-odds points, along a saturating curve, to a prior set by the key's
+ * kind; a logistic turns the sum into a score in 0..1. Defaults come from scripts/calibrate-verdict.ts.
+ */
+export const VERDICT_EVIDENCE = [
+  "accounts",
+  "requests",
+  "synchrony",
+  "template",
+  "elicitation",
+  "system_prompt",
+  "wrapper",
+  "client",
+  "hosting",
+  "new_accounts",
+  "payment",
+  "volume",
+  "model_pivot",
+] as const;
+export type VerdictEvidence = (typeof VERDICT_EVIDENCE)[number];
+
+const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
+  accounts: 2,
+  requests: 1.5,
+  synchrony: 3.5,
+  template: 3,
+  elicitation: 3.5,
+  system_prompt: 2.5,
+  wrapper: 2.5,
+  client: 1.5,
+  hosting: 2.5,
+  new_accounts: 1.5,
+  payment: 2,
+  volume: 2.5,
+  model_pivot: 1.5,
+};
+
+const logOdds = z.number().min(-20).max(0);
+
+const clusterVerdictSchema = z
+  .strictObject({
+    /** Score (0..1) from which a key is `confirmed`: its members are capped and degraded. */
+    confirmScore: z.number().gt(0).lt(1).default(0.9),
+    /** Score (0..1) from which a key is `suspect`: its members carry the cluster_member risk signal. */
+    suspectScore: z.number().gt(0).lt(1).default(0.5),
+    /**
+     * Log-odds before any behaviour, by the key's kind: `broad` (asn, sdk, tls, headers and their
+     * combinations) is shared by many honest customers, `network` (a /24 or /48 prefix), `band` (one
+     * SimHash band, which unrelated prompts share by chance), `content` (one exact system prompt, one
+     * prompt wrapper, one payment fingerprint) is something accounts share only by running one tool.
+     */
+    priors: z
+      .strictObject({
+        broad: logOdds.default(-6),
+        network: logOdds.default(-4.5),
+        band: logOdds.default(-5),
+        content: logOdds.default(-4),
+      })
+      .prefault({}),
+    /** Most log-odds points each kind of evidence adds (reached where its curve saturates). */
+    weights: z
+      .partialRecord(z.enum(VERDICT_EVIDENCE), z.number().min(0).max(10))
+      .default({})
+      .transform((w) => ({ ...DEFAULT_VERDICT_WEIGHTS, ...w })),
+    /**
+     * Most points that evidence of belonging together (one prompt, one client, one owner) adds in all:
+     * it tells one operator from an unrelated crowd, not a campaign from an office or a platform.
+     */
+    commonalityCap: z.number().min(0).max(20).default(3),
+    /** Most points taken off when members use the API no more than honest accounts of their tier. */
+    volumeRelief: z.number().min(0).max(10).default(1),
+  })
+  .prefault({})
+  .refine((v) => v.suspectScore <= v.confirmScore, { message: "suspectScore must not exceed confirmScore" });
+
 export const policySchema = z.strictObject({
   /** Bumped by operators on every change; echoed in logs and the admin API. */
   version: nonNegInt.default(0),
@@ -254,6 +330,8 @@ export const policySchema = z.strictObject({
       pushPerRun: z.number().int().min(1).max(10_000).default(500),
       /** Fingerprint kinds combined into extra keys, e.g. [["asn","tls"]]. */
       combinations: z.array(z.array(z.enum(FINGERPRINT_KINDS)).min(2)).default([["tls", "sdk"]]),
+      /** The verdict score: thresholds, priors and weights (see clusterVerdictSchema). */
+      verdict: clusterVerdictSchema,
     })
     .prefault({}),
 });
