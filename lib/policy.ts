@@ -150,8 +150,8 @@ const clusterVerdictSchema = z
      * it tells one operator from an unrelated crowd, not a campaign from an office or a platform.
      */
     commonalityCap: z.number().min(0).max(20).default(3),
-    /** Most points taken off when members use the API no more than honest accounts of their tier. */
-    volumeRelief: z.number().min(0).max(10).default(1),
+    /** Points taken off when members use the API no more than honest accounts of their tier do. */
+    volumeRelief: z.number().min(0).max(10).default(2.5),
   })
   .prefault({})
   .refine((v) => v.suspectScore <= v.confirmScore, { message: "suspectScore must not exceed confirmScore" });

@@ -99,10 +99,10 @@ const CURVES = {
   // 1 − payments per account: from one card per two accounts to one per twenty.
   payment: [0.5, 0.95],
 } as const;
-// Volume ratio (log2): adds from 1.5× honest peers to 8×; takes off from 1× down to ¼×.
+// Volume ratio (log2): adds from 1.5× honest peers to 8×. At or below 1× the members use the API as
+// honest accounts of their tier do, which harvesting at scale does not: that takes points off, fading out by 1.5×.
 const VOLUME_START = Math.log2(1.5);
 const VOLUME_SATURATE = Math.log2(8);
-const VOLUME_RELIEF_SATURATE = 2;
 /** Evidence that overlaps: the second counts this much, the third this squared. */
 const OVERLAP = 0.5;
 const GROUPS: readonly (readonly VerdictEvidence[])[] = [
@@ -188,7 +188,7 @@ function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
   let volumeCurve = 0;
   if (volume !== undefined && volume > 0) {
     const log = Math.log2(volume);
-    volumeCurve = log >= 0 ? smoothstep(log, VOLUME_START, VOLUME_SATURATE) : -smoothstep(-log, 0, VOLUME_RELIEF_SATURATE);
+    volumeCurve = log >= VOLUME_START ? smoothstep(log, VOLUME_START, VOLUME_SATURATE) : smoothstep(log, 0, VOLUME_START) - 1;
   }
   return [
     { evidence: "accounts", value: metrics.accounts, curve: smoothstep(ln(metrics.accounts), ln(rules.minAccounts), ln(ACCOUNTS_SATURATE)), implied: false },
