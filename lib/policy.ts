@@ -104,18 +104,18 @@ export type VerdictEvidence = (typeof VERDICT_EVIDENCE)[number];
 
 const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
   accounts: 2,
-  requests: 1.5,
-  synchrony: 3.5,
+  requests: 1,
+  synchrony: 3.25,
   template: 3,
-  elicitation: 3.5,
+  elicitation: 3,
   system_prompt: 2.5,
   wrapper: 2.5,
-  client: 1.5,
+  client: 2,
   hosting: 2.5,
   new_accounts: 1.5,
   payment: 2,
   volume: 2.5,
-  model_pivot: 1.5,
+  model_pivot: 1,
 };
 
 const logOdds = z.number().min(-20).max(0);
@@ -134,7 +134,7 @@ const clusterVerdictSchema = z
      */
     priors: z
       .strictObject({
-        broad: logOdds.default(-6),
+        broad: logOdds.default(-5.5),
         network: logOdds.default(-4.5),
         band: logOdds.default(-5),
         content: logOdds.default(-4),
@@ -146,8 +146,10 @@ const clusterVerdictSchema = z
       .default({})
       .transform((w) => ({ ...DEFAULT_VERDICT_WEIGHTS, ...w })),
     /**
-     * Most points that evidence of belonging together (one prompt, one client, one owner) adds in all:
-     * it tells one operator from an unrelated crowd, not a campaign from an office or a platform.
+     * Most points that evidence of belonging together (one prompt, one client, one owner) adds in all,
+     * reached at ~1,000 accounts (half of it at minAccounts): it tells one operator from an unrelated
+     * crowd, not a campaign from an office or a platform, and a few dozen accounts of one operator are
+     * what every company is.
      */
     commonalityCap: z.number().min(0).max(20).default(3),
     /** Points taken off when members use the API no more than honest accounts of their tier do. */

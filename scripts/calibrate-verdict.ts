@@ -20,11 +20,11 @@ import { DEFAULT_POLICY, VERDICT_EVIDENCE, type Policy } from "../lib/policy.ts"
 import { NAMED_CASES, populations, rootToday, withoutVolume, type KeyCase, type Population } from "../sim/verdict-families.ts";
 
 const SEED = 17;
-const PER_FAMILY = 60;
+const PER_FAMILY = 40;
 // Log-odds a population should clear the confirm threshold by (campaigns above, honest crowds below).
 const MARGIN = 1;
 const ANCHOR = 0.3;
-const STEPS = 120;
+const STEPS = 60;
 
 type VerdictPolicy = Policy["clusters"]["verdict"];
 type Param = { name: string; get: (v: VerdictPolicy) => number; set: (v: VerdictPolicy, x: number) => void; lo: number; hi: number };
@@ -93,7 +93,7 @@ function fit(pops: readonly Population[]): VerdictPolicy {
   const current = cloneVerdict(anchor);
   const m = new Array<number>(PARAMS.length).fill(0);
   const s = new Array<number>(PARAMS.length).fill(0);
-  const rate = 0.05;
+  const rate = 0.1;
   const h = 1e-3;
   for (let step = 1; step <= STEPS; step++) {
     const grad = PARAMS.map((p) => {
@@ -112,7 +112,7 @@ function fit(pops: readonly Population[]): VerdictPolicy {
       const sHat = (s[i] ?? 0) / (1 - 0.999 ** step);
       p.set(current, Math.min(p.hi, Math.max(p.lo, p.get(current) - (rate * mHat) / (Math.sqrt(sHat) + 1e-8))));
     });
-    if (step % 40 === 0) console.error(`step ${step}: loss ${loss(pops, withVerdict(DEFAULT_POLICY, current), anchor).toFixed(4)}`);
+    if (step % 20 === 0) console.error(`step ${step}: loss ${loss(pops, withVerdict(DEFAULT_POLICY, current), anchor).toFixed(4)}`);
   }
   return current;
 }

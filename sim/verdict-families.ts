@@ -234,7 +234,7 @@ function cloudCi(rng: Rng): Shape {
   const crowd: Crowd = {
     accounts: Math.round(logUniform(rng, 200, 3_000)), perAccount: logUniform(rng, 0.5, 3), hosting: 1, client: uniform(rng, 0.3, 0.6),
     // Each customer's jobs send their own prompts: no system prompt is shared across the region's CI.
-    system: 0, wrapper: uniform(rng, 0.05, 0.15), template: uniform(rng, 0.05, 0.3), elicitation: uniform(rng, 0.02, 0.12),
+    system: 0, wrapper: 0, template: uniform(rng, 0.05, 0.3), elicitation: uniform(rng, 0.02, 0.12),
     // Cron at the top of the hour lines many jobs up.
     synchrony: uniform(rng, 0.3, 0.7), burst: uniform(rng, 0, 0.2), payments: uniform(rng, 0.7, 1), pivot: false,
   };

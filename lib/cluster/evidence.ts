@@ -15,9 +15,9 @@
  *   third a quarter; likewise account count and request rate, and a burst of
  *   new accounts and shared payment.
  * - Evidence of belonging together (one prompt, one client, one owner) is
- *   capped: it tells one operator from an unrelated crowd, which an office or a
- *   teaching platform also is. What tells a campaign is what it does: timing,
- *   elicitation, volume, hosting exits, scale.
+ *   capped, the more so the fewer the accounts: it tells one operator from an
+ *   unrelated crowd, which an office or a teaching platform also is. What tells
+ *   a campaign is what it does: timing, elicitation, volume, hosting exits, scale.
  *
  * Absent metrics are unknown and add nothing. The result lists every item with
  * its observed value and points, largest first, so a verdict explains itself.
@@ -247,8 +247,10 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
   }
   let together = 0;
   for (const evidence of COMMONALITY) together += points.get(evidence) ?? 0;
-  if (together > commonalityCap) {
-    const scale = commonalityCap / together;
+  const accountsCurve = raws[0]?.curve ?? 0;
+  const cap = commonalityCap * (0.5 + 0.5 * accountsCurve);
+  if (together > cap) {
+    const scale = cap / together;
     for (const evidence of COMMONALITY) points.set(evidence, (points.get(evidence) ?? 0) * scale);
   }
 
