@@ -104,8 +104,8 @@ export type VerdictEvidence = (typeof VERDICT_EVIDENCE)[number];
 
 const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
   accounts: 2,
-  requests: 1,
-  synchrony: 3.25,
+  requests: 1.5,
+  synchrony: 3,
   template: 3,
   elicitation: 3,
   system_prompt: 2.5,
@@ -114,7 +114,7 @@ const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
   hosting: 2.5,
   new_accounts: 1.5,
   payment: 2,
-  volume: 2.5,
+  volume: 3,
   model_pivot: 1,
 };
 
@@ -137,7 +137,7 @@ const clusterVerdictSchema = z
         broad: logOdds.default(-5.5),
         network: logOdds.default(-4.5),
         band: logOdds.default(-5),
-        content: logOdds.default(-4),
+        content: logOdds.default(-4.2),
       })
       .prefault({}),
     /** Most log-odds points each kind of evidence adds (reached where its curve saturates). */
