@@ -131,14 +131,25 @@ function outcome(keys: readonly KeyCase[], policy: Policy, view: (m: KeyMetrics)
 }
 
 function familyTable(pops: readonly Population[], policy: Policy): string[] {
-  const lines = ["| family | split | populations | confirmed | suspect | none |", "|---|---|---|---|---|---|"];
+  const lines = [
+    "| family | split | populations | confirmed | suspect | none | confirmed, root today | confirmed, two-of-three rule |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
   const families = [...new Set(pops.map((p) => p.family))];
   for (const family of families) {
     const of = pops.filter((p) => p.family === family);
     const counts = { none: 0, suspect: 0, confirmed: 0 };
-    for (const pop of of) counts[outcome(pop.keys, policy).verdict]++;
+    let today = 0;
+    let old = 0;
+    for (const pop of of) {
+      counts[outcome(pop.keys, policy).verdict]++;
+      if (outcome(pop.keys, policy, rootToday).verdict === "confirmed") today++;
+      if (twoOfThree(pop.keys, policy) === "confirmed") old++;
+    }
     const pct = (n: number) => `${((100 * n) / of.length).toFixed(0)} %`;
-    lines.push(`| ${family} | ${of[0]?.split} | ${of.length} | ${pct(counts.confirmed)} | ${pct(counts.suspect)} | ${pct(counts.none)} |`);
+    lines.push(
+      `| ${family} | ${of[0]?.split} | ${of.length} | ${pct(counts.confirmed)} | ${pct(counts.suspect)} | ${pct(counts.none)} | ${pct(today)} | ${pct(old)} |`,
+    );
   }
   return lines;
 }
@@ -147,15 +158,28 @@ function kindOf(key: string): string {
   return key.slice(0, key.indexOf(":"));
 }
 
+/** What the rule before the score said: suspect on one of synchrony / template / elicitation, confirmed on two. */
+function twoOfThree(keys: readonly KeyCase[], policy: Policy): Verdict {
+  const rules = policy.clusters;
+  let best: Verdict = "none";
+  for (const { key, metrics: m } of keys) {
+    if (rules.allowlist.includes(key) || m.accounts < rules.minAccounts || m.requestsPerWindow < rules.minRequestsPerWindow) continue;
+    const n = [m.synchrony >= rules.synchronyThreshold, m.templateShare >= rules.templateConcentration, m.elicitationShare >= rules.elicitationShare].filter(Boolean).length;
+    if (n >= 2) return "confirmed";
+    if (n === 1) best = "suspect";
+  }
+  return best;
+}
+
 function namedTable(policy: Policy): string[] {
   const lines = [
-    "| case | campaign | all evidence | without volume | root today | note |",
-    "|---|---|---|---|---|---|",
+    "| case | campaign | all evidence | without volume | root today | two-of-three rule | note |",
+    "|---|---|---|---|---|---|---|",
   ];
   const cell = (o: Outcome) => `${o.score.toFixed(3)} ${o.verdict} (${o.key === "-" ? "-" : kindOf(o.key)})`;
   for (const named of NAMED_CASES) {
     lines.push(
-      `| ${named.name} | ${named.campaign ? "yes" : "no"} | ${cell(outcome(named.keys, policy))} | ${cell(outcome(named.keys, policy, withoutVolume))} | ${cell(outcome(named.keys, policy, rootToday))} | ${named.limitation ?? ""} |`,
+      `| ${named.name} | ${named.campaign ? "yes" : "no"} | ${cell(outcome(named.keys, policy))} | ${cell(outcome(named.keys, policy, withoutVolume))} | ${cell(outcome(named.keys, policy, rootToday))} | ${twoOfThree(named.keys, policy)} | ${named.limitation ?? ""} |`,
     );
   }
   return lines;
