@@ -63,7 +63,7 @@ export type EvidenceItem = {
   points: number;
   /** The key's kind makes this evidence true of every request: it adds nothing. */
   implied?: true;
-  /** Reason code it earns (present when it counted at least half its weight). */
+  /** Reason code it earns: past its policy marker (synchrony, template, elicitation), else at half its weight. */
   reason?: string;
 };
 
@@ -119,7 +119,6 @@ export function smoothstep(x: number, lo: number, hi: number): number {
   return t * t * (3 - 2 * t);
 }
 
-const BROAD_PARTS = new Set(["asn", "sdk", "tls", "headers"]);
 const CONTENT_PARTS = new Set(["system", "wrap", "payment"]);
 const CLIENT_PARTS = new Set(["tls", "sdk", "headers"]);
 
@@ -247,7 +246,7 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
   }
   let together = 0;
   for (const evidence of COMMONALITY) together += points.get(evidence) ?? 0;
-  const accountsCurve = raws[0]?.curve ?? 0;
+  const accountsCurve = raws.find((r) => r.evidence === "accounts")?.curve ?? 0;
   const cap = commonalityCap * (0.5 + 0.5 * accountsCurve);
   if (together > cap) {
     const scale = cap / together;
