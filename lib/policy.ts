@@ -105,6 +105,81 @@ function section<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
   return z.prefault(object, {} as z.input<typeof object>);
 }
 
+/**
+ * The cluster verdict score (lib/cluster/evidence.ts), one self-contained block. Each kind of evidence
+ * adds at most its weight, in log-odds points, along a saturating curve, to a prior set by the key's
+ * kind; a logistic turns the sum into a score in 0..1. Defaults come from scripts/calibrate-verdict.ts.
+ */
+export const VERDICT_EVIDENCE = [
+  "accounts",
+  "requests",
+  "synchrony",
+  "template",
+  "elicitation",
+  "system_prompt",
+  "wrapper",
+  "client",
+  "hosting",
+  "new_accounts",
+  "payment",
+  "volume",
+  "model_pivot",
+] as const;
+export type VerdictEvidence = (typeof VERDICT_EVIDENCE)[number];
+
+const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
+  accounts: 2,
+  requests: 1.5,
+  synchrony: 3,
+  template: 3,
+  elicitation: 3,
+  system_prompt: 2.5,
+  wrapper: 2.5,
+  client: 2,
+  hosting: 2.5,
+  new_accounts: 1.5,
+  payment: 2,
+  volume: 3,
+  model_pivot: 1,
+};
+
+const logOdds = between(-20, 0);
+/** Strictly inside (0, 1). */
+const openShare = z.number().check(z.gt(0), z.lt(1));
+
+const clusterVerdictSchema = section({
+  /** Score (0..1) from which a key is `confirmed`: its members are capped and degraded. */
+  confirmScore: z._default(openShare, 0.9),
+  /** Score (0..1) from which a key is `suspect`: its members carry the cluster_member risk signal. */
+  suspectScore: z._default(openShare, 0.5),
+  /**
+   * Log-odds before any behaviour, by the key's kind: `broad` (asn, sdk, tls, headers and their
+   * combinations) is shared by many honest customers, `network` (a /24 or /48 prefix), `band` (one
+   * SimHash band, which unrelated prompts share by chance), `content` (one exact system prompt, one
+   * prompt wrapper, one payment fingerprint) is something accounts share only by running one tool.
+   */
+  priors: section({
+    broad: z._default(logOdds, -5.5),
+    network: z._default(logOdds, -4.5),
+    band: z._default(logOdds, -5),
+    content: z._default(logOdds, -4.2),
+  }),
+  /** Most log-odds points each kind of evidence adds (reached where its curve saturates). */
+  weights: z.pipe(
+    z._default(z.partialRecord(z.enum(VERDICT_EVIDENCE), between(0, 10)), {}),
+    z.transform((w) => ({ ...DEFAULT_VERDICT_WEIGHTS, ...w })),
+  ),
+  /**
+   * Most points that evidence of belonging together (one prompt, one client, one owner) adds in all,
+   * reached at ~1,000 accounts (half of it at minAccounts): it tells one operator from an unrelated
+   * crowd, not a campaign from an office or a platform, and a few dozen accounts of one operator are
+   * what every company is.
+   */
+  commonalityCap: z._default(between(0, 20), 3),
+  /** Points taken off when members use the API no more than honest accounts of their tier do. */
+  volumeRelief: z._default(between(0, 10), 2.5),
+}).check(z.refine((v) => v.suspectScore <= v.confirmScore, { message: "suspectScore must not exceed confirmScore" }));
+
 export const policySchema = z.strictObject({
   /** Bumped by operators on every change; echoed in logs and the admin API. */
   version: z._default(nonNegInt, 0),
@@ -261,6 +336,8 @@ export const policySchema = z.strictObject({
     pushPerRun: z._default(intBetween(1, 10_000), 500),
     /** Fingerprint kinds combined into extra keys, e.g. [["asn","tls"]]. */
     combinations: z._default(z.array(z.array(z.enum(FINGERPRINT_KINDS)).check(z.minLength(2))), [["tls", "sdk"]]),
+    /** The verdict score: thresholds, priors and weights (see clusterVerdictSchema). */
+    verdict: clusterVerdictSchema,
   }),
 });
 

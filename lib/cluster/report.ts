@@ -16,6 +16,15 @@ export type KeyCounts = {
   bands: Record<string, number>;
   /** Model → requests. */
   models: Record<string, number>;
+  // Evidence for the verdict score; absent until the account side reports it (absent = unknown).
+  /** Requests from hosting, VPN or proxy ASNs. */
+  hosting?: number;
+  /** Client profile (the request's TLS + SDK key) → requests. */
+  clients?: Record<string, number>;
+  /** Exact system prompt (`system:` key) → requests. */
+  systems?: Record<string, number>;
+  /** When the requesting account was created, as a bucket label (see creationBucket) → requests. */
+  created?: Record<string, number>;
 };
 
 export type AccountReport = {
@@ -35,13 +44,31 @@ export type ReportedRequest = {
   inputTokens: number;
   outputTokens: number;
   elicited: boolean;
+  /** From a hosting, VPN or proxy ASN; undefined = not known. */
+  hosting?: boolean;
+  /** The request's client profile key (`tls+sdk:…`, else `tls:…` or `sdk:…`). */
+  client?: string | null;
+  /** The request's `system:` key, unless allow-listed. */
+  system?: string | null;
+  /** The account's creation bucket (creationBucket). */
+  created?: string | null;
 };
+
+// Accounts created within one such bucket count as one burst: a hydra registers its accounts in waves of
+// hours, honest sign-ups to one key spread over weeks.
+export const CREATION_BUCKET_MS = 6 * 3_600_000;
+
+/** The bucket label of an account's creation time (epoch ms). */
+export function creationBucket(createdAt: number): string {
+  return String(Math.floor(createdAt / CREATION_BUCKET_MS));
+}
 
 // Bounds per report so one account can never make a collector call large: keys beyond this are dropped
 // (an account presenting hundreds of fingerprints in 10 s is itself a signal the account object scores).
 export const MAX_KEYS_PER_REPORT = 64;
 const MAX_BANDS_PER_KEY = 16;
 const MAX_MODELS_PER_KEY = 8;
+const MAX_PROFILES_PER_KEY = 8;
 
 function bump(record: Record<string, number>, name: string, limit: number): void {
   if (name in record) record[name] = (record[name] ?? 0) + 1;
@@ -76,6 +103,10 @@ export class ReportBuffer {
       if (request.elicited) counts.elicited++;
       for (const band of request.bands) bump(counts.bands, band, MAX_BANDS_PER_KEY);
       bump(counts.models, request.model, MAX_MODELS_PER_KEY);
+      if (request.hosting !== undefined) counts.hosting = (counts.hosting ?? 0) + (request.hosting ? 1 : 0);
+      if (request.client) bump((counts.clients ??= {}), request.client, MAX_PROFILES_PER_KEY);
+      if (request.system) bump((counts.systems ??= {}), request.system, MAX_PROFILES_PER_KEY);
+      if (request.created) bump((counts.created ??= {}), request.created, MAX_PROFILES_PER_KEY);
     }
   }
 

@@ -31,13 +31,17 @@ export function slidingValue(current: number, previous: number, now: number, win
   return current + previous * (1 - elapsed);
 }
 
-export function mergeCounts(into: KeyCounts, from: KeyCounts, limits = { bands: 64, models: 16 }): void {
+export function mergeCounts(into: KeyCounts, from: KeyCounts, limits = { bands: 64, models: 16, profiles: 32 }): void {
   into.requests += from.requests;
   into.inputTokens += from.inputTokens;
   into.outputTokens += from.outputTokens;
   into.elicited += from.elicited;
   mergeBounded(into.bands, from.bands, limits.bands);
   mergeBounded(into.models, from.models, limits.models);
+  if (from.hosting !== undefined) into.hosting = (into.hosting ?? 0) + from.hosting;
+  if (from.clients) mergeBounded((into.clients ??= {}), from.clients, limits.profiles);
+  if (from.systems) mergeBounded((into.systems ??= {}), from.systems, limits.profiles);
+  if (from.created) mergeBounded((into.created ??= {}), from.created, limits.profiles);
 }
 
 /** Adds `from` into `into`; names `into` does not hold yet join only while it holds fewer than `max`. */
@@ -79,6 +83,13 @@ export function metricsFrom(input: {
   windowCounts: KeyCounts;
   synchrony: number;
   pivotModel: string | null;
+  /** Distinct payment fingerprints among the key's accounts (the root's payment sketch), if kept. */
+  distinctPayments?: number;
+  /**
+   * For the volume ratio: accounts active on the key in the window (the HyperLogLog counts every
+   * account ever seen), and what an honest account of their tier requests per window.
+   */
+  volume?: { activeAccounts: number; honestRequestsPerAccount: number };
 }): KeyMetrics {
   const requests = Math.max(1, input.windowCounts.requests);
   const ranked = Object.entries(input.windowCounts.bands).sort((a, b) => b[1] - a[1]);
@@ -87,7 +98,29 @@ export function metricsFrom(input: {
   // tpl:1:abcd carries tpl:1:abcd, so only what else they share says whether they are one template.
   // Honest prompts of a common shape collide on one 16-bit band; a template's variants share several.
   const topOther = ranked.find(([band]) => band !== input.key)?.[1] ?? 0;
+  const c = input.windowCounts;
+  const topShare = (record: Record<string, number> | undefined) => {
+    if (!record) return undefined;
+    const top = Math.max(0, ...Object.values(record));
+    return Math.min(1, top / requests);
+  };
+  const evidence: Partial<KeyMetrics> = {};
+  if (c.hosting !== undefined) evidence.hostingShare = Math.min(1, c.hosting / requests);
+  const clients = topShare(c.clients);
+  if (clients !== undefined) evidence.clientHomogeneity = clients;
+  const systems = topShare(c.systems);
+  if (systems !== undefined) evidence.systemPromptShare = systems;
+  const created = topShare(c.created);
+  if (created !== undefined) evidence.newAccountBurst = created;
+  if (input.distinctPayments !== undefined && input.accounts > 0) {
+    evidence.paymentsPerAccount = Math.min(1, Math.max(1, input.distinctPayments) / input.accounts);
+  }
+  const volume = input.volume;
+  if (volume && volume.activeAccounts > 0 && volume.honestRequestsPerAccount > 0) {
+    evidence.volumeRatio = input.requestsPerWindow / volume.activeAccounts / volume.honestRequestsPerAccount;
+  }
   return {
+    ...evidence,
     // Bands carried by at least half as many requests as the top one: a template's bands, not noise.
     topBands: ranked.filter(([, n]) => n * 2 >= topBand && n > 0).slice(0, 8).map(([band]) => band),
     accounts: input.accounts,

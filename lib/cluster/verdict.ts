@@ -1,28 +1,17 @@
 /**
- * Cluster verdict rules. Sharing a fingerprint is not evidence by itself (a
- * popular SDK release, a corporate NAT, a cloud region are shared by many honest
+ * Cluster verdicts. Sharing a fingerprint is not evidence by itself (a popular
+ * SDK release, a corporate NAT, a cloud region are shared by many honest
  * accounts); what gives a campaign away is many accounts on one key that ALSO
- * behave as one: synchronized timing, one prompt template, elicitation of
- * reasoning traces. One such behaviour makes a key `suspect`, two `confirmed`.
+ * behave as one. The verdict is a score over all of a key's evidence
+ * (lib/cluster/evidence.ts): `suspect` and `confirmed` at the policy's two
+ * thresholds, with the evidence and its points kept to explain it.
  */
-import type { Policy } from "../policy.ts";
+import { VERDICT_EVIDENCE, type Policy } from "../policy.ts";
+import { evidenceReason, scoreEvidence, type EvidenceItem, type KeyMetrics } from "./evidence.ts";
+
+export type { EvidenceItem, KeyMetrics } from "./evidence.ts";
 
 export type Verdict = "none" | "suspect" | "confirmed";
-
-export type KeyMetrics = {
-  /** The key's most common template bands, most common first. */
-  topBands?: string[];
-  accounts: number;
-  requestsPerWindow: number;
-  /** 0..1: mean pairwise correlation of member request-start histograms. */
-  synchrony: number;
-  /** 0..1: share of requests on the single most common template band. */
-  templateShare: number;
-  /** 0..1: share of requests that elicit reasoning traces / training data. */
-  elicitationShare: number;
-  /** The model that took over this key's traffic recently, if any. */
-  pivotModel: string | null;
-};
 
 /** What a campaign's own requests look like: its dominant template bands, and whether it elicits reasoning. */
 export type Signature = { bands: string[]; eliciting: boolean };
@@ -53,6 +42,10 @@ export type VerdictResult = {
   signature: Signature;
   /** Requests per window each member may make while the verdict stands (aggregate cap ÷ members); null = no cap. */
   capPerWindow: number | null;
+  /** 0..1 evidence score; 0 when the key was not judged (allow-listed, too small or too slow). */
+  score: number;
+  /** Why: every kind of evidence with its observed value and points, largest first; empty when not judged. */
+  evidence: EvidenceItem[];
 };
 
 export function judgeKey(key: string, metrics: KeyMetrics, policy: Policy): VerdictResult {
@@ -60,21 +53,22 @@ export function judgeKey(key: string, metrics: KeyMetrics, policy: Policy): Verd
   const templated = metrics.templateShare >= rules.templateConcentration;
   const eliciting = metrics.elicitationShare >= rules.elicitationShare;
   const signature = { bands: templated ? (metrics.topBands ?? []).slice(0, 4) : [], eliciting };
-  if (rules.allowlist.includes(key)) return { verdict: "none", reasons: ["cluster.allowlisted"], capPerWindow: null, signature };
+  const unjudged = { capPerWindow: null, signature, score: 0, evidence: [] };
+  if (rules.allowlist.includes(key)) return { verdict: "none", reasons: ["cluster.allowlisted"], ...unjudged };
   if (metrics.accounts < rules.minAccounts || metrics.requestsPerWindow < rules.minRequestsPerWindow) {
-    return { verdict: "none", reasons: [], capPerWindow: null, signature };
+    return { verdict: "none", reasons: [], ...unjudged };
   }
-  const behaviours: string[] = [];
-  if (metrics.synchrony >= rules.synchronyThreshold) behaviours.push("cluster.synchronized");
-  if (templated) behaviours.push("cluster.templated");
-  if (eliciting) behaviours.push("cluster.eliciting");
-  const reasons = ["cluster.many_accounts", ...behaviours];
-  if (metrics.pivotModel) reasons.push("cluster.model_pivot");
-  if (behaviours.length >= 2) {
-    return { verdict: "confirmed", reasons, capPerWindow: rules.aggregateCapPerWindow / Math.max(1, metrics.accounts), signature };
-  }
-  if (behaviours.length === 1) return { verdict: "suspect", reasons, capPerWindow: null, signature };
-  return { verdict: "none", reasons: [], capPerWindow: null, signature };
+  const { score, evidence } = scoreEvidence(key, metrics, policy);
+  const verdict: Verdict = score >= rules.verdict.confirmScore ? "confirmed" : score >= rules.verdict.suspectScore ? "suspect" : "none";
+  if (verdict === "none") return { verdict, reasons: [], capPerWindow: null, signature, score, evidence };
+  // Many accounts is what made the key a candidate: it leads every verdict's reasons, as it always has.
+  const earned = new Set(evidence.flatMap((e) => (e.reason ? [e.reason] : [])));
+  const reasons = [
+    "cluster.many_accounts",
+    ...VERDICT_EVIDENCE.filter((e) => e !== "accounts").map(evidenceReason).filter((r) => earned.has(r)),
+  ];
+  const capPerWindow = verdict === "confirmed" ? rules.aggregateCapPerWindow / Math.max(1, metrics.accounts) : null;
+  return { verdict, reasons, capPerWindow, signature, score, evidence };
 }
 
 /** When a cached verdict was last stated by its cluster: what its time-to-live counts from. */

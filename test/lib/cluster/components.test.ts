@@ -137,9 +137,12 @@ describe("cluster verdict rules", () => {
     expect(judgeKey("sdk:abc", base, DEFAULT_POLICY).verdict).toBe("none");
   });
 
-  it("should suspect a key with one campaign behaviour and confirm one with two", () => {
-    expect(judgeKey("tls:x", { ...base, templateShare: 0.9 }, DEFAULT_POLICY).verdict).toBe("suspect");
-    const confirmed = judgeKey("tls:x", { ...base, templateShare: 0.9, synchrony: 0.8 }, DEFAULT_POLICY);
+  it("should confirm a key on which campaign behaviours agree, not on one of them, and sooner on an exact prompt than a broad key", () => {
+    // One behaviour on a broad key is what honest crowds show now and then; on one exact system prompt it is suspect.
+    expect(judgeKey("tls:x", { ...base, templateShare: 0.9 }, DEFAULT_POLICY).verdict).toBe("none");
+    expect(judgeKey("system:x", { ...base, templateShare: 0.9 }, DEFAULT_POLICY).verdict).toBe("suspect");
+    expect(judgeKey("system:x", { ...base, templateShare: 0.9, synchrony: 0.8 }, DEFAULT_POLICY).verdict).toBe("confirmed");
+    const confirmed = judgeKey("tls:x", { ...base, templateShare: 0.9, synchrony: 0.8, elicitationShare: 0.6 }, DEFAULT_POLICY);
     expect(confirmed.verdict).toBe("confirmed");
     expect(confirmed.capPerWindow).toBeCloseTo(DEFAULT_POLICY.clusters.aggregateCapPerWindow / 200);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyCounts, metricsFrom } from "../../../lib/cluster/rollup.ts";
+import { emptyCounts, mergeCounts, metricsFrom } from "../../../lib/cluster/rollup.ts";
 
 function counts(requests: number, bands: Record<string, number>) {
   return { ...emptyCounts(), requests, bands };
@@ -25,5 +25,39 @@ describe("key metrics from rolled-up counts", () => {
   it("should count every band for keys that are not bands", () => {
     const m = metricsFrom({ ...base, key: "asn:16276", windowCounts: counts(100, { "tpl:1:abcd": 90, "tpl:0:0000": 10 }) });
     expect(m.templateShare).toBeCloseTo(0.9);
+  });
+});
+
+describe("verdict evidence from rolled-up counts", () => {
+  const base = { key: "system:abcd", accounts: 100, requestsPerWindow: 500, synchrony: 0, pivotModel: null };
+
+  it("should leave evidence no account reported unknown", () => {
+    const m = metricsFrom({ ...base, windowCounts: counts(100, {}) });
+    for (const field of ["hostingShare", "clientHomogeneity", "systemPromptShare", "newAccountBurst", "paymentsPerAccount", "volumeRatio"]) {
+      expect(m).not.toHaveProperty(field);
+    }
+  });
+
+  it("should turn hosting, client, prompt and creation counts into shares of the key's requests", () => {
+    const windowCounts = {
+      ...counts(200, {}),
+      hosting: 150,
+      clients: { "tls+sdk:a": 180, "tls+sdk:b": 20 },
+      systems: { "system:abcd": 190 },
+      created: { "81234": 120, "80001": 30 },
+    };
+    const m = metricsFrom({ ...base, windowCounts, distinctPayments: 5, volume: { activeAccounts: 50, honestRequestsPerAccount: 2 } });
+    expect(m).toMatchObject({ hostingShare: 0.75, clientHomogeneity: 0.9, systemPromptShare: 0.95, newAccountBurst: 0.6, paymentsPerAccount: 0.05, volumeRatio: 5 });
+  });
+
+  it("should merge the evidence counts of two deltas, bounded like bands", () => {
+    const into = { ...emptyCounts(), requests: 2, hosting: 1, clients: { a: 2 } };
+    mergeCounts(into, { ...emptyCounts(), requests: 3, hosting: 3, clients: { a: 1, b: 2 }, systems: { s: 3 }, created: { "1": 3 } }, { bands: 1, models: 1, profiles: 2 });
+    expect(into).toMatchObject({ requests: 5, hosting: 4, clients: { a: 3, b: 2 }, systems: { s: 3 }, created: { "1": 3 } });
+    mergeCounts(into, { ...emptyCounts(), clients: { c: 9 } }, { bands: 1, models: 1, profiles: 2 });
+    expect(into.clients).toEqual({ a: 3, b: 2 });
+    // A delta without the evidence leaves what is known as it was.
+    mergeCounts(into, { ...emptyCounts(), requests: 1 });
+    expect(into.hosting).toBe(4);
   });
 });

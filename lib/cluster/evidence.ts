@@ -1,0 +1,274 @@
+/**
+ * The evidence score behind a cluster verdict.
+ *
+ * Every kind of evidence a key has adds log-odds points to a prior set by the
+ * key's kind, along a saturating curve (smoothstep between where it starts to
+ * count and where it counts fully), never more than its policy weight; a
+ * logistic turns the sum into a score in 0..1. So no threshold is a cliff, no
+ * single signal can confirm a key, and several moderate ones can.
+ *
+ * Three corrections keep the sum honest where the evidence is not independent:
+ * - Implied evidence counts nothing: every request on a `system:` key carries
+ *   that prompt, every request on a `tls+sdk:` key that client.
+ * - Overlapping evidence is discounted: a template, one system prompt and one
+ *   wrapper are three views of one prompt, so the second counts half and the
+ *   third a quarter; likewise account count and request rate, and a burst of
+ *   new accounts and shared payment.
+ * - Evidence of belonging together (one prompt, one client, one owner) is
+ *   capped, the more so the fewer the accounts: it tells one operator from an
+ *   unrelated crowd, which an office or a teaching platform also is. What tells
+ *   a campaign is what it does: timing, elicitation, volume, hosting exits, scale.
+ *
+ * Absent metrics are unknown and add nothing. The result lists every item with
+ * its observed value and points, largest first, so a verdict explains itself.
+ */
+import type { Policy, VerdictEvidence } from "../policy.ts";
+
+export type KeyMetrics = {
+  /** The key's most common template bands, most common first. */
+  topBands?: string[];
+  accounts: number;
+  requestsPerWindow: number;
+  /** 0..1: mean pairwise correlation of member request-start histograms. */
+  synchrony: number;
+  /** 0..1: share of requests on the single most common template band. */
+  templateShare: number;
+  /** 0..1: share of requests that elicit reasoning traces / training data. */
+  elicitationShare: number;
+  /** The model that took over this key's traffic recently, if any. */
+  pivotModel: string | null;
+  /** 0..1: share of requests from hosting, VPN or proxy ASNs. Absent = unknown. */
+  hostingShare?: number;
+  /** 0..1: share of requests on the single most common client profile (TLS + SDK). */
+  clientHomogeneity?: number;
+  /** 0..1: share of requests carrying the single most common exact system prompt (`system:` key). */
+  systemPromptShare?: number;
+  /** 0..1: share of requests carrying the single most common shared prompt wrapper (`wrap:` key). */
+  wrapperShare?: number;
+  /** 0..1: share of the key's requests from accounts created (or first seen) in one short burst. */
+  newAccountBurst?: number;
+  /** Distinct payment fingerprints ÷ accounts, in (0, 1]: low means many accounts on few cards. */
+  paymentsPerAccount?: number;
+  /** Requests per member per window ÷ the same for honest accounts of the same tier. */
+  volumeRatio?: number;
+};
+
+export type KindClass = "broad" | "network" | "band" | "content";
+
+export type EvidenceItem = {
+  evidence: VerdictEvidence;
+  /** What was observed (a count, share or ratio); null = unknown. */
+  value: number | null;
+  /** Log-odds points it added (negative: it argued against), after overlap and cap. */
+  points: number;
+  /** The key's kind makes this evidence true of every request: it adds nothing. */
+  implied?: true;
+  /** Reason code it earns: past its policy marker (synchrony, template, elicitation), else at half its weight. */
+  reason?: string;
+};
+
+export type EvidenceScore = {
+  /** 0..1. */
+  score: number;
+  /** Prior plus every item's points: the logistic's argument. */
+  logOdds: number;
+  kindClass: KindClass;
+  prior: number;
+  /** Largest contribution first; unknown items last. */
+  evidence: EvidenceItem[];
+};
+
+// Account counts stop adding above this: past a thousand members, more says nothing new about intent.
+const ACCOUNTS_SATURATE = 1_000;
+// A key's request rate counts from the policy's minimum and fully at this multiple of it.
+const REQUESTS_SATURATE_FACTOR = 40;
+// Where the share-like curves start and saturate. Sync, template and elicitation saturate at the policy's
+// "counts as" markers and start at a fraction of them (elicitation lower: the scorer misses paraphrases).
+const SYNC_START = 0.5;
+const TEMPLATE_START = 0.5;
+const ELICIT_START = 1 / 3;
+const CURVES = {
+  // One prompt on most requests; honest tools reach 0.3-0.6 on broad keys they share with others.
+  system_prompt: [0.3, 0.8],
+  wrapper: [0.2, 0.6],
+  // A crowd on a broad key splits across several clients; one build on 95 % is one operator's fleet.
+  client: [0.5, 0.95],
+  // SaaS backends and CI put a share of honest traffic on hosting; a campaign puts nearly all of it there.
+  hosting: [0.3, 0.9],
+  new_accounts: [0.3, 0.8],
+  // 1 − payments per account: from one card per two accounts to one per twenty.
+  payment: [0.5, 0.95],
+} as const;
+// Volume ratio (log2): adds from 1.5× honest peers to 8×. At or below 1× the members use the API as
+// honest accounts of their tier do, which harvesting at scale does not: that takes points off, fading out by 1.5×.
+const VOLUME_START = Math.log2(1.5);
+const VOLUME_SATURATE = Math.log2(8);
+/** Evidence that overlaps: the second counts this much, the third this squared. */
+const OVERLAP = 0.5;
+const GROUPS: readonly (readonly VerdictEvidence[])[] = [
+  ["accounts", "requests"],
+  ["template", "system_prompt", "wrapper"],
+  ["new_accounts", "payment"],
+];
+const COMMONALITY: ReadonlySet<VerdictEvidence> = new Set(["template", "system_prompt", "wrapper", "client", "new_accounts", "payment"]);
+
+/** 0 at or below `lo`, 1 at or above `hi`, smooth in between (no cliff at either end). */
+export function smoothstep(x: number, lo: number, hi: number): number {
+  if (!(hi > lo)) return x >= hi ? 1 : 0;
+  const t = Math.min(1, Math.max(0, (x - lo) / (hi - lo)));
+  return t * t * (3 - 2 * t);
+}
+
+const CONTENT_PARTS = new Set(["system", "wrap", "payment"]);
+const CLIENT_PARTS = new Set(["tls", "sdk", "headers"]);
+
+function kindParts(key: string): string[] {
+  const i = key.indexOf(":");
+  return (i < 0 ? key : key.slice(0, i)).split("+");
+}
+
+/**
+ * How much a key's kind says by itself. A combination is as specific as its most specific part
+ * (`asn+system` is one prompt within one network); an unknown kind is treated as broad.
+ */
+export function kindClass(key: string): KindClass {
+  const parts = kindParts(key);
+  if (parts.some((p) => CONTENT_PARTS.has(p))) return "content";
+  if (parts.includes("prefix")) return "network";
+  if (parts.some((p) => p === "tpl" || p === "template")) return "band";
+  return "broad";
+}
+
+/** Evidence every request on such a key shares by construction. */
+function impliedBy(parts: readonly string[]): Set<VerdictEvidence> {
+  const implied = new Set<VerdictEvidence>();
+  if (parts.includes("system")) implied.add("system_prompt");
+  if (parts.includes("wrap")) implied.add("wrapper");
+  if (parts.includes("payment")) implied.add("payment");
+  if (parts.some((p) => CLIENT_PARTS.has(p))) implied.add("client");
+  // One ASN is hosting or not: its customers' share is 0 or 1 and says what the ASN is, not who uses it.
+  if (parts.includes("asn")) implied.add("hosting");
+  return implied;
+}
+
+const REASONS: Record<VerdictEvidence, string> = {
+  accounts: "cluster.many_accounts",
+  requests: "cluster.high_rate",
+  synchrony: "cluster.synchronized",
+  template: "cluster.templated",
+  elicitation: "cluster.eliciting",
+  system_prompt: "cluster.one_system_prompt",
+  wrapper: "cluster.wrapped",
+  client: "cluster.one_client",
+  hosting: "cluster.hosting",
+  new_accounts: "cluster.new_accounts",
+  payment: "cluster.shared_payment",
+  volume: "cluster.heavy_volume",
+  model_pivot: "cluster.model_pivot",
+};
+
+/** Reason code of a kind of evidence (as listed in VerdictResult.reasons). */
+export function evidenceReason(evidence: VerdictEvidence): string {
+  return REASONS[evidence];
+}
+
+type Raw = { evidence: VerdictEvidence; value: number | null; curve: number; implied: boolean };
+
+function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
+  const ln = (n: number) => Math.log(Math.max(1, n));
+  const minRequests = Math.max(1, rules.minRequestsPerWindow);
+  const share = (evidence: keyof typeof CURVES, value: number | undefined, transform = (v: number) => v): Raw => ({
+    evidence,
+    value: value ?? null,
+    curve: value === undefined ? 0 : smoothstep(transform(value), CURVES[evidence][0], CURVES[evidence][1]),
+    implied: false,
+  });
+  const volume = metrics.volumeRatio;
+  let volumeCurve = 0;
+  if (volume !== undefined && volume > 0) {
+    const log = Math.log2(volume);
+    volumeCurve = log >= VOLUME_START ? smoothstep(log, VOLUME_START, VOLUME_SATURATE) : smoothstep(log, 0, VOLUME_START) - 1;
+  }
+  return [
+    { evidence: "accounts", value: metrics.accounts, curve: smoothstep(ln(metrics.accounts), ln(rules.minAccounts), ln(ACCOUNTS_SATURATE)), implied: false },
+    {
+      evidence: "requests",
+      value: metrics.requestsPerWindow,
+      curve: smoothstep(ln(metrics.requestsPerWindow), ln(minRequests), ln(minRequests * REQUESTS_SATURATE_FACTOR)),
+      implied: false,
+    },
+    { evidence: "synchrony", value: metrics.synchrony, curve: smoothstep(metrics.synchrony, rules.synchronyThreshold * SYNC_START, rules.synchronyThreshold), implied: false },
+    { evidence: "template", value: metrics.templateShare, curve: smoothstep(metrics.templateShare, rules.templateConcentration * TEMPLATE_START, rules.templateConcentration), implied: false },
+    { evidence: "elicitation", value: metrics.elicitationShare, curve: smoothstep(metrics.elicitationShare, rules.elicitationShare * ELICIT_START, rules.elicitationShare), implied: false },
+    share("system_prompt", metrics.systemPromptShare),
+    share("wrapper", metrics.wrapperShare),
+    share("client", metrics.clientHomogeneity),
+    share("hosting", metrics.hostingShare),
+    share("new_accounts", metrics.newAccountBurst),
+    share("payment", metrics.paymentsPerAccount, (p) => 1 - p),
+    { evidence: "volume", value: volume ?? null, curve: volumeCurve, implied: false },
+    { evidence: "model_pivot", value: metrics.pivotModel === null ? 0 : 1, curve: metrics.pivotModel === null ? 0 : 1, implied: false },
+  ];
+}
+
+/**
+ * Synchrony, template and elicitation keep their policy markers ("counts as synchronised"), which
+ * other code and operators read; the rest earn their reason once they count half their weight.
+ */
+function earnsReason(raw: Raw, metrics: KeyMetrics, rules: Policy["clusters"]): boolean {
+  switch (raw.evidence) {
+    case "synchrony":
+      return metrics.synchrony >= rules.synchronyThreshold;
+    case "template":
+      return metrics.templateShare >= rules.templateConcentration;
+    case "elicitation":
+      return metrics.elicitationShare >= rules.elicitationShare;
+    default:
+      return raw.curve >= 0.5;
+  }
+}
+
+/** The score of one key's evidence under the policy's verdict weights. */
+export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy): EvidenceScore {
+  const rules = policy.clusters;
+  const { weights, priors, commonalityCap, volumeRelief } = rules.verdict;
+  const implied = impliedBy(kindParts(key));
+  const raws = observe(metrics, rules);
+  const points = new Map<VerdictEvidence, number>();
+  for (const raw of raws) {
+    raw.implied = implied.has(raw.evidence);
+    const weight = raw.evidence === "volume" && raw.curve < 0 ? volumeRelief : weights[raw.evidence];
+    points.set(raw.evidence, raw.implied ? 0 : weight * raw.curve);
+  }
+  for (const group of GROUPS) {
+    const ranked = [...group].sort((a, b) => (points.get(b) ?? 0) - (points.get(a) ?? 0));
+    ranked.forEach((evidence, rank) => points.set(evidence, (points.get(evidence) ?? 0) * OVERLAP ** rank));
+  }
+  let together = 0;
+  for (const evidence of COMMONALITY) together += points.get(evidence) ?? 0;
+  const accountsCurve = raws.find((r) => r.evidence === "accounts")?.curve ?? 0;
+  const cap = commonalityCap * (0.5 + 0.5 * accountsCurve);
+  if (together > cap) {
+    const scale = cap / together;
+    for (const evidence of COMMONALITY) points.set(evidence, (points.get(evidence) ?? 0) * scale);
+  }
+
+  const kind = kindClass(key);
+  const prior = priors[kind];
+  let logOdds = prior;
+  const evidence: EvidenceItem[] = raws.map((raw) => {
+    const p = points.get(raw.evidence) ?? 0;
+    logOdds += p;
+    const item: EvidenceItem = { evidence: raw.evidence, value: raw.value, points: round(p) };
+    if (raw.implied) item.implied = true;
+    else if (earnsReason(raw, metrics, rules)) item.reason = REASONS[raw.evidence];
+    return item;
+  });
+  evidence.sort((a, b) => (a.value === null ? 1 : 0) - (b.value === null ? 1 : 0) || Math.abs(b.points) - Math.abs(a.points));
+  return { score: 1 / (1 + Math.exp(-logOdds)), logOdds, kindClass: kind, prior, evidence };
+}
+
+// Points are shown to operators; three decimals keep the explanation readable and its sum exact enough.
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,215 @@
+import { describe, expect, it } from "vitest";
+import { kindClass, scoreEvidence, smoothstep, type KeyMetrics } from "../../../lib/cluster/evidence.ts";
+import { judgeKey } from "../../../lib/cluster/verdict.ts";
+import { DEFAULT_POLICY, validatePolicy, type PolicyInput } from "../../../lib/policy.ts";
+import { NAMED_CASES, withoutVolume } from "../../../sim/verdict-families.ts";
+
+function policy(input: PolicyInput) {
+  const result = validatePolicy(input);
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  return result.policy;
+}
+
+const quiet: KeyMetrics = { accounts: 200, requestsPerWindow: 1_000, synchrony: 0, templateShare: 0, elicitationShare: 0, pivotModel: null };
+
+// Issue 17's campaign that stayed `suspect` under the two-boolean rule: no synchrony, no template, and
+// elicitation just under the scorer's threshold, but hosting exits, one client build and one exact prompt.
+const hostedFleet: KeyMetrics = {
+  accounts: 295, requestsPerWindow: 1_770, synchrony: 0.05, templateShare: 0.1, elicitationShare: 0.05, pivotModel: null,
+  hostingShare: 0.97, clientHomogeneity: 1,
+};
+
+describe("the verdict score", () => {
+  it("should confirm 295 hosting accounts sharing one exact system prompt and one client build with no behaviour visible", () => {
+    const result = judgeKey("system:5f3a", hostedFleet, DEFAULT_POLICY);
+    expect(result.verdict).toBe("confirmed");
+    expect(result.reasons).toEqual(["cluster.many_accounts", "cluster.high_rate", "cluster.one_client", "cluster.hosting"]);
+    expect(result.capPerWindow).toBeCloseTo(DEFAULT_POLICY.clusters.aggregateCapPerWindow / 295);
+  });
+
+  it("should not confirm the same fleet on residential exits without a volume ratio, and should with one", () => {
+    const residential = { ...hostedFleet, hostingShare: 0.03 };
+    expect(judgeKey("system:5f3a", residential, DEFAULT_POLICY).verdict).not.toBe("confirmed");
+    expect(judgeKey("system:5f3a", { ...residential, volumeRatio: 6 }, DEFAULT_POLICY).verdict).toBe("confirmed");
+  });
+
+  it("should never let one signal confirm a key on its own, at its strongest, with the size gates just met", () => {
+    const rules = DEFAULT_POLICY.clusters;
+    const floor = { ...quiet, accounts: rules.minAccounts, requestsPerWindow: rules.minRequestsPerWindow };
+    const singles: KeyMetrics[] = [
+      { ...floor, synchrony: 1 }, { ...floor, templateShare: 1 }, { ...floor, elicitationShare: 1 }, { ...floor, hostingShare: 1 },
+      { ...floor, volumeRatio: 1_000 }, { ...floor, pivotModel: "m" }, { ...floor, paymentsPerAccount: 0.001 },
+      { ...floor, newAccountBurst: 1 }, { ...floor, wrapperShare: 1 }, { ...floor, clientHomogeneity: 1 }, { ...floor, systemPromptShare: 1 },
+      { ...floor, accounts: 1_000_000 }, { ...floor, requestsPerWindow: 1_000_000 },
+    ];
+    for (const kind of ["system:x", "prefix:x", "tpl:0:x", "tls:x"]) {
+      for (const m of singles) expect(judgeKey(kind, m, DEFAULT_POLICY).verdict, `${kind} ${JSON.stringify(m)}`).not.toBe("confirmed");
+    }
+  });
+
+  it("should not confirm even a huge crowd on one strong behaviour alone", () => {
+    const huge = { ...quiet, accounts: 20_000, requestsPerWindow: 100_000 };
+    for (const m of [{ ...huge, elicitationShare: 1 }, { ...huge, synchrony: 1 }, { ...huge, templateShare: 1 }]) {
+      expect(judgeKey("system:x", m, DEFAULT_POLICY).verdict).not.toBe("confirmed");
+    }
+  });
+
+  it("should confirm when several moderate signals agree", () => {
+    const moderate = { ...quiet, synchrony: 0.5, elicitationShare: 0.25, hostingShare: 0.8, volumeRatio: 4 };
+    for (const key of [quiet, { ...quiet, synchrony: 0.5 }, { ...quiet, elicitationShare: 0.25 }, { ...quiet, hostingShare: 0.8 }]) {
+      expect(judgeKey("prefix:203.0.113.0/24", key, DEFAULT_POLICY).verdict).not.toBe("confirmed");
+    }
+    expect(judgeKey("prefix:203.0.113.0/24", moderate, DEFAULT_POLICY).verdict).toBe("confirmed");
+  });
+
+  it("should ask a broad key for more evidence than an exact system prompt", () => {
+    const m = { ...quiet, templateShare: 0.9, synchrony: 0.8 };
+    const broad = scoreEvidence("tls:x", m, DEFAULT_POLICY);
+    const exact = scoreEvidence("system:x", m, DEFAULT_POLICY);
+    expect(broad.kindClass).toBe("broad");
+    expect(exact.kindClass).toBe("content");
+    expect(broad.score).toBeLessThan(exact.score);
+    expect(judgeKey("system:x", m, DEFAULT_POLICY).verdict).toBe("confirmed");
+    expect(judgeKey("tls:x", m, DEFAULT_POLICY).verdict).toBe("suspect");
+    // A third behaviour confirms it on the broad key too.
+    expect(judgeKey("tls:x", { ...m, elicitationShare: 0.6 }, DEFAULT_POLICY).verdict).toBe("confirmed");
+  });
+
+  it("should class keys by their most specific part", () => {
+    expect(["asn:1", "sdk:a", "tls:b", "headers:c", "tls+sdk:d", "asn+tls:e", "odd:f"].map(kindClass)).toEqual(Array(7).fill("broad"));
+    expect(kindClass("prefix:203.0.113.0/24")).toBe("network");
+    expect(kindClass("asn+prefix:1")).toBe("network");
+    expect(kindClass("tpl:0:beef")).toBe("band");
+    expect(["system:1", "wrap:2", "payment:3", "tls+system:4"].map(kindClass)).toEqual(Array(4).fill("content"));
+  });
+
+  it("should count nothing for evidence the key's kind implies", () => {
+    const byClient = scoreEvidence("tls+sdk:x", { ...quiet, clientHomogeneity: 1, hostingShare: 1 }, DEFAULT_POLICY);
+    expect(byClient.evidence.find((e) => e.evidence === "client")).toMatchObject({ points: 0, implied: true });
+    expect(byClient.evidence.find((e) => e.evidence === "hosting")?.points).toBeGreaterThan(0);
+    const byAsn = scoreEvidence("asn:16509", { ...quiet, hostingShare: 1 }, DEFAULT_POLICY);
+    expect(byAsn.evidence.find((e) => e.evidence === "hosting")).toMatchObject({ points: 0, implied: true });
+    const bySystem = scoreEvidence("system:x", { ...quiet, systemPromptShare: 1 }, DEFAULT_POLICY);
+    expect(bySystem.score).toBeCloseTo(scoreEvidence("system:x", quiet, DEFAULT_POLICY).score, 10);
+  });
+
+  it("should treat absent evidence as unknown, and list it last", () => {
+    const unknown = scoreEvidence("prefix:x", quiet, DEFAULT_POLICY);
+    expect(scoreEvidence("prefix:x", { ...quiet, hostingShare: 0 }, DEFAULT_POLICY).logOdds).toBeCloseTo(unknown.logOdds, 10);
+    const nulls = unknown.evidence.filter((e) => e.value === null).map((e) => e.evidence);
+    expect(nulls.sort()).toEqual(["client", "hosting", "new_accounts", "payment", "system_prompt", "volume", "wrapper"]);
+    expect(unknown.evidence.slice(-nulls.length).every((e) => e.value === null)).toBe(true);
+  });
+
+  it("should take points off when members use the API no more than honest accounts of their tier", () => {
+    const base = { ...quiet, elicitationShare: 0.6 };
+    const unknown = scoreEvidence("system:x", base, DEFAULT_POLICY).logOdds;
+    const ordinary = scoreEvidence("system:x", { ...base, volumeRatio: 0.8 }, DEFAULT_POLICY);
+    expect(ordinary.logOdds).toBeCloseTo(unknown - DEFAULT_POLICY.clusters.verdict.volumeRelief, 6);
+    expect(scoreEvidence("system:x", { ...base, volumeRatio: 1.5 }, DEFAULT_POLICY).logOdds).toBeCloseTo(unknown, 6);
+    expect(scoreEvidence("system:x", { ...base, volumeRatio: 6 }, DEFAULT_POLICY).logOdds).toBeGreaterThan(unknown);
+  });
+
+  it("should rise smoothly with evidence, with no cliff at the old thresholds", () => {
+    let previous = -Infinity;
+    const marker = DEFAULT_POLICY.clusters.synchronyThreshold;
+    for (let s = 0; s <= 1.0001; s += 0.01) {
+      const score = scoreEvidence("prefix:x", { ...quiet, synchrony: s }, DEFAULT_POLICY).score;
+      expect(score).toBeGreaterThanOrEqual(previous);
+      previous = score;
+    }
+    const below = scoreEvidence("prefix:x", { ...quiet, synchrony: marker - 0.005 }, DEFAULT_POLICY).score;
+    const at = scoreEvidence("prefix:x", { ...quiet, synchrony: marker }, DEFAULT_POLICY).score;
+    expect(at - below).toBeLessThan(0.001);
+    expect(smoothstep(0.5, 0, 1)).toBe(0.5);
+    expect([smoothstep(-1, 0, 1), smoothstep(2, 0, 1)]).toEqual([0, 1]);
+  });
+
+  it("should count three views of one prompt as less than their sum", () => {
+    const one = scoreEvidence("prefix:x", { ...quiet, templateShare: 1 }, DEFAULT_POLICY);
+    const three = scoreEvidence("prefix:x", { ...quiet, templateShare: 1, systemPromptShare: 1, wrapperShare: 1 }, DEFAULT_POLICY);
+    const w = DEFAULT_POLICY.clusters.verdict.weights;
+    const added = three.logOdds - one.logOdds;
+    expect(added).toBeGreaterThan(0);
+    expect(added).toBeLessThan(w.system_prompt + w.wrapper);
+  });
+
+  it("should cap evidence of belonging together lower for a few dozen accounts than for hundreds", () => {
+    const together = { templateShare: 1, systemPromptShare: 1, clientHomogeneity: 1, newAccountBurst: 1, paymentsPerAccount: 0.01 };
+    const points = (accounts: number) =>
+      scoreEvidence("prefix:x", { ...quiet, ...together, accounts }, DEFAULT_POLICY)
+        .evidence.filter((e) => ["template", "system_prompt", "client", "new_accounts", "payment"].includes(e.evidence))
+        .reduce((n, e) => n + e.points, 0);
+    const cap = DEFAULT_POLICY.clusters.verdict.commonalityCap;
+    expect(points(20)).toBeCloseTo(cap / 2, 2);
+    expect(points(1_000)).toBeCloseTo(cap, 2);
+  });
+
+  it("should explain itself: every item's points add up to the score, largest first", () => {
+    const m = { ...hostedFleet, synchrony: 0.4, volumeRatio: 3, newAccountBurst: 0.7, paymentsPerAccount: 0.2 };
+    const result = scoreEvidence("system:5f3a", m, DEFAULT_POLICY);
+    const sum = result.prior + result.evidence.reduce((n, e) => n + e.points, 0);
+    expect(sum).toBeCloseTo(result.logOdds, 2);
+    expect(result.score).toBeCloseTo(1 / (1 + Math.exp(-result.logOdds)), 10);
+    const known = result.evidence.filter((e) => e.value !== null).map((e) => Math.abs(e.points));
+    expect(known).toEqual([...known].sort((a, b) => b - a));
+    expect(result.evidence[0]).toMatchObject({ evidence: "hosting", value: 0.97, reason: "cluster.hosting" });
+    const verdict = judgeKey("system:5f3a", m, DEFAULT_POLICY);
+    expect(verdict.evidence).toEqual(result.evidence);
+    expect(verdict.score).toBe(result.score);
+  });
+
+  it("should keep the old reason codes, in their old order, for the behaviours past their markers", () => {
+    const hydra = { ...quiet, synchrony: 0.9, templateShare: 0.9, elicitationShare: 0.9, pivotModel: "new-model" };
+    const result = judgeKey("tls:x", hydra, DEFAULT_POLICY);
+    expect(result.verdict).toBe("confirmed");
+    expect(result.reasons.filter((r) => ["cluster.many_accounts", "cluster.synchronized", "cluster.templated", "cluster.eliciting", "cluster.model_pivot"].includes(r)))
+      .toEqual(["cluster.many_accounts", "cluster.synchronized", "cluster.templated", "cluster.eliciting", "cluster.model_pivot"]);
+    // Just below a marker: the behaviour still adds points but does not earn its reason code.
+    const near = judgeKey("system:x", { ...hydra, synchrony: DEFAULT_POLICY.clusters.synchronyThreshold - 0.01 }, DEFAULT_POLICY);
+    expect(near.reasons).not.toContain("cluster.synchronized");
+    expect(near.evidence.find((e) => e.evidence === "synchrony")?.points).toBeGreaterThan(0);
+  });
+
+  it("should give no score or evidence to keys it does not judge", () => {
+    for (const [key, m, p] of [
+      ["sdk:x", { ...hostedFleet, accounts: 5 }, DEFAULT_POLICY],
+      ["sdk:x", { ...hostedFleet, requestsPerWindow: 10 }, DEFAULT_POLICY],
+      ["system:x", hostedFleet, policy({ clusters: { allowlist: ["system:x"] } })],
+    ] as const) {
+      expect(judgeKey(key, m, p)).toMatchObject({ verdict: "none", score: 0, evidence: [], capPerWindow: null });
+    }
+  });
+
+  it("should take thresholds, priors and weights from the policy", () => {
+    expect(judgeKey("system:5f3a", hostedFleet, policy({ clusters: { verdict: { confirmScore: 0.999 } } })).verdict).toBe("suspect");
+    expect(judgeKey("system:5f3a", hostedFleet, policy({ clusters: { verdict: { weights: { hosting: 0 } } } })).verdict).not.toBe("confirmed");
+    expect(judgeKey("system:5f3a", hostedFleet, policy({ clusters: { verdict: { priors: { content: -2 } } } })).score).toBeGreaterThan(
+      judgeKey("system:5f3a", hostedFleet, DEFAULT_POLICY).score,
+    );
+    // Unset weights keep their defaults.
+    expect(policy({ clusters: { verdict: { weights: { hosting: 1 } } } }).clusters.verdict.weights.synchrony).toBe(DEFAULT_POLICY.clusters.verdict.weights.synchrony);
+    expect(validatePolicy({ clusters: { verdict: { suspectScore: 0.95, confirmScore: 0.9 } } }).ok).toBe(false);
+    expect(validatePolicy({ clusters: { verdict: { weights: { nonsense: 1 } } } }).ok).toBe(false);
+  });
+});
+
+describe("the calibration's named cases under the default policy", () => {
+  const rank = { none: 0, suspect: 1, confirmed: 2 } as const;
+  const strongest = (keys: readonly { key: string; metrics: KeyMetrics }[], view = (m: KeyMetrics) => m) =>
+    keys.map((k) => judgeKey(k.key, view(k.metrics), DEFAULT_POLICY).verdict).reduce((a, b) => (rank[b] > rank[a] ? b : a), "none" as const as keyof typeof rank);
+
+  it("should confirm none of the honest crowds the score can tell apart, given all their evidence", () => {
+    // Without the volume ratio a templated, eliciting course is confirmed, as under the two-boolean rule.
+    for (const named of NAMED_CASES.filter((c) => !c.campaign && !c.limitation)) {
+      expect(strongest(named.keys), named.name).not.toBe("confirmed");
+    }
+  });
+
+  it("should confirm the hosted fleet on one system prompt, with or without a volume ratio", () => {
+    const fleet = NAMED_CASES[0];
+    expect(fleet?.campaign).toBe(true);
+    expect(strongest(fleet?.keys ?? [])).toBe("confirmed");
+    expect(strongest(fleet?.keys ?? [], withoutVolume)).toBe("confirmed");
+  });
+});
