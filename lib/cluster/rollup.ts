@@ -31,13 +31,44 @@ export function slidingValue(current: number, previous: number, now: number, win
   return current + previous * (1 - elapsed);
 }
 
-export function mergeCounts(into: KeyCounts, from: KeyCounts, limits = { bands: 64, models: 16 }): void {
+export function mergeCounts(into: KeyCounts, from: KeyCounts, limits: { bands: number; models: number; wrappers?: number } = { bands: 64, models: 16 }): void {
   into.requests += from.requests;
   into.inputTokens += from.inputTokens;
   into.outputTokens += from.outputTokens;
   into.elicited += from.elicited;
   mergeBounded(into.bands, from.bands, limits.bands);
   mergeBounded(into.models, from.models, limits.models);
+  // Counts stored before wrapper keys existed have none, on either side.
+  if (from.wrappers) mergeHeavy((into.wrappers ??= {}), from.wrappers, limits.wrappers ?? MAX_WRAPPERS);
+}
+
+// Wrapper names kept per key: a campaign's wrappers are a handful; the rest are honest prompts' own, one request each.
+const MAX_WRAPPERS = 64;
+
+/**
+ * Adds `from` into `into` as a Misra-Gries summary of at most `max` names:
+ * when the sum holds more, the (max+1)-th largest count is taken off every
+ * name and those left at zero go. Unlike mergeBounded, a latecomer can win a
+ * place: on a broad key (an ASN, a TLS stack) honest prompts bring a new
+ * wrapper with nearly every request, and first-come slots would be full of
+ * those before a campaign's wrapper, however frequent, arrived. Summaries
+ * merged this way undercount any name by at most requests / (max + 1), so a
+ * wrapper on more than 1/(max+1) of a key's requests is always kept.
+ */
+function mergeHeavy(into: Record<string, number>, from: Record<string, number>, max: number): void {
+  let size = Object.keys(into).length;
+  for (const name in from) {
+    const held = into[name];
+    if (held === undefined) size++;
+    into[name] = (held ?? 0) + (from[name] ?? 0);
+  }
+  if (size <= max) return;
+  const cut = Object.values(into).sort((a, b) => b - a)[max] ?? 0;
+  for (const name of Object.keys(into)) {
+    const left = (into[name] ?? 0) - cut;
+    if (left > 0) into[name] = left;
+    else delete into[name];
+  }
 }
 
 /** Adds `from` into `into`; names `into` does not hold yet join only while it holds fewer than `max`. */
@@ -55,7 +86,7 @@ function mergeBounded(into: Record<string, number>, from: Record<string, number>
 }
 
 export function emptyCounts(): KeyCounts {
-  return { requests: 0, inputTokens: 0, outputTokens: 0, elicited: 0, bands: {}, models: {} };
+  return { requests: 0, inputTokens: 0, outputTokens: 0, elicited: 0, bands: {}, models: {}, wrappers: {} };
 }
 
 /** Exponentially weighted synchrony, weighted by how many pairs each observation rests on. */
@@ -87,6 +118,10 @@ export function metricsFrom(input: {
   // tpl:1:abcd carries tpl:1:abcd, so only what else they share says whether they are one template.
   // Honest prompts of a common shape collide on one 16-bit band; a template's variants share several.
   const topOther = ranked.find(([band]) => band !== input.key)?.[1] ?? 0;
+  const wrappers = Object.entries(input.windowCounts.wrappers ?? {}).sort((a, b) => b[1] - a[1]);
+  const topWrapper = wrappers[0]?.[1] ?? 0;
+  // As with bands: a wrapper key's own wrapper is on all its requests, so concentration is what else they share.
+  const topOtherWrapper = wrappers.find(([wrapper]) => wrapper !== input.key)?.[1] ?? 0;
   return {
     // Bands carried by at least half as many requests as the top one: a template's bands, not noise.
     topBands: ranked.filter(([, n]) => n * 2 >= topBand && n > 0).slice(0, 8).map(([band]) => band),
@@ -96,6 +131,9 @@ export function metricsFrom(input: {
     templateShare: Math.min(1, topOther / requests),
     elicitationShare: Math.min(1, input.windowCounts.elicited / requests),
     pivotModel: input.pivotModel,
+    // Wrappers carried by at least half as many requests as the top one, as for bands.
+    topWrappers: wrappers.filter(([, n]) => n * 2 >= topWrapper && n > 0).slice(0, 8).map(([wrapper]) => wrapper),
+    wrapperShare: Math.min(1, topOtherWrapper / requests),
   };
 }
 
