@@ -3,7 +3,11 @@
  * instruction around varied content (problems, code, essays) at a chosen
  * share of the text, and honest prompts written the many ways people open and
  * close a request. Seeded, so a measurement is the same on every run.
+ * Shared by test/lib/fingerprint/wrapper.test.ts and bench/wrapper.ts.
  */
+import { normalizeText } from "../../../lib/fingerprint/content.ts";
+import { bandKeys, simhash } from "../../../lib/fingerprint/simhash.ts";
+import { type WrapperOptions, wrapperKeys } from "../../../lib/fingerprint/wrapper.ts";
 
 export type Rng = () => number;
 
@@ -357,3 +361,76 @@ export function collisionRate(keysPerPrompt: readonly string[][]): number {
   const colliding = keysPerPrompt.filter((keys) => keys.some((key) => (counts.get(key) ?? 0) > 1)).length;
   return keysPerPrompt.length === 0 ? 0 : colliding / keysPerPrompt.length;
 }
+
+export const SHARES = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+const CONTENTS: readonly ContentKind[] = ["problem", "code", "essay"];
+const JOINS: readonly { separator: string; terminator: string }[] = [
+  { separator: "\n\n", terminator: "." },
+  { separator: "\n", terminator: ":" },
+  { separator: " ", terminator: "." },
+  { separator: "\n\n", terminator: "" },
+];
+// Instruction run straight into the content, no line break or punctuation between: reported apart,
+// as the start of such a text has no boundary to anchor on (the end still does: content ends a sentence).
+export const UNSEPARATED = [{ separator: " ", terminator: "" }];
+
+/** Every campaign shape at one share: positions × contents × wrapper lengths × joins. */
+export function campaignSpecs(share: number, joins = JOINS): CampaignSpec[] {
+  const specs: CampaignSpec[] = [];
+  for (const position of ["prefix", "suffix", "both"] as const satisfies readonly Position[]) {
+    // Both ends: 10 words a side at least, as each end is found on its own.
+    const lengths = position === "both" ? [20, 40, 60] : [10, 15, 25, 40, 60];
+    for (const content of CONTENTS) for (const wrapperWords of lengths) for (const join of joins) specs.push({ position, wrapperWords, content, share, ...join });
+  }
+  return specs;
+}
+
+export type ShareRow = {
+  share: number;
+  campaigns: number;
+  meanConcentration: number;
+  minConcentration: number;
+  below90: number;
+  /** The same campaigns seen through the whole-prompt SimHash: share on the most common template band (when measured). */
+  meanBandConcentration: number | null;
+};
+
+const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+
+/**
+ * Every campaign shape at one share, `requests` prompts each. `bands` also
+ * measures the whole-prompt SimHash on the same prompts (slower), for contrast.
+ */
+export function measureShare(
+  share: number,
+  options: WrapperOptions,
+  { requests = 40, joins = JOINS, bands = false }: { requests?: number; joins?: typeof JOINS; bands?: boolean } = {},
+): ShareRow {
+  const rng = rngOf(Math.round(share * 1000));
+  const wrapped: number[] = [];
+  const banded: number[] = [];
+  for (const spec of campaignSpecs(share, joins)) {
+    const prompts = campaignPrompts(spec, requests, rng);
+    wrapped.push(concentration(prompts.map((p) => wrapperKeys(p, options))).share);
+    if (bands) banded.push(concentration(prompts.map((p) => bandKeys(simhash(normalizeText(p, 16_384).text).hex))).share);
+  }
+  return {
+    share,
+    campaigns: wrapped.length,
+    meanConcentration: mean(wrapped),
+    minConcentration: Math.min(...wrapped),
+    below90: wrapped.filter((v) => v < 0.9).length,
+    meanBandConcentration: bands ? mean(banded) : null,
+  };
+}
+
+export function measureHonest(options: WrapperOptions, count = 500): { prompts: number; maxKeyShare: number; collisionRate: number; keysPerPrompt: number } {
+  const keys = honestPrompts(count, rngOf(17)).map((p) => wrapperKeys(p, options));
+  return {
+    prompts: count,
+    maxKeyShare: concentration(keys).share,
+    collisionRate: collisionRate(keys),
+    keysPerPrompt: keys.reduce((n, k) => n + k.length, 0) / count,
+  };
+}
+
