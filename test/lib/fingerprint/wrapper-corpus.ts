@@ -121,12 +121,20 @@ function wordCount(text: string): number {
 export function contentOf(kind: ContentKind, words: number, rng: Rng): string {
   if (kind === "code") {
     const lines = [`def ${pick(rng, VERBS)}_${pick(rng, NOUNS)}(${pick(rng, IDENTIFIERS)}, ${pick(rng, IDENTIFIERS)}):`];
-    while (wordCount(lines.join("\n")) < words) lines.push(codeLine(rng));
+    for (let total = 3; total < words; ) {
+      const line = codeLine(rng);
+      lines.push(line);
+      total += wordCount(line);
+    }
     return "```python\n" + lines.join("\n") + "\n```";
   }
   if (kind === "problem") {
     const sentences: string[] = [];
-    while (wordCount(sentences.join(" ")) + 6 < words) sentences.push(problemSentence(rng));
+    for (let total = 0; total + 6 < words; ) {
+      const sentence = problemSentence(rng);
+      sentences.push(sentence);
+      total += wordCount(sentence);
+    }
     sentences.push(problemQuestion(rng));
     return sentences.join(" ");
   }

@@ -16,12 +16,14 @@ const SUFFIX = "Think through the problem carefully before you answer. Write out
 const PREFIX = "You are grading a response written by another assistant. Score the response from 1 to 10 for accuracy and clarity:";
 
 describe("wrapper detection across the share range", () => {
-  it.each(SHARES)("Should put at least 90 %% of every campaign's requests on one wrapper key when content is %s of the text", (share) => {
-    const row = measureShare(share, WRAPPER_DEFAULTS, { requests: 20 });
-    expect(row.campaigns).toBeGreaterThan(100);
-    expect(row.below90).toBe(0);
-    expect(row.minConcentration).toBeGreaterThanOrEqual(0.9);
-  });
+  for (const share of SHARES) {
+    it(`Should put at least 90 % of every campaign's requests on one wrapper key when content is ${Math.round(share * 100)} % of the text`, () => {
+      const row = measureShare(share, WRAPPER_DEFAULTS, { requests: 16 });
+      expect(row.campaigns).toBeGreaterThan(100);
+      expect(row.below90).toBe(0);
+      expect(row.minConcentration).toBeGreaterThanOrEqual(0.9);
+    });
+  }
 
   it("Should let no wrapper key be shared by more than 1 % of 500 unrelated honest prompts", () => {
     const honest = measureHonest(WRAPPER_DEFAULTS, 500);
