@@ -12,13 +12,15 @@
  * The anchor is the shortest run of whole segments (lines, sentences) from that
  * end holding at least `minWords` words, cut at `maxWords` when no boundary
  * comes sooner. Whole segments, not a fixed K words, because honest prompts
- * share short openings ("can you help me write a cover letter for a …"): a
- * fixed-K anchor makes those a shared key, while the first whole sentence
- * carries the asker's own subject. Measured on generated campaigns and honest
- * prompts in test/lib/fingerprint/wrapper.test.ts (see docs, fingerprints).
+ * share openings ("can you help me write a cover letter for a …"): over 500
+ * generated honest prompts, first/last-8-word anchors put 20 % of them on a key
+ * another prompt shared (6 words: 49 %); whole segments of ≥ 8 words, 2 %, no
+ * key on more than 0.6 %. Campaigns wrapped at either or both ends kept 100 %
+ * of their requests on one key from 20 % to 90 % content. bench/wrapper.ts
+ * prints the table; test/lib/fingerprint/wrapper.test.ts holds the bounds.
  *
- * Cost: only the first and last WINDOW code units are normalised, so a 16 KB
- * prompt costs what a 2 KB one does.
+ * Cost: at most the first and last 1 KB are normalised, and scanned only as
+ * far as the anchor, so a 16 KB prompt costs what a 2 KB one does (~0.01 ms).
  */
 import { hash64Hex } from "../fasthash.ts";
 import { normalizeChars } from "./content.ts";
@@ -32,60 +34,117 @@ export type WrapperOptions = {
   minRest: number;
 };
 
-// 8 words: the shortest instruction found in both positions at every content share, while no key
-// was shared by more than 1 % of honest prompts. 24: a one-sentence wrapper longer than that is
-// still one key, cut within its own words. Measured, see the file header.
+// 8 words: 6 found no more campaigns and put honest prompts on shared keys half as often again
+// (3 % against 2 %); 10 found no fewer here, but misses an 8- or 9-word instruction. 24: a
+// one-sentence wrapper longer than that is still one key, cut within its own words (16 and 32
+// measured the same). minRest 8 lost campaigns at 20-30 % content and gained no honest prompt.
 export const WRAPPER_DEFAULTS: WrapperOptions = { minWords: 8, maxWords: 24, minRest: 1 };
 
-// Code units read at each end: 24 words of ordinary text fit in well under 1 KB; a longer head of
-// segments shorter than minWords is not a wrapper this module can tell apart anyway.
-const WINDOW = 1024;
+// Code units normalised at each end: most anchors sit within the first, 24 words of ordinary text
+// within the second; a longer run of segments shorter than minWords is not a wrapper this module
+// can tell apart anyway.
+const WINDOWS = [256, 1024];
 
-type Words = {
-  words: string[];
-  /** breaks[i]: a segment ends after words[i] (a line break follows, or it ends a sentence or a label). */
-  breaks: boolean[];
-};
-
-const WORD = /(\S+)(\s*)/g;
-const SEGMENT_END = /[.!?:;]$/;
-const LINE_BREAK = /[\n\r\v\f\u0085\u2028\u2029]/;
-
-function wordsOf(text: string): Words {
-  const words: string[] = [];
-  const breaks: boolean[] = [];
-  for (const match of text.matchAll(WORD)) {
-    const word = match[1] ?? "";
-    words.push(word);
-    breaks.push(SEGMENT_END.test(word) || LINE_BREAK.test(match[2] ?? ""));
-  }
-  return { words, breaks };
+/** Whitespace as it can be left after NFKC (which folds no-break and typographic spaces into U+0020). */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0x85 || c === 0x1680 || c === 0x2028 || c === 0x2029;
 }
 
-/** Words in the anchor at the start, or 0 when the text has no anchor there. */
-function headLength({ words, breaks }: Words, whole: boolean, options: WrapperOptions): number {
-  for (let i = 0; i < words.length; i++) {
-    const n = i + 1;
-    if (n >= options.maxWords || (n >= options.minWords && breaks[i] === true)) {
-      return whole && words.length - n < options.minRest ? 0 : n;
+function isLineBreak(c: number): boolean {
+  return (c >= 0x0a && c <= 0x0d) || c === 0x85 || c === 0x2028 || c === 0x2029;
+}
+
+/** A word ending in one of . ! ? : ; ends a sentence or a label, so a segment. */
+function endsSegment(c: number): boolean {
+  return c === 0x2e || c === 0x21 || c === 0x3f || c === 0x3a || c === 0x3b;
+}
+
+/** At least `limit` words in text[from, to)? */
+function hasWords(text: string, from: number, to: number, limit: number): boolean {
+  let words = 0;
+  let inWord = false;
+  for (let i = from; i < to && words < limit; i++) {
+    const space = isSpace(text.charCodeAt(i));
+    if (!space && !inWord) words++;
+    inWord = !space;
+  }
+  return words >= limit;
+}
+
+/** The anchor's text; NONE when the text has none at this end; MORE when the window ended first. */
+const NONE = 0;
+const MORE = 1;
+type Anchor = string | typeof NONE | typeof MORE;
+
+/** `text` is normalised; `whole`: it is the entire user turn, not a window onto its start. */
+function headAnchor(text: string, whole: boolean, options: WrapperOptions): Anchor {
+  const n = text.length;
+  let i = 0;
+  while (i < n && isSpace(text.charCodeAt(i))) i++;
+  let words = 0;
+  while (i < n) {
+    while (i < n && !isSpace(text.charCodeAt(i))) i++;
+    const wordEnd = i;
+    // A word running into the window's end may be cut.
+    if (wordEnd === n && !whole) return MORE;
+    words++;
+    let ends = endsSegment(text.charCodeAt(wordEnd - 1));
+    while (i < n && isSpace(text.charCodeAt(i))) {
+      if (isLineBreak(text.charCodeAt(i))) ends = true;
+      i++;
+    }
+    if (words >= options.maxWords || (words >= options.minWords && ends)) {
+      if (whole && !hasWords(text, i, n, options.minRest)) return NONE;
+      return text.slice(0, wordEnd);
     }
   }
-  return 0;
+  return whole ? NONE : MORE;
+}
+
+/** As headAnchor, from the end: the anchor starts where a segment does. */
+function tailAnchor(text: string, whole: boolean, options: WrapperOptions): Anchor {
+  let i = text.length;
+  while (i > 0 && isSpace(text.charCodeAt(i - 1))) i--;
+  const end = i;
+  let words = 0;
+  while (i > 0) {
+    while (i > 0 && !isSpace(text.charCodeAt(i - 1))) i--;
+    const wordStart = i;
+    if (wordStart === 0 && !whole) return MORE;
+    words++;
+    let starts = wordStart === 0;
+    while (i > 0 && isSpace(text.charCodeAt(i - 1))) {
+      if (isLineBreak(text.charCodeAt(i - 1))) starts = true;
+      i--;
+    }
+    if (i > 0 && endsSegment(text.charCodeAt(i - 1))) starts = true;
+    if (words >= options.maxWords || (words >= options.minWords && starts)) {
+      if (whole && !hasWords(text, 0, i, options.minRest)) return NONE;
+      return text.slice(wordStart, end);
+    }
+  }
+  return whole ? NONE : MORE;
+}
+
+function keyOf(position: "p" | "s", anchor: string): string {
+  // Words joined by one space whatever separated them, as normalizeText would leave them.
+  return `wrap:${position}:${hash64Hex(anchor.replace(/\s+/g, " "))}`;
 }
 
 /**
- * Words in the anchor at the end, or 0 when the text has no anchor there.
- * `startsSegment`: words[0] begins a segment (the text's own start, or a
- * break right before a window's first word).
+ * The anchor at one end, reading a small window first and a larger one only
+ * when the first ends before the anchor does.
  */
-function tailLength({ words, breaks }: Words, whole: boolean, startsSegment: boolean, options: WrapperOptions): number {
-  for (let i = words.length - 1; i >= 0; i--) {
-    const n = words.length - i;
-    if (n >= options.maxWords || (n >= options.minWords && (i === 0 ? startsSegment : breaks[i - 1] === true))) {
-      return whole && words.length - n < options.minRest ? 0 : n;
-    }
+function anchorAt(user: string, end: "head" | "tail", options: WrapperOptions): string | null {
+  for (const size of WINDOWS) {
+    const whole = user.length <= size;
+    const raw = whole ? user : end === "head" ? user.slice(0, size) : user.slice(-size);
+    const text = normalizeChars(raw);
+    const anchor = end === "head" ? headAnchor(text, whole, options) : tailAnchor(text, whole, options);
+    if (typeof anchor === "string") return anchor;
+    if (anchor === NONE || whole) return null;
   }
-  return 0;
+  return null;
 }
 
 /**
@@ -96,29 +155,9 @@ function tailLength({ words, breaks }: Words, whole: boolean, startsSegment: boo
 export function wrapperKeys(user: string, options: WrapperOptions = WRAPPER_DEFAULTS): string[] {
   if (user.length === 0) return [];
   const keys: string[] = [];
-  if (user.length <= WINDOW) {
-    const all = wordsOf(normalizeChars(user));
-    const head = headLength(all, true, options);
-    if (head > 0) keys.push(`wrap:p:${hash64Hex(all.words.slice(0, head).join(" "))}`);
-    const tail = tailLength(all, true, true, options);
-    if (tail > 0) keys.push(`wrap:s:${hash64Hex(all.words.slice(-tail).join(" "))}`);
-    return keys;
-  }
-  // A window may cut a word in two: the cut word is left out, and an anchor must end before it.
-  const start = wordsOf(normalizeChars(user.slice(0, WINDOW)));
-  if (!/\s/.test(user.charAt(WINDOW))) {
-    start.words.pop();
-    start.breaks.pop();
-  }
-  const head = headLength(start, false, options);
-  if (head > 0) keys.push(`wrap:p:${hash64Hex(start.words.slice(0, head).join(" "))}`);
-  const end = wordsOf(normalizeChars(user.slice(-WINDOW)));
-  let startsSegment = false;
-  if (!/\s/.test(user.charAt(user.length - WINDOW - 1))) {
-    end.words.shift();
-    startsSegment = end.breaks.shift() === true;
-  }
-  const tail = tailLength(end, false, startsSegment, options);
-  if (tail > 0) keys.push(`wrap:s:${hash64Hex(end.words.slice(-tail).join(" "))}`);
+  const head = anchorAt(user, "head", options);
+  if (head !== null) keys.push(keyOf("p", head));
+  const tail = anchorAt(user, "tail", options);
+  if (tail !== null) keys.push(keyOf("s", tail));
   return keys;
 }
