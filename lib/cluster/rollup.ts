@@ -122,6 +122,15 @@ export function metricsFrom(input: {
   const topWrapper = wrappers[0]?.[1] ?? 0;
   // As with bands: a wrapper key's own wrapper is on all its requests, so concentration is what else they share.
   const topOtherWrapper = wrappers.find(([wrapper]) => wrapper !== input.key)?.[1] ?? 0;
+  // Wrappers carried by at least half as many requests as the top one, as for bands.
+  const topWrappers = wrappers.filter(([, n]) => n * 2 >= topWrapper && n > 0).slice(0, 8);
+  // A request carries at most one wrapper key per end, so the counts at one end add up without overlap.
+  const byEnd = { p: 0, s: 0 };
+  for (const [wrapper, n] of topWrappers) {
+    if (wrapper === input.key) continue;
+    if (wrapper.startsWith("wrap:p:")) byEnd.p += n;
+    else if (wrapper.startsWith("wrap:s:")) byEnd.s += n;
+  }
   return {
     // Bands carried by at least half as many requests as the top one: a template's bands, not noise.
     topBands: ranked.filter(([, n]) => n * 2 >= topBand && n > 0).slice(0, 8).map(([band]) => band),
@@ -131,9 +140,9 @@ export function metricsFrom(input: {
     templateShare: Math.min(1, topOther / requests),
     elicitationShare: Math.min(1, input.windowCounts.elicited / requests),
     pivotModel: input.pivotModel,
-    // Wrappers carried by at least half as many requests as the top one, as for bands.
-    topWrappers: wrappers.filter(([, n]) => n * 2 >= topWrapper && n > 0).slice(0, 8).map(([wrapper]) => wrapper),
+    topWrappers: topWrappers.map(([wrapper]) => wrapper),
     wrapperShare: Math.min(1, topOtherWrapper / requests),
+    wrapperCoverage: Math.min(1, Math.max(byEnd.p, byEnd.s) / requests),
   };
 }
 

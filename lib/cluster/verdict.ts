@@ -26,6 +26,11 @@ export type KeyMetrics = {
   topWrappers?: string[];
   /** 0..1: share of requests on the single most common wrapper key other than the key itself. */
   wrapperShare?: number;
+  /**
+   * 0..1: share of requests carrying one of topWrappers (the key itself left out) at the busier end
+   * of the prompt: a campaign rotating a few phrasings covers its traffic although no one of them does.
+   */
+  wrapperCoverage?: number;
 };
 
 export const WRAPPER_KIND = "wrap";
@@ -72,10 +77,11 @@ export function parseSignature(value: unknown): Signature | undefined {
 
 /**
  * `signature` with the campaign's wrapper keys added: the key's dominant
- * wrappers when most of its requests carry one (`wrapperShare` at least
- * `concentration`, the share that makes a key templated), and a wrapper key's
- * own (its requests are the ones its verdict is about). Without wrappers the
- * signature comes back unchanged, so stored signatures keep their text.
+ * wrappers when most of its requests carry one of them (`wrapperShare` or
+ * `wrapperCoverage` at least `concentration`, the share that makes a key
+ * templated), and a wrapper key's own (its requests are the ones its verdict
+ * is about). Without wrappers the signature comes back unchanged, so stored
+ * signatures keep their text.
  *
  * Called by whoever builds a verdict's signature (the cluster root, after
  * judgeKey or its evidence-score successor), which keeps the verdict score
@@ -83,7 +89,8 @@ export function parseSignature(value: unknown): Signature | undefined {
  */
 export function withWrappers(key: string, signature: Signature, metrics: KeyMetrics, concentration: number): Signature {
   const own = keyKind(key) === WRAPPER_KIND ? [key] : [];
-  const dominant = (metrics.wrapperShare ?? 0) >= concentration ? (metrics.topWrappers ?? []) : [];
+  const share = Math.max(metrics.wrapperShare ?? 0, metrics.wrapperCoverage ?? 0);
+  const dominant = share >= concentration ? (metrics.topWrappers ?? []) : [];
   const wrappers = [...new Set([...own, ...dominant])].filter((w) => keyKind(w) === WRAPPER_KIND).slice(0, SIGNATURE_WRAPPERS);
   return wrappers.length === 0 ? signature : { ...signature, wrappers };
 }

@@ -77,6 +77,23 @@ describe("wrappers in a verdict's signature", () => {
     expect(withWrappers("tls:aaaa", judged, m, THRESHOLD)).toBe(judged);
   });
 
+  it("Should add all of a campaign's rotated phrasings when together they cover its traffic", () => {
+    const phrasings = ["wrap:s:aaaaaaaaaaaaaaa1", "wrap:s:aaaaaaaaaaaaaaa2", "wrap:s:aaaaaaaaaaaaaaa3"];
+    const wrappers: Record<string, number> = { [phrasings[0] ?? ""]: 34, [phrasings[1] ?? ""]: 33, [phrasings[2] ?? ""]: 31 };
+    const m = metricsFrom({ ...metrics, key: "tls:aaaa", windowCounts: { ...emptyCounts(), requests: 100, wrappers } });
+    expect(m.wrapperShare).toBeLessThan(THRESHOLD);
+    expect(m.wrapperCoverage).toBeCloseTo(0.98);
+    expect(withWrappers("tls:aaaa", judged, m, THRESHOLD).wrappers).toEqual(phrasings);
+  });
+
+  it("Should not add up a prompt's two ends as if they were two requests", () => {
+    // Half the requests carry one wrapper at both ends: still half of the traffic, not all of it.
+    const wrappers = { "wrap:p:bbbbbbbbbbbbbbb1": 40, "wrap:s:bbbbbbbbbbbbbbb2": 40 };
+    const m = metricsFrom({ ...metrics, key: "tls:aaaa", windowCounts: { ...emptyCounts(), requests: 100, wrappers } });
+    expect(m.wrapperCoverage).toBeCloseTo(0.4);
+    expect(withWrappers("tls:aaaa", judged, m, THRESHOLD)).toBe(judged);
+  });
+
   it("Should name a wrapper key's own wrapper in its signature", () => {
     const m = metricsFrom({ ...metrics, key: WRAP, windowCounts: { ...emptyCounts(), requests: 100, wrappers: { [WRAP]: 100 } } });
     expect(m.wrapperShare).toBe(0);
