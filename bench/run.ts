@@ -7,12 +7,14 @@ import { benchColdstart } from "./coldstart.ts";
 import { benchDoRpc } from "./do-rpc/run.ts";
 import { benchFingerprint } from "./fingerprint.ts";
 import { benchGateway } from "./gateway.ts";
+import { benchWrapper } from "./wrapper.ts";
 
 const BENCHES: readonly { name: string; run: () => Promise<unknown> }[] = [
   { name: "fingerprint", run: benchFingerprint },
   { name: "gateway", run: benchGateway },
   { name: "do-rpc", run: benchDoRpc },
   { name: "coldstart", run: benchColdstart },
+  { name: "wrapper", run: benchWrapper },
 ];
 
 const filters = process.argv.slice(2).filter((arg) => arg !== "--");

@@ -2,6 +2,7 @@
  * The contract between the Worker and AccountDO: what admission is asked and
  * what it answers. Plain data, so it crosses the RPC boundary as-is.
  */
+import type { Signature } from "./cluster/verdict.ts";
 import type { RiskSignal } from "./policy.ts";
 
 export const ACTIONS = ["allow", "tag", "degrade", "throttle", "block"] as const;
@@ -111,11 +112,11 @@ export type CachedVerdict = {
    */
   refreshedAt?: number;
   /**
-   * What the campaign's own requests look like: its dominant template bands and whether it elicits
-   * reasoning traces. A verdict on a shared key only lands on requests that match it (see
-   * lib/cluster/verdict.ts verdictApplies), so honest accounts on the same SDK, TLS stack or ASN are spared.
+   * What the campaign's own requests look like: its dominant template bands, its wrapper keys and
+   * whether it elicits reasoning traces. A verdict on a shared key only lands on requests that match it
+   * (see lib/cluster/verdict.ts verdictApplies), so honest accounts on the same SDK, TLS stack or ASN are spared.
    */
-  signature?: { bands: string[]; eliciting: boolean };
+  signature?: Signature;
 };
 
 /** What `GET /admin/accounts/{id}` shows of the account object. */

@@ -43,8 +43,15 @@ export type KeyMetrics = {
   clientHomogeneity?: number;
   /** 0..1: share of requests carrying the single most common exact system prompt (`system:` key). */
   systemPromptShare?: number;
-  /** 0..1: share of requests carrying the single most common shared prompt wrapper (`wrap:` key). */
+  /** 0..1: share of requests on the single most common wrapper key (`wrap:`) other than the key itself. */
   wrapperShare?: number;
+  /** The key's most common wrapper keys (`wrap:`), most common first; a wrapper key's own is among them. */
+  topWrappers?: string[];
+  /**
+   * 0..1: share of requests carrying one of topWrappers (the key itself left out) at the busier end
+   * of the prompt: a campaign rotating a few phrasings covers its traffic although no one of them does.
+   */
+  wrapperCoverage?: number;
   /** 0..1: share of the key's requests from accounts created (or first seen) in one short burst. */
   newAccountBurst?: number;
   /** Distinct payment fingerprints ÷ accounts, in (0, 1]: low means many accounts on few cards. */

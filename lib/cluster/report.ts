@@ -1,7 +1,7 @@
 /**
  * What an account object tells its cluster collector, in one batch per
  * report interval: per fingerprint key, the requests, tokens, elicitation,
- * template bands and models seen since the last report, plus the account's
+ * template bands, wrapper keys and models seen since the last report, plus the account's
  * request-start histogram for timing synchrony.
  */
 import { recordStart, type StartHistogram } from "./synchrony.ts";
@@ -25,6 +25,8 @@ export type KeyCounts = {
   systems?: Record<string, number>;
   /** When the requesting account was created, as a bucket label (see creationBucket) → requests. */
   created?: Record<string, number>;
+  /** Wrapper key (`wrap:`) → requests carrying it; absent in counts stored before wrapper keys existed. */
+  wrappers?: Record<string, number>;
 };
 
 export type AccountReport = {
@@ -69,6 +71,8 @@ export const MAX_KEYS_PER_REPORT = 64;
 const MAX_BANDS_PER_KEY = 16;
 const MAX_MODELS_PER_KEY = 8;
 const MAX_PROFILES_PER_KEY = 8;
+// A request carries at most two wrapper keys; an account's own campaign wrapper arrives with its first request.
+const MAX_WRAPPERS_PER_KEY = 16;
 
 function bump(record: Record<string, number>, name: string, limit: number): void {
   if (name in record) record[name] = (record[name] ?? 0) + 1;
@@ -90,11 +94,13 @@ export class ReportBuffer {
     this.from = Math.min(this.from, request.at);
     this.to = Math.max(this.to, request.at);
     recordStart(this.starts, request.at);
+    // Wrapper keys are among the request's own keys, so the account object passes nothing more for them.
+    const wrappers = request.keys.filter((key) => key.startsWith("wrap:"));
     for (const key of request.keys) {
       let counts = this.keys.get(key);
       if (!counts) {
         if (this.keys.size >= MAX_KEYS_PER_REPORT) continue;
-        counts = { requests: 0, inputTokens: 0, outputTokens: 0, elicited: 0, bands: {}, models: {} };
+        counts = { requests: 0, inputTokens: 0, outputTokens: 0, elicited: 0, bands: {}, models: {}, wrappers: {} };
         this.keys.set(key, counts);
       }
       counts.requests++;
@@ -107,6 +113,10 @@ export class ReportBuffer {
       if (request.client) bump((counts.clients ??= {}), request.client, MAX_PROFILES_PER_KEY);
       if (request.system) bump((counts.systems ??= {}), request.system, MAX_PROFILES_PER_KEY);
       if (request.created) bump((counts.created ??= {}), request.created, MAX_PROFILES_PER_KEY);
+      if (wrappers.length > 0) {
+        counts.wrappers ??= {};
+        for (const wrapper of wrappers) bump(counts.wrappers, wrapper, MAX_WRAPPERS_PER_KEY);
+      }
     }
   }
 

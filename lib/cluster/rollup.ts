@@ -31,7 +31,11 @@ export function slidingValue(current: number, previous: number, now: number, win
   return current + previous * (1 - elapsed);
 }
 
-export function mergeCounts(into: KeyCounts, from: KeyCounts, limits = { bands: 64, models: 16, profiles: 32 }): void {
+export function mergeCounts(
+  into: KeyCounts,
+  from: KeyCounts,
+  limits: { bands: number; models: number; profiles?: number; wrappers?: number } = { bands: 64, models: 16, profiles: 32 },
+): void {
   into.requests += from.requests;
   into.inputTokens += from.inputTokens;
   into.outputTokens += from.outputTokens;
@@ -39,9 +43,40 @@ export function mergeCounts(into: KeyCounts, from: KeyCounts, limits = { bands: 
   mergeBounded(into.bands, from.bands, limits.bands);
   mergeBounded(into.models, from.models, limits.models);
   if (from.hosting !== undefined) into.hosting = (into.hosting ?? 0) + from.hosting;
-  if (from.clients) mergeBounded((into.clients ??= {}), from.clients, limits.profiles);
-  if (from.systems) mergeBounded((into.systems ??= {}), from.systems, limits.profiles);
-  if (from.created) mergeBounded((into.created ??= {}), from.created, limits.profiles);
+  if (from.clients) mergeBounded((into.clients ??= {}), from.clients, limits.profiles ?? 32);
+  if (from.systems) mergeBounded((into.systems ??= {}), from.systems, limits.profiles ?? 32);
+  if (from.created) mergeBounded((into.created ??= {}), from.created, limits.profiles ?? 32);
+  // Counts stored before wrapper keys existed have none, on either side.
+  if (from.wrappers) mergeHeavy((into.wrappers ??= {}), from.wrappers, limits.wrappers ?? MAX_WRAPPERS);
+}
+
+// Wrapper names kept per key: a campaign's wrappers are a handful; the rest are honest prompts' own, one request each.
+const MAX_WRAPPERS = 64;
+
+/**
+ * Adds `from` into `into` as a Misra-Gries summary of at most `max` names:
+ * when the sum holds more, the (max+1)-th largest count is taken off every
+ * name and those left at zero go. Unlike mergeBounded, a latecomer can win a
+ * place: on a broad key (an ASN, a TLS stack) honest prompts bring a new
+ * wrapper with nearly every request, and first-come slots would be full of
+ * those before a campaign's wrapper, however frequent, arrived. Summaries
+ * merged this way undercount any name by at most requests / (max + 1), so a
+ * wrapper on more than 1/(max+1) of a key's requests is always kept.
+ */
+function mergeHeavy(into: Record<string, number>, from: Record<string, number>, max: number): void {
+  let size = Object.keys(into).length;
+  for (const name in from) {
+    const held = into[name];
+    if (held === undefined) size++;
+    into[name] = (held ?? 0) + (from[name] ?? 0);
+  }
+  if (size <= max) return;
+  const cut = Object.values(into).sort((a, b) => b - a)[max] ?? 0;
+  for (const name of Object.keys(into)) {
+    const left = (into[name] ?? 0) - cut;
+    if (left > 0) into[name] = left;
+    else delete into[name];
+  }
 }
 
 /** Adds `from` into `into`; names `into` does not hold yet join only while it holds fewer than `max`. */
@@ -59,7 +94,7 @@ function mergeBounded(into: Record<string, number>, from: Record<string, number>
 }
 
 export function emptyCounts(): KeyCounts {
-  return { requests: 0, inputTokens: 0, outputTokens: 0, elicited: 0, bands: {}, models: {} };
+  return { requests: 0, inputTokens: 0, outputTokens: 0, elicited: 0, bands: {}, models: {}, wrappers: {} };
 }
 
 /** Exponentially weighted synchrony, weighted by how many pairs each observation rests on. */
@@ -119,6 +154,19 @@ export function metricsFrom(input: {
   if (volume && volume.activeAccounts > 0 && volume.honestRequestsPerAccount > 0) {
     evidence.volumeRatio = input.requestsPerWindow / volume.activeAccounts / volume.honestRequestsPerAccount;
   }
+  const wrappers = Object.entries(input.windowCounts.wrappers ?? {}).sort((a, b) => b[1] - a[1]);
+  const topWrapper = wrappers[0]?.[1] ?? 0;
+  // As with bands: a wrapper key's own wrapper is on all its requests, so concentration is what else they share.
+  const topOtherWrapper = wrappers.find(([wrapper]) => wrapper !== input.key)?.[1] ?? 0;
+  // Wrappers carried by at least half as many requests as the top one, as for bands.
+  const topWrappers = wrappers.filter(([, n]) => n * 2 >= topWrapper && n > 0).slice(0, 8);
+  // A request carries at most one wrapper key per end, so the counts at one end add up without overlap.
+  const byEnd = { p: 0, s: 0 };
+  for (const [wrapper, n] of topWrappers) {
+    if (wrapper === input.key) continue;
+    if (wrapper.startsWith("wrap:p:")) byEnd.p += n;
+    else if (wrapper.startsWith("wrap:s:")) byEnd.s += n;
+  }
   return {
     ...evidence,
     // Bands carried by at least half as many requests as the top one: a template's bands, not noise.
@@ -129,6 +177,9 @@ export function metricsFrom(input: {
     templateShare: Math.min(1, topOther / requests),
     elicitationShare: Math.min(1, input.windowCounts.elicited / requests),
     pivotModel: input.pivotModel,
+    topWrappers: topWrappers.map(([wrapper]) => wrapper),
+    wrapperShare: Math.min(1, topOtherWrapper / requests),
+    wrapperCoverage: Math.min(1, Math.max(byEnd.p, byEnd.s) / requests),
   };
 }
 

@@ -13,26 +13,66 @@ export type { EvidenceItem, KeyMetrics } from "./evidence.ts";
 
 export type Verdict = "none" | "suspect" | "confirmed";
 
-/** What a campaign's own requests look like: its dominant template bands, and whether it elicits reasoning. */
-export type Signature = { bands: string[]; eliciting: boolean };
+export const WRAPPER_KIND = "wrap";
+// As many as template bands: a campaign that wraps both ends has two, one that rotates a few variants a few more.
+export const SIGNATURE_WRAPPERS = 4;
 
-/** Same bands in the same order and the same elicitation flag (absent equals absent). */
+/**
+ * What a campaign's own requests look like: its dominant template bands, the
+ * wrapper keys its traffic concentrates on, and whether it elicits reasoning.
+ * `wrappers` is absent from signatures stored before wrapper keys existed and
+ * from those without any; absent and empty mean the same.
+ */
+export type Signature = { bands: string[]; eliciting: boolean; wrappers?: string[] };
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
+/** Same bands and wrappers in the same order and the same elicitation flag (absent equals absent, and no wrappers). */
 export function sameSignature(a: Signature | undefined, b: Signature | undefined): boolean {
   if (a === b) return true;
-  if (!a || !b || a.eliciting !== b.eliciting || a.bands.length !== b.bands.length) return false;
-  return a.bands.every((band, i) => band === b.bands[i]);
+  if (!a || !b || a.eliciting !== b.eliciting) return false;
+  return sameList(a.bands, b.bands) && sameList(a.wrappers ?? [], b.wrappers ?? []);
+}
+
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
 }
 
 /** A signature as stored (JSON text); a missing or damaged one reads as undefined. */
 export function parseSignature(value: unknown): Signature | undefined {
   if (typeof value !== "string" || value === "") return undefined;
   try {
-    const parsed = JSON.parse(value) as { bands?: unknown; eliciting?: unknown };
-    const bands = Array.isArray(parsed.bands) ? parsed.bands.filter((b): b is string => typeof b === "string") : [];
-    return { bands, eliciting: parsed.eliciting === true };
+    const parsed = JSON.parse(value) as { bands?: unknown; eliciting?: unknown; wrappers?: unknown };
+    const signature: Signature = { bands: stringsOf(parsed.bands), eliciting: parsed.eliciting === true };
+    // Only wrapper keys: anything else in the list would make verdictApplies match on, say, an ASN.
+    const wrappers = stringsOf(parsed.wrappers).filter((key) => keyKind(key) === WRAPPER_KIND);
+    if (wrappers.length > 0) signature.wrappers = wrappers;
+    return signature;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `signature` with the campaign's wrapper keys added: the key's dominant
+ * wrappers when most of its requests carry one of them (`wrapperShare` or
+ * `wrapperCoverage` at least `concentration`, the share that makes a key
+ * templated), and a wrapper key's own (its requests are the ones its verdict
+ * is about). Without wrappers the signature comes back unchanged, so stored
+ * signatures keep their text.
+ *
+ * Called by whoever builds a verdict's signature (the cluster root, after
+ * judgeKey or its evidence-score successor), which keeps the verdict score
+ * itself out of this.
+ */
+export function withWrappers(key: string, signature: Signature, metrics: KeyMetrics, concentration: number): Signature {
+  const own = keyKind(key) === WRAPPER_KIND ? [key] : [];
+  const share = Math.max(metrics.wrapperShare ?? 0, metrics.wrapperCoverage ?? 0);
+  const dominant = share >= concentration ? (metrics.topWrappers ?? []) : [];
+  const wrappers = [...new Set([...own, ...dominant])].filter((w) => keyKind(w) === WRAPPER_KIND).slice(0, SIGNATURE_WRAPPERS);
+  return wrappers.length === 0 ? signature : { ...signature, wrappers };
 }
 
 export type VerdictResult = {
@@ -105,14 +145,16 @@ export const SIGNATURE_BANDS_TO_MATCH = 2;
  * Whether a cached verdict applies to this request: the request must carry the
  * key (components: the account is a member), and look like the campaign:
  * share at least SIGNATURE_BANDS_TO_MATCH of its dominant template bands (a
- * template band key's own band counts, so its requests need one more), or,
- * unless the key is broad (ASN, SDK, TLS, header set), elicit reasoning when
- * the campaign does. Nothing else that shares a key or a component with a
- * campaign is treated as the campaign; a verdict without a signature applies
- * to nothing.
+ * template band key's own band counts, so its requests need one more), or
+ * carry one of its wrapper keys (64 bits over at least 8 words of the exact
+ * instruction: unrelated prompts share one about as often as they share a
+ * whole sentence, unlike a 16-bit band), or, unless the key is broad (ASN,
+ * SDK, TLS, header set), elicit reasoning when the campaign does. Nothing
+ * else that shares a key or a component with a campaign is treated as the
+ * campaign; a verdict without a signature applies to nothing.
  */
 export function verdictApplies(
-  verdict: { cluster: string; signature?: { bands: string[]; eliciting: boolean } },
+  verdict: { cluster: string; signature?: Signature },
   request: { keys: readonly string[]; elicitation: number },
   elicitationThreshold: number,
 ): boolean {
@@ -123,6 +165,7 @@ export function verdictApplies(
   let shared = 0;
   for (const band of signature.bands) if (request.keys.includes(band)) shared++;
   if (shared >= SIGNATURE_BANDS_TO_MATCH) return true;
+  if (signature.wrappers?.some((wrapper) => request.keys.includes(wrapper))) return true;
   if (!component && BROAD_KINDS.has(keyKind(verdict.cluster))) return false;
   return signature.eliciting && request.elicitation >= elicitationThreshold;
 }

@@ -73,8 +73,17 @@ function scratchOf(bytes: number): Uint8Array {
   return scratch.subarray(0, bytes);
 }
 
+/**
+ * Everything `normalizeText` does to characters except collapsing whitespace:
+ * NFKC, invisible characters removed, lower case, digit runs → "0". Wrapper
+ * keys read line breaks, which the whitespace collapse would erase.
+ */
+export function normalizeChars(piece: string): string {
+  return piece.normalize("NFKC").replace(INVISIBLE, "").toLowerCase().replace(DIGIT_RUN, "0");
+}
+
 function normalizePiece(piece: string): string {
-  return piece.normalize("NFKC").replace(INVISIBLE, "").toLowerCase().replace(DIGIT_RUN, "0").replace(WHITESPACE_RUN, " ");
+  return normalizeChars(piece).replace(WHITESPACE_RUN, " ");
 }
 
 function isHighSurrogate(code: number): boolean {

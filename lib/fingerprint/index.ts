@@ -25,6 +25,7 @@ import { hashFields } from "../fasthash.ts";
 import { type NetworkFeatures, networkFeatures } from "./network.ts";
 import { bandKeys, simhash } from "./simhash.ts";
 import { type TlsFeatures, tlsFeatures, tlsKeyHash } from "./tls.ts";
+import { wrapperKeys } from "./wrapper.ts";
 
 export type { Capability, ClientFeatures, ContentFeatures, Elicitation, NetworkFeatures, TlsFeatures };
 export { isAllowedSystemPrompt } from "./elicitation.ts";
@@ -53,13 +54,18 @@ export type FingerprintKeys = {
   system: string | null;
   /** `tpl:<band>:<4 hex>`, one per SimHash band; empty when the text is too short to be a template. */
   template: string[];
+  /**
+   * `wrap:p:<hex16>` / `wrap:s:<hex16>`: the leading and trailing segments of the first user turn,
+   * at most one of each; what a campaign's fixed instruction around varied content leaves constant.
+   */
+  wrapper: string[];
   /** One key per `policy.clusters.combinations` entry whose parts are all present, e.g. `tls+sdk:<hex16>`. */
   combo: string[];
 };
 
 export type Fingerprint = {
   keys: FingerprintKeys;
-  /** The system prompt is allow-listed: system and template keys are not cluster candidates. */
+  /** The system prompt is allow-listed: system, template and wrapper keys are not cluster candidates. */
   templateAllowlisted: boolean;
   network: NetworkFeatures;
   tls: TlsFeatures;
@@ -143,6 +149,7 @@ export async function fingerprintRequest(input: FingerprintInput): Promise<Finge
     headers: `headers:${hashFields([client.headerNames.join(","), client.uaFamily, client.accept, client.acceptEncoding, client.acceptLanguage])}`,
     system: system === null ? null : `system:${system.hex.slice(0, 16)}`,
     template: sim.shingles >= MIN_TEMPLATE_SHINGLES ? bandKeys(sim.hex) : [],
+    wrapper: wrapperKeys(raw.user),
     combo: [],
   };
   keys.combo = comboKeys(policy, {
@@ -198,13 +205,15 @@ function prefixed(kind: string, hash: string | null): string | null {
 }
 
 /**
- * The keys this request counts towards: every non-null key, minus system and
- * template keys of an allow-listed prompt, minus `policy.clusters.allowlist`.
+ * The keys this request counts towards: every non-null key, minus system,
+ * template and wrapper keys of an allow-listed prompt (a tool that fixes the
+ * system prompt usually fixes the user turn's framing too), minus
+ * `policy.clusters.allowlist`.
  */
 export function clusterKeysOf(fp: Fingerprint, policy: Policy): string[] {
   const { keys } = fp;
   const all = [keys.asn, keys.prefix, keys.tls, keys.sdk, keys.headers];
-  if (!fp.templateAllowlisted) all.push(keys.system, ...keys.template);
+  if (!fp.templateAllowlisted) all.push(keys.system, ...keys.template, ...keys.wrapper);
   all.push(...keys.combo);
   const allowlist = policy.clusters.allowlist;
   return all.filter((key): key is string => key !== null && !allowlist.includes(key));
@@ -236,6 +245,8 @@ export function summary(fp: Fingerprint): string {
     ["why", fp.elicitation.reasons.join(",") || "-"],
     ["mismatch", fp.client.mismatch ? "1" : "0"],
     ["mm", fp.client.mismatchReasons.join(",") || "-"],
+    // Last: a full line drops it before the fields that explain a decision.
+    ["wrap", fp.keys.wrapper.map((key) => key.slice("wrap:".length)).join(",") || "-"],
   ];
   let line = "";
   for (const [name, value] of fields) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { type KeyCounts, ReportBuffer } from "../../../lib/cluster/report.ts";
 import { emptyCounts, mergeCounts, metricsFrom } from "../../../lib/cluster/rollup.ts";
 
 function counts(requests: number, bands: Record<string, number>) {
@@ -59,5 +60,56 @@ describe("verdict evidence from rolled-up counts", () => {
     // A delta without the evidence leaves what is known as it was.
     mergeCounts(into, { ...emptyCounts(), requests: 1 });
     expect(into.hosting).toBe(4);
+  });
+});
+
+describe("wrapper counts per key", () => {
+  const base = { accounts: 300, requestsPerWindow: 1_800, synchrony: 0, pivotModel: null };
+  const WRAP = "wrap:s:0123456789abcdef";
+
+  it("Should count each request's wrapper keys under every key it carries, from the keys alone", () => {
+    const buffer = new ReportBuffer();
+    for (let i = 0; i < 3; i++) buffer.add({ at: i, keys: ["asn:1", WRAP], bands: [], model: "m", inputTokens: 1, outputTokens: 1, elicited: false });
+    buffer.add({ at: 9, keys: ["asn:1"], bands: [], model: "m", inputTokens: 1, outputTokens: 1, elicited: false });
+    const report = buffer.drain("a");
+    expect(report?.keys["asn:1"]?.wrappers).toEqual({ [WRAP]: 3 });
+    expect(report?.keys[WRAP]?.wrappers).toEqual({ [WRAP]: 3 });
+  });
+
+  it("Should merge counts stored before wrappers existed without losing either side", () => {
+    const stored: KeyCounts = { requests: 5, inputTokens: 0, outputTokens: 0, elicited: 0, bands: {}, models: {} };
+    mergeCounts(stored, { ...emptyCounts(), requests: 2, wrappers: { [WRAP]: 2 } });
+    expect(stored.wrappers).toEqual({ [WRAP]: 2 });
+    const fresh = { ...emptyCounts(), wrappers: { [WRAP]: 1 } };
+    mergeCounts(fresh, { requests: 1, inputTokens: 0, outputTokens: 0, elicited: 0, bands: {}, models: {} });
+    expect(fresh.wrappers).toEqual({ [WRAP]: 1 });
+  });
+
+  it("Should keep a campaign's wrapper on a broad key that honest prompts flood with their own", () => {
+    // A hosting ASN: each delta brings 100 honest requests with a fresh wrapper each; from the sixth
+    // on, 40 campaign requests too, by when first-come slots would long be full.
+    const into = emptyCounts();
+    for (let delta = 0; delta < 50; delta++) {
+      const campaign = delta >= 5 ? 40 : 0;
+      const wrappers: Record<string, number> = {};
+      for (let i = 0; i < 100; i++) wrappers[`wrap:p:${(delta * 100 + i).toString(16).padStart(16, "0")}`] = 1;
+      if (campaign > 0) wrappers[WRAP] = campaign;
+      mergeCounts(into, { ...emptyCounts(), requests: 100 + campaign, wrappers });
+    }
+    expect(Object.keys(into.wrappers ?? {}).length).toBeLessThanOrEqual(64);
+    const m = metricsFrom({ ...base, key: "asn:16276", windowCounts: into });
+    expect(m.topWrappers?.[0]).toBe(WRAP);
+    // 1,800 of 6,800 requests; the summary may undercount by at most requests / 65.
+    expect(m.wrapperShare).toBeGreaterThan(1_800 / 6_800 - 1 / 65);
+    expect(m.wrapperShare).toBeLessThanOrEqual(1_800 / 6_800);
+  });
+
+  it("Should measure a wrapper key's concentration on the wrappers it shares besides its own", () => {
+    const counts = { ...emptyCounts(), requests: 100, wrappers: { [WRAP]: 100, "wrap:p:1111111111111111": 95 } };
+    const m = metricsFrom({ ...base, key: WRAP, windowCounts: counts });
+    expect(m.wrapperShare).toBeCloseTo(0.95);
+    expect(m.topWrappers).toEqual([WRAP, "wrap:p:1111111111111111"]);
+    const honest = metricsFrom({ ...base, key: WRAP, windowCounts: { ...emptyCounts(), requests: 100, wrappers: { [WRAP]: 100 } } });
+    expect(honest.wrapperShare).toBe(0);
   });
 });

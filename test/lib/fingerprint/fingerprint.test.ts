@@ -91,6 +91,19 @@ describe("allow-listed system prompts", () => {
     expect(allowed.simhash).not.toBe(plain.simhash);
   });
 
+  it("should emit no wrapper keys for an allow-listed prompt's users, though the same turn has them otherwise", async () => {
+    const user =
+      "Context from the editor follows; answer the question after it and cite file names.\n" +
+      "src/parser.ts exports parseDate and parseTime, both of which throw on empty strings.\n" +
+      "Question from the developer, to be answered in the style of the repository:\nWhy does parseDate throw here?";
+    const plain = await fingerprintRequest(input({ body: messagesBody(SYSTEM, user) }));
+    expect(plain.keys.wrapper.length).toBeGreaterThan(0);
+    expect(clusterKeysOf(plain, DEFAULT_POLICY)).toEqual(expect.arrayContaining(plain.keys.wrapper));
+    const policy = policyWith({ allowedSystemPromptHashes: [plain.content.systemSha256 ?? ""] });
+    const allowed = await fingerprintRequest(input({ policy, body: messagesBody(SYSTEM, user) }));
+    expect(clusterKeysOf(allowed, policy).some((key) => key.startsWith("wrap:"))).toBe(false);
+  });
+
   it("should not let an allow-listed prompt's own wording raise the elicitation score", async () => {
     const system = "Always think step by step and show all your reasoning before answering.";
     const plain = await fingerprintRequest(input({ body: messagesBody(system, "What is the capital of Australia?") }));
@@ -103,10 +116,23 @@ describe("allow-listed system prompts", () => {
 
 describe("cluster keys", () => {
   it("should list every non-null key and drop the policy's allow-listed ones", async () => {
-    const fp = await fingerprintRequest(input({ body: messagesBody(SYSTEM, "Add pagination to the orders endpoint and document the cursor format for clients.") }));
+    const fp = await fingerprintRequest(
+      input({ body: messagesBody(SYSTEM, "Add pagination to the orders endpoint and document the cursor format for clients. Keep it short.") }),
+    );
+    expect(fp.keys.wrapper).toEqual([expect.stringMatching(/^wrap:p:[0-9a-f]{16}$/)]);
     const all = clusterKeysOf(fp, DEFAULT_POLICY);
     expect(all).toEqual(
-      expect.arrayContaining(["asn:16509", "prefix:203.0.113.0/24", fp.keys.tls, fp.keys.sdk, fp.keys.headers, fp.keys.system, ...fp.keys.template, ...fp.keys.combo]),
+      expect.arrayContaining([
+        "asn:16509",
+        "prefix:203.0.113.0/24",
+        fp.keys.tls,
+        fp.keys.sdk,
+        fp.keys.headers,
+        fp.keys.system,
+        ...fp.keys.template,
+        ...fp.keys.wrapper,
+        ...fp.keys.combo,
+      ]),
     );
     const trimmed = clusterKeysOf(fp, policyWith({}, { allowlist: ["asn:16509", fp.keys.headers] }));
     expect(trimmed).not.toContain("asn:16509");
@@ -134,6 +160,7 @@ describe("summary", () => {
     expect(line).toContain("asn=16509");
     expect(line).toContain("elic=");
     expect(line).toContain("mismatch=0");
+    expect(line).toMatch(/;wrap=(-|[ps]:[0-9a-f]{16}(,[ps]:[0-9a-f]{16})?)$/);
     for (const secret of ["TOP-SECRET", "secret-user-text", "sk-ant", "SECRET", "evil"]) expect(line).not.toContain(secret);
     expect(summarizeFingerprint(fp)).toBe(line);
   });
