@@ -173,6 +173,38 @@ export const policySchema = z.strictObject({
       dropThinking: z.boolean().default(true),
     })
     .prefault({}),
+  /** Origin routes beyond the built-in ones, and who may use batches. Every other path is 404. */
+  endpoints: z
+    .strictObject({
+      batches: z
+        .strictObject({
+          /**
+           * Tiers whose accounts may use the Message Batches API ("*": every tier); others get 403
+           * permission_error naming the entitlement. Batches are bulk harvesting made easy, so free is out by default.
+           */
+          tiers: z.array(z.string().min(1).max(64)).default(["build", "scale", "enterprise"]),
+          /** Most Messages requests one batch may hold; a bigger batch gets 413 before anything is counted. */
+          maxRequests: z.number().int().min(1).max(100_000).default(1_000),
+        })
+        .prefault({}),
+      /**
+       * Further routes forwarded to the origin, by exact method and path (no parameters), each metered as
+       * one request with no token reservation.
+       */
+      extra: z
+        .array(
+          z.strictObject({
+            method: z.enum(["GET", "POST", "DELETE"]),
+            path: z
+              .string()
+              .max(256)
+              .regex(/^\/v1(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+$/, "must be an exact /v1/… path of letters, digits, '_', '-' and '.'"),
+          }),
+        )
+        .max(64)
+        .default([]),
+    })
+    .prefault({}),
   regions: z
     .strictObject({
       /** Request countries refused outright (403). */

@@ -1,17 +1,22 @@
 /**
- * Step 6 — forward. The request goes to ORIGIN_URL with the same method, path,
- * query and body, minus hop-by-hop headers and anything a client could use to
- * pose as someone else; plus the gateway's trusted headers. When the decision
- * is `degrade`, the body is rewritten (max_tokens clamped, thinking dropped).
- * The answer streams back at once; when it has been passed on (or failed), the
- * settle step learns what it cost.
+ * Step 6 — forward. The request goes to ORIGIN_URL at the canonical path of
+ * the route that was metered (never the path as the client spelled it), with
+ * the same method, query and body, and only the client headers the Messages API
+ * and the official SDKs use (an allow-list: whatever else a client adds stays
+ * here); plus the gateway's trusted headers. When the decision is `degrade`,
+ * the body is rewritten (max_tokens clamped, thinking dropped; in a batch,
+ * inside every contained request). The answer streams back at once. The settle
+ * is wired before the origin is asked, so however the exchange ends — answered,
+ * cut short by the client, or failed before the origin's headers — the lease is
+ * given back exactly once.
  */
 import type { Handler } from "hono";
+import { rewriteBatch } from "../lib/batch.ts";
 import type { AdmitResult } from "../lib/decision.ts";
 import { summarizeFingerprint } from "../lib/fingerprint/index.ts";
 import type { Policy } from "../lib/policy.ts";
 import { tapStream, trackerFor, usageFromJson, type StreamOutcome, type Usage } from "../lib/usage.ts";
-import type { AppEnv, RequestBody } from "./context.ts";
+import type { AppEnv, RequestBody, RouteMatch } from "./context.ts";
 import { GatewayError } from "./errors.ts";
 import { logStreamEnd } from "./log.ts";
 import { settle } from "./settle.ts";
@@ -22,14 +27,35 @@ const HOP_BY_HOP = new Set([
   "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
 ]);
 
-/** Headers that claim client identity or location: the truth is request.cf and CF-Connecting-IP. */
-const SPOOFABLE = new Set(["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "true-client-ip", "forwarded", "mf-cf-blob"]);
+/**
+ * Client headers the origin gets: what the Messages API reads and the official SDKs send. Anything else —
+ * forwarding and client-IP claims, method or URL overrides, `cf-*`, `x-distillguard-*` — stays here.
+ */
+const FORWARDED_REQUEST_HEADERS = new Set([
+  "content-type", "accept", "accept-encoding", "user-agent", "idempotency-key",
+  "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access",
+  // The credential, as the identity step read it.
+  "x-api-key", "authorization",
+]);
+/** The official SDKs' platform headers (x-stainless-lang, -os, -retry-count, …). */
+const FORWARDED_REQUEST_PREFIXES = ["x-stainless-"];
+/** The demo origin's knobs (x-demo-status, x-demo-echo, …): forwarded only where the origin is the demo origin. */
+const DEVELOPMENT_REQUEST_PREFIXES = ["x-demo-"];
+/** Environments whose origin is the demo origin: local `npm start`, the tests, the simulator. */
+const DEVELOPMENT_ENVIRONMENTS = new Set(["development", "test", "simulation"]);
 
 export const TRUSTED_PREFIX = "x-distillguard-";
 
-export function isForwardableRequestHeader(name: string): boolean {
+export function isDevelopment(env: Env): boolean {
+  // ENVIRONMENT's generated type lists only wrangler.toml's values; "test" and "simulation" are set by their runners.
+  return DEVELOPMENT_ENVIRONMENTS.has(String(env.ENVIRONMENT));
+}
+
+export function isForwardableRequestHeader(name: string, options: { development?: boolean } = {}): boolean {
   const lower = name.toLowerCase();
-  return !HOP_BY_HOP.has(lower) && !SPOOFABLE.has(lower) && !lower.startsWith("cf-") && !lower.startsWith(TRUSTED_PREFIX);
+  if (FORWARDED_REQUEST_HEADERS.has(lower)) return true;
+  if (FORWARDED_REQUEST_PREFIXES.some((prefix) => lower.startsWith(prefix))) return true;
+  return options.development === true && DEVELOPMENT_REQUEST_PREFIXES.some((prefix) => lower.startsWith(prefix));
 }
 
 export function isForwardableResponseHeader(name: string): boolean {
@@ -76,36 +102,42 @@ export function degradeBody(json: unknown, policy: Policy): Record<string, unkno
   return changed ? body : null;
 }
 
+/** The body the origin gets: as sent, or with `degrade` applied (to each contained request of a batch). */
+function payloadFor(endpoint: RouteMatch, body: RequestBody, decision: AdmitResult, policy: Policy): BodyInit | null {
+  if (endpoint.body === "none") return null;
+  if (!endpoint.degrades || !decision.enforced || decision.action !== "degrade") return body.bytes;
+  const rewritten = endpoint.meter === "batch" ? rewriteBatch(body.json, (params) => degradeBody(params, policy)) : degradeBody(body.json, policy);
+  return rewritten ? JSON.stringify(rewritten) : body.bytes;
+}
+
 export function buildUpstreamRequest(options: {
   request: Request;
   originUrl: string;
+  endpoint: RouteMatch;
   body: RequestBody;
   decision: AdmitResult;
   policy: Policy;
   trusted: Record<string, string>;
+  /** Whether the demo origin's x-demo-* knobs pass (isDevelopment). */
+  development?: boolean;
   signal?: AbortSignal;
 }): Request {
   const incoming = new URL(options.request.url);
   const origin = new URL(options.originUrl);
   const basePath = origin.pathname.replace(/\/+$/, "");
-  const target = new URL(`${basePath}${incoming.pathname}${incoming.search}`, origin);
+  const target = new URL(`${basePath}${options.endpoint.originPath}${incoming.search}`, origin);
 
   const headers = new Headers();
   for (const [name, value] of options.request.headers) {
-    if (isForwardableRequestHeader(name)) headers.set(name, value);
+    if (isForwardableRequestHeader(name, { development: options.development })) headers.set(name, value);
   }
   for (const [name, value] of Object.entries(options.trusted)) headers.set(name, value);
 
-  let payload: BodyInit | null = options.body.bytes;
-  if (options.decision.enforced && options.decision.action === "degrade") {
-    const rewritten = degradeBody(options.body.json, options.policy);
-    if (rewritten) payload = JSON.stringify(rewritten);
-  }
   const method = options.request.method;
   return new Request(target, {
     method,
     headers,
-    body: method === "GET" || method === "HEAD" ? null : payload,
+    body: method === "GET" || method === "HEAD" ? null : payloadFor(options.endpoint, options.body, options.decision, options.policy),
     redirect: "manual",
     signal: options.signal,
   });
@@ -175,9 +207,11 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
     const upstream = buildUpstreamRequest({
       request: c.req.raw,
       originUrl: c.env.ORIGIN_URL,
+      endpoint: c.get("endpoint"),
       body: c.get("body"),
       decision,
       policy: c.get("policy"),
+      development: isDevelopment(c.env),
       trusted: trustedHeaders({
         requestId,
         accountId: account.id,
@@ -186,20 +220,20 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
         fingerprintSummary: summarizeFingerprint(c.get("fingerprint")),
       }),
     });
-    let proxied: Awaited<ReturnType<typeof proxyToOrigin>>;
-    try {
-      proxied = await proxyToOrigin(upstream, maxBufferedJsonBytes);
-    } catch (err) {
-      c.executionCtx.waitUntil(settle(c.env, account.id, decision.leaseId, null, 502));
-      throw err;
-    }
+    const proxied = proxyToOrigin(upstream, maxBufferedJsonBytes);
+    // Wired before the origin is awaited: a client gone before the origin's headers ends this handler,
+    // not the waitUntil, so the lease still comes back (once: this chain is the only settle).
+    const ended: Promise<ProxyOutcome> = proxied.then(
+      (p) => p.done,
+      () => ({ status: 502, usage: null, outcome: "origin_error" }),
+    );
     c.executionCtx.waitUntil(
-      proxied.done.then(({ status, usage, outcome }) => {
+      ended.then(({ status, usage, outcome }) => {
         // The decision line went out with the headers; an answer that did not finish gets a second line.
         if (outcome !== "complete") logStreamEnd({ requestId, account: account.id, outcome, usage: usage !== null });
         return settle(c.env, account.id, decision.leaseId, usage, status);
       }),
     );
-    return proxied.response;
+    return (await proxied).response;
   };
 }
