@@ -11,6 +11,7 @@
  *   x-demo-header-delay-ms: 500  pause before answering at all (headers included)
  *   x-demo-pad-bytes: 2000000 a JSON message answer padded with that much text (usage unchanged)
  *   x-demo-chunked: 1         send a JSON answer as a stream, without content-length
+ *   x-demo-chunk-bytes: 32    size of each piece of a chunked JSON answer (default 64 KB), x-demo-delay-ms apart
  *   x-demo-echo: 1            answer with the method, headers, body and URL the origin received
  *   x-demo-tag: <id>          count the request under that tag (GET /__demo/seen?tag=)
  */
@@ -190,14 +191,16 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
       usage: { input_tokens: inputTokens, output_tokens: outputTokens },
     };
     if (!c.req.header("x-demo-chunked")) return c.json(message);
-    // In 64 KB pieces with no content-length: what a proxy in between or a streaming origin sends.
+    // In pieces with no content-length: what a proxy in between or a streaming origin sends.
     const bytes = new TextEncoder().encode(JSON.stringify(message));
+    const piece = Math.max(1, intHeader(c.req.header("x-demo-chunk-bytes"), 65_536, 1024 * 1024));
     let offset = 0;
     const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
+      async pull(controller) {
         if (offset >= bytes.byteLength) return controller.close();
-        controller.enqueue(bytes.slice(offset, offset + 65_536));
-        offset += 65_536;
+        if (offset > 0 && delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        controller.enqueue(bytes.slice(offset, offset + piece));
+        offset += piece;
       },
     });
     return c.body(stream, 200, { "content-type": "application/json" });

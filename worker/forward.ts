@@ -143,7 +143,8 @@ export function buildUpstreamRequest(options: {
   });
 }
 
-// 1 MB: origin JSON answers up to this size with a declared length are read whole; bigger ones stream.
+// 1 MB: origin JSON answers up to this size with a declared length are read whole; bigger ones, and
+// any of unknown length, stream (their usage is scanned as they pass, lib/usage.ts jsonUsageTracker).
 const MAX_BUFFERED_JSON_BYTES = 1024 * 1024;
 
 export type ProxyOutcome = { status: number; usage: Usage | null; outcome: StreamOutcome };
@@ -175,7 +176,9 @@ export async function proxyToOrigin(
     };
   }
   const contentType = originResponse.headers.get("content-type") ?? "";
-  const declared = Number(originResponse.headers.get("content-length"));
+  // No content-length (chunked) is unknown, not 0: such an answer streams through like a long one.
+  const length = originResponse.headers.get("content-length");
+  const declared = length === null || length.trim() === "" ? Number.NaN : Number(length);
   if (status < 300 && contentType.includes("json") && Number.isFinite(declared) && declared <= maxBufferedJsonBytes) {
     // A JSON answer arrives whole anyway; reading it at once is cheaper than a pass-through stream
     // and gives the usage without a second copy.
