@@ -32,7 +32,7 @@ const HOP_BY_HOP = new Set([
  * forwarding and client-IP claims, method or URL overrides, `cf-*`, `x-distillguard-*` — stays here.
  */
 const FORWARDED_REQUEST_HEADERS = new Set([
-  "content-type", "accept", "accept-encoding", "user-agent", "idempotency-key",
+  "content-type", "accept", "accept-encoding", "accept-language", "user-agent", "idempotency-key",
   "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access",
   // The credential, as the identity step read it.
   "x-api-key", "authorization",
