@@ -30,6 +30,13 @@ export function outputReservation(capability: Capability, policy: Policy): numbe
   return Math.max(maxTokens, thinkingBudget);
 }
 
+/** Output tokens a batch's requests may generate, summed. */
+export function batchOutputReservation(contained: readonly Record<string, unknown>[], policy: Policy): number {
+  let outputTokens = 0;
+  for (const params of contained) outputTokens += outputReservation(capabilityOf(params), policy);
+  return outputTokens;
+}
+
 /**
  * What the route will generate: a message its input and max_tokens; a batch the sum over the requests
  * it holds, and as many units; a route that generates nothing one bare request, so nothing is reserved
@@ -42,9 +49,7 @@ function estimateFor(c: Context<AppEnv>): { estimate: AdmitRequest["estimate"]; 
   if (meter === "request") return { estimate: { inputTokens: 0, outputTokens: 0 } };
   const contained = c.get("body").contained;
   if (meter === "batch" && contained) {
-    let outputTokens = 0;
-    for (const params of contained) outputTokens += outputReservation(capabilityOf(params), policy);
-    return { estimate: { inputTokens, outputTokens }, units: contained.length };
+    return { estimate: { inputTokens, outputTokens: batchOutputReservation(contained, policy) }, units: contained.length };
   }
   return { estimate: { inputTokens, outputTokens: outputReservation(c.get("fingerprint").capability, policy) } };
 }

@@ -11,12 +11,13 @@
  * given back exactly once.
  */
 import type { Handler } from "hono";
-import { rewriteBatch } from "../lib/batch.ts";
+import { parseBatch, rewriteBatch } from "../lib/batch.ts";
 import type { AdmitResult } from "../lib/decision.ts";
 import { summarizeFingerprint } from "../lib/fingerprint/index.ts";
 import type { Policy } from "../lib/policy.ts";
 import { tapStream, trackerFor, usageFromJson, type StreamOutcome, type Usage } from "../lib/usage.ts";
 import type { AppEnv, RequestBody, RouteMatch } from "./context.ts";
+import { batchOutputReservation } from "./admit.ts";
 import { GatewayError } from "./errors.ts";
 import { logStreamEnd } from "./log.ts";
 import { settle } from "./settle.ts";
@@ -102,12 +103,22 @@ export function degradeBody(json: unknown, policy: Policy): Record<string, unkno
   return changed ? body : null;
 }
 
-/** The body the origin gets: as sent, or with `degrade` applied (to each contained request of a batch). */
-function payloadFor(endpoint: RouteMatch, body: RequestBody, decision: AdmitResult, policy: Policy): BodyInit | null {
-  if (endpoint.body === "none") return null;
-  if (!endpoint.degrades || !decision.enforced || decision.action !== "degrade") return body.bytes;
-  const rewritten = endpoint.meter === "batch" ? rewriteBatch(body.json, (params) => degradeBody(params, policy)) : degradeBody(body.json, policy);
-  return rewritten ? JSON.stringify(rewritten) : body.bytes;
+/** The body as `degrade` leaves it (inside each contained request of a batch); null when nothing changes. */
+function degradedJson(endpoint: RouteMatch, body: RequestBody, decision: AdmitResult, policy: Policy): Record<string, unknown> | null {
+  if (endpoint.body === "none" || !endpoint.degrades || !decision.enforced || decision.action !== "degrade") return null;
+  return endpoint.meter === "batch" ? rewriteBatch(body.json, (params) => degradeBody(params, policy)) : degradeBody(body.json, policy);
+}
+
+/**
+ * What a batch costs at settle. Its answer carries no usage (the requests run later), so the gateway
+ * says it: nothing when the origin refused the batch, what the degraded requests may still generate
+ * when degrade clamped them, else the reservation stands (null).
+ */
+function batchUsage(status: number, degraded: Record<string, unknown> | null, reservedInput: number, policy: Policy): Usage | null {
+  if (status >= 400) return { inputTokens: 0, outputTokens: 0 };
+  if (!degraded) return null;
+  const batch = parseBatch(degraded, Number.POSITIVE_INFINITY);
+  return batch.ok ? { inputTokens: reservedInput, outputTokens: batchOutputReservation(batch.params, policy) } : null;
 }
 
 export function buildUpstreamRequest(options: {
@@ -118,6 +129,8 @@ export function buildUpstreamRequest(options: {
   decision: AdmitResult;
   policy: Policy;
   trusted: Record<string, string>;
+  /** The body with `degrade` applied (degradedJson), when it changed. */
+  degraded?: Record<string, unknown> | null;
   /** Whether the demo origin's x-demo-* knobs pass (isDevelopment). */
   development?: boolean;
   signal?: AbortSignal;
@@ -137,7 +150,12 @@ export function buildUpstreamRequest(options: {
   return new Request(target, {
     method,
     headers,
-    body: method === "GET" || method === "HEAD" ? null : payloadFor(options.endpoint, options.body, options.decision, options.policy),
+    body:
+      method === "GET" || method === "HEAD" || options.endpoint.body === "none"
+        ? null
+        : options.degraded
+          ? JSON.stringify(options.degraded)
+          : options.body.bytes,
     redirect: "manual",
     signal: options.signal,
   });
@@ -207,13 +225,18 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
     const decision = c.get("decision");
     const account = c.get("account");
     const requestId = c.get("requestId");
+    const endpoint = c.get("endpoint");
+    const policy = c.get("policy");
+    const body = c.get("body");
+    const degraded = degradedJson(endpoint, body, decision, policy);
     const upstream = buildUpstreamRequest({
       request: c.req.raw,
       originUrl: c.env.ORIGIN_URL,
-      endpoint: c.get("endpoint"),
-      body: c.get("body"),
+      endpoint,
+      body,
       decision,
-      policy: c.get("policy"),
+      policy,
+      degraded,
       development: isDevelopment(c.env),
       trusted: trustedHeaders({
         requestId,
@@ -234,7 +257,11 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
       ended.then(({ status, usage, outcome }) => {
         // The decision line went out with the headers; an answer that did not finish gets a second line.
         if (outcome !== "complete") logStreamEnd({ requestId, account: account.id, outcome, usage: usage !== null });
-        return settle(c.env, account.id, decision.leaseId, usage, status);
+        const cost =
+          endpoint.meter === "batch"
+            ? batchUsage(status, degraded, Math.ceil((body.bytes?.byteLength ?? 0) / policy.limits.bytesPerInputToken), policy)
+            : usage;
+        return settle(c.env, account.id, decision.leaseId, cost, status);
       }),
     );
     return (await proxied).response;

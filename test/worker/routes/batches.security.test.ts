@@ -109,6 +109,18 @@ describe("POST /v1/messages/batches: admitted per contained request", () => {
       expect(request.params.messages).toEqual(greedy.messages);
     }
     expect(forwarded.requests.map((r) => r.custom_id)).toEqual(["r0", "r1", "r2"]);
+    // Reserved at 3 × 64,000 before the decision; settled at what the clamped requests may generate.
+    const state = await accountStateWhen(account.id, (s) => s.usage.inFlight === 0 && s.usage.outputTokens === 3 * 256);
+    expect(state.usage.outputTokens).toBe(3 * 256);
+  });
+
+  it("Should give a batch's reservation back when the origin refuses the batch", async () => {
+    const account = await batchAccount();
+    const res = await call("POST", PATH, account.key, { body: batchOf([messageBody({ max_tokens: 4_000 })]), headers: { "x-demo-status": "400" } });
+    await expectError(res, 400, "invalid_request_error");
+    const state = await accountStateWhen(account.id, (s) => s.usage.inFlight === 0 && s.usage.outputTokens === 0);
+    expect(state.usage.outputTokens).toBe(0);
+    expect(state.usage.inputTokens).toBe(0);
   });
 
   it("Should forward the batch byte-exact when nothing is degraded", async () => {
