@@ -35,7 +35,7 @@ const HOP_BY_HOP = new Set([
 const FORWARDED_REQUEST_HEADERS = new Set([
   "content-type", "accept", "accept-encoding", "accept-language", "user-agent", "idempotency-key",
   "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access",
-  // The credential, as the identity step read it.
+  // Credentials pass as sent; which one counts is the identity step's to decide.
   "x-api-key", "authorization",
 ]);
 /** The official SDKs' platform headers (x-stainless-lang, -os, -retry-count, …). */
@@ -126,8 +126,6 @@ export function buildUpstreamRequest(options: {
   originUrl: string;
   endpoint: RouteMatch;
   body: RequestBody;
-  decision: AdmitResult;
-  policy: Policy;
   trusted: Record<string, string>;
   /** The body with `degrade` applied (degradedJson), when it changed. */
   degraded?: Record<string, unknown> | null;
@@ -234,8 +232,6 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
       originUrl: c.env.ORIGIN_URL,
       endpoint,
       body,
-      decision,
-      policy,
       degraded,
       development: isDevelopment(c.env),
       trusted: trustedHeaders({
