@@ -8,7 +8,11 @@
  *   x-demo-status: 529        answer with that status and an error body
  *   x-demo-events: 40         number of text deltas in a stream (default 8)
  *   x-demo-delay-ms: 20       pause between stream events
- *   x-demo-echo: 1            answer with the headers and body the origin received
+ *   x-demo-header-delay-ms: 500  pause before answering at all (headers included)
+ *   x-demo-pad-bytes: 2000000 a JSON message answer padded with that much text (usage unchanged)
+ *   x-demo-chunked: 1         send a JSON answer as a stream, without content-length
+ *   x-demo-chunk-bytes: 32    size of each piece of a chunked JSON answer (default 64 KB), x-demo-delay-ms apart
+ *   x-demo-echo: 1            answer with the method, headers, body and URL the origin received
  *   x-demo-tag: <id>          count the request under that tag (GET /__demo/seen?tag=)
  */
 import { Hono } from "hono";
@@ -66,9 +70,15 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
     stats.requests++;
     const tag = c.req.header("x-demo-tag");
     if (tag) stats.byTag.set(tag, (stats.byTag.get(tag) ?? 0) + 1);
+    const headerDelayMs = intHeader(c.req.header("x-demo-header-delay-ms"), 0, 30_000);
+    if (headerDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, headerDelayMs));
     const status = intHeader(c.req.header("x-demo-status"), 0, 599);
     if (status >= 400) {
       return c.json(errorBody(errorTypeFor(status), `demo origin answered ${status}`), status as 500);
+    }
+    if (c.req.header("x-demo-echo")) {
+      const raw = await c.req.text();
+      return c.json({ method: c.req.method, headers: Object.fromEntries(c.req.raw.headers), body: raw, url: c.req.url });
     }
     await next();
   });
@@ -85,11 +95,40 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
     }),
   );
 
+  app.get("/v1/models/:id", (c) =>
+    c.json({ type: "model", id: c.req.param("id"), display_name: c.req.param("id"), created_at: "2026-01-01T00:00:00Z" }),
+  );
+
+  app.post("/v1/messages/count_tokens", async (c) => {
+    const raw = await c.req.text();
+    return c.json({ input_tokens: Math.max(1, Math.ceil(raw.length / 4)) });
+  });
+
+  // Message Batches: accepted and listed, never processed (the gateway's side is what the tests look at).
+  const batch = (id: string, requests: number) => ({
+    id, type: "message_batch", processing_status: "in_progress",
+    request_counts: { processing: requests, succeeded: 0, errored: 0, canceled: 0, expired: 0 },
+    ended_at: null, created_at: "2026-01-01T00:00:00Z", expires_at: "2026-01-02T00:00:00Z",
+    cancel_initiated_at: null, results_url: null,
+  });
+  app.post("/v1/messages/batches", async (c) => {
+    let requests = 0;
+    try {
+      const parsed = (await c.req.json()) as { requests?: unknown };
+      requests = Array.isArray(parsed.requests) ? parsed.requests.length : 0;
+    } catch {
+      return c.json(errorBody("invalid_request_error", "body must be a JSON object"), 400);
+    }
+    return c.json(batch(`msgbatch_demo_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`, requests));
+  });
+  app.get("/v1/messages/batches", (c) => c.json({ data: [], has_more: false, first_id: null, last_id: null }));
+  app.get("/v1/messages/batches/:id", (c) => c.json(batch(c.req.param("id"), 0)));
+  app.get("/v1/messages/batches/:id/results", (c) => c.body("", 200, { "content-type": "application/x-jsonl" }));
+  app.post("/v1/messages/batches/:id/cancel", (c) => c.json({ ...batch(c.req.param("id"), 0), processing_status: "canceling" }));
+  app.delete("/v1/messages/batches/:id", (c) => c.json({ id: c.req.param("id"), type: "message_batch_deleted" }));
+
   app.post("/v1/messages", async (c) => {
     const raw = await c.req.text();
-    if (c.req.header("x-demo-echo")) {
-      return c.json({ headers: Object.fromEntries(c.req.raw.headers), body: raw, url: c.req.url });
-    }
     let body: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(raw);
@@ -143,13 +182,28 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
     stats.outputTokens += outputTokens;
     const words: string[] = [];
     for (let i = 0; i < outputTokens; i++) words.push(WORDS[i % WORDS.length] ?? "");
-    return c.json({
+    const padBytes = intHeader(c.req.header("x-demo-pad-bytes"), 0, 16 * 1024 * 1024);
+    const message = {
       id, type: "message", role: "assistant", model,
-      content: [{ type: "text", text: words.join(" ") }],
+      content: [{ type: "text", text: words.join(" ") }, ...(padBytes > 0 ? [{ type: "text", text: "p".repeat(padBytes) }] : [])],
       stop_reason: outputTokens >= maxTokens ? "max_tokens" : "end_turn",
       stop_sequence: null,
       usage: { input_tokens: inputTokens, output_tokens: outputTokens },
+    };
+    if (!c.req.header("x-demo-chunked")) return c.json(message);
+    // In pieces with no content-length: what a proxy in between or a streaming origin sends.
+    const bytes = new TextEncoder().encode(JSON.stringify(message));
+    const piece = Math.max(1, intHeader(c.req.header("x-demo-chunk-bytes"), 65_536, 1024 * 1024));
+    let offset = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (offset >= bytes.byteLength) return controller.close();
+        if (offset > 0 && delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        controller.enqueue(bytes.slice(offset, offset + piece));
+        offset += piece;
+      },
     });
+    return c.body(stream, 200, { "content-type": "application/json" });
   });
 
   app.notFound((c) => c.json(errorBody("not_found_error", "not found"), 404));

@@ -31,14 +31,28 @@ export type AdmitFingerprint = {
   model: string;
   elicitation: number;
   thinking: boolean;
+  /**
+   * For a Message Batch: the share (0..1) of its contained requests whose prompt scored at or above the
+   * elicitation threshold, so a cluster report can count `units × elicitedShare` eliciting requests.
+   * Absent for a single request: `elicitation` alone decides.
+   */
+  elicitedShare?: number;
 };
 
 export type AdmitRequest = {
   account: AccountProfile;
   /** The validated policy as JSON (lib/policy.ts policyText): a string crosses RPC far cheaper than the object. */
   policyJson: string;
-  /** Input tokens estimated from the body; output tokens reserved from max_tokens. */
+  /** Input tokens estimated from the body; output tokens reserved from max_tokens (a batch: summed over its requests). */
   estimate: { inputTokens: number; outputTokens: number };
+  /**
+   * How many Messages requests this one admission stands for; absent means 1. A Message Batch is
+   * admitted once for all the requests it holds: the account object is to check and count `units`
+   * against the per-window request limit, the daily exchanges and the cluster aggregate cap (in place
+   * of the 1 it counts today), and report `units` requests per fingerprint key. The estimate already
+   * holds the sum of the batch's tokens.
+   */
+  units?: number;
   /** Evidence seen on this request (region, fingerprint), each raising risk by its policy weight. */
   signals: RiskSignal[];
   reasons: string[];

@@ -11,8 +11,6 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 
 export type Usage = { inputTokens: number; outputTokens: number };
 
-// 1 MiB: enough for any Messages API JSON answer's `usage`; bigger bodies fall back to the estimate.
-const MAX_JSON_COPY_BYTES = 1024 * 1024;
 // ~4 bytes of UTF-8 text per token: the usual rule of thumb for English text and code.
 const BYTES_PER_TOKEN = 4;
 
@@ -93,30 +91,93 @@ export function usageFromJson(bytes: Uint8Array): Usage | null {
   }
 }
 
+// 4 KB: a Messages API `usage` object is a few hundred bytes; a bigger one is not worth copying.
+const MAX_USAGE_VALUE_BYTES = 4096;
+
+/**
+ * Usage of a JSON answer read as it streams past, whatever its length: a scan
+ * that tracks nesting and strings finds the top-level `"usage"` key and copies
+ * only its value (at most MAX_USAGE_VALUE_BYTES), so the answer itself is never
+ * held, not even a 1 MB prefix of it.
+ */
 export function jsonUsageTracker(): UsageTracker {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let overflow = false;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  // The top-level string just read, held only while it may be a key (bounded: "usage" is short).
+  let key: number[] | null = null;
+  let keyDone = false;
+  let afterUsageKey = false;
+  let capture: number[] | null = null;
+  let captureDepth = 0;
+  let captured: Uint8Array | null = null;
+  let broken = false;
+  const USAGE = [0x75, 0x73, 0x61, 0x67, 0x65];
+  const isUsage = (bytes: number[]) => bytes.length === USAGE.length && bytes.every((b, i) => b === USAGE[i]);
   return {
     observe(chunk) {
-      if (overflow) return;
-      size += chunk.byteLength;
-      if (size > MAX_JSON_COPY_BYTES) {
-        overflow = true;
-        chunks.length = 0;
-        return;
+      if (broken || captured) return;
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i] ?? 0;
+        if (capture) {
+          if (capture.length >= MAX_USAGE_VALUE_BYTES) {
+            broken = true;
+            return;
+          }
+          capture.push(b);
+        }
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (b === 0x5c) escaped = true;
+          else if (b === 0x22) {
+            inString = false;
+            if (key) keyDone = true;
+          } else if (key) {
+            if (key.length > USAGE.length) key = null;
+            else key.push(b);
+          }
+          continue;
+        }
+        if (b === 0x22) {
+          inString = true;
+          // A string directly inside the top-level object may be a key.
+          key = depth === 1 && !capture ? [] : null;
+          keyDone = false;
+          continue;
+        }
+        if (b === 0x3a && depth === 1 && !capture) {
+          afterUsageKey = keyDone && key !== null && isUsage(key);
+          key = null;
+          keyDone = false;
+          if (afterUsageKey) {
+            capture = [];
+            captureDepth = depth;
+          }
+          continue;
+        }
+        if (b === 0x7b || b === 0x5b) depth++;
+        else if (b === 0x7d || b === 0x5d) depth--;
+        else if (b === 0x2c && capture && depth === captureDepth) {
+          // The value ended at this comma (a non-object usage): nothing to read.
+          capture.pop();
+          captured = Uint8Array.from(capture);
+          return;
+        }
+        if (capture && depth === captureDepth && (b === 0x7d || b === 0x5d)) {
+          captured = Uint8Array.from(capture);
+          return;
+        }
+        if (capture && depth < captureDepth) {
+          // The top-level object closed right after the value.
+          capture.pop();
+          captured = Uint8Array.from(capture);
+          return;
+        }
       }
-      chunks.push(chunk.slice());
     },
     result() {
-      if (overflow || size === 0) return null;
-      const all = new Uint8Array(size);
-      let offset = 0;
-      for (const chunk of chunks) {
-        all.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
-      return usageFromJson(all);
+      if (!captured) return null;
+      return usageFromJson(new TextEncoder().encode(`{"usage":${new TextDecoder().decode(captured)}}`));
     },
   };
 }

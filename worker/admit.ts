@@ -8,7 +8,8 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AdmitRequest, AdmitResult, RateLimitSnapshot } from "../lib/decision.ts";
-import { clusterKeysOf } from "../lib/fingerprint/index.ts";
+import { clusterKeysOf, type Capability } from "../lib/fingerprint/index.ts";
+import { capabilityOf } from "../lib/fingerprint/content.ts";
 import { accountObjectName } from "../lib/names.ts";
 import { isShadow, policyText, tierLimits, type Policy, type RiskSignal } from "../lib/policy.ts";
 import { withRetry, type RetryOptions } from "../lib/retry.ts";
@@ -22,12 +23,43 @@ export type AdmitOptions = {
   retry?: RetryOptions;
 };
 
+/** Output tokens a Messages request may generate: its max_tokens (or the policy's default) or its thinking budget. */
+export function outputReservation(capability: Capability, policy: Policy): number {
+  const maxTokens = capability.maxTokens ?? policy.limits.defaultMaxTokens;
+  const thinkingBudget = capability.thinking ? (capability.thinkingBudget ?? 0) : 0;
+  return Math.max(maxTokens, thinkingBudget);
+}
+
+/** Output tokens a batch's requests may generate, summed. */
+export function batchOutputReservation(contained: readonly Record<string, unknown>[], policy: Policy): number {
+  let outputTokens = 0;
+  for (const params of contained) outputTokens += outputReservation(capabilityOf(params), policy);
+  return outputTokens;
+}
+
+/**
+ * What the route will generate: a message its input and max_tokens; a batch the sum over the requests
+ * it holds, and as many units; a route that generates nothing one bare request, so nothing is reserved
+ * that its answer (which has no usage) would never give back.
+ */
+function estimateFor(c: Context<AppEnv>): { estimate: AdmitRequest["estimate"]; units?: number } {
+  const policy = c.get("policy");
+  const inputTokens = Math.ceil((c.get("body").bytes?.byteLength ?? 0) / policy.limits.bytesPerInputToken);
+  const meter = c.get("endpoint").meter;
+  if (meter === "request") return { estimate: { inputTokens: 0, outputTokens: 0 } };
+  const contained = c.get("body").contained;
+  if (meter === "batch" && contained) {
+    return { estimate: { inputTokens, outputTokens: batchOutputReservation(contained, policy) }, units: contained.length };
+  }
+  return { estimate: { inputTokens, outputTokens: outputReservation(c.get("fingerprint").capability, policy) } };
+}
+
 /** Everything admission needs, gathered from the earlier steps. */
 export function admitRequestFrom(c: Context<AppEnv>): AdmitRequest {
   const policy = c.get("policy");
   const fp = c.get("fingerprint");
   const region = c.get("region");
-  const body = c.get("body");
+  const batch = c.get("batch");
   const signals: RiskSignal[] = [...region.signals];
   const reasons = [...region.reasons];
   if (fp.elicitation.score >= policy.fingerprint.elicitationThreshold) {
@@ -38,15 +70,12 @@ export function admitRequestFrom(c: Context<AppEnv>): AdmitRequest {
     signals.push("client_mismatch");
     reasons.push("client.tls_mismatch");
   }
-  const maxTokens = fp.capability.maxTokens ?? policy.limits.defaultMaxTokens;
-  const thinkingBudget = fp.capability.thinking ? (fp.capability.thinkingBudget ?? 0) : 0;
+  const { estimate, units } = estimateFor(c);
   return {
     account: c.get("account"),
     policyJson: policyText(policy),
-    estimate: {
-      inputTokens: Math.ceil((body.bytes?.byteLength ?? 0) / policy.limits.bytesPerInputToken),
-      outputTokens: Math.max(maxTokens, thinkingBudget),
-    },
+    estimate,
+    ...(units === undefined ? {} : { units }),
     signals,
     reasons,
     fingerprint: {
@@ -56,6 +85,7 @@ export function admitRequestFrom(c: Context<AppEnv>): AdmitRequest {
       model: fp.capability.model ?? "unknown",
       elicitation: fp.elicitation.score,
       thinking: fp.capability.thinking,
+      ...(batch ? { elicitedShare: batch.elicitedShare } : {}),
     },
     deny: region.deny ? { reason: region.deny.reason, status: 403 } : null,
     requestId: c.get("requestId"),

@@ -4,6 +4,8 @@
  * without a circle.
  */
 import type { AccountProfile, AdmitResult } from "../lib/decision.ts";
+import type { Endpoint } from "../lib/endpoints.ts";
+import type { BatchFingerprint } from "../lib/fingerprint/batch.ts";
 import type { Policy } from "../lib/policy.ts";
 import type { Fingerprint } from "../lib/fingerprint/index.ts";
 import type { RegionVerdict } from "../lib/region/index.ts";
@@ -16,7 +18,12 @@ export type RequestBody = {
   bytes: Uint8Array | null;
   /** The parsed JSON value when the body is JSON, else undefined. */
   json: unknown;
+  /** A Message Batch's contained requests (each one's `params`), in order; absent for every other route. */
+  contained?: Record<string, unknown>[];
 };
+
+/** The route being served: how it is metered, and the canonical origin path it is forwarded to. */
+export type RouteMatch = Endpoint & { originPath: string };
 
 export type AppEnv = {
   Bindings: GatewayEnv;
@@ -25,8 +32,11 @@ export type AppEnv = {
     startedAt: number;
     policy: Policy;
     account: AccountProfile;
+    endpoint: RouteMatch;
     body: RequestBody;
     fingerprint: Fingerprint;
+    /** A Message Batch's fingerprint over its contained requests; absent for every other route. */
+    batch?: BatchFingerprint;
     region: RegionVerdict;
     decision: AdmitResult;
   };

@@ -1,17 +1,23 @@
 /**
- * Step 6 — forward. The request goes to ORIGIN_URL with the same method, path,
- * query and body, minus hop-by-hop headers and anything a client could use to
- * pose as someone else; plus the gateway's trusted headers. When the decision
- * is `degrade`, the body is rewritten (max_tokens clamped, thinking dropped).
- * The answer streams back at once; when it has been passed on (or failed), the
- * settle step learns what it cost.
+ * Step 6 — forward. The request goes to ORIGIN_URL at the canonical path of
+ * the route that was metered (never the path as the client spelled it), with
+ * the same method, query and body, and only the client headers the Messages API
+ * and the official SDKs use (an allow-list: whatever else a client adds stays
+ * here); plus the gateway's trusted headers. When the decision is `degrade`,
+ * the body is rewritten (max_tokens clamped, thinking dropped; in a batch,
+ * inside every contained request). The answer streams back at once. The settle
+ * is wired before the origin is asked, so however the exchange ends — answered,
+ * cut short by the client, or failed before the origin's headers — the lease is
+ * given back exactly once.
  */
 import type { Handler } from "hono";
+import { parseBatch, rewriteBatch } from "../lib/batch.ts";
 import type { AdmitResult } from "../lib/decision.ts";
 import { summarizeFingerprint } from "../lib/fingerprint/index.ts";
 import type { Policy } from "../lib/policy.ts";
 import { tapStream, trackerFor, usageFromJson, type StreamOutcome, type Usage } from "../lib/usage.ts";
-import type { AppEnv, RequestBody } from "./context.ts";
+import type { AppEnv, RequestBody, RouteMatch } from "./context.ts";
+import { batchOutputReservation } from "./admit.ts";
 import { GatewayError } from "./errors.ts";
 import { logStreamEnd } from "./log.ts";
 import { settle } from "./settle.ts";
@@ -22,14 +28,35 @@ const HOP_BY_HOP = new Set([
   "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
 ]);
 
-/** Headers that claim client identity or location: the truth is request.cf and CF-Connecting-IP. */
-const SPOOFABLE = new Set(["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "true-client-ip", "forwarded", "mf-cf-blob"]);
+/**
+ * Client headers the origin gets: what the Messages API reads and the official SDKs send. Anything else —
+ * forwarding and client-IP claims, method or URL overrides, `cf-*`, `x-distillguard-*` — stays here.
+ */
+const FORWARDED_REQUEST_HEADERS = new Set([
+  "content-type", "accept", "accept-encoding", "accept-language", "user-agent", "idempotency-key",
+  "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access",
+  // Credentials pass as sent; which one counts is the identity step's to decide.
+  "x-api-key", "authorization",
+]);
+/** The official SDKs' platform headers (x-stainless-lang, -os, -retry-count, …). */
+const FORWARDED_REQUEST_PREFIXES = ["x-stainless-"];
+/** The demo origin's knobs (x-demo-status, x-demo-echo, …): forwarded only where the origin is the demo origin. */
+const DEVELOPMENT_REQUEST_PREFIXES = ["x-demo-"];
+/** Environments whose origin is the demo origin: local `npm start`, the tests, the simulator. */
+const DEVELOPMENT_ENVIRONMENTS = new Set(["development", "test", "simulation"]);
 
 export const TRUSTED_PREFIX = "x-distillguard-";
 
-export function isForwardableRequestHeader(name: string): boolean {
+export function isDevelopment(env: Env): boolean {
+  // ENVIRONMENT's generated type lists only wrangler.toml's values; "test" and "simulation" are set by their runners.
+  return DEVELOPMENT_ENVIRONMENTS.has(String(env.ENVIRONMENT));
+}
+
+export function isForwardableRequestHeader(name: string, options: { development?: boolean } = {}): boolean {
   const lower = name.toLowerCase();
-  return !HOP_BY_HOP.has(lower) && !SPOOFABLE.has(lower) && !lower.startsWith("cf-") && !lower.startsWith(TRUSTED_PREFIX);
+  if (FORWARDED_REQUEST_HEADERS.has(lower)) return true;
+  if (FORWARDED_REQUEST_PREFIXES.some((prefix) => lower.startsWith(prefix))) return true;
+  return options.development === true && DEVELOPMENT_REQUEST_PREFIXES.some((prefix) => lower.startsWith(prefix));
 }
 
 export function isForwardableResponseHeader(name: string): boolean {
@@ -76,42 +103,64 @@ export function degradeBody(json: unknown, policy: Policy): Record<string, unkno
   return changed ? body : null;
 }
 
+/** The body as `degrade` leaves it (inside each contained request of a batch); null when nothing changes. */
+function degradedJson(endpoint: RouteMatch, body: RequestBody, decision: AdmitResult, policy: Policy): Record<string, unknown> | null {
+  if (endpoint.body === "none" || !endpoint.degrades || !decision.enforced || decision.action !== "degrade") return null;
+  return endpoint.meter === "batch" ? rewriteBatch(body.json, (params) => degradeBody(params, policy)) : degradeBody(body.json, policy);
+}
+
+/**
+ * What a batch costs at settle. Its answer carries no usage (the requests run later), so the gateway
+ * says it: nothing when the origin refused the batch, what the degraded requests may still generate
+ * when degrade clamped them, else the reservation stands (null).
+ */
+function batchUsage(status: number, degraded: Record<string, unknown> | null, reservedInput: number, policy: Policy): Usage | null {
+  if (status >= 400) return { inputTokens: 0, outputTokens: 0 };
+  if (!degraded) return null;
+  const batch = parseBatch(degraded, Number.POSITIVE_INFINITY);
+  return batch.ok ? { inputTokens: reservedInput, outputTokens: batchOutputReservation(batch.params, policy) } : null;
+}
+
 export function buildUpstreamRequest(options: {
   request: Request;
   originUrl: string;
+  endpoint: RouteMatch;
   body: RequestBody;
-  decision: AdmitResult;
-  policy: Policy;
   trusted: Record<string, string>;
+  /** The body with `degrade` applied (degradedJson), when it changed. */
+  degraded?: Record<string, unknown> | null;
+  /** Whether the demo origin's x-demo-* knobs pass (isDevelopment). */
+  development?: boolean;
   signal?: AbortSignal;
 }): Request {
   const incoming = new URL(options.request.url);
   const origin = new URL(options.originUrl);
   const basePath = origin.pathname.replace(/\/+$/, "");
-  const target = new URL(`${basePath}${incoming.pathname}${incoming.search}`, origin);
+  const target = new URL(`${basePath}${options.endpoint.originPath}${incoming.search}`, origin);
 
   const headers = new Headers();
   for (const [name, value] of options.request.headers) {
-    if (isForwardableRequestHeader(name)) headers.set(name, value);
+    if (isForwardableRequestHeader(name, { development: options.development })) headers.set(name, value);
   }
   for (const [name, value] of Object.entries(options.trusted)) headers.set(name, value);
 
-  let payload: BodyInit | null = options.body.bytes;
-  if (options.decision.enforced && options.decision.action === "degrade") {
-    const rewritten = degradeBody(options.body.json, options.policy);
-    if (rewritten) payload = JSON.stringify(rewritten);
-  }
   const method = options.request.method;
   return new Request(target, {
     method,
     headers,
-    body: method === "GET" || method === "HEAD" ? null : payload,
+    body:
+      method === "GET" || method === "HEAD" || options.endpoint.body === "none"
+        ? null
+        : options.degraded
+          ? JSON.stringify(options.degraded)
+          : options.body.bytes,
     redirect: "manual",
     signal: options.signal,
   });
 }
 
-// 1 MB: origin JSON answers up to this size with a declared length are read whole; bigger ones stream.
+// 1 MB: origin JSON answers up to this size with a declared length are read whole; bigger ones, and
+// any of unknown length, stream (their usage is scanned as they pass, lib/usage.ts jsonUsageTracker).
 const MAX_BUFFERED_JSON_BYTES = 1024 * 1024;
 
 export type ProxyOutcome = { status: number; usage: Usage | null; outcome: StreamOutcome };
@@ -143,7 +192,9 @@ export async function proxyToOrigin(
     };
   }
   const contentType = originResponse.headers.get("content-type") ?? "";
-  const declared = Number(originResponse.headers.get("content-length"));
+  // No content-length (chunked) is unknown, not 0: such an answer streams through like a long one.
+  const length = originResponse.headers.get("content-length");
+  const declared = length === null || length.trim() === "" ? Number.NaN : Number(length);
   if (status < 300 && contentType.includes("json") && Number.isFinite(declared) && declared <= maxBufferedJsonBytes) {
     // A JSON answer arrives whole anyway; reading it at once is cheaper than a pass-through stream
     // and gives the usage without a second copy.
@@ -172,12 +223,17 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
     const decision = c.get("decision");
     const account = c.get("account");
     const requestId = c.get("requestId");
+    const endpoint = c.get("endpoint");
+    const policy = c.get("policy");
+    const body = c.get("body");
+    const degraded = degradedJson(endpoint, body, decision, policy);
     const upstream = buildUpstreamRequest({
       request: c.req.raw,
       originUrl: c.env.ORIGIN_URL,
-      body: c.get("body"),
-      decision,
-      policy: c.get("policy"),
+      endpoint,
+      body,
+      degraded,
+      development: isDevelopment(c.env),
       trusted: trustedHeaders({
         requestId,
         accountId: account.id,
@@ -186,20 +242,24 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
         fingerprintSummary: summarizeFingerprint(c.get("fingerprint")),
       }),
     });
-    let proxied: Awaited<ReturnType<typeof proxyToOrigin>>;
-    try {
-      proxied = await proxyToOrigin(upstream, maxBufferedJsonBytes);
-    } catch (err) {
-      c.executionCtx.waitUntil(settle(c.env, account.id, decision.leaseId, null, 502));
-      throw err;
-    }
+    const proxied = proxyToOrigin(upstream, maxBufferedJsonBytes);
+    // Wired before the origin is awaited: a client gone before the origin's headers ends this handler,
+    // not the waitUntil, so the lease still comes back (once: this chain is the only settle).
+    const ended: Promise<ProxyOutcome> = proxied.then(
+      (p) => p.done,
+      () => ({ status: 502, usage: null, outcome: "origin_error" }),
+    );
     c.executionCtx.waitUntil(
-      proxied.done.then(({ status, usage, outcome }) => {
+      ended.then(({ status, usage, outcome }) => {
         // The decision line went out with the headers; an answer that did not finish gets a second line.
         if (outcome !== "complete") logStreamEnd({ requestId, account: account.id, outcome, usage: usage !== null });
-        return settle(c.env, account.id, decision.leaseId, usage, status);
+        const cost =
+          endpoint.meter === "batch"
+            ? batchUsage(status, degraded, Math.ceil((body.bytes?.byteLength ?? 0) / policy.limits.bytesPerInputToken), policy)
+            : usage;
+        return settle(c.env, account.id, decision.leaseId, cost, status);
       }),
     );
-    return proxied.response;
+    return (await proxied).response;
   };
 }

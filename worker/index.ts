@@ -1,13 +1,17 @@
 /**
  * distillguard: the gateway Worker. The request path reads left to right:
- * policy → identity → body → fingerprint → region → admit → forward (which
- * hands the answer to settle). The cron linker is apart, in cron/.
+ * policy → identity → endpoint → body → fingerprint → region → admit → forward
+ * (which hands the answer to settle). One line per origin route, each metered
+ * for what it will generate (lib/endpoints.ts); any other /v1 path is 404
+ * unless the policy lists it. The cron linker is apart, in cron/.
  */
 import { Hono } from "hono";
 import { adminRoutes } from "./admin/index.ts";
 import { admit } from "./admit.ts";
+import { ENDPOINTS, type Endpoint } from "../lib/endpoints.ts";
 import { body } from "./body.ts";
 import type { AppEnv } from "./context.ts";
+import { endpoint, listedEndpoint } from "./endpoint.ts";
 import { linkClusters } from "./cron/linker.ts";
 import { GatewayError, onError } from "./errors.ts";
 import { fingerprint } from "./fingerprint.ts";
@@ -30,7 +34,22 @@ app.use("*", requestContext());
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/admin", new Hono<AppEnv>().use("*", policy()).route("/", adminRoutes()));
-app.all("/v1/*", policy(), identity(), body(), fingerprint(), region(), admit(), forward());
+
+/** The steps after the route is known: every origin route goes through all of them. */
+const metered = () => [body(), fingerprint(), region(), admit(), forward()] as const;
+const route = (spec: Endpoint) => [policy(), identity(), endpoint(spec), ...metered()] as const;
+
+app.post("/v1/messages", ...route(ENDPOINTS.messages));
+app.post("/v1/messages/count_tokens", ...route(ENDPOINTS.countTokens));
+app.get("/v1/models", ...route(ENDPOINTS.models));
+app.get("/v1/models/:id", ...route(ENDPOINTS.model));
+app.post("/v1/messages/batches", ...route(ENDPOINTS.batchCreate));
+app.get("/v1/messages/batches", ...route(ENDPOINTS.batchRead));
+app.get("/v1/messages/batches/:id", ...route(ENDPOINTS.batchRead));
+app.get("/v1/messages/batches/:id/results", ...route(ENDPOINTS.batchRead));
+app.post("/v1/messages/batches/:id/cancel", ...route(ENDPOINTS.batchRead));
+app.delete("/v1/messages/batches/:id", ...route(ENDPOINTS.batchRead));
+app.all("/v1/*", policy(), identity(), listedEndpoint(ENDPOINTS.extra), ...metered());
 
 export default {
   fetch: app.fetch,
