@@ -9,11 +9,17 @@
  *                  chain-of-thought prompts, load-balanced synchronised rounds, each account under its limits
  *   reseller       a proxy reseller: attack and ordinary customers' traffic mixed on shared egress
  *   regionEvasion  hosting/VPN exits, billing country ≠ request country
+ *   service        an honest customer's product: a few accounts on one network and client build, its own
+ *                  system prompt or wrapper, content that may legitimately ask for reasoning or grading
  *   pivot          (top level) the campaign moves to a newly released model part-way through
+ *
+ * Campaigns (and services) may bring their own prompt shape (`prompt`: fixed wording around varied
+ * content, sim/families builds them); without one they fill the built-in templates of sim/prompts.ts.
  *
  * Every value in the file is in campaign time; the simulator scales what must be scaled.
  */
 import { z } from "zod";
+import { CONTENT_KINDS } from "./content.ts";
 import { ATTACK_TEMPLATES } from "./prompts.ts";
 import { SDK_PROFILES } from "./world.ts";
 
@@ -45,17 +51,33 @@ const legit = z.strictObject({
   /** Accounts behind a few office NATs: same /24, same ASN, different people. */
   officeNat: z.strictObject({ share: share.default(0.2), offices: z.number().int().min(1).max(1_000).default(3) }).prefault({}),
   /** Accounts using one popular tool: its long system prompt, verbatim, before their own question. */
-  popularTool: z.strictObject({ share: share.default(0.15), allowlisted: z.boolean().default(true) }).prefault({}),
+  popularTool: z
+    .strictObject({
+      share: share.default(0.15),
+      allowlisted: z.boolean().default(true),
+      /** The tool's own system prompt; without one, the built-in coding tool's (sim/prompts.ts). */
+      systemPrompt: z.string().min(1).max(20_000).optional(),
+    })
+    .prefault({}),
   sdkMix: z.partialRecord(z.enum(SDK_PROFILES), z.number().nonnegative()).default({ "ts-sdk": 0.35, "python-sdk": 0.4, "go-sdk": 0.05, curl: 0.1, "python-requests": 0.1 }),
   streamShare: share.default(0.2),
   /** Share of requests where an honest user asks for a step-by-step answer. */
   stepByStepShare: share.default(0.04),
+  /** How those users word the ask, one picked per request; without a list, one built-in phrase. */
+  stepByStepPhrasings: z.array(z.string().min(1).max(2_000)).min(1).optional(),
   maxTokens: z.strictObject({ min: z.number().int().min(1).default(256), max: z.number().int().min(1).default(2_048) }).prefault({}),
 });
 
-/** Timing of a campaign: rounds on a shared clock, a cohort of accounts per round, each firing a short burst. */
-const rounds = z
+/**
+ * Timing of a campaign. `rounds` (the default): rounds on a shared clock, a cohort of accounts per
+ * round, each firing a short burst at the same offsets; `jittered`: the same rounds with each
+ * member's burst started anywhere in the first `spread` of the period; `poisson`: independent
+ * arrivals at a constant rate; `businessHours`: arrivals only while the campaign clock, starting at
+ * `startHour`, is inside working hours (fewer over lunch), each account starting its day at its own time.
+ */
+const timingObject = z
   .strictObject({
+    mode: z.enum(["rounds", "jittered", "poisson", "businessHours"]).default("rounds"),
     /** A round starts every this many seconds. */
     everySeconds: z.number().positive().default(60),
     /** Requests each account of a round's cohort sends, at the same offsets as every other member. */
@@ -63,8 +85,37 @@ const rounds = z
     burstSpacingSeconds: z.number().nonnegative().default(2),
     /** Scheduler jitter around each shared instant. */
     jitterMs: z.number().nonnegative().default(150),
-  })
-  .prefault({});
+    /** jittered: share of the round period over which members' bursts start. */
+    spread: share.default(0.8),
+    /** businessHours: local hour the campaign clock starts at (9.5 = half past nine). */
+    startHour: z.number().min(0).max(24).default(8.75),
+  });
+const rounds = timingObject.prefault({});
+
+/**
+ * A prompt shape of one's own: fixed wording (a system prompt, an instruction put before or after
+ * the content) around content that varies per request. The varied share is measured over the text
+ * the gateway reads (system prompt plus user turn).
+ */
+const promptSpec = z
+  .strictObject({
+    /** One system prompt, verbatim on every request of the accounts that send it; null: none. */
+    system: z.string().min(1).max(20_000).nullable().default(null),
+    /** Share of the accounts that send the system prompt (the rest send none). */
+    systemAccounts: share.default(1),
+    /** The fixed wording; each request carries one, the first most often (weights 1, 1/2, 1/3, …). */
+    instructions: z.array(z.string().min(1).max(8_000)).min(1),
+    /** Where the instruction sits: before or after the varied content, or appended to the system prompt. */
+    placement: z.enum(["prefix", "suffix", "system"]).default("suffix"),
+    /** What varies per request. */
+    content: z.enum(CONTENT_KINDS),
+    /** Share of the text that varies, drawn per request between min and max. */
+    variedShare: z
+      .strictObject({ min: z.number().min(0.05).max(0.95), max: z.number().min(0.05).max(0.95) })
+      .refine((v) => v.min <= v.max, { message: "variedShare.min must not exceed variedShare.max" }),
+    /** Send the agent tool list (tool-use harvest). */
+    tools: z.boolean().default(false),
+  });
 
 /** What every attacking population has: accounts, a client build, templated prompts, a round clock. */
 const attackCommon = {
@@ -80,8 +131,12 @@ const attackCommon = {
   sdk: z.enum(SDK_PROFILES).default("python-sdk"),
   /** Distinct client builds across the accounts (1 = one binary everywhere). */
   sdkVariants: z.number().int().min(1).max(64).default(1),
+  /** Several client libraries rotated over the accounts (account i runs the (i mod n)-th); overrides `sdk`. */
+  sdks: z.array(z.enum(SDK_PROFILES)).min(1).optional(),
   // The first template carries most of the traffic (weights 1, 1/2, 1/3, …).
   templates: z.array(z.enum(ATTACK_TEMPLATES)).min(1).default(["code-cot", "math-cot"]),
+  /** A prompt shape of the campaign's own; when set, `templates` is not used. */
+  prompt: promptSpec.optional(),
   timing: rounds,
   maxTokens: z.number().int().min(1).default(2_048),
   /** Ask for extended thinking (the trace the campaign wants). */
@@ -96,6 +151,11 @@ const hydra = z.strictObject({
   /** /24 blocks the fleet's addresses come from, spread over the ASNs. */
   prefixes: z.number().int().min(1).max(4_096).default(12),
   exitCountries: z.array(country).min(1).default(["US", "DE", "NL"]),
+  /**
+   * Share of the accounts on residential proxy exits instead: consumer ISPs of the exit countries,
+   * each account on an address of its own (0: all on hosting, 1: all residential).
+   */
+  residentialShare: share.default(0),
 });
 
 const reseller = z.strictObject({
@@ -126,12 +186,35 @@ const regionEvasion = z.strictObject({
   rotateShare: share.default(0.3),
 });
 
-export const populationSchema = z.discriminatedUnion("kind", [legit, hydra, reseller, regionEvasion]);
+const service = z.strictObject({
+  kind: z.literal("service"),
+  name,
+  accounts: z.number().int().min(1).max(1_000),
+  requests: z.number().int().min(0).max(5_000_000),
+  active: activeWindow,
+  tier: z.string().min(1).default("scale"),
+  verified: z.boolean().default(true),
+  billingCountry: country.default("US"),
+  /** cloud: backends or CI on a cloud ASN; office: one NAT address on an ISP. */
+  network: z.enum(["cloud", "office"]).default("cloud"),
+  /** The country the backend or office is in. */
+  country: country.default("US"),
+  sdk: z.enum(SDK_PROFILES).default("python-sdk"),
+  prompt: promptSpec,
+  timing: timingObject.prefault({ mode: "poisson" }),
+  maxTokens: z.number().int().min(1).default(1_024),
+  streamShare: share.default(0.2),
+});
+
+export const populationSchema = z.discriminatedUnion("kind", [legit, hydra, reseller, regionEvasion, service]);
 export type Population = z.output<typeof populationSchema>;
 export type LegitPopulation = z.output<typeof legit>;
 export type HydraPopulation = z.output<typeof hydra>;
 export type ResellerPopulation = z.output<typeof reseller>;
 export type RegionEvasionPopulation = z.output<typeof regionEvasion>;
+export type ServicePopulation = z.output<typeof service>;
+export type PromptSpec = z.output<typeof promptSpec>;
+export type TimingSpec = z.output<typeof rounds>;
 export type AttackPopulation = HydraPopulation | ResellerPopulation | RegionEvasionPopulation;
 
 export const scenarioSchema = z
@@ -194,7 +277,7 @@ export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 
 export function isAttack(p: Population): p is AttackPopulation {
-  return p.kind !== "legit";
+  return p.kind !== "legit" && p.kind !== "service";
 }
 
 /** Parses a scenario; the error lists every problem with its path. */
