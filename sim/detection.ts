@@ -49,11 +49,21 @@ export type FamilyResult = {
   attackServedAfterDetect: number | null;
   honestTouched: number;
   stoppedWithinS: number | null;
-  campaign: { exchanges: number; served: number; degraded: number; refused: number; errors: number; firstDenialS: number | null; servedOverall: number };
+  campaign: {
+    exchanges: number;
+    served: number;
+    degraded: number;
+    refused: number;
+    errors: number;
+    firstDenialS: number | null;
+    servedOverall: number;
+    /** The gateway's most frequent reasons on the campaign's refused or degraded exchanges. */
+    reasons: Record<string, number>;
+  };
   coverageAtEnd: number;
   /** Kinds of the confirmed keys that covered the campaign by the end (asn, tls, system, tpl, …). */
   confirmedKinds: string[];
-  honest: { requests: number; refused: number; degraded: number; errors: number };
+  honest: { requests: number; refused: number; degraded: number; errors: number; reasons: Record<string, number> };
   resellerOrdinary: { requests: number; touched: number } | null;
   run: { wallSeconds: number; maxLagSeconds: number; timeCompression: number; seed: number };
   meets: { detected: boolean; served: boolean; honest: boolean };
@@ -99,6 +109,11 @@ export function judge(input: JudgeInput): FamilyResult {
 
   const camp = { exchanges: 0, served: 0, degraded: 0, refused: 0, errors: 0 };
   const honest = { requests: 0, refused: 0, degraded: 0, errors: 0 };
+  const campReasons = new Map<string, number>();
+  const honestReasons = new Map<string, number>();
+  const countReasons = (into: Map<string, number>, d: DecisionInfo | undefined) => {
+    for (const r of d?.reasons ?? []) into.set(r, (into.get(r) ?? 0) + 1);
+  };
   const ordinary = { requests: 0, touched: 0 };
   let firstAttackMs = Number.POSITIVE_INFINITY;
   let firstDenialMs = Number.POSITIVE_INFINITY;
@@ -124,6 +139,7 @@ export function judge(input: JudgeInput): FamilyResult {
       if (degraded) camp.degraded++;
       if (refused) camp.refused++;
       if (error) camp.errors++;
+      if (refused || degraded) countReasons(campReasons, decision);
       firstAttackMs = Math.min(firstAttackMs, at);
       if (refused) firstDenialMs = Math.min(firstDenialMs, at);
       attack.push({ at, served });
@@ -135,6 +151,7 @@ export function judge(input: JudgeInput): FamilyResult {
       if (refused) honest.refused++;
       if (degradeDecided) honest.degraded++;
       if (error) honest.errors++;
+      if (refused || degradeDecided) countReasons(honestReasons, decision);
     }
   }
 
@@ -168,10 +185,11 @@ export function judge(input: JudgeInput): FamilyResult {
       ...camp,
       firstDenialS: firstS === null || !Number.isFinite(firstDenialMs) ? null : round(campaignS(firstDenialMs) - firstS, 1),
       servedOverall: round(share(camp.served, camp.exchanges)) ?? 0,
+      reasons: top(campReasons),
     },
     coverageAtEnd: round(coverageAtEnd, 3) ?? 0,
     confirmedKinds: kinds,
-    honest,
+    honest: { ...honest, reasons: top(honestReasons) },
     resellerOrdinary: ordinary.requests > 0 ? ordinary : null,
     run: {
       wallSeconds: round(results.wallMs / 1000, 1) ?? 0,
@@ -185,6 +203,12 @@ export function judge(input: JudgeInput): FamilyResult {
       honest: honestTouched <= TARGETS.maxHonestTouched,
     },
   };
+}
+
+const TOP_REASONS = 6;
+
+function top(counts: ReadonlyMap<string, number>): Record<string, number> {
+  return Object.fromEntries([...counts].sort((x, y) => y[1] - x[1]).slice(0, TOP_REASONS));
 }
 
 /** The first poll at which confirmed keys cover enough of the campaign's accounts; coverage at the last poll. */

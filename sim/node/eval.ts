@@ -77,12 +77,15 @@ async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundl
   const gen = await generate(scenario, runTagFrom(Date.now(), `${process.pid}:${family.name}`));
   const sim = simulationPolicy(gen);
   const keysPromise = campaignKeys(gen, spec, sim.policy);
+  const s0 = performance.now();
   const target = await startSelfContained(scenario.concurrency + 8, undefined, bundle);
   running.target = target;
   const admin = adminClient(target);
   const configure = configWriter(target);
   await applyPolicy(configure, target, sim.document);
+  const s1 = performance.now();
   await createAccounts(configure, gen);
+  const s2 = performance.now();
   const polls: VerdictPoll[] = [];
   const factor = scenario.timeCompression;
   const results = await replay(gen, {
@@ -95,6 +98,7 @@ async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundl
     ],
   });
   await clusterPoller(admin, polls)(results.wallMs);
+  log(`  gateway up in ${((s1 - s0) / 1000).toFixed(1)} s, ${gen.accounts.length} accounts in ${((s2 - s1) / 1000).toFixed(1)} s, ${results.count} requests in ${(results.wallMs / 1000).toFixed(1)} s (at most ${(results.maxLagMs / 1000).toFixed(1)} s behind)`);
   const failedPolls = results.tasks["GET /admin/clusters"]?.failures ?? 0;
   if (failedPolls > 0) throw new Error(`${family.name}: ${failedPolls} verdict polls failed: ${results.tasks["GET /admin/clusters"]?.lastError ?? ""}`);
   if (results.transportErrors > MAX_ERROR_SHARE * results.count) {
