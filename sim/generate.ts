@@ -248,11 +248,11 @@ function hydraAccounts(pop: HydraPopulation, p: number, base: Rng, runTag: strin
   const out: SimAccount[] = [];
   for (let i = 0; i < pop.accounts; i++) {
     const rng = base.fork(i);
-    // Accounts are spread over a few /24s of a few hosting ASNs: shared, but not one address.
     if (pop.residentialShare > 0 && new Rng(`residential:${pop.name}:${i}`).chance(pop.residentialShare)) {
       out.push(campaignAccount(pop, p, i, rng, runTag, offset, residentialExit(pop, rng)));
       continue;
     }
+    // Accounts are spread over a few /24s of a few hosting ASNs: shared, but not one address.
     const block = i % pop.prefixes;
     const asn = pop.asns[block % pop.asns.length] ?? 14061;
     const country = pop.exitCountries[block % pop.exitCountries.length] ?? "US";
@@ -265,7 +265,7 @@ function hydraAccounts(pop: HydraPopulation, p: number, base: Rng, runTag: strin
   return out;
 }
 
-/** A residential proxy exit: a consumer ISP's address in one of the exit countries, a /24 of its own. */
+/** A residential proxy exit: a consumer ISP's address in one of the exit countries, on a random /24 of its block. */
 function residentialExit(pop: HydraPopulation, rng: Rng): Network {
   const country = rng.pick(pop.exitCountries);
   const place = rng.pick(placesIn(country));

@@ -67,9 +67,8 @@ type HarvestOptions = {
  */
 function harvest300({ name, split, rng, t, network, pivot }: HarvestOptions): FamilyInstance {
   const accounts = 300;
-  // Quick runs send two fifths of the measured volume: still far above what a key needs for a verdict,
-  // and within what a shared two-core machine replays on schedule.
-  const perMinute = rng.int(1_500, 1_900) * (t.quick ? 0.4 : 1);
+  // Quick runs send a third of the measured volume: still far above what a key needs for a verdict.
+  const perMinute = rng.int(1_500, 1_900) * (t.quick ? 1 / 3 : 1);
   const content = rng.pick<ContentKind>(["math", "logic", "code"]);
   const population: PopulationInput = {
     kind: "hydra",
@@ -175,7 +174,7 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
             kind: "regionEvasion",
             name: "ext-denied",
             accounts,
-            requests: requestsAt(accounts * rng.int(2, 5), t.campaignSeconds),
+            requests: requestsAt(accounts * rng.int(2, 5) * t.rate, t.campaignSeconds),
             active: active(t),
             billingCountries: [country],
             vpnAsns: pickSome(rng, VPN_ASNS, 2),
@@ -211,7 +210,7 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
             kind: "hydra",
             name: "hold-agentic",
             accounts,
-            requests: requestsAt(accounts * rng.int(2, 4), t.campaignSeconds),
+            requests: requestsAt(accounts * rng.int(2, 4) * t.rate, t.campaignSeconds),
             active: active(t),
             sdks: pickSome(rng, ["ts-sdk", "python-sdk", "go-sdk", "python-requests"], 3),
             sdkVariants: rng.int(1, 3),
@@ -249,7 +248,7 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
             kind: "hydra",
             name: "hold-synthetic",
             accounts,
-            requests: requestsAt(accounts * rng.int(3, 6), t.campaignSeconds),
+            requests: requestsAt(accounts * rng.int(3, 6) * t.rate, t.campaignSeconds),
             active: active(t),
             sdk: rng.pick(SINGLE_BUILD_SDKS),
             residentialShare: 1,
@@ -284,7 +283,7 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
             name: "hold-preference",
             accounts,
             // Each account a request or two over the campaign: under every per-account limit.
-            requests: Math.round(accounts * (1 + rng.next()) * (t.campaignSeconds / 135)),
+            requests: Math.round(accounts * (1 + rng.next()) * (t.quick ? 0.75 : 2)),
             active: active(t),
             sdk: rng.pick(SINGLE_BUILD_SDKS),
             asns: pickSome(rng, HOSTING_ASNS, rng.int(2, 4)),
@@ -321,7 +320,7 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
             kind: "hydra",
             name: "tune-hydra",
             accounts,
-            requests: requestsAt(accounts * rng.int(2, 4), t.campaignSeconds),
+            requests: requestsAt(accounts * rng.int(2, 4) * t.rate, t.campaignSeconds),
             active: active(t),
             sdk: rng.pick(SINGLE_BUILD_SDKS),
             asns: pickSome(rng, HOSTING_ASNS, rng.int(1, 3)),
@@ -355,7 +354,7 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
             kind: "reseller",
             name: "tune-reseller",
             accounts,
-            requests: requestsAt(accounts * rng.int(3, 6), t.campaignSeconds),
+            requests: requestsAt(accounts * rng.int(3, 6) * t.rate, t.campaignSeconds),
             attackShare: round2(0.1 + rng.next() * 0.4),
             active: active(t),
             egressAsn: rng.pick([7922, 9009, 5089, 16509]),
@@ -389,7 +388,7 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
             kind: "hydra",
             name: "tune-residential",
             accounts,
-            requests: requestsAt(accounts * rng.int(2, 4), t.campaignSeconds),
+            requests: requestsAt(accounts * rng.int(2, 4) * t.rate, t.campaignSeconds),
             active: active(t),
             sdk: rng.pick(SINGLE_BUILD_SDKS),
             residentialShare: 1,
@@ -423,7 +422,7 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
             kind: "hydra",
             name: "tune-agentic",
             accounts,
-            requests: requestsAt(accounts * rng.int(2, 4), t.campaignSeconds),
+            requests: requestsAt(accounts * rng.int(2, 4) * t.rate, t.campaignSeconds),
             active: active(t),
             sdks: pickSome(rng, ["ts-sdk", "python-sdk", "go-sdk", "curl"], rng.int(2, 3)),
             sdkVariants: rng.int(1, 4),
@@ -460,7 +459,7 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
             kind: "hydra",
             name: "tune-pivot",
             accounts,
-            requests: requestsAt(accounts * rng.int(2, 4), t.campaignSeconds),
+            requests: requestsAt(accounts * rng.int(2, 4) * t.rate, t.campaignSeconds),
             active: active(t),
             sdk: rng.pick(SINGLE_BUILD_SDKS),
             asns: pickSome(rng, HOSTING_ASNS, 2),
@@ -495,7 +494,7 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
             kind: "regionEvasion",
             name: "tune-evasion",
             accounts,
-            requests: requestsAt(accounts * rng.int(2, 5), t.campaignSeconds),
+            requests: requestsAt(accounts * rng.int(2, 5) * t.rate, t.campaignSeconds),
             active: active(t),
             billingCountries: [country],
             vpnAsns: pickSome(rng, VPN_ASNS, 2),

@@ -23,13 +23,13 @@ export { CATEGORIES, PHRASINGS, allPhrasings, type Category, type Split } from "
 export const FAMILIES: readonly Family[] = [...CAMPAIGN_FAMILIES, ...HONEST_FAMILIES];
 
 /**
- * Quick: 150 campaign seconds, the campaign from 15 s on (2¼ minutes of campaign after a warm-up of
- * honest traffic), enough to judge "confirmed within 60 s" and what is served after it. Full: ten minutes.
+ * Quick: 120 campaign seconds, the campaign from 15 s on (105 s of campaign after a warm-up of honest
+ * traffic), enough to judge "confirmed within 60 s" and what is served after it. Full: ten minutes.
  */
 export function timeline(quick: boolean): Timeline {
-  const durationSeconds = quick ? 150 : 600;
-  const campaignFrom = quick ? 0.1 : 0.05;
-  return { quick, durationSeconds, campaignFrom, campaignSeconds: durationSeconds * (1 - campaignFrom) };
+  const durationSeconds = quick ? 120 : 600;
+  const campaignFrom = quick ? 0.125 : 0.05;
+  return { quick, durationSeconds, campaignFrom, campaignSeconds: durationSeconds * (1 - campaignFrom), rate: quick ? 0.5 : 1 };
 }
 
 /** One family's instance: its own stream per (seed, name), whatever else runs. */

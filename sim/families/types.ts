@@ -18,6 +18,11 @@ export type Timeline = {
   campaignFrom: number;
   /** Seconds the campaign is active. */
   campaignSeconds: number;
+  /**
+   * Multiplies each campaign account's request rate: quick runs send half, so that a shared two-core
+   * machine replays them on schedule (a key still sees far more than a verdict needs).
+   */
+  rate: number;
 };
 
 export type FamilyInstance = {

@@ -168,10 +168,9 @@ async function main(): Promise<number> {
   const bundle = buildGatewayBundle();
   const running: Running = { target: null };
   const interrupt = () => {
-    void (running.target?.close() ?? Promise.resolve()).finally(() => {
-      bundle.remove();
-      process.exit(130);
-    });
+    // Miniflare's own exit hook may end the process before an await returns: remove what is ours first.
+    bundle.remove();
+    void (running.target?.close() ?? Promise.resolve()).finally(() => process.exit(130));
   };
   process.once("SIGINT", interrupt);
   process.once("SIGTERM", interrupt);
