@@ -38,6 +38,9 @@ export const TARGETS = {
   maxHonestTouched: 0.001,
 } as const;
 
+/** Campaign seconds a request may leave late before the run no longer stands for its schedule: the poll period. */
+export const LAG_TOLERANCE_S = 5;
+
 /** Share of a campaign's accounts confirmed keys must cover for it to count as detected. */
 const COVERAGE = 0.5;
 
@@ -65,7 +68,11 @@ export type FamilyResult = {
   confirmedKinds: string[];
   honest: { requests: number; refused: number; degraded: number; errors: number; reasons: Record<string, number> };
   resellerOrdinary: { requests: number; touched: number } | null;
-  run: { wallSeconds: number; maxLagSeconds: number; timeCompression: number; seed: number };
+  /**
+   * onSchedule: no request left more than LAG_TOLERANCE_S campaign seconds late. A replay that fell
+   * behind (a loaded machine) squeezed the campaign's timing and overstates or hides detection delays.
+   */
+  run: { wallSeconds: number; maxLagSeconds: number; onSchedule: boolean; timeCompression: number; seed: number };
   meets: { detected: boolean; served: boolean; honest: boolean };
 };
 
@@ -118,6 +125,7 @@ export function judge(input: JudgeInput): FamilyResult {
   let firstAttackMs = Number.POSITIVE_INFINITY;
   let firstDenialMs = Number.POSITIVE_INFINITY;
   const attack: { at: number; served: boolean }[] = [];
+  // The campaign's accounts that sent campaign traffic: coverage is counted over these.
   const campaignAccounts = new Set<number>();
 
   for (let i = 0; i < results.count; i++) {
@@ -130,8 +138,8 @@ export function judge(input: JudgeInput): FamilyResult {
     const refused = status === 429 || status === 403;
     const error = !refused && status !== 200;
     const at = results.sentAt[i] ?? 0;
-    if (campaignPops.has(p)) campaignAccounts.add(a);
     if (campaignPops.has(p) && schedule.attack[i] === 1) {
+      campaignAccounts.add(a);
       camp.exchanges++;
       const degraded = degradeDecided && (clampBites.get(p) ?? true);
       const served = status === 200 && !degraded;
@@ -167,7 +175,8 @@ export function judge(input: JudgeInput): FamilyResult {
   const stopMs = stoppedAt(attack);
   const stoppedWithinS = stopMs === null || firstS === null ? null : Math.max(0, campaignS(stopMs) - firstS);
 
-  const accounts = campaignAccounts.size;
+  // The family's size (what the 20-account floor reads), not only the accounts that got to send.
+  const accounts = gen.accounts.filter((a) => campaignPops.has(a.population)).length;
   const honestTouched = share(honest.refused + honest.degraded, honest.requests);
   const inTime = (s: number | null) => s !== null && s <= TARGETS.detectWithinS;
   const detected = accounts < TARGETS.minAccounts || inTime(detectedWithinS) || inTime(stoppedWithinS);
@@ -194,6 +203,7 @@ export function judge(input: JudgeInput): FamilyResult {
     run: {
       wallSeconds: round(results.wallMs / 1000, 1) ?? 0,
       maxLagSeconds: round(results.maxLagMs / 1000, 2) ?? 0,
+      onSchedule: campaignS(results.maxLagMs) <= LAG_TOLERANCE_S,
       timeCompression: factor,
       seed: scenario.seed,
     },
@@ -259,6 +269,8 @@ export type SplitSummary = {
   servedAfterDetectMax: number | null;
   honestRequests: number;
   honestTouched: number;
+  /** Families whose replay kept to its schedule (run.onSchedule); the others' times are not to be trusted. */
+  onSchedule: number;
   pass: { detected: boolean; served: boolean; honest: boolean; all: boolean };
 };
 
@@ -281,6 +293,7 @@ export function summarise(results: readonly FamilyResult[]): Record<Split, Split
       servedAfterDetectMax: served.length > 0 ? Math.max(...served) : null,
       honestRequests,
       honestTouched: round(share(touched, honestRequests), 5) ?? 0,
+      onSchedule: list.filter((r) => r.run.onSchedule).length,
       pass: { ...pass, all: list.length > 0 && pass.detected && pass.served && pass.honest },
     };
   };

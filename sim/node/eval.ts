@@ -188,6 +188,9 @@ async function main(): Promise<number> {
       results.push(result);
       emit(result);
       log(`  done in ${((performance.now() - f0) / 1000).toFixed(1)} s: detected ${result.detectedWithinS ?? "never"} s, served after ${result.attackServedAfterDetect ?? "–"}, honest touched ${result.honestTouched}`);
+      if (!result.run.onSchedule) {
+        log(`  warning: the replay fell ${result.run.maxLagSeconds} s behind its schedule (a busy machine?): this family's times are squeezed`);
+      }
     }
   } finally {
     await running.target?.close().catch(() => undefined);

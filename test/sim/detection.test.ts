@@ -87,8 +87,13 @@ describe("eval:detection's judgement of one run", () => {
     const pollMs = Math.ceil(verdictMs / 1000) * 1000;
     expect(result.detectedWithinS).toBeCloseTo(((pollMs - firstAttackWallMs(gen)) * 5) / 1000, 0);
     expect(result.attackServedAfterDetect).toBe(0);
-    expect(result.stoppedWithinS).not.toBeNull();
-    expect(result.stoppedWithinS ?? Infinity).toBeLessThanOrEqual((result.detectedWithinS ?? 0) + 0.1);
+    // Stopped from the campaign's first request after the verdict: its next round.
+    let nextMs = Infinity;
+    for (let i = 0; i < gen.schedule.count; i++) {
+      const wallMs = (gen.schedule.at[i] ?? 0) / 5;
+      if (gen.schedule.attack[i] === 1 && wallMs >= verdictMs) nextMs = Math.min(nextMs, wallMs);
+    }
+    expect(result.stoppedWithinS).toBeCloseTo(((nextMs - firstAttackWallMs(gen)) * 5) / 1000, 0);
     expect(result.honestTouched).toBe(0);
     expect(result.confirmedKinds).toEqual(["asn", "tls"]);
     expect(result.meets).toEqual({ detected: true, served: true, honest: true });
@@ -129,7 +134,7 @@ describe("eval:detection's judgement of one run", () => {
     });
     const result = judge(input(gen, r, [], [], 1_000_000));
     expect(result.honest.degraded).toBe(1);
-    expect(result.honestTouched).toBeCloseTo(1 / result.honest.requests, 6);
+    expect(result.honestTouched).toBeCloseTo(1 / result.honest.requests, 4);
     // One in a few hundred is above the 0.1 % target.
     expect(result.meets.honest).toBe(result.honestTouched <= TARGETS.maxHonestTouched);
     expect(result.meets.honest).toBe(false);
@@ -143,6 +148,7 @@ describe("eval:detection's judgement of one run", () => {
         accounts,
         attackServedAfterDetect: 0,
         honest: { requests: 1_000, refused: 0, degraded: 0, errors: 0, reasons: {} },
+        run: { wallSeconds: 24, maxLagSeconds: 0, onSchedule: true, timeCompression: 5, seed: 1 },
         meets: { detected, served: true, honest: true },
       }) as FamilyResult;
     expect(summarise([line("a", true), line("b", true)]).heldout.pass.all).toBe(true);
