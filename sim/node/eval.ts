@@ -1,7 +1,7 @@
 /**
  * Detection judged on campaign families, tuning and held-out alike.
  *
- *   npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME] [--seed N] [--out file.jsonl] [--list]
+ *   npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]
  *
  * Each campaign family runs beside the honest families of its split, through
  * a self-contained gateway (Miniflare, sim/node/targets.ts) with the default
@@ -28,7 +28,7 @@ import type { Policy } from "../../lib/policy.ts";
 import { adminClient, applyPolicy, clusterPoller, configWriter, createAccounts } from "./admin.ts";
 import { buildGatewayBundle, startSelfContained, type GatewayBundle, type Target } from "./targets.ts";
 
-const usage = "usage: npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME] [--seed N] [--out file.jsonl] [--list]";
+const usage = "usage: npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]";
 
 // Five campaign seconds per wall second keeps every policy time field exact (the report interval of
 // 10 s becomes 2 s); faster would round it and misstate time to detect.
@@ -124,11 +124,15 @@ async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundl
   return result;
 }
 
-function selectFamilies(split: string | undefined, name: string | undefined): Family[] {
+/** --family takes one name or several, comma-separated. */
+function selectFamilies(split: string | undefined, names: string | undefined): Family[] {
   if (split !== undefined && split !== "tune" && split !== "heldout") throw new Error(`--split: tune or heldout, not ${split}`);
-  const list = campaignFamilies(split as Split | undefined).filter((f) => name === undefined || f.name === name);
-  if (list.length === 0) throw new Error(`no campaign family matches${name ? ` --family ${name}` : ""}${split ? ` --split ${split}` : ""}; --list shows them`);
-  return list;
+  const wanted = names?.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  const pool = campaignFamilies(split as Split | undefined);
+  for (const name of wanted ?? []) {
+    if (!pool.some((f) => f.name === name)) throw new Error(`no campaign family ${name}${split ? ` in --split ${split}` : ""}; --list shows them`);
+  }
+  return pool.filter((f) => wanted === undefined || wanted.includes(f.name));
 }
 
 async function main(): Promise<number> {
