@@ -64,6 +64,8 @@ export type FamilyResult = {
     reasons: Record<string, number>;
   };
   coverageAtEnd: number;
+  /** Confirmed keys and components the admin API listed at the end, the campaign's or not. */
+  confirmedAtEnd: number;
   /** Kinds of the confirmed keys that covered the campaign by the end (asn, tls, system, tpl, …). */
   confirmedKinds: string[];
   honest: { requests: number; refused: number; degraded: number; errors: number; reasons: Record<string, number> };
@@ -164,7 +166,7 @@ export function judge(input: JudgeInput): FamilyResult {
   }
 
   const firstS = Number.isFinite(firstAttackMs) ? campaignS(firstAttackMs) : null;
-  const { detectMs, coverageAtEnd, kinds } = detection(input.polls, campaignAccounts, input.accountKeys);
+  const { detectMs, coverageAtEnd, kinds, confirmedAtEnd } = detection(input.polls, campaignAccounts, input.accountKeys);
   const detectedWithinS = detectMs === null || firstS === null ? null : Math.max(0, campaignS(detectMs) - firstS);
   attack.sort((x, y) => x.at - y.at);
   let servedAfter: number | null = null;
@@ -197,6 +199,7 @@ export function judge(input: JudgeInput): FamilyResult {
       reasons: top(campReasons),
     },
     coverageAtEnd: round(coverageAtEnd, 3) ?? 0,
+    confirmedAtEnd,
     confirmedKinds: kinds,
     honest: { ...honest, reasons: top(honestReasons) },
     resellerOrdinary: ordinary.requests > 0 ? ordinary : null,
@@ -226,8 +229,10 @@ function detection(polls: readonly VerdictPoll[], accounts: ReadonlySet<number>,
   let detectMs: number | null = null;
   let coverageAtEnd = 0;
   let kinds: string[] = [];
+  let confirmedAtEnd = 0;
   for (const poll of [...polls].sort((x, y) => x.atWallMs - y.atWallMs)) {
     const confirmed = new Set(poll.confirmed);
+    confirmedAtEnd = confirmed.size;
     let covered = 0;
     const used = new Set<string>();
     for (const a of accounts) {
@@ -244,7 +249,7 @@ function detection(polls: readonly VerdictPoll[], accounts: ReadonlySet<number>,
     kinds = [...used].sort();
     if (detectMs === null && accounts.size > 0 && coverageAtEnd >= COVERAGE) detectMs = poll.atWallMs;
   }
-  return { detectMs, coverageAtEnd, kinds };
+  return { detectMs, coverageAtEnd, kinds, confirmedAtEnd };
 }
 
 /** Earliest send time from which at most 2 % of the remaining exchanges were served (null: never). */

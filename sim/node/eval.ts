@@ -2,6 +2,7 @@
  * Detection judged on campaign families, tuning and held-out alike.
  *
  *   npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]
+ *   npm run eval:detection -- --merge a.jsonl,b.jsonl [--out file.jsonl]
  *
  * Each campaign family runs beside the honest families of its split, through
  * a self-contained gateway (Miniflare, sim/node/targets.ts) with the default
@@ -15,7 +16,7 @@
  * Exits 0 when every family ran (whatever the targets say), 1 on any failure:
  * a gateway that does not start, answers with errors, or overruns its run's deadline.
  */
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { TARGETS, judge, summarise, type FamilyResult } from "../detection.ts";
 import { campaignFamilies, evalRun, type EvalRunSpec, type Family, type Split } from "../families/index.ts";
@@ -28,7 +29,9 @@ import type { Policy } from "../../lib/policy.ts";
 import { adminClient, applyPolicy, clusterPoller, configWriter, createAccounts } from "./admin.ts";
 import { buildGatewayBundle, startSelfContained, type GatewayBundle, type Target } from "./targets.ts";
 
-const usage = "usage: npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]";
+const usage =
+  "usage: npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]\n" +
+  "       npm run eval:detection -- --merge a.jsonl,b.jsonl [--out file.jsonl]   (family lines of earlier runs, one summary over all)";
 
 // Five campaign seconds per wall second keeps every policy time field exact (the report interval of
 // 10 s becomes 2 s); faster would round it and misstate time to detect.
@@ -144,6 +147,7 @@ async function main(): Promise<number> {
       seed: { type: "string", default: "1" },
       out: { type: "string" },
       list: { type: "boolean", default: false },
+      merge: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -166,6 +170,19 @@ async function main(): Promise<number> {
     console.log(text);
     if (out) appendFileSync(out, `${text}\n`);
   };
+  if (values.merge !== undefined) {
+    // Runs split in parts (a busy machine, one split at a time) judged as one: their family lines, one summary.
+    const lines = values.merge
+      .split(",")
+      .flatMap((file) => readFileSync(file.trim(), "utf8").split("\n"))
+      .filter((line) => line.trim() !== "")
+      .map((line) => JSON.parse(line) as FamilyResult & { summary?: boolean })
+      .filter((line) => line.summary !== true);
+    for (const line of lines) emit(line);
+    const merged = summarise(lines);
+    emit({ summary: true, merged: true, families: lines.length, targets: TARGETS, tune: merged.tune, heldout: merged.heldout, pass: merged.heldout.pass.all });
+    return 0;
+  }
 
   const t0 = performance.now();
   log(`eval:detection: ${families.length} campaign families, ${quick ? "quick" : "full"}, seed ${seed}; building the gateway bundle…`);
