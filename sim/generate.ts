@@ -15,10 +15,14 @@ import {
   type HydraPopulation,
   type LegitPopulation,
   type Population,
+  type PromptSpec,
   type RegionEvasionPopulation,
   type ResellerPopulation,
   type Scenario,
+  type ServicePopulation,
+  type TimingSpec,
 } from "./scenario.ts";
+import { wrappedPrompt } from "./content.ts";
 import { AGENT_TOOLS, TOOL_SYSTEM_PROMPT, humanPrompt, templatedPrompt, type AttackTemplate } from "./prompts.ts";
 import {
   CLOUD_ASNS,
@@ -48,8 +52,10 @@ export type SimAccount = {
   stack: ClientStack;
   /** Where the account connects from (resellers and rotating evaders pick per request instead). */
   network: Network;
-  style: "human" | "ci" | "campaign";
+  style: "human" | "ci" | "campaign" | "service";
   usesTool: boolean;
+  /** Whether the account's requests carry its population's own system prompt (`prompt.system`). */
+  sendsSystem: boolean;
   /** Region evaders that hop exits on every request. */
   rotates: boolean;
 };
@@ -74,6 +80,8 @@ export type Generated = {
   schedule: Schedule;
   /** SHA-256 of the popular tool's system prompt, for the policy's allow list. */
   toolPromptSha256: string;
+  /** SHA-256 of every tool prompt the scenario's honest populations have the operator allow-list. */
+  allowlistedPromptSha256: string[];
 };
 
 export type SimRequest = {
@@ -98,7 +106,22 @@ export async function generate(scenario: Scenario, runTag: string): Promise<Gene
     accounts.push(...makeAccounts(pop, p, root.fork(`accounts:${pop.name}`), runTag, accounts.length));
   });
   const schedule = makeSchedule(scenario, accounts, root.fork("schedule"));
-  return { scenario, runTag, accounts, schedule, toolPromptSha256: await sha256Hex(TOOL_SYSTEM_PROMPT) };
+  const allowlisted = new Set<string>();
+  for (const pop of scenario.populations) {
+    if (pop.kind === "legit" && pop.popularTool.share > 0 && pop.popularTool.allowlisted) allowlisted.add(toolPrompt(pop));
+  }
+  return {
+    scenario,
+    runTag,
+    accounts,
+    schedule,
+    toolPromptSha256: await sha256Hex(TOOL_SYSTEM_PROMPT),
+    allowlistedPromptSha256: await Promise.all([...allowlisted].map((text) => sha256Hex(text))),
+  };
+}
+
+function toolPrompt(pop: LegitPopulation): string {
+  return pop.popularTool.systemPrompt ?? TOOL_SYSTEM_PROMPT;
 }
 
 // ─────────────────────────────────── accounts ───────────────────────────────────
@@ -117,6 +140,8 @@ function makeAccounts(pop: Population, p: number, rng: Rng, runTag: string, offs
       return resellerAccounts(pop, p, rng, runTag, offset);
     case "regionEvasion":
       return evasionAccounts(pop, p, rng, runTag, offset);
+    case "service":
+      return serviceAccounts(pop, p, rng, runTag, offset);
   }
 }
 
@@ -173,6 +198,7 @@ function legitAccounts(pop: LegitPopulation, p: number, base: Rng, runTag: strin
       network,
       style: ci ? "ci" : "human",
       usesTool: !ci && rng.chance(pop.popularTool.share),
+      sendsSystem: false,
       rotates: false,
     });
   }
@@ -197,20 +223,35 @@ function campaignAccount(
     verified: pop.verified,
     billingCountry: rng.pick(pop.billingCountries),
     paymentFingerprint: `pm_${runTag}_${pop.name}_${i % pop.paymentFingerprints}`,
-    // One client build per variant for the whole fleet: the campaign ships a binary, not a population of installs.
-    // The build depends on the scenario, not the run: two runs of one file must meet the same collisions with honest users.
-    stack: clientStack(pop.sdk, rng, `${pop.name}:build${i % pop.sdkVariants}`),
+    stack: campaignStack(pop, i, rng),
     network,
     style: "campaign",
     usesTool: false,
+    // Drawn from its own stream, so populations without a prompt of their own draw what they always drew.
+    sendsSystem: pop.prompt !== undefined && new Rng(`system:${pop.name}:${i}`).chance(pop.prompt.systemAccounts),
     rotates: false,
   };
+}
+
+/**
+ * One client build per variant for the whole fleet: the campaign ships a binary, not a population of installs.
+ * The build depends on the scenario, not the run: two runs of one file must meet the same collisions with honest users.
+ * A fleet that rotates libraries runs account i on the (i mod n)-th, each library in its own builds.
+ */
+function campaignStack(pop: AttackPopulation, i: number, rng: Rng): ClientStack {
+  if (pop.sdks === undefined) return clientStack(pop.sdk, rng, `${pop.name}:build${i % pop.sdkVariants}`);
+  const profile = pop.sdks[i % pop.sdks.length] ?? pop.sdk;
+  return clientStack(profile, rng, `${pop.name}:${profile}:build${Math.floor(i / pop.sdks.length) % pop.sdkVariants}`);
 }
 
 function hydraAccounts(pop: HydraPopulation, p: number, base: Rng, runTag: string, offset: number): SimAccount[] {
   const out: SimAccount[] = [];
   for (let i = 0; i < pop.accounts; i++) {
     const rng = base.fork(i);
+    if (pop.residentialShare > 0 && new Rng(`residential:${pop.name}:${i}`).chance(pop.residentialShare)) {
+      out.push(campaignAccount(pop, p, i, rng, runTag, offset, residentialExit(pop, rng)));
+      continue;
+    }
     // Accounts are spread over a few /24s of a few hosting ASNs: shared, but not one address.
     const block = i % pop.prefixes;
     const asn = pop.asns[block % pop.asns.length] ?? 14061;
@@ -220,6 +261,45 @@ function hydraAccounts(pop: HydraPopulation, p: number, base: Rng, runTag: strin
     if (!place) throw new Error("no places");
     const network = { place, asn, ip: ipIn(asn, rng, (block * 37) % 256, Math.floor(block / 256)), rttMs: rng.int(1, 4) };
     out.push(campaignAccount(pop, p, i, rng, runTag, offset, network));
+  }
+  return out;
+}
+
+/** A residential proxy exit: a consumer ISP's address in one of the exit countries, on a random /24 of its block. */
+function residentialExit(pop: HydraPopulation, rng: Rng): Network {
+  const country = rng.pick(pop.exitCountries);
+  const place = rng.pick(placesIn(country));
+  const asn = ispOf(country, rng);
+  return { place, asn, ip: ipIn(asn, rng), rttMs: localRttMs(rng) + rng.int(10, 40) };
+}
+
+/** An honest product's accounts: one backend (a cloud region) or one office NAT, one client build. */
+function serviceAccounts(pop: ServicePopulation, p: number, base: Rng, runTag: string, offset: number): SimAccount[] {
+  const site = base.fork("site");
+  const place = site.pick(placesIn(pop.country));
+  const asn = pop.network === "cloud" ? site.pick(CLOUD_ASNS)[0] : ispOf(pop.country, site);
+  const officeIp = ipIn(asn, site);
+  const out: SimAccount[] = [];
+  for (let i = 0; i < pop.accounts; i++) {
+    const rng = base.fork(i);
+    // A backend's instances leave from a few addresses of its region; an office from its one NAT address.
+    const ip = pop.network === "cloud" ? ipIn(asn, rng, (hashString(`${pop.name}:${i % 3}`) >>> 8) & 0xff) : officeIp;
+    out.push({
+      index: offset + i,
+      id: `sim-${runTag}-${pop.name}-${i}`,
+      key: accountKey(rng, runTag),
+      population: p,
+      tier: pop.tier,
+      verified: pop.verified,
+      billingCountry: pop.billingCountry,
+      paymentFingerprint: `pm_${runTag}_${pop.name}`,
+      stack: clientStack(pop.sdk, rng, `${pop.name}:build`),
+      network: { place, asn, ip, rttMs: pop.network === "cloud" ? rng.int(1, 6) : localRttMs(rng, 0) },
+      style: "service",
+      usesTool: false,
+      sendsSystem: pop.prompt.system !== null && new Rng(`system:${pop.name}:${i}`).chance(pop.prompt.systemAccounts),
+      rotates: false,
+    });
   }
   return out;
 }
@@ -281,8 +361,12 @@ function makeSchedule(scenario: Scenario, accounts: SimAccount[], rng: Rng): Sch
       legitTiming(pop, members, accounts, r, from, to, push);
       return;
     }
+    if (pop.kind === "service") {
+      fleetTiming(pop.timing, members, pop.requests, r, from, to, (at, account) => push(at, account, false));
+      return;
+    }
     const attackRequests = pop.kind === "reseller" ? Math.round(pop.requests * pop.attackShare) : pop.requests;
-    roundTiming(pop, members, attackRequests, r, from, to, push);
+    fleetTiming(pop.timing, members, attackRequests, r, from, to, (at, account) => push(at, account, true));
     if (pop.kind === "reseller") {
       // Ordinary customers of the reseller: human timing, each request on whichever pooled account the proxy picks.
       for (let k = 0; k < pop.requests - attackRequests; k++) {
@@ -354,39 +438,101 @@ function legitTiming(
   });
 }
 
-function roundTiming(
-  pop: AttackPopulation,
+/** Requests of a fleet (a campaign or an honest service) over its members, in the timing's mode. */
+function fleetTiming(
+  timing: TimingSpec,
   members: number[],
   requests: number,
   rng: Rng,
   from: number,
   to: number,
-  push: (at: number, account: number, attack: boolean) => void,
+  push: (at: number, account: number) => void,
 ): void {
   if (requests <= 0 || members.length === 0) return;
-  const every = pop.timing.everySeconds * 1000;
-  const rounds = Math.max(1, Math.floor((to - from) / every));
-  // Load-balanced: the scheduler cycles through a shuffled fleet, so every account does a small, equal share.
+  if (timing.mode === "rounds" || timing.mode === "jittered") {
+    roundTiming(timing, members, requests, rng, from, to, push);
+    return;
+  }
+  const order = shuffled(members, rng);
+  if (timing.mode === "poisson") {
+    // A constant-rate Poisson process with a given count: arrival times are uniform; the fleet is load-balanced.
+    for (let k = 0; k < requests; k++) push(from + rng.next() * (to - from), order[k % order.length] ?? 0);
+    return;
+  }
+  // Business hours: nothing before nine or after five, a third of the pace over lunch, and each
+  // account starting its day within the first twenty minutes after nine (or the first third of the window).
+  const hourAt = (ms: number) => (timing.startHour + ms / 3_600_000) % 24;
+  const pace = (ms: number) => {
+    const h = hourAt(ms);
+    if (h < 9 || h >= 17) return 0;
+    return h >= 12 && h < 13 ? 1 / 3 : 1;
+  };
+  const working = timing.startHour >= 9 && timing.startHour < 17;
+  const nine = Math.max(from, working ? 0 : ((9 - timing.startHour + 24) % 24) * 3_600_000);
+  const stagger = Math.min(20 * 60_000, (to - from) / 3);
+  const login = new Map(order.map((a) => [a, nine + rng.next() * stagger]));
+  // Rejection sampling against the pace; a request with no working time left in the window is dropped.
+  for (let k = 0; k < requests; k++) {
+    const account = order[k % order.length] ?? 0;
+    const start = login.get(account) ?? nine;
+    if (start >= to) continue;
+    for (let tries = 0; tries < 50; tries++) {
+      const at = start + rng.next() * (to - start);
+      if (rng.next() < pace(at)) {
+        push(at, account);
+        break;
+      }
+    }
+  }
+}
+
+function shuffled(members: readonly number[], rng: Rng): number[] {
   const order = [...members];
   for (let i = order.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
     [order[i], order[j]] = [order[j] ?? 0, order[i] ?? 0];
   }
+  return order;
+}
+
+function roundTiming(
+  timing: TimingSpec,
+  members: number[],
+  requests: number,
+  rng: Rng,
+  from: number,
+  to: number,
+  push: (at: number, account: number) => void,
+): void {
+  const every = timing.everySeconds * 1000;
+  const rounds = Math.max(1, Math.floor((to - from) / every));
+  // Load-balanced: the scheduler cycles through a shuffled fleet, so every account does a small, equal share.
+  const order = shuffled(members, rng);
   let cursor = 0;
   for (let round = 0; round < rounds; round++) {
     let quota = Math.floor(((round + 1) * requests) / rounds) - Math.floor((round * requests) / rounds);
     const t0 = from + round * every;
     while (quota > 0) {
       const account = order[cursor++ % order.length] ?? 0;
-      // Synchronised: every member fires at the same offsets from the round's start, give or take the jitter.
-      for (let b = 0; b < pop.timing.burst && quota > 0; b++, quota--) {
-        push(t0 + b * pop.timing.burstSpacingSeconds * 1000 + (rng.next() - 0.5) * pop.timing.jitterMs, account, true);
+      // Synchronised: every member fires at the same offsets from the round's start, give or take the
+      // jitter; a jittered fleet starts each member's burst anywhere in the first `spread` of the period.
+      const start = timing.mode === "jittered" ? t0 + rng.next() * timing.spread * every : t0;
+      for (let b = 0; b < timing.burst && quota > 0; b++, quota--) {
+        push(start + b * timing.burstSpacingSeconds * 1000 + (rng.next() - 0.5) * timing.jitterMs, account);
       }
     }
   }
 }
 
 // ─────────────────────────────────── requests ───────────────────────────────────
+
+/** A request of a population with a prompt shape of its own: one of its instructions, at a share drawn in its range. */
+function ownPrompt(spec: PromptSpec, account: SimAccount, rng: Rng) {
+  const instruction = rng.weighted(spec.instructions.map((t, i) => [t, 1 / (i + 1)] as const));
+  const variedShare = spec.variedShare.min + rng.next() * (spec.variedShare.max - spec.variedShare.min);
+  const system = account.sendsSystem ? spec.system : null;
+  return wrappedPrompt({ system, instruction, placement: spec.placement, content: spec.content, variedShare }, rng);
+}
 
 function attackTemplate(pop: AttackPopulation, rng: Rng): AttackTemplate {
   // The first template carries most of the campaign, the rest less and less.
@@ -438,18 +584,29 @@ export function buildRequest(gen: Generated, i: number): SimRequest {
   const body: Record<string, unknown> = { model };
   let stream = false;
   if (attack && isAttack(pop)) {
-    const prompt = templatedPrompt(attackTemplate(pop, rng), rng);
+    const prompt = pop.prompt === undefined ? templatedPrompt(attackTemplate(pop, rng), rng) : { ...ownPrompt(pop.prompt, account, rng), tools: pop.prompt.tools };
     body.max_tokens = pop.maxTokens;
     if (prompt.system !== null) body.system = prompt.system;
     body.messages = [{ role: "user", content: prompt.user }];
     if (prompt.tools) body.tools = AGENT_TOOLS;
     if (pop.thinking) body.thinking = { type: "enabled", budget_tokens: Math.min(1_024, Math.max(1, pop.maxTokens - 1)) };
+  } else if (pop.kind === "service") {
+    const prompt = ownPrompt(pop.prompt, account, rng);
+    body.max_tokens = pop.maxTokens;
+    if (prompt.system !== null) body.system = prompt.system;
+    body.messages = [{ role: "user", content: prompt.user }];
+    if (pop.prompt.tools) body.tools = AGENT_TOOLS;
+    stream = rng.chance(pop.streamShare);
+    if (stream) body.stream = true;
   } else {
     const legit = pop.kind === "legit" ? pop : null;
     const range = legit?.maxTokens ?? { min: 256, max: 2_048 };
     body.max_tokens = rng.int(range.min, Math.max(range.min, range.max));
-    if (account.usesTool) body.system = TOOL_SYSTEM_PROMPT;
-    body.messages = [{ role: "user", content: humanPrompt(rng, rng.chance(legit?.stepByStepShare ?? 0.04)) }];
+    if (account.usesTool) body.system = legit ? toolPrompt(legit) : TOOL_SYSTEM_PROMPT;
+    const steps = rng.chance(legit?.stepByStepShare ?? 0.04);
+    // Only populations with phrasings of their own draw one, so older scenarios replay the same bodies.
+    const phrase = steps && legit?.stepByStepPhrasings ? rng.pick(legit.stepByStepPhrasings) : undefined;
+    body.messages = [{ role: "user", content: humanPrompt(rng, steps, phrase) }];
     stream = rng.chance(legit?.streamShare ?? 0.2);
     if (stream) body.stream = true;
   }

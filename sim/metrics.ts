@@ -19,6 +19,7 @@ import type { DoLoadModel } from "./model.ts";
 import type { OverheadResult } from "./overhead.ts";
 import type { ScaledField } from "./policy.ts";
 import type { ReplayResults, TaskStats } from "./replay.ts";
+import { isAttack } from "./scenario.ts";
 
 export type Outcome = { sent: number; ok: number; degraded: number; throttled: number; blocked: number; other: number; outputTokens: number };
 
@@ -168,7 +169,7 @@ export function buildReport(input: ReportInput): Report {
     legitDegraded: 0,
   }));
   const attackOkByPopulation: Record<string, number[]> = {};
-  for (const p of scenario.populations) if (p.kind !== "legit") attackOkByPopulation[p.name] = bins.map(() => 0);
+  for (const p of scenario.populations) if (isAttack(p)) attackOkByPopulation[p.name] = bins.map(() => 0);
 
   const totals = { requests: n, attack: emptyOutcome(), legit: emptyOutcome(), statuses: {} as Record<string, number> };
   // population × label
@@ -258,7 +259,7 @@ export function buildReport(input: ReportInput): Report {
 
   const detection: Detection[] = [];
   scenario.populations.forEach((pop, p) => {
-    if (pop.kind === "legit") return;
+    if (!isAttack(pop)) return;
     const track = tracks.get(p);
     const group = groups.get(`${p}:attack`);
     const firstRequestS = track && Number.isFinite(track.first) ? campaignS(track.first) : null;

@@ -73,13 +73,11 @@ export function simulationPolicy(gen: Generated): SimulationPolicy {
       clamped: exact < min,
     });
   }
-  const populations = scenario.populations;
-  const legitWithTool = populations.some((p) => p.kind === "legit" && p.popularTool.share > 0 && p.popularTool.allowlisted);
-  if (legitWithTool) {
-    // The operator has allow-listed the popular tool's prompt, as the README tells them to.
+  if (gen.allowlistedPromptSha256.length > 0) {
+    // The operator has allow-listed the popular tools' prompts, as the README tells them to.
     const fingerprint = section(doc, "fingerprint");
     const hashes = Array.isArray(fingerprint.allowedSystemPromptHashes) ? fingerprint.allowedSystemPromptHashes : [];
-    fingerprint.allowedSystemPromptHashes = [...new Set([...hashes, gen.toolPromptSha256])];
+    fingerprint.allowedSystemPromptHashes = [...new Set([...hashes, ...gen.allowlistedPromptSha256])];
   }
   const result = validatePolicy(doc);
   if (!result.ok) {

@@ -7,7 +7,7 @@
  */
 import type { Rng } from "./rng.ts";
 
-const NOUNS = [
+export const NOUNS = [
   "invoice", "schedule", "dataset", "report", "migration", "budget", "recipe", "itinerary", "lease", "contract", "playlist",
   "garden", "warehouse", "sensor", "pipeline", "spreadsheet", "newsletter", "presentation", "tournament", "podcast",
   "database", "server", "cluster", "roadmap", "backlog", "survey", "thesis", "grant", "workshop", "curriculum", "lesson",
@@ -15,45 +15,45 @@ const NOUNS = [
   "microservice", "dashboard", "webhook", "queue", "cache", "index", "query", "scheduler", "parser", "compiler", "theme",
   "bicycle", "apartment", "neighbourhood", "library", "museum", "orchestra", "choir", "bakery", "vineyard", "harbour",
 ];
-const ADJECTIVES = [
+export const ADJECTIVES = [
   "quarterly", "legacy", "noisy", "flaky", "urgent", "overdue", "shared", "encrypted", "seasonal", "regional", "draft",
   "final", "internal", "public", "weekly", "experimental", "cheap", "fragile", "verbose", "tiny", "huge", "slow", "cozy",
   "friendly", "formal", "messy", "confusing", "outdated", "vegan", "gluten-free", "remote", "hybrid", "annual", "rough",
 ];
-const VERBS = [
+export const VERBS = [
   "parse", "summarize", "rename", "migrate", "schedule", "translate", "compare", "refactor", "debug", "plan", "price",
   "rewrite", "shorten", "organize", "review", "validate", "deploy", "estimate", "document", "benchmark", "simplify",
 ];
-const PEOPLE = [
+export const PEOPLE = [
   "my manager", "our landlord", "a new hire", "the school board", "my sister", "a customer", "our accountant", "the vendor",
   "my thesis advisor", "the hiring committee", "my neighbour", "the product team", "an investor", "the city council",
 ];
-const LANGS = ["TypeScript", "Python", "Go", "Rust", "Java", "SQL", "Bash", "Kotlin", "C#", "Ruby", "Elixir", "Swift"];
-const HUMAN_LANGS = ["French", "German", "Spanish", "Japanese", "Portuguese", "Korean", "Italian", "Polish", "Swedish"];
-const PROBLEMS = [
+export const LANGS = ["TypeScript", "Python", "Go", "Rust", "Java", "SQL", "Bash", "Kotlin", "C#", "Ruby", "Elixir", "Swift"];
+export const HUMAN_LANGS = ["French", "German", "Spanish", "Japanese", "Portuguese", "Korean", "Italian", "Polish", "Swedish"];
+export const PROBLEMS = [
   "returns duplicates", "times out on large inputs", "crashes on an empty list", "leaks memory overnight",
   "gives the wrong total when the month changes", "is too slow", "fails only in CI", "ignores the timezone",
   "breaks when the file has a BOM", "drops the last row", "rounds money badly", "deadlocks under load",
 ];
-const TOPICS = [
+export const TOPICS = [
   "moving the release date", "a refund that never arrived", "splitting the rent", "the broken heating", "a conference talk",
   "switching to a four-day week", "the onboarding checklist", "a late shipment", "renewing the lease", "a team offsite",
   "our carbon footprint", "the new parking rules", "a scholarship application", "volunteering at the food bank",
 ];
-const CONCEPTS = [
+export const CONCEPTS = [
   "eventual consistency", "compound interest", "photosynthesis", "the CAP theorem", "inflation", "gradient descent",
   "public key cryptography", "supply and demand", "plate tectonics", "vaccines", "index funds", "B-trees", "TCP slow start",
   "the immune system", "Bayes' rule", "carbon capture", "database normalization", "black holes", "opportunity cost",
 ];
-const AUDIENCES = ["a ten year old", "my grandmother", "a new engineer", "a sales team", "a board of directors", "a first-year student"];
+export const AUDIENCES = ["a ten year old", "my grandmother", "a new engineer", "a sales team", "a board of directors", "a first-year student"];
 
-function words(rng: Rng, n: number): string {
+export function words(rng: Rng, n: number): string {
   const out: string[] = [];
   for (let i = 0; i < n; i++) out.push(rng.chance(0.35) ? rng.pick(ADJECTIVES) : rng.pick(NOUNS));
   return out.join(" ");
 }
 
-function sentence(rng: Rng): string {
+export function sentence(rng: Rng): string {
   const forms = [
     () => `The ${rng.pick(ADJECTIVES)} ${rng.pick(NOUNS)} needs to ${rng.pick(VERBS)} the ${rng.pick(NOUNS)} before ${rng.pick(TOPICS)}.`,
     () => `We tried to ${rng.pick(VERBS)} the ${rng.pick(NOUNS)} last ${rng.pick(["week", "month", "Tuesday", "sprint"])} but ${rng.pick(PEOPLE)} objected.`,
@@ -64,13 +64,13 @@ function sentence(rng: Rng): string {
   return rng.pick(forms)();
 }
 
-function paragraph(rng: Rng, sentences: number): string {
+export function paragraph(rng: Rng, sentences: number): string {
   const out: string[] = [];
   for (let i = 0; i < sentences; i++) out.push(sentence(rng));
   return out.join(" ");
 }
 
-function codeSnippet(rng: Rng, lang: string): string {
+export function codeSnippet(rng: Rng, lang: string): string {
   const fn = `${rng.pick(VERBS)}${rng.pick(NOUNS).replace(/[^a-z]/g, "").replace(/^./, (c) => c.toUpperCase())}`;
   const lines = [`function ${fn}(items, opts) {`];
   for (let i = 0; i < rng.int(3, 9); i++) {
@@ -82,8 +82,11 @@ function codeSnippet(rng: Rng, lang: string): string {
   return `\`\`\`${lang.toLowerCase()}\n${lines.join("\n")}\n\`\`\``;
 }
 
-/** An honest user's message: one of many everyday tasks, its details drawn fresh each time. */
-export function humanPrompt(rng: Rng, askForSteps: boolean): string {
+/**
+ * An honest user's message: one of many everyday tasks, its details drawn fresh each time.
+ * `stepPhrase` is how this user asks for steps (a built-in phrase when not given).
+ */
+export function humanPrompt(rng: Rng, askForSteps: boolean, stepPhrase = "Can you go step by step?"): string {
   const kinds = [
     () => `I have a ${rng.pick(LANGS)} function that should ${rng.pick(VERBS)} each ${rng.pick(NOUNS)} but it ${rng.pick(PROBLEMS)}. ${sentence(rng)}\n\n${codeSnippet(rng, rng.pick(LANGS))}\n\nWhat am I missing?`,
     () => `Write a ${rng.pick(["short", "polite", "firm", "friendly", "formal"])} email to ${rng.pick(PEOPLE)} about ${rng.pick(TOPICS)}. Mention the ${words(rng, 2)} and that ${sentence(rng).toLowerCase()} Keep it under ${rng.int(80, 250)} words.`,
@@ -96,7 +99,7 @@ export function humanPrompt(rng: Rng, askForSteps: boolean): string {
   ];
   const text = rng.pick(kinds)();
   // Honest users ask for steps too, now and then: one phrase alone must not make anyone a distiller.
-  return askForSteps ? `${text} Can you go step by step?` : text;
+  return askForSteps ? `${text} ${stepPhrase}` : text;
 }
 
 /**
@@ -120,11 +123,11 @@ export const TOOL_SYSTEM_PROMPT = [
 export const ATTACK_TEMPLATES = ["math-cot", "code-cot", "agentic-cot", "grader"] as const;
 export type AttackTemplate = (typeof ATTACK_TEMPLATES)[number];
 
-const NAMES = [
+export const NAMES = [
   "Alice", "Bilal", "Chen", "Dmitri", "Elena", "Farah", "Goran", "Hana", "Ivan", "Jonas", "Kenji", "Lucia", "Mateo", "Nadia",
   "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Ximena", "Yusuf", "Zara",
 ];
-const ITEMS = ["marbles", "apples", "coins", "stamps", "tickets", "books", "pencils", "cards"];
+export const ITEMS = ["marbles", "apples", "coins", "stamps", "tickets", "books", "pencils", "cards"];
 
 export type TemplatedPrompt = { system: string | null; user: string; tools: boolean };
 

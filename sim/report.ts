@@ -89,7 +89,7 @@ function table(head: string[], rows: (string | number)[][]): string {
 
 export function headline(report: Report): { label: string; value: string; note: string }[] {
   const { attack, legit } = report.totals;
-  const legitGroups = report.groups.filter((g) => g.label === "legit" && g.kind === "legit");
+  const legitGroups = report.groups.filter((g) => g.label === "legit" && (g.kind === "legit" || g.kind === "service"));
   const pureLegit = legitGroups.reduce((s, g) => ({ sent: s.sent + g.sent, denied: s.denied + g.throttled + g.blocked, blocked: s.blocked + g.blocked, degraded: s.degraded + g.degraded }), { sent: 0, denied: 0, blocked: 0, degraded: 0 });
   const burned = report.detection.reduce((s, d) => s + d.accountsBurned, 0);
   const obtained = report.detection.reduce((s, d) => s + d.exchangesObtained, 0);

@@ -21,11 +21,8 @@ import { simulationPolicy } from "../policy.ts";
 import { realClock, replay, type PeriodicTask, type Progress } from "../replay.ts";
 import { headline, leakageChart, renderHtml } from "../report.ts";
 import { parseScenario } from "../scenario.ts";
+import { adminClient, applyPolicy, clusterPoller, configWriter, createAccounts, type Admin } from "./admin.ts";
 import { connectGateway, localAdminToken, startSelfContained, type Target } from "./targets.ts";
-
-// Account upserts in flight: each is several KV and D1 writes; more only queues inside workerd.
-const ACCOUNT_CONCURRENCY = 24;
-const CLUSTER_PAGES = 10;
 
 const usage = `usage: npm run simulate -- <scenario.json> [--gateway URL] [--origin URL] [--admin-token TOKEN] [--out DIR] [--inspect-port PORT]`;
 
@@ -35,45 +32,6 @@ function inspectPort(value: string | undefined): number | undefined {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`--inspect-port: not a port: ${value}`);
   return port;
-}
-
-type Admin = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: unknown; text: string }>;
-
-function adminClient(target: Target, client = target.admin): Admin {
-  return async (method, path, body) => {
-    const res = await client.send(
-      method,
-      path,
-      { authorization: `Bearer ${target.adminToken}`, "content-type": "application/json" },
-      body === undefined ? undefined : JSON.stringify(body),
-    );
-    let json: unknown = null;
-    try {
-      json = JSON.parse(res.text);
-    } catch {
-      // not JSON: callers look at status and text
-    }
-    return { ...res, json };
-  };
-}
-
-/**
- * The admin API, with its policy and account writes repeated to every gateway that keeps a KV of
- * its own (the self-contained edge process): answers with the admin API's response, and fails when
- * a copy answered differently.
- */
-function configWriter(target: Target): Admin {
-  const admin = adminClient(target);
-  const replicas = target.kvReplicas.map((client) => adminClient(target, client));
-  return async (method, path, body) => {
-    const [main, ...copies] = await Promise.all([admin(method, path, body), ...replicas.map((replica) => replica(method, path, body))]);
-    for (const copy of copies) {
-      if (copy.status !== main.status) {
-        throw new Error(`${method} ${path}: the admin API answered ${main.status}, a gateway's own copy ${copy.status}: ${copy.text.slice(0, 300)}`);
-      }
-    }
-    return main;
-  };
 }
 
 // ─────────────────────────────── progress on stderr ───────────────────────────────
@@ -107,71 +65,6 @@ function replayLine(gen: Generated, p: Progress): string {
 
 // ─────────────────────────────────── steps ───────────────────────────────────
 
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, onDone: (done: number) => void): Promise<void> {
-  let next = 0;
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++];
-        if (item === undefined) break;
-        await work(item);
-        onDone(++done);
-      }
-    }),
-  );
-}
-
-async function applyPolicy(admin: Admin, target: Target, document: Record<string, unknown>): Promise<string> {
-  const res = await admin("PUT", "/admin/policy", document);
-  if (res.status === 200) return "policy written through PUT /admin/policy";
-  if (res.status === 404 && target.putPolicyInKv) {
-    await target.putPolicyInKv(JSON.stringify(document));
-    return "PUT /admin/policy not found: policy written to KV directly";
-  }
-  throw new Error(`writing the policy failed: ${res.status} ${res.text.slice(0, 500)}`);
-}
-
-// Accounts per POST /admin/accounts call (the endpoint takes up to 500); two calls in flight keep
-// workerd busy without queueing behind each other.
-const IMPORT_BATCH = 250;
-const IMPORT_CONCURRENCY = 2;
-
-async function createAccounts(admin: Admin, gen: Generated): Promise<void> {
-  const total = gen.accounts.length;
-  const entry = (a: Generated["accounts"][number]) => ({
-    id: a.id,
-    keys: [a.key],
-    tier: a.tier,
-    verified: a.verified,
-    billingCountry: a.billingCountry,
-    paymentFingerprint: a.paymentFingerprint,
-  });
-  const batches: Generated["accounts"][] = [];
-  for (let i = 0; i < total; i += IMPORT_BATCH) batches.push(gen.accounts.slice(i, i + IMPORT_BATCH));
-  let created = 0;
-  await pool(
-    batches,
-    IMPORT_CONCURRENCY,
-    async (batch) => {
-      const res = await admin("POST", "/admin/accounts", { accounts: batch.map(entry) });
-      if (res.status === 200) return;
-      // A gateway without the import endpoint: one PUT per account.
-      if (res.status !== 404 && res.status !== 405) throw new Error(`importing accounts: ${res.status} ${res.text.slice(0, 300)}`);
-      await pool(batch, ACCOUNT_CONCURRENCY, async (a) => {
-        const { id, ...body } = entry(a);
-        const put = await admin("PUT", `/admin/accounts/${id}`, body);
-        if (put.status !== 200 && put.status !== 201) throw new Error(`creating account ${id}: ${put.status} ${put.text.slice(0, 300)}`);
-      }, () => undefined);
-    },
-    (done) => {
-      created = Math.min(total, done * IMPORT_BATCH);
-      progress(`accounts ${bar(created, total)} ${created}/${total}`, done === batches.length);
-    },
-  );
-  endProgress();
-}
-
 async function overhead(admin: Admin, target: Target, gen: Generated): Promise<OverheadResult | null> {
   const spec = gen.scenario.overhead;
   if (spec === false || target.bare === null) return null;
@@ -200,26 +93,6 @@ function firstConfirmed(polls: readonly VerdictPoll[]): Map<string, number> {
     for (const key of poll.confirmed) if (!at.has(key)) at.set(key, poll.atWallMs);
   }
   return at;
-}
-
-function clusterPoller(admin: Admin, polls: VerdictPoll[]): (elapsedMs: number) => Promise<void> {
-  return async (elapsedMs) => {
-    const confirmed: string[] = [];
-    let cursor: string | null = null;
-    for (let page = 0; page < CLUSTER_PAGES; page++) {
-      const res = await admin("GET", `/admin/clusters?verdict=confirmed&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-      if (res.status !== 200) throw new Error(`GET /admin/clusters: ${res.status}`);
-      const body = res.json as { clusters?: { id: string; type: string; sharedKeys?: string[] | null }[]; nextCursor?: string | null };
-      for (const c of body.clusters ?? []) {
-        // A confirmed component counts for the keys that link it.
-        if (c.type === "key") confirmed.push(c.id);
-        else confirmed.push(c.id, ...(c.sharedKeys ?? []));
-      }
-      cursor = body.nextCursor ?? null;
-      if (!cursor) break;
-    }
-    polls.push({ atWallMs: elapsedMs, confirmed });
-  };
 }
 
 async function main(): Promise<void> {
@@ -275,7 +148,8 @@ async function main(): Promise<void> {
     const setupSeconds = (performance.now() - t0) / 1000;
 
     const a0 = performance.now();
-    await createAccounts(configure, gen);
+    await createAccounts(configure, gen, (created, total) => progress(`accounts ${bar(created, total)} ${created}/${total}`, created === total));
+    endProgress();
     const accountCreateSeconds = (performance.now() - a0) / 1000;
 
     const overheadResult = await overhead(configure, target, gen);

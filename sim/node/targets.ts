@@ -116,6 +116,20 @@ function storageRoot(): { dir: string; removed: number } {
   return { dir, removed };
 }
 
+/** The gateway bundle (`wrangler deploy --dry-run`) in a directory of its own; `remove` deletes it. */
+export type GatewayBundle = { dir: string; script: string; remove: () => void };
+
+/** Builds the bundle once, for callers that start many self-contained gateways (sim/node/eval.ts). */
+export function buildGatewayBundle(): GatewayBundle {
+  const dir = mkdtempSync(join(tmpdir(), "distillguard-sim-"));
+  try {
+    return { dir, script: buildGateway(dir), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 function buildGateway(outDir: string): string {
   const result = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outDir], {
     cwd: REPO,
@@ -169,10 +183,11 @@ function collectLogs(errors: string[], decisions: Map<string, DecisionInfo>) {
  * the same RPC calls, the same object ids), and the admin API's writes are
  * repeated to the edge's KV, as KV would replicate them.
  */
-export async function startSelfContained(maxSockets: number, inspectorPort?: number): Promise<Target> {
+export async function startSelfContained(maxSockets: number, inspectorPort?: number, bundle?: GatewayBundle): Promise<Target> {
   const workerd = useWorkerd();
   const restoreEnv = workerd.restore;
-  const outDir = mkdtempSync(join(tmpdir(), "distillguard-sim-"));
+  // A bundle handed in belongs to the caller, who starts other gateways from it.
+  const outDir = bundle?.dir ?? mkdtempSync(join(tmpdir(), "distillguard-sim-"));
   const storage = storageRoot();
   const stateDir = storage.dir;
   const registry = join(stateDir, "dev-registry");
@@ -192,11 +207,11 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
     await objects?.dispose();
     await origin?.close();
     restoreEnv();
-    rmSync(outDir, { recursive: true, force: true });
+    if (!bundle) rmSync(outDir, { recursive: true, force: true });
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
-    const scriptPath = buildGateway(outDir);
+    const scriptPath = bundle?.script ?? buildGateway(outDir);
     origin = await startDemoOrigin(0);
     const gatewayWorker = {
       modules: true,

@@ -1,0 +1,306 @@
+/**
+ * How one evaluation run is judged (npm run eval:detection): from what was
+ * sent (the generator's labels), what came back (status, the gateway's own
+ * decision log) and the confirmed verdicts the admin API listed over time.
+ * Pure; the targets are issue 17's.
+ *
+ * Definitions, stated once:
+ * - campaign exchange: a request the generator labelled attack (a reseller's
+ *   ordinary customers are not the campaign, and not "honest" either: they share
+ *   the campaign's accounts and are reported apart);
+ * - served undegraded: answered 200 without an enforced degrade decision that
+ *   changed the request (a clamp to degrade.maxTokens bites only on a larger
+ *   max_tokens or a thinking request): what a campaign can train on;
+ * - honest touched: an honest family's request refused (429, 403) or under an
+ *   enforced degrade decision, whether or not the clamp changed its answer;
+ * - detected: the first verdict poll at which confirmed keys cover at least half
+ *   of the campaign's accounts (an account is covered when one of the keys its
+ *   requests present is confirmed, or links a confirmed component), in campaign
+ *   seconds from the campaign's first request;
+ * - stopped: the earliest moment from which at most 2 % of the campaign's
+ *   remaining exchanges (at least 20 of them, and a tenth of all) were served
+ *   undegraded; a campaign refused outright by policy (a denied billing
+ *   country) is stopped at 0 s without any verdict.
+ */
+import type { Generated } from "./generate.ts";
+import type { DecisionInfo, VerdictPoll } from "./metrics.ts";
+import type { ReplayResults } from "./replay.ts";
+import type { Split } from "./families/phrasings.ts";
+
+export const TARGETS = {
+  /** Campaigns this large must be confirmed... */
+  minAccounts: 20,
+  /** ...within this many campaign seconds of their first request. */
+  detectWithinS: 60,
+  /** Share of campaign exchanges served undegraded after detection. */
+  maxServedAfterDetect: 0.02,
+  /** Share of honest requests degraded or refused. */
+  maxHonestTouched: 0.001,
+} as const;
+
+/** Campaign seconds a request may leave late before the run no longer stands for its schedule: the poll period. */
+export const LAG_TOLERANCE_S = 5;
+
+/** Share of a campaign's accounts confirmed keys must cover for it to count as detected. */
+const COVERAGE = 0.5;
+
+export type FamilyResult = {
+  family: string;
+  split: Split;
+  accounts: number;
+  detectedWithinS: number | null;
+  attackServedAfterDetect: number | null;
+  honestTouched: number;
+  stoppedWithinS: number | null;
+  campaign: {
+    exchanges: number;
+    served: number;
+    degraded: number;
+    refused: number;
+    errors: number;
+    firstDenialS: number | null;
+    servedOverall: number;
+    /** The gateway's most frequent reasons on the campaign's refused or degraded exchanges. */
+    reasons: Record<string, number>;
+  };
+  coverageAtEnd: number;
+  /** Confirmed keys and components the admin API listed at the end, the campaign's or not. */
+  confirmedAtEnd: number;
+  /** Kinds of the confirmed keys that covered the campaign by the end (asn, tls, system, tpl, …). */
+  confirmedKinds: string[];
+  honest: { requests: number; refused: number; degraded: number; errors: number; reasons: Record<string, number> };
+  resellerOrdinary: { requests: number; touched: number } | null;
+  /**
+   * onSchedule: no request left more than LAG_TOLERANCE_S campaign seconds late. A replay that fell
+   * behind (a loaded machine) squeezed the campaign's timing and overstates or hides detection delays.
+   */
+  run: { wallSeconds: number; maxLagSeconds: number; onSchedule: boolean; timeCompression: number; seed: number };
+  meets: { detected: boolean; served: boolean; honest: boolean };
+};
+
+export type JudgeInput = {
+  gen: Generated;
+  results: ReplayResults;
+  polls: readonly VerdictPoll[];
+  split: Split;
+  family: string;
+  campaign: readonly string[];
+  honest: readonly string[];
+  /** Keys each campaign account presented (account index → keys). */
+  accountKeys: ReadonlyMap<number, readonly string[]>;
+  /** The gateway's non-allow decisions by request id. */
+  decisions: ReadonlyMap<string, DecisionInfo>;
+  degradeMaxTokens: number;
+};
+
+function share(part: number, whole: number): number {
+  return whole === 0 ? 0 : part / whole;
+}
+
+function round(x: number | null, digits = 4): number | null {
+  return x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits;
+}
+
+export function judge(input: JudgeInput): FamilyResult {
+  const { gen, results, decisions } = input;
+  const { scenario, schedule } = gen;
+  const factor = scenario.timeCompression;
+  const campaignS = (wallMs: number) => (wallMs * factor) / 1000;
+  const index = (names: readonly string[]) => new Set(names.map((n) => scenario.populations.findIndex((p) => p.name === n)));
+  const campaignPops = index(input.campaign);
+  const honestPops = index(input.honest);
+  // A degrade decision changes what a campaign gets only where its request asked for more than the clamp.
+  const clampBites = new Map<number, boolean>();
+  for (const p of campaignPops) {
+    const pop = scenario.populations[p];
+    if (pop && pop.kind !== "legit" && pop.kind !== "service") clampBites.set(p, pop.maxTokens > input.degradeMaxTokens || pop.thinking);
+  }
+
+  const camp = { exchanges: 0, served: 0, degraded: 0, refused: 0, errors: 0 };
+  const honest = { requests: 0, refused: 0, degraded: 0, errors: 0 };
+  const campReasons = new Map<string, number>();
+  const honestReasons = new Map<string, number>();
+  const countReasons = (into: Map<string, number>, d: DecisionInfo | undefined) => {
+    for (const r of d?.reasons ?? []) into.set(r, (into.get(r) ?? 0) + 1);
+  };
+  const ordinary = { requests: 0, touched: 0 };
+  let firstAttackMs = Number.POSITIVE_INFINITY;
+  let firstDenialMs = Number.POSITIVE_INFINITY;
+  const attack: { at: number; served: boolean }[] = [];
+  // The campaign's accounts that sent campaign traffic: coverage is counted over these.
+  const campaignAccounts = new Set<number>();
+
+  for (let i = 0; i < results.count; i++) {
+    const a = schedule.account[i] ?? 0;
+    const p = gen.accounts[a]?.population ?? -1;
+    const status = results.status[i] ?? 0;
+    const id = results.requestIds[i];
+    const decision = id ? decisions.get(id) : undefined;
+    const degradeDecided = status === 200 && decision !== undefined && decision.enforced && decision.action === "degrade";
+    const refused = status === 429 || status === 403;
+    const error = !refused && status !== 200;
+    const at = results.sentAt[i] ?? 0;
+    if (campaignPops.has(p) && schedule.attack[i] === 1) {
+      campaignAccounts.add(a);
+      camp.exchanges++;
+      const degraded = degradeDecided && (clampBites.get(p) ?? true);
+      const served = status === 200 && !degraded;
+      if (served) camp.served++;
+      if (degraded) camp.degraded++;
+      if (refused) camp.refused++;
+      if (error) camp.errors++;
+      if (refused || degraded) countReasons(campReasons, decision);
+      firstAttackMs = Math.min(firstAttackMs, at);
+      if (refused) firstDenialMs = Math.min(firstDenialMs, at);
+      attack.push({ at, served });
+    } else if (campaignPops.has(p)) {
+      ordinary.requests++;
+      if (refused || degradeDecided) ordinary.touched++;
+    } else if (honestPops.has(p)) {
+      honest.requests++;
+      if (refused) honest.refused++;
+      if (degradeDecided) honest.degraded++;
+      if (error) honest.errors++;
+      if (refused || degradeDecided) countReasons(honestReasons, decision);
+    }
+  }
+
+  const firstS = Number.isFinite(firstAttackMs) ? campaignS(firstAttackMs) : null;
+  const { detectMs, coverageAtEnd, kinds, confirmedAtEnd } = detection(input.polls, campaignAccounts, input.accountKeys);
+  const detectedWithinS = detectMs === null || firstS === null ? null : Math.max(0, campaignS(detectMs) - firstS);
+  attack.sort((x, y) => x.at - y.at);
+  let servedAfter: number | null = null;
+  if (detectMs !== null) {
+    const after = attack.filter((r) => r.at >= detectMs);
+    servedAfter = share(after.filter((r) => r.served).length, after.length);
+  }
+  const stopMs = stoppedAt(attack);
+  const stoppedWithinS = stopMs === null || firstS === null ? null : Math.max(0, campaignS(stopMs) - firstS);
+
+  // The family's size (what the 20-account floor reads), not only the accounts that got to send.
+  const accounts = gen.accounts.filter((a) => campaignPops.has(a.population)).length;
+  const honestTouched = share(honest.refused + honest.degraded, honest.requests);
+  const inTime = (s: number | null) => s !== null && s <= TARGETS.detectWithinS;
+  const detected = accounts < TARGETS.minAccounts || inTime(detectedWithinS) || inTime(stoppedWithinS);
+  // Served after the verdict, or, for a campaign stopped without one (refused by policy), after the stop.
+  const servedShare = servedAfter ?? (stopMs === null ? null : share(attack.filter((r) => r.at >= stopMs && r.served).length, attack.filter((r) => r.at >= stopMs).length));
+  return {
+    family: input.family,
+    split: input.split,
+    accounts,
+    detectedWithinS: round(detectedWithinS, 1),
+    attackServedAfterDetect: round(servedAfter),
+    honestTouched: round(honestTouched, 5) ?? 0,
+    stoppedWithinS: round(stoppedWithinS, 1),
+    campaign: {
+      ...camp,
+      firstDenialS: firstS === null || !Number.isFinite(firstDenialMs) ? null : round(campaignS(firstDenialMs) - firstS, 1),
+      servedOverall: round(share(camp.served, camp.exchanges)) ?? 0,
+      reasons: top(campReasons),
+    },
+    coverageAtEnd: round(coverageAtEnd, 3) ?? 0,
+    confirmedAtEnd,
+    confirmedKinds: kinds,
+    honest: { ...honest, reasons: top(honestReasons) },
+    resellerOrdinary: ordinary.requests > 0 ? ordinary : null,
+    run: {
+      wallSeconds: round(results.wallMs / 1000, 1) ?? 0,
+      maxLagSeconds: round(results.maxLagMs / 1000, 2) ?? 0,
+      onSchedule: campaignS(results.maxLagMs) <= LAG_TOLERANCE_S,
+      timeCompression: factor,
+      seed: scenario.seed,
+    },
+    meets: {
+      detected,
+      served: accounts < TARGETS.minAccounts || (servedShare !== null && servedShare <= TARGETS.maxServedAfterDetect),
+      honest: honestTouched <= TARGETS.maxHonestTouched,
+    },
+  };
+}
+
+const TOP_REASONS = 6;
+
+function top(counts: ReadonlyMap<string, number>): Record<string, number> {
+  return Object.fromEntries([...counts].sort((x, y) => y[1] - x[1]).slice(0, TOP_REASONS));
+}
+
+/** The first poll at which confirmed keys cover enough of the campaign's accounts; coverage at the last poll. */
+function detection(polls: readonly VerdictPoll[], accounts: ReadonlySet<number>, keys: ReadonlyMap<number, readonly string[]>) {
+  let detectMs: number | null = null;
+  let coverageAtEnd = 0;
+  let kinds: string[] = [];
+  let confirmedAtEnd = 0;
+  for (const poll of [...polls].sort((x, y) => x.atWallMs - y.atWallMs)) {
+    const confirmed = new Set(poll.confirmed);
+    confirmedAtEnd = confirmed.size;
+    let covered = 0;
+    const used = new Set<string>();
+    for (const a of accounts) {
+      let hit = false;
+      for (const k of keys.get(a) ?? []) {
+        if (confirmed.has(k)) {
+          hit = true;
+          used.add(k.slice(0, k.indexOf(":")));
+        }
+      }
+      if (hit) covered++;
+    }
+    coverageAtEnd = share(covered, accounts.size);
+    kinds = [...used].sort();
+    if (detectMs === null && accounts.size > 0 && coverageAtEnd >= COVERAGE) detectMs = poll.atWallMs;
+  }
+  return { detectMs, coverageAtEnd, kinds, confirmedAtEnd };
+}
+
+/** Earliest send time from which at most 2 % of the remaining exchanges were served (null: never). */
+function stoppedAt(attack: readonly { at: number; served: boolean }[]): number | null {
+  const minTail = Math.max(20, Math.ceil(attack.length / 10));
+  let served = 0;
+  let best: number | null = null;
+  for (let k = attack.length - 1; k >= 0; k--) {
+    const r = attack[k];
+    if (!r) continue;
+    if (r.served) served++;
+    const tail = attack.length - k;
+    if (tail >= minTail && served <= TARGETS.maxServedAfterDetect * tail) best = r.at;
+  }
+  return best;
+}
+
+export type SplitSummary = {
+  families: number;
+  campaigns20: number;
+  detectedInTime: number;
+  servedAfterDetectMax: number | null;
+  honestRequests: number;
+  honestTouched: number;
+  /** Families whose replay kept to its schedule (run.onSchedule); the others' times are not to be trusted. */
+  onSchedule: number;
+  pass: { detected: boolean; served: boolean; honest: boolean; all: boolean };
+};
+
+export function summarise(results: readonly FamilyResult[]): Record<Split, SplitSummary> {
+  const one = (split: Split): SplitSummary => {
+    const list = results.filter((r) => r.split === split);
+    const big = list.filter((r) => r.accounts >= TARGETS.minAccounts);
+    const honestRequests = list.reduce((s, r) => s + r.honest.requests, 0);
+    const touched = list.reduce((s, r) => s + r.honest.refused + r.honest.degraded, 0);
+    const served = list.map((r) => r.attackServedAfterDetect).filter((x): x is number => x !== null);
+    const pass = {
+      detected: big.every((r) => r.meets.detected),
+      served: big.every((r) => r.meets.served),
+      honest: share(touched, honestRequests) <= TARGETS.maxHonestTouched,
+    };
+    return {
+      families: list.length,
+      campaigns20: big.length,
+      detectedInTime: big.filter((r) => r.meets.detected).length,
+      servedAfterDetectMax: served.length > 0 ? Math.max(...served) : null,
+      honestRequests,
+      honestTouched: round(share(touched, honestRequests), 5) ?? 0,
+      onSchedule: list.filter((r) => r.run.onSchedule).length,
+      pass: { ...pass, all: list.length > 0 && pass.detected && pass.served && pass.honest },
+    };
+  };
+  return { tune: one("tune"), heldout: one("heldout") };
+}

@@ -1,0 +1,242 @@
+/**
+ * Detection judged on campaign families, tuning and held-out alike.
+ *
+ *   npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]
+ *   npm run eval:detection -- --merge a.jsonl,b.jsonl [--out file.jsonl]
+ *
+ * Each campaign family runs beside the honest families of its split, through
+ * a self-contained gateway (Miniflare, sim/node/targets.ts) with the default
+ * policy (plus the operator facts a family states, such as a denied country).
+ * One JSON line per family on stdout (sim/detection.ts defines the fields),
+ * then a summary line with both splits against issue 17's targets. Progress
+ * goes to stderr. Every run gets a gateway of its own, started from one
+ * bundle: families that shared a gateway would share fingerprint keys and move
+ * each other's verdicts (sim/families/index.ts).
+ *
+ * Exits 0 when every family ran (whatever the targets say), 1 on any failure:
+ * a gateway that does not start, answers with errors, or overruns its run's deadline.
+ */
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { TARGETS, judge, summarise, type FamilyResult } from "../detection.ts";
+import { campaignFamilies, evalRun, type EvalRunSpec, type Family, type Split } from "../families/index.ts";
+import { generate, runTagFrom, type Generated } from "../generate.ts";
+import { keysOfRequest } from "../keys.ts";
+import type { VerdictPoll } from "../metrics.ts";
+import { simulationPolicy } from "../policy.ts";
+import { realClock, replay } from "../replay.ts";
+import type { Policy } from "../../lib/policy.ts";
+import { adminClient, applyPolicy, clusterPoller, configWriter, createAccounts } from "./admin.ts";
+import { buildGatewayBundle, startSelfContained, type GatewayBundle, type Target } from "./targets.ts";
+
+const usage =
+  "usage: npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]\n" +
+  "       npm run eval:detection -- --merge a.jsonl,b.jsonl [--out file.jsonl]   (family lines of earlier runs, one summary over all)";
+
+// Five campaign seconds per wall second keeps every policy time field exact (the report interval of
+// 10 s becomes 2 s); faster would round it and misstate time to detect.
+const TIME_COMPRESSION = 5;
+// Requests a campaign account is fingerprinted on: its keys vary with content (template bands).
+const KEY_SAMPLES_PER_ACCOUNT = 3;
+// Transport failures beyond this share make a run meaningless.
+const MAX_ERROR_SHARE = 0.01;
+
+function log(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/** The keys each campaign account presented, from a few of its campaign requests. */
+async function campaignKeys(gen: Generated, spec: EvalRunSpec, policy: Policy): Promise<Map<number, string[]>> {
+  const pops = new Set(spec.campaign.map((n) => gen.scenario.populations.findIndex((p) => p.name === n)));
+  const seen = new Map<number, number>();
+  const out = new Map<number, string[]>();
+  let done = 0;
+  for (let i = 0; i < gen.schedule.count; i++) {
+    if (gen.schedule.attack[i] !== 1) continue;
+    const a = gen.schedule.account[i] ?? 0;
+    if (!pops.has(gen.accounts[a]?.population ?? -1)) continue;
+    const n = seen.get(a) ?? 0;
+    if (n >= KEY_SAMPLES_PER_ACCOUNT) continue;
+    seen.set(a, n + 1);
+    out.set(a, [...new Set([...(out.get(a) ?? []), ...(await keysOfRequest(gen, i, policy))])]);
+    // Resolved awaits never yield to I/O: let the replay's sockets breathe now and then.
+    if (++done % 128 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  return out;
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result after ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+type Running = { target: Target | null };
+
+async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundle, running: Running): Promise<FamilyResult> {
+  const { scenario } = spec;
+  const gen = await generate(scenario, runTagFrom(Date.now(), `${process.pid}:${family.name}`));
+  const sim = simulationPolicy(gen);
+  const keysPromise = campaignKeys(gen, spec, sim.policy);
+  const s0 = performance.now();
+  const target = await startSelfContained(scenario.concurrency + 8, undefined, bundle);
+  running.target = target;
+  const admin = adminClient(target);
+  const configure = configWriter(target);
+  await applyPolicy(configure, target, sim.document);
+  const s1 = performance.now();
+  await createAccounts(configure, gen);
+  const s2 = performance.now();
+  const polls: VerdictPoll[] = [];
+  const factor = scenario.timeCompression;
+  const results = await replay(gen, {
+    transport: target.gateway.transport,
+    clock: realClock,
+    concurrency: scenario.concurrency,
+    tasks: [
+      { name: "cron linker", everyMs: (scenario.linkerEverySeconds / factor) * 1000, run: async () => void (await target.runCron()) },
+      { name: "GET /admin/clusters", everyMs: (scenario.clusterPollSeconds / factor) * 1000, run: clusterPoller(admin, polls) },
+    ],
+  });
+  await clusterPoller(admin, polls)(results.wallMs);
+  log(`  gateway up in ${((s1 - s0) / 1000).toFixed(1)} s, ${gen.accounts.length} accounts in ${((s2 - s1) / 1000).toFixed(1)} s, ${results.count} requests in ${(results.wallMs / 1000).toFixed(1)} s (at most ${(results.maxLagMs / 1000).toFixed(1)} s behind)`);
+  const failedPolls = results.tasks["GET /admin/clusters"]?.failures ?? 0;
+  if (failedPolls > 0) throw new Error(`${family.name}: ${failedPolls} verdict polls failed: ${results.tasks["GET /admin/clusters"]?.lastError ?? ""}`);
+  if (results.transportErrors > MAX_ERROR_SHARE * results.count) {
+    throw new Error(`${family.name}: ${results.transportErrors} of ${results.count} requests failed in transport; first: ${results.firstTransportError ?? ""}`);
+  }
+  const accountKeys = await keysPromise;
+  const result = judge({
+    gen,
+    results,
+    polls,
+    split: family.split,
+    family: family.name,
+    campaign: spec.campaign,
+    honest: spec.honest,
+    accountKeys,
+    decisions: target.decisions ?? new Map(),
+    degradeMaxTokens: sim.policy.degrade.maxTokens,
+  });
+  const errors = result.campaign.errors + result.honest.errors;
+  if (errors > MAX_ERROR_SHARE * results.count) {
+    throw new Error(`${family.name}: ${errors} requests answered neither 200 nor 429/403; gateway said: ${target.workerErrors()[0] ?? "nothing"}`);
+  }
+  return result;
+}
+
+/** --family takes one name or several, comma-separated. */
+function selectFamilies(split: string | undefined, names: string | undefined): Family[] {
+  if (split !== undefined && split !== "tune" && split !== "heldout") throw new Error(`--split: tune or heldout, not ${split}`);
+  const wanted = names?.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  const pool = campaignFamilies(split as Split | undefined);
+  for (const name of wanted ?? []) {
+    if (!pool.some((f) => f.name === name)) throw new Error(`no campaign family ${name}${split ? ` in --split ${split}` : ""}; --list shows them`);
+  }
+  return pool.filter((f) => wanted === undefined || wanted.includes(f.name));
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      split: { type: "string" },
+      family: { type: "string" },
+      seed: { type: "string", default: "1" },
+      out: { type: "string" },
+      list: { type: "boolean", default: false },
+      merge: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed: a non-negative integer, not ${values.seed}`);
+  const families = selectFamilies(values.split, values.family);
+  if (values.list) {
+    for (const f of families) console.log(JSON.stringify({ family: f.name, split: f.split, description: f.description, varies: f.varies }));
+    return 0;
+  }
+  const quick = values.quick;
+  const out = values.out;
+  if (out) writeFileSync(out, "");
+  const emit = (line: unknown) => {
+    const text = JSON.stringify(line);
+    console.log(text);
+    if (out) appendFileSync(out, `${text}\n`);
+  };
+  if (values.merge !== undefined) {
+    // Runs split in parts (a busy machine, one split at a time) judged as one: their family lines, one summary.
+    const lines = values.merge
+      .split(",")
+      .flatMap((file) => readFileSync(file.trim(), "utf8").split("\n"))
+      .filter((line) => line.trim() !== "")
+      .map((line) => JSON.parse(line) as FamilyResult & { summary?: boolean })
+      .filter((line) => line.summary !== true);
+    for (const line of lines) emit(line);
+    const merged = summarise(lines);
+    emit({ summary: true, merged: true, families: lines.length, targets: TARGETS, tune: merged.tune, heldout: merged.heldout, pass: merged.heldout.pass.all });
+    return 0;
+  }
+
+  const t0 = performance.now();
+  log(`eval:detection: ${families.length} campaign families, ${quick ? "quick" : "full"}, seed ${seed}; building the gateway bundle…`);
+  const bundle = buildGatewayBundle();
+  const running: Running = { target: null };
+  const interrupt = () => {
+    // Miniflare's own exit hook may end the process before an await returns: remove what is ours first.
+    bundle.remove();
+    void (running.target?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
+  const results: FamilyResult[] = [];
+  try {
+    for (const family of families) {
+      const spec = evalRun(family, { seed, quick, timeCompression: TIME_COMPRESSION });
+      const f0 = performance.now();
+      const wallS = spec.scenario.durationSeconds / spec.scenario.timeCompression;
+      log(`· ${family.name} (${family.split}): ${wallS.toFixed(0)} s of replay…`);
+      // A stuck gateway must end the run, not hold it: three times the schedule plus two minutes of setup.
+      const result = await withDeadline(runFamily(family, spec, bundle, running), (3 * wallS + 120) * 1000, family.name);
+      await running.target?.close();
+      running.target = null;
+      results.push(result);
+      emit(result);
+      log(`  done in ${((performance.now() - f0) / 1000).toFixed(1)} s: detected ${result.detectedWithinS ?? "never"} s, served after ${result.attackServedAfterDetect ?? "–"}, honest touched ${result.honestTouched}`);
+      if (!result.run.onSchedule) {
+        log(`  warning: the replay fell ${result.run.maxLagSeconds} s behind its schedule (a busy machine?): this family's times are squeezed`);
+      }
+    }
+  } finally {
+    await running.target?.close().catch(() => undefined);
+    bundle.remove();
+  }
+  const split = summarise(results);
+  emit({
+    summary: true,
+    quick,
+    seed,
+    families: results.length,
+    wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
+    targets: TARGETS,
+    tune: split.tune,
+    heldout: split.heldout,
+    pass: split.heldout.pass.all,
+    batching: "one self-contained gateway per campaign family (fresh state, one shared bundle): families share fingerprint keys and would move each other's verdicts",
+  });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`eval:detection failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

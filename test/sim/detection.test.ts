@@ -1,0 +1,160 @@
+/**
+ * How eval:detection judges one run (sim/detection.ts), on a generated family
+ * with answers and verdict polls made up to order: when a campaign counts as
+ * detected, what counts as served after that, and what touches an honest customer.
+ */
+import { describe, expect, it } from "vitest";
+import { judge, summarise, TARGETS, type FamilyResult, type JudgeInput } from "../../sim/detection.ts";
+import { CAMPAIGN_FAMILIES, evalRun } from "../../sim/families/index.ts";
+import { generate, type Generated } from "../../sim/generate.ts";
+import type { DecisionInfo, VerdictPoll } from "../../sim/metrics.ts";
+import type { ReplayResults } from "../../sim/replay.ts";
+
+const FAMILY = CAMPAIGN_FAMILIES.find((f) => f.name === "hold-synthetic-tiny");
+if (!FAMILY) throw new Error("no hold-synthetic-tiny family");
+const SPEC = evalRun(FAMILY, { seed: 1, quick: true, timeCompression: 5 });
+
+type Answer = { status: number; degrade?: boolean };
+
+/** Every request sent on schedule, answered as `answer` says. */
+function results(gen: Generated, answer: (i: number, wallMs: number, attack: boolean) => Answer): { results: ReplayResults; decisions: Map<string, DecisionInfo> } {
+  const n = gen.schedule.count;
+  const decisions = new Map<string, DecisionInfo>();
+  const out: ReplayResults = {
+    count: n,
+    sentAt: new Float64Array(n),
+    latencyMs: new Float32Array(n),
+    status: new Uint16Array(n),
+    outputTokens: new Int32Array(n),
+    expectedTokens: new Int32Array(n),
+    requestIds: new Array<string | null>(n).fill(null),
+    wallMs: (gen.scenario.durationSeconds / gen.scenario.timeCompression) * 1000,
+    maxLagMs: 0,
+    tasks: {},
+    transportErrors: 0,
+    firstTransportError: null,
+  };
+  for (let i = 0; i < n; i++) {
+    const wallMs = (gen.schedule.at[i] ?? 0) / gen.scenario.timeCompression;
+    const a = answer(i, wallMs, gen.schedule.attack[i] === 1);
+    out.sentAt[i] = wallMs;
+    out.status[i] = a.status;
+    out.requestIds[i] = `req-${i}`;
+    if (a.degrade) decisions.set(`req-${i}`, { action: "degrade", enforced: true, reasons: ["cluster.verdict"] });
+  }
+  return { results: out, decisions };
+}
+
+/** Polls every wall second; from `fromMs` on, `key` is confirmed. */
+function polls(gen: Generated, key: string, fromMs: number): VerdictPoll[] {
+  const out: VerdictPoll[] = [];
+  const end = (gen.scenario.durationSeconds / gen.scenario.timeCompression) * 1000;
+  for (let t = 1000; t <= end; t += 1000) out.push({ atWallMs: t, confirmed: t >= fromMs ? [key, "asn:7922"] : [] });
+  return out;
+}
+
+function campaignAccounts(gen: Generated): number[] {
+  const p = gen.scenario.populations.findIndex((x) => x.name === SPEC.campaign[0]);
+  return gen.accounts.filter((a) => a.population === p).map((a) => a.index);
+}
+
+function firstAttackWallMs(gen: Generated): number {
+  for (let i = 0; i < gen.schedule.count; i++) if (gen.schedule.attack[i] === 1) return (gen.schedule.at[i] ?? 0) / gen.scenario.timeCompression;
+  throw new Error("no attack request");
+}
+
+function input(gen: Generated, r: ReturnType<typeof results>, p: VerdictPoll[], keyed: number[], degradeMaxTokens = 1_024): JudgeInput {
+  return {
+    gen,
+    results: r.results,
+    polls: p,
+    split: "heldout",
+    family: FAMILY?.name ?? "",
+    campaign: SPEC.campaign,
+    honest: SPEC.honest,
+    accountKeys: new Map(keyed.map((a) => [a, ["tls:campaign-build", "asn:7922"]])),
+    decisions: r.decisions,
+    degradeMaxTokens,
+  };
+}
+
+describe("eval:detection's judgement of one run", () => {
+  it("should time detection from the campaign's first request to the poll whose confirmed keys cover its accounts", async () => {
+    const gen = await generate(SPEC.scenario, "fixed");
+    const verdictMs = firstAttackWallMs(gen) + 6_000;
+    const r = results(gen, (_, wallMs, attack) => ({ status: attack && wallMs >= verdictMs ? 429 : 200 }));
+    const result = judge(input(gen, r, polls(gen, "tls:campaign-build", verdictMs), campaignAccounts(gen)));
+    const pollMs = Math.ceil(verdictMs / 1000) * 1000;
+    expect(result.detectedWithinS).toBeCloseTo(((pollMs - firstAttackWallMs(gen)) * 5) / 1000, 0);
+    expect(result.attackServedAfterDetect).toBe(0);
+    // Stopped from the campaign's first request after the verdict: its next round.
+    let nextMs = Infinity;
+    for (let i = 0; i < gen.schedule.count; i++) {
+      const wallMs = (gen.schedule.at[i] ?? 0) / 5;
+      if (gen.schedule.attack[i] === 1 && wallMs >= verdictMs) nextMs = Math.min(nextMs, wallMs);
+    }
+    expect(result.stoppedWithinS).toBeCloseTo(((nextMs - firstAttackWallMs(gen)) * 5) / 1000, 0);
+    expect(result.honestTouched).toBe(0);
+    expect(result.confirmedKinds).toEqual(["asn", "tls"]);
+    expect(result.meets).toEqual({ detected: true, served: true, honest: true });
+    expect(result.campaign.served + result.campaign.refused).toBe(result.campaign.exchanges);
+  });
+
+  it("should not count a campaign as detected while confirmed keys cover fewer than half of its accounts", async () => {
+    const gen = await generate(SPEC.scenario, "fixed");
+    const accounts = campaignAccounts(gen);
+    const r = results(gen, () => ({ status: 200 }));
+    const result = judge(input(gen, r, polls(gen, "tls:campaign-build", 0), accounts.slice(0, Math.floor(accounts.length * 0.4))));
+    expect(result.detectedWithinS).toBeNull();
+    expect(result.attackServedAfterDetect).toBeNull();
+    expect(result.stoppedWithinS).toBeNull();
+    expect(result.coverageAtEnd).toBeLessThan(0.5);
+    expect(result.meets.detected).toBe(false);
+  });
+
+  it("should count a degraded campaign exchange as served when the clamp is above what it asked for", async () => {
+    const gen = await generate(SPEC.scenario, "fixed");
+    const r = results(gen, (_, __, attack) => ({ status: 200, degrade: attack }));
+    const keyed = campaignAccounts(gen);
+    const bites = judge(input(gen, r, polls(gen, "tls:campaign-build", 0), keyed, 64));
+    const blunt = judge(input(gen, r, polls(gen, "tls:campaign-build", 0), keyed, 1_000_000));
+    expect(bites.attackServedAfterDetect).toBe(0);
+    expect(bites.campaign.degraded).toBe(bites.campaign.exchanges);
+    expect(blunt.attackServedAfterDetect).toBe(1);
+    expect(blunt.meets.served).toBe(false);
+  });
+
+  it("should count an honest request under a degrade decision as touched, whatever the clamp changed", async () => {
+    const gen = await generate(SPEC.scenario, "fixed");
+    let first = true;
+    const r = results(gen, (_, __, attack) => {
+      const touch = !attack && first;
+      if (touch) first = false;
+      return { status: 200, degrade: touch };
+    });
+    const result = judge(input(gen, r, [], [], 1_000_000));
+    expect(result.honest.degraded).toBe(1);
+    expect(result.honestTouched).toBeCloseTo(1 / result.honest.requests, 4);
+    // One in a few hundred is above the 0.1 % target.
+    expect(result.meets.honest).toBe(result.honestTouched <= TARGETS.maxHonestTouched);
+    expect(result.meets.honest).toBe(false);
+  });
+
+  it("should pass a split only when every campaign of 20+ accounts meets the targets and pooled honest traffic does", () => {
+    const line = (family: string, detected: boolean, accounts = 100): FamilyResult =>
+      ({
+        family,
+        split: "heldout",
+        accounts,
+        attackServedAfterDetect: 0,
+        honest: { requests: 1_000, refused: 0, degraded: 0, errors: 0, reasons: {} },
+        run: { wallSeconds: 24, maxLagSeconds: 0, onSchedule: true, timeCompression: 5, seed: 1 },
+        meets: { detected, served: true, honest: true },
+      }) as FamilyResult;
+    expect(summarise([line("a", true), line("b", true)]).heldout.pass.all).toBe(true);
+    expect(summarise([line("a", true), line("b", false)]).heldout.pass.all).toBe(false);
+    // A fleet below 20 accounts is reported, not judged.
+    expect(summarise([line("a", true), line("tiny", false, 12)]).heldout.pass.all).toBe(true);
+    expect(summarise([line("a", true)]).tune.pass.all).toBe(false);
+  });
+});
