@@ -25,6 +25,8 @@ export type AppEnv = {
     startedAt: number;
     policy: Policy;
     account: AccountProfile;
+    /** The API key identity authenticated: the only credential the origin is sent. */
+    apiKey: string;
     body: RequestBody;
     fingerprint: Fingerprint;
     region: RegionVerdict;

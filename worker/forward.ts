@@ -13,6 +13,7 @@ import type { Policy } from "../lib/policy.ts";
 import { tapStream, trackerFor, usageFromJson, type StreamOutcome, type Usage } from "../lib/usage.ts";
 import type { AppEnv, RequestBody } from "./context.ts";
 import { GatewayError } from "./errors.ts";
+import { CREDENTIAL_HEADERS, originCredential } from "./identity.ts";
 import { logStreamEnd } from "./log.ts";
 import { settle } from "./settle.ts";
 
@@ -83,6 +84,8 @@ export function buildUpstreamRequest(options: {
   decision: AdmitResult;
   policy: Policy;
   trusted: Record<string, string>;
+  /** The API key identity authenticated. */
+  apiKey: string;
   signal?: AbortSignal;
 }): Request {
   const incoming = new URL(options.request.url);
@@ -92,8 +95,9 @@ export function buildUpstreamRequest(options: {
 
   const headers = new Headers();
   for (const [name, value] of options.request.headers) {
-    if (isForwardableRequestHeader(name)) headers.set(name, value);
+    if (isForwardableRequestHeader(name) && !CREDENTIAL_HEADERS.has(name)) headers.set(name, value);
   }
+  headers.set(...originCredential(options.apiKey));
   for (const [name, value] of Object.entries(options.trusted)) headers.set(name, value);
 
   let payload: BodyInit | null = options.body.bytes;
@@ -178,6 +182,7 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
       body: c.get("body"),
       decision,
       policy: c.get("policy"),
+      apiKey: c.get("apiKey"),
       trusted: trustedHeaders({
         requestId,
         accountId: account.id,
