@@ -91,6 +91,15 @@ export const policySchema = z.strictObject({
   shadowRules: z.array(z.enum(RULES)).default([]),
   /** What to do when the account Durable Object cannot be reached: let traffic through or refuse it. */
   failMode: z.enum(["open", "closed"]).default("open"),
+  /**
+   * What to do when the account object answers `overloaded` (the account is flooding it; failMode is for an
+   * unreachable object only). `backstop`: the isolate answers from the object's last word on the account
+   * (blocked stays blocked, throttled stays throttled until its retry-after, a confirmed cluster member is
+   * refused) and admits the rest through a small local bucket, 429 beyond it. `closed`: 429 for all.
+   */
+  overloadMode: z.enum(["backstop", "closed"]).default("backstop"),
+  /** The backstop bucket holds the account's per-window request limit ÷ this, in each isolate. */
+  overloadSafetyFactor: z.number().int().min(1).max(1_000).default(4),
   limits: z
     .strictObject({
       /** Largest request body accepted, in bytes; larger bodies get 413 without being buffered. */
