@@ -3,11 +3,10 @@
  * also a property of every object (`constructor`, `__proto__`, `toString`) must be an ordinary name.
  */
 import { describe, expect, it } from "vitest";
-import { mergeCounts, emptyCounts } from "../../lib/cluster/rollup.ts";
+import { emptyCounts, mergeCounts } from "../../lib/cluster/rollup.ts";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
-import { DEFAULT_POLICY, tierLimits, validatePolicy } from "../../lib/policy.ts";
+import { DEFAULT_POLICY, orgTypeMultiplier, tierLimits, validatePolicy } from "../../lib/policy.ts";
 
-const orgTypeMultiplier = (p: typeof DEFAULT_POLICY, o: string) => p.quota.orgTypeMultipliers[o] ?? 1;
 const INHERITED = ["constructor", "__proto__", "toString", "hasOwnProperty"];
 
 describe("policy lookups by name", () => {
