@@ -37,8 +37,10 @@ export const tierLimitsSchema = z.strictObject({
 });
 export type TierLimits = z.infer<typeof tierLimitsSchema>;
 
+const DEFAULT_TIER_LIMITS: TierLimits = { requests: 20, inputTokens: 40_000, outputTokens: 8_000, exchangesPerDay: 1_000, concurrency: 4 };
+
 const DEFAULT_TIERS: Record<string, TierLimits> = {
-  free: { requests: 20, inputTokens: 40_000, outputTokens: 8_000, exchangesPerDay: 1_000, concurrency: 4 },
+  free: DEFAULT_TIER_LIMITS,
   build: { requests: 60, inputTokens: 200_000, outputTokens: 40_000, exchangesPerDay: 20_000, concurrency: 16 },
   scale: { requests: 600, inputTokens: 2_000_000, outputTokens: 400_000, exchangesPerDay: 500_000, concurrency: 64 },
   enterprise: { requests: 4_000, inputTokens: 10_000_000, outputTokens: 2_000_000, exchangesPerDay: 5_000_000, concurrency: 256 },
@@ -189,6 +191,15 @@ export const policySchema = z.strictObject({
   shadowRules: z._default(z.array(z.enum(RULES)), []),
   /** What to do when the account Durable Object cannot be reached: let traffic through or refuse it. */
   failMode: z._default(z.enum(["open", "closed"]), "open"),
+  /**
+   * What to do when the account object answers `overloaded` (the account is flooding it; failMode is for an
+   * unreachable object only). `backstop`: the isolate answers from the object's last word on the account
+   * (blocked stays blocked, throttled stays throttled until its retry-after, a confirmed cluster member is
+   * refused) and admits the rest through a small local bucket, 429 beyond it. `closed`: 429 for all.
+   */
+  overloadMode: z._default(z.enum(["backstop", "closed"]), "backstop"),
+  /** The backstop bucket holds the account's per-window request limit ÷ this, in each isolate. */
+  overloadSafetyFactor: z._default(intBetween(1, 1_000), 4),
   limits: section({
     /** Largest request body accepted, in bytes; larger bodies get 413 without being buffered. */
     maxBodyBytes: z._default(intBetween(1024, 32 * 1024 * 1024), 4 * 1024 * 1024),
@@ -398,7 +409,7 @@ export function validatePolicy(input: unknown): PolicyValidation {
   if (result.success) {
     const policy = result.data;
     const problems: PolicyProblem[] = [];
-    if (!(policy.defaultTier in policy.tiers)) {
+    if (!Object.hasOwn(policy.tiers, policy.defaultTier)) {
       problems.push({ path: "defaultTier", message: `tier "${policy.defaultTier}" is not defined in tiers` });
     }
     return problems.length === 0 ? { ok: true, policy } : { ok: false, problems };
@@ -412,7 +423,6 @@ export function validatePolicy(input: unknown): PolicyValidation {
   };
 }
 
-/** Limits for one tier, falling back to the default tier. */
 const policyTexts = new WeakMap<Policy, string>();
 
 /**
@@ -447,9 +457,20 @@ export class PolicyFromText {
   }
 }
 
+/**
+ * Limits for one tier, falling back to the default tier. Tier and org-type names come from account
+ * records and operators: own keys only, so a tier named `constructor` or an org type `__proto__` is
+ * simply unknown, not a property every object inherits.
+ */
 export function tierLimits(policy: Policy, tier: string | undefined): TierLimits {
-  const own = tier === undefined ? undefined : policy.tiers[tier];
-  return own ?? policy.tiers[policy.defaultTier] ?? DEFAULT_TIERS.free!;
+  if (tier !== undefined && Object.hasOwn(policy.tiers, tier)) return policy.tiers[tier] ?? DEFAULT_TIER_LIMITS;
+  return Object.hasOwn(policy.tiers, policy.defaultTier) ? (policy.tiers[policy.defaultTier] ?? DEFAULT_TIER_LIMITS) : DEFAULT_TIER_LIMITS;
+}
+
+/** quota.orgTypeMultipliers for this org type; 1 for none or one the policy does not list. */
+export function orgTypeMultiplier(policy: Policy, orgType: string | null): number {
+  if (orgType === null || !Object.hasOwn(policy.quota.orgTypeMultipliers, orgType)) return 1;
+  return policy.quota.orgTypeMultipliers[orgType] ?? 1;
 }
 
 export function isShadow(policy: Policy, rule: RuleName): boolean {

@@ -73,7 +73,7 @@ export async function usePolicy(policy: unknown): Promise<void> {
   await refreshPolicyNow(env.CONFIG);
 }
 
-/** Back to the built-in defaults. */
+/** Back to the built-in defaults (the refresh also drops the last-good copy). */
 export async function resetPolicy(): Promise<void> {
   await env.CONFIG.delete(POLICY_KEY);
   await refreshPolicyNow(env.CONFIG);

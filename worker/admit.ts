@@ -2,8 +2,9 @@
  * Step 5 — admit. Exactly one synchronous RPC to the account's Durable Object:
  * counters, adaptive quota and cached cluster verdicts answer allow / tag /
  * degrade / throttle / block. A failed call is retried only when the error says
- * `retryable` and not `overloaded` (lib/retry.ts); after that the policy's fail
- * mode decides.
+ * `retryable` and not `overloaded` (lib/retry.ts). After that, an overloaded
+ * object is answered for by the isolate's backstop (policy `overloadMode`,
+ * worker/backstop.ts), and an unreachable one by the policy's fail mode.
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
@@ -13,6 +14,7 @@ import { capabilityOf } from "../lib/fingerprint/content.ts";
 import { accountObjectName } from "../lib/names.ts";
 import { isShadow, policyText, tierLimits, type Policy, type RiskSignal } from "../lib/policy.ts";
 import { withRetry, type RetryOptions } from "../lib/retry.ts";
+import { answerFromBackstop, rememberAdmit } from "./backstop.ts";
 import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
 import { returnPendingSettles, takePendingSettles } from "./settle.ts";
@@ -92,7 +94,7 @@ export function admitRequestFrom(c: Context<AppEnv>): AdmitRequest {
   };
 }
 
-/** The snapshot used when the account object could not be asked (fail-open). */
+/** The snapshot used when the account object could not be asked (fail-open, backstop). */
 function unknownLimits(policy: Policy, tier: string): RateLimitSnapshot {
   const limits = tierLimits(policy, tier);
   return {
@@ -102,6 +104,62 @@ function unknownLimits(policy: Policy, tier: string): RateLimitSnapshot {
     inputTokens: { limit: limits.inputTokens, remaining: limits.inputTokens },
     outputTokens: { limit: limits.outputTokens, remaining: limits.outputTokens },
   };
+}
+
+/** The answer when the account object cannot be reached: `failMode` decides. */
+function unavailableDecision(policy: Policy, request: AdmitRequest): AdmitResult {
+  if (policy.failMode === "closed") {
+    throw new GatewayError("overloaded_error", "The service is temporarily unable to take this request", {
+      headers: { "retry-after": "1" },
+    });
+  }
+  return {
+    action: request.deny ? "block" : "allow",
+    // A region deny keeps its shadow setting when the object is away; a plain allow is simply enforced.
+    enforced: request.deny === null || !isShadow(policy, "region"),
+    reasons: [...request.reasons, "admit.unavailable_fail_open"],
+    risk: 0,
+    leaseId: null,
+    retryAfterSeconds: 0,
+    limits: unknownLimits(policy, request.account.tier),
+    clusters: [],
+  };
+}
+
+/**
+ * The isolate's answer while the account object is overloaded. A region deny still blocks; the rest is the
+ * backstop's (lib/backstop.ts), or 429 for all under `overloadMode: "closed"`. Nothing is metered by the
+ * object, so nothing holds a lease.
+ */
+function overloadDecision(policy: Policy, request: AdmitRequest, knownConfirmedCluster: boolean): AdmitResult {
+  const limits = unknownLimits(policy, request.account.tier);
+  const base = { risk: 0, leaseId: null, retryAfterSeconds: 0, limits, clusters: [] };
+  const reasons = [...request.reasons, "admit.overloaded"];
+  if (request.deny) return { ...base, action: "block", enforced: !isShadow(policy, "region"), reasons };
+  if (policy.overloadMode === "closed") {
+    return { ...base, action: "throttle", enforced: true, retryAfterSeconds: 1, reasons: [...reasons, "backstop.closed"] };
+  }
+  const answer = answerFromBackstop(request.account.id, {
+    fallbackLimit: limits.requests.limit,
+    windowMs: policy.limits.windowSeconds * 1000,
+    safetyFactor: policy.overloadSafetyFactor,
+    knownConfirmedCluster,
+  });
+  switch (answer.kind) {
+    case "block":
+      // The object's own enforced block (override or risk), remembered: nothing to hold back in shadow mode.
+      return { ...base, action: "block", enforced: true, reasons: [...reasons, answer.reason] };
+    case "throttle":
+      return {
+        ...base,
+        action: "throttle",
+        enforced: !isShadow(policy, answer.reason === "backstop.cluster" ? "cluster" : "account_quota"),
+        retryAfterSeconds: answer.retryAfterSeconds,
+        reasons: [...reasons, answer.reason],
+      };
+    case "admit":
+      return { ...base, action: answer.degrade ? "degrade" : "allow", enforced: true, reasons: [...reasons, "backstop.admitted"] };
+  }
 }
 
 export async function callAdmit(env: Env, request: AdmitRequest, retry: RetryOptions = {}): Promise<AdmitResult> {
@@ -128,32 +186,20 @@ export function admit(options: AdmitOptions = {}) {
     try {
       decision = await callAdmit(c.env, request, retry);
       rememberVerdicts(decision.verdicts, policy.risk.verdictTtlSeconds);
+      rememberAdmit(account.id, decision, request.deny !== null, policy.overloadSafetyFactor);
     } catch (err) {
       const e = err as (Error & { overloaded?: boolean }) | undefined;
+      const overloaded = e?.overloaded === true;
       console.error(JSON.stringify({
-        msg: "account object unavailable",
+        msg: overloaded ? "account object overloaded" : "account object unavailable",
         requestId: c.get("requestId"),
         account: account.id,
-        overloaded: e?.overloaded === true,
+        overloaded,
         error: e?.message,
         failMode: policy.failMode,
+        overloadMode: overloaded ? policy.overloadMode : undefined,
       }));
-      if (policy.failMode === "closed") {
-        throw new GatewayError("overloaded_error", "The service is temporarily unable to take this request", {
-          headers: { "retry-after": "1" },
-        });
-      }
-      decision = {
-        action: request.deny ? "block" : "allow",
-        // A region deny keeps its shadow setting when the object is away; a plain allow is simply enforced.
-        enforced: request.deny === null || !isShadow(policy, "region"),
-        reasons: [...request.reasons, "admit.unavailable_fail_open"],
-        risk: 0,
-        leaseId: null,
-        retryAfterSeconds: 0,
-        limits: unknownLimits(policy, account.tier),
-        clusters: [],
-      };
+      decision = overloaded ? overloadDecision(policy, request, known.length > 0) : unavailableDecision(policy, request);
     }
     c.set("decision", decision);
     if (decision.enforced && decision.action === "block") {

@@ -33,6 +33,8 @@ export type AppEnv = {
     policy: Policy;
     account: AccountProfile;
     endpoint: RouteMatch;
+    /** The API key identity authenticated: the only credential the origin is sent. */
+    apiKey: string;
     body: RequestBody;
     fingerprint: Fingerprint;
     /** A Message Batch's fingerprint over its contained requests; absent for every other route. */

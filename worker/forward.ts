@@ -19,6 +19,7 @@ import { tapStream, trackerFor, usageFromJson, type StreamOutcome, type Usage } 
 import type { AppEnv, RequestBody, RouteMatch } from "./context.ts";
 import { batchOutputReservation } from "./admit.ts";
 import { GatewayError } from "./errors.ts";
+import { CREDENTIAL_HEADERS, originCredential } from "./identity.ts";
 import { logStreamEnd } from "./log.ts";
 import { settle } from "./settle.ts";
 
@@ -131,6 +132,8 @@ export function buildUpstreamRequest(options: {
   degraded?: Record<string, unknown> | null;
   /** Whether the demo origin's x-demo-* knobs pass (isDevelopment). */
   development?: boolean;
+  /** The API key identity authenticated. */
+  apiKey: string;
   signal?: AbortSignal;
 }): Request {
   const incoming = new URL(options.request.url);
@@ -140,8 +143,9 @@ export function buildUpstreamRequest(options: {
 
   const headers = new Headers();
   for (const [name, value] of options.request.headers) {
-    if (isForwardableRequestHeader(name, { development: options.development })) headers.set(name, value);
+    if (isForwardableRequestHeader(name, { development: options.development }) && !CREDENTIAL_HEADERS.has(name)) headers.set(name, value);
   }
+  headers.set(...originCredential(options.apiKey));
   for (const [name, value] of Object.entries(options.trusted)) headers.set(name, value);
 
   const method = options.request.method;
@@ -234,6 +238,7 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
       body,
       degraded,
       development: isDevelopment(c.env),
+      apiKey: c.get("apiKey"),
       trusted: trustedHeaders({
         requestId,
         accountId: account.id,

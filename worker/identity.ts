@@ -2,8 +2,15 @@
  * Step 2 — identity. API key from `x-api-key` or `Authorization: Bearer`
  * (the official TypeScript SDK 1.x sends the latter), hashed with SHA-256 at
  * the edge, mapped to an account through the KV key index and cached in the
- * isolate (bounded LRU, `cache.keyTtlSeconds`). Unknown keys are cached too,
- * briefly, so a flood of random keys costs one KV read each at most once.
+ * isolate (bounded LRU, `cache.keyTtlSeconds`).
+ *
+ * Two different keys on one request are refused: the gateway would count one
+ * and the origin might honour the other. The origin sees only the key the
+ * gateway authenticated, as `x-api-key` (see `originCredential`).
+ *
+ * Unknown keys are cached too, briefly and in a cache of their own, so a flood
+ * of random keys costs one KV read each at most once and cannot evict the
+ * entries of real customers.
  */
 import { createMiddleware } from "hono/factory";
 import { keyIndexName, parseProfile } from "../lib/accounts.ts";
@@ -15,22 +22,37 @@ import { ExpiringLru } from "./lru.ts";
 
 // 10 s: long enough to absorb a random-key flood, short enough that a newly created key works almost at once.
 const NEGATIVE_TTL_MS = 10_000;
+// 4,096 unknown keys: a flood only cycles this cache, never the known one; past it a random key costs one KV read.
+const MAX_UNKNOWN_KEYS = 4_096;
 
 // Until the first lookup sizes it from policy.cache.keyCacheSize.
-const cache = new ExpiringLru<string, AccountProfile | null>(10_000);
+const known = new ExpiringLru<string, AccountProfile>(10_000);
+const unknown = new ExpiringLru<string, true>(MAX_UNKNOWN_KEYS);
+
+/** The request headers that carry an API key; the forwarder drops them and sends `originCredential` instead. */
+export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(["x-api-key", "authorization"]);
 
 export type IdentityOptions = {
   /** How long an unknown key stays cached as unknown. */
   negativeTtlMs?: number;
 };
 
-export function apiKeyFrom(headers: Headers): string | null {
-  const direct = headers.get("x-api-key")?.trim();
-  if (direct) return direct;
+export type Credential = { key: string } | { conflict: true } | null;
+
+/** The request's API key; a conflict when `x-api-key` and `Authorization: Bearer` name different keys. */
+export function credentialFrom(headers: Headers): Credential {
+  const direct = headers.get("x-api-key")?.trim() || null;
   const auth = headers.get("authorization")?.trim();
-  if (!auth) return null;
-  const match = /^Bearer\s+(\S+)$/i.exec(auth);
-  return match?.[1] ?? null;
+  // An Authorization header that is not a Bearer token carries no API key (and is not forwarded either).
+  const bearer = auth ? (/^Bearer\s+(\S+)$/i.exec(auth)?.[1] ?? null) : null;
+  if (direct !== null && bearer !== null && direct !== bearer) return { conflict: true };
+  const key = direct ?? bearer;
+  return key === null ? null : { key };
+}
+
+/** The one credential header the origin receives: the key the gateway authenticated. */
+export function originCredential(key: string): [name: string, value: string] {
+  return ["x-api-key", key];
 }
 
 export async function lookupAccount(
@@ -39,33 +61,49 @@ export async function lookupAccount(
   options: { ttlSeconds: number; maxEntries: number; negativeTtlMs?: number },
 ): Promise<AccountProfile | null> {
   const now = Date.now();
-  const hit = cache.get(keyHash, now);
+  const hit = known.get(keyHash, now);
   if (hit !== undefined) return hit;
+  if (unknown.get(keyHash, now)) return null;
   const profile = parseProfile(await kv.get(keyIndexName(keyHash)));
-  const ttlMs = profile ? options.ttlSeconds * 1000 : (options.negativeTtlMs ?? NEGATIVE_TTL_MS);
-  cache.resize(options.maxEntries);
-  cache.set(keyHash, profile, now + ttlMs);
+  if (profile) {
+    known.resize(options.maxEntries);
+    known.set(keyHash, profile, now + options.ttlSeconds * 1000);
+  } else {
+    unknown.set(keyHash, true, now + (options.negativeTtlMs ?? NEGATIVE_TTL_MS));
+  }
   return profile;
 }
 
 /** Drop cached lookups for these key hashes (this isolate only; others wait out the TTL). */
 export function forgetKeys(keyHashes: Iterable<string>): void {
-  for (const hash of keyHashes) cache.delete(hash);
+  for (const hash of keyHashes) {
+    known.delete(hash);
+    unknown.delete(hash);
+  }
+}
+
+/** Entries in the two key caches (tests and diagnostics). */
+export function keyCacheSizes(): { known: number; unknown: number } {
+  return { known: known.size, unknown: unknown.size };
 }
 
 export function identity(options: IdentityOptions = {}) {
   const negativeTtlMs = options.negativeTtlMs ?? NEGATIVE_TTL_MS;
   return createMiddleware<AppEnv>(async function identity(c, next) {
-    const key = apiKeyFrom(c.req.raw.headers);
-    if (!key) throw new GatewayError("authentication_error", "x-api-key header is required");
+    const credential = credentialFrom(c.req.raw.headers);
+    if (credential === null) throw new GatewayError("authentication_error", "x-api-key header is required");
+    if ("conflict" in credential) {
+      throw new GatewayError("authentication_error", "x-api-key and Authorization name different keys; send one");
+    }
     const policy = c.get("policy");
-    const profile = await lookupAccount(c.env.CONFIG, await sha256Hex(key), {
+    const profile = await lookupAccount(c.env.CONFIG, await sha256Hex(credential.key), {
       ttlSeconds: policy.cache.keyTtlSeconds,
       maxEntries: policy.cache.keyCacheSize,
       negativeTtlMs,
     });
     if (!profile) throw new GatewayError("authentication_error", "invalid x-api-key");
     c.set("account", profile);
+    c.set("apiKey", credential.key);
     await next();
   });
 }

@@ -1,10 +1,11 @@
 /**
  * What every answer carries, whatever step ended the request: a request id,
- * and once admission has decided, the rate-limit headers and the decision log
+ * and once admission has decided, the rate-limit headers (the published limits,
+ * which never move with risk: lib/ratelimit-headers.ts) and the decision log
  * line (with its Analytics Engine count).
  */
 import { createMiddleware } from "hono/factory";
-import { rateLimitHeaders } from "../lib/ratelimit-headers.ts";
+import { publishedLimits, publishedSnapshot, rateLimitHeaders } from "../lib/ratelimit-headers.ts";
 import type { AppEnv } from "./context.ts";
 import { countDecision, logDecision } from "./log.ts";
 
@@ -28,7 +29,8 @@ export function requestContext(options: RequestContextOptions = {}) {
     c.res.headers.set("request-id", requestId);
     const decision = c.get("decision");
     if (!decision) return;
-    for (const [name, value] of Object.entries(rateLimitHeaders(decision.limits, Date.now()))) {
+    const published = publishedSnapshot(decision.limits, publishedLimits(c.get("policy"), c.get("account")));
+    for (const [name, value] of Object.entries(rateLimitHeaders(published, Date.now()))) {
       c.res.headers.set(name, value);
     }
     const entry = {

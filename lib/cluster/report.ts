@@ -74,9 +74,22 @@ const MAX_PROFILES_PER_KEY = 8;
 // A request carries at most two wrapper keys; an account's own campaign wrapper arrives with its first request.
 const MAX_WRAPPERS_PER_KEY = 16;
 
+/**
+ * A count by name, read and written as an own property: names are client-chosen, and a model called
+ * `constructor` or `__proto__` must count like any other, not reach Object.prototype.
+ */
+export function countOf(record: Record<string, number>, name: string): number | undefined {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
+}
+
+export function setCount(record: Record<string, number>, name: string, value: number): void {
+  Object.defineProperty(record, name, { value, writable: true, enumerable: true, configurable: true });
+}
+
 function bump(record: Record<string, number>, name: string, limit: number): void {
-  if (name in record) record[name] = (record[name] ?? 0) + 1;
-  else if (Object.keys(record).length < limit) record[name] = 1;
+  const held = countOf(record, name);
+  if (held !== undefined) setCount(record, name, held + 1);
+  else if (Object.keys(record).length < limit) setCount(record, name, 1);
 }
 
 /** Accumulates requests between two reports; kept in memory by the account object. */

@@ -2,7 +2,7 @@
  * Pure roll-up maths for one fingerprint key: merges collector deltas into
  * window buckets and turns them into the metrics the verdict rules read.
  */
-import type { KeyCounts } from "./report.ts";
+import { countOf, setCount, type KeyCounts } from "./report.ts";
 import type { KeyMetrics } from "./verdict.ts";
 
 /** One collector's contribution to a key since its last flush. */
@@ -82,12 +82,12 @@ function mergeHeavy(into: Record<string, number>, from: Record<string, number>, 
 /** Adds `from` into `into`; names `into` does not hold yet join only while it holds fewer than `max`. */
 function mergeBounded(into: Record<string, number>, from: Record<string, number>, max: number): void {
   let size = Object.keys(into).length;
-  for (const name in from) {
-    const n = from[name] ?? 0;
-    const held = into[name];
-    if (held !== undefined) into[name] = held + n;
+  for (const name of Object.keys(from)) {
+    const n = countOf(from, name) ?? 0;
+    const held = countOf(into, name);
+    if (held !== undefined) setCount(into, name, held + n);
     else if (size < max) {
-      into[name] = n;
+      setCount(into, name, n);
       size++;
     }
   }

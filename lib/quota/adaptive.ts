@@ -4,7 +4,7 @@
  * (see action.ts) because they are enforced under their own rule.
  */
 import type { AccountProfile } from "../decision.ts";
-import { tierLimits, type Policy, type TierLimits } from "../policy.ts";
+import { orgTypeMultiplier, tierLimits, type Policy, type TierLimits } from "../policy.ts";
 
 /**
  * f(risk): 1 up to `quota.riskFloor`, then falling linearly to
@@ -20,7 +20,7 @@ export function riskMultiplier(risk: number, quota: Policy["quota"]): number {
 /** Everything but risk: what the account's standing alone earns it. */
 export function standingMultiplier(policy: Policy, account: Pick<AccountProfile, "verified" | "orgType">): number {
   const verified = account.verified ? policy.quota.verifiedMultiplier : 1;
-  const org = account.orgType === null ? 1 : (policy.quota.orgTypeMultipliers[account.orgType] ?? 1);
+  const org = orgTypeMultiplier(policy, account.orgType);
   return verified * org;
 }
 

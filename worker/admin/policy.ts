@@ -2,14 +2,15 @@
  * The policy document in KV `CONFIG` under `policy`. Nothing reaches KV without
  * passing validatePolicy, and a write takes effect in this isolate at once
  * (others within cache.policyTtlSeconds). The document is stored as sent, so
- * defaults it leaves out follow the gateway's built-ins.
+ * defaults it leaves out follow the gateway's built-ins, and also as the
+ * last-good copy a fresh isolate falls back to (worker/policy.ts).
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { DEFAULT_POLICY, validatePolicy, type PolicyProblem } from "../../lib/policy.ts";
 import type { AppEnv } from "../context.ts";
 import { errorBody } from "../errors.ts";
-import { POLICY_KEY, refreshPolicyNow } from "../policy.ts";
+import { LAST_GOOD_POLICY_KEY, POLICY_KEY, refreshPolicyNow, writePolicyDocument } from "../policy.ts";
 import { writeAudit } from "./audit.ts";
 import { adminBody } from "./validate.ts";
 
@@ -32,8 +33,10 @@ export function policyRoutes() {
     if (raw === null) return c.json({ fromKv: false, version: DEFAULT_POLICY.version, policy: DEFAULT_POLICY });
     const result = validatePolicy(raw);
     if (result.ok) return c.json({ fromKv: true, version: result.policy.version, policy: result.policy });
-    // An invalid document in KV (written around this API) never takes effect; show why.
-    return c.json({ fromKv: false, version: DEFAULT_POLICY.version, policy: DEFAULT_POLICY, kvProblems: result.problems });
+    // An invalid document in KV (written around this API) never takes effect; show why, and what runs instead.
+    const lastGood = validatePolicy((await c.env.CONFIG.get(LAST_GOOD_POLICY_KEY)) ?? "{}");
+    const fallback = lastGood.ok ? lastGood.policy : DEFAULT_POLICY;
+    return c.json({ fromKv: false, version: fallback.version, policy: fallback, kvProblems: result.problems });
   });
 
   routes.put("/", adminBody(), async (c) => {
@@ -41,7 +44,7 @@ export function policyRoutes() {
     const result = validatePolicy(json);
     if (!result.ok) return invalidPolicy(c, result.problems);
     const previous = validatePolicy((await c.env.CONFIG.get(POLICY_KEY)) ?? "{}");
-    await c.env.CONFIG.put(POLICY_KEY, JSON.stringify(json));
+    await writePolicyDocument(c.env.CONFIG, JSON.stringify(json));
     await refreshPolicyNow(c.env.CONFIG);
     await writeAudit(c.env.DB, {
       kind: "admin",
