@@ -5,6 +5,7 @@
  * means "built-in defaults". The schema is the single source of truth for the
  * README's configuration table; keep the two in step.
  */
+import { entitlementSchema } from "./entitlements.ts";
 import * as z from "./zod.ts";
 
 const nonNegInt = z.number().check(z.int(), z.nonnegative());
@@ -88,7 +89,7 @@ const DEFAULT_SIGNAL_WEIGHTS = Object.fromEntries(RISK_SIGNALS.map((signal) => [
 >;
 
 /** Enforcement rules that can be put in shadow mode one by one. */
-export const RULES = ["account_quota", "risk", "region", "cluster", "concurrency"] as const;
+export const RULES = ["account_quota", "risk", "region", "cluster", "concurrency", "entitlements"] as const;
 export type RuleName = (typeof RULES)[number];
 
 const regionAction = z.enum(["allow", "risk", "deny"]);
@@ -181,6 +182,13 @@ export const policySchema = z.strictObject({
       message: "thresholds must satisfy tag <= degrade <= throttle <= block",
     }),
   ),
+  /**
+   * What accounts may ask for by tier, verification and organisation type (lib/entitlements.ts):
+   * first matching rule wins; no match, no entitlement limits.
+   */
+  entitlements: z._default(z.array(entitlementSchema).check(z.maxLength(100)), []),
+  /** Ends every entitlement refusal: where to verify or upgrade (a URL or a contact). */
+  entitlementHelp: z._default(z.string().check(z.maxLength(500)), ""),
   degrade: section({
     /** max_tokens is clamped to this when the action is degrade. */
     maxTokens: z._default(intFrom(1), 1_024),

@@ -9,6 +9,7 @@ import { admit } from "./admit.ts";
 import { body } from "./body.ts";
 import type { AppEnv } from "./context.ts";
 import { linkClusters } from "./cron/linker.ts";
+import { entitle } from "./entitle.ts";
 import { GatewayError, onError } from "./errors.ts";
 import { fingerprint } from "./fingerprint.ts";
 import { forward } from "./forward.ts";
@@ -30,7 +31,7 @@ app.use("*", requestContext());
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/admin", new Hono<AppEnv>().use("*", policy()).route("/", adminRoutes()));
-app.all("/v1/*", policy(), identity(), body(), fingerprint(), region(), admit(), forward());
+app.all("/v1/*", policy(), identity(), body(), fingerprint(), region(), entitle(), admit(), forward());
 
 export default {
   fetch: app.fetch,
