@@ -73,6 +73,10 @@ const SIGNALS = {
   geo_wander: { weight: 10, standing: true },
   rtt_tunnel: { weight: 8, standing: true },
   client_mismatch: { weight: 8, standing: false },
+  // Standing: an imported indicator is a fact about the client's network or build, seen on every
+  // request; accumulating it would block an honest customer who shares an ASN or SDK build with
+  // another provider's campaign. At the tag threshold, so a match alone is tagged and audited.
+  shared_indicator: { weight: 10, standing: true },
 } as const satisfies Record<string, { weight: number; standing: boolean }>;
 
 export type RiskSignal = keyof typeof SIGNALS;
