@@ -10,6 +10,7 @@
  *   x-demo-delay-ms: 20       pause between stream events
  *   x-demo-echo: 1            answer with the headers and body the origin received
  *   x-demo-tag: <id>          count the request under that tag (GET /__demo/seen?tag=)
+ *   x-demo-thinking: 1        answer with a thinking and a redacted_thinking block before the text
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
@@ -108,6 +109,13 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
     // Each delta is 2 words ≈ 2 tokens; never more than max_tokens.
     const outputTokens = Math.min(maxTokens, events * 2);
 
+    const thinking = c.req.header("x-demo-thinking") === "1";
+    const traceBlocks = [
+      { type: "thinking", thinking: "Let me reason about this step by step.", signature: "demo-signature" },
+      { type: "redacted_thinking", data: "ZGVtby1yZWRhY3RlZA==" },
+    ];
+    const textIndex = thinking ? traceBlocks.length : 0;
+
     if (body.stream === true) {
       stats.streamed++;
       return streamSSE(c, async (stream) => {
@@ -119,7 +127,15 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
             usage: { input_tokens: inputTokens, output_tokens: 1 },
           },
         });
-        await send("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+        if (thinking) {
+          await send("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "", signature: "" } });
+          await send("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: traceBlocks[0]?.thinking } });
+          await send("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "demo-signature" } });
+          await send("content_block_stop", { type: "content_block_stop", index: 0 });
+          await send("content_block_start", { type: "content_block_start", index: 1, content_block: traceBlocks[1] });
+          await send("content_block_stop", { type: "content_block_stop", index: 1 });
+        }
+        await send("content_block_start", { type: "content_block_start", index: textIndex, content_block: { type: "text", text: "" } });
         await send("ping", { type: "ping" });
         let produced = 0;
         for (let i = 0; i < events && produced < outputTokens; i++) {
@@ -128,9 +144,9 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
           const text = `${WORDS[i % WORDS.length]} ${WORDS[(i + 3) % WORDS.length]} `;
           produced = Math.min(outputTokens, produced + 2);
           stats.outputTokens += 2;
-          await send("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } });
+          await send("content_block_delta", { type: "content_block_delta", index: textIndex, delta: { type: "text_delta", text } });
         }
-        await send("content_block_stop", { type: "content_block_stop", index: 0 });
+        await send("content_block_stop", { type: "content_block_stop", index: textIndex });
         await send("message_delta", {
           type: "message_delta",
           delta: { stop_reason: produced >= maxTokens ? "max_tokens" : "end_turn", stop_sequence: null },
@@ -145,7 +161,7 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
     for (let i = 0; i < outputTokens; i++) words.push(WORDS[i % WORDS.length] ?? "");
     return c.json({
       id, type: "message", role: "assistant", model,
-      content: [{ type: "text", text: words.join(" ") }],
+      content: [...(thinking ? traceBlocks : []), { type: "text", text: words.join(" ") }],
       stop_reason: outputTokens >= maxTokens ? "max_tokens" : "end_turn",
       stop_sequence: null,
       usage: { input_tokens: inputTokens, output_tokens: outputTokens },

@@ -199,6 +199,22 @@ export const policySchema = z.strictObject({
     /** Extended-thinking requests have `thinking` removed when degraded. */
     dropThinking: z._default(z.boolean(), true),
   }),
+  safeguards: section({
+    /** Enforced degrade answers lose their thinking and redacted_thinking blocks (JSON and streams). */
+    stripThinking: z._default(z.boolean(), true),
+    /**
+     * Which enforced actions the client is told about, in the `distillguard-notice` answer header
+     * (the action and appealContact, never the reasons or the risk). Off by default: a notice tells
+     * a campaign what it tripped as surely as it tells a customer why answers are short.
+     */
+    notice: section({
+      degrade: z._default(z.boolean(), false),
+      throttle: z._default(z.boolean(), false),
+      block: z._default(z.boolean(), false),
+    }),
+    /** Where a client appeals (a URL or an address), named in the notice; printable ASCII, no quotes. */
+    appealContact: z._default(z.string().check(z.maxLength(200), z.regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/, "printable ASCII without quotes or backslashes")), ""),
+  }),
   regions: section({
     /** Request countries refused outright (403). */
     deniedCountries: z._default(z.array(countryCode), []),

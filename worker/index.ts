@@ -17,6 +17,7 @@ import { identity } from "./identity.ts";
 import { currentPolicy, policy } from "./policy.ts";
 import { region } from "./region.ts";
 import { requestContext } from "./request-context.ts";
+import { safeguards } from "./safeguards.ts";
 import { sharedIndicators } from "./shared-indicators.ts";
 
 export { AccountDO } from "../durable-objects/account/index.ts";
@@ -32,7 +33,7 @@ app.use("*", requestContext());
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/admin", new Hono<AppEnv>().use("*", policy()).route("/", adminRoutes()));
-app.all("/v1/*", policy(), identity(), body(), fingerprint(), region(), entitle(), sharedIndicators(), admit(), forward());
+app.all("/v1/*", policy(), identity(), body(), fingerprint(), region(), entitle(), sharedIndicators(), safeguards(), admit(), forward());
 
 export default {
   fetch: app.fetch,
