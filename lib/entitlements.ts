@@ -166,13 +166,16 @@ export function describeScope(rule: Entitlement): string {
   return words.join(" ");
 }
 
-function refusal(rule: Entitlement, findings: Finding[], help: string): EntitlementOutcome {
+/** How a refusal is worded: the policy's help text, and when the rule holds if not always. */
+type Wording = { help: string; during?: string };
+
+function refusal(rule: Entitlement, findings: Finding[], { help, during }: Wording): EntitlementOutcome {
   const what = [...new Set(findings.map((f) => f.text))];
   const how =
     rule.when?.verified === false
       ? "A verified account is entitled to more"
       : "A different plan may be entitled to more";
-  const message = `${what.join(", ")} ${what.length > 1 ? "are" : "is"} not included for ${describeScope(rule)}. ${how}${help ? `: ${help}` : "."}`;
+  const message = `${what.join(", ")} ${what.length > 1 ? "are" : "is"} not included for ${describeScope(rule)}${during ? ` ${during}` : ""}. ${how}${help ? `: ${help}` : "."}`;
   return { kind: "refused", message, entitlements: [...new Set(findings.map((f) => f.code))] };
 }
 
@@ -186,24 +189,27 @@ export function checkEntitlement(options: {
   route: EntitledRoute;
   body: unknown;
   help: string;
+  /** When the rules hold, for the message ("in the first 72 hours after demo-model-2's release"). */
+  during?: string;
 }): EntitlementOutcome {
+  const words: Wording = { help: options.help, during: options.during };
   const rule = entitlementFor(options.rules, options.account);
   if (rule === null || !isRecord(options.body)) return { kind: "within" };
-  if (options.route === "batches") return checkBatch(rule, options.body, options.help);
+  if (options.route === "batches") return checkBatch(rule, options.body, words);
   const { findings, lowered, changes } = checkMessage(rule, options.body);
-  return decide(rule, findings, options.help, () => ({ kind: "clamped", body: lowered, changes }));
+  return decide(rule, findings, words, () => ({ kind: "clamped", body: lowered, changes }));
 }
 
-function decide(rule: Entitlement, findings: Finding[], help: string, clamped: () => EntitlementOutcome): EntitlementOutcome {
+function decide(rule: Entitlement, findings: Finding[], words: Wording, clamped: () => EntitlementOutcome): EntitlementOutcome {
   if (findings.length === 0) return { kind: "within" };
   const refused = rule.beyond === "refuse" ? findings : findings.filter((f) => !f.clampable);
-  if (refused.length > 0) return refusal(rule, refused, help);
+  if (refused.length > 0) return refusal(rule, refused, words);
   return clamped();
 }
 
 /** A batch is checked request by request; one refused request refuses the batch (the API takes it whole or not). */
-function checkBatch(rule: Entitlement, body: Record<string, unknown>, help: string): EntitlementOutcome {
-  if (rule.batches === false) return refusal(rule, [{ code: "batches", text: "message batches", clampable: false }], help);
+function checkBatch(rule: Entitlement, body: Record<string, unknown>, words: Wording): EntitlementOutcome {
+  if (rule.batches === false) return refusal(rule, [{ code: "batches", text: "message batches", clampable: false }], words);
   if (!Array.isArray(body.requests)) return { kind: "within" };
   const findings: Finding[] = [];
   const changes = new Set<string>();
@@ -214,5 +220,5 @@ function checkBatch(rule: Entitlement, body: Record<string, unknown>, help: stri
     for (const change of checked.changes) changes.add(change);
     return checked.changes.length > 0 ? { ...entry, params: checked.lowered } : entry;
   });
-  return decide(rule, findings, help, () => ({ kind: "clamped", body: { ...body, requests }, changes: [...changes] }));
+  return decide(rule, findings, words, () => ({ kind: "clamped", body: { ...body, requests }, changes: [...changes] }));
 }

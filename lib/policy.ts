@@ -6,6 +6,7 @@
  * README's configuration table; keep the two in step.
  */
 import { entitlementSchema } from "./entitlements.ts";
+import { launchGuardSchema } from "./launch-guard.ts";
 import * as z from "./zod.ts";
 
 const nonNegInt = z.number().check(z.int(), z.nonnegative());
@@ -193,6 +194,8 @@ export const policySchema = z.strictObject({
   entitlements: z._default(z.array(entitlementSchema).check(z.maxLength(100)), []),
   /** Ends every entitlement refusal: where to verify or upgrade (a URL or a contact). */
   entitlementHelp: z._default(z.string().check(z.maxLength(500)), ""),
+  /** Tighter entitlements for low-trust accounts on a newly released model (lib/launch-guard.ts). */
+  launchGuard: z.prefault(launchGuardSchema, {}),
   degrade: section({
     /** max_tokens is clamped to this when the action is degrade. */
     maxTokens: z._default(intFrom(1), 1_024),

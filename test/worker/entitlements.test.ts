@@ -95,4 +95,45 @@ describe("entitlements through the gateway", () => {
     // The RateLimit header shows what admission reserved: 8,000 − 4,096, where the 64k asked would leave nothing.
     expect(res.headers.get("ratelimit")).toContain('"output-tokens";r=3904;');
   });
+
+  it("should hold low-trust accounts to the launch guard's rule on a newly released model, and only in its window", async () => {
+    const releasedAt = new Date(Date.now() - 3_600_000).toISOString();
+    await usePolicy({ entitlementHelp: HELP, launchGuard: { models: [{ model: "demo-model-2", releasedAt }], hours: 24 } });
+    const asked = messageBody({ model: "demo-model-2", max_tokens: 64_000 });
+    const unverified = await createAccount({ tier: "free" });
+    const clamped = await postMessage(unverified.key, asked, { headers: { "x-demo-echo": "1" } });
+    expect(clamped.status).toBe(200);
+    expect(JSON.parse(((await clamped.json()) as Echo).body)).toMatchObject({ model: "demo-model-2", max_tokens: 4_096 });
+    // Fresh accounts from here on: the free tier's 8,000 output tokens per window hold one 64k ask each.
+    const older = await postMessage((await createAccount({ tier: "free" })).key, messageBody({ max_tokens: 64_000 }), { headers: { "x-demo-echo": "1" } });
+    expect((JSON.parse(((await older.json()) as Echo).body) as { max_tokens: number }).max_tokens).toBe(64_000);
+    const verified = await createAccount({ tier: "free", verified: true });
+    const untouched = await postMessage(verified.key, asked, { headers: { "x-demo-echo": "1" } });
+    expect((JSON.parse(((await untouched.json()) as Echo).body) as { max_tokens: number }).max_tokens).toBe(64_000);
+
+    await usePolicy({
+      entitlementHelp: HELP,
+      launchGuard: { models: [{ model: "demo-model-2", releasedAt }], hours: 24, rule: { when: { verified: false }, streaming: false } },
+    });
+    const refused = await postMessage((await createAccount({ tier: "free" })).key, { ...asked, stream: true });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as ErrorBody).error.message).toBe(
+      `streaming is not included for unverified accounts in the first 24 hours after demo-model-2 is released. A verified account is entitled to more: ${HELP}`,
+    );
+
+    await usePolicy({ launchGuard: { models: [{ model: "demo-model-2", releasedAt: new Date(Date.now() - 25 * 3_600_000).toISOString() }], hours: 24 } });
+    const after = await postMessage((await createAccount({ tier: "free" })).key, asked, { headers: { "x-demo-echo": "1" } });
+    expect((JSON.parse(((await after.json()) as Echo).body) as { max_tokens: number }).max_tokens).toBe(64_000);
+  });
+
+  it("should apply the launch guard and the account's entitlement both, the tighter winning", async () => {
+    const releasedAt = new Date(Date.now() - 3_600_000).toISOString();
+    await usePolicy({
+      entitlements: [{ when: { tiers: ["free"] }, maxTokens: 1_000, beyond: "clamp" }],
+      launchGuard: { models: [{ model: "demo-model-2", releasedAt }] },
+    });
+    const account = await createAccount({ tier: "free" });
+    const res = await postMessage(account.key, messageBody({ model: "demo-model-2", max_tokens: 64_000 }), { headers: { "x-demo-echo": "1" } });
+    expect((JSON.parse(((await res.json()) as Echo).body) as { max_tokens: number }).max_tokens).toBe(1_000);
+  });
 });
