@@ -14,6 +14,7 @@
  *   x-demo-chunk-bytes: 32    size of each piece of a chunked JSON answer (default 64 KB), x-demo-delay-ms apart
  *   x-demo-echo: 1            answer with the method, headers, body and URL the origin received
  *   x-demo-tag: <id>          count the request under that tag (GET /__demo/seen?tag=)
+ *   x-demo-thinking: 1        answer with a thinking and a redacted_thinking block before the text
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
@@ -147,6 +148,13 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
     // Each delta is 2 words ≈ 2 tokens; never more than max_tokens.
     const outputTokens = Math.min(maxTokens, events * 2);
 
+    const thinking = c.req.header("x-demo-thinking") === "1";
+    const traceBlocks = [
+      { type: "thinking", thinking: "Let me reason about this step by step.", signature: "demo-signature" },
+      { type: "redacted_thinking", data: "ZGVtby1yZWRhY3RlZA==" },
+    ];
+    const textIndex = thinking ? traceBlocks.length : 0;
+
     if (body.stream === true) {
       stats.streamed++;
       return streamSSE(c, async (stream) => {
@@ -158,7 +166,15 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
             usage: { input_tokens: inputTokens, output_tokens: 1 },
           },
         });
-        await send("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+        if (thinking) {
+          await send("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "", signature: "" } });
+          await send("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: traceBlocks[0]?.thinking } });
+          await send("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "demo-signature" } });
+          await send("content_block_stop", { type: "content_block_stop", index: 0 });
+          await send("content_block_start", { type: "content_block_start", index: 1, content_block: traceBlocks[1] });
+          await send("content_block_stop", { type: "content_block_stop", index: 1 });
+        }
+        await send("content_block_start", { type: "content_block_start", index: textIndex, content_block: { type: "text", text: "" } });
         await send("ping", { type: "ping" });
         let produced = 0;
         for (let i = 0; i < events && produced < outputTokens; i++) {
@@ -167,9 +183,9 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
           const text = `${WORDS[i % WORDS.length]} ${WORDS[(i + 3) % WORDS.length]} `;
           produced = Math.min(outputTokens, produced + 2);
           stats.outputTokens += 2;
-          await send("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } });
+          await send("content_block_delta", { type: "content_block_delta", index: textIndex, delta: { type: "text_delta", text } });
         }
-        await send("content_block_stop", { type: "content_block_stop", index: 0 });
+        await send("content_block_stop", { type: "content_block_stop", index: textIndex });
         await send("message_delta", {
           type: "message_delta",
           delta: { stop_reason: produced >= maxTokens ? "max_tokens" : "end_turn", stop_sequence: null },
@@ -185,7 +201,11 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
     const padBytes = intHeader(c.req.header("x-demo-pad-bytes"), 0, 16 * 1024 * 1024);
     const message = {
       id, type: "message", role: "assistant", model,
-      content: [{ type: "text", text: words.join(" ") }, ...(padBytes > 0 ? [{ type: "text", text: "p".repeat(padBytes) }] : [])],
+      content: [
+        ...(thinking ? traceBlocks : []),
+        { type: "text", text: words.join(" ") },
+        ...(padBytes > 0 ? [{ type: "text", text: "p".repeat(padBytes) }] : []),
+      ],
       stop_reason: outputTokens >= maxTokens ? "max_tokens" : "end_turn",
       stop_sequence: null,
       usage: { input_tokens: inputTokens, output_tokens: outputTokens },

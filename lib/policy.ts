@@ -5,6 +5,8 @@
  * means "built-in defaults". The schema is the single source of truth for the
  * README's configuration table; keep the two in step.
  */
+import { entitlementSchema } from "./entitlements.ts";
+import { launchGuardSchema } from "./launch-guard.ts";
 import * as z from "./zod.ts";
 
 const nonNegInt = z.number().check(z.int(), z.nonnegative());
@@ -74,6 +76,10 @@ const SIGNALS = {
   geo_wander: { weight: 10, standing: true },
   rtt_tunnel: { weight: 8, standing: true },
   client_mismatch: { weight: 8, standing: false },
+  // Standing: an imported indicator is a fact about the client's network or build, seen on every
+  // request; accumulating it would block an honest customer who shares an ASN or SDK build with
+  // another provider's campaign. At the tag threshold, so a match alone is tagged and audited.
+  shared_indicator: { weight: 10, standing: true },
 } as const satisfies Record<string, { weight: number; standing: boolean }>;
 
 export type RiskSignal = keyof typeof SIGNALS;
@@ -90,7 +96,7 @@ const DEFAULT_SIGNAL_WEIGHTS = Object.fromEntries(RISK_SIGNALS.map((signal) => [
 >;
 
 /** Enforcement rules that can be put in shadow mode one by one. */
-export const RULES = ["account_quota", "risk", "region", "cluster", "concurrency"] as const;
+export const RULES = ["account_quota", "risk", "region", "cluster", "concurrency", "entitlements"] as const;
 export type RuleName = (typeof RULES)[number];
 
 const regionAction = z.enum(["allow", "risk", "deny"]);
@@ -267,6 +273,15 @@ export const policySchema = z.strictObject({
       message: "thresholds must satisfy tag <= degrade <= throttle <= block",
     }),
   ),
+  /**
+   * What accounts may ask for by tier, verification and organisation type (lib/entitlements.ts):
+   * first matching rule wins; no match, no entitlement limits.
+   */
+  entitlements: z._default(z.array(entitlementSchema).check(z.maxLength(100)), []),
+  /** Ends every entitlement refusal: where to verify or upgrade (a URL or a contact). */
+  entitlementHelp: z._default(z.string().check(z.maxLength(500)), ""),
+  /** Tighter entitlements for low-trust accounts on a newly released model (lib/launch-guard.ts). */
+  launchGuard: z.prefault(launchGuardSchema, {}),
   degrade: section({
     /** max_tokens is clamped to this when the action is degrade. */
     maxTokens: z._default(intFrom(1), 1_024),
@@ -304,6 +319,22 @@ export const policySchema = z.strictObject({
         .check(z.maxLength(64)),
       [],
     ),
+  }),
+  safeguards: section({
+    /** Enforced degrade answers lose their thinking and redacted_thinking blocks (JSON and streams). */
+    stripThinking: z._default(z.boolean(), true),
+    /**
+     * Which enforced actions the client is told about, in the `distillguard-notice` answer header
+     * (the action and appealContact, never the reasons or the risk). Off by default: a notice tells
+     * a campaign what it tripped as surely as it tells a customer why answers are short.
+     */
+    notice: section({
+      degrade: z._default(z.boolean(), false),
+      throttle: z._default(z.boolean(), false),
+      block: z._default(z.boolean(), false),
+    }),
+    /** Where a client appeals (a URL or an address), named in the notice; printable ASCII, no quotes. */
+    appealContact: z._default(z.string().check(z.maxLength(200), z.regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/, "printable ASCII without quotes or backslashes")), ""),
   }),
   regions: section({
     /** Request countries refused outright (403). */

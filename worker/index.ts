@@ -1,7 +1,8 @@
 /**
  * distillguard: the gateway Worker. The request path reads left to right:
- * policy → identity → endpoint → body → fingerprint → region → admit → forward
- * (which hands the answer to settle). One line per origin route, each metered
+ * policy → identity → endpoint → body → fingerprint → region → entitle →
+ * shared indicators → safeguards → admit → forward (which hands the answer to
+ * settle). One line per origin route, each metered
  * for what it will generate (lib/endpoints.ts); any other /v1 path is 404
  * unless the policy lists it. The cron linker is apart, in cron/.
  */
@@ -13,6 +14,7 @@ import { body } from "./body.ts";
 import type { AppEnv } from "./context.ts";
 import { endpoint, listedEndpoint } from "./endpoint.ts";
 import { linkClusters } from "./cron/linker.ts";
+import { entitle } from "./entitle.ts";
 import { GatewayError, onError } from "./errors.ts";
 import { fingerprint } from "./fingerprint.ts";
 import { forward } from "./forward.ts";
@@ -20,6 +22,8 @@ import { identity } from "./identity.ts";
 import { currentPolicy, policy } from "./policy.ts";
 import { region } from "./region.ts";
 import { requestContext } from "./request-context.ts";
+import { safeguards } from "./safeguards.ts";
+import { sharedIndicators } from "./shared-indicators.ts";
 
 export { AccountDO } from "../durable-objects/account/index.ts";
 export { ClusterCollectorDO } from "../durable-objects/cluster-collector.ts";
@@ -36,7 +40,8 @@ app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/admin", new Hono<AppEnv>().use("*", policy()).route("/", adminRoutes()));
 
 /** The steps after the route is known: every origin route goes through all of them. */
-const metered = () => [body(), fingerprint(), region(), admit(), forward()] as const;
+const metered = () =>
+  [body(), fingerprint(), region(), entitle(), sharedIndicators(), safeguards(), admit(), forward()] as const;
 const route = (spec: Endpoint) => [policy(), identity(), endpoint(spec), ...metered()] as const;
 
 app.post("/v1/messages", ...route(ENDPOINTS.messages));

@@ -6,6 +6,7 @@ import { accountRoutes } from "./accounts.ts";
 import { auditRoutes } from "./audit.ts";
 import { adminAuth } from "./auth.ts";
 import { clusterRoutes } from "./clusters.ts";
+import { indicatorImportRoutes } from "./indicator-imports.ts";
 import { indicatorRoutes } from "./indicators.ts";
 import { overrideRoutes } from "./overrides.ts";
 import { policyRoutes } from "./policy.ts";
@@ -26,6 +27,7 @@ export function adminRoutes() {
     .route("/clusters", clusterRoutes())
     .route("/policy", policyRoutes())
     .route("/audit", auditRoutes())
+    .route("/indicators/imports", indicatorImportRoutes())
     .route("/indicators", indicatorRoutes())
     .route("/stats", statsRoutes());
 }

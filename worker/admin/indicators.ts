@@ -96,7 +96,7 @@ export async function buildIndicatorExport(db: D1Database, allowlist: readonly s
   for (const { ref, keys } of clusters) for (const key of keys) clustersOf.set(key, [...(clustersOf.get(key) ?? []), ref]);
 
   const candidates = [...new Set([...keyRows.map((r) => r.fp_key), ...clustersOf.keys()])];
-  const [stats, rollups] = await db.batch([
+  const [stats, rollups, imported] = await db.batch([
     db
       .prepare(
         `SELECT fp_key, COUNT(*) AS n, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen
@@ -106,12 +106,17 @@ export async function buildIndicatorExport(db: D1Database, allowlist: readonly s
     db
       .prepare(`SELECT fp_key, accounts, reasons, allowlisted, verdict, updated_at FROM fingerprint_keys WHERE fp_key IN (SELECT value FROM json_each(?))`)
       .bind(JSON.stringify(candidates)),
+    db.prepare(
+      `SELECT value AS fp_key FROM indicator_imports, json_each(indicator_imports.keys)
+       UNION SELECT 'prefix:' || value FROM indicator_imports, json_each(indicator_imports.prefixes)`,
+    ),
   ]);
+  const importedKeys = new Set(((imported?.results ?? []) as Array<{ fp_key: string }>).map((r) => r.fp_key));
   const statsOf = new Map(((stats?.results ?? []) as EdgeStats[]).map((s) => [s.fp_key, s]));
   const rollupOf = new Map(((rollups?.results ?? []) as KeyRow[]).map((r) => [r.fp_key, r]));
   const allowed = new Set(allowlist);
 
-  const omitted = { payment: 0, unrecognised: 0, allowlisted: 0 };
+  const omitted = { payment: 0, unrecognised: 0, allowlisted: 0, imported: 0 };
   const indicators = [];
   for (const key of candidates) {
     const rollup = rollupOf.get(key);
@@ -126,6 +131,12 @@ export async function buildIndicatorExport(db: D1Database, allowlist: readonly s
       continue;
     }
     const edge = statsOf.get(key);
+    // What others told us goes back out only when our own accounts carried it too: an exchange of
+    // feeds must not echo one provider's indicators round the ring as if each had seen them.
+    if (importedKeys.has(key) && (edge?.n ?? 0) === 0) {
+      omitted.imported++;
+      continue;
+    }
     const lastSeen = Math.max(edge?.last_seen ?? 0, rollup?.updated_at ?? 0);
     indicators.push({
       type: indicator.type,
