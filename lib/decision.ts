@@ -49,6 +49,8 @@ export type AdmitRequest = {
   settles?: SettleRequest[];
   /** Verdicts on this request's keys that the isolate has already seen (so a fresh account learns at once). */
   verdicts?: CachedVerdict[];
+  /** Requests this admit stands for (a message batch's contained requests); default 1. */
+  units?: number;
 };
 
 /** Remaining capacity for the RateLimit / anthropic-ratelimit-* headers. */
@@ -75,6 +77,15 @@ export type AdmitResult = {
   clusters: string[];
   /** Verdicts on fingerprint keys the account object holds, for the isolate to share with other accounts. */
   verdicts?: CachedVerdict[];
+  /**
+   * Set when the request can never be admitted as sent: its reservation (max_tokens, the prompt's
+   * estimate, a batch's requests) exceeds the account's whole per-window (or per-day) limit. The edge
+   * answers 400 `invalid_request_error` with this message; `action` is then an enforced `block`, so an
+   * edge that does not know the field still refuses the request (403). The message names the limit the
+   * account's tier, verification, organisation type and operator multiplier give it, never the part risk
+   * takes away, so it tells the client nothing about its risk.
+   */
+  refusal?: string;
 };
 
 export type SettleRequest = {
