@@ -16,6 +16,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { nextAlarmAt, type FlushOutcome } from "../../lib/account-alarm.ts";
+import { paymentKey } from "../../lib/accounts.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
 import { verdictApplies } from "../../lib/cluster/verdict.ts";
@@ -51,6 +52,14 @@ import { VerdictStore } from "./verdicts.ts";
 // Admit answers remembered by request id: the edge retries an admit within a few hundred ms, and a
 // busy account's 256 most recent admits span far more than that.
 const RECENT_ADMITS = 256;
+
+/** The request with the keys its account's profile adds (the card it pays with), allow-listed ones left out. */
+function withProfileKeys(req: AdmitRequest, policy: Policy): AdmitRequest {
+  const payment = paymentKey(req.account);
+  if (payment === null || req.fingerprint.keys.includes(payment) || policy.clusters.allowlist.includes(payment)) return req;
+  // First: a request's keys are looked at up to a bound (evidence.ts), and the edge's list may be long.
+  return { ...req, fingerprint: { ...req.fingerprint, keys: [payment, ...req.fingerprint.keys] } };
+}
 
 export class AccountDO extends DurableObject<Env> {
   /**
@@ -111,15 +120,16 @@ export class AccountDO extends DurableObject<Env> {
   // ---------------------------------------------------------------------------------------------
   // RPC
 
-  admit(req: AdmitRequest): AdmitResult {
+  admit(request: AdmitRequest): AdmitResult {
     this.startup.readySync();
     // Piggybacked settles first, so the slots and tokens they give back count for this decision.
-    for (const settled of req.settles ?? []) this.settle(settled);
+    for (const settled of request.settles ?? []) this.settle(settled);
     this.beforeAdmit();
-    const repeated = this.admitted.get(req.requestId);
+    const repeated = this.admitted.get(request.requestId);
     if (repeated) return repeated;
     const now = this.clock();
-    const policy = this.policies.read(req.policyJson);
+    const policy = this.policies.read(request.policyJson);
+    const req = withProfileKeys(request, policy);
     this.policy = policy;
     this.policySeen = true;
     this.meta.rememberAccount(req.account.id);

@@ -112,6 +112,28 @@ describe("AccountDO cluster reports", () => {
     // A key only this account uses is no cluster: nothing comes back to cache.
     expect((await stub.inspect()).clusters).toEqual([]);
   });
+
+  it("should report the account's payment fingerprint as a key, so the linker joins accounts that share a card", async () => {
+    const policy = testPolicy({ clusters: { shards: 4, reportIntervalSeconds: 10 } });
+    const card = `pm_${Date.now().toString(36)}_${Math.random().toString(36).slice(2)}`;
+    const accounts = [newAccount(), newAccount()];
+    for (const { id, stub } of accounts) {
+      const req = admitRequest(id, policy);
+      // Nothing else in common: no key from the edge links them.
+      await stub.admit({ ...req, account: { ...req.account, paymentFingerprint: card }, fingerprint: { ...req.fingerprint, keys: [`tls:${id}`] } });
+      await advanceClock(stub, 10_000);
+      await runDurableObjectAlarm(stub);
+      await flushCollectorOf(id, policy.clusters.shards);
+    }
+    const keysOf = async (id: string) =>
+      (await env.DB.prepare("SELECT fp_key FROM account_fingerprints WHERE account_id = ? AND kind = 'payment'").bind(id).all<{ fp_key: string }>()).results.map((r) => r.fp_key);
+    const [first, second] = await Promise.all(accounts.map((a) => keysOf(a.id)));
+    expect(first).toHaveLength(1);
+    expect(first).toEqual(second);
+    // A hash of the card, never the processor's fingerprint itself.
+    expect(first?.[0]).toMatch(/^payment:[0-9a-f]{16}$/);
+    expect(first?.[0]).not.toContain(card);
+  });
 });
 
 describe("AccountDO housekeeping", () => {

@@ -69,8 +69,13 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
     const previous = stored.get(id);
     const oldMembers = storedMembers.get(id) ?? new Set<string>();
     const members = new Set(component.accounts);
+    const wasJudged = previous !== undefined && previous.verdict !== "none";
+    // A member that drifted out of a judged component is told it no longer is one; until it has been
+    // told, its membership row stays, so the next run tries again.
     for (const gone of oldMembers) {
-      if (!members.has(gone)) writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, gone));
+      if (members.has(gone)) continue;
+      if (wasJudged && !(await tell(env, gone, withdrawn(id, now), budget))) continue;
+      writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, gone));
     }
     const verdictChanged = previous?.verdict !== verdict || (verdict !== "none" && previous?.signature !== signatureText);
     // Membership rows double as "this member has been told": a member that could not be told in this
@@ -78,12 +83,17 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
     let allTold = true;
     for (const accountId of component.accounts) {
       const isNew = !oldMembers.has(accountId);
-      const mustTell = verdict !== "none" && (isNew || verdictChanged);
+      // A verdict is told to new members and, when it changes, to all; a verdict that became "none"
+      // (the keys it rested on cleared) is told to the members that held the old one, so none stays capped.
+      const mustTell = verdict !== "none" ? isNew || verdictChanged : verdictChanged && wasJudged && !isNew;
       const told = mustTell ? await tell(env, accountId, cached, budget) : true;
       if (mustTell && told) stats.pushed++;
       if (!told) allTold = false;
       if (isNew && told) writes.push(env.DB.prepare(`INSERT OR IGNORE INTO cluster_members (cluster_id, account_id) VALUES (?, ?)`).bind(id, accountId));
-      if (!isNew && !told) writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, accountId));
+      // A verdict not told is retried as to a new member; a withdrawal not told needs the row, which says who held the verdict.
+      if (!isNew && !told && verdict !== "none") {
+        writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, accountId));
+      }
     }
     // Until every member knows, the stored verdict stays the old one so the change is retried.
     const storedVerdict = allTold ? verdict : (previous?.verdict ?? "none");
@@ -95,17 +105,29 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
       ).bind(id, component.accounts.length, JSON.stringify(component.keys.slice(0, 200)), storedVerdict, reasons.join(","), now, storedSignature),
     );
   }
-  // Components that no longer exist (their members drifted apart or were allow-listed).
-  for (const id of stored.keys()) {
-    if (!live.has(id)) {
-      writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ?`).bind(id));
-      writes.push(env.DB.prepare(`DELETE FROM clusters WHERE id = ?`).bind(id));
+  // Components that no longer exist (their members drifted apart or were allow-listed): a judged one's
+  // members are told it is gone; the rows go once every member knows, so a member not told is retried.
+  for (const [id, previous] of stored) {
+    if (live.has(id)) continue;
+    let allTold = true;
+    for (const accountId of storedMembers.get(id) ?? []) {
+      if (previous.verdict !== "none" && !(await tell(env, accountId, withdrawn(id, now), budget))) {
+        allTold = false;
+        continue;
+      }
+      writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, accountId));
     }
+    if (allTold) writes.push(env.DB.prepare(`DELETE FROM clusters WHERE id = ?`).bind(id));
   }
   for (let i = 0; i < writes.length; i += WRITE_CHUNK) await env.DB.batch(writes.slice(i, i + WRITE_CHUNK));
 
   console.log(JSON.stringify({ msg: "linker run", ...stats, pending: budget.pending }));
   return stats;
+}
+
+/** A component's verdict taken back: "none" clears the member's cached copy. */
+function withdrawn(id: string, now: number): CachedVerdict {
+  return { cluster: id, verdict: "none", capPerWindow: null, reasons: [], decidedAt: now };
 }
 
 /** Tells one member its component verdict, within the run's push budget. */

@@ -107,4 +107,42 @@ describe("cron linker: connected components in D1", () => {
     const rows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM clusters WHERE id = ?`).bind(gone?.id ?? "").first<{ n: number }>();
     expect(rows?.n).toBe(0);
   });
+
+  it("should withdraw a component's verdict from its members when the component clears, and when it dissolves", async () => {
+    async function confirmedComponent() {
+      const hot = `system:${unique("hot")}`;
+      const card = `payment:${unique("card")}`;
+      const members = Array.from({ length: 4 }, () => unique("m"));
+      for (const m of members) {
+        await edge(m, hot);
+        await edge(m, card);
+      }
+      await env.DB.prepare(
+        `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
+           elicitation_share, top_model, verdict, reasons, allowlisted, updated_at, signature)
+           VALUES (?, 'system', 4, 100, 1000, 0.9, 1, 1, NULL, 'confirmed', '', 0, ?, ?)`,
+      )
+        .bind(hot, Date.now(), JSON.stringify(signature))
+        .run();
+      return { hot, card, members };
+    }
+    const componentVerdictOf = async (accountId: string) =>
+      (await env.ACCOUNTS.getByName(accountObjectName(accountId)).inspect()).clusters.filter((v) => v.cluster.startsWith("cc:"));
+
+    const cleared = await confirmedComponent();
+    const dissolved = await confirmedComponent();
+    await linkClusters(env, DEFAULT_POLICY);
+    for (const m of [cleared.members[0], dissolved.members[0]]) {
+      expect(await componentVerdictOf(m ?? "")).toEqual([expect.objectContaining({ verdict: "confirmed" })]);
+    }
+
+    // The key's root withdrew its verdict: the component is only linked now, and its members must not stay capped.
+    await env.DB.prepare(`UPDATE fingerprint_keys SET verdict = 'none' WHERE fp_key = ?`).bind(cleared.hot).run();
+    // The other campaign's accounts stopped sharing anything: no component is left to hold a verdict.
+    await env.DB.prepare(`DELETE FROM account_fingerprints WHERE fp_key IN (?, ?)`).bind(dissolved.hot, dissolved.card).run();
+    await linkClusters(env, DEFAULT_POLICY);
+    expect((await clusterOf(cleared.members[0] ?? ""))?.verdict).toBe("none");
+    expect(await clusterOf(dissolved.members[0] ?? "")).toBeNull();
+    for (const m of [...cleared.members, ...dissolved.members]) expect(await componentVerdictOf(m)).toEqual([]);
+  });
 });
