@@ -18,7 +18,7 @@ import type { CachedVerdict } from "../lib/decision.ts";
 import { clusterRootName } from "../lib/names.ts";
 import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
 import type { RootAnswer } from "./cluster-root.ts";
-import { PENDING_AUDIT_TABLES, PendingAudit } from "./pending-audit.ts";
+import { PENDING_AUDIT_TABLES, PENDING_AUDIT_UPGRADE, PendingAudit } from "./pending-audit.ts";
 import { migrate, Startup, type SqliteSchema } from "./sqlite.ts";
 
 // Roots called in parallel by one collector flush: bounded fan-out.
@@ -41,6 +41,7 @@ export const COLLECTOR_SCHEMA: SqliteSchema = {
          decided_at INTEGER NOT NULL, tracked_until INTEGER NOT NULL, signature TEXT, answered_at INTEGER NOT NULL)`,
       ...PENDING_AUDIT_TABLES,
     ],
+    PENDING_AUDIT_UPGRADE,
   ],
 };
 

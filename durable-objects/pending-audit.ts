@@ -24,7 +24,10 @@ import { insertRowsSql } from "../lib/d1-rows.ts";
 const AUDIT_BATCH = 500;
 const AUDIT_ROUNDS_PER_FLUSH = 10;
 
-/** The tables, for the schema of an object that takes hand-offs. */
+/**
+ * The tables as first created, for the schema of an object that takes hand-offs; PENDING_AUDIT_UPGRADE
+ * brings them to the current columns (a migration of its own, so objects of any age get there).
+ */
 export const PENDING_AUDIT_TABLES: string[] = [
   `CREATE TABLE IF NOT EXISTS audit_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL,
      request_id TEXT, account_id TEXT NOT NULL, action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT,
@@ -32,6 +35,9 @@ export const PENDING_AUDIT_TABLES: string[] = [
   `CREATE TABLE IF NOT EXISTS counts_pending (minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL,
      count INTEGER NOT NULL, PRIMARY KEY (minute, action, enforced)) WITHOUT ROWID`,
 ];
+
+/** The next migration after PENDING_AUDIT_TABLES: the audit row's repeat count (lib/audit.ts). */
+export const PENDING_AUDIT_UPGRADE: string[] = [`ALTER TABLE audit_pending ADD COLUMN count INTEGER NOT NULL DEFAULT 1`];
 
 const INSERT_ROWS = insertRowsSql("audit_pending", AUDIT_COLUMNS);
 
@@ -53,6 +59,9 @@ export class PendingAudit {
       `SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('audit_pending', 'counts_pending')`,
     ).one().n;
     if (tables < 2) return null;
+    // The old class's tables predate the repeat count.
+    const hasCount = sql.exec(`SELECT COUNT(*) AS n FROM pragma_table_info('audit_pending') WHERE name = 'count'`).one().n === 1;
+    if (!hasCount) for (const statement of PENDING_AUDIT_UPGRADE) sql.exec(statement);
     const store = new PendingAudit(sql, db);
     if (store.waiting) return store;
     store.drop();
