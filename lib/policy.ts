@@ -262,6 +262,17 @@ export const policySchema = z.strictObject({
     /** Fingerprint kinds combined into extra keys, e.g. [["asn","tls"]]. */
     combinations: z._default(z.array(z.array(z.enum(FINGERPRINT_KINDS)).check(z.minLength(2))), [["tls", "sdk"]]),
   }),
+  /** How long D1 keeps what the gateway writes; the cron deletes older rows, a bounded number per run. */
+  retention: section({
+    /** Audit rows (decisions, overrides, admin changes) older than this many days are deleted. */
+    auditDays: z._default(intBetween(1, 3_650), 90),
+    /** Per-minute decision counts older than this many days are deleted. */
+    decisionCountDays: z._default(intBetween(1, 3_650), 90),
+    /** Account↔fingerprint edges not seen for this many days are deleted (a live edge is refreshed hourly). */
+    edgeDays: z._default(intBetween(1, 3_650), 30),
+    /** Rows deleted per table per cron run, so one run stays short however much has expired. */
+    deletesPerRun: z._default(intBetween(1, 100_000), 5_000),
+  }),
 });
 
 export type Policy = z.infer<typeof policySchema>;

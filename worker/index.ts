@@ -8,7 +8,7 @@ import { adminRoutes } from "./admin/index.ts";
 import { admit } from "./admit.ts";
 import { body } from "./body.ts";
 import type { AppEnv } from "./context.ts";
-import { linkClusters } from "./cron/linker.ts";
+import { runCron } from "./cron/index.ts";
 import { GatewayError, onError } from "./errors.ts";
 import { fingerprint } from "./fingerprint.ts";
 import { forward } from "./forward.ts";
@@ -34,10 +34,10 @@ app.all("/v1/*", policy(), identity(), body(), fingerprint(), region(), admit(),
 
 export default {
   fetch: app.fetch,
-  /** Cron: link accounts into clusters over the account↔fingerprint graph. */
+  /** Cron: D1 retention, then linking accounts into clusters over the account↔fingerprint graph. */
   async scheduled(_controller, env, ctx) {
     const policy = await currentPolicy(env.CONFIG, (p) => ctx.waitUntil(p));
-    ctx.waitUntil(linkClusters(env, policy));
+    ctx.waitUntil(runCron(env, policy));
   },
 } satisfies ExportedHandler<Env>;
 
