@@ -257,6 +257,11 @@ export const policySchema = z.strictObject({
     linkMaxAccounts: z._default(intFrom(2), 2_000),
     /** Share of a component's members on confirmed keys from which the whole component is confirmed. */
     componentConfirmShare: z._default(share, 0.5),
+    /**
+     * Edges the linker reads per run, freshest first: what it holds in memory stays bounded however big
+     * the graph grows. A run that hits it links what it read and withdraws nothing (see worker/cron/linker.ts).
+     */
+    linkMaxEdges: z._default(intBetween(1_000, 1_000_000), 100_000),
     /** Member objects told about new or changed component verdicts per cron run (the rest follow next run). */
     pushPerRun: z._default(intBetween(1, 10_000), 500),
     /** Fingerprint kinds combined into extra keys, e.g. [["asn","tls"]]. */
