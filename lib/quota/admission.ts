@@ -127,11 +127,14 @@ export function admissionFacts(s: AdmissionState): AdmissionFacts {
  */
 export function oversized(standing: TierLimits, estimate: TokenEstimate, units: number, policy: Policy): Oversized[] {
   const per = `per ${policy.limits.windowSeconds} s`;
+  // A batch's reservation is the sum over its requests: name it as such, not as one max_tokens.
+  const output = units > 1 ? `a batch reserving ${estimate.outputTokens} output tokens` : `max_tokens ${estimate.outputTokens}`;
+  const input = units > 1 ? `a batch of about ${estimate.inputTokens} input tokens` : `a prompt of about ${estimate.inputTokens} input tokens`;
   const checks: Array<Oversized & { amount: number; limit: number }> = [
     { counter: "output_tokens", amount: estimate.outputTokens, limit: standing.outputTokens,
-      message: `max_tokens ${estimate.outputTokens} exceeds this account's ${standing.outputTokens} output tokens ${per}` },
+      message: `${output} exceeds this account's ${standing.outputTokens} output tokens ${per}` },
     { counter: "input_tokens", amount: estimate.inputTokens, limit: standing.inputTokens,
-      message: `a prompt of about ${estimate.inputTokens} input tokens exceeds this account's ${standing.inputTokens} input tokens ${per}` },
+      message: `${input} exceeds this account's ${standing.inputTokens} input tokens ${per}` },
     { counter: "requests", amount: units, limit: standing.requests,
       message: `a batch of ${units} requests exceeds this account's ${standing.requests} requests ${per}` },
     { counter: "exchanges_per_day", amount: units, limit: standing.exchangesPerDay,
