@@ -18,7 +18,7 @@ import type { CachedVerdict } from "../lib/decision.ts";
 import { clusterRootName } from "../lib/names.ts";
 import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
 import type { RootAnswer } from "./cluster-root.ts";
-import { PENDING_AUDIT_TABLES, PendingAudit } from "./pending-audit.ts";
+import { PENDING_AUDIT_CAP, PENDING_AUDIT_TABLES, PENDING_AUDIT_UPGRADE, PendingAudit } from "./pending-audit.ts";
 import { migrate, Startup, type SqliteSchema } from "./sqlite.ts";
 
 // Roots called in parallel by one collector flush: bounded fan-out.
@@ -41,6 +41,7 @@ export const COLLECTOR_SCHEMA: SqliteSchema = {
          decided_at INTEGER NOT NULL, tracked_until INTEGER NOT NULL, signature TEXT, answered_at INTEGER NOT NULL)`,
       ...PENDING_AUDIT_TABLES,
     ],
+    PENDING_AUDIT_UPGRADE,
   ],
 };
 
@@ -62,6 +63,8 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   // The interval's sample lives in memory (see lib/cluster/collector.ts).
   private readonly buffer = new CollectorBuffer();
   private readonly audit: PendingAudit;
+  /** Test seam, reached with `runInDurableObject`: the most audit rows kept for D1 (PENDING_AUDIT_CAP). */
+  pendingAuditCap = PENDING_AUDIT_CAP;
   private verdictCache: Map<string, VerdictRow> | null = null;
   /** When each verdict row was last written (this instance): a restatement waits VERDICT_ROW_REWRITE_MS. */
   private readonly verdictWrittenAt = new Map<string, number>();
@@ -75,7 +78,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.audit = new PendingAudit(this.sql, env.DB);
+    this.audit = new PendingAudit(this.sql, env.DB, () => this.pendingAuditCap);
     this.startup = new Startup(ctx, () => void migrate(this.sql, COLLECTOR_SCHEMA), "cluster collector");
   }
 

@@ -9,6 +9,7 @@
  * audit rows go to D1 from their alarm (see PendingAudit.legacy), and nothing calls them again.
  */
 import { DurableObject } from "cloudflare:workers";
+import { BoundedMap } from "../lib/bounded-map.ts";
 import { HyperLogLog } from "../lib/cluster/hll.ts";
 import {
   blendSynchrony,
@@ -30,6 +31,10 @@ import { migrate, Startup, type SqliteSchema } from "./sqlite.ts";
 const ROOT_PERSIST_MS = 5_000;
 // A root writes its snapshot to D1 at most this often unless the verdict changes.
 const SNAPSHOT_INTERVAL_MS = 60_000;
+// Models remembered per key, least recently seen evicted: model names are the client's to choose, and
+// a provider lists a few dozen. A model in real use is seen every roll-up, so junk names churned
+// through the map push out only models nobody has used since.
+const MODELS_PER_KEY = 64;
 // A legacy object's audit rows that D1 refused, or that one alarm could not write, are tried again this much later.
 const LEGACY_AUDIT_RETRY_MS = 10_000;
 
@@ -108,7 +113,7 @@ export class ClusterRootDO extends DurableObject<Env> {
    */
   private metaCache: Map<string, SqlValue> | null = null;
   private bucketCache: Map<number, KeyDelta["counts"]> | null = null;
-  private modelsCache: Map<string, number> | null = null;
+  private modelsCache: BoundedMap<string, number> | null = null;
   /**
    * Written behind: the 16 collectors' roll-ups of one interval arrive together, and writing the
    * 4 KB HyperLogLog and the bucket for each of them cost more than the rest of the roll-up.
@@ -164,7 +169,7 @@ export class ClusterRootDO extends DurableObject<Env> {
     }
     const models = this.modelsFirstSeen();
     for (const model of Object.keys(delta.counts.models)) {
-      if (models.has(model)) continue;
+      if (models.touch(model) !== undefined) continue;
       models.set(model, now);
       this.sql.exec(`INSERT OR IGNORE INTO models_first_seen (model, first_seen) VALUES (?, ?)`, model, now);
     }
@@ -266,11 +271,15 @@ export class ClusterRootDO extends DurableObject<Env> {
     return this.bucketCache;
   }
 
-  /** When each model was first seen on this key. */
-  private modelsFirstSeen(): Map<string, number> {
-    this.modelsCache ??= new Map(
-      this.sql.exec<{ model: string; first_seen: number }>(`SELECT model, first_seen FROM models_first_seen`).toArray().map((r) => [r.model, r.first_seen]),
-    );
+  /** When each model was first seen on this key (at most MODELS_PER_KEY; an evicted model's row goes too). */
+  private modelsFirstSeen(): BoundedMap<string, number> {
+    if (!this.modelsCache) {
+      const models = new BoundedMap<string, number>(MODELS_PER_KEY, (model) => this.sql.exec(`DELETE FROM models_first_seen WHERE model = ?`, model));
+      // Recency is not stored: after a restart the oldest-seen go first, and a model in use is touched again at once.
+      const rows = this.sql.exec<{ model: string; first_seen: number }>(`SELECT model, first_seen FROM models_first_seen ORDER BY first_seen`).toArray();
+      for (const r of rows) models.set(r.model, r.first_seen);
+      this.modelsCache = models;
+    }
     return this.modelsCache;
   }
 

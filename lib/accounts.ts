@@ -4,6 +4,7 @@
  */
 import * as z from "./zod.ts";
 import type { AccountProfile } from "./decision.ts";
+import { hash64Hex } from "./fasthash.ts";
 
 /** `key:<sha256 hex>` → the account profile, so identity is one KV read on a cache miss. */
 export function keyIndexName(keyHash: string): string {
@@ -68,4 +69,15 @@ export function parseAccountRecord(raw: string | null): AccountRecord | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The fingerprint key of the card an account pays with: accounts sharing one are as linked as accounts
+ * sharing a TLS stack, and more telling (a campaign buys accounts in bulk with few cards). The account
+ * object adds it to every request's keys from the profile, so the edge sends nothing new. Hashed: the
+ * processor's fingerprint is payment data, and keys end up in D1, logs and the admin API.
+ */
+export function paymentKey(account: Pick<AccountProfile, "paymentFingerprint">): string | null {
+  const fp = account.paymentFingerprint;
+  return fp === null || fp === "" ? null : `payment:${hash64Hex(fp)}`;
 }

@@ -24,6 +24,12 @@ export type AuditRow = {
   cluster: string | null;
   /** JSON text of plain facts: never prompt text, keys, billing or payment data. */
   detail: string | null;
+  /**
+   * Decisions this row stands for: an account's repeats of one decision (action, enforcement, reasons,
+   * rule) within one minute are one row, so a throttled client hammering away costs one row a minute,
+   * not one per request. The first decision's request id, risk, country and detail stand for the rest.
+   */
+  count: number;
 };
 
 /** A row as D1's `audit_log` returns it: numbered, and `at` as ISO text. */
@@ -56,6 +62,7 @@ const COLUMN_OF = {
   country: "country",
   cluster: "cluster",
   detail: "detail",
+  count: "count",
 } as const satisfies { [F in keyof AuditRow]: string };
 
 const FIELDS = Object.keys(COLUMN_OF) as (keyof AuditRow)[];

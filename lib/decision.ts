@@ -47,9 +47,8 @@ export type AdmitRequest = {
   estimate: { inputTokens: number; outputTokens: number };
   /**
    * How many Messages requests this one admission stands for; absent means 1. A Message Batch is
-   * admitted once for all the requests it holds: the account object is to check and count `units`
-   * against the per-window request limit, the daily exchanges and the cluster aggregate cap (in place
-   * of the 1 it counts today), and report `units` requests per fingerprint key. The estimate already
+   * admitted once for all the requests it holds: the account object checks and counts `units`
+   * (1…10,000) against the per-window request limit and the daily exchanges. The estimate already
    * holds the sum of the batch's tokens.
    */
   units?: number;
@@ -90,6 +89,15 @@ export type AdmitResult = {
   clusters: string[];
   /** Verdicts on fingerprint keys the account object holds, for the isolate to share with other accounts. */
   verdicts?: CachedVerdict[];
+  /**
+   * Set when the request can never be admitted as sent: its reservation (max_tokens, the prompt's
+   * estimate, a batch's requests) exceeds the account's whole per-window (or per-day) limit. The edge
+   * answers 400 `invalid_request_error` with this message; `action` is then an enforced `block`, so an
+   * edge that does not know the field still refuses the request (403). The message names the limit the
+   * account's tier, verification, organisation type and operator multiplier give it, never the part risk
+   * takes away, so it tells the client nothing about its risk.
+   */
+  refusal?: string;
 };
 
 export type SettleRequest = {

@@ -406,12 +406,28 @@ export const policySchema = z.strictObject({
     linkMaxAccounts: z._default(intFrom(2), 2_000),
     /** Share of a component's members on confirmed keys from which the whole component is confirmed. */
     componentConfirmShare: z._default(share, 0.5),
+    /**
+     * Edges the linker reads per run, freshest first: what it holds in memory stays bounded however big
+     * the graph grows. A run that hits it links what it read and withdraws nothing (see worker/cron/linker.ts).
+     */
+    linkMaxEdges: z._default(intBetween(1_000, 1_000_000), 100_000),
     /** Member objects told about new or changed component verdicts per cron run (the rest follow next run). */
     pushPerRun: z._default(intBetween(1, 10_000), 500),
     /** Fingerprint kinds combined into extra keys, e.g. [["asn","tls"]]. */
     combinations: z._default(z.array(z.array(z.enum(FINGERPRINT_KINDS)).check(z.minLength(2))), [["tls", "sdk"]]),
     /** The verdict score: thresholds, priors and weights (see clusterVerdictSchema). */
     verdict: clusterVerdictSchema,
+  }),
+  /** How long D1 keeps what the gateway writes; the cron deletes older rows, a bounded number per run. */
+  retention: section({
+    /** Audit rows (decisions, overrides, admin changes) older than this many days are deleted. */
+    auditDays: z._default(intBetween(1, 3_650), 90),
+    /** Per-minute decision counts older than this many days are deleted. */
+    decisionCountDays: z._default(intBetween(1, 3_650), 90),
+    /** Account↔fingerprint edges not seen for this many days are deleted (a live edge is refreshed hourly). */
+    edgeDays: z._default(intBetween(1, 3_650), 30),
+    /** Rows deleted per table per cron run, so one run stays short however much has expired. */
+    deletesPerRun: z._default(intBetween(1, 100_000), 5_000),
   }),
 });
 

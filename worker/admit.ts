@@ -202,6 +202,8 @@ export function admit(options: AdmitOptions = {}) {
       decision = overloaded ? overloadDecision(policy, request, known.length > 0) : unavailableDecision(policy, request);
     }
     c.set("decision", decision);
+    // A request above the account's whole standing limit: published policy, so the message names the limit.
+    if (decision.enforced && decision.refusal) throw new GatewayError("invalid_request_error", decision.refusal);
     if (decision.enforced && decision.action === "block") {
       throw new GatewayError("permission_error", "This request is not permitted");
     }

@@ -12,8 +12,8 @@ import { admit } from "./admit.ts";
 import { ENDPOINTS, type Endpoint } from "../lib/endpoints.ts";
 import { body } from "./body.ts";
 import type { AppEnv } from "./context.ts";
+import { runCron } from "./cron/index.ts";
 import { endpoint, listedEndpoint } from "./endpoint.ts";
-import { linkClusters } from "./cron/linker.ts";
 import { entitle } from "./entitle.ts";
 import { GatewayError, onError } from "./errors.ts";
 import { fingerprint } from "./fingerprint.ts";
@@ -58,10 +58,10 @@ app.all("/v1/*", policy(), identity(), listedEndpoint(ENDPOINTS.extra), ...meter
 
 export default {
   fetch: app.fetch,
-  /** Cron: link accounts into clusters over the account↔fingerprint graph. */
+  /** Cron: D1 retention, then linking accounts into clusters over the account↔fingerprint graph. */
   async scheduled(_controller, env, ctx) {
     const policy = await currentPolicy(env.CONFIG, (p) => ctx.waitUntil(p));
-    ctx.waitUntil(linkClusters(env, policy));
+    ctx.waitUntil(runCron(env, policy));
   },
 } satisfies ExportedHandler<Env>;
 

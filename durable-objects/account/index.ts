@@ -16,6 +16,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { nextAlarmAt, type FlushOutcome } from "../../lib/account-alarm.ts";
+import { paymentKey } from "../../lib/accounts.ts";
+import { BoundedMap } from "../../lib/bounded-map.ts";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
 import { verdictApplies } from "../../lib/cluster/verdict.ts";
 import type { AccountState, AdmitRequest, AdmitResult, CachedVerdict, Override, RateLimitSnapshot, SettleRequest } from "../../lib/decision.ts";
@@ -27,6 +29,8 @@ import {
   decideAdmission,
   effectiveLimits,
   rateLimitSnapshot,
+  requestUnits,
+  settledUsage,
   tokenCount,
   verdictEvidence,
   windowUsage,
@@ -44,6 +48,18 @@ import { OutboxStore, type AuditEntry } from "./outbox.ts";
 import { OverrideStore } from "./overrides.ts";
 import { ACCOUNT_SCHEMA, MIGRATIONS } from "./schema.ts";
 import { VerdictStore } from "./verdicts.ts";
+
+// Admit answers remembered by request id: the edge retries an admit within a few hundred ms, and a
+// busy account's 256 most recent admits span far more than that.
+const RECENT_ADMITS = 256;
+
+/** The request with the keys its account's profile adds (the card it pays with), allow-listed ones left out. */
+function withProfileKeys(req: AdmitRequest, policy: Policy): AdmitRequest {
+  const payment = paymentKey(req.account);
+  if (payment === null || req.fingerprint.keys.includes(payment) || policy.clusters.allowlist.includes(payment)) return req;
+  // First: a request's keys are looked at up to a bound (evidence.ts), and the edge's list may be long.
+  return { ...req, fingerprint: { ...req.fingerprint, keys: [payment, ...req.fingerprint.keys] } };
+}
 
 export class AccountDO extends DurableObject<Env> {
   /**
@@ -76,6 +92,13 @@ export class AccountDO extends DurableObject<Env> {
   private reportDueAt: number | null = null;
   /** Real-time ms of the scheduled alarm, as far as this instance knows; null = none, or unknown. */
   private alarmAt: number | null = null;
+  /**
+   * The latest admits' answers by request id, so an admit the edge retried (its first attempt ran but
+   * the answer was lost) is answered again, same lease, instead of counted twice. In memory: a retry
+   * follows within milliseconds, and an object that restarted in between lost the first attempt's
+   * writes with its memory only if it never answered, so there is nothing to count twice.
+   */
+  private readonly admitted = new BoundedMap<string, AdmitResult>(RECENT_ADMITS);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -97,13 +120,16 @@ export class AccountDO extends DurableObject<Env> {
   // ---------------------------------------------------------------------------------------------
   // RPC
 
-  admit(req: AdmitRequest): AdmitResult {
+  admit(request: AdmitRequest): AdmitResult {
     this.startup.readySync();
     // Piggybacked settles first, so the slots and tokens they give back count for this decision.
-    for (const settled of req.settles ?? []) this.settle(settled);
+    for (const settled of request.settles ?? []) this.settle(settled);
     this.beforeAdmit();
+    const repeated = this.admitted.get(request.requestId);
+    if (repeated) return repeated;
     const now = this.clock();
-    const policy = this.policies.read(req.policyJson);
+    const policy = this.policies.read(request.policyJson);
+    const req = withProfileKeys(request, policy);
     this.policy = policy;
     this.policySeen = true;
     this.meta.rememberAccount(req.account.id);
@@ -111,13 +137,17 @@ export class AccountDO extends DurableObject<Env> {
 
     const { reasons: evidence, verdicts, cluster, risk } = this.gatherEvidence(req, now, policy);
     const quotaOverride = this.overrides.active("quota", now);
-    const limits = effectiveLimits(policy, req.account, risk, quotaOverride ? (quotaOverride.multiplier ?? 1) : null);
+    const multiplier = quotaOverride ? (quotaOverride.multiplier ?? 1) : null;
+    const limits = effectiveLimits(policy, req.account, risk, multiplier);
+    const units = requestUnits(req.units);
     const estimate: TokenEstimate = { inputTokens: tokenCount(req.estimate.inputTokens), outputTokens: tokenCount(req.estimate.outputTokens) };
     const overrideBlock = this.overrides.active("block", now);
     const decision = decideAdmission({
       now,
       policy,
       limits,
+      standingLimits: effectiveLimits(policy, req.account, 0, multiplier),
+      units,
       series: this.counters.series(),
       estimate,
       risk,
@@ -131,7 +161,7 @@ export class AccountDO extends DurableObject<Env> {
     });
 
     // Only what reaches the origin counts: an enforced throttle or block costs the account nothing.
-    const leaseId = decision.forwarded ? this.countForwarded(now, policy, estimate, cluster.clusterCap !== null) : null;
+    const leaseId = decision.forwarded ? this.countForwarded(now, policy, estimate, units, cluster.clusterCap !== null) : null;
     // Every attempt is reported, not only what was forwarded: a capped hydra must not look like it went quiet.
     this.bufferReport(now, req, policy, decision.forwarded ? estimate : { inputTokens: 0, outputTokens: 0 });
 
@@ -149,7 +179,9 @@ export class AccountDO extends DurableObject<Env> {
       // Key verdicts (not components: requests never carry a component id) for the isolate's cache.
       verdicts: this.verdicts.live(now, policy).filter((v) => v.verdict === "confirmed" && !v.cluster.startsWith("cc:")),
     };
+    if (decision.refusal !== null) result.refusal = decision.refusal;
     this.recordDecision(now, req, result, decision);
+    this.admitted.set(req.requestId, result);
     this.scheduleAlarm(now);
     return result;
   }
@@ -159,13 +191,19 @@ export class AccountDO extends DurableObject<Env> {
     for (const req of requests) this.settle(req);
   }
 
-  /** Reconciles the reservation with what the origin reported and frees the slot; a repeat is a no-op. */
+  /**
+   * Reconciles the reservation with what the origin reported and frees the slot; a repeat is a no-op.
+   * An answer without usage gives the tokens back when nothing can have been generated (see
+   * settledUsage); the request itself stays counted.
+   */
   settle(req: SettleRequest): void {
     this.startup.readySync();
     const lease = this.leases.take(req.leaseId);
-    if (!lease || !req.usage) return;
-    const deltaIn = tokenCount(req.usage.inputTokens) - lease.inputReserved;
-    const deltaOut = tokenCount(req.usage.outputTokens) - lease.outputReserved;
+    if (!lease) return;
+    const usage = settledUsage(req, lease.outputReserved);
+    if (!usage) return;
+    const deltaIn = tokenCount(usage.inputTokens) - lease.inputReserved;
+    const deltaOut = tokenCount(usage.outputTokens) - lease.outputReserved;
     if (deltaIn === 0 && deltaOut === 0) return;
     // The reservation is still counted: correct it where it was made.
     if (this.counters.correct({ start: lease.bucketStart, end: lease.bucketEnd }, deltaIn, deltaOut)) return;
@@ -276,12 +314,12 @@ export class AccountDO extends DurableObject<Env> {
     return { reasons, verdicts, cluster, risk: update.score };
   }
 
-  /** Counts a forwarded request in the window and the day and opens its lease; returns the lease id. */
-  private countForwarded(now: number, policy: Policy, estimate: TokenEstimate, capped: boolean): string {
+  /** Counts a forwarded request (`units` of them, for a batch) in the window and the day and opens its lease; returns the lease id. */
+  private countForwarded(now: number, policy: Policy, estimate: TokenEstimate, units: number, capped: boolean): string {
     const windowMs = policy.limits.windowSeconds * 1000;
     const dayMs = policy.limits.dayWindowSeconds * 1000;
-    const bucket = this.counters.add("window", now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), { requests: 1, ...estimate });
-    this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: 1, inputTokens: 0, outputTokens: 0 });
+    const bucket = this.counters.add("window", now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), { requests: units, ...estimate });
+    this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: units, inputTokens: 0, outputTokens: 0 });
     this.meta.rememberForwarded(now, capped);
     return this.leases.openLease(now, policy.limits.leaseSeconds * 1000, bucket, estimate);
   }

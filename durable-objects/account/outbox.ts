@@ -10,9 +10,12 @@
 import { AUDIT_FLUSH_DELAY_MS, COUNTS_FLUSH_DELAY_MS } from "../../lib/account-alarm.ts";
 import type { AuditHandoff } from "../../lib/audit.ts";
 import { ACTIONS, type AccountState, type Action, type AdmitResult } from "../../lib/decision.ts";
+import { BoundedMap } from "../../lib/bounded-map.ts";
 import { insertRows, nullableNum, nullableStr, num, str } from "./rows.ts";
 
 const RECENT_DECISIONS = 50;
+// Distinct decisions folded per minute: an account makes a handful; past this, new ones get rows of their own.
+const REPEAT_KEYS = 64;
 // If the collector is unreachable for long, keep the newest 5,000 audit rows rather than growing without bound.
 const OUTBOX_CAP = 5_000;
 // Rows per hand-off to the collector; the next follows at once when more remain.
@@ -45,6 +48,14 @@ export class OutboxStore {
   /** The newest entries of `recent` not yet in storage. */
   private recentUnwritten = 0;
   private seq = 0;
+  /**
+   * This minute's audit rows by what they decided, so a repeat adds to its row's count instead of
+   * adding a row. Only rows not yet handed over are folded into: a row in flight to the collector
+   * is not changed under it (ids at or below `handedThrough`).
+   */
+  private readonly repeats = new BoundedMap<string, number>(REPEAT_KEYS);
+  private repeatsMinute = -1;
+  private handedThrough = 0;
 
   constructor(private readonly sql: SqlStorage) {}
 
@@ -113,12 +124,25 @@ export class OutboxStore {
   // ---------------------------------------------------------------------------------------------
   // Audit rows and decision counts
 
+  /** Stores a decision's audit row, or counts it on this minute's row of the same decision. */
   enqueueAudit(now: number, row: AuditEntry, accountId: string | null): void {
-    this.sql.exec(
-      `INSERT INTO audit_outbox (at, kind, request_id, action, enforced, reasons, risk, country, cluster, detail)
-       VALUES (?, 'decision', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    const minute = Math.floor(now / 60_000);
+    if (minute !== this.repeatsMinute) {
+      this.repeats.clear();
+      this.repeatsMinute = minute;
+    }
+    const key = JSON.stringify([row.action, row.enforced, row.reasons, row.cluster, row.detail.rule ?? null, row.detail.shadowAction ?? null]);
+    const folded = this.repeats.get(key);
+    // A row the outbox cap dropped updates nothing: the repeat then starts a row again.
+    if (folded !== undefined && folded > this.handedThrough) {
+      if (this.sql.exec(`UPDATE audit_outbox SET count = count + 1 WHERE id = ?`, folded).rowsWritten > 0) return;
+    }
+    const inserted = this.sql.exec<{ id: number }>(
+      `INSERT INTO audit_outbox (at, kind, request_id, action, enforced, reasons, risk, country, cluster, detail, count)
+       VALUES (?, 'decision', ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`,
       now, row.requestId, row.action, row.enforced ? 1 : 0, row.reasons.join(","), row.risk, row.country, row.cluster, JSON.stringify(row.detail),
-    );
+    ).one();
+    this.repeats.set(key, inserted.id);
     this.size++;
     this.dueAt = Math.min(this.dueAt ?? Number.POSITIVE_INFINITY, now + AUDIT_FLUSH_DELAY_MS);
     if (this.size > OUTBOX_CAP) {
@@ -139,6 +163,7 @@ export class OutboxStore {
     const rows = this.size > 0 ? this.sql.exec(`SELECT * FROM audit_outbox ORDER BY id LIMIT ?`, FLUSH_BATCH).toArray() : [];
     // A snapshot: `add` replaces entries, never changes them, so these stay what was sent.
     const counts = [...this.counts.values()];
+    this.handedThrough = Math.max(this.handedThrough, num(rows.at(-1)?.id));
     if (rows.length === 0 && counts.length === 0) {
       this.size = 0;
       this.dueAt = null;
@@ -150,7 +175,7 @@ export class OutboxStore {
         rows: rows.map((r) => ({
           at: num(r.at), kind: str(r.kind), requestId: nullableStr(r.request_id), action: nullableStr(r.action),
           enforced: nullableNum(r.enforced), reasons: nullableStr(r.reasons), risk: nullableNum(r.risk),
-          country: nullableStr(r.country), cluster: nullableStr(r.cluster), detail: nullableStr(r.detail),
+          country: nullableStr(r.country), cluster: nullableStr(r.cluster), detail: nullableStr(r.detail), count: num(r.count, 1),
         })),
         counts,
       },

@@ -74,6 +74,10 @@ export const MIGRATIONS: string[][] = [
     `DROP TABLE window_buckets`,
     `DROP TABLE day_buckets`,
   ],
+  [
+    // Repeats of one decision within a minute are one audit row with a count (lib/audit.ts).
+    `ALTER TABLE audit_outbox ADD COLUMN count INTEGER NOT NULL DEFAULT 1`,
+  ],
 ];
 
 /**
@@ -106,7 +110,8 @@ export const ACCOUNT_SCHEMA: string[] = [
      PRIMARY KEY (kind, value)) WITHOUT ROWID`,
   `CREATE TABLE audit_outbox (
      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, request_id TEXT,
-     action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT, cluster TEXT, detail TEXT)`,
+     action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT, cluster TEXT, detail TEXT,
+     count INTEGER NOT NULL DEFAULT 1)`,
   `CREATE TABLE recent_decisions (
      slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT NOT NULL,
      action TEXT NOT NULL, enforced INTEGER NOT NULL, reasons TEXT NOT NULL, risk REAL NOT NULL)`,

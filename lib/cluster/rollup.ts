@@ -189,7 +189,7 @@ export function metricsFrom(input: {
  */
 export function detectPivot(
   models: Record<string, number>,
-  firstSeen: Map<string, number>,
+  firstSeen: { get(model: string): number | undefined },
   keyFirstSeen: number,
   now: number,
   recentMs: number,

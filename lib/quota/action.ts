@@ -19,6 +19,8 @@ export type Finding = {
   reasons: string[];
   /** For throttles: seconds until the request would fit again. */
   retryAfterSeconds: number;
+  /** The client-facing reason a request can never be served as sent (see Oversized). */
+  refusal?: string;
 };
 
 export type Decision = {
@@ -32,9 +34,14 @@ export type Decision = {
   forwarded: boolean;
   /** A stricter decision that was not enforced because its rule is in shadow mode. */
   shadowAction: Action | null;
+  /** Set when the enforced decision is an oversized request's refusal: the message for the client's 400. */
+  refusal: string | null;
 };
 
 export type QuotaCounter = "requests" | "input_tokens" | "output_tokens" | "exchanges_per_day";
+
+/** A part of a request larger than the account's whole limit for it, and the message naming that limit. */
+export type Oversized = { counter: QuotaCounter; message: string };
 
 export type AdmissionFacts = {
   /** A hard deny decided before admission (region). */
@@ -45,6 +52,8 @@ export type AdmissionFacts = {
   concurrencyLimit: number;
   /** Per counter: ms until this request fits (0 = fits now, Infinity = never under the current limit). */
   quota: Array<{ counter: QuotaCounter; msUntilFits: number; windowMs: number }>;
+  /** What exceeds the account's whole standing limit: such a request is refused as sent (400 at the edge). */
+  oversized?: Oversized[];
   /** The confirmed-cluster request cap, when one applies; `degrade`: what fits under it is degraded. */
   clusterCap: { msUntilFits: number; windowMs: number; degrade?: boolean } | null;
   risk: number;
@@ -78,6 +87,19 @@ export function admissionFindings(f: AdmissionFacts): Finding[] {
   if (f.inFlight + 1 > f.concurrencyLimit) {
     // Leases come back at settle, normally within seconds: retry soon rather than after a window.
     findings.push({ action: "throttle", rule: "concurrency", reasons: ["quota.concurrency"], retryAfterSeconds: 1 });
+  }
+
+  // A block, not a throttle: waiting never makes it fit, and clients retry a 429 but not a refusal.
+  // The account_quota rule's: in shadow mode the request goes through as it did before.
+  const oversized = f.oversized ?? [];
+  if (oversized.length > 0) {
+    findings.push({
+      action: "block",
+      rule: "account_quota",
+      reasons: oversized.map((o) => `quota.oversized.${o.counter}`),
+      retryAfterSeconds: 0,
+      refusal: oversized.map((o) => o.message).join("; "),
+    });
   }
 
   const over = f.quota.filter((q) => q.msUntilFits > 0);
@@ -133,7 +155,7 @@ export function decide(findings: readonly Finding[], isShadow: (rule: RuleName) 
   const topEnforced = strictest(enforcedFindings);
   const topAll = strictest(findings);
   if (!topAll) {
-    return { action: "allow", enforced: true, rule: null, reasons: [], retryAfterSeconds: 0, forwarded: true, shadowAction: null };
+    return { action: "allow", enforced: true, rule: null, reasons: [], retryAfterSeconds: 0, forwarded: true, shadowAction: null, refusal: null };
   }
   if (topEnforced) {
     const same = enforcedFindings.filter((f) => f.action === topEnforced.action);
@@ -148,6 +170,7 @@ export function decide(findings: readonly Finding[], isShadow: (rule: RuleName) 
       retryAfterSeconds: topEnforced.action === "throttle" ? Math.max(...same.map((f) => f.retryAfterSeconds)) : 0,
       forwarded: !stops(topEnforced.action),
       shadowAction,
+      refusal: topEnforced.refusal ?? null,
     };
   }
   const same = findings.filter((f) => f.action === topAll.action);
@@ -159,5 +182,6 @@ export function decide(findings: readonly Finding[], isShadow: (rule: RuleName) 
     retryAfterSeconds: 0,
     forwarded: true,
     shadowAction: topAll.action,
+    refusal: null,
   };
 }

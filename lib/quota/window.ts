@@ -7,7 +7,9 @@
  * not just on average (the two-bucket weighted estimate can let up to 1.5× the
  * limit through at a bucket edge). The price: an event may keep counting for up
  * to one bucket (W/N) longer than W. Reservations can be given back, so a
- * bucket's value may go down as well as up.
+ * bucket's value may go down as well as up. A single amount larger than the
+ * limit never fits: the limit is a bound on every window, not on all but one
+ * request per window.
  *
  * Pure functions over plain data: the AccountDO, the simulator and the tests
  * share this one definition of "how much is used" and "when does it fit".
@@ -43,28 +45,23 @@ export function windowUsage(buckets: readonly Bucket[], now: number, windowMs: n
 }
 
 /**
- * The part of `amount` that is checked against `limit`. A single request larger
- * than the whole window's budget (a max_tokens above the per-window output
- * limit) is admitted into an otherwise empty window instead of never; a zero
- * limit still admits nothing.
+ * Whether `amount` more fits under `limit` right now. An amount larger than the whole limit never
+ * fits, not even into an empty window: admitting it there would let one request per window take
+ * many windows' worth (a max_tokens of 64,000 under an 8,000-token limit is 8×). Admission refuses
+ * such a request outright (see admission.ts `oversized`) rather than let it wait for a window that
+ * can never hold it.
  */
-function needed(amount: number, limit: number): number {
-  return Math.min(Math.max(0, amount), limit);
-}
-
-/** Whether `amount` more fits under `limit` right now. */
 export function fits(used: number, limit: number, amount: number): boolean {
-  if (amount > 0 && limit <= 0) return false;
-  return used + needed(amount, limit) <= limit;
+  return used + Math.max(0, amount) <= limit;
 }
 
 /**
- * Milliseconds until `amount` more fits under `limit`, assuming nothing else is
- * counted meanwhile: 0 when it fits now, Infinity when it never can (limit 0).
+ * Milliseconds until `amount` more fits under `limit`, assuming nothing else is counted meanwhile:
+ * 0 when it fits now, Infinity when it never can (an amount above the limit, or a limit of 0).
  */
 export function msUntilFits(buckets: readonly Bucket[], now: number, windowMs: number, limit: number, amount: number): number {
-  if (amount > 0 && limit <= 0) return Number.POSITIVE_INFINITY;
-  const need = needed(amount, limit);
+  const need = Math.max(0, amount);
+  if (need > limit) return Number.POSITIVE_INFINITY;
   const live = buckets.filter((b) => isLive(b, now, windowMs)).sort((a, b) => a.end - b.end);
   let used = 0;
   for (const b of live) used += b.value;

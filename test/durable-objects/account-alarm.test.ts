@@ -1,13 +1,14 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { AccountDO } from "../../durable-objects/account/index.ts";
 import { MIGRATIONS } from "../../durable-objects/account/schema.ts";
 import { accountObjectName, clusterCollectorName, collectorIndex } from "../../lib/names.ts";
 import { DEFAULT_POLICY } from "../../lib/policy.ts";
 import { admitRequest, advanceClock, newAccount, testPolicy } from "./account-helpers.ts";
 import { createAccount, postMessage } from "../helpers.ts";
 
-type AuditRow = { kind: string; account_id: string; action: string; enforced: number; reasons: string; request_id: string; detail: string };
+type AuditRow = { kind: string; account_id: string; action: string; enforced: number; reasons: string; request_id: string; detail: string; count: number };
 
 async function auditRows(accountId: string): Promise<AuditRow[]> {
   const { results } = await env.DB.prepare("SELECT * FROM audit_log WHERE account_id = ? ORDER BY id").bind(accountId).all<AuditRow>();
@@ -47,6 +48,28 @@ describe("AccountDO audit outbox", () => {
     expect(counts.results.find((c) => c.action === "throttle")?.n).toBeGreaterThanOrEqual(1);
   });
 
+  it("should fold a throttled client's repeats within a minute into one audit row with a count", async () => {
+    const { id, stub } = newAccount();
+    const policy = testPolicy({}, { requests: 1 });
+    // The object's clock stands still a second into a minute, so every decision below falls in that minute.
+    const frozen = Math.floor(Date.now() / 60_000) * 60_000 + 61_000;
+    await runInDurableObject<AccountDO, void>(stub, (instance) => {
+      instance.clock = () => frozen;
+    });
+    await stub.admit(admitRequest(id, policy));
+    // A client that ignores its 429s: 300 refusals in one minute.
+    for (let i = 0; i < 300; i++) await stub.admit(admitRequest(id, policy, { requestId: `req-hammer-${i}` }));
+    expect(await outboxCount(stub)).toBe(1);
+    await runDurableObjectAlarm(stub);
+    // Repeats after the hand-off start a new row: the one in flight is not changed under the collector.
+    for (let i = 0; i < 5; i++) await stub.admit(admitRequest(id, policy, { requestId: `req-after-${i}` }));
+    for (let i = 0; i < 10 && (await outboxCount(stub)) > 0; i++) await runDurableObjectAlarm(stub);
+    await flushCollectorOf(id, policy.clusters.shards);
+    const rows = await auditRows(id);
+    expect(rows.map((r) => [r.action, r.reasons, r.count])).toEqual([["throttle", "quota.requests", 300], ["throttle", "quota.requests", 5]]);
+    expect(rows[0]?.request_id).toBe("req-hammer-0");
+  });
+
   it("should audit shadow decisions too, marked not enforced", async () => {
     const { id, stub } = newAccount();
     const policy = testPolicy({ mode: "shadow" }, { requests: 1 });
@@ -60,7 +83,8 @@ describe("AccountDO audit outbox", () => {
   it("should hand over a large outbox completely, 100 rows per call, rescheduling itself until empty", async () => {
     const { id, stub } = newAccount();
     const policy = testPolicy({}, { requests: 0 });
-    for (let i = 0; i < 150; i++) await stub.admit(admitRequest(id, policy));
+    // 150 distinct decisions (a repeat of one decision would fold into its row).
+    for (let i = 0; i < 150; i++) await stub.admit(admitRequest(id, policy, { reasons: [`test.distinct_${i}`] }));
     await runDurableObjectAlarm(stub);
     // One hand-off per alarm: the first took 100 rows (its immediate successor may already have taken the rest).
     expect([0, 50]).toContain(await outboxCount(stub));
@@ -81,7 +105,8 @@ describe("AccountDO audit outbox", () => {
     expect(await outboxCount(stub)).toBe(1);
     await runInDurableObject(collector, (_i, state) =>
       state.storage.sql.exec(`CREATE TABLE audit_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL,
-        request_id TEXT, account_id TEXT NOT NULL, action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT, cluster TEXT, detail TEXT)`),
+        request_id TEXT, account_id TEXT NOT NULL, action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT, cluster TEXT, detail TEXT,
+        count INTEGER NOT NULL DEFAULT 1)`),
     );
     await runDurableObjectAlarm(stub);
     expect(await outboxCount(stub)).toBe(0);
@@ -111,6 +136,28 @@ describe("AccountDO cluster reports", () => {
     expect(await edges()).toEqual([key, "tpl:0:abcd"].sort());
     // A key only this account uses is no cluster: nothing comes back to cache.
     expect((await stub.inspect()).clusters).toEqual([]);
+  });
+
+  it("should report the account's payment fingerprint as a key, so the linker joins accounts that share a card", async () => {
+    const policy = testPolicy({ clusters: { shards: 4, reportIntervalSeconds: 10 } });
+    const card = `pm_${Date.now().toString(36)}_${Math.random().toString(36).slice(2)}`;
+    const accounts = [newAccount(), newAccount()];
+    for (const { id, stub } of accounts) {
+      const req = admitRequest(id, policy);
+      // Nothing else in common: no key from the edge links them.
+      await stub.admit({ ...req, account: { ...req.account, paymentFingerprint: card }, fingerprint: { ...req.fingerprint, keys: [`tls:${id}`] } });
+      await advanceClock(stub, 10_000);
+      await runDurableObjectAlarm(stub);
+      await flushCollectorOf(id, policy.clusters.shards);
+    }
+    const keysOf = async (id: string) =>
+      (await env.DB.prepare("SELECT fp_key FROM account_fingerprints WHERE account_id = ? AND kind = 'payment'").bind(id).all<{ fp_key: string }>()).results.map((r) => r.fp_key);
+    const [first, second] = await Promise.all(accounts.map((a) => keysOf(a.id)));
+    expect(first).toHaveLength(1);
+    expect(first).toEqual(second);
+    // A hash of the card, never the processor's fingerprint itself.
+    expect(first?.[0]).toMatch(/^payment:[0-9a-f]{16}$/);
+    expect(first?.[0]).not.toContain(card);
   });
 });
 
@@ -174,7 +221,7 @@ describe("AccountDO housekeeping", () => {
         .map((r) => r.name),
       verdictColumns: String(s.storage.sql.exec("SELECT sql FROM sqlite_master WHERE name = 'cluster_verdicts'").one().sql),
     }));
-    expect(schema.version).toBe(5);
+    expect(schema.version).toBe(6);
     expect(schema.tables).toEqual([
       "audit_outbox", "cluster_verdicts", "counter_buckets", "decision_counts", "fingerprints", "leases", "meta", "overrides",
       "places", "recent_decisions", "risk_signals", "schema_version",
@@ -247,7 +294,7 @@ describe("AccountDO housekeeping", () => {
       version: Number(state.storage.sql.exec("SELECT MAX(version) AS v FROM schema_version").one().v),
       old: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name IN ('window_buckets', 'day_buckets')").toArray().length,
     }));
-    expect(schema).toEqual({ version: 5, old: 0 });
+    expect(schema).toEqual({ version: 6, old: 0 });
   });
 
   it("should write a new fingerprint key's row at once and a known key's count behind, by the alarm once 30 s have passed", async () => {

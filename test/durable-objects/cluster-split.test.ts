@@ -81,7 +81,7 @@ describe("Cluster objects made before the collector/root split", () => {
       .all<Omit<AuditRow, "at"> & { at: string }>();
     const row = (i: number, action: string) => ({
       at: new Date(at + i).toISOString(), kind: "decision", requestId: `req-${i}`, accountId: account, action, enforced: 1,
-      reasons: "cluster.confirmed", risk: 72.5, country: "US", cluster: "tls:x", detail: '{"n":1}',
+      reasons: "cluster.confirmed", risk: 72.5, country: "US", cluster: "tls:x", detail: '{"n":1}', count: 1,
     });
     expect(results).toEqual([row(0, "throttle"), row(1, "block")]);
     const count = await env.DB.prepare(`SELECT count FROM decision_counts WHERE minute = ? AND action = 'block' AND enforced = 1`)

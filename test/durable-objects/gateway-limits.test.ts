@@ -125,4 +125,21 @@ describe("per-account limits through the gateway", () => {
     expect(used).toBeGreaterThan(0);
     expect(used).toBeLessThan(900);
   });
+
+  it("should never forward a max_tokens larger than the free tier's whole window of output tokens", async () => {
+    await setPolicy(quiet);
+    const account = await createAccount({ tier: "free" });
+    const tag = `oversized-${account.id}`;
+    // An empty window, and 64,000 asked where the free tier allows 8,000 per window.
+    const res = await postMessage(account.key, messageBody({ max_tokens: 64_000 }), { headers: { "x-demo-tag": tag } });
+    // 400 naming the limit the account's standing earns (published policy, never the risk-shrunk one).
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { type: string; message: string } };
+    expect(body.error.type).toBe("invalid_request_error");
+    expect(body.error.message).toBe("max_tokens 64000 exceeds this account's 8000 output tokens per 60 s");
+    const seen = await fetch(`${env.ORIGIN_URL}/__demo/seen?tag=${encodeURIComponent(tag)}`);
+    expect(((await seen.json()) as { count: number }).count).toBe(0);
+    // The same request within the limit goes through.
+    expect((await postMessage(account.key, messageBody({ max_tokens: 8_000 }))).status).toBe(200);
+  });
 });

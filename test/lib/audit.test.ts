@@ -10,9 +10,9 @@ describe("The audit row (lib/audit.ts)", () => {
     const account = unique("audit");
     const rows: AuditRow[] = [
       { at: Date.parse("2026-11-30T08:00:00.123Z"), kind: "decision", requestId: "req-1", accountId: account, action: "degrade", enforced: 0,
-        reasons: "risk.elicitation,cluster.suspect", risk: 41.25, country: "DE", cluster: "tpl:0:ab", detail: `{"quote":"it's \\"x\\""}` },
+        reasons: "risk.elicitation,cluster.suspect", risk: 41.25, country: "DE", cluster: "tpl:0:ab", detail: `{"quote":"it's \\"x\\""}`, count: 12 },
       { at: Date.parse("2026-11-30T08:00:01.000Z"), kind: "admin", requestId: null, accountId: account, action: "revoke_keys", enforced: null,
-        reasons: null, risk: null, country: null, cluster: null, detail: null },
+        reasons: null, risk: null, country: null, cluster: null, detail: null, count: 1 },
     ];
     await env.DB.batch(auditLogStatements(env.DB, rows));
     const { results } = await env.DB.prepare(`SELECT id, ${AUDIT_SELECT} FROM audit_log WHERE account_id = ? ORDER BY id`).bind(account).all<AuditLogRow>();

@@ -34,3 +34,27 @@ describe("coalesced settles", () => {
     expect(state.usage.outputTokens).toBe(6 * 16);
   });
 });
+
+describe("settles of answers without usage", () => {
+  it("should not let an origin's 529 storm exhaust a free account's tokens", async () => {
+    // The built-in free tier: 20 requests and 8,000 output tokens per window.
+    const account = await createAccount({ tier: "free" });
+    const statuses: number[] = [];
+    // Ten failed attempts at max_tokens 4,000 (an SDK's retries included) would have kept 40,000 tokens reserved.
+    for (let i = 0; i < 10; i++) {
+      const res = await postMessage(account.key, messageBody({ max_tokens: 4_000 }), { headers: { "x-demo-status": "529" } });
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    expect(statuses).toEqual(Array.from({ length: 10 }, () => 529));
+    // The origin recovers: the account still has its whole output budget.
+    const ok = await postMessage(account.key, messageBody({ max_tokens: 8_000 }));
+    expect(ok.status).toBe(200);
+    await ok.arrayBuffer();
+    expect(await inFlightEventually(account.id, 0)).toBe(0);
+    const state = await env.ACCOUNTS.getByName(accountObjectName(account.id)).inspect();
+    // Every attempt reached the origin, so every one counts as a request; only the answer's tokens count.
+    expect(state.usage.requests).toBe(11);
+    expect(state.usage.outputTokens).toBe(16);
+  });
+});

@@ -33,6 +33,7 @@ function auditRow(entry: AuditEntry, at: number): AuditRow {
     country: null,
     cluster: entry.cluster ?? null,
     detail: entry.detail ? JSON.stringify(entry.detail) : null,
+    count: 1,
   };
 }
 

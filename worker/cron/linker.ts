@@ -7,7 +7,17 @@
  *
  * The judgement is pure (lib/cluster/components.ts); this module reads D1 in
  * four statements per run whatever the number of components, pushes verdicts
- * within the run's budget, and writes the changes in batches.
+ * within the run's budget, and writes only what changed, in batches.
+ *
+ * Bounded: of the edge table it reads only edges that can matter (on keys that
+ * may link, i.e. shared by 2 … linkMaxAccounts accounts and not of a
+ * linkIgnoreKinds kind, or on keys with a verdict), at most
+ * `clusters.linkMaxEdges` of them, freshest first. A run that reached that cap
+ * saw part of the graph: it adds and updates components but withdraws and
+ * deletes nothing, so a truncated read never tells a campaign it is clear.
+ * Incremental in what it writes and tells: a component whose size, keys,
+ * verdict, reasons and signature are unchanged costs no write, and only new
+ * members, changed verdicts and withdrawals cost a push.
  */
 import { connectedComponents, judgeComponent, linkEvidence, type GraphEdge, type KeyJudgement } from "../../lib/cluster/components.ts";
 import { parseSignature, type Verdict } from "../../lib/cluster/verdict.ts";
@@ -18,12 +28,13 @@ import type { Policy } from "../../lib/policy.ts";
 // D1 statements per batch call: keeps each batch well inside D1's limits.
 const WRITE_CHUNK = 100;
 
-export type LinkStats = { edges: number; components: number; confirmed: number; suspect: number; pushed: number };
+/** `read`: edges read from D1; `edges`: those that may link; `complete`: the read stayed under clusters.linkMaxEdges. */
+export type LinkStats = { read: number; edges: number; components: number; confirmed: number; suspect: number; pushed: number; complete: boolean };
 
-type StoredCluster = { verdict: string; signature: string | null };
+type StoredCluster = { verdict: string; signature: string | null; size: number; keys: string; reasons: string };
 
-/** Everything a run reads: the judged keys, the shared edges, and the stored components with their members. */
-async function readGraph(db: D1Database) {
+/** Everything a run reads: the judged keys, the edges that can matter, and the stored components with their members. */
+async function readGraph(db: D1Database, rules: Policy["clusters"]) {
   const [keyRows, edgeRows, clusterRows, memberRows] = await Promise.all([
     db.prepare(`SELECT fp_key, verdict, signature FROM fingerprint_keys WHERE verdict != 'none'`).all<{
       fp_key: string;
@@ -32,30 +43,39 @@ async function readGraph(db: D1Database) {
     }>(),
     db.prepare(
       `SELECT e.account_id, e.fp_key, e.kind FROM account_fingerprints e
-       JOIN (SELECT fp_key, COUNT(*) AS n FROM account_fingerprints GROUP BY fp_key HAVING n >= 2) shared ON shared.fp_key = e.fp_key`,
-    ).all<{ account_id: string; fp_key: string; kind: string }>(),
-    db.prepare(`SELECT id, verdict, signature FROM clusters`).all<{ id: string } & StoredCluster>(),
+       JOIN (SELECT fp_key, MIN(kind) AS kind, COUNT(*) AS n FROM account_fingerprints GROUP BY fp_key HAVING n >= 2) shared
+         ON shared.fp_key = e.fp_key
+       WHERE (shared.n <= ?2 AND shared.kind NOT IN (SELECT value FROM json_each(?1)))
+          OR e.fp_key IN (SELECT fp_key FROM fingerprint_keys WHERE verdict != 'none')
+       ORDER BY e.last_seen DESC LIMIT ?3`,
+    )
+      .bind(JSON.stringify(rules.linkIgnoreKinds), rules.linkMaxAccounts, rules.linkMaxEdges)
+      .all<{ account_id: string; fp_key: string; kind: string }>(),
+    db.prepare(`SELECT id, verdict, signature, size, keys, reasons FROM clusters`).all<{ id: string } & StoredCluster>(),
     db.prepare(`SELECT cluster_id, account_id FROM cluster_members`).all<{ cluster_id: string; account_id: string }>(),
   ]);
   const keys = new Map<string, KeyJudgement>(
     keyRows.results.map((r) => [r.fp_key, { verdict: r.verdict, signature: parseSignature(r.signature) }]),
   );
   const graph: GraphEdge[] = edgeRows.results.map((r) => ({ accountId: r.account_id, key: r.fp_key, kind: r.kind }));
-  const stored = new Map<string, StoredCluster>(clusterRows.results.map((r) => [r.id, { verdict: r.verdict, signature: r.signature }]));
+  const stored = new Map<string, StoredCluster>(
+    clusterRows.results.map((r) => [r.id, { verdict: r.verdict, signature: r.signature, size: r.size, keys: r.keys, reasons: r.reasons }]),
+  );
   const members = new Map<string, Set<string>>();
   for (const r of memberRows.results) {
     const set = members.get(r.cluster_id);
     if (set) set.add(r.account_id);
     else members.set(r.cluster_id, new Set([r.account_id]));
   }
-  return { keys, graph, stored, members };
+  return { keys, graph, stored, members, complete: edgeRows.results.length < rules.linkMaxEdges };
 }
 
 export async function linkClusters(env: Env, policy: Policy, now = Date.now()): Promise<LinkStats> {
-  const { keys, graph, stored, members: storedMembers } = await readGraph(env.DB);
+  const { keys, graph, stored, members: storedMembers, complete } = await readGraph(env.DB, policy.clusters);
+  if (!complete) console.error(JSON.stringify({ msg: "linker read its edge cap; nothing withdrawn this run", cap: policy.clusters.linkMaxEdges }));
   const evidence = linkEvidence(graph, keys, policy.clusters);
   const components = connectedComponents(evidence.edges, { minSize: 2, ignore: evidence.ignore });
-  const stats: LinkStats = { edges: evidence.edges.length, components: components.length, confirmed: 0, suspect: 0, pushed: 0 };
+  const stats: LinkStats = { read: graph.length, edges: evidence.edges.length, components: components.length, confirmed: 0, suspect: 0, pushed: 0, complete };
   const budget = { left: policy.clusters.pushPerRun, pending: 0 };
   const writes: D1PreparedStatement[] = [];
   const live = new Set<string>();
@@ -69,8 +89,13 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
     const previous = stored.get(id);
     const oldMembers = storedMembers.get(id) ?? new Set<string>();
     const members = new Set(component.accounts);
+    const wasJudged = previous !== undefined && previous.verdict !== "none";
+    // A member that drifted out of a judged component is told it no longer is one; until it has been
+    // told, its membership row stays, so the next run tries again.
     for (const gone of oldMembers) {
-      if (!members.has(gone)) writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, gone));
+      if (members.has(gone) || !complete) continue;
+      if (wasJudged && !(await tell(env, gone, withdrawn(id, now), budget))) continue;
+      writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, gone));
     }
     const verdictChanged = previous?.verdict !== verdict || (verdict !== "none" && previous?.signature !== signatureText);
     // Membership rows double as "this member has been told": a member that could not be told in this
@@ -78,34 +103,57 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
     let allTold = true;
     for (const accountId of component.accounts) {
       const isNew = !oldMembers.has(accountId);
-      const mustTell = verdict !== "none" && (isNew || verdictChanged);
+      // A verdict is told to new members and, when it changes, to all; a verdict that became "none"
+      // (the keys it rested on cleared) is told to the members that held the old one, so none stays capped.
+      const mustTell = verdict !== "none" ? isNew || verdictChanged : verdictChanged && wasJudged && !isNew;
       const told = mustTell ? await tell(env, accountId, cached, budget) : true;
       if (mustTell && told) stats.pushed++;
       if (!told) allTold = false;
       if (isNew && told) writes.push(env.DB.prepare(`INSERT OR IGNORE INTO cluster_members (cluster_id, account_id) VALUES (?, ?)`).bind(id, accountId));
-      if (!isNew && !told) writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, accountId));
+      // A verdict not told is retried as to a new member; a withdrawal not told needs the row, which says who held the verdict.
+      if (!isNew && !told && verdict !== "none") {
+        writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, accountId));
+      }
     }
     // Until every member knows, the stored verdict stays the old one so the change is retried.
     const storedVerdict = allTold ? verdict : (previous?.verdict ?? "none");
     const storedSignature = allTold ? signatureText : (previous?.signature ?? null);
+    const keysText = JSON.stringify(component.keys.slice(0, 200));
+    const reasonsText = reasons.join(",");
+    const unchanged =
+      previous !== undefined && previous.verdict === storedVerdict && previous.signature === storedSignature &&
+      previous.size === component.accounts.length && previous.keys === keysText && previous.reasons === reasonsText;
+    if (unchanged) continue;
     writes.push(
       env.DB.prepare(
         `INSERT INTO clusters (id, size, keys, verdict, reasons, created_at, updated_at, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET size = ?2, keys = ?3, verdict = ?4, reasons = ?5, updated_at = ?6, signature = ?7`,
-      ).bind(id, component.accounts.length, JSON.stringify(component.keys.slice(0, 200)), storedVerdict, reasons.join(","), now, storedSignature),
+      ).bind(id, component.accounts.length, keysText, storedVerdict, reasonsText, now, storedSignature),
     );
   }
-  // Components that no longer exist (their members drifted apart or were allow-listed).
-  for (const id of stored.keys()) {
-    if (!live.has(id)) {
-      writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ?`).bind(id));
-      writes.push(env.DB.prepare(`DELETE FROM clusters WHERE id = ?`).bind(id));
+  // Components that no longer exist (their members drifted apart or were allow-listed): a judged one's
+  // members are told it is gone; the rows go once every member knows, so a member not told is retried.
+  for (const [id, previous] of stored) {
+    if (live.has(id) || !complete) continue;
+    let allTold = true;
+    for (const accountId of storedMembers.get(id) ?? []) {
+      if (previous.verdict !== "none" && !(await tell(env, accountId, withdrawn(id, now), budget))) {
+        allTold = false;
+        continue;
+      }
+      writes.push(env.DB.prepare(`DELETE FROM cluster_members WHERE cluster_id = ? AND account_id = ?`).bind(id, accountId));
     }
+    if (allTold) writes.push(env.DB.prepare(`DELETE FROM clusters WHERE id = ?`).bind(id));
   }
   for (let i = 0; i < writes.length; i += WRITE_CHUNK) await env.DB.batch(writes.slice(i, i + WRITE_CHUNK));
 
   console.log(JSON.stringify({ msg: "linker run", ...stats, pending: budget.pending }));
   return stats;
+}
+
+/** A component's verdict taken back: "none" clears the member's cached copy. */
+function withdrawn(id: string, now: number): CachedVerdict {
+  return { cluster: id, verdict: "none", capPerWindow: null, reasons: [], decidedAt: now };
 }
 
 /** Tells one member its component verdict, within the run's push budget. */

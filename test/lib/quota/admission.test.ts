@@ -4,6 +4,9 @@ import { DEFAULT_POLICY, validatePolicy, type Policy } from "../../../lib/policy
 import {
   admissionFacts,
   decideAdmission,
+  MAX_UNITS,
+  requestUnits,
+  settledUsage,
   rateLimitSnapshot,
   tokenCount,
   verdictEvidence,
@@ -121,5 +124,34 @@ describe("rate-limit snapshot and token counts", () => {
 
   it("should count anything but a finite positive number of tokens as zero, and round fractions up", () => {
     expect([tokenCount(Number.NaN), tokenCount(-5), tokenCount(Number.POSITIVE_INFINITY), tokenCount(0), tokenCount(2.1)]).toEqual([0, 0, 0, 0, 3]);
+  });
+});
+
+describe("oversized requests", () => {
+  it("should refuse what exceeds the standing limit, name that limit, and leave a zero limit to the throttle", () => {
+    const d = decideAdmission(state({ estimate: { inputTokens: 10, outputTokens: 2_001 } }));
+    expect(d).toMatchObject({ action: "block", forwarded: false, refusal: "max_tokens 2001 exceeds this account's 2000 output tokens per 60 s" });
+    // Risk shrank the limit in force to 1,000; the refusal names the 2,000 the standing earns.
+    const shrunk = decideAdmission(state({ limits: { ...LIMITS, outputTokens: 1_000 }, standingLimits: LIMITS, estimate: { inputTokens: 10, outputTokens: 1_500 } }));
+    expect(shrunk).toMatchObject({ action: "throttle", refusal: null, reasons: ["quota.output_tokens"] });
+    const batch = decideAdmission(state({ units: 50, estimate: { inputTokens: 10, outputTokens: 5_000 } }));
+    expect(batch.refusal).toBe(
+      "a batch reserving 5000 output tokens exceeds this account's 2000 output tokens per 60 s; a batch of 50 requests exceeds this account's 10 requests per 60 s",
+    );
+    const stopped = decideAdmission(state({ limits: { ...LIMITS, outputTokens: 0 }, estimate: { inputTokens: 10, outputTokens: 1 } }));
+    expect(stopped).toMatchObject({ action: "throttle", refusal: null });
+  });
+
+  it("should count a batch as its units, never fewer than 1 nor more than the bound", () => {
+    expect([requestUnits(undefined), requestUnits(0), requestUnits(-3), requestUnits(2.2), requestUnits(1e9), requestUnits(Number.NaN)]).toEqual([
+      1, 1, 1, 3, MAX_UNITS, MAX_UNITS,
+    ]);
+  });
+
+  it("should give tokens back for an answer without usage only when nothing can have been generated", () => {
+    expect(settledUsage({ leaseId: "l", usage: null, status: 529 }, 4_000)).toEqual({ inputTokens: 0, outputTokens: 0 });
+    expect(settledUsage({ leaseId: "l", usage: null, status: 200 }, 0)).toEqual({ inputTokens: 0, outputTokens: 0 });
+    expect(settledUsage({ leaseId: "l", usage: null, status: 200 }, 4_000)).toBeNull();
+    expect(settledUsage({ leaseId: "l", usage: { inputTokens: 5, outputTokens: 6 }, status: 500 }, 4_000)).toEqual({ inputTokens: 5, outputTokens: 6 });
   });
 });

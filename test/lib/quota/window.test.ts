@@ -55,9 +55,11 @@ describe("sliding window buckets", () => {
     expect(admitted).toBe(10);
   });
 
-  it("should let a request larger than the whole budget into an empty window only", () => {
-    expect(fits(0, 8_000, 64_000)).toBe(true);
-    expect(fits(1, 8_000, 64_000)).toBe(false);
+  it("should never let a request larger than the whole budget in, not even into an empty window", () => {
+    expect(fits(0, 8_000, 64_000)).toBe(false);
+    expect(fits(0, 8_000, 8_000)).toBe(true);
+    expect(msUntilFits([], 0, W, 8_000, 64_000)).toBe(Number.POSITIVE_INFINITY);
+    expect(msUntilFits([], 0, W, 8_000, 8_000)).toBe(0);
     expect(fits(0, 0, 1)).toBe(false);
     expect(fits(0, 0, 0)).toBe(true);
   });
@@ -115,6 +117,10 @@ describe("sliding window buckets", () => {
           for (const e of [...events].sort((x, y) => x.t - y.t)) b = record(b, e.t, W, WIDTH, e.n);
           const now = 120_000;
           const wait = msUntilFits(b, now, W, limit, amount);
+          if (amount > limit) {
+            expect(wait).toBe(Number.POSITIVE_INFINITY);
+            return;
+          }
           expect(Number.isFinite(wait)).toBe(true);
           expect(fits(windowUsage(b, now + wait, W), limit, amount)).toBe(true);
           if (wait > 0) expect(fits(windowUsage(b, now + wait - 1, W), limit, amount)).toBe(false);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, policySchema } from "../../../lib/policy.ts";
 import { accountObjectName } from "../../../lib/names.ts";
 import { linkClusters } from "../../../worker/cron/linker.ts";
 import { unique } from "../../helpers.ts";
@@ -106,5 +106,82 @@ describe("cron linker: connected components in D1", () => {
     expect(await clusterOf(pair[1] ?? "")).toBeNull();
     const rows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM clusters WHERE id = ?`).bind(gone?.id ?? "").first<{ n: number }>();
     expect(rows?.n).toBe(0);
+  });
+
+  it("should withdraw a component's verdict from its members when the component clears, and when it dissolves", async () => {
+    async function confirmedComponent() {
+      const hot = `system:${unique("hot")}`;
+      const card = `payment:${unique("card")}`;
+      const members = Array.from({ length: 4 }, () => unique("m"));
+      for (const m of members) {
+        await edge(m, hot);
+        await edge(m, card);
+      }
+      await env.DB.prepare(
+        `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
+           elicitation_share, top_model, verdict, reasons, allowlisted, updated_at, signature)
+           VALUES (?, 'system', 4, 100, 1000, 0.9, 1, 1, NULL, 'confirmed', '', 0, ?, ?)`,
+      )
+        .bind(hot, Date.now(), JSON.stringify(signature))
+        .run();
+      return { hot, card, members };
+    }
+    const componentVerdictOf = async (accountId: string) =>
+      (await env.ACCOUNTS.getByName(accountObjectName(accountId)).inspect()).clusters.filter((v) => v.cluster.startsWith("cc:"));
+
+    const cleared = await confirmedComponent();
+    const dissolved = await confirmedComponent();
+    await linkClusters(env, DEFAULT_POLICY);
+    for (const m of [cleared.members[0], dissolved.members[0]]) {
+      expect(await componentVerdictOf(m ?? "")).toEqual([expect.objectContaining({ verdict: "confirmed" })]);
+    }
+
+    // The key's root withdrew its verdict: the component is only linked now, and its members must not stay capped.
+    await env.DB.prepare(`UPDATE fingerprint_keys SET verdict = 'none' WHERE fp_key = ?`).bind(cleared.hot).run();
+    // The other campaign's accounts stopped sharing anything: no component is left to hold a verdict.
+    await env.DB.prepare(`DELETE FROM account_fingerprints WHERE fp_key IN (?, ?)`).bind(dissolved.hot, dissolved.card).run();
+    await linkClusters(env, DEFAULT_POLICY);
+    expect((await clusterOf(cleared.members[0] ?? ""))?.verdict).toBe("none");
+    expect(await clusterOf(dissolved.members[0] ?? "")).toBeNull();
+    for (const m of [...cleared.members, ...dissolved.members]) expect(await componentVerdictOf(m)).toEqual([]);
+  });
+
+  it("should read only edges that can link, and withdraw nothing from a run that reached its edge cap", async () => {
+    const baseline = await linkClusters(env, DEFAULT_POLICY);
+    expect(baseline.complete).toBe(true);
+    // 1,500 accounts on one ASN: a key that links nothing is never loaded.
+    const asn = `asn:${unique("big")}`;
+    const crowd = Array.from({ length: 1_500 }, (_, i) => [unique(`crowd${i}`), asn, "asn", 1, 1]);
+    await env.DB.prepare(
+      `INSERT INTO account_fingerprints (account_id, fp_key, kind, first_seen, last_seen) SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4 FROM json_each(?1) r`,
+    ).bind(JSON.stringify(crowd)).run();
+    expect((await linkClusters(env, DEFAULT_POLICY)).read).toBe(baseline.read);
+
+    // A confirmed campaign, seen long ago, then 1,100 fresher edges (550 pairs sharing a card) past a cap of 1,000.
+    const hot = `system:${unique("hot")}`;
+    const members = Array.from({ length: 4 }, () => unique("m"));
+    await env.DB.batch(members.map((m) =>
+      env.DB.prepare(`INSERT INTO account_fingerprints (account_id, fp_key, kind, first_seen, last_seen) VALUES (?, ?, 'system', 2, 2)`).bind(m, hot)));
+    await env.DB.prepare(
+      `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
+         elicitation_share, top_model, verdict, reasons, allowlisted, updated_at, signature)
+         VALUES (?, 'system', 4, 100, 1000, 0.9, 1, 1, NULL, 'confirmed', '', 0, ?, ?)`,
+    ).bind(hot, Date.now(), JSON.stringify(signature)).run();
+    await linkClusters(env, DEFAULT_POLICY);
+    expect((await clusterOf(members[0] ?? ""))?.verdict).toBe("confirmed");
+    const run = unique("run");
+    const cards = Array.from({ length: 1_100 }, (_, i) => [unique(`pair${i}`), `payment:pair-${run}-${Math.floor(i / 2)}`, "payment", Date.now(), Date.now()]);
+    await env.DB.prepare(
+      `INSERT INTO account_fingerprints (account_id, fp_key, kind, first_seen, last_seen) SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4 FROM json_each(?1) r`,
+    ).bind(JSON.stringify(cards)).run();
+    const capped = policySchema.parse({ clusters: { linkMaxEdges: 1_000 } });
+    const truncated = await linkClusters(env, capped);
+    expect(truncated).toMatchObject({ read: 1_000, complete: false });
+    // The campaign's old edges were not read this run, and it is not told it is clear.
+    expect((await clusterOf(members[0] ?? ""))?.verdict).toBe("confirmed");
+    expect((await env.ACCOUNTS.getByName(accountObjectName(members[0] ?? "")).inspect()).clusters).toContainEqual(
+      expect.objectContaining({ verdict: "confirmed" }),
+    );
+    await env.DB.prepare(`DELETE FROM account_fingerprints WHERE fp_key = ? OR kind = 'payment' AND fp_key LIKE 'payment:pair-%'`).bind(asn).run();
   });
 });
