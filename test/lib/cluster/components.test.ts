@@ -128,6 +128,18 @@ describe("a component's signature", () => {
     expect(sig.eliciting).toBe(true);
     expect(componentSignature([[stray], [stray]]).eliciting).toBe(false);
   });
+
+  it("should carry the wrappers most members' keys name, at most four, and none when no key names one", () => {
+    const w = (n: number) => `wrap:p:${String(n).padStart(16, "0")}`;
+    const campaign = { bands: [], eliciting: false, wrappers: [w(1), w(2)] };
+    const rotated = { bands: [], eliciting: false, wrappers: [w(3), w(4), w(5)] };
+    // One member naming a wrapper through two keys counts once.
+    const sig = componentSignature([[campaign, campaign], [campaign], [campaign, rotated], [rotated], [{ bands: [], eliciting: false, wrappers: [w(6)] }]]);
+    expect(sig.wrappers?.slice(0, 2)).toEqual([w(1), w(2)]);
+    expect(sig.wrappers).toHaveLength(4);
+    expect(sig.wrappers).not.toContain(w(6));
+    expect(componentSignature([[{ bands: ["tpl:0:aaaa"], eliciting: false }]])).toEqual({ bands: ["tpl:0:aaaa"], eliciting: false });
+  });
 });
 
 describe("cluster verdict rules", () => {
