@@ -190,11 +190,13 @@ describe("which requests a key verdict lands on", () => {
     expect(verdictApplies({ cluster: "sdk:s", signature: { bands: ["tpl:0:aaaa"], eliciting: false } }, campaign, 0.5)).toBe(false);
   });
 
-  it("should let a narrow or content key's verdict land on eliciting requests too", () => {
-    for (const cluster of ["prefix:p", "system:x", "tpl:0:aaaa"]) {
+  it("should let a narrow key's verdict land on eliciting requests too, and an exact prompt's on every request carrying it", () => {
+    for (const cluster of ["prefix:p", "tpl:0:aaaa"]) {
       expect(verdictApplies({ cluster, signature }, { ...honest, elicitation: 0.9 }, 0.5)).toBe(true);
       expect(verdictApplies({ cluster, signature }, honest, 0.5)).toBe(false);
     }
+    // One exact system prompt is the campaign's own: carrying it is enough.
+    expect(verdictApplies({ cluster: "system:x", signature }, honest, 0.5)).toBe(true);
   });
 
   it("should land a component's verdict on members' requests that look like its campaign", () => {
