@@ -162,13 +162,23 @@ describe("the evidence score through the gateway", () => {
     await reportInterval(fleet);
     const after = await round(101);
     expect(after.sent).toBeGreaterThan(0);
-    for (const account of fleet) {
+    const lastRound: string[] = [];
+    for (const [i, account] of fleet.entries()) {
       const state = await env.ACCOUNTS.getByName(accountObjectName(account.id)).inspect();
+      lastRound.push(...state.recentDecisions.slice(0, burst(i, 101)).map((d) => d.requestId));
       const latest = state.recentDecisions[0];
-      if (!latest || burst(fleet.indexOf(account), 101) === 0) continue;
+      if (!latest || burst(i, 101) === 0) continue;
       expect(latest.reasons, account.id).toContain("cluster.confirmed");
       expect(["degrade", "throttle", "block"], account.id).toContain(latest.action);
     }
+    // And it is the system prompt key's verdict that lands, not only the client build's: the audit
+    // rows (handed to D1 with the next report) name it on every request of that last round.
+    await reportInterval(fleet);
+    expect(lastRound).toHaveLength(after.sent);
+    const audited = await env.DB.prepare(`SELECT COUNT(*) AS n FROM audit_log WHERE request_id IN (SELECT value FROM json_each(?)) AND instr(cluster, ?) > 0`)
+      .bind(JSON.stringify(lastRound), systemKey)
+      .first<{ n: number }>();
+    expect(audited?.n).toBe(after.sent);
   });
 
   it("should not touch 40 honest accounts behind one office NAT sharing a coding tool's prompt from diverse clients at ordinary volume", { timeout: 300_000 }, async () => {
