@@ -10,6 +10,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { BoundedMap } from "../lib/bounded-map.ts";
+import { ActiveAccounts } from "../lib/cluster/active.ts";
 import { HyperLogLog } from "../lib/cluster/hll.ts";
 import {
   blendSynchrony,
@@ -21,7 +22,7 @@ import {
   slidingValue,
   type KeyDelta,
 } from "../lib/cluster/rollup.ts";
-import { judgeKey, keyKind, type KeyMetrics, type Verdict } from "../lib/cluster/verdict.ts";
+import { judgeKey, keyKind, withWrappers, type EvidenceItem, type KeyMetrics, type Signature, type Verdict, type VerdictResult } from "../lib/cluster/verdict.ts";
 import { PolicyFromText, type Policy } from "../lib/policy.ts";
 import { PendingAudit } from "./pending-audit.ts";
 import { migrate, Startup, type SqliteSchema } from "./sqlite.ts";
@@ -80,11 +81,12 @@ export const ROOT_SCHEMA: SqliteSchema = {
   ],
 };
 
+/** What a collector needs to hand a verdict on; the score and its evidence stay with the root and D1. */
 export type RootAnswer = {
   verdict: Verdict;
   reasons: string[];
   capPerWindow: number | null;
-  signature: { bands: string[]; eliciting: boolean };
+  signature: Signature;
   decidedAt: number;
   /** When the root gave this answer: a standing verdict stays fresh as long as the root keeps restating it. */
   answeredAt: number;
@@ -99,6 +101,9 @@ export type RootState = {
   reasons: string[];
   decidedAt: number;
   rollups: number;
+  /** The latest verdict's evidence score and items; null and [] when the key was not judged. */
+  score: number | null;
+  evidence: EvidenceItem[];
 };
 
 type SqlValue = string | number | null | ArrayBuffer;
@@ -107,6 +112,8 @@ export class ClusterRootDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly startup: Startup;
   private hll: HyperLogLog | null = null;
+  /** Accounts active in the window (lib/cluster/active.ts), from this instance's first roll-up on. */
+  private active: ActiveAccounts | null = null;
   /**
    * Storage read once per instance and written through: a root answers every collector every
    * interval, and re-reading its meta and buckets for each answer cost more than the answer.
@@ -153,6 +160,8 @@ export class ClusterRootDO extends DurableObject<Env> {
     let changed = false;
     for (const account of delta.accounts) changed = hll.add(account) || changed;
     if (changed) this.unwritten.meta.add("hll");
+    this.active ??= new ActiveAccounts(now);
+    this.active.add(delta.accounts, now, windowMs);
 
     const start = bucketStart(now, windowMs);
     const buckets = this.buckets();
@@ -183,28 +192,38 @@ export class ClusterRootDO extends DurableObject<Env> {
 
     const key = delta.key;
     const metrics = this.metrics(key, now, windowMs, policy, hll);
-    const result = judgeKey(key, metrics, policy);
+    const judged = judgeKey(key, metrics, policy);
+    // The campaign's wrappers join its signature here, so its verdict lands on requests that carry them.
+    const result: VerdictResult = { ...judged, signature: withWrappers(key, judged.signature, metrics, policy.clusters.templateConcentration) };
     const previous = this.getMeta<string>("verdict");
+    const signatureText = JSON.stringify(result.signature);
+    const signatureChanged = this.getMeta<string>("signature") !== signatureText;
     this.setMeta("verdict", result.verdict);
     this.setMeta("reasons", result.reasons.join(","));
+    this.setMeta("signature", signatureText);
+    // Every roll-up moves the values: written behind with the counters, not once per roll-up.
+    this.deferMeta("score", result.evidence.length > 0 ? result.score : null);
+    this.deferMeta("evidence", JSON.stringify(result.evidence));
     if (previous !== result.verdict) this.setMeta("decided_at", now);
     const decidedAt = this.getMeta<number>("decided_at") ?? now;
 
     this.writeWhenDue(previous !== result.verdict);
 
     const lastSnapshot = this.getMeta<number>("snapshot_at") ?? 0;
-    if (previous !== result.verdict || now - lastSnapshot >= SNAPSHOT_INTERVAL_MS) {
+    // A new signature is a new verdict for the linker, which reads it from the snapshot.
+    if (previous !== result.verdict || (signatureChanged && result.verdict !== "none") || now - lastSnapshot >= SNAPSHOT_INTERVAL_MS) {
       this.setMeta("snapshot_at", now);
       await this.writeSnapshot(key, metrics, result, policy, counts, now);
     }
-    return { ...result, decidedAt, answeredAt: now, accounts: metrics.accounts };
+    const { verdict, reasons, capPerWindow, signature } = result;
+    return { verdict, reasons, capPerWindow, signature, decidedAt, answeredAt: now, accounts: metrics.accounts };
   }
 
   /** The root's view, for the admin API and tests. */
   async inspectRoot(policy: Policy): Promise<RootState> {
     await this.startup.ready();
     const key = this.getMeta<string>("key");
-    if (key === null) return { key: null, accounts: 0, metrics: null, verdict: "none", reasons: [], decidedAt: 0, rollups: 0 };
+    if (key === null) return { key: null, accounts: 0, metrics: null, verdict: "none", reasons: [], decidedAt: 0, rollups: 0, score: null, evidence: [] };
     const hll = this.loadHll();
     return {
       key,
@@ -214,6 +233,8 @@ export class ClusterRootDO extends DurableObject<Env> {
       reasons: (this.getMeta<string>("reasons") ?? "").split(",").filter(Boolean),
       decidedAt: this.getMeta<number>("decided_at") ?? 0,
       rollups: this.getMeta<number>("rollups") ?? 0,
+      score: this.getMeta<number>("score"),
+      evidence: parseEvidence(this.getMeta<string>("evidence")),
     };
   }
 
@@ -336,9 +357,14 @@ export class ClusterRootDO extends DurableObject<Env> {
         previousRequests += counts.requests;
       }
     }
+    const activeAccounts = this.active?.estimate(now, windowMs, this.getMeta<number>("first_seen") ?? now) ?? null;
     return metricsFrom({
       key,
       accounts: hll.estimate(),
+      volume:
+        activeAccounts === null
+          ? undefined
+          : { activeAccounts, honestRequestsPerAccount: policy.clusters.verdict.honestRequestsPerAccountPerWindow },
       requestsPerWindow: slidingValue(current?.requests ?? 0, previousRequests, now, windowMs),
       windowCounts: both,
       synchrony: this.getMeta<number>("sync_value") ?? 0,
@@ -349,7 +375,7 @@ export class ClusterRootDO extends DurableObject<Env> {
   private async writeSnapshot(
     key: string,
     m: KeyMetrics,
-    { verdict, reasons, signature }: Pick<RootAnswer, "verdict" | "reasons" | "signature">,
+    { verdict, reasons, signature, score, evidence }: VerdictResult,
     policy: Policy,
     counts: KeyDelta["counts"],
     now: number,
@@ -359,17 +385,30 @@ export class ClusterRootDO extends DurableObject<Env> {
     try {
       await this.env.DB.prepare(
         `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
-           elicitation_share, top_model, verdict, reasons, allowlisted, updated_at, signature)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+           elicitation_share, top_model, verdict, reasons, allowlisted, updated_at, signature, score, evidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT (fp_key) DO UPDATE SET accounts = ?3, requests_per_window = ?4, tokens_per_window = ?5, synchrony = ?6,
            template_share = ?7, elicitation_share = ?8, top_model = ?9, verdict = ?10, reasons = ?11, allowlisted = ?12, updated_at = ?13,
-           signature = ?14`,
+           signature = ?14, score = ?15, evidence = ?16`,
       )
         .bind(key, keyKind(key), m.accounts, m.requestsPerWindow, windowTokens, m.synchrony, m.templateShare, m.elicitationShare,
-          topModel, verdict, reasons.join(","), policy.clusters.allowlist.includes(key) ? 1 : 0, now, JSON.stringify(signature))
+          topModel, verdict, reasons.join(","), policy.clusters.allowlist.includes(key) ? 1 : 0, now, JSON.stringify(signature),
+          // Not judged (too small, too slow, allow-listed): no score to explain.
+          evidence.length > 0 ? score : null, evidence.length > 0 ? JSON.stringify(evidence) : null)
         .run();
     } catch (err) {
       console.error(JSON.stringify({ msg: "cluster snapshot failed", key, error: String(err) }));
     }
+  }
+}
+
+/** Evidence items as stored in meta; damaged text reads as none. */
+function parseEvidence(text: string | null): EvidenceItem[] {
+  if (!text) return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? (value as EvidenceItem[]) : [];
+  } catch {
+    return [];
   }
 }

@@ -41,6 +41,7 @@ export const profileSchema = z.object({
   verified: z.boolean(),
   billingCountry: z.nullable(z.string()),
   paymentFingerprint: z.nullable(z.string()),
+  createdAt: z.optional(z.number()),
 });
 
 export const accountRecordSchema = z.object({

@@ -20,6 +20,8 @@ export type AccountProfile = {
   verified: boolean;
   billingCountry: string | null;
   paymentFingerprint: string | null;
+  /** Epoch ms the account was registered; absent in key-index entries written before it was recorded. */
+  createdAt?: number;
 };
 
 /** What the fingerprint step hands to admission: keys to count, features to judge. */

@@ -186,6 +186,14 @@ const clusterVerdictSchema = section({
   commonalityCap: z._default(between(0, 20), 3),
   /** Points taken off when members use the API no more than honest accounts of their tier do. */
   volumeRelief: z._default(between(0, 10), 2.5),
+  /**
+   * What an honest account active in a window sends in it: the baseline of the volume ratio. 2 per
+   * 60 s window: a person reads an answer before asking again, and tools that loop (agents, CI) are
+   * the few that do more; so the ratio starts adding at 3 (1.5×) and saturates at 16 (8×), the pace
+   * of a script, while an office that asks once or twice a minute earns the relief. Scale it with
+   * limits.windowSeconds.
+   */
+  honestRequestsPerAccountPerWindow: z._default(positiveNumber, 2),
 }).check(z.refine((v) => v.suspectScore <= v.confirmScore, { message: "suspectScore must not exceed confirmScore" }));
 
 export const policySchema = z.strictObject({

@@ -18,7 +18,7 @@ import { DurableObject } from "cloudflare:workers";
 import { nextAlarmAt, type FlushOutcome } from "../../lib/account-alarm.ts";
 import { paymentKey } from "../../lib/accounts.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
-import { ReportBuffer } from "../../lib/cluster/report.ts";
+import { ReportBuffer, requestEvidence } from "../../lib/cluster/report.ts";
 import { verdictApplies } from "../../lib/cluster/verdict.ts";
 import type { AccountState, AdmitRequest, AdmitResult, CachedVerdict, Override, RateLimitSnapshot, SettleRequest } from "../../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../../lib/names.ts";
@@ -360,6 +360,7 @@ export class AccountDO extends DurableObject<Env> {
       inputTokens: tokens.inputTokens,
       outputTokens: tokens.outputTokens,
       elicited: req.fingerprint.elicitation >= policy.fingerprint.elicitationThreshold,
+      ...requestEvidence({ keys, signals: req.signals }, req.account.createdAt, policy),
     });
     this.reportDueAt ??= now + policy.clusters.reportIntervalSeconds * 1000;
   }

@@ -12,7 +12,7 @@
 import type { CachedVerdict } from "../decision.ts";
 import { fnv1a32 } from "../fasthash.ts";
 import type { Policy } from "../policy.ts";
-import { isBroadKind, type Signature, type Verdict } from "./verdict.ts";
+import { isBroadKind, SIGNATURE_WRAPPERS, type Signature, type Verdict } from "./verdict.ts";
 
 export class UnionFind {
   private readonly parent = new Map<string, string>();
@@ -173,29 +173,38 @@ export function componentVerdict(
 // Template bands a component's signature keeps: the campaign's dominant ones, across its keys.
 const COMPONENT_SIGNATURE_BANDS = 8;
 
+/** The names most members name (each member counted once per name), most common first, ties by name. */
+function mostNamed(perMember: Iterable<Set<string>>, limit: number): string[] {
+  const weight = new Map<string, number>();
+  for (const names of perMember) for (const name of names) weight.set(name, (weight.get(name) ?? 0) + 1);
+  return [...weight.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, limit)
+    .map(([name]) => name);
+}
+
 /**
- * What a component's campaign looks like: the template bands that the most
- * members' judged keys name, and whether any of those keys elicits. A
+ * What a component's campaign looks like: the template bands and wrapper keys
+ * that the most members' judged keys name (as many wrappers as a key's own
+ * signature keeps), and whether any of those keys elicits. A
  * component verdict lands only on member requests that look like this (see
  * verdictApplies), so an honest account linked into a campaign's component
  * through a shared exit or card is not treated as the campaign.
  */
 export function componentSignature(memberKeys: Iterable<Signature[]>): Signature {
-  const weight = new Map<string, number>();
+  const bands: Set<string>[] = [];
+  const wrappers: Set<string>[] = [];
   let eliciting = false;
   for (const signatures of memberKeys) {
-    const bands = new Set<string>();
-    for (const s of signatures) {
-      for (const band of s.bands) bands.add(band);
-      eliciting ||= s.eliciting;
-    }
-    for (const band of bands) weight.set(band, (weight.get(band) ?? 0) + 1);
+    bands.push(new Set(signatures.flatMap((s) => s.bands)));
+    wrappers.push(new Set(signatures.flatMap((s) => s.wrappers ?? [])));
+    eliciting ||= signatures.some((s) => s.eliciting);
   }
-  const bands = [...weight.entries()]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, COMPONENT_SIGNATURE_BANDS)
-    .map(([band]) => band);
-  return { bands, eliciting };
+  const signature: Signature = { bands: mostNamed(bands, COMPONENT_SIGNATURE_BANDS), eliciting };
+  // Absent rather than empty, so a component without wrappers keeps the signature text it always had.
+  const top = mostNamed(wrappers, SIGNATURE_WRAPPERS);
+  if (top.length > 0) signature.wrappers = top;
+  return signature;
 }
 
 /** A component judged: what is stored for operators and what its members are told. */

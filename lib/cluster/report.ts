@@ -4,6 +4,8 @@
  * template bands, wrapper keys and models seen since the last report, plus the account's
  * request-start histogram for timing synchrony.
  */
+import type { Policy, RiskSignal } from "../policy.ts";
+import { asnCategoriesOf } from "../region/asn.ts";
 import { recordStart, type StartHistogram } from "./synchrony.ts";
 
 export type KeyCounts = {
@@ -63,6 +65,39 @@ export const CREATION_BUCKET_MS = 6 * 3_600_000;
 /** The bucket label of an account's creation time (epoch ms). */
 export function creationBucket(createdAt: number): string {
   return String(Math.floor(createdAt / CREATION_BUCKET_MS));
+}
+
+const ASN_SIGNALS: ReadonlySet<RiskSignal> = new Set(["hosting_asn", "vpn_asn", "proxy_asn"]);
+
+/**
+ * What a request says about the verdict score's network, client, prompt and account-age evidence,
+ * from what the account object has at admission: the request's keys and edge signals, and the
+ * account's creation time. Unknown stays undefined, never false or 0: with no ASN categories in the
+ * policy nothing is known about hosting, and an account created at 0 (not recorded) has no age.
+ */
+export function requestEvidence(
+  request: { keys: readonly string[]; signals: readonly RiskSignal[] },
+  createdAt: number | undefined,
+  policy: Policy,
+): Pick<ReportedRequest, "hosting" | "client" | "system" | "created"> {
+  const lists = policy.regions.asnCategories;
+  let hosting: boolean | undefined;
+  if (lists.hosting.length > 0 || lists.vpn.length > 0 || lists.residentialProxy.length > 0) {
+    // The edge's signals, or the ASN itself: asnAction "allow" and region-exempt accounts raise no signal.
+    const asnKey = request.keys.find((k) => k.startsWith("asn:"));
+    const asn = asnKey === undefined ? null : Number(asnKey.slice(4));
+    hosting =
+      request.signals.some((s) => ASN_SIGNALS.has(s)) ||
+      (asn !== null && Number.isSafeInteger(asn) && asnCategoriesOf(asn, policy).length > 0);
+  }
+  const find = (prefix: string) => request.keys.find((k) => k.startsWith(prefix)) ?? null;
+  return {
+    hosting,
+    client: find("tls+sdk:") ?? find("tls:") ?? find("sdk:"),
+    // Keys arrive with allow-listed prompts already removed, so an allowed tool's prompt is never counted.
+    system: find("system:"),
+    created: createdAt !== undefined && createdAt > 0 ? creationBucket(createdAt) : null,
+  };
 }
 
 // Bounds per report so one account can never make a collector call large: keys beyond this are dropped

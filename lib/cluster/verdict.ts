@@ -133,6 +133,19 @@ export function isBroadKind(kind: string): boolean {
 }
 
 /**
+ * Key kinds that name one exact piece of a prompt (the whole system prompt, a wrapper's 64-bit hash
+ * over at least 8 words), alone or combined with other parts: unrelated customers share one only by
+ * running the same tool, and an allow-listed tool's never becomes a key. A verdict on such a key is
+ * about the requests that carry it, whether or not they also share bands or elicit. A combination with
+ * a template band is not one: a band is a 16-bit slice that unrelated prompts share by chance.
+ */
+const EXACT_CONTENT_PARTS = new Set(["system", WRAPPER_KIND]);
+export function isExactContentKind(kind: string): boolean {
+  const parts = kind.split("+");
+  return parts.some((p) => EXACT_CONTENT_PARTS.has(p)) && !parts.some((p) => p === "tpl" || p === "template");
+}
+
+/**
  * Template bands a request must share with a campaign's signature to count as
  * carrying its template. One 16-bit band is not enough: honest prompts of a
  * common shape collide on single bands (in the full simulation 284 honest
@@ -149,7 +162,8 @@ export const SIGNATURE_BANDS_TO_MATCH = 2;
  * carry one of its wrapper keys (64 bits over at least 8 words of the exact
  * instruction: unrelated prompts share one about as often as they share a
  * whole sentence, unlike a 16-bit band), or, unless the key is broad (ASN,
- * SDK, TLS, header set), elicit reasoning when the campaign does. Nothing
+ * SDK, TLS, header set), elicit reasoning when the campaign does. On an exact
+ * content key (isExactContentKind) carrying the key is the signature. Nothing
  * else that shares a key or a component with a campaign is treated as the
  * campaign; a verdict without a signature applies to nothing.
  */
@@ -162,6 +176,7 @@ export function verdictApplies(
   if (!component && !request.keys.includes(verdict.cluster)) return false;
   const signature = verdict.signature;
   if (!signature) return false;
+  if (!component && isExactContentKind(keyKind(verdict.cluster))) return true;
   let shared = 0;
   for (const band of signature.bands) if (request.keys.includes(band)) shared++;
   if (shared >= SIGNATURE_BANDS_TO_MATCH) return true;

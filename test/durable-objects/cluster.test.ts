@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
 import { clusterCollectorName, clusterRootName, collectorIndex } from "../../lib/names.ts";
 import { policyText, validatePolicy, type Policy } from "../../lib/policy.ts";
-import { unique } from "../helpers.ts";
+import { admin, unique } from "../helpers.ts";
 
 /**
  * Collectors here flush only when a test says so (`flushAll`): with the default 10 s interval, a slow
@@ -83,6 +83,50 @@ describe("Cluster collectors and roots", () => {
     expect(edges?.n).toBe(40);
   });
 
+  it("should confirm a fleet on one exact system prompt from hosting, client and volume evidence and explain it in the admin API", async () => {
+    const p = policy({ verdict: {} });
+    const key = `system:${unique("fleet")}`;
+    const client = `tls+sdk:${unique("build")}`;
+    const t0 = Date.now() - 30_000;
+    for (let i = 0; i < 30; i++) {
+      const account = unique("fleet");
+      const buffer = new ReportBuffer();
+      // Ten requests each, at the account's own moments: no synchrony, no template, no elicitation.
+      for (let r = 0; r < 10; r++) {
+        buffer.add({
+          at: t0 + ((i * 7_919 + r * 2_713) % 28_000), keys: [key, client], bands: [], model: "demo-model-1", inputTokens: 100, outputTokens: 500,
+          elicited: false, hosting: true, client, system: key,
+        });
+      }
+      const batch = buffer.drain(account);
+      if (!batch) throw new Error("empty report");
+      await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(account, p.clusters.shards))).report(batch, policyText(p));
+    }
+    await flushAll(p);
+    const root = await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p);
+    expect(root.verdict).toBe("confirmed");
+    expect(root.metrics?.synchrony ?? 1).toBeLessThan(0.5);
+    // 300 requests by 30 active accounts: 10 each against an honest 2.
+    expect(root.metrics?.volumeRatio).toBeCloseTo(5, 0);
+
+    const res = await admin("GET", `/clusters/${encodeURIComponent(key)}`);
+    expect(res.status).toBe(200);
+    type Item = { evidence: string; value: number | null; points: number; reason: string | null; implied: boolean };
+    const body = (await res.json()) as { cluster: { verdict: string; score: number | null; evidence: Item[] } };
+    expect(body.cluster.verdict).toBe("confirmed");
+    expect(body.cluster.score).toBeGreaterThanOrEqual(p.clusters.verdict.confirmScore);
+    const byName = new Map(body.cluster.evidence.map((e) => [e.evidence, e]));
+    expect(byName.get("hosting")).toMatchObject({ value: 1, reason: "cluster.hosting" });
+    expect(byName.get("hosting")?.points).toBeGreaterThan(0);
+    expect(byName.get("volume")).toMatchObject({ reason: "cluster.heavy_volume" });
+    expect(byName.get("client")).toMatchObject({ value: 1, reason: "cluster.one_client" });
+    // The key is the prompt: that evidence is implied and adds nothing.
+    expect(byName.get("system_prompt")).toMatchObject({ implied: true, points: 0 });
+    // The points explain the score: prior plus items is the logistic's argument.
+    const logOdds = p.clusters.verdict.priors.content + body.cluster.evidence.reduce((n, e) => n + e.points, 0);
+    expect(body.cluster.score).toBeCloseTo(1 / (1 + Math.exp(-logOdds)), 2);
+  });
+
   it("should write a burst of roll-ups to storage behind them, by alarm, and read the same root back after an eviction", async () => {
     const p = policy();
     const key = `tls:${unique("burst")}`;
@@ -103,7 +147,8 @@ describe("Cluster collectors and roots", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stored()).toEqual({ rollups: 6, requests: 30 });
     await evictDurableObject(stub);
-    expect(await stub.inspectRoot(p)).toEqual(before);
+    // The window's active accounts live in memory: a fresh instance does not guess a volume ratio.
+    expect(await stub.inspectRoot(p)).toEqual({ ...before, metrics: { ...before.metrics, volumeRatio: undefined } });
   });
 
   it("should leave many honest accounts on one key with diverse prompts and timing alone", async () => {

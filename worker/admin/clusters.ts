@@ -70,6 +70,8 @@ type KeyRow = {
   reasons: string;
   allowlisted: number;
   updated_at: number;
+  score: number | null;
+  evidence: string | null;
 };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -79,6 +81,32 @@ export function parseKeyList(text: string | null): string[] {
   try {
     const value: unknown = JSON.parse(text);
     return Array.isArray(value) ? value.filter((k): k is string => typeof k === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** One item of a key's evidence as operators read it: what was seen, the points it added, the reason it earned. */
+type PublicEvidence = { evidence: string; value: number | null; points: number; reason: string | null; implied: boolean };
+
+/** The stored evidence list; damaged or absent text reads as none. */
+export function parseEvidence(text: string | null): PublicEvidence[] {
+  if (!text) return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!Array.isArray(value)) return [];
+    return value.flatMap((item: unknown) => {
+      if (typeof item !== "object" || item === null) return [];
+      const e = item as Record<string, unknown>;
+      if (typeof e.evidence !== "string" || typeof e.points !== "number") return [];
+      return [{
+        evidence: e.evidence,
+        value: typeof e.value === "number" ? e.value : null,
+        points: e.points,
+        reason: typeof e.reason === "string" ? e.reason : null,
+        implied: e.implied === true,
+      }];
+    });
   } catch {
     return [];
   }
@@ -98,6 +126,9 @@ export function publicKeyRollup(row: KeyRow) {
     topModel: row.top_model,
     verdict: row.verdict,
     reasons: splitReasons(row.reasons),
+    // null: the key was not judged (too few accounts or requests, allow-listed) or predates the score.
+    score: row.score ?? null,
+    evidence: parseEvidence(row.evidence ?? null),
     allowlisted: row.allowlisted === 1,
     updatedAt: iso(row.updated_at),
   };

@@ -128,6 +128,18 @@ describe("a component's signature", () => {
     expect(sig.eliciting).toBe(true);
     expect(componentSignature([[stray], [stray]]).eliciting).toBe(false);
   });
+
+  it("should carry the wrappers most members' keys name, at most four, and none when no key names one", () => {
+    const w = (n: number) => `wrap:p:${String(n).padStart(16, "0")}`;
+    const campaign = { bands: [], eliciting: false, wrappers: [w(1), w(2)] };
+    const rotated = { bands: [], eliciting: false, wrappers: [w(3), w(4), w(5)] };
+    // One member naming a wrapper through two keys counts once.
+    const sig = componentSignature([[campaign, campaign], [campaign], [campaign, rotated], [rotated], [{ bands: [], eliciting: false, wrappers: [w(6)] }]]);
+    expect(sig.wrappers?.slice(0, 2)).toEqual([w(1), w(2)]);
+    expect(sig.wrappers).toHaveLength(4);
+    expect(sig.wrappers).not.toContain(w(6));
+    expect(componentSignature([[{ bands: ["tpl:0:aaaa"], eliciting: false }]])).toEqual({ bands: ["tpl:0:aaaa"], eliciting: false });
+  });
 });
 
 describe("cluster verdict rules", () => {
@@ -178,11 +190,13 @@ describe("which requests a key verdict lands on", () => {
     expect(verdictApplies({ cluster: "sdk:s", signature: { bands: ["tpl:0:aaaa"], eliciting: false } }, campaign, 0.5)).toBe(false);
   });
 
-  it("should let a narrow or content key's verdict land on eliciting requests too", () => {
-    for (const cluster of ["prefix:p", "system:x", "tpl:0:aaaa"]) {
+  it("should let a narrow key's verdict land on eliciting requests too, and an exact prompt's on every request carrying it", () => {
+    for (const cluster of ["prefix:p", "tpl:0:aaaa"]) {
       expect(verdictApplies({ cluster, signature }, { ...honest, elicitation: 0.9 }, 0.5)).toBe(true);
       expect(verdictApplies({ cluster, signature }, honest, 0.5)).toBe(false);
     }
+    // One exact system prompt is the campaign's own: carrying it is enough.
+    expect(verdictApplies({ cluster: "system:x", signature }, honest, 0.5)).toBe(true);
   });
 
   it("should land a component's verdict on members' requests that look like its campaign", () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CREATION_BUCKET_MS, creationBucket, ReportBuffer, type ReportedRequest } from "../../../lib/cluster/report.ts";
+import { ActiveAccounts } from "../../../lib/cluster/active.ts";
+import { CREATION_BUCKET_MS, creationBucket, ReportBuffer, requestEvidence, type ReportedRequest } from "../../../lib/cluster/report.ts";
+import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy.ts";
 
 const request: ReportedRequest = { at: 1_000, keys: ["asn:1", "tls+sdk:c"], bands: [], model: "m", inputTokens: 10, outputTokens: 20, elicited: false };
 
@@ -25,5 +27,60 @@ describe("account reports of verdict evidence", () => {
     const t = 100 * CREATION_BUCKET_MS;
     expect(creationBucket(t + 1)).toBe(creationBucket(t + CREATION_BUCKET_MS - 1));
     expect(creationBucket(t)).not.toBe(creationBucket(t + 4 * CREATION_BUCKET_MS));
+  });
+});
+
+describe("a request's verdict evidence at the account object", () => {
+  const listed = (() => {
+    const result = validatePolicy({ regions: { asnCategories: { hosting: [64500] }, asnAction: "allow" } });
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    return result.policy;
+  })();
+  const keys = ["asn:64500", "tls:t", "sdk:s", "tls+sdk:c", "system:p", "wrap:p:0123456789abcdef"];
+
+  it("should take the combined client key first, then TLS, then SDK, and the request's system prompt key", () => {
+    expect(requestEvidence({ keys, signals: [] }, undefined, listed)).toMatchObject({ client: "tls+sdk:c", system: "system:p" });
+    expect(requestEvidence({ keys: ["sdk:s", "tls:t"], signals: [] }, undefined, listed)).toMatchObject({ client: "tls:t", system: null });
+    expect(requestEvidence({ keys: ["sdk:s"], signals: [] }, undefined, listed).client).toBe("sdk:s");
+  });
+
+  it("should read hosting from the edge's ASN signals or the listed ASN, and as unknown when the policy lists no ASN", () => {
+    // asnAction "allow" raises no signal: the listed ASN still says where the request came from.
+    expect(requestEvidence({ keys, signals: [] }, undefined, listed).hosting).toBe(true);
+    expect(requestEvidence({ keys: ["asn:7"], signals: ["vpn_asn"] }, undefined, listed).hosting).toBe(true);
+    expect(requestEvidence({ keys: ["asn:7"], signals: ["tor"] }, undefined, listed).hosting).toBe(false);
+    expect(requestEvidence({ keys, signals: ["hosting_asn"] }, undefined, DEFAULT_POLICY).hosting).toBeUndefined();
+  });
+
+  it("should bucket a known creation time and leave an unknown one out", () => {
+    const at = 42 * CREATION_BUCKET_MS + 5;
+    expect(requestEvidence({ keys, signals: [] }, at, listed).created).toBe(creationBucket(at));
+    expect(requestEvidence({ keys, signals: [] }, 0, listed).created).toBeNull();
+    expect(requestEvidence({ keys, signals: [] }, undefined, listed).created).toBeNull();
+  });
+});
+
+describe("accounts active in the window", () => {
+  const WINDOW = 60_000;
+
+  it("should count the accounts of the current and previous window, not those of older ones", () => {
+    const t0 = 10 * WINDOW;
+    const active = new ActiveAccounts(t0);
+    active.add(Array.from({ length: 30 }, (_, i) => `old${i}`), t0, WINDOW);
+    active.add(Array.from({ length: 40 }, (_, i) => `a${i}`), t0 + WINDOW, WINDOW);
+    active.add(Array.from({ length: 40 }, (_, i) => `a${i}`), t0 + 2 * WINDOW + 5, WINDOW);
+    // Slow members report in few intervals; each is counted once per window however often it reports.
+    expect(active.estimate(t0 + 2 * WINDOW + 10, WINDOW, t0)).toBe(40);
+  });
+
+  it("should answer unknown until this instance has watched a whole window, unless it saw the key's first roll-up", () => {
+    const t0 = 10 * WINDOW;
+    const late = new ActiveAccounts(t0 + WINDOW / 2);
+    late.add(["a", "b"], t0 + WINDOW / 2, WINDOW);
+    expect(late.estimate(t0 + WINDOW / 2, WINDOW, t0)).toBeNull();
+    expect(late.estimate(t0 + 2 * WINDOW + 1, WINDOW, t0)).toBe(0);
+    const fromStart = new ActiveAccounts(t0);
+    fromStart.add(["a", "b"], t0, WINDOW);
+    expect(fromStart.estimate(t0 + 1, WINDOW, t0)).toBe(2);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { metricsFrom, emptyCounts } from "../../../lib/cluster/rollup.ts";
-import { type KeyMetrics, parseSignature, sameSignature, type Signature, verdictApplies, withWrappers } from "../../../lib/cluster/verdict.ts";
+import { isExactContentKind, type KeyMetrics, parseSignature, sameSignature, type Signature, verdictApplies, withWrappers } from "../../../lib/cluster/verdict.ts";
 
 const WRAP = "wrap:s:0123456789abcdef";
 const OTHER_WRAP = "wrap:s:fedcba9876543210";
@@ -34,6 +34,33 @@ describe("verdictApplies with wrapper signatures", () => {
     const old = { cluster: "tls:aaaa", signature: { bands: ["tpl:0:1111", "tpl:1:2222"], eliciting: false } };
     expect(verdictApplies(old, { keys: ["tls:aaaa", "tpl:0:1111", "tpl:1:2222"], elicitation: 0 }, THRESHOLD)).toBe(true);
     expect(verdictApplies(old, { keys: ["tls:aaaa", "tpl:0:1111", WRAP], elicitation: 0 }, THRESHOLD)).toBe(false);
+  });
+});
+
+describe("verdictApplies on exact content keys", () => {
+  const bare: Signature = { bands: [], eliciting: false };
+
+  it("Should land a verdict on an exact system prompt key on every request carrying that prompt, without bands or elicitation", () => {
+    const onSystem = { cluster: "system:5f3a5f3a5f3a5f3a", signature: bare };
+    expect(verdictApplies(onSystem, { keys: ["asn:64500", "system:5f3a5f3a5f3a5f3a"], elicitation: 0 }, THRESHOLD)).toBe(true);
+    expect(verdictApplies(onSystem, { keys: ["asn:64500", "system:0000000000000000"], elicitation: 1 }, THRESHOLD)).toBe(false);
+  });
+
+  it("Should land a verdict on a wrapper key, or a combination with a system prompt, on the requests carrying it", () => {
+    expect(verdictApplies({ cluster: WRAP, signature: bare }, { keys: [WRAP], elicitation: 0 }, THRESHOLD)).toBe(true);
+    expect(verdictApplies({ cluster: "tls+system:ab12", signature: bare }, { keys: ["tls+system:ab12"], elicitation: 0 }, THRESHOLD)).toBe(true);
+  });
+
+  it("Should still ask broad, network and band keys for the campaign's signature", () => {
+    for (const cluster of ["asn:64500", "tls:aaaa", "sdk:bbbb", "headers:cccc", "tls+sdk:dddd", "prefix:203.0.113.0/24", "tpl:0:1111", "system+tpl:ee"]) {
+      expect(verdictApplies({ cluster, signature: bare }, { keys: [cluster], elicitation: 0 }, THRESHOLD), cluster).toBe(false);
+    }
+    expect(["system", "wrap", "asn+system"].every(isExactContentKind)).toBe(true);
+    expect(["asn", "tls+sdk", "prefix", "tpl", "system+tpl", "headers"].some(isExactContentKind)).toBe(false);
+  });
+
+  it("Should not treat a component as exact content: its members still need the signature", () => {
+    expect(verdictApplies({ cluster: "cc:1234", signature: bare }, { keys: ["system:5f3a"], elicitation: 0 }, THRESHOLD)).toBe(false);
   });
 });
 
