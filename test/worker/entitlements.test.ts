@@ -7,7 +7,12 @@ type ErrorBody = { type: string; error: { type: string; message: string } };
 
 const HELP = "verify at https://console.example.test/verify or write to access@example.test";
 
+// A free tier roomy enough for one 64k answer per window: a request above the whole window's output
+// limit is refused as oversized (400) before any entitlement would matter.
+const ROOMY_TIERS = { free: { requests: 20, inputTokens: 200_000, outputTokens: 200_000, exchangesPerDay: 1_000, concurrency: 4 } };
+
 const ENTITLEMENTS = {
+  tiers: ROOMY_TIERS,
   entitlementHelp: HELP,
   entitlements: [
     { when: { verified: false, orgTypes: ["education", "research", "startup"] }, thinkingBudgetTokens: 0, beyond: "refuse" },
@@ -98,13 +103,13 @@ describe("entitlements through the gateway", () => {
 
   it("should hold low-trust accounts to the launch guard's rule on a newly released model, and only in its window", async () => {
     const releasedAt = new Date(Date.now() - 3_600_000).toISOString();
-    await usePolicy({ entitlementHelp: HELP, launchGuard: { models: [{ model: "demo-model-2", releasedAt }], hours: 24 } });
+    await usePolicy({ tiers: ROOMY_TIERS, entitlementHelp: HELP, launchGuard: { models: [{ model: "demo-model-2", releasedAt }], hours: 24 } });
     const asked = messageBody({ model: "demo-model-2", max_tokens: 64_000 });
     const unverified = await createAccount({ tier: "free" });
     const clamped = await postMessage(unverified.key, asked, { headers: { "x-demo-echo": "1" } });
     expect(clamped.status).toBe(200);
     expect(JSON.parse(((await clamped.json()) as Echo).body)).toMatchObject({ model: "demo-model-2", max_tokens: 4_096 });
-    // Fresh accounts from here on: the free tier's 8,000 output tokens per window hold one 64k ask each.
+    // Fresh accounts from here on: the roomy free tier holds a few 64k asks per window each.
     const older = await postMessage((await createAccount({ tier: "free" })).key, messageBody({ max_tokens: 64_000 }), { headers: { "x-demo-echo": "1" } });
     expect((JSON.parse(((await older.json()) as Echo).body) as { max_tokens: number }).max_tokens).toBe(64_000);
     const verified = await createAccount({ tier: "free", verified: true });
@@ -112,6 +117,7 @@ describe("entitlements through the gateway", () => {
     expect((JSON.parse(((await untouched.json()) as Echo).body) as { max_tokens: number }).max_tokens).toBe(64_000);
 
     await usePolicy({
+      tiers: ROOMY_TIERS,
       entitlementHelp: HELP,
       launchGuard: { models: [{ model: "demo-model-2", releasedAt }], hours: 24, rule: { when: { verified: false }, streaming: false } },
     });
@@ -121,7 +127,7 @@ describe("entitlements through the gateway", () => {
       `streaming is not included for unverified accounts in the first 24 hours after demo-model-2 is released. A verified account is entitled to more: ${HELP}`,
     );
 
-    await usePolicy({ launchGuard: { models: [{ model: "demo-model-2", releasedAt: new Date(Date.now() - 25 * 3_600_000).toISOString() }], hours: 24 } });
+    await usePolicy({ tiers: ROOMY_TIERS, launchGuard: { models: [{ model: "demo-model-2", releasedAt: new Date(Date.now() - 25 * 3_600_000).toISOString() }], hours: 24 } });
     const after = await postMessage((await createAccount({ tier: "free" })).key, asked, { headers: { "x-demo-echo": "1" } });
     expect((JSON.parse(((await after.json()) as Echo).body) as { max_tokens: number }).max_tokens).toBe(64_000);
   });
