@@ -69,10 +69,22 @@ describe("the verdict score", () => {
     expect(broad.kindClass).toBe("broad");
     expect(exact.kindClass).toBe("content");
     expect(broad.score).toBeLessThan(exact.score);
-    expect(judgeKey("system:x", m, DEFAULT_POLICY).verdict).toBe("confirmed");
-    expect(judgeKey("tls:x", m, DEFAULT_POLICY).verdict).toBe("suspect");
+    const v = DEFAULT_POLICY.clusters.verdict;
+    expect(exact.score).toBeGreaterThanOrEqual(v.confirmScore);
+    expect(broad.score).toBeLessThan(v.confirmScore);
+    expect(broad.score).toBeGreaterThanOrEqual(v.suspectScore);
     // A third behaviour confirms it on the broad key too.
-    expect(judgeKey("tls:x", { ...m, elicitationShare: 0.6 }, DEFAULT_POLICY).verdict).toBe("confirmed");
+    expect(scoreEvidence("tls:x", { ...m, elicitationShare: 0.6 }, DEFAULT_POLICY).score).toBeGreaterThanOrEqual(v.confirmScore);
+  });
+
+  it("should keep two campaign behaviours past their markers as a floor under the score", () => {
+    // A small, slow hydra: 100 % templated and eliciting at an honest per-account pace. The volume
+    // relief holds its score under confirmScore; two behaviours still confirm it, as they always did.
+    const slow = { ...quiet, accounts: 40, templateShare: 1, elicitationShare: 1, volumeRatio: 1.1 };
+    expect(scoreEvidence("system:x", slow, DEFAULT_POLICY).score).toBeLessThan(DEFAULT_POLICY.clusters.verdict.confirmScore);
+    expect(judgeKey("system:x", slow, DEFAULT_POLICY).verdict).toBe("confirmed");
+    // One behaviour alone is left to the score.
+    expect(judgeKey("system:x", { ...slow, elicitationShare: 0 }, DEFAULT_POLICY).verdict).not.toBe("confirmed");
   });
 
   it("should class keys by their most specific part", () => {
@@ -196,8 +208,14 @@ describe("the verdict score", () => {
 
 describe("the calibration's named cases under the default policy", () => {
   const rank = { none: 0, suspect: 1, confirmed: 2 } as const;
+  // The score's own verdict (judgeKey adds the two-behaviour floor on top, tested apart).
+  const byScore = (key: string, m: KeyMetrics): keyof typeof rank => {
+    const { score } = scoreEvidence(key, m, DEFAULT_POLICY);
+    const v = DEFAULT_POLICY.clusters.verdict;
+    return score >= v.confirmScore ? "confirmed" : score >= v.suspectScore ? "suspect" : "none";
+  };
   const strongest = (keys: readonly { key: string; metrics: KeyMetrics }[], view = (m: KeyMetrics) => m) =>
-    keys.map((k) => judgeKey(k.key, view(k.metrics), DEFAULT_POLICY).verdict).reduce((a, b) => (rank[b] > rank[a] ? b : a), "none" as const as keyof typeof rank);
+    keys.map((k) => byScore(k.key, view(k.metrics))).reduce((a, b) => (rank[b] > rank[a] ? b : a), "none" as const as keyof typeof rank);
 
   it("should confirm none of the honest crowds the score can tell apart, given all their evidence", () => {
     // Without the volume ratio a templated, eliciting course is confirmed, as under the two-boolean rule.
