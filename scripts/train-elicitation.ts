@@ -111,7 +111,7 @@ for (const arg of args.filter((a) => a.startsWith("--set="))) {
 
 // Settings are chosen on VALIDATION: train families and ordinary templates set
 // aside from TRAIN, so the held-out families stay out of every choice.
-const VALIDATION_FAMILIES = new Set(["casual", "embedded", "ru-a"]);
+const VALIDATION_FAMILIES = new Set(["casual", "embedded", "bullets"]);
 const isValidation = (e: Example) => (e.label === null ? e.template % 3 === 1 : VALIDATION_FAMILIES.has(e.family));
 
 let fitOn = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"], augment: true });
@@ -164,6 +164,17 @@ for (const [split, examples] of Object.entries(reportOn)) {
   }
 }
 
+if (args.includes("--show-errors")) {
+  // The prompts behind the numbers: false positives and misses, cut to 160 characters.
+  for (const [split, examples] of Object.entries(reportOn)) {
+    for (const example of examples) {
+      const { score, category } = modelScore(model, example.text);
+      const wrong = example.label === null ? score >= threshold : score < threshold;
+      if (wrong) console.log(`${split} ${example.label ?? "none"}/${example.family} ${score.toFixed(2)} ${category ?? "-"}: ${example.text.slice(0, 160)}`);
+    }
+  }
+}
+
 if (ablate) {
   // Which rules earn their place: held-out recall and false positives of model + all rules but one.
   const heldout = reportOn.heldout ?? reportOn.validation ?? [];
@@ -178,5 +189,9 @@ if (ablate) {
 
 for (const [split, examples] of Object.entries(reportOn)) {
   const evaluation = results[split]?.combined;
-  if (evaluation !== undefined) console.log(JSON.stringify({ split, threshold, examples: examples.length, ...summary(evaluation) }));
+  if (evaluation === undefined) continue;
+  const recalls = evaluation.categories.map((m) => m.recall);
+  const mean = recalls.reduce((a, b) => a + b, 0) / recalls.length;
+  console.log(`${split}: mean recall ${percent(mean)}, min ${percent(Math.min(...recalls))}, ordinary FP ${percent(evaluation.ordinaryFalsePositiveRate)}, hard FP ${percent(evaluation.hardFalsePositiveRate)}`);
+  console.log(JSON.stringify({ split, threshold, examples: examples.length, ...summary(evaluation) }));
 }

@@ -51,9 +51,10 @@ export type GenerateOptions = {
   /** Only these splits (default both). */
   splits?: readonly Split[];
   /**
-   * Training-time noise: some words of an instruction dropped, ordinary prompts
-   * used as the varied content. Makes the model lean on many features of an
-   * instruction instead of memorising a few exact phrases.
+   * Training-time noise and contrast: some words of an instruction dropped,
+   * ordinary prompts used as the varied content, and each elicitation prompt's
+   * content also given alone as an ordinary prompt. Makes the model lean on
+   * many features of the instruction, not on the subject or a few exact phrases.
    */
   augment?: boolean;
 };
@@ -169,22 +170,30 @@ function utf8Cap(text: string): string {
 }
 
 /** An elicitation phrasing around content: inline where it has a {content} slot, else prefix, suffix or system prompt. */
-function phrasingPrompt(
-  phrasing: string,
-  kinds: readonly string[],
-  content: ContentFile,
-  draw: Draw,
-  ordinary: (() => string) | null,
-): { system: string | null; user: string } {
-  const varied = () => (ordinary !== null && draw.random() < 0.3 ? ordinary() : variedContent(kinds, content, draw));
+type Prompt = { system: string | null; user: string };
+
+/**
+ * An elicitation phrasing around content: inline where it has a {content}
+ * slot, else prefix, suffix or system prompt. Also returns the varied content
+ * alone, which training uses as a matched ordinary prompt.
+ */
+function phrasingPrompt(phrasing: string, kinds: readonly string[], content: ContentFile, draw: Draw, ordinary: (() => string) | null): { prompt: Prompt; varied: string } {
+  let last = "";
+  const varied = () => {
+    last = ordinary !== null && draw.random() < 0.3 ? ordinary() : variedContent(kinds, content, draw);
+    return last;
+  };
   const instruction = fillSlots(ordinary === null ? phrasing : dropWords(phrasing, draw), content, draw, varied);
-  if (phrasing.includes("{content}")) return draw.random() < 0.25 ? { system: instruction, user: varied() } : { system: null, user: instruction };
-  // A phrasing that already names its subject ({topic}) often stands alone.
-  if (phrasing.includes("{topic}") && draw.random() < 0.5) return draw.random() < 0.3 ? { system: instruction, user: "Go." } : { system: null, user: instruction };
-  const place = draw.random();
-  if (place < 0.34) return { system: null, user: `${instruction}\n\n${varied()}` };
-  if (place < 0.67) return { system: null, user: `${varied()}\n\n${instruction}` };
-  return { system: instruction, user: varied() };
+  const prompt = ((): Prompt => {
+    if (phrasing.includes("{content}")) return draw.random() < 0.25 ? { system: instruction, user: varied() } : { system: null, user: instruction };
+    // A phrasing that already names its subject ({topic}) often stands alone.
+    if (phrasing.includes("{topic}") && draw.random() < 0.5) return draw.random() < 0.3 ? { system: instruction, user: "Go." } : { system: null, user: instruction };
+    const place = draw.random();
+    if (place < 0.34) return { system: null, user: `${instruction}\n\n${varied()}` };
+    if (place < 0.67) return { system: null, user: `${varied()}\n\n${instruction}` };
+    return { system: instruction, user: varied() };
+  })();
+  return { prompt, varied: last === "" ? variedContent(kinds, content, draw) : last };
 }
 
 // Slots are never dropped: they carry the content.
@@ -197,7 +206,7 @@ function dropWords(phrasing: string, draw: Draw): string {
     .join(" ");
 }
 
-function ordinaryPrompt(template: string, kinds: readonly string[], content: ContentFile, draw: Draw): { system: string | null; user: string } {
+function ordinaryPrompt(template: string, kinds: readonly string[], content: ContentFile, draw: Draw): Prompt {
   const varied = () => variedContent(kinds, content, draw);
   const mark = template.indexOf(USER_MARK);
   if (mark < 0) return { system: null, user: fillSlots(template, content, draw, varied) };
@@ -234,8 +243,10 @@ export function generateExamples(data: CorpusData, options: GenerateOptions): Ex
         const draw = drawFrom(seededRandom(hashSeed(options.seed, `${file.category}/${family}/${index}`)));
         const ordinary = options.augment === true ? () => ordinaryText(draw.pick(trainTemplates), data.content, draw) : null;
         for (let i = 0; i < options.perPhrasing; i++) {
-          const prompt = phrasingPrompt(phrasing, file.content, data.content, draw, ordinary);
+          const { prompt, varied } = phrasingPrompt(phrasing, file.content, data.content, draw, ordinary);
           examples.push({ text: scoredText(prompt.system, prompt.user), label: file.category as Category, split, family, hard: false, template: index });
+          // The same content without the instruction: whatever the content says, it is not what elicits.
+          if (options.augment === true) examples.push({ text: scoredText(null, varied), label: null, split, family: "matched-content", hard: false, template: index });
         }
       });
     }

@@ -3,8 +3,9 @@
  *
  * Features are hashed into BUCKETS slots and counted once per text (presence,
  * not frequency, so repeating a phrase 200 times weighs what saying it once does):
- * - word unigrams and bigrams over the whole text; a CJK character counts as a
- *   word, since those scripts have no spaces;
+ * - word unigrams and bigrams over the whole text, and the same over word
+ *   stems (a word's first five characters); a CJK character counts as a word,
+ *   since those scripts have no spaces;
  * - character 3-, 4- and 5-grams over the first and last CHAR_WINDOW
  *   characters only, which is where a fixed instruction sits (system prompt,
  *   prefix, suffix) and what keeps 16 KB within budget. An instruction buried
@@ -21,14 +22,17 @@ export const BUCKET_BITS = 16;
 export const BUCKETS = 1 << BUCKET_BITS;
 const MASK = BUCKETS - 1;
 // 2 KB at each end: char n-grams cost three hashes per character, words one per ~6.
-export const CHAR_WINDOW = 2048;
+export const CHAR_WINDOW = 1024;
 
 const SEED_UNIGRAM = 0x1b873593;
 const SEED_BIGRAM = 0x5bd1e995;
+const SEED_STEM = 0x3c6ef372;
+const SEED_STEM_BIGRAM = 0xa54ff53a;
 const SEED_CHAR3 = 0x68e31da4;
 const SEED_CHAR4 = 0x7feb352d;
 const SEED_CHAR5 = 0x846ca68b;
 const PRIME = 0x01000193;
+const STEM_CHARS = 5;
 
 /** murmur3's finaliser: spreads every input bit over the bucket bits. */
 function bucketOf(h: number): number {
@@ -61,43 +65,60 @@ let buffer = new Int32Array(4096);
  */
 export function featureBuckets(text: string): [Int32Array, number] {
   const length = text.length;
-  const bound = 2 * length + 3 * Math.min(length, 2 * CHAR_WINDOW) + 8;
+  const bound = 4 * length + 3 * Math.min(length, 2 * CHAR_WINDOW) + 8;
   if (buffer.length < bound) buffer = new Int32Array(bound);
   const out = buffer;
   let count = 0;
 
-  // Words: FNV-1a per token; a bigram mixes the previous token's hash with this one's.
+  // Words: FNV-1a per token; a bigram mixes the previous token's hash with this
+  // one's. A word's first STEM_CHARS characters are a second, coarser token
+  // ("reasoning", "reasons" → "reaso"), with bigrams of their own.
   let word = 0x811c9dc5;
-  let inWord = false;
+  let stem = 0;
+  let chars = 0;
   let previous = 0;
+  let previousStem = 0;
   for (let i = 0; i <= length; i++) {
     const code = i < length ? text.charCodeAt(i) : 0x20;
     if (isWordChar(code)) {
       word = Math.imul(word ^ code, PRIME);
-      inWord = true;
+      if (++chars === STEM_CHARS) stem = word;
       continue;
     }
-    if (inWord) {
-      out[count++] = bucketOf(word ^ SEED_UNIGRAM);
-      if (previous !== 0) out[count++] = bucketOf(Math.imul(previous, 0x9e3779b1) ^ word ^ SEED_BIGRAM);
+    if (chars > 0) {
+      if (chars <= STEM_CHARS) stem = word;
+      count = emitWord(out, count, word, stem, chars > STEM_CHARS, previous, previousStem);
       previous = word;
+      previousStem = stem;
       word = 0x811c9dc5;
-      inWord = false;
+      chars = 0;
     }
     if (isCjk(code)) {
       const single = Math.imul(0x811c9dc5 ^ code, PRIME);
-      out[count++] = bucketOf(single ^ SEED_UNIGRAM);
-      if (previous !== 0) out[count++] = bucketOf(Math.imul(previous, 0x9e3779b1) ^ single ^ SEED_BIGRAM);
+      count = emitWord(out, count, single, single, false, previous, previousStem);
       previous = single;
+      previousStem = single;
     } else if (code !== 0x20) {
       // Punctuation ends a phrase: no bigram spans it.
       previous = 0;
+      previousStem = 0;
     }
   }
 
   count = charGrams(text, 0, Math.min(length, CHAR_WINDOW), out, count);
   if (length > CHAR_WINDOW) count = charGrams(text, Math.max(CHAR_WINDOW, length - CHAR_WINDOW), length, out, count);
   return [out, count];
+}
+
+function emitWord(out: Int32Array, count: number, word: number, stem: number, longer: boolean, previous: number, previousStem: number): number {
+  let n = count;
+  out[n++] = bucketOf(word ^ SEED_UNIGRAM);
+  if (longer) out[n++] = bucketOf(stem ^ SEED_STEM);
+  if (previous !== 0) {
+    out[n++] = bucketOf(Math.imul(previous, 0x9e3779b1) ^ word ^ SEED_BIGRAM);
+    out[n++] = bucketOf(Math.imul(previousStem, 0x9e3779b1) ^ stem ^ SEED_STEM_BIGRAM);
+  }
+  return n;
 }
 
 function charGrams(text: string, start: number, end: number, out: Int32Array, count: number): number {

@@ -20,6 +20,8 @@ export type TrainOptions = {
   refitEpochs: number;
   learningRate: number;
   l2: number;
+  /** Loss weight of a category's own prompts in its one-vs-rest output (they are outnumbered ~10 to 1). */
+  positiveWeight: number;
   /** Loss weight of an ordinary prompt marked hard (an elicitation look-alike). */
   hardNegativeWeight: number;
   /** Non-zero weights kept per category: what bounds the shipped size. */
@@ -32,6 +34,7 @@ export const TRAIN_OPTIONS: TrainOptions = {
   refitEpochs: 6,
   learningRate: 0.2,
   l2: 1e-4,
+  positiveWeight: 1,
   hardNegativeWeight: 2,
   keepPerCategory: 1500,
 };
@@ -76,6 +79,11 @@ function fit(features: readonly Int32Array[], labels: readonly (Category | null)
   const random = seededRandom(options.seed);
   const z = new Float64Array(K);
   const g = new Float64Array(K);
+  // The average of the later epochs' weights: steadier than the last epoch's, which
+  // lean towards whatever examples came last in its order.
+  const averaged = new Float64Array(weights.length);
+  const averagedBiases = new Float64Array(K);
+  let averagedEpochs = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (const index of shuffled(features.length, random)) {
       const f = features[index] ?? new Int32Array(0);
@@ -88,7 +96,7 @@ function fit(features: readonly Int32Array[], labels: readonly (Category | null)
       }
       for (let c = 0; c < K; c++) {
         const y = label === CATEGORIES[c] ? 1 : 0;
-        const gc = (sigmoid(z[c] ?? 0) - y) * weight;
+        const gc = (sigmoid(z[c] ?? 0) - y) * (y === 1 ? options.positiveWeight : weight);
         g[c] = gc;
         biasSquares[c] = (biasSquares[c] ?? 0) + gc * gc;
         biases[c] = (biases[c] ?? 0) - (options.learningRate * gc) / Math.sqrt((biasSquares[c] ?? 0) + 1e-8);
@@ -105,8 +113,14 @@ function fit(features: readonly Int32Array[], labels: readonly (Category | null)
         }
       }
     }
+    if (epoch >= Math.floor(epochs / 2)) {
+      averagedEpochs++;
+      for (let i = 0; i < weights.length; i++) averaged[i] = (averaged[i] ?? 0) + (weights[i] ?? 0);
+      for (let c = 0; c < K; c++) averagedBiases[c] = (averagedBiases[c] ?? 0) + (biases[c] ?? 0);
+    }
   }
-  return { weights, biases };
+  if (averagedEpochs === 0) return { weights, biases };
+  return { weights: averaged.map((w) => w / averagedEpochs), biases: averagedBiases.map((b) => b / averagedEpochs) };
 }
 
 /** The keepPerCategory largest |w| of each category; ties broken by bucket, so the choice is deterministic. */

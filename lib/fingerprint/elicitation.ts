@@ -175,23 +175,57 @@ let stamp = 0;
 /** One probability per model category (in model.categories order). */
 export function categoryProbabilities(model: Model, normalisedText: string): Float64Array {
   const k = model.categories.length;
-  const sums = new Int32Array(k);
-  const [buckets, count] = featureBuckets(normalisedText);
+  const sums = k === 6 ? sumsOfSix(model.weights, normalisedText) : sumsOf(model.weights, k, normalisedText);
+  const out = new Float64Array(k);
+  for (let c = 0; c < k; c++) out[c] = 1 / (1 + Math.exp(-((model.biases[c] ?? 0) + (sums[c] ?? 0) * (model.scales[c] ?? 0))));
+  return out;
+}
+
+function nextStamp(): number {
   if (++stamp === 0xffffffff) {
     seen.fill(0);
     stamp = 1;
   }
-  const weights = model.weights;
+  return stamp;
+}
+
+function sumsOf(weights: Int8Array, k: number, text: string): Int32Array {
+  const sums = new Int32Array(k);
+  const [buckets, count] = featureBuckets(text);
+  const mark = nextStamp();
   for (let i = 0; i < count; i++) {
     const bucket = buckets[i] ?? 0;
-    if (seen[bucket] === stamp) continue;
-    seen[bucket] = stamp;
-    const base = bucket * k;
-    for (let c = 0; c < k; c++) sums[c] = (sums[c] ?? 0) + (weights[base + c] ?? 0);
+    if (seen[bucket] === mark) continue;
+    seen[bucket] = mark;
+    for (let c = 0; c < k; c++) sums[c] = (sums[c] ?? 0) + (weights[bucket * k + c] ?? 0);
   }
-  const out = new Float64Array(k);
-  for (let c = 0; c < k; c++) out[c] = 1 / (1 + Math.exp(-((model.biases[c] ?? 0) + (sums[c] ?? 0) * (model.scales[c] ?? 0))));
-  return out;
+  return sums;
+}
+
+// The shipped model's six categories, unrolled into locals: the inner loop of
+// the hot path, where an array of sums costs a third of the time.
+function sumsOfSix(weights: Int8Array, text: string): Int32Array {
+  const [buckets, count] = featureBuckets(text);
+  const mark = nextStamp();
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let s4 = 0;
+  let s5 = 0;
+  for (let i = 0; i < count; i++) {
+    const bucket = buckets[i] ?? 0;
+    if (seen[bucket] === mark) continue;
+    seen[bucket] = mark;
+    const base = bucket * 6;
+    s0 += weights[base] ?? 0;
+    s1 += weights[base + 1] ?? 0;
+    s2 += weights[base + 2] ?? 0;
+    s3 += weights[base + 3] ?? 0;
+    s4 += weights[base + 4] ?? 0;
+    s5 += weights[base + 5] ?? 0;
+  }
+  return Int32Array.of(s0, s1, s2, s3, s4, s5);
 }
 
 /** The model's score (its most confident category) and the category, if it reaches CATEGORY_CUT. */
