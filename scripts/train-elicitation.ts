@@ -14,12 +14,14 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { type CorpusData, type Example, generateExamples } from "../lib/fingerprint/elicitation-corpus.ts";
+import { type CorpusData, type Example, generateExamples, scoredText } from "../lib/fingerprint/elicitation-corpus.ts";
 import { CATEGORIES, type PackedModel, unpackModel } from "../lib/fingerprint/elicitation-features.ts";
 import { ELICITATION_MODEL } from "../lib/fingerprint/elicitation-model.ts";
 import { combinedScore, ELICITATION_RULES, modelScore, ruleScore } from "../lib/fingerprint/elicitation.ts";
 import { type Evaluation, evaluate, type Judgement, train, TRAIN_OPTIONS, type TrainOptions } from "../lib/fingerprint/elicitation-train.ts";
 import { DEFAULT_POLICY } from "../lib/policy.ts";
+import { ATTACK_TEMPLATES, humanPrompt, templatedPrompt } from "../sim/prompts.ts";
+import { Rng } from "../sim/rng.ts";
 
 const DATA = "data/elicitation";
 const MODULE = "lib/fingerprint/elicitation-model.ts";
@@ -161,6 +163,27 @@ for (const [split, examples] of Object.entries(reportOn)) {
   if (combined !== undefined && (tune || args.includes("--families"))) {
     console.log(`\n${split.toUpperCase()} · combined recall per phrasing family`);
     for (const f of combined.families) console.log(`  ${f.category.padEnd(16)} ${f.family.padEnd(11)} ${String(f.examples).padStart(4)} ${percent(f.recall)}`);
+  }
+}
+
+if (!tune) {
+  // Out of corpus: the simulator's own campaign templates and honest users, which the
+  // replayed scenarios depend on. Not trained on; a check that nothing they rely on broke.
+  const rng = new Rng("elicitation-check");
+  const flaggedShare = (texts: string[], judge: (text: string) => number) => percent(texts.filter((text) => judge(text) >= threshold).length / texts.length);
+  const scorers = { combined: (t: string) => combinedScore(model, t).score, model: (t: string) => modelScore(model, t).score, rules: (t: string) => ruleScore(t).score };
+  const samples: Record<string, string[]> = {};
+  for (const template of ATTACK_TEMPLATES) {
+    samples[`sim campaign ${template}`] = Array.from({ length: 50 }, () => {
+      const prompt = templatedPrompt(template, rng);
+      return scoredText(prompt.system, prompt.user);
+    });
+  }
+  samples["sim honest"] = Array.from({ length: 500 }, () => scoredText(null, humanPrompt(rng, false)));
+  samples["sim honest, asks for steps"] = Array.from({ length: 500 }, () => scoredText(null, humanPrompt(rng, true)));
+  console.log("\nsimulator prompts flagged (combined / model / rules)");
+  for (const [name, texts] of Object.entries(samples)) {
+    console.log(`  ${name.padEnd(34)} ${flaggedShare(texts, scorers.combined)} ${flaggedShare(texts, scorers.model)} ${flaggedShare(texts, scorers.rules)}`);
   }
 }
 

@@ -64,6 +64,7 @@ const MAX_BYTES = 16_384;
 // Every third ordinary template is held out, so false positives are measured on wording not trained on.
 const HELDOUT_TEMPLATE_EVERY = 3;
 const USER_MARK = "<<user>>";
+const COUNT_WORDS = ["many", "several", "a few dozen", "a hundred", "lots of", "plenty of", "a large batch of", "twenty", "fifty", "as many as you can"];
 const PROGRAMMING_LANGUAGES = ["Python", "TypeScript", "Go", "Rust", "Java", "C++", "Kotlin", "C#", "JavaScript", "Ruby"];
 
 /** mulberry32: tiny, seeded, good enough to draw corpus content. */
@@ -152,7 +153,8 @@ function variedContent(kinds: readonly string[], content: ContentFile, draw: Dra
 function fillSlots(template: string, content: ContentFile, draw: Draw, varied: () => string): string {
   return template.replace(/\{(content|n|lang|topic|tools)\}/g, (_, slot: string) => {
     if (slot === "content") return varied();
-    if (slot === "n") return String(draw.pick([5, 10, 20, 25, 50, 100, 200, 500, 1000]));
+    // Counts are often words: a digit run normalises to "0", and a model that learnt "0" means "data" flags every prompt with a number.
+    if (slot === "n") return draw.random() < 0.5 ? String(draw.pick([5, 10, 20, 25, 50, 100, 200, 500, 1000])) : draw.pick(COUNT_WORDS);
     if (slot === "lang") return draw.pick(PROGRAMMING_LANGUAGES);
     if (slot === "topic") return draw.pick(pool(content, "topic"));
     return draw.pick(pool(content, "tools"));
@@ -241,12 +243,14 @@ export function generateExamples(data: CorpusData, options: GenerateOptions): Ex
       phrasings.forEach((phrasing, index) => {
         // Seeded per phrasing, so adding one phrasing leaves every other's prompts unchanged.
         const draw = drawFrom(seededRandom(hashSeed(options.seed, `${file.category}/${family}/${index}`)));
+        // Answers to grade and pairs to compare are part of what those requests look like, not neutral content.
+        const matched = file.content.every((kind) => kind !== "qa" && kind !== "pair");
         const ordinary = options.augment === true ? () => ordinaryText(draw.pick(trainTemplates), data.content, draw) : null;
         for (let i = 0; i < options.perPhrasing; i++) {
           const { prompt, varied } = phrasingPrompt(phrasing, file.content, data.content, draw, ordinary);
           examples.push({ text: scoredText(prompt.system, prompt.user), label: file.category as Category, split, family, hard: false, template: index });
           // The same content without the instruction: whatever the content says, it is not what elicits.
-          if (options.augment === true) examples.push({ text: scoredText(null, varied), label: null, split, family: "matched-content", hard: false, template: index });
+          if (options.augment === true && matched) examples.push({ text: scoredText(null, varied), label: null, split, family: "matched-content", hard: false, template: index });
         }
       });
     }

@@ -33,6 +33,7 @@ const SEED_CHAR4 = 0x7feb352d;
 const SEED_CHAR5 = 0x846ca68b;
 const PRIME = 0x01000193;
 const STEM_CHARS = 5;
+const ZERO = Math.imul(0x811c9dc5 ^ 0x30, PRIME);
 
 /** murmur3's finaliser: spreads every input bit over the bucket bits. */
 function bucketOf(h: number): number {
@@ -87,7 +88,8 @@ export function featureBuckets(text: string): [Int32Array, number] {
     }
     if (chars > 0) {
       if (chars <= STEM_CHARS) stem = word;
-      count = emitWord(out, count, word, stem, chars > STEM_CHARS, previous, previousStem);
+      // Digit runs are all "0" after normalising: as a word it says nothing but "a number was here".
+      if (word !== ZERO) count = emitWord(out, count, word, stem, chars > STEM_CHARS, previous, previousStem);
       previous = word;
       previousStem = stem;
       word = 0x811c9dc5;

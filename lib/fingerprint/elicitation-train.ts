@@ -33,8 +33,8 @@ export const TRAIN_OPTIONS: TrainOptions = {
   epochs: 12,
   refitEpochs: 6,
   learningRate: 0.2,
-  l2: 1e-4,
-  positiveWeight: 1,
+  l2: 3e-3,
+  positiveWeight: 6,
   hardNegativeWeight: 2,
   keepPerCategory: 1500,
 };

@@ -34,11 +34,15 @@ export type Rule = {
 
 const REASONING = "(?:reasoning|thought process|thinking|thoughts|work|steps|rationale|scratchpad|deliberations?|chain of thought)";
 
+// Only the rules that still add recall beside the model on held-out phrasing
+// families (`npm run train:elicitation -- --ablate`): removing either lowers
+// it, removing any of the 14 others did not, and step_by_step alone cost 2.7
+// points of false positives on students asking for steps. Alone each stays
+// below 0.5; together (0.61) they catch "show your full internal reasoning"
+// worded past what the model learnt.
 // Every quantified group below is either bounded or made of alternatives that
 // cannot overlap, so matching stays linear.
 export const ELICITATION_RULES: readonly Rule[] = [
-  // --- chain of thought written out
-  { code: "cot:chain_of_thought", weight: 0.35, anchors: ["chain", "cot"], pattern: /\bchain[- ]of[- ]thoughts?\b|\bcot\b/ },
   {
     code: "cot:show_reasoning",
     weight: 0.4,
@@ -47,7 +51,6 @@ export const ELICITATION_RULES: readonly Rule[] = [
       `\\b(?:show|write out|write down|spell out|lay out|output|print|include|reveal|expose|display|give|provide|explain|detail|document|list|walk me through|verbalize|narrate)(?: me)?(?: all| every| each| the| your| of your| full| complete| entire| detailed| internal| inner| hidden| raw| step[- ]by[- ]step)* ${REASONING}\\b`,
     ),
   },
-  { code: "cot:step_by_step", weight: 0.2, anchors: ["step"], pattern: /\bstep[- ]by[- ]step\b/ },
   {
     code: "cot:internal_reasoning",
     weight: 0.35,
@@ -55,74 +58,10 @@ export const ELICITATION_RULES: readonly Rule[] = [
     pattern:
       /\b(?:internal|inner|hidden|private|raw|unfiltered|verbatim|full|complete|entire|uncensored) (?:reasoning|monologue|thoughts?|thinking|chain of thought|deliberation)\b/,
   },
-  {
-    code: "cot:reasoning_tags",
-    weight: 0.3,
-    anchors: ["thinking", "think", "reasoning", "thought", "scratchpad", "cot", "reflection", "inner"],
-    pattern: /<\/?(?:thinking|think|reasoning|thoughts?|scratchpad|cot|reflection|inner_monologue)>/,
-  },
-  { code: "cot:every_step", weight: 0.15, anchors: ["step"], pattern: /\b(?:each|every|all)(?: intermediate| single| individual)? steps?\b/ },
-  // --- grader / reward model
-  {
-    code: "grader:role",
-    weight: 0.5,
-    anchors: ["reward", "grader", "judge", "evaluator", "critic", "rater", "annotator"],
-    pattern:
-      /\breward model\b|\b(?:act|serve|behave|function|respond) as (?:a |an )?(?:grader|judge|evaluator|critic|reward|rater)\b|\byou are (?:a |an )?(?:expert |impartial |strict |fair |careful )*(?:grader|judge|evaluator|annotator|rater)\b/,
-  },
-  { code: "grader:rubric", weight: 0.3, anchors: ["rubric"], pattern: /\brubrics?\b/ },
-  {
-    code: "grader:score_responses",
-    weight: 0.3,
-    anchors: ["response", "answer", "completion", "output", "candidate", "generation"],
-    pattern:
-      /\b(?:score|rate|grade|rank|evaluate|compare)(?: the| this| each| both| these| following| two| all)* (?:responses?|answers?|completions?|outputs?|candidates?|generations?)\b/,
-  },
-  {
-    code: "grader:preference",
-    weight: 0.35,
-    anchors: ["better", "preferred", "more helpful", "preference", "chosen", "rejected"],
-    pattern:
-      /\bwhich (?:response|answer|completion|output) is (?:better|preferred|more helpful)\b|\bpreference (?:pairs?|data|labels?)\b|\b(?:chosen|rejected) (?:response|answer|completion)\b/,
-  },
-  {
-    code: "grader:scale",
-    weight: 0.15,
-    anchors: ["scale", "out of 0", "score"],
-    pattern: /\b(?:on a scale (?:of|from) 0 ?(?:to|-) ?0|out of 0\b|score (?:of|from|between) 0 (?:to|and|-) 0)/,
-  },
-  // --- training data
-  {
-    code: "data:n_examples",
-    weight: 0.35,
-    anchors: ["example", "sample", "prompt", "question", "q&a", "qa pairs", "pairs", "conversation", "dialog", "instruction", "problem", "task", "record", "rows", "data point", "entries"],
-    pattern:
-      /\b(?:generate|create|produce|write|output|give me|make|synthesi[sz]e|list)(?: me)? (?:0|many|several|multiple|a few|a (?:large )?(?:number|set|batch|list) of)(?: more)?(?: diverse| varied| unique| different| high[- ]quality| new| synthetic| realistic)*(?: training| instruction)? (?:examples|samples|prompts|questions|question[- ]answer pairs|q&a pairs|qa pairs|pairs|conversations|dialogues|dialogs|instructions|problems|tasks|records|rows|data points|entries)\b/,
-  },
-  { code: "data:jsonl", weight: 0.3, anchors: ["json", "one json"], pattern: /\bjsonl\b|\bjson lines\b|\bone json object per line\b/ },
-  {
-    code: "data:fine_tuning",
-    weight: 0.45,
-    anchors: ["fine", "sft", "rlhf", "dpo", "grpo", "distill", "train"],
-    pattern:
-      /\bfine[- ]?tun(?:e|ed|ing)\b|\b(?:sft|rlhf|dpo|grpo)\b|\bdistill(?:ation|ing|ed)?\b|\btrain(?:ing)? (?:a |my |our |the |your )?(?:own )?(?:model|llm|language model|student)\b/,
-  },
-  {
-    code: "data:dataset",
-    weight: 0.35,
-    anchors: ["dataset", "data set", "corpus", "data"],
-    pattern: /\b(?:as a|for a|into a) (?:training )?(?:data ?set|corpus)\b|\b(?:synthetic|training) data(?:set)?\b/,
-  },
-  {
-    code: "data:io_schema",
-    weight: 0.3,
-    anchors: ["completion", "response", "output", "answer", "chosen"],
-    pattern: /"(?:prompt|instruction|input|question|query)" ?: ?"[^"]{0,200}" ?, ?"(?:completion|response|output|answer|chosen)" ?:/,
-  },
 ];
 
 /*
- * Speed: 16 patterns each scanning 16 KB cost ~0.15 ms, because an alternation
+ * Speed: a pattern scanning all 16 KB is slow, because an alternation
  * defeats the regex engine's literal search. Instead one pass finds where any
  * anchor word starts, and each rule is tried only on a window around its
  * anchors' hits. A window spans further than any pattern reaches from its anchor.
