@@ -45,8 +45,14 @@ function bucketOf(h: number): number {
   return h & MASK;
 }
 
+// ASCII answered by a table: the word loop visits every character of 16 KB.
+const ASCII_WORD = new Uint8Array(128);
+for (let code = 0x61; code <= 0x7a; code++) ASCII_WORD[code] = 1;
+for (let code = 0x30; code <= 0x39; code++) ASCII_WORD[code] = 1;
+
 function isWordChar(code: number): boolean {
-  return (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39) || (code >= 0xc0 && !isCjk(code) && !isPunctuationBlock(code));
+  if (code < 0x80) return ASCII_WORD[code] === 1;
+  return code >= 0xc0 && !isCjk(code) && !isPunctuationBlock(code);
 }
 
 function isCjk(code: number): boolean {
@@ -225,6 +231,9 @@ export function unpackModel(packed: PackedModel): Model {
 }
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+// Decoding runs once per isolate start, over ~24 KB: a table, not indexOf per character.
+const SEXTET = new Uint8Array(128);
+for (let i = 0; i < ALPHABET.length; i++) SEXTET[ALPHABET.charCodeAt(i)] = i;
 
 function toBase64(bytes: Uint8Array): string {
   let out = "";
@@ -244,7 +253,7 @@ function fromBase64(text: string): Uint8Array {
   let value = 0;
   let pos = 0;
   for (let i = 0; i < clean.length; i++) {
-    value = (value << 6) | ALPHABET.indexOf(clean.charAt(i));
+    value = (value << 6) | (SEXTET[clean.charCodeAt(i) & 0x7f] ?? 0);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
