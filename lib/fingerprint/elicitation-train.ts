@@ -36,7 +36,7 @@ export const TRAIN_OPTIONS: TrainOptions = {
   l2: 3e-3,
   positiveWeight: 6,
   hardNegativeWeight: 2,
-  keepPerCategory: 1500,
+  keepPerCategory: 1300,
 };
 
 const K = CATEGORIES.length;
