@@ -64,7 +64,7 @@ export function admitRequestFrom(c: Context<AppEnv>): AdmitRequest {
   const batch = c.get("batch");
   const signals: RiskSignal[] = [...region.signals];
   const reasons = [...region.reasons];
-  if (fp.elicitation.score >= policy.fingerprint.elicitationThreshold) {
+  if (fp.elicitation.score >= policy.fingerprint.elicitationSignalThreshold) {
     signals.push("cot_elicitation");
     reasons.push("content.elicitation");
   }
