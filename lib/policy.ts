@@ -380,12 +380,11 @@ export const policySchema = z.strictObject({
     /** Elicitation score (0..1) from which a prompt counts as chain-of-thought elicitation. */
     elicitationThreshold: z._default(share, 0.5),
     /**
-     * Score from which one request adds the `cot_elicitation` risk signal to its own account. Higher than
-     * elicitationThreshold: the learned scorer flags ~1-2 % of ordinary prompts at 0.5, and a behaviour
-     * signal accumulates, so a heavy honest user's rare false positives must not add up to a degrade.
-     * Campaigns are judged by their keys' eliciting share (at elicitationThreshold), not by this.
+     * Score from which one request adds the `cot_elicitation` risk signal to its own account. A behaviour
+     * signal accumulates, so an operator may set it above elicitationThreshold (which judges keys'
+     * eliciting share) to keep a heavy honest user's rare false positives from adding up.
      */
-    elicitationSignalThreshold: z._default(share, 0.8),
+    elicitationSignalThreshold: z._default(share, 0.5),
   }),
   clusters: section({
     /** Shards per fingerprint key; more shards = less load per object. */
