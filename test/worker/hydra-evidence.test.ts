@@ -65,11 +65,9 @@ function burst(i: number, r: number): number {
   return 2 + ((i * 5 + r * 2) % 3);
 }
 
-// Ordinary wording on purpose (the elicitation scorer gives it 0.32): this fleet is to be caught by
-// network, client and volume alone, not by what it asks for.
-const FLEET_PROMPT =
-  "You are the writing assistant of a travel magazine. Answer in plain prose, without headings or lists, " +
-  "in at most three short paragraphs, and keep a warm, friendly tone for our readers.";
+// Ordinary and short on purpose: this fleet is to be caught by network, client and volume alone, not by
+// what it asks for nor by a template (a long shared prompt would dominate the SimHash bands).
+const FLEET_PROMPT = "You are a helpful assistant for a travel magazine. Keep answers short and friendly.";
 
 const TASKS = ["Describe", "Compare the history of", "Explain the economics of", "Summarise recent debates about", "Write a short travel note on"];
 const TOPICS = ["tidal power", "Baroque music", "sourdough", "the Silk Road", "coral reefs", "jazz piano", "glaciers", "ancient Rome", "urban cycling", "beekeeping", "lighthouses", "volcanoes"];
