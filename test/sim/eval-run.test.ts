@@ -5,41 +5,19 @@
  * whatever the machine's speed: the judgement accounts for every request the
  * generator labelled, and the gateway answered every one of them.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { clusterCollectorName } from "../../lib/names.ts";
 import { judge } from "../../sim/detection.ts";
 import { CAMPAIGN_FAMILIES, evalRun } from "../../sim/families/index.ts";
-import { generate, type SimRequest } from "../../sim/generate.ts";
+import { generate } from "../../sim/generate.ts";
 import { keysOfRequest } from "../../sim/keys.ts";
 import type { VerdictPoll } from "../../sim/metrics.ts";
 import { simulationPolicy } from "../../sim/policy.ts";
-import { outputTokensOf, realClock, replay, type Transport } from "../../sim/replay.ts";
+import { realClock, replay } from "../../sim/replay.ts";
 import { parseScenario } from "../../sim/scenario.ts";
-import { ADMIN_TOKEN, GATEWAY } from "../helpers.ts";
-
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return exports.default.fetch(
-    new Request(`${GATEWAY}/admin${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
-}
-
-const inProcess: Transport = async (r: SimRequest) => {
-  const res = await exports.default.fetch(
-    new Request(`${GATEWAY}${r.path}`, {
-      method: r.method,
-      headers: { ...r.headers, "cf-connecting-ip": r.ip },
-      body: r.body,
-      cf: r.cf as RequestInitCfProperties,
-    }),
-  );
-  const text = await res.text();
-  return { status: res.status, outputTokens: res.status === 200 ? outputTokensOf(text) : null, requestId: res.headers.get("request-id") };
-};
+import { admin } from "../helpers.ts";
+import { inProcess } from "./in-process.ts";
 
 describe("eval:detection: one family in-process", () => {
   afterAll(async () => {

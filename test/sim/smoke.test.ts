@@ -5,40 +5,17 @@
  * gateway has seen the hydra, less of its traffic reaches the origin, and no
  * honest customer is ever blocked.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import smokeFile from "../../scenarios/smoke.json";
 import { clusterCollectorName } from "../../lib/names.ts";
-import { generate, type Generated, type SimRequest } from "../../sim/generate.ts";
+import { generate, type Generated } from "../../sim/generate.ts";
 import { simulationPolicy } from "../../sim/policy.ts";
-import { outputTokensOf, realClock, replay, type ReplayResults, type Transport } from "../../sim/replay.ts";
+import { realClock, replay, type ReplayResults } from "../../sim/replay.ts";
 import { parseScenario } from "../../sim/scenario.ts";
 import { linkClusters } from "../../worker/cron/linker.ts";
-import { ADMIN_TOKEN, GATEWAY } from "../helpers.ts";
-
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return exports.default.fetch(
-    new Request(`${GATEWAY}/admin${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
-}
-
-/** In-process: `request.cf` set on the Request itself, the client address as CF-Connecting-IP. */
-const inProcess: Transport = async (r: SimRequest) => {
-  const res = await exports.default.fetch(
-    new Request(`${GATEWAY}${r.path}`, {
-      method: r.method,
-      headers: { ...r.headers, "cf-connecting-ip": r.ip },
-      body: r.body,
-      cf: r.cf as RequestInitCfProperties,
-    }),
-  );
-  const text = await res.text();
-  return { status: res.status, outputTokens: res.status === 200 ? outputTokensOf(text) : null, requestId: res.headers.get("request-id") };
-};
+import { admin } from "../helpers.ts";
+import { inProcess } from "./in-process.ts";
 
 /**
  * Per third of one population's attack requests (first and last): the share answered 200, and the
