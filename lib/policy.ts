@@ -3,7 +3,7 @@
  *
  * Every field has a default, so `{}` is a valid policy and a missing policy
  * means "built-in defaults". The schema is the single source of truth for the
- * README's configuration table; keep the two in step.
+ * policy reference in docs/policy.md; keep the two in step.
  */
 import { entitlementSchema } from "./entitlements.ts";
 import { launchGuardSchema } from "./launch-guard.ts";
@@ -387,7 +387,7 @@ export const policySchema = z.strictObject({
     elicitationSignalThreshold: z._default(share, 0.5),
   }),
   clusters: section({
-    /** Shards per fingerprint key; more shards = less load per object. */
+    /** Cluster collectors; accounts report to `hash(account) mod shards` (more collectors = less load per object). */
     shards: z._default(intBetween(1, 256), 16),
     /** Accounts report their fingerprint counts to cluster shards at most this often. */
     reportIntervalSeconds: z._default(intBetween(1, 3_600), 10),
