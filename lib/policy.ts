@@ -438,7 +438,7 @@ export const policySchema = z.strictObject({
     auditDays: z._default(intBetween(1, 3_650), 90),
     /** Per-minute decision counts older than this many days are deleted. */
     decisionCountDays: z._default(intBetween(1, 3_650), 90),
-    /** Account↔fingerprint edges not seen for this many days are deleted (a live edge is refreshed hourly). */
+    /** Account↔fingerprint edges not seen, and key snapshots not rewritten, for this many days are deleted (a live edge is refreshed hourly). */
     edgeDays: z._default(intBetween(1, 3_650), 30),
     /** Rows deleted per table per cron run, so one run stays short however much has expired. */
     deletesPerRun: z._default(intBetween(1, 100_000), 5_000),

@@ -9,12 +9,15 @@
  *   account_fingerprints  edges whose last_seen is older than edgeDays (collectors refresh a live
  *                         edge hourly, so only an account that stopped using a key loses the edge; the
  *                         linker's next run then no longer links through it)
+ *   fingerprint_keys      key snapshots not rewritten for edgeDays (a root rewrites its key's snapshot
+ *                         while the key is in use, so only a key nobody sends any more goes; its edges
+ *                         have aged out by then too, and the root writes it again if it comes back)
  */
 import type { Policy } from "../../lib/policy.ts";
 
 const DAY_MS = 86_400_000;
 
-export type RetentionStats = { audit: number; decisionCounts: number; edges: number };
+export type RetentionStats = { audit: number; decisionCounts: number; edges: number; keys: number };
 
 export async function applyRetention(db: D1Database, policy: Policy, now = Date.now()): Promise<RetentionStats> {
   const r = policy.retention;
@@ -27,9 +30,11 @@ export async function applyRetention(db: D1Database, policy: Policy, now = Date.
       .bind(now - r.decisionCountDays * DAY_MS, limit),
     db.prepare(`DELETE FROM account_fingerprints WHERE rowid IN (SELECT rowid FROM account_fingerprints WHERE last_seen < ? ORDER BY last_seen LIMIT ?)`)
       .bind(now - r.edgeDays * DAY_MS, limit),
+    db.prepare(`DELETE FROM fingerprint_keys WHERE fp_key IN (SELECT fp_key FROM fingerprint_keys WHERE updated_at < ? ORDER BY updated_at LIMIT ?)`)
+      .bind(now - r.edgeDays * DAY_MS, limit),
   ]);
   const changed = (i: number) => results[i]?.meta.changes ?? 0;
-  const stats = { audit: changed(0), decisionCounts: changed(1), edges: changed(2) };
+  const stats = { audit: changed(0), decisionCounts: changed(1), edges: changed(2), keys: changed(3) };
   console.log(JSON.stringify({ msg: "retention run", ...stats, limit }));
   return stats;
 }
