@@ -6,6 +6,7 @@ import { sha256Hex } from "../../lib/hash.ts";
 import { clusterRootName } from "../../lib/names.ts";
 import { policyText, validatePolicy, type Policy } from "../../lib/policy.ts";
 import { admin, createAccount, messageBody, postMessage, resetPolicy, unique, usePolicy, type TestAccount } from "../helpers.ts";
+import { accountStateWhen, call, QUIET, ROOMY } from "./routes/helpers.ts";
 
 type Echo = { headers: Record<string, string>; body: string };
 type ErrorBody = { type: string; error: { type: string; message: string } };
@@ -106,6 +107,19 @@ describe("the launch guard through the gateway", () => {
     await usePolicy(launchPolicy({ riskAtLeast: 25 }));
     const below = await establishedAccount({ tier: "free", verified: true });
     expect(await sent(await postMessage(below.key, asked, { ...ECHO, ...TOR }))).toMatchObject({ max_tokens: 64_000 });
+  });
+
+  it("should admit a new account's clamped batch per contained request, at the clamped max_tokens", async () => {
+    await usePolicy({ ...launchPolicy(), tiers: { roomy: ROOMY }, defaultTier: "roomy", actions: QUIET, endpoints: { batches: { tiers: ["roomy"] } } });
+    const account = await createAccount({ tier: "roomy" });
+    const requests = Array.from({ length: 5 }, (_, i) => ({ custom_id: `r${i}`, params: messageBody({ model: "demo-model-2", max_tokens: 64_000 }) }));
+    const res = await call("POST", "/v1/messages/batches", account.key, { body: { requests } });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const state = await accountStateWhen(account.id, (s) => s.usage.inFlight === 0);
+    // A batch's answer carries no usage: its cost is what admission reserved for the five lowered requests.
+    expect(state.usage.requests).toBe(5);
+    expect(state.usage.outputTokens).toBe(5 * 4_096);
   });
 
   it("should only log a risky account's clamp while entitlements are in shadow", async () => {
