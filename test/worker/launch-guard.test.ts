@@ -103,6 +103,7 @@ describe("the launch guard through the gateway", () => {
     const streamed = await postMessage(risky.key, { ...asked, thinking: undefined, stream: true }, TOR);
     expect(streamed.status).toBe(200);
     await streamed.arrayBuffer();
+    expect(await sent(await postMessage(risky.key, { ...asked, thinking: undefined }, { ...ECHO, ...TOR }))).toMatchObject({ max_tokens: 2_000 });
 
     await usePolicy(launchPolicy({ riskAtLeast: 25 }));
     const below = await establishedAccount({ tier: "free", verified: true });
