@@ -93,8 +93,8 @@ export function isNewAccount(guard: LaunchGuard, account: GuardedAccount, now: n
 export function newAccountRule(guard: LaunchGuard): { rule: Entitlement; scope: string; how: string } {
   return {
     rule: { ...guard.rule, when: undefined },
-    scope: `accounts registered in the last ${guard.newAccountHours} hours`,
-    how: `An account registered ${guard.newAccountHours} hours ago or more is entitled to more`,
+    scope: `accounts less than ${guard.newAccountHours} hours old`,
+    how: `An account ${guard.newAccountHours} hours old or more is entitled to more`,
   };
 }
 

@@ -50,10 +50,16 @@ type HeldFor = "rule" | "new_account" | "risk";
 
 type Check = { rules: readonly Entitlement[]; during?: string; scope?: string; how?: string };
 
-/** The guard's check for this request before admission, and why it holds the account; null when it does not. */
-function launchCheck(c: Context<AppEnv>, guard: LaunchGuard, route: EntitledRoute, now: number): { check: Check; heldFor: HeldFor } | null {
-  const launch = modelsOf(route, c.get("body").json).map((model) => launchRule(guard, model, now)).find((l) => l !== null);
-  if (!launch) return null;
+type LaunchWindow = NonNullable<ReturnType<typeof launchRule>>;
+
+/** The launch window the request's model is in, or null. */
+function launchWindow(c: Context<AppEnv>, guard: LaunchGuard, route: EntitledRoute, now: number): LaunchWindow | null {
+  if (guard.models.length === 0) return null;
+  return modelsOf(route, c.get("body").json).map((model) => launchRule(guard, model, now)).find((l) => l !== null) ?? null;
+}
+
+/** The guard's check before admission, and why it holds the account: its rule's `when` or its age; null when neither. */
+function launchCheck(c: Context<AppEnv>, guard: LaunchGuard, launch: LaunchWindow, now: number): { check: Check; heldFor: HeldFor } | null {
   const account = c.get("account");
   if (entitlementFor([launch.rule], account) !== null) return { check: { rules: [launch.rule], during: launch.during }, heldFor: "rule" };
   if (!isNewAccount(guard, account, now)) return null;
@@ -105,9 +111,11 @@ export function entitle(options: EntitleOptions = {}) {
     if (route === null) return next();
     const account = c.get("account");
     const checks: Check[] = [];
-    const launch = policy.launchGuard.models.length > 0 ? launchCheck(c, policy.launchGuard, route, Date.now()) : null;
+    const now = Date.now();
+    const launch = launchWindow(c, policy.launchGuard, route, now);
+    const held = launch === null ? null : launchCheck(c, policy.launchGuard, launch, now);
     // The launch guard first: a request must fit the launch window's rule and the account's own entitlement.
-    if (launch) checks.push(launch.check);
+    if (held) checks.push(held.check);
     if (policy.entitlements.length > 0) checks.push({ rules: policy.entitlements });
     let json: unknown = c.get("body").json;
     const changes: string[] = [];
@@ -127,7 +135,7 @@ export function entitle(options: EntitleOptions = {}) {
     const shadow = isShadow(policy, "entitlements");
     logEntitlement(c, {
       outcome: refused ? "refused" : "clamped",
-      heldFor: launch?.heldFor ?? null,
+      heldFor: held?.heldFor ?? null,
       enforced: !shadow,
       entitlements: refused ? refused.entitlements : [...new Set(changes)],
     });
@@ -150,10 +158,9 @@ export function entitleRisky(options: EntitleOptions = {}) {
     const rule = riskyAccountRule(guard);
     if (route === null || rule === null) return next();
     const now = Date.now();
+    const launch = launchWindow(c, guard, route, now);
     // Held before admission already (its `when` or its age): that check was the stricter one.
-    if (launchCheck(c, guard, route, now) !== null) return next();
-    const launch = modelsOf(route, c.get("body").json).map((model) => launchRule(guard, model, now)).find((l) => l !== null);
-    if (!launch) return next();
+    if (launch === null || launchCheck(c, guard, launch, now) !== null) return next();
     const outcome = checkEntitlement({ rules: [rule], account: c.get("account"), route, body: c.get("body").json, help: policy.entitlementHelp });
     if (outcome.kind !== "clamped") return next();
     const shadow = isShadow(policy, "entitlements");

@@ -69,7 +69,7 @@ describe("who the launch guard holds", () => {
     expect(refused).toEqual({
       kind: "refused",
       entitlements: ["streaming"],
-      message: "streaming is not included for accounts registered in the last 168 hours in the first 72 hours after demo-model-2 is released. An account registered 168 hours ago or more is entitled to more: see /verify",
+      message: "streaming is not included for accounts less than 168 hours old in the first 72 hours after demo-model-2 is released. An account 168 hours old or more is entitled to more: see /verify",
     });
   });
 

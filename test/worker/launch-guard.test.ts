@@ -73,8 +73,8 @@ describe("the launch guard through the gateway", () => {
     const body = (await res.json()) as ErrorBody;
     expect(body.error.type).toBe("permission_error");
     expect(body.error.message).toBe(
-      "streaming is not included for accounts registered in the last 168 hours in the first 72 hours after demo-model-2 is released. " +
-        `An account registered 168 hours ago or more is entitled to more: ${HELP}`,
+      "streaming is not included for accounts less than 168 hours old in the first 72 hours after demo-model-2 is released. " +
+        `An account 168 hours old or more is entitled to more: ${HELP}`,
     );
     // An older account is past the age criterion.
     const older = await establishedAccount({ tier: "free", verified: true }, 200);
