@@ -15,7 +15,6 @@ import { HyperLogLog } from "../lib/cluster/hll.ts";
 import {
   blendSynchrony,
   bucketStart,
-  detectPivot,
   emptyCounts,
   mergeCounts,
   metricsFrom,
@@ -23,6 +22,7 @@ import {
   type KeyDelta,
 } from "../lib/cluster/rollup.ts";
 import { judgeKey, keyKind, withWrappers, type EvidenceItem, type KeyMetrics, type Signature, type Verdict, type VerdictResult } from "../lib/cluster/verdict.ts";
+import { detectPivot } from "../lib/launch-guard.ts";
 import { PolicyFromText, type Policy } from "../lib/policy.ts";
 import { PendingAudit } from "./pending-audit.ts";
 import { migrate, Startup, type SqliteSchema } from "./sqlite.ts";
@@ -358,6 +358,14 @@ export class ClusterRootDO extends DurableObject<Env> {
       }
     }
     const activeAccounts = this.active?.estimate(now, windowMs, this.getMeta<number>("first_seen") ?? now) ?? null;
+    const pivot = detectPivot({
+      guard: policy.launchGuard,
+      models: both.models,
+      firstSeen: this.modelsFirstSeen(),
+      keyFirstSeen: this.getMeta<number>("first_seen") ?? now,
+      now,
+      recentMs: policy.limits.dayWindowSeconds * 1000,
+    });
     return metricsFrom({
       key,
       accounts: hll.estimate(),
@@ -368,7 +376,8 @@ export class ClusterRootDO extends DurableObject<Env> {
       requestsPerWindow: slidingValue(current?.requests ?? 0, previousRequests, now, windowMs),
       windowCounts: both,
       synchrony: this.getMeta<number>("sync_value") ?? 0,
-      pivotModel: detectPivot(both.models, this.modelsFirstSeen(), this.getMeta<number>("first_seen") ?? now, now, policy.limits.dayWindowSeconds * 1000),
+      pivotModel: pivot?.model ?? null,
+      ...(pivot ? { pivotShare: pivot.share } : {}),
     });
   }
 

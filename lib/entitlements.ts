@@ -166,16 +166,20 @@ export function describeScope(rule: Entitlement): string {
   return words.join(" ");
 }
 
-/** How a refusal is worded: the policy's help text, and when the rule holds if not always. */
-type Wording = { help: string; during?: string };
+/**
+ * How a refusal is worded: the policy's help text, when the rule holds if not always, and, for a rule
+ * applied for something its `when` cannot say (an account's age), who it is for and how to get more.
+ */
+type Wording = { help: string; during?: string; scope?: string; how?: string };
 
-function refusal(rule: Entitlement, findings: Finding[], { help, during }: Wording): EntitlementOutcome {
+function refusal(rule: Entitlement, findings: Finding[], { help, during, scope, how: howGiven }: Wording): EntitlementOutcome {
   const what = [...new Set(findings.map((f) => f.text))];
   const how =
-    rule.when?.verified === false
+    howGiven ??
+    (rule.when?.verified === false
       ? "A verified account is entitled to more"
-      : "A different plan may be entitled to more";
-  const message = `${what.join(", ")} ${what.length > 1 ? "are" : "is"} not included for ${describeScope(rule)}${during ? ` ${during}` : ""}. ${how}${help ? `: ${help}` : "."}`;
+      : "A different plan may be entitled to more");
+  const message = `${what.join(", ")} ${what.length > 1 ? "are" : "is"} not included for ${scope ?? describeScope(rule)}${during ? ` ${during}` : ""}. ${how}${help ? `: ${help}` : "."}`;
   return { kind: "refused", message, entitlements: [...new Set(findings.map((f) => f.code))] };
 }
 
@@ -191,8 +195,11 @@ export function checkEntitlement(options: {
   help: string;
   /** When the rules hold, for the message ("in the first 72 hours after demo-model-2's release"). */
   during?: string;
+  /** Who the rule is for and how to get more, when its `when` does not say it (Wording). */
+  scope?: string;
+  how?: string;
 }): EntitlementOutcome {
-  const words: Wording = { help: options.help, during: options.during };
+  const words: Wording = { help: options.help, during: options.during, scope: options.scope, how: options.how };
   const rule = entitlementFor(options.rules, options.account);
   if (rule === null || !isRecord(options.body)) return { kind: "within" };
   if (options.route === "batches") return checkBatch(rule, options.body, words);

@@ -1,8 +1,8 @@
 /**
  * distillguard: the gateway Worker. The request path reads left to right:
  * policy → identity → endpoint → body → fingerprint → region → entitle →
- * shared indicators → safeguards → admit → forward (which hands the answer to
- * settle). One line per origin route, each metered
+ * shared indicators → safeguards → admit → entitle by risk → forward (which
+ * hands the answer to settle). One line per origin route, each metered
  * for what it will generate (lib/endpoints.ts); any other /v1 path is 404
  * unless the policy lists it. The cron linker is apart, in cron/.
  */
@@ -14,7 +14,7 @@ import { body } from "./body.ts";
 import type { AppEnv } from "./context.ts";
 import { runCron } from "./cron/index.ts";
 import { endpoint, listedEndpoint } from "./endpoint.ts";
-import { entitle } from "./entitle.ts";
+import { entitle, entitleRisky } from "./entitle.ts";
 import { GatewayError, onError } from "./errors.ts";
 import { fingerprint } from "./fingerprint.ts";
 import { forward } from "./forward.ts";
@@ -41,7 +41,7 @@ app.route("/admin", new Hono<AppEnv>().use("*", policy()).route("/", adminRoutes
 
 /** The steps after the route is known: every origin route goes through all of them. */
 const metered = () =>
-  [body(), fingerprint(), region(), entitle(), sharedIndicators(), safeguards(), admit(), forward()] as const;
+  [body(), fingerprint(), region(), entitle(), sharedIndicators(), safeguards(), admit(), entitleRisky(), forward()] as const;
 const route = (spec: Endpoint) => [policy(), identity(), endpoint(spec), ...metered()] as const;
 
 app.post("/v1/messages", ...route(ENDPOINTS.messages));

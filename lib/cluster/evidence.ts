@@ -35,8 +35,10 @@ export type KeyMetrics = {
   templateShare: number;
   /** 0..1: share of requests that elicit reasoning traces / training data. */
   elicitationShare: number;
-  /** The model that took over this key's traffic recently, if any. */
+  /** The model that took over this key's traffic recently, if any (lib/launch-guard.ts detectPivot). */
   pivotModel: string | null;
+  /** 0..1: the pivot model's share of the key's window requests. Absent: no pivot, or not measured. */
+  pivotShare?: number;
   /** 0..1: share of requests from hosting, VPN or proxy ASNs. Absent = unknown. */
   hostingShare?: number;
   /** 0..1: share of requests on the single most common client profile (TLS + SDK). */
@@ -72,6 +74,8 @@ export type EvidenceItem = {
   implied?: true;
   /** Reason code it earns: past its policy marker (synchrony, template, elicitation), else at half its weight. */
   reason?: string;
+  /** For model_pivot: the model the key's traffic moved to (`value` is its share). */
+  model?: string;
 };
 
 export type EvidenceScore = {
@@ -179,7 +183,7 @@ export function evidenceReason(evidence: VerdictEvidence): string {
   return REASONS[evidence];
 }
 
-type Raw = { evidence: VerdictEvidence; value: number | null; curve: number; implied: boolean };
+type Raw = { evidence: VerdictEvidence; value: number | null; curve: number; implied: boolean; model?: string };
 
 function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
   const ln = (n: number) => Math.log(Math.max(1, n));
@@ -214,8 +218,17 @@ function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
     share("new_accounts", metrics.newAccountBurst),
     share("payment", metrics.paymentsPerAccount, (p) => 1 - p),
     { evidence: "volume", value: volume ?? null, curve: volumeCurve, implied: false },
-    { evidence: "model_pivot", value: metrics.pivotModel === null ? 0 : 1, curve: metrics.pivotModel === null ? 0 : 1, implied: false },
+    modelPivot(metrics),
   ];
+}
+
+/**
+ * A pivot counts fully or not at all: the share it needs is the policy's (launchGuard.pivotShare), and the
+ * value shown is that share (1 when only the model is known), so an operator reads which model took how much.
+ */
+function modelPivot(metrics: KeyMetrics): Raw {
+  if (metrics.pivotModel === null) return { evidence: "model_pivot", value: 0, curve: 0, implied: false };
+  return { evidence: "model_pivot", value: metrics.pivotShare ?? 1, curve: 1, implied: false, model: metrics.pivotModel };
 }
 
 /**
@@ -267,6 +280,7 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
     const p = points.get(raw.evidence) ?? 0;
     logOdds += p;
     const item: EvidenceItem = { evidence: raw.evidence, value: raw.value, points: round(p) };
+    if (raw.model !== undefined) item.model = raw.model;
     if (raw.implied) item.implied = true;
     else if (earnsReason(raw, metrics, rules)) item.reason = REASONS[raw.evidence];
     return item;

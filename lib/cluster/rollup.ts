@@ -117,7 +117,9 @@ export function metricsFrom(input: {
   requestsPerWindow: number;
   windowCounts: KeyCounts;
   synchrony: number;
+  /** The model the key's traffic moved to (lib/launch-guard.ts detectPivot), and its share of the window. */
   pivotModel: string | null;
+  pivotShare?: number;
   /** Distinct payment fingerprints among the key's accounts (the root's payment sketch), if kept. */
   distinctPayments?: number;
   /**
@@ -177,29 +179,9 @@ export function metricsFrom(input: {
     templateShare: Math.min(1, topOther / requests),
     elicitationShare: Math.min(1, input.windowCounts.elicited / requests),
     pivotModel: input.pivotModel,
+    ...(input.pivotModel !== null && input.pivotShare !== undefined ? { pivotShare: input.pivotShare } : {}),
     topWrappers: topWrappers.map(([wrapper]) => wrapper),
     wrapperShare: Math.min(1, topOtherWrapper / requests),
     wrapperCoverage: Math.min(1, Math.max(byEnd.p, byEnd.s) / requests),
   };
-}
-
-/**
- * A pivot: a model first seen on this key within `recentMs` that now carries at
- * least half its traffic, while the key had traffic before that model appeared.
- */
-export function detectPivot(
-  models: Record<string, number>,
-  firstSeen: { get(model: string): number | undefined },
-  keyFirstSeen: number,
-  now: number,
-  recentMs: number,
-): string | null {
-  const total = Object.values(models).reduce((a, b) => a + b, 0);
-  if (total === 0) return null;
-  for (const [model, n] of Object.entries(models)) {
-    const seen = firstSeen.get(model);
-    if (seen === undefined || now - seen > recentMs || seen <= keyFirstSeen) continue;
-    if (n / total >= 0.5) return model;
-  }
-  return null;
 }

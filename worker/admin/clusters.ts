@@ -86,8 +86,11 @@ export function parseKeyList(text: string | null): string[] {
   }
 }
 
-/** One item of a key's evidence as operators read it: what was seen, the points it added, the reason it earned. */
-type PublicEvidence = { evidence: string; value: number | null; points: number; reason: string | null; implied: boolean };
+/**
+ * One item of a key's evidence as operators read it: what was seen, the points it added, the reason it
+ * earned; a model pivot also names the model (its `value` is the model's share of the key's traffic).
+ */
+type PublicEvidence = { evidence: string; value: number | null; points: number; reason: string | null; implied: boolean; model?: string };
 
 /** The stored evidence list; damaged or absent text reads as none. */
 export function parseEvidence(text: string | null): PublicEvidence[] {
@@ -105,6 +108,7 @@ export function parseEvidence(text: string | null): PublicEvidence[] {
         points: e.points,
         reason: typeof e.reason === "string" ? e.reason : null,
         implied: e.implied === true,
+        ...(typeof e.model === "string" ? { model: e.model } : {}),
       }];
     });
   } catch {
