@@ -20,6 +20,7 @@ import { insertRows } from "../../lib/d1-rows.ts";
 import type { AccountProfile } from "../../lib/decision.ts";
 import { sha256Hex } from "../../lib/hash.ts";
 import { accountObjectName } from "../../lib/names.ts";
+import { effectiveLimits } from "../../lib/quota/adaptive.ts";
 import { withRetry } from "../../lib/retry.ts";
 import type { AppEnv } from "../context.ts";
 import { GatewayError } from "../errors.ts";
@@ -368,7 +369,22 @@ export function accountRoutes() {
       reasons: splitReasons(row.reasons),
       updatedAt: row.updated_at === null ? null : new Date(row.updated_at).toISOString(),
     }));
-    return c.json({ account, state, clusters });
+    const policy = c.get("policy");
+    const quota = state.overrides.find((o) => o.kind === "quota");
+    return c.json({
+      account,
+      state,
+      clusters,
+      // What the policy gives this account now (tier × standing × risk × operator multiplier), whether or
+      // not its object has admitted anything since it last loaded (state.limits is null until then).
+      // A cluster's aggregate cap comes on top, per cluster (state.clusters[].capPerWindow).
+      limits: {
+        windowSeconds: policy.limits.windowSeconds,
+        dayWindowSeconds: policy.limits.dayWindowSeconds,
+        ...effectiveLimits(policy, account, state.risk.score, quota?.multiplier ?? null),
+      },
+      thresholds: policy.actions,
+    });
   });
 
   // No body: revoke every key (the account stays, and can get new keys with PUT). With

@@ -73,6 +73,8 @@ export function publicAuditEntry(row: AuditLogRow) {
     country: row.country,
     cluster: row.cluster,
     detail: parseDetail(row.detail),
+    // Decisions this row stands for: an account's repeats of one decision within a minute (lib/audit.ts).
+    count: row.count,
   };
 }
 
