@@ -262,7 +262,7 @@ function renderOverrides(box, id, overrides, reload) {
 }
 
 // The list's state survives leaving and coming back, like the other views' filters.
-const list = { prefix: "", sort: "risk", order: "desc" };
+const list = { prefix: "", sort: "id", order: "asc" };
 
 const COLUMNS = /** @type {Array<[string, string | null]>} */ ([
   ["account", "id"],
