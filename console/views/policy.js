@@ -34,7 +34,10 @@ function fieldHelp() {
  */
 export function pathAt(text, at) {
   const end = text.indexOf("\n", at);
-  const stop = end < 0 ? text.length : end;
+  let stop = end < 0 ? text.length : end;
+  // A line's trailing comma ends its field: reading it would leave the field before the caret.
+  const rest = text.slice(at, stop).trimEnd();
+  if (rest.endsWith(",")) stop = at + rest.length - 1;
   /** @type {Array<{ array: boolean, key: string | null, index: number }>} */
   const stack = [];
   /** @type {string | null} */
@@ -60,7 +63,6 @@ export function pathAt(text, at) {
       else top.key = null;
     } else if (ch === "{" || ch === "[") stack.push({ array: ch === "[", key: null, index: 0 });
     else if (ch === "}" || ch === "]") stack.pop();
-    if (ch !== '"' && ch !== " " && ch !== "\n" && ch !== ":") lastString = ch === "," || ch === "{" ? null : lastString;
   }
   return stack.flatMap((level) => (level.array ? [String(level.index)] : level.key === null ? [] : [level.key]));
 }
