@@ -32,7 +32,8 @@ export function stackedBars(points, series, options = {}) {
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const totals = points.map((p) => series.reduce((sum, s) => sum + (p.values[s.key] ?? 0), 0));
-  const max = niceCeil(Math.max(0, ...totals));
+  // At least 4, so the quarter grid lines of a quiet chart fall on whole decisions.
+  const max = niceCeil(Math.max(4, ...totals));
   const y = (/** @type {number} */ v) => MARGIN.top + plotH - (v / max) * plotH;
   const slot = points.length > 0 ? plotW / points.length : plotW;
   const barW = Math.max(1, slot > 4 ? slot - 1 : slot);
