@@ -9,11 +9,11 @@ const WIDTH = 960;
 const HEIGHT = 260;
 const MARGIN = { top: 10, right: 8, bottom: 26, left: 64 };
 
-/** The smallest 1/2/5 × 10^k at or above n, so the y axis reads in round numbers. @param {number} n */
+/** The smallest 1/2/4/5 × 10^k at or above n, so the y axis reads in round numbers (4: quarters that are whole). @param {number} n */
 function niceCeil(n) {
   if (n <= 0) return 1;
   const magnitude = 10 ** Math.floor(Math.log10(n));
-  for (const step of [1, 2, 5, 10]) if (step * magnitude >= n) return step * magnitude;
+  for (const step of [1, 2, 4, 5, 10]) if (step * magnitude >= n) return step * magnitude;
   return 10 * magnitude;
 }
 
