@@ -104,12 +104,13 @@ export function lineDiff(a, b) {
       out.push({ op: " ", line: a[i] ?? "" });
       i++;
       j++;
-    } else if (j < b.length && (i >= a.length || (lcs[i * cols + j + 1] ?? 0) >= (lcs[(i + 1) * cols + j] ?? 0))) {
-      out.push({ op: "+", line: b[j] ?? "" });
-      j++;
-    } else {
+    } else if (i < a.length && (j >= b.length || (lcs[(i + 1) * cols + j] ?? 0) >= (lcs[i * cols + j + 1] ?? 0))) {
+      // Removals before additions, as a unified diff reads.
       out.push({ op: "-", line: a[i] ?? "" });
       i++;
+    } else {
+      out.push({ op: "+", line: b[j] ?? "" });
+      j++;
     }
   }
   return out;
