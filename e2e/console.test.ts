@@ -352,6 +352,8 @@ describe("operator console", () => {
     await page.click("#policy-problems li:nth-child(2) button");
     const selected = await editor.evaluate((el) => (el instanceof HTMLTextAreaElement ? el.value.slice(el.selectionStart, el.selectionEnd) : ""));
     assert.match(selected, /"windowSeconds": -5/);
+    // …and explains that field.
+    await page.locator("#policy-help", { hasText: "limits.windowSeconds" }).waitFor();
     await screenshot("policy");
 
     await editor.fill("{ not json");

@@ -249,6 +249,8 @@ export async function policyView(root) {
     editor.setSelectionRange(start, start + (lines[line - 1]?.length ?? 0));
     const lineHeight = parseFloat(getComputedStyle(editor).lineHeight) || 18;
     editor.scrollTop = Math.max(0, (line - 4) * lineHeight);
+    // The field a problem names is the one the operator wants explained.
+    showHelp();
   }
 
   let seq = 0;
