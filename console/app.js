@@ -3,14 +3,16 @@
 import { ApiError, api, clearToken, getToken, setToken, setUnauthorizedHandler } from "./api.js";
 import { errorBox, h, replace } from "./dom.js";
 import { accountsView } from "./views/accounts.js";
+import { auditView } from "./views/audit.js";
 import { clustersView } from "./views/clusters.js";
+import { indicatorsView } from "./views/indicators.js";
 import { policyView } from "./views/policy.js";
 import { trafficView } from "./views/traffic.js";
 
 /** @typedef {(root: HTMLElement, param: string | null) => Promise<void>} View */
 
 /** @type {Record<string, View>} */
-const VIEWS = { traffic: trafficView, clusters: clustersView, accounts: accountsView, policy: policyView };
+const VIEWS = { traffic: trafficView, clusters: clustersView, accounts: accountsView, audit: auditView, indicators: indicatorsView, policy: policyView };
 
 /** @template {HTMLElement} T @param {string} id @param {new () => T} type @returns {T} */
 function byId(id, type) {

@@ -7,13 +7,13 @@ import { num, svg, time } from "./dom.js";
 
 const WIDTH = 960;
 const HEIGHT = 260;
-const MARGIN = { top: 10, right: 8, bottom: 26, left: 52 };
+const MARGIN = { top: 10, right: 8, bottom: 26, left: 64 };
 
-/** The smallest 1/2/5 × 10^k at or above n, so the y axis reads in round numbers. @param {number} n */
+/** The smallest 1/2/4/5 × 10^k at or above n, so the y axis reads in round numbers (4: quarters that are whole). @param {number} n */
 function niceCeil(n) {
   if (n <= 0) return 1;
   const magnitude = 10 ** Math.floor(Math.log10(n));
-  for (const step of [1, 2, 5, 10]) if (step * magnitude >= n) return step * magnitude;
+  for (const step of [1, 2, 4, 5, 10]) if (step * magnitude >= n) return step * magnitude;
   return 10 * magnitude;
 }
 
@@ -26,12 +26,14 @@ function tickLabel(iso, withDate) {
 /**
  * @param {Point[]} points one per bucket, oldest first
  * @param {Series[]} series bottom to top; each rect gets the class `seg-<key>`
+ * @param {{ unit?: string, emptyText?: string }} [options] `unit`: what one bar counts, written on the y axis ("decisions / 15 min")
  */
-export function stackedBars(points, series) {
+export function stackedBars(points, series, options = {}) {
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const totals = points.map((p) => series.reduce((sum, s) => sum + (p.values[s.key] ?? 0), 0));
-  const max = niceCeil(Math.max(0, ...totals));
+  // At least 4, so the quarter grid lines of a quiet chart fall on whole decisions.
+  const max = niceCeil(Math.max(4, ...totals));
   const y = (/** @type {number} */ v) => MARGIN.top + plotH - (v / max) * plotH;
   const slot = points.length > 0 ? plotW / points.length : plotW;
   const barW = Math.max(1, slot > 4 ? slot - 1 : slot);
@@ -78,7 +80,10 @@ export function stackedBars(points, series) {
 
   const empty =
     totals.every((t) => t === 0) &&
-    svg("text", { class: "empty", x: MARGIN.left + plotW / 2, y: MARGIN.top + plotH / 2, "text-anchor": "middle" }, "No decisions in this range");
+    svg("text", { class: "empty", x: MARGIN.left + plotW / 2, y: MARGIN.top + plotH / 2, "text-anchor": "middle" }, options.emptyText ?? "No decisions in this range");
+  const unit =
+    options.unit &&
+    svg("text", { class: "unit", x: 12, y: MARGIN.top + plotH / 2, "text-anchor": "middle", transform: `rotate(-90 12 ${MARGIN.top + plotH / 2})` }, options.unit);
 
   return svg(
     "svg",
@@ -87,5 +92,6 @@ export function stackedBars(points, series) {
     bars,
     ticks,
     empty,
+    unit,
   );
 }

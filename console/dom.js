@@ -17,6 +17,12 @@ function applyProps(el, props) {
   for (const [name, value] of Object.entries(props)) {
     if (typeof value === "function") {
       el.addEventListener(name.replace(/^on/, ""), value);
+    } else if (name === "style" && typeof value === "string" && (el instanceof HTMLElement || el instanceof SVGElement)) {
+      // Through the CSSOM: the CSP (style-src 'self') refuses a style attribute, not a property set from a script.
+      for (const rule of value.split(";")) {
+        const at = rule.indexOf(":");
+        if (at > 0) el.style.setProperty(rule.slice(0, at).trim(), rule.slice(at + 1).trim());
+      }
     } else if (value === true) {
       el.setAttribute(name, "");
     } else if (value !== false && value !== null && value !== undefined) {
@@ -129,4 +135,36 @@ export function table(head, rows, cells, empty = "Nothing yet.") {
 /** Label / value pairs. @param {Array<[string, Child]>} pairs */
 export function facts(pairs) {
   return h("dl", { class: "facts" }, pairs.map(([label, value]) => [h("dt", {}, label), h("dd", {}, value)]));
+}
+
+/** The browser's time zone and UTC offset, named wherever a time is shown: "Europe/Paris, UTC+01:00". */
+export function timeZone() {
+  const offset = -new Date().getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "−";
+  const abs = Math.abs(offset);
+  const hm = `${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+  return `${Intl.DateTimeFormat().resolvedOptions().timeZone}, UTC${sign}${hm}`;
+}
+
+/** A length of time in words: 60 → "60 s", 900 → "15 min", 86400 → "24 h". @param {number} seconds */
+export function duration(seconds) {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0 && seconds >= 600) return `${seconds / 60} min`;
+  return `${num(seconds)} s`;
+}
+
+/**
+ * A JSON value as label / value fields (nested objects indented, lists joined), so an audit entry's
+ * detail reads as facts, not as raw JSON. @param {unknown} value
+ * @returns {Child}
+ */
+export function fields(value) {
+  if (value === null || value === undefined) return "";
+  if (typeof value !== "object") return String(value);
+  if (Array.isArray(value)) {
+    return value.every((v) => typeof v !== "object" || v === null) ? value.map(String).join(", ") : h("ol", { class: "fields-list" }, value.map((v) => h("li", {}, fields(v))));
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) return "";
+  return h("dl", { class: "fields" }, entries.map(([k, v]) => [h("dt", {}, k), h("dd", {}, fields(v))]));
 }

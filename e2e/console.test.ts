@@ -95,6 +95,11 @@ describe("operator console", () => {
     assert.equal((await fetch(`${stack.url}/healthz`)).status, 200);
     // The README fragment sits in console/ but is not deployed.
     assert.equal((await fetch(`${stack.url}/console/README-section.md`)).status, 404);
+    const icon = await fetch(`${stack.url}/favicon.ico`);
+    assert.equal(icon.status, 200);
+    assert.equal(icon.headers.get("content-type"), "image/svg+xml");
+    assert.match(icon.headers.get("cache-control") ?? "", /max-age=/);
+    assert.equal((await fetch(`${stack.url}/console/policy-help.json`)).status, 200);
     for (const [path, status] of [["/admin/policy", 401], ["/v1/messages", 401], ["/", 404], ["/index.html", 404]] as const) {
       const res = await fetch(`${stack.url}${path}`);
       assert.equal(res.status, status, path);
@@ -133,10 +138,36 @@ describe("operator console", () => {
     await page.locator("svg.chart rect").first().waitFor();
     const bars = await page.locator("svg.chart rect.seg-block").count();
     assert.ok(bars >= 8, `expected the seeded burst of blocks, got ${bars} bars`);
-    const totals = await page.locator(".view-traffic table").innerText();
+    const totals = await page.locator(".view-traffic table").first().innerText();
     assert.match(totals, /blocked/);
     assert.match(totals, /throttled/);
+    // The y axis says what a bar counts, and the range names its time zone.
+    assert.equal(await page.locator("svg.chart text.unit").textContent(), "decisions / 60 s");
+    assert.match(await page.locator("#traffic-updated").innerText(), /UTC[+−]\d\d:\d\d/);
+    assert.equal(await page.locator("#auto-refresh").isChecked(), true);
     await screenshot("traffic");
+  });
+
+  it("should show the range's top accounts, reasons and clusters, each linking to the audit entries behind it", async () => {
+    const accounts = page.locator("#top-accounts");
+    await accounts.locator("tbody tr").first().waitFor();
+    // hydra-05 throttled 7 × 7 times and was blocked twice: the most audited decisions.
+    assert.match(await accounts.locator("tbody tr").first().innerText(), /hydra-05\s+51/);
+    assert.match(await page.locator("#top-reasons").innerText(), /cluster_verdict\s+162/);
+    assert.match(await page.locator("#top-clusters").innerText(), new RegExp(`${HYDRA.id}\\s+162\\s+4`));
+    await page.locator("#top-clusters").screenshot({ path: new URL("console-traffic-top.png", SCREENSHOTS).pathname });
+
+    await page.locator("#top-reasons tr", { hasText: "cluster_cap" }).locator("a", { hasText: "audit" }).click();
+    await page.locator(".view-audit table.audit").waitFor();
+    const audit = await page.locator(".view-audit").innerText();
+    assert.match(audit, /reason = cluster_cap/);
+    // Seven rows of one account's same throttle are one line with their repeats summed.
+    assert.match(audit, /throttled ×49, \d\d:\d\d–\d\d:\d\d/);
+    assert.equal(await page.locator(".view-audit tbody tr").count(), 4);
+    // The detail is fields, not JSON.
+    assert.match(audit, /retryAfterSeconds\s+20/);
+    assert.ok(!audit.includes('{"rule"'));
+    await screenshot("audit");
   });
 
   it("should rank clusters by size with their shared fingerprints, data shown as text", async () => {
@@ -162,7 +193,21 @@ describe("operator console", () => {
     for (const member of HYDRA.members) assert.ok(detail.includes(member), member);
     assert.ok(detail.includes(`headers:${XSS}`));
     assert.match(detail, /82 %/); // the tls key's synchrony from its roll-up
+    // Why it exists and why it has its verdict, with the window next to every rate.
+    assert.match(detail, /linked through 4 shared fingerprint keys: tls:9f2c4a1be07d3356 \(12 of 14 members\)/);
+    assert.match(detail, /9 more on a suspect one; the policy confirms a component from 50 %/);
+    assert.match(detail, /at least 391 requests \/ 60 s \(its busiest linking key\)/);
+    assert.match(detail, /Summed over its 3 keys with a roll-up: 984 \/ 60 s/);
     await screenshot("cluster");
+
+    await page.click(`.view-clusters a[href="#/clusters/${encodeURIComponent("tls:9f2c4a1be07d3356")}"]`);
+    await page.locator(".view-clusters h2", { hasText: "Why this verdict" }).waitFor();
+    const why = await page.locator(".view-clusters .why").innerText();
+    assert.match(why, /confirmed: score 97 % against 50 % for suspect and 90 % for confirmed/);
+    assert.match(why, /synchrony\s+0\.8\s+2\.9\s+synchronized/);
+    await screenshot("cluster-key");
+    await go(`#/clusters/${encodeURIComponent(HYDRA.id)}`);
+    await page.locator(".view-clusters h2", { hasText: "Members" }).waitFor();
   });
 
   it("should apply a block override from the account page, and the gateway should enforce it", async () => {
@@ -195,6 +240,10 @@ describe("operator console", () => {
     const view = await page.locator(".view-accounts").innerText();
     assert.match(view, /e2e: confirmed hydra member/);
     assert.match(view, new RegExp(HYDRA.id));
+    // Limits are shown with usage, and the risk scale marks every action's threshold.
+    assert.match(view, /requests\s+\d+ \/ 60/);
+    assert.equal(await page.locator(".risk-mark").count(), 4);
+    assert.match(view, /tag 10[\s\S]*degrade 35[\s\S]*throttle 60[\s\S]*block 85/);
     await screenshot("account");
   });
 
@@ -224,6 +273,64 @@ describe("operator console", () => {
     assert.deepEqual(totals, { allow: 3, tag: 0, degrade: 0, throttle: 0, block: 1 });
   });
 
+  it("should search accounts by id prefix and sort them by risk", async () => {
+    await go("#/accounts");
+    await page.locator("#account-search").waitFor();
+    await page.fill("#account-search", "hydra-0");
+    await page.click("#account-search-form button[type=submit]");
+    // The unfiltered list is already there: wait for the search's answer to replace it.
+    await page.locator(".view-accounts tbody tr", { hasText: "pair-01" }).waitFor({ state: "detached" });
+    assert.equal(await page.locator(".view-accounts tbody tr").count(), 9);
+    await page.click("button[data-sort=risk]");
+    await page.locator("th[aria-sort=descending] button[data-sort=risk]").waitFor();
+    const first = await page.locator(".view-accounts tbody tr").first().innerText();
+    assert.match(first, /hydra-0[2-5]\s+build\s+no\s+88\s+block/);
+    await page.click("button[data-sort=risk]");
+    await page.locator("th[aria-sort=ascending] button[data-sort=risk]").waitFor();
+    assert.doesNotMatch(await page.locator(".view-accounts tbody tr").first().innerText(), /block/);
+    await screenshot("accounts");
+  });
+
+  it("should chart one account's decisions and fold its repeated decisions in the history", async () => {
+    await go("#/accounts/hydra-03");
+    await page.locator(".view-accounts svg.chart").waitFor();
+    assert.ok((await page.locator(".view-accounts svg.chart rect.seg-throttle").count()) >= 1, "the seeded throttles in the chart");
+    assert.equal(await page.locator(".view-accounts svg.chart text.unit").textContent(), "decisions / 15 min");
+    await page.locator(".view-accounts table.audit").waitFor();
+    const history = await page.locator(".view-accounts table.audit").innerText();
+    assert.match(history, /throttled ×35, \d\d:\d\d–\d\d:\d\d/);
+    assert.match(history, /blocked ×2/);
+    await screenshot("account-history");
+  });
+
+  it("should list imported indicator sets with how many requests matched them", async () => {
+    const res = await fetch(`${stack.url}/admin/indicators/imports`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        source: "peer-lab-feed",
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+        document: { format: "distillguard-indicators", version: 1, indicators: [{ type: "prefix", value: "198.18.7.0/24" }] },
+      }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const matched = await fetch(`${stack.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": ACCOUNTS["hydra-10"] ?? "", "content-type": "application/json", "cf-connecting-ip": "198.18.7.9" },
+      body: JSON.stringify({ model: "demo-model-1", max_tokens: 16, messages: [{ role: "user", content: "Hello" }] }),
+    });
+    assert.equal(matched.status, 200);
+    await eventually("the match counted", async () => {
+      const list = await adminGet<{ imports: Array<{ source: string; matches: number }> }>("/indicators/imports");
+      return list.imports.some((i) => i.source === "peer-lab-feed" && i.matches >= 1) ? true : undefined;
+    });
+    await go("#/indicators");
+    const row = page.locator(".view-indicators tbody tr", { hasText: "peer-lab-feed" });
+    await row.waitFor();
+    assert.match(await row.innerText(), /peer-lab-feed\s+imp_[0-9a-f]{32}\s+1\s+0\s+1\s/);
+    await screenshot("indicators");
+  });
+
   it("should validate the policy inline as it is edited, and save it", async () => {
     await go("#/policy");
     const editor = page.locator("#policy-editor");
@@ -245,15 +352,43 @@ describe("operator console", () => {
     await page.click("#policy-problems li:nth-child(2) button");
     const selected = await editor.evaluate((el) => (el instanceof HTMLTextAreaElement ? el.value.slice(el.selectionStart, el.selectionEnd) : ""));
     assert.match(selected, /"windowSeconds": -5/);
+    // …and explains that field.
+    await page.locator("#policy-help", { hasText: "limits.windowSeconds" }).waitFor();
     await screenshot("policy");
 
     await editor.fill("{ not json");
     await page.locator("#policy-problems", { hasText: "not JSON" }).waitFor();
 
-    await editor.fill(original.replace(`"version": ${doc.version}`, '"version": 7'));
+    // Line numbers follow the text, and the cursor on a field shows its help from the schema.
+    await editor.fill(original);
+    const lines = original.split("\n").length;
+    assert.equal((await page.locator("#policy-lines").textContent())?.split("\n").length, lines);
+    await editor.evaluate((el) => {
+      if (!(el instanceof HTMLTextAreaElement)) return;
+      const at = el.value.indexOf('"windowSeconds"') + 3;
+      el.focus();
+      el.setSelectionRange(at, at);
+      el.dispatchEvent(new Event("click"));
+    });
+    await page.locator("#policy-help", { hasText: "limits.windowSeconds" }).waitFor();
+    assert.match(await page.locator("#policy-help").innerText(), /Length of the sliding window/);
+
+    const rule = '"entitlements": [{"when": {"tiers": ["free"], "verified": false, "orgTypes": ["education"]}, "maxTokens": 1024, "thinkingBudgetTokens": 0, "streaming": false}]';
+    await editor.fill(original.replace(`"version": ${doc.version}`, '"version": 7').replace('"entitlements": []', rule));
     await page.locator("#policy-problems .ok").waitFor();
     await page.click("#policy-save");
+    // Saving shows the change against what KV holds first.
+    const diff = page.locator("#policy-diff");
+    await diff.waitFor();
+    const changes = await diff.innerText();
+    assert.match(changes, /- {3}"version": 0,/);
+    assert.match(changes, /\+ {3}"version": 7,/);
+    assert.match(changes, /\+ {7}"maxTokens": 1024/);
+    await screenshot("policy-diff");
+    await page.click("#policy-confirm");
     await page.locator("#policy-status", { hasText: "Saved policy version 7" }).waitFor();
+    const entitlements = await page.locator("#policy-entitlements").innerText();
+    assert.match(entitlements, /Unverified education accounts on the free tier: answers up to 1,024 tokens; no extended thinking; no streaming\. Beyond it: refused with 403/);
     const saved = await adminGet<{ fromKv: boolean; version: number }>("/policy");
     assert.deepEqual([saved.fromKv, saved.version], [true, 7]);
 

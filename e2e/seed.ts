@@ -53,12 +53,37 @@ function decisionCounts(now: number): string[] {
   return rows;
 }
 
+/** The audited side of the campaign: runs of throttles and blocks, one row per account and minute standing for its repeats. */
+function auditRows(now: number): string[] {
+  const last = Math.floor(now / MINUTE) * MINUTE;
+  const rows: string[] = [];
+  HYDRA.members.slice(1, 5).forEach((member, m) => {
+    for (let i = 30; i >= 24; i--) {
+      const at = new Date(last - i * MINUTE + m * 1_000).toISOString();
+      const detail = JSON.stringify({ rule: "cluster", cap: 12, windowSeconds: 60, retryAfterSeconds: 20 });
+      rows.push(row([at, "decision", `req_e2e_${m}_${i}`, member, "throttle", 1, "cluster_verdict,cluster_cap", 64 + m, "NL", HYDRA.id, detail, 4 + m]));
+    }
+    const at = new Date(last - 22 * MINUTE + m * 1_000).toISOString();
+    rows.push(row([at, "decision", `req_e2e_${m}_b`, member, "block", 1, "risk_block,cluster_verdict", 88, "NL", HYDRA.id, JSON.stringify({ rule: "risk" }), 2]));
+  });
+  rows.push(row([new Date(last - 12 * MINUTE).toISOString(), "decision", "req_e2e_pair", PAIR.members[0] ?? "pair-01", "tag", 1, "cot_elicitation", 14, "US", PAIR.id, "null", 1]));
+  return rows;
+}
+
+/** Why the tls key is confirmed: its evidence items, as the cluster root stores them. */
+const TLS_EVIDENCE = JSON.stringify([
+  { evidence: "synchrony", value: 0.82, points: 2.9, reason: "synchronized" },
+  { evidence: "template", value: 0.74, points: 2.7, reason: "templated" },
+  { evidence: "accounts", value: 12, points: 1.6 },
+  { evidence: "volume", value: 16.2, points: 3 },
+]);
+
 export function seedSql(now = Date.now()): string {
   const hour = 3_600_000;
   const component = (c: { id: string; keys: string[] }, size: number, verdict: string, reasons: string, rate: number) =>
     row([c.id, size, JSON.stringify(c.keys), verdict, reasons, rate, now - 6 * hour, now - 2 * MINUTE]);
-  const keyRollup = (key: string, accounts: number, rate: number, verdict: string, reasons: string, shares: [number, number, number]) =>
-    row([key, key.split(":")[0] ?? "", accounts, rate, rate * 900, shares[0], shares[1], shares[2], "demo-model-1", verdict, reasons, 0, now - MINUTE]);
+  const keyRollup = (key: string, accounts: number, rate: number, verdict: string, reasons: string, shares: [number, number, number], score = 0.5, evidence = "[]") =>
+    row([key, key.split(":")[0] ?? "", accounts, rate, rate * 900, shares[0], shares[1], shares[2], "demo-model-1", verdict, reasons, 0, now - MINUTE, score, evidence]);
   return [
     `INSERT INTO clusters (id, size, keys, verdict, reasons, requests_per_window, created_at, updated_at) VALUES
       ${component(HYDRA, HYDRA.members.length, "confirmed", `synchronized,templated,${XSS}`, 412)},
@@ -66,8 +91,8 @@ export function seedSql(now = Date.now()): string {
     `INSERT INTO cluster_members (cluster_id, account_id) VALUES
       ${[...HYDRA.members.map((m) => row([HYDRA.id, m])), ...PAIR.members.map((m) => row([PAIR.id, m]))].join(",\n      ")};`,
     `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
-       elicitation_share, top_model, verdict, reasons, allowlisted, updated_at) VALUES
-      ${keyRollup("tls:9f2c4a1be07d3356", 12, 388, "confirmed", "synchronized,templated", [0.82, 0.74, 0.41])},
+       elicitation_share, top_model, verdict, reasons, allowlisted, updated_at, score, evidence) VALUES
+      ${keyRollup("tls:9f2c4a1be07d3356", 12, 388, "confirmed", "synchronized,templated", [0.82, 0.74, 0.41], 0.97, TLS_EVIDENCE)},
       ${keyRollup("sdk:51d0e4a7c2b98f13", 11, 391, "confirmed", "synchronized,templated", [0.79, 0.71, 0.39])},
       ${keyRollup("tpl:0:a3f1", 9, 205, "suspect", "templated", [0.35, 0.93, 0.52])};`,
     `INSERT INTO account_fingerprints (account_id, fp_key, kind, first_seen, last_seen) VALUES
@@ -76,5 +101,7 @@ export function seedSql(now = Date.now()): string {
         .join(",\n      ")};`,
     `INSERT INTO decision_counts (minute, action, enforced, count) VALUES
       ${decisionCounts(now).join(",\n      ")};`,
+    `INSERT INTO audit_log (at, kind, request_id, account_id, action, enforced, reasons, risk, country, cluster, detail, count) VALUES
+      ${auditRows(now).join(",\n      ")};`,
   ].join("\n");
 }

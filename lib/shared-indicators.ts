@@ -64,12 +64,21 @@ function kindOf(key: string): string {
  * length so an address costs one lookup per distinct length, not one per prefix.
  */
 export class IndicatorMatcher {
-  private readonly keys = new Map<string, number>();
-  private readonly prefixes = { ipv4: new Map<number, Map<string, number>>(), ipv6: new Map<number, Map<string, number>>() };
+  /** Each indicator's imports, with when each expires: a match is counted against every live import holding it. */
+  private readonly keys = new Map<string, Array<[id: string, expiresAt: number]>>();
+  private readonly prefixes = {
+    ipv4: new Map<number, Map<string, Array<[id: string, expiresAt: number]>>>(),
+    ipv6: new Map<number, Map<string, Array<[id: string, expiresAt: number]>>>(),
+  };
 
   constructor(active: ActiveIndicators) {
+    const add = <K>(map: Map<K, Array<[string, number]>>, key: K, id: string, expiresAt: number) => {
+      const holders = map.get(key);
+      if (holders === undefined) map.set(key, [[id, expiresAt]]);
+      else if (!holders.some(([held]) => held === id)) holders.push([id, expiresAt]);
+    };
     for (const set of active.imports) {
-      for (const key of set.keys) this.keys.set(key, Math.max(this.keys.get(key) ?? 0, set.expiresAt));
+      for (const key of set.keys) add(this.keys, key, set.id, set.expiresAt);
       for (const prefix of set.prefixes) {
         const canonical = canonicalPrefix(prefix);
         if (canonical === null) continue;
@@ -77,8 +86,7 @@ export class IndicatorMatcher {
         const byLength = this.prefixes[address.kind()];
         let networks = byLength.get(bits);
         if (networks === undefined) byLength.set(bits, (networks = new Map()));
-        const network = address.toString();
-        networks.set(network, Math.max(networks.get(network) ?? 0, set.expiresAt));
+        add(networks, address.toString(), set.id, set.expiresAt);
       }
     }
   }
@@ -91,30 +99,44 @@ export class IndicatorMatcher {
 
   /** The kinds of indicator this request carries (`tls`, `prefix`, …), sorted, each once. */
   match(keys: readonly string[], ip: string | null, now: number): string[] {
-    const kinds = new Set<string>();
-    for (const key of keys) {
-      const expiresAt = this.keys.get(key);
-      if (expiresAt !== undefined && expiresAt > now) kinds.add(kindOf(key));
-    }
-    if (ip !== null && this.prefixMatches(ip, now)) kinds.add("prefix");
-    return [...kinds].sort();
+    return this.matchImports(keys, ip, now).kinds;
   }
 
-  private prefixMatches(ip: string, now: number): boolean {
+  /** The kinds this request carries, and the live imports it matched (each once, sorted), for their match counts. */
+  matchImports(keys: readonly string[], ip: string | null, now: number): { kinds: string[]; imports: string[] } {
+    const kinds = new Set<string>();
+    const imports = new Set<string>();
+    const live = (holders: ReadonlyArray<[string, number]> | undefined): boolean => {
+      let any = false;
+      for (const [id, expiresAt] of holders ?? []) {
+        if (expiresAt > now) {
+          imports.add(id);
+          any = true;
+        }
+      }
+      return any;
+    };
+    for (const key of keys) if (live(this.keys.get(key))) kinds.add(kindOf(key));
+    if (ip !== null && live(this.prefixHolders(ip))) kinds.add("prefix");
+    return { kinds: [...kinds].sort(), imports: [...imports].sort() };
+  }
+
+  /** The imports holding any prefix that contains this address. */
+  private prefixHolders(ip: string): Array<[string, number]> {
     let address: ipaddr.IPv4 | ipaddr.IPv6;
     try {
       address = ipaddr.process(ip.trim());
     } catch {
-      return false;
+      return [];
     }
     const family = address.kind();
+    const holders: Array<[string, number]> = [];
     for (const [bits, networks] of this.prefixes[family]) {
       const network = family === "ipv4"
         ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`)
         : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${bits}`);
-      const expiresAt = networks.get(network.toString());
-      if (expiresAt !== undefined && expiresAt > now) return true;
+      holders.push(...(networks.get(network.toString()) ?? []));
     }
-    return false;
+    return holders;
   }
 }

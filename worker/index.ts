@@ -16,6 +16,7 @@ import { runCron } from "./cron/index.ts";
 import { endpoint, listedEndpoint } from "./endpoint.ts";
 import { entitle, entitleRisky } from "./entitle.ts";
 import { GatewayError, onError } from "./errors.ts";
+import { favicon } from "./favicon.ts";
 import { fingerprint } from "./fingerprint.ts";
 import { forward } from "./forward.ts";
 import { identity } from "./identity.ts";
@@ -37,6 +38,7 @@ app.notFound(() => {
 app.use("*", requestContext());
 
 app.get("/healthz", (c) => c.json({ ok: true }));
+app.get("/favicon.ico", favicon);
 app.route("/admin", new Hono<AppEnv>().use("*", policy()).route("/", adminRoutes()));
 
 /** The steps after the route is known: every origin route goes through all of them. */

@@ -57,6 +57,44 @@ export async function currentIndicators(kv: KVNamespace, ttlSeconds: number, wai
   return cached.matcher;
 }
 
+// Matches per import, counted in the isolate and added to D1 at most this often: a campaign's every
+// request may match, and one D1 write per request would cost more than the match saves. The count is a
+// lower bound: what an isolate holds when it is evicted is lost.
+const MATCH_FLUSH_MS = 10_000;
+
+const pendingMatches = new Map<string, { count: number; lastAt: number }>();
+let lastMatchFlush = 0;
+
+function countMatches(imports: readonly string[], now: number): void {
+  for (const id of imports) {
+    const entry = pendingMatches.get(id);
+    if (entry) {
+      entry.count++;
+      entry.lastAt = now;
+    } else {
+      pendingMatches.set(id, { count: 1, lastAt: now });
+    }
+  }
+}
+
+/** The isolate's counts into D1 (`indicator_imports.matches`); on failure they wait for the next flush. */
+async function flushMatches(db: D1Database): Promise<void> {
+  const batch = [...pendingMatches.entries()];
+  pendingMatches.clear();
+  const add = db.prepare(
+    "UPDATE indicator_imports SET matches = matches + ?1, last_matched_at = MAX(COALESCE(last_matched_at, 0), ?2) WHERE id = ?3",
+  );
+  try {
+    await db.batch(batch.map(([id, { count, lastAt }]) => add.bind(count, lastAt, id)));
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "indicator match counts not written; kept for the next flush", error: String(err) }));
+    for (const [id, { count, lastAt }] of batch) {
+      const entry = pendingMatches.get(id);
+      pendingMatches.set(id, { count: count + (entry?.count ?? 0), lastAt: Math.max(lastAt, entry?.lastAt ?? 0) });
+    }
+  }
+}
+
 /** Re-read the active set now (after an admin write in this isolate, and in tests). */
 export async function refreshIndicatorsNow(kv: KVNamespace): Promise<void> {
   await refresh(kv, Date.now());
@@ -67,8 +105,14 @@ export function sharedIndicators() {
     const policy = c.get("policy");
     const matcher = await currentIndicators(c.env.CONFIG, policy.cache.policyTtlSeconds, (p) => c.executionCtx.waitUntil(p));
     if (matcher.size > 0) {
-      const kinds = matcher.match(clusterKeysOf(c.get("fingerprint"), policy), clientIp(c.req.raw), Date.now());
+      const now = Date.now();
+      const { kinds, imports } = matcher.matchImports(clusterKeysOf(c.get("fingerprint"), policy), clientIp(c.req.raw), now);
       if (kinds.length > 0) {
+        countMatches(imports, now);
+        if (now - lastMatchFlush >= MATCH_FLUSH_MS) {
+          lastMatchFlush = now;
+          c.executionCtx.waitUntil(flushMatches(c.env.DB));
+        }
         const region = c.get("region");
         c.set("region", {
           ...region,

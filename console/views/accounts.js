@@ -5,8 +5,9 @@
  * and overrides set and cleared from here.
  */
 import { api, seg } from "../api.js";
-import { badge, codes, errorBox, facts, h, num, replace, table, time } from "../dom.js";
-import { accountLink, auditTable, clusterLink } from "./clusters.js";
+import { stackedBars } from "../chart.js";
+import { badge, codes, duration, errorBox, facts, h, num, replace, table, time, timeZone } from "../dom.js";
+import { accountLink, auditHref, clusterLink, loadAudit } from "./audit.js";
 
 /**
  * @typedef {{ kind: "block" | "allow" | "quota", multiplier: number | null, reason: string, expiresAt: number | null, createdAt: number }} Override
@@ -20,8 +21,12 @@ import { accountLink, auditTable, clusterLink } from "./clusters.js";
  *   clusters: Array<{ cluster: string, verdict: string, capPerWindow: number | null, reasons: string[], decidedAt: number }>,
  *   fingerprints: Array<{ key: string, firstSeen: number, lastSeen: number, count: number }>,
  *   recentDecisions: Array<{ at: number, requestId: string, action: string, enforced: boolean, reasons: string[], risk: number }> }} AccountState
- * @typedef {{ account: Account, state: AccountState,
+ * @typedef {{ windowSeconds: number, dayWindowSeconds: number, requests: number, inputTokens: number, outputTokens: number,
+ *   exchangesPerDay: number, concurrency: number }} PolicyLimits
+ * @typedef {{ tag: number, degrade: number, throttle: number, block: number }} Thresholds
+ * @typedef {{ account: Account, state: AccountState, limits?: PolicyLimits, thresholds?: Thresholds,
  *   clusters: Array<{ id: string, size: number | null, verdict: string | null, reasons: string[] }> }} AccountDetail
+ * @typedef {Account & { risk: number | null, action: string | null, decidedAt: string | null, lastActivityAt: string | null }} ListedAccount
  * @typedef {import("./clusters.js").AuditEntry} AuditEntry
  */
 
@@ -34,11 +39,9 @@ export async function accountsView(root, id) {
   /** @type {AccountDetail} */
   const d = await api("GET", `/accounts/${seg(id)}`);
   const { account, state } = d;
-  const used = (/** @type {number} */ n, /** @type {Limit | undefined} */ limit) =>
-    limit ? `${num(n)} / ${num(limit.limit)}` : num(n);
-
   const historyBox = h("div", {});
   const overrideBox = h("div", {});
+  const chartBox = h("div", { class: "chart-box" }, h("p", { class: "muted" }, "Loading…"));
 
   replace(
     root,
@@ -60,31 +63,16 @@ export async function accountsView(root, id) {
           ["created", time(account.createdAt)],
         ]),
       ),
-      h(
-        "section",
-        { class: "card" },
-        h("h2", {}, `Counters (${num(state.usage.windowSeconds)} s window)`),
-        facts([
-          ["requests", used(state.usage.requests, state.limits?.requests)],
-          ["input tokens", used(state.usage.inputTokens, state.limits?.inputTokens)],
-          ["output tokens", used(state.usage.outputTokens, state.limits?.outputTokens)],
-          ["exchanges today", num(state.usage.exchangesToday)],
-          ["in flight", num(state.usage.inFlight)],
-        ]),
-      ),
-      h(
-        "section",
-        { class: "card" },
-        h("h2", {}, "Risk"),
-        h("p", { class: "score" }, num(state.risk.score), h("span", { class: "muted" }, " / 100")),
-        table(["signal", "points", "seen", "last"], state.risk.reasons, (r) => [h("code", {}, r.signal), num(r.points), num(r.count), time(r.lastAt)], "No risk signals."),
-      ),
+      usageCard(d),
+      riskCard(d),
     ),
+    h("h2", {}, "Decisions over the last 24 hours"),
+    chartBox,
     h("h2", {}, "Overrides"),
     overrideBox,
     h("h2", {}, "Clusters"),
     table(
-      ["cluster", "verdict", "reasons", "cap / window", "decided"],
+      ["cluster", "verdict", "reasons", `cap / ${duration(state.usage.windowSeconds)}`, "decided"],
       [
         ...d.clusters.map((c) => ({ cluster: c.id, verdict: c.verdict ?? "none", reasons: c.reasons, capPerWindow: null, decidedAt: null })),
         ...state.clusters,
@@ -102,26 +90,90 @@ export async function accountsView(root, id) {
       num(r.risk),
       h("code", {}, r.requestId),
     ]),
-    h("h2", {}, "History (audit log)"),
+    h("h2", {}, "History (audit log) ", h("a", { class: "small", href: auditHref({ account: account.id }) }, "open in the audit view")),
+    h("p", { class: "hint" }, `Runs of one decision are folded into one line. Times in ${timeZone()}.`),
     historyBox,
   );
 
   renderOverrides(overrideBox, account.id, state.overrides, () => void accountsView(root, id));
-  await loadHistory(historyBox, account.id, null, []);
+  await Promise.all([loadAudit(historyBox, { account: account.id }, null, [], false), loadChart(chartBox, account.id)]);
 }
 
-/**
- * @param {HTMLElement} box @param {string} id @param {string | null} cursor @param {AuditEntry[]} shown
- */
-async function loadHistory(box, id, cursor, shown) {
-  const query = new URLSearchParams({ account: id, limit: "50" });
-  if (cursor) query.set("cursor", cursor);
+/** One value against its limit, with a bar: "3 / 60" rather than a bare 0 when the account is idle. @param {number} used @param {number | undefined} limit */
+function meter(used, limit) {
+  if (limit === undefined) return num(used);
+  const share = limit > 0 ? Math.min(1, used / limit) : 1;
+  return h(
+    "span",
+    { class: "meter" },
+    h("span", { class: "meter-bar" }, h("span", { class: share >= 0.9 ? "meter-fill hot" : "meter-fill", style: `width:${Math.round(share * 100)}%` })),
+    ` ${num(used)} / ${num(limit)}`,
+  );
+}
+
+/** @param {AccountDetail} d */
+function usageCard(d) {
+  const { state } = d;
+  const limits = d.limits;
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", {}, `Usage and limits (${duration(state.usage.windowSeconds)} window)`),
+    facts([
+      ["requests", meter(state.usage.requests, limits?.requests ?? state.limits?.requests.limit)],
+      ["input tokens", meter(state.usage.inputTokens, limits?.inputTokens ?? state.limits?.inputTokens.limit)],
+      ["output tokens", meter(state.usage.outputTokens, limits?.outputTokens ?? state.limits?.outputTokens.limit)],
+      [`exchanges / ${limits ? duration(limits.dayWindowSeconds) : "day"}`, meter(state.usage.exchangesToday, limits?.exchangesPerDay)],
+      ["in flight", meter(state.usage.inFlight, limits?.concurrency)],
+    ]),
+    h("p", { class: "hint" }, "Limits as the policy gives this account now: tier × verification × org type × risk × any quota override. A cluster cap comes on top."),
+  );
+}
+
+/** The risk score on a 0–100 scale with each action's threshold marked. @param {AccountDetail} d */
+function riskCard(d) {
+  const score = d.state.risk.score;
+  const t = d.thresholds;
+  const marks = t
+    ? /** @type {Array<[string, number]>} */ ([["tag", t.tag], ["degrade", t.degrade], ["throttle", t.throttle], ["block", t.block]])
+    : [];
+  const next = marks.find(([, at]) => score < at);
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", {}, "Risk"),
+    h("p", { class: "score" }, num(score), h("span", { class: "muted" }, " / 100")),
+    h(
+      "div",
+      { class: "risk-scale", role: "img", "aria-label": `risk ${num(score)} of 100; thresholds ${marks.map(([a, at]) => `${a} ${at}`).join(", ")}` },
+      h("span", { class: "risk-fill", style: `width:${Math.min(100, Math.max(0, score))}%` }),
+      marks.map(([action, at]) => h("span", { class: `risk-mark seg-${action}`, style: `left:${at}%`, title: `${action} from ${at}` }, h("span", { class: "risk-mark-label" }, `${action} ${at}`))),
+    ),
+    h("p", { class: "hint" }, next ? `Below the ${next[0]} threshold (${next[1]}).` : t ? `At or above the block threshold (${t.block}).` : ""),
+    table(["signal", "points", "seen", "last"], d.state.risk.reasons, (r) => [h("code", {}, r.signal), num(r.points), num(r.count), time(r.lastAt)], "No risk signals."),
+  );
+}
+
+const ACTION_LABELS = /** @type {Record<string, string>} */ ({ allow: "allowed", tag: "tagged", degrade: "degraded", throttle: "throttled", block: "blocked" });
+
+/** The account's audited decisions per 15 minutes over a day (`GET /admin/stats/decisions?account=`). @param {HTMLElement} box @param {string} id */
+async function loadChart(box, id) {
+  const until = new Date();
+  const since = new Date(until.getTime() - 24 * 3_600_000);
+  const query = new URLSearchParams({ account: id, since: since.toISOString(), until: until.toISOString(), bucket: "15m" });
   try {
-    /** @type {{ entries: AuditEntry[], nextCursor: string | null }} */
-    const page = await api("GET", `/audit?${query}`);
-    const entries = [...shown, ...page.entries];
-    const next = page.nextCursor;
-    replace(box, auditTable(entries, false), next ? h("button", { type: "button", onclick: () => void loadHistory(box, id, next, entries) }, "Older") : null);
+    /** @type {import("./traffic.js").Stats} */
+    const stats = await api("GET", `/stats/decisions?${query}`);
+    const series = stats.actions.filter((a) => a !== "allow").map((key) => ({ key, label: ACTION_LABELS[key] ?? key }));
+    replace(
+      box,
+      stackedBars(stats.series.map((p) => ({ start: p.start, values: p.enforced })), series, {
+        unit: `decisions / ${duration(stats.bucketSeconds)}`,
+        emptyText: "No audited decisions in the last 24 hours",
+      }),
+      h("ul", { class: "legend" }, series.map((s) => h("li", {}, h("span", { class: `swatch seg-${s.key}` }), s.label))),
+      h("p", { class: "hint" }, `From the audit log: every decision but a plain allow (allowed requests are counted for the whole gateway only). Times in ${timeZone()}.`),
+    );
   } catch (err) {
     replace(box, errorBox(err));
   }
@@ -209,29 +261,105 @@ function renderOverrides(box, id, overrides, reload) {
   replace(box, rows, form, status);
 }
 
+// The list's state survives leaving and coming back, like the other views' filters.
+const list = { prefix: "", sort: "id", order: "asc" };
+
+const COLUMNS = /** @type {Array<[string, string | null]>} */ ([
+  ["account", "id"],
+  ["tier", "tier"],
+  ["verified", "verified"],
+  ["risk", "risk"],
+  ["latest decision", "action"],
+  ["last activity", "activity"],
+  ["keys", null],
+]);
+
 /** @param {HTMLElement} root */
 async function accountList(root) {
-  const input = h("input", { type: "text", id: "account-id", placeholder: "account id", required: true, spellcheck: "false" });
-  const form = h("form", { class: "toolbar" }, h("label", {}, "Open account ", input), h("button", { type: "submit" }, "Open"));
+  const input = h("input", { type: "search", id: "account-search", placeholder: "id prefix", spellcheck: "false", value: list.prefix, "aria-label": "account id prefix" });
+  const form = h("form", { class: "toolbar", id: "account-search-form" }, h("label", {}, "Search ", input), h("button", { type: "submit" }, "Search"));
+  const listBox = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  /** @type {ListedAccount[]} */
+  let rows = [];
+  /** @type {string | null} */
+  let cursor = null;
+
+  /** @param {boolean} more */
+  async function load(more) {
+    const query = new URLSearchParams({ sort: list.sort, order: list.order, limit: "50" });
+    if (list.prefix) query.set("prefix", list.prefix);
+    if (more && cursor) query.set("cursor", cursor);
+    try {
+      /** @type {{ accounts: ListedAccount[], nextCursor: string | null }} */
+      const page = await api("GET", `/accounts?${query}`);
+      rows = more ? [...rows, ...page.accounts] : page.accounts;
+      cursor = page.nextCursor;
+    } catch (err) {
+      replace(listBox, errorBox(err));
+      return;
+    }
+    if (rows.length === 0) {
+      replace(listBox, h("p", { class: "muted" }, list.prefix ? `No account id starts with “${list.prefix}”.` : "No accounts yet: create them with PUT /admin/accounts/{id}."));
+      return;
+    }
+    const header = COLUMNS.map(([title, key]) => {
+      if (key === null) return h("th", {}, title);
+      const active = list.sort === key;
+      const arrow = active ? (list.order === "asc" ? " ▲" : " ▼") : "";
+      return h(
+        "th",
+        { "aria-sort": active ? (list.order === "asc" ? "ascending" : "descending") : "none" },
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link sort",
+            "data-sort": key,
+            onclick: () => {
+              list.order = active ? (list.order === "asc" ? "desc" : "asc") : key === "id" || key === "tier" ? "asc" : "desc";
+              list.sort = key;
+              void load(false);
+            },
+          },
+          title,
+          arrow,
+        ),
+      );
+    });
+    replace(
+      listBox,
+      h(
+        "table",
+        { class: "accounts" },
+        h("thead", {}, h("tr", {}, header)),
+        h(
+          "tbody",
+          {},
+          rows.map((a) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, accountLink(a.id)),
+              h("td", {}, a.tier),
+              h("td", {}, a.verified ? "yes" : "no"),
+              h("td", {}, num(a.risk)),
+              h("td", {}, a.action ? [badge(a.action), h("span", { class: "muted" }, ` ${time(a.decidedAt)}`)] : h("span", { class: "muted" }, "none audited")),
+              h("td", {}, time(a.lastActivityAt)),
+              h("td", {}, num(a.keyCount)),
+            ),
+          ),
+        ),
+      ),
+      h("p", { class: "hint" }, `${num(rows.length)} shown. Risk and latest decision are the latest audited decision's (allowed requests are not audited); last activity is the later of that and the freshest fingerprint edge (refreshed hourly). Times in ${timeZone()}.`),
+      cursor ? h("button", { type: "button", id: "accounts-more", onclick: () => void load(true) }, "More") : null,
+    );
+  }
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const value = input.value.trim();
-    if (value) location.hash = `#/accounts/${seg(value)}`;
+    list.prefix = input.value.trim();
+    void load(false);
   });
-  const listBox = h("div", {}, h("p", { class: "muted" }, "Loading…"));
   replace(root, h("h1", {}, "Accounts"), form, listBox);
-  /** @type {{ accounts: Account[], nextCursor: string | null }} */
-  const page = await api("GET", "/accounts?limit=200");
-  replace(
-    listBox,
-    table(["account", "tier", "verified", "billing", "keys", "updated"], page.accounts, (a) => [
-      accountLink(a.id),
-      a.tier,
-      a.verified ? "yes" : "no",
-      a.billingCountry ?? "–",
-      num(a.keyCount),
-      time(a.updatedAt),
-    ], "No accounts yet: create them with PUT /admin/accounts/{id}."),
-    page.nextCursor ? h("p", { class: "muted" }, "First 200 accounts, in id order; open any other by id above.") : null,
-  );
+  await load(false);
 }

@@ -20,6 +20,7 @@ import { insertRows } from "../../lib/d1-rows.ts";
 import type { AccountProfile } from "../../lib/decision.ts";
 import { sha256Hex } from "../../lib/hash.ts";
 import { accountObjectName } from "../../lib/names.ts";
+import { effectiveLimits } from "../../lib/quota/adaptive.ts";
 import { withRetry } from "../../lib/retry.ts";
 import type { AppEnv } from "../context.ts";
 import { GatewayError } from "../errors.ts";
@@ -234,7 +235,62 @@ export function accountStub(env: Env, id: string) {
   return env.ACCOUNTS.getByName(accountObjectName(id));
 }
 
-const listQuery = z.strictObject({ limit: limitParam(100, 500), cursor: cursorParam });
+/**
+ * The list's sort keys, each a fixed SQL expression over the listing below (never client text). Risk,
+ * latest action and activity are what D1 already holds: the latest audited decision (allowed requests
+ * are not audited, so an account that was only ever allowed has none) and the freshest fingerprint
+ * edge (collectors refresh an edge hourly). No account object is called for a list.
+ */
+const SORT_KEY = {
+  id: "id",
+  tier: "tier",
+  verified: "verified",
+  risk: "COALESCE(risk, -1)",
+  // Mildest first, as lib/decision.ts ACTIONS; no audited decision sorts below allow.
+  action: "CASE action WHEN 'allow' THEN 1 WHEN 'tag' THEN 2 WHEN 'degrade' THEN 3 WHEN 'throttle' THEN 4 WHEN 'block' THEN 5 ELSE 0 END",
+  activity: "MAX(COALESCE(seen_ms, 0), COALESCE(decided_ms, 0))",
+} as const;
+type AccountSort = keyof typeof SORT_KEY;
+const SORTS = Object.keys(SORT_KEY) as [AccountSort, ...AccountSort[]];
+
+const listQuery = z.strictObject({
+  limit: limitParam(100, 500),
+  cursor: cursorParam,
+  /** Accounts whose id starts with this (the registry's own ids: the same characters an id may hold). */
+  prefix: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,128}$/, "1-128 characters of A-Z a-z 0-9 . _ -"))),
+  sort: z._default(z.enum(SORTS), "id"),
+  // Without one: ids and tiers A→Z, the rest highest first (the riskiest, busiest, latest blocked on top).
+  order: z.optional(z.enum(["asc", "desc"])),
+});
+
+/** Every registry row with what D1 knows of its activity: one index seek per account into the audit log and the edges. */
+const ACCOUNT_LISTING = `
+  SELECT a.*, d.risk, d.action, d.at AS decided_at,
+         CAST(strftime('%s', d.at) AS INTEGER) * 1000 AS decided_ms,
+         (SELECT MAX(f.last_seen) FROM account_fingerprints f WHERE f.account_id = a.id) AS seen_ms
+  FROM accounts a
+  LEFT JOIN audit_log d ON d.id = (SELECT MAX(l.id) FROM audit_log l WHERE l.account_id = a.id AND l.kind = 'decision')
+  WHERE ?1 = '' OR substr(a.id, 1, length(?1)) = ?1`;
+
+type ListedAccountRow = AccountRow & {
+  risk: number | null;
+  action: string | null;
+  decided_at: string | null;
+  decided_ms: number | null;
+  seen_ms: number | null;
+  sort_value: string | number;
+};
+
+function listedAccount(row: ListedAccountRow) {
+  const activity = Math.max(row.seen_ms ?? 0, row.decided_ms ?? 0);
+  return {
+    ...accountFromRow(row),
+    risk: row.risk,
+    action: row.action,
+    decidedAt: row.decided_at,
+    lastActivityAt: activity > 0 ? new Date(activity).toISOString() : null,
+  };
+}
 
 // 500 per call: a whole batch is validated before anything is written and lands in one D1 batch.
 export const IMPORT_MAX_ACCOUNTS = 500;
@@ -276,12 +332,20 @@ export function accountRoutes() {
 
   routes.get("/", async (c) => {
     const q = parseQuery(c, listQuery);
-    const after = decodeCursor(q.cursor, z.tuple([z.string()]));
-    const { results } = await c.env.DB.prepare("SELECT * FROM accounts WHERE id > ? ORDER BY id LIMIT ?")
-      .bind(after?.[0] ?? "", q.limit + 1)
-      .all<AccountRow>();
-    const { items, nextCursor } = page(results, q.limit, (row) => [row.id]);
-    return c.json({ accounts: items.map(accountFromRow), nextCursor });
+    const order = q.order ?? (q.sort === "id" || q.sort === "tier" ? "asc" : "desc");
+    // The cursor names its sort and order: one from another ordering of the list is refused, not misread.
+    const after = decodeCursor(q.cursor, z.tuple([z.literal(q.sort), z.literal(order), z.union([z.string(), z.number()]), z.string()]));
+    const key = SORT_KEY[q.sort];
+    const direction = order === "asc" ? "ASC" : "DESC";
+    const seek = after === null ? "" : `WHERE (sort_value, id) ${order === "asc" ? ">" : "<"} (?3, ?4)`;
+    const { results } = await c.env.DB.prepare(
+      `SELECT * FROM (SELECT *, ${key} AS sort_value FROM (${ACCOUNT_LISTING})) ${seek}
+       ORDER BY sort_value ${direction}, id ${direction} LIMIT ?2`,
+    )
+      .bind(q.prefix ?? "", q.limit + 1, ...(after === null ? [] : [after[2], after[3]]))
+      .all<ListedAccountRow>();
+    const { items, nextCursor } = page(results, q.limit, (row) => [q.sort, order, row.sort_value, row.id]);
+    return c.json({ accounts: items.map(listedAccount), sort: q.sort, order, nextCursor });
   });
 
   routes.get("/:id", async (c) => {
@@ -305,7 +369,22 @@ export function accountRoutes() {
       reasons: splitReasons(row.reasons),
       updatedAt: row.updated_at === null ? null : new Date(row.updated_at).toISOString(),
     }));
-    return c.json({ account, state, clusters });
+    const policy = c.get("policy");
+    const quota = state.overrides.find((o) => o.kind === "quota");
+    return c.json({
+      account,
+      state,
+      clusters,
+      // What the policy gives this account now (tier × standing × risk × operator multiplier), whether or
+      // not its object has admitted anything since it last loaded (state.limits is null until then).
+      // A cluster's aggregate cap comes on top, per cluster (state.clusters[].capPerWindow).
+      limits: {
+        windowSeconds: policy.limits.windowSeconds,
+        dayWindowSeconds: policy.limits.dayWindowSeconds,
+        ...effectiveLimits(policy, account, state.risk.score, quota?.multiplier ?? null),
+      },
+      thresholds: policy.actions,
+    });
   });
 
   // No body: revoke every key (the account stays, and can get new keys with PUT). With

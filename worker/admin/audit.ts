@@ -73,6 +73,8 @@ export function publicAuditEntry(row: AuditLogRow) {
     country: row.country,
     cluster: row.cluster,
     detail: parseDetail(row.detail),
+    // Decisions this row stands for: an account's repeats of one decision within a minute (lib/audit.ts).
+    count: row.count,
   };
 }
 
@@ -83,6 +85,7 @@ const auditQuery = z.strictObject({
   kind: z.optional(z.enum(["decision", "override", "admin"])),
   action: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   reason: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  cluster: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
   since: z.optional(isoParam),
   until: z.optional(isoParam),
 });
@@ -99,6 +102,7 @@ export function auditRoutes() {
       ["kind = ?", q.kind],
       ["action = ?", q.action],
       ["instr(',' || reasons || ',', ',' || ? || ',') > 0", q.reason],
+      ["cluster = ?", q.cluster],
       ["at >= ?", q.since],
       ["at < ?", q.until],
     ];

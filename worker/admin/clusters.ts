@@ -7,6 +7,8 @@
 import { Hono } from "hono";
 import * as z from "../../lib/zod.ts";
 import type { AuditLogRow } from "../../lib/audit.ts";
+import { isBroadKind } from "../../lib/cluster/verdict.ts";
+import type { Policy } from "../../lib/policy.ts";
 import type { AppEnv } from "../context.ts";
 import { AUDIT_LOG_SELECT, publicAuditEntry } from "./audit.ts";
 import { cursorParam, decodeCursor, limitParam, notFound, page, parse, parseQuery, splitReasons } from "./validate.ts";
@@ -138,12 +140,38 @@ export function publicKeyRollup(row: KeyRow) {
   };
 }
 
-async function componentDetail(db: D1Database, id: string, q: z.output<typeof detailQuery>) {
+/**
+ * Why a component has its verdict, from the same facts the linker judged (lib/cluster/components.ts
+ * componentVerdict): how many members sit on a confirmed or suspect key of a kind that says something
+ * about an account (broad kinds, an SDK build or a TLS stack, do not), against the policy's share.
+ */
+function verdictBasis(size: number, judged: ReadonlyArray<{ fp_key: string; kind: string; verdict: string; account_id: string }>, policy: Policy) {
+  const confirmed = new Set<string>();
+  const suspect = new Set<string>();
+  for (const edge of judged) {
+    if (isBroadKind(edge.kind)) continue;
+    (edge.verdict === "confirmed" ? confirmed : suspect).add(edge.account_id);
+  }
+  for (const account of confirmed) suspect.delete(account);
+  return {
+    members: size,
+    onConfirmedKeys: confirmed.size,
+    onSuspectKeys: suspect.size,
+    confirmShare: policy.clusters.componentConfirmShare,
+    minAccounts: policy.clusters.minAccounts,
+  };
+}
+
+// Member edges read to explain a verdict: enough for a component of a few thousand accounts on a few
+// judged keys each; beyond it the counts are of the first ones read (`basisComplete: false`).
+const BASIS_EDGES = 20_000;
+
+async function componentDetail(db: D1Database, id: string, q: z.output<typeof detailQuery>, policy: Policy) {
   const component = await db.prepare("SELECT * FROM clusters WHERE id = ?").bind(id).first<ComponentRow>();
   if (!component) throw notFound(`cluster ${id}`);
   const after = decodeCursor(q.cursor, z.tuple([z.string()]));
   const keys = parseKeyList(component.keys).slice(0, DETAIL_KEYS);
-  const [members, rollups, timeline] = await db.batch([
+  const [members, rollups, timeline, carriers, judged] = await db.batch([
     db
       .prepare(
         `SELECT m.account_id, a.tier, a.verified, a.created_at FROM cluster_members m
@@ -158,16 +186,42 @@ async function componentDetail(db: D1Database, id: string, q: z.output<typeof de
          ORDER BY id DESC LIMIT ?`,
       )
       .bind(id, TIMELINE_ENTRIES),
+    // Which members carry each linking key: what links the component, in numbers.
+    db
+      .prepare(
+        `SELECT fp_key, COUNT(*) AS n FROM account_fingerprints
+         WHERE fp_key IN (SELECT value FROM json_each(?1)) AND account_id IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?2)
+         GROUP BY fp_key`,
+      )
+      .bind(JSON.stringify(keys), id),
+    db
+      .prepare(
+        `SELECT f.account_id, f.fp_key, f.kind, k.verdict FROM account_fingerprints f JOIN fingerprint_keys k ON k.fp_key = f.fp_key
+         WHERE k.verdict != 'none' AND f.account_id IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?1) LIMIT ?2`,
+      )
+      .bind(id, BASIS_EDGES),
   ]);
+  const carriedBy = new Map(((carriers?.results ?? []) as Array<{ fp_key: string; n: number }>).map((r) => [r.fp_key, r.n]));
+  const judgedEdges = (judged?.results ?? []) as Array<{ fp_key: string; kind: string; verdict: string; account_id: string }>;
   type MemberRow = { account_id: string; tier: string | null; verified: number | null; created_at: string | null };
   const memberPage = page((members?.results ?? []) as MemberRow[], q.limit, (row) => [row.account_id]);
   const byKey = new Map(((rollups?.results ?? []) as KeyRow[]).map((row) => [row.fp_key, row]));
+  const rates = keys.flatMap((key) => {
+    const row = byKey.get(key);
+    return row ? [row.requests_per_window] : [];
+  });
   return {
+    windowSeconds: policy.limits.windowSeconds,
     cluster: {
       id: component.id,
       type: "component" as const,
       size: component.size,
       requestsPerWindow: component.requests_per_window,
+      // The linker does not measure a component's rate; its keys' roots do. A request carries several
+      // keys, so the busiest key's rate is a floor for the component's and the keys' sum a ceiling.
+      keyRates: { busiest: rates.length ? Math.max(...rates) : null, sum: rates.reduce((a, b) => a + b, 0), keys: rates.length },
+      verdictBasis: verdictBasis(component.size, judgedEdges, policy),
+      basisComplete: judgedEdges.length < BASIS_EDGES,
       verdict: component.verdict,
       reasons: splitReasons(component.reasons),
       createdAt: iso(component.created_at),
@@ -176,7 +230,8 @@ async function componentDetail(db: D1Database, id: string, q: z.output<typeof de
     // Each linking key with its roll-up, when the key's root object has written one.
     sharedKeys: keys.map((key) => {
       const row = byKey.get(key);
-      return row ? publicKeyRollup(row) : { id: key, type: "key" as const, rollup: null };
+      const members = carriedBy.get(key) ?? 0;
+      return row ? { ...publicKeyRollup(row), members } : { id: key, type: "key" as const, rollup: null, members };
     }),
     members: memberPage.items.map((row) => ({
       account: row.account_id,
@@ -190,7 +245,7 @@ async function componentDetail(db: D1Database, id: string, q: z.output<typeof de
   };
 }
 
-async function keyDetail(db: D1Database, key: string, q: z.output<typeof detailQuery>) {
+async function keyDetail(db: D1Database, key: string, q: z.output<typeof detailQuery>, policy: Policy) {
   const after = decodeCursor(q.cursor, z.tuple([z.string()]));
   const [rollup, edges, components, anyEdge] = await db.batch([
     db.prepare("SELECT * FROM fingerprint_keys WHERE fp_key = ?").bind(key),
@@ -212,7 +267,11 @@ async function keyDetail(db: D1Database, key: string, q: z.output<typeof detailQ
   if (row === null && (anyEdge?.results.length ?? 0) === 0) throw notFound(`cluster ${key}`);
   type EdgeRow = { account_id: string; first_seen: number; last_seen: number };
   const edgePage = page((edges?.results ?? []) as EdgeRow[], q.limit, (edge) => [edge.account_id]);
+  const verdict = policy.clusters.verdict;
   return {
+    windowSeconds: policy.limits.windowSeconds,
+    // What the score is measured against: the thresholds a key's score crosses to be suspect or confirmed.
+    thresholds: { suspectScore: verdict.suspectScore, confirmScore: verdict.confirmScore, minAccounts: policy.clusters.minAccounts, minRequestsPerWindow: policy.clusters.minRequestsPerWindow },
     cluster: row ? publicKeyRollup(row) : { id: key, type: "key" as const, rollup: null },
     accounts: edgePage.items.map((edge) => ({ account: edge.account_id, firstSeen: iso(edge.first_seen), lastSeen: iso(edge.last_seen) })),
     nextCursor: edgePage.nextCursor,
@@ -246,7 +305,11 @@ export function clusterRoutes() {
     const where = active.length ? `WHERE ${active.map(([sql]) => sql).join(" AND ")}` : "";
     const { results } = await c.env.DB.prepare(
       `SELECT * FROM (
-         SELECT id, 'component' AS type, NULL AS kind, size, requests_per_window AS rate, verdict, reasons,
+         SELECT id, 'component' AS type, NULL AS kind, size,
+                -- The linker measures no rate: the busiest linking key's is the component's floor.
+                COALESCE(NULLIF(requests_per_window, 0),
+                  (SELECT MAX(k.requests_per_window) FROM fingerprint_keys k WHERE k.fp_key IN (SELECT value FROM json_each(clusters.keys))), 0) AS rate,
+                verdict, reasons,
                 updated_at, keys, 0 AS allowlisted FROM clusters
          UNION ALL
          SELECT fp_key, 'key', kind, accounts, requests_per_window, verdict, reasons,
@@ -258,6 +321,7 @@ export function clusterRoutes() {
     const sortValue = (row: ListRow) => (q.sort === "size" ? row.size : q.sort === "rate" ? row.rate : row.updated_at);
     const { items, nextCursor } = page(results, q.limit, (row) => [sortValue(row), row.id]);
     return c.json({
+      windowSeconds: c.get("policy").limits.windowSeconds,
       clusters: items.map((row) => {
         const keys = row.type === "component" ? parseKeyList(row.keys) : null;
         return {
@@ -282,7 +346,8 @@ export function clusterRoutes() {
   routes.get("/:id{.+}", async (c) => {
     const id = parse(clusterId, c.req.param("id"), "path");
     const q = parseQuery(c, detailQuery);
-    return c.json(id.startsWith("cc:") ? await componentDetail(c.env.DB, id, q) : await keyDetail(c.env.DB, id, q));
+    const policy = c.get("policy");
+    return c.json(id.startsWith("cc:") ? await componentDetail(c.env.DB, id, q, policy) : await keyDetail(c.env.DB, id, q, policy));
   });
 
   return routes;

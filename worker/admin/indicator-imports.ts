@@ -45,7 +45,16 @@ const importBody = z.strictObject({
 
 const importId = z.string().check(z.regex(/^imp_[0-9a-f]{32}$/, "not an import id"));
 
-type ImportRow = { id: string; source: string; created_at: number; expires_at: number; indicators: number; rejected: number };
+type ImportRow = {
+  id: string;
+  source: string;
+  created_at: number;
+  expires_at: number;
+  indicators: number;
+  rejected: number;
+  matches: number;
+  last_matched_at: number | null;
+};
 
 /**
  * An export's indicators as local fingerprint keys and canonical prefixes. A value must have the
@@ -81,6 +90,9 @@ function publicImport(row: ImportRow, now: number) {
     createdAt: new Date(row.created_at).toISOString(),
     expiresAt: new Date(row.expires_at).toISOString(),
     active: row.expires_at > now,
+    // Requests that carried one of its indicators (a lower bound: the edge adds them in batches).
+    matches: row.matches,
+    lastMatchedAt: row.last_matched_at === null ? null : new Date(row.last_matched_at).toISOString(),
   };
 }
 
@@ -129,6 +141,8 @@ export function indicatorImportRoutes() {
       expires_at: Date.parse(input.expiresAt),
       indicators: entries,
       rejected,
+      matches: 0,
+      last_matched_at: null,
     };
     await c.env.DB.prepare(
       "INSERT INTO indicator_imports (id, source, created_at, expires_at, indicators, rejected, keys, prefixes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -147,7 +161,7 @@ export function indicatorImportRoutes() {
   routes.get("/", async (c) => {
     parseQuery(c, z.strictObject({}));
     const { results } = await c.env.DB.prepare(
-      "SELECT id, source, created_at, expires_at, indicators, rejected FROM indicator_imports ORDER BY created_at DESC, id LIMIT 1000",
+      "SELECT id, source, created_at, expires_at, indicators, rejected, matches, last_matched_at FROM indicator_imports ORDER BY created_at DESC, id LIMIT 1000",
     ).all<ImportRow>();
     const now = Date.now();
     return c.json({ imports: results.map((r) => publicImport(r, now)) });
@@ -155,7 +169,7 @@ export function indicatorImportRoutes() {
 
   routes.delete("/:id", async (c) => {
     const id = parse(importId, c.req.param("id"), "path");
-    const row = await c.env.DB.prepare("SELECT id, source, created_at, expires_at, indicators, rejected FROM indicator_imports WHERE id = ?")
+    const row = await c.env.DB.prepare("SELECT id, source, created_at, expires_at, indicators, rejected, matches, last_matched_at FROM indicator_imports WHERE id = ?")
       .bind(id)
       .first<ImportRow>();
     if (row === null) throw notFound("import");

@@ -63,7 +63,8 @@ describe("GET /admin/accounts", () => {
     expect((await expectError(await admin("GET", "/accounts?limit=0"), 400, "invalid_request_error")).error.message).toContain("query.limit");
     expect((await expectError(await admin("GET", "/accounts?limit=501"), 400, "invalid_request_error")).error.message).toContain("query.limit");
     expect((await expectError(await admin("GET", "/accounts?limit=abc"), 400, "invalid_request_error")).error.message).toContain("query.limit");
-    expect((await expectError(await admin("GET", "/accounts?sort=id"), 400, "invalid_request_error")).error.message).toContain("sort");
+    expect((await expectError(await admin("GET", "/accounts?sort=password"), 400, "invalid_request_error")).error.message).toContain("query.sort");
+    expect((await expectError(await admin("GET", "/accounts?colour=red"), 400, "invalid_request_error")).error.message).toContain("query");
     expect((await expectError(await admin("GET", "/accounts?cursor=%%%"), 400, "invalid_request_error")).error.message).toContain("query.cursor");
   });
 });

@@ -92,7 +92,7 @@ describe("GET /admin/clusters/{id}", () => {
     const first = await json<ComponentDetail>(await admin("GET", `/clusters/${encodeURIComponent(id)}?limit=2`));
     expect(first.cluster).toMatchObject({ id, type: "component", size: 3, verdict: "confirmed", reasons: ["synchronized"] });
     expect(first.members.map((m) => m.account)).toEqual(members.slice(0, 2));
-    expect(first.sharedKeys).toEqual([expect.objectContaining({ id: known, size: 40 }), { id: unknown, type: "key", rollup: null }]);
+    expect(first.sharedKeys).toEqual([expect.objectContaining({ id: known, size: 40 }), { id: unknown, type: "key", rollup: null, members: 0 }]);
     expect(first.timeline).toEqual([expect.objectContaining({ account: members[0], kind: "decision", action: "throttle", reasons: ["cluster_verdict"] })]);
     const second = await json<ComponentDetail>(await admin("GET", `/clusters/${encodeURIComponent(id)}?limit=2&cursor=${first.nextCursor}`));
     expect(second.members.map((m) => m.account)).toEqual(members.slice(2));
@@ -129,5 +129,44 @@ describe("GET /admin/clusters/{id}", () => {
     await expectError(await admin("GET", `/clusters/${encodeURIComponent(`tls:${hex()}`)}`), 404, "not_found_error");
     const bad = await expectError(await admin("GET", "/clusters/not-a-key"), 400, "invalid_request_error");
     expect(bad.error.message).toContain("path");
+  });
+});
+
+describe("GET /admin/clusters/{id}: why a cluster has its verdict", () => {
+  type Explained = {
+    windowSeconds: number;
+    cluster: {
+      requestsPerWindow: number;
+      keyRates: { busiest: number | null; sum: number; keys: number };
+      verdictBasis: { members: number; onConfirmedKeys: number; onSuspectKeys: number; confirmShare: number; minAccounts: number };
+      basisComplete: boolean;
+    };
+    sharedKeys: Array<{ id: string; members: number }>;
+  };
+
+  it("should say which members carry each linking key, how many sit on judged keys, and the rate from its keys", async () => {
+    const members = [unique("m"), unique("m"), unique("m"), unique("m")];
+    const [tpl, tls, system] = [`tpl:0:${hex(4)}`, `tls:${hex()}`, `system:${hex()}`];
+    await seedKey({ key: tpl, rate: 120, verdict: "confirmed" });
+    // A broad key's verdict says nothing about one account: it is not counted for the component.
+    await seedKey({ key: tls, rate: 300, verdict: "confirmed" });
+    await seedKey({ key: system, rate: 40, verdict: "suspect" });
+    for (const m of members.slice(0, 2)) await seedEdge(m, tpl);
+    for (const m of members) await seedEdge(m, tls);
+    await seedEdge(members[2] ?? "", system);
+    const id = await seedComponent({ members, keys: [tpl, tls, system], verdict: "confirmed" });
+
+    const res = await admin("GET", `/clusters/${encodeURIComponent(id)}`);
+    expect(res.status).toBe(200);
+    const d = await json<Explained>(res);
+    expect(d.windowSeconds).toBe(60);
+    expect(Object.fromEntries(d.sharedKeys.map((k) => [k.id, k.members]))).toEqual({ [tpl]: 2, [tls]: 4, [system]: 1 });
+    expect(d.cluster.verdictBasis).toEqual({ members: 4, onConfirmedKeys: 2, onSuspectKeys: 1, confirmShare: 0.5, minAccounts: 20 });
+    expect(d.cluster.basisComplete).toBe(true);
+    expect(d.cluster.keyRates).toEqual({ busiest: 300, sum: 460, keys: 3 });
+
+    // In the list, a component the linker gave no rate shows its busiest key's.
+    const listed = await json<List>(await admin("GET", `/clusters?type=component&sort=updated&limit=500`));
+    expect(listed.clusters.find((c) => c.id === id)?.requestsPerWindow).toBe(300);
   });
 });

@@ -7,7 +7,17 @@ import { expectError, json, seedComponent, seedEdge } from "./helpers.ts";
 
 type Indicator = { type: string; value: string };
 type Export = { format: string; version: number; indicators: Indicator[]; omitted: Record<string, number> };
-type Import = { id: string; source: string; indicators: number; rejected: number; createdAt: string; expiresAt: string; active: boolean };
+type Import = {
+  id: string;
+  source: string;
+  indicators: number;
+  rejected: number;
+  createdAt: string;
+  expiresAt: string;
+  active: boolean;
+  matches: number;
+  lastMatchedAt: string | null;
+};
 type Echo = { headers: Record<string, string> };
 
 const inADay = () => new Date(Date.now() + 86_400_000).toISOString();
@@ -77,6 +87,28 @@ describe("indicator import round trip", () => {
     expect(state.recentDecisions[0]?.reasons).toEqual(expect.arrayContaining(["indicator.asn", "indicator.prefix", "indicator.tls"]));
     // Never a block by itself: the default weight only reaches the tag threshold.
     expect(state.recentDecisions[0]?.action).toBe("tag");
+  });
+
+  it("should count the requests that matched each import, and only those", async () => {
+    const c = campaign();
+    const hit = await importDocument({ format: "distillguard-indicators", version: 1, indicators: [{ type: "prefix", value: c.keys.prefix.slice(7) }] });
+    const missed = await importDocument({ format: "distillguard-indicators", version: 1, indicators: [{ type: "asn", value: String(c.cf.asn + 1) }] });
+    expect(hit).toMatchObject({ matches: 0, lastMatchedAt: null });
+    // Enough quota for a request every 250 ms while a batch is pending.
+    const account = await createAccount({ tier: "scale" });
+    const listed = async () => new Map((await json<{ imports: Import[] }>(await admin("GET", "/indicators/imports"))).imports.map((i) => [i.id, i]));
+    // The edge adds its counts to D1 in batches (at most every few seconds per isolate): send matching
+    // requests until one batch has landed.
+    let counted: Import | undefined;
+    for (let i = 0; i < 60 && !(counted && counted.matches > 0); i++) {
+      const res = await postMessage(account.key, messageBody(), { headers: { "cf-connecting-ip": c.ip(7) } });
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 250));
+      counted = (await listed()).get(hit.id);
+    }
+    expect(counted?.matches).toBeGreaterThan(0);
+    expect(Date.parse(counted?.lastMatchedAt ?? "")).toBeGreaterThan(Date.parse(hit.createdAt) - 1);
+    expect((await listed()).get(missed.id)).toMatchObject({ matches: 0, lastMatchedAt: null });
   });
 
   it("should leave honest requests alone and stop matching once the import is deleted", async () => {

@@ -23,6 +23,7 @@ afterEach(async () => {
 function routes(): Array<[string, string, unknown?]> {
   return [
     ["GET", "/accounts"],
+    ["GET", `/accounts?prefix=${account.id}&sort=risk&order=desc`],
     ["GET", `/accounts/${account.id}`],
     ["PUT", `/accounts/${account.id}`, { keys: [account.key, "sk-attacker-key-123"] }],
     ["POST", "/accounts", { accounts: [{ id: account.id, keys: [account.key, "sk-attacker-key-456"] }] }],
@@ -37,7 +38,11 @@ function routes(): Array<[string, string, unknown?]> {
     ["POST", "/policy/validate", {}],
     ["GET", "/audit"],
     ["GET", "/stats/decisions"],
+    ["GET", `/stats/decisions?account=${account.id}`],
+    ["GET", "/stats/top"],
+    ["GET", `/audit?cluster=${encodeURIComponent(componentId)}`],
     ["GET", "/indicators"],
+    ["GET", "/indicators/imports"],
     ["GET", "/no-such-route"],
   ];
 }

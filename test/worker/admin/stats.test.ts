@@ -95,7 +95,7 @@ describe("GET /admin/stats/decisions", () => {
       ["bucket=7m", "query.bucket"],
       ["since=yesterday", "query.since"],
       ["until=2026-13-01T00:00:00Z", "query.until"],
-      ["account=acme", "query"],
+      ["colour=red", "query"],
     ];
     for (const [query, message] of cases) {
       const body = await expectError(await admin("GET", `/stats/decisions?${query}`), 400, "invalid_request_error");
