@@ -229,13 +229,17 @@ export class VerdictLog {
   /**
    * The keys changed after version `since`, oldest first, at most `limit`, and the version the
    * reporter has then seen (the last one sent when more remain, else the newest). A reporter that has
-   * seen nothing (0) or is behind what the log kept gets every key's latest change.
+   * seen nothing (0), or is further behind than the log kept, gets the `limit` latest changes and the
+   * newest version: what it must know first is what was confirmed last; an older change past the
+   * limit reaches it only through the answers on its own keys.
    */
   since(since: number, limit: number = FEED_CHANGES_PER_ANSWER): { version: number; keys: string[] } {
     if (since >= this.top) return { version: this.top, keys: [] };
-    const entries = since <= 0 || since < this.floor
-      ? [...this.latest].map(([key, version]) => ({ key, version })).sort((a, b) => a.version - b.version)
-      : this.log.slice(firstAfter(this.log, since)).filter((e) => this.latest.get(e.key) === e.version);
+    if (since <= 0 || since < this.floor) {
+      const latest = [...this.latest].sort((a, b) => a[1] - b[1]).slice(-limit);
+      return { version: this.top, keys: latest.map(([key]) => key) };
+    }
+    const entries = this.log.slice(firstAfter(this.log, since)).filter((e) => this.latest.get(e.key) === e.version);
     const taken = entries.slice(0, limit);
     const last = taken.at(-1);
     return { version: taken.length < entries.length && last ? last.version : this.top, keys: taken.map((e) => e.key) };
