@@ -191,6 +191,8 @@ export class VerdictLog {
   /** Versions at or below this may be missing from `log` (trimmed); a reporter behind it starts over. */
   private floor = 0;
   private top = 0;
+  /** The answer to a reporter that has seen nothing, for the version it was built at. */
+  private fresh: { version: number; limit: number; keys: string[] } | null = null;
 
   get version(): number {
     return this.top;
@@ -204,6 +206,7 @@ export class VerdictLog {
       this.top = Math.max(this.top, version);
     }
     this.log.sort((a, b) => a.version - b.version);
+    this.fresh = null;
   }
 
   /** A change of `key` at `now`; returns its version. */
@@ -224,6 +227,7 @@ export class VerdictLog {
   /** The key's row is gone: nothing more to announce about it. */
   forget(key: string): void {
     this.latest.delete(key);
+    this.fresh = null;
   }
 
   /**
@@ -236,8 +240,12 @@ export class VerdictLog {
   since(since: number, limit: number = FEED_CHANGES_PER_ANSWER): { version: number; keys: string[] } {
     if (since >= this.top) return { version: this.top, keys: [] };
     if (since <= 0 || since < this.floor) {
-      const latest = [...this.latest].sort((a, b) => a[1] - b[1]).slice(-limit);
-      return { version: this.top, keys: latest.map(([key]) => key) };
+      // Every new account object asks this once; the answer changes only with the feed.
+      if (this.fresh?.version !== this.top || this.fresh.limit !== limit) {
+        const latest = [...this.latest].sort((a, b) => a[1] - b[1]).slice(-limit);
+        this.fresh = { version: this.top, limit, keys: latest.map(([key]) => key) };
+      }
+      return { version: this.top, keys: [...this.fresh.keys] };
     }
     const entries = this.log.slice(firstAfter(this.log, since)).filter((e) => this.latest.get(e.key) === e.version);
     const taken = entries.slice(0, limit);
