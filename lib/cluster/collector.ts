@@ -162,7 +162,7 @@ export class CollectorBuffer {
 
 // Changes per report answer, oldest first; a reporter further behind catches up over its next reports.
 export const FEED_CHANGES_PER_ANSWER = 64;
-// Changes remembered in order; a reporter whose version is older than the oldest kept gets every key's current state instead.
+// Changes remembered in order; a reporter whose version is older than the oldest kept is answered as one that has seen nothing.
 const FEED_LOG = 1_024;
 
 /**
@@ -186,7 +186,7 @@ export function feedChange(
 export class VerdictLog {
   /** Changes in version order; an entry a later change of the same key superseded is skipped when read. */
   private log: Array<{ version: number; key: string }> = [];
-  /** Each key's latest change. */
+  /** Each key's latest change: one per verdict row, so it is as bounded as the rows are. */
   private readonly latest = new Map<string, number>();
   /** Versions at or below this may be missing from `log` (trimmed); a reporter behind it starts over. */
   private floor = 0;
