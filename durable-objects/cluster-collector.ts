@@ -6,15 +6,18 @@
  * edges, and the audit rows and decision counts the accounts handed over, to D1 in batches.
  *
  * Verdicts flow back the same way: root → collector (the roll-up answer, kept in `verdicts`) →
- * account (the report answer). Staleness is bounded by two report intervals.
+ * account (the report answer). Each answer also carries the collector's verdict feed after the
+ * reporter's version (lib/cluster/collector.ts VerdictLog): every key this collector holds that was
+ * confirmed or stopped being confirmed, whoever reports, so the edge learns a confirmation from the
+ * first account of any kind that reports after the flush and enforces it on every member's next request.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { AuditHandoff } from "../lib/audit.ts";
-import { CollectorBuffer, holdsBack } from "../lib/cluster/collector.ts";
+import { CollectorBuffer, feedChange, holdsBack, VerdictLog } from "../lib/cluster/collector.ts";
 import type { AccountReport } from "../lib/cluster/report.ts";
 import { keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts";
 import { insertRows } from "../lib/d1-rows.ts";
-import type { CachedVerdict } from "../lib/decision.ts";
+import type { CachedVerdict, FeedVerdict, ReportAnswer } from "../lib/decision.ts";
 import { clusterRootName } from "../lib/names.ts";
 import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
 import type { RootAnswer } from "./cluster-root.ts";
@@ -42,6 +45,8 @@ export const COLLECTOR_SCHEMA: SqliteSchema = {
       ...PENDING_AUDIT_TABLES,
     ],
     PENDING_AUDIT_UPGRADE,
+    // The verdict feed's version of the row's latest change (null: no change announced since).
+    [`ALTER TABLE verdicts ADD COLUMN changed_at INTEGER`],
   ],
 };
 
@@ -55,6 +60,8 @@ type VerdictRow = {
   signature: string | null;
   /** When the root last gave this answer: a standing verdict stays fresh while the root restates it. */
   answered_at: number;
+  /** The feed version of this key's latest announced change; null when none was. */
+  changed_at: number | null;
 };
 
 export class ClusterCollectorDO extends DurableObject<Env> {
@@ -66,6 +73,8 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   /** Test seam, reached with `runInDurableObject`: the most audit rows kept for D1 (PENDING_AUDIT_CAP). */
   pendingAuditCap = PENDING_AUDIT_CAP;
   private verdictCache: Map<string, VerdictRow> | null = null;
+  /** The feed over `verdictCache`, rebuilt with it. */
+  private readonly feed = new VerdictLog();
   /** When each verdict row was last written (this instance): a restatement waits VERDICT_ROW_REWRITE_MS. */
   private readonly verdictWrittenAt = new Map<string, number>();
   /** When each key's delta last went to its root (this instance). */
@@ -84,9 +93,10 @@ export class ClusterCollectorDO extends DurableObject<Env> {
 
   /**
    * One account's batch since its last report, and its audit rows and counts. Answers with the
-   * verdicts this collector holds for the account's keys (as fresh as the last flush).
+   * verdicts this collector holds for the account's keys (as fresh as the last flush), and with the
+   * feed's changes after `feedSince`, the newest feed version the account has seen.
    */
-  async report(report: AccountReport | null, policyJson: string, audit?: AuditHandoff): Promise<CachedVerdict[]> {
+  async report(report: AccountReport | null, policyJson: string, audit?: AuditHandoff, feedSince = 0): Promise<ReportAnswer> {
     await this.startup.ready();
     const now = Date.now();
     const policy = this.policies.read(policyJson);
@@ -94,7 +104,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     if (report) this.buffer.add(report, now);
     if (audit) this.audit.store(audit);
     await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
-    return report ? this.cachedVerdicts(Object.keys(report.keys), now) : [];
+    return { verdicts: report ? this.cachedVerdicts(Object.keys(report.keys), now) : [], feed: this.feedAfter(feedSince) };
   }
 
   /** Flush now instead of waiting for the alarm (tests, and the simulator's time compression). */
@@ -120,9 +130,14 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     this.flushScheduled = true;
   }
 
-  /** The policy the latest report brought; kept in storage only when it changes, for the alarm after a restart. */
+  /**
+   * The policy the latest report brought; kept in storage only when it changes, for the alarm after a
+   * restart. A new policy may change what a root decides (thresholds, the allow-list), so no confirmed
+   * key's delta is held back at the next flush: its root judges it again under the new policy at once.
+   */
   private rememberPolicy(text: string): void {
     if (text === this.policyText) return;
+    if (this.policyText !== null) this.forwardedAt.clear();
     this.policyText = text;
     this.sql.exec(`INSERT INTO meta (k, v) VALUES ('policy', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, text);
   }
@@ -132,14 +147,14 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     return this.policyText ? this.policies.read(this.policyText) : null;
   }
 
-  /** The verdict rows, read once per instance and written through. */
+  /** The verdict rows, read once per instance and written through; the feed is rebuilt from them. */
   private verdictRows(): Map<string, VerdictRow> {
-    this.verdictCache ??= new Map(
-      this.sql
-        .exec<VerdictRow>(`SELECT fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at FROM verdicts`)
-        .toArray()
-        .map((r) => [r.fp_key, { ...r }]),
-    );
+    if (this.verdictCache) return this.verdictCache;
+    const rows = this.sql
+      .exec<VerdictRow>(`SELECT fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at, changed_at FROM verdicts`)
+      .toArray();
+    this.verdictCache = new Map(rows.map((r) => [r.fp_key, { ...r }]));
+    this.feed.restore(rows.flatMap((r) => (r.changed_at === null ? [] : [{ key: r.fp_key, version: r.changed_at }])));
     return this.verdictCache;
   }
 
@@ -148,20 +163,21 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     const out: CachedVerdict[] = [];
     for (const key of keys) {
       const row = rows.get(key);
-      if (row && row.verdict !== "none" && now - row.answered_at < TRACK_MS) {
-        out.push({
-          cluster: key,
-          verdict: row.verdict,
-          capPerWindow: row.cap,
-          reasons: row.reasons.split(",").filter(Boolean),
-          decidedAt: row.decided_at,
-          refreshedAt: row.answered_at,
-          // A row without a (readable) signature matches nothing by content.
-          signature: parseSignature(row.signature) ?? { bands: [], eliciting: false },
-        });
-      }
+      if (row && row.verdict !== "none" && now - row.answered_at < TRACK_MS) out.push(cachedVerdict(row));
     }
     return out;
+  }
+
+  /** The feed's changes after `since`, as the rows now stand. */
+  private feedAfter(since: number): ReportAnswer["feed"] {
+    const rows = this.verdictRows();
+    const { version, keys } = this.feed.since(since);
+    const verdicts: FeedVerdict[] = [];
+    for (const key of keys) {
+      const row = rows.get(key);
+      if (row && row.changed_at !== null) verdicts.push({ ...cachedVerdict(row), version: row.changed_at });
+    }
+    return { version, verdicts };
   }
 
   /** Audit to D1, deltas to roots, edges to D1; false when there was nothing to do. */
@@ -193,12 +209,13 @@ export class ClusterCollectorDO extends DurableObject<Env> {
           console.error(JSON.stringify({ msg: "cluster rollup failed", key, error: String(answer.reason) }));
           return;
         }
-        this.keepAnswer(key, answer.value, now);
+        this.keepAnswer(key, answer.value, now, policy);
       });
     }
     for (const [key, row] of rows) {
       if (row.tracked_until < now && row.answered_at < now - TRACK_MS) {
         rows.delete(key);
+        this.feed.forget(key);
         this.verdictWrittenAt.delete(key);
         this.forwardedAt.delete(key);
         this.sql.exec(`DELETE FROM verdicts WHERE fp_key = ?`, key);
@@ -208,9 +225,20 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     return true;
   }
 
-  /** A root's answer, in memory at once and in storage unless it only restated the last one within VERDICT_ROW_REWRITE_MS. */
-  private keepAnswer(key: string, a: RootAnswer, now: number): void {
+  /**
+   * A root's answer, in memory at once and in storage unless it only restated the last one within
+   * VERDICT_ROW_REWRITE_MS. A change the feed announces (feedChange) is always written, with its version.
+   */
+  private keepAnswer(key: string, a: RootAnswer, now: number, policy: Policy): void {
     const rows = this.verdictRows();
+    const before = rows.get(key);
+    const signature = JSON.stringify(a.signature);
+    const announced = feedChange(
+      before && { verdict: before.verdict, decidedAt: before.decided_at, signature: before.signature, changedAt: before.changed_at },
+      { verdict: a.verdict, decidedAt: a.decidedAt, signature },
+      now,
+      policy.risk.verdictTtlSeconds * 500,
+    );
     const row: VerdictRow = {
       fp_key: key,
       verdict: a.verdict,
@@ -218,23 +246,23 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       reasons: a.reasons.join(","),
       decided_at: a.decidedAt,
       tracked_until: a.accounts >= 2 ? now + TRACK_MS : 0,
-      signature: JSON.stringify(a.signature),
+      signature,
       answered_at: a.answeredAt,
+      changed_at: announced ? this.feed.record(key, now) : (before?.changed_at ?? null),
     };
-    const before = rows.get(key);
     rows.set(key, row);
     const restated =
       before !== undefined &&
       before.verdict === row.verdict && before.cap === row.cap && before.reasons === row.reasons &&
       before.decided_at === row.decided_at && before.signature === row.signature && (before.tracked_until > 0) === (row.tracked_until > 0);
-    if (restated && now - (this.verdictWrittenAt.get(key) ?? 0) < VERDICT_ROW_REWRITE_MS) return;
+    if (restated && !announced && now - (this.verdictWrittenAt.get(key) ?? 0) < VERDICT_ROW_REWRITE_MS) return;
     this.verdictWrittenAt.set(key, now);
     this.sql.exec(
-      `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (fp_key) DO UPDATE SET verdict = excluded.verdict, cap = excluded.cap, reasons = excluded.reasons,
          decided_at = excluded.decided_at, tracked_until = excluded.tracked_until, signature = excluded.signature,
-         answered_at = excluded.answered_at`,
-      row.fp_key, row.verdict, row.cap, row.reasons, row.decided_at, row.tracked_until, row.signature, row.answered_at,
+         answered_at = excluded.answered_at, changed_at = excluded.changed_at`,
+      row.fp_key, row.verdict, row.cap, row.reasons, row.decided_at, row.tracked_until, row.signature, row.answered_at, row.changed_at,
     );
   }
 
@@ -257,4 +285,18 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       console.error(JSON.stringify({ msg: "edge batch failed", edges: edges.length, error: String(err) }));
     }
   }
+}
+
+/** A verdict row as the account objects cache it. */
+function cachedVerdict(row: VerdictRow): CachedVerdict {
+  return {
+    cluster: row.fp_key,
+    verdict: row.verdict,
+    capPerWindow: row.cap,
+    reasons: row.reasons.split(",").filter(Boolean),
+    decidedAt: row.decided_at,
+    refreshedAt: row.answered_at,
+    // A row without a (readable) signature matches nothing by content.
+    signature: parseSignature(row.signature) ?? { bands: [], eliciting: false },
+  };
 }

@@ -65,6 +65,11 @@ export type AdmitRequest = {
   settles?: SettleRequest[];
   /** Verdicts on this request's keys that the isolate has already seen (so a fresh account learns at once). */
   verdicts?: CachedVerdict[];
+  /**
+   * The newest version of the account's collector's verdict feed the isolate has seen: the answer's
+   * `feed` brings what the account object knows after it. Absent: the isolate asks for no feed.
+   */
+  feedSince?: number;
 };
 
 /** Remaining capacity for the RateLimit / anthropic-ratelimit-* headers. */
@@ -91,6 +96,8 @@ export type AdmitResult = {
   clusters: string[];
   /** Verdicts on fingerprint keys the account object holds, for the isolate to share with other accounts. */
   verdicts?: CachedVerdict[];
+  /** Verdict changes of the account's collector newer than the request's `feedSince`; absent when there are none. */
+  feed?: VerdictFeed;
   /**
    * Set when the request can never be admitted as sent: its reservation (max_tokens, the prompt's
    * estimate, a batch's requests) exceeds the account's whole per-window (or per-day) limit. The edge
@@ -142,6 +149,19 @@ export type CachedVerdict = {
    */
   signature?: Signature;
 };
+
+/** One key's entry in a collector's verdict feed (lib/cluster/collector.ts VerdictLog): its state and the change's version. */
+export type FeedVerdict = CachedVerdict & { version: number };
+
+/**
+ * Verdict changes on keys a collector holds, whoever's they are: confirmed verdicts and the ends of
+ * confirmed ones (a `none` or `suspect` that replaces one), oldest first; `version` is the newest
+ * change the receiver has now seen.
+ */
+export type VerdictFeed = { version: number; verdicts: FeedVerdict[] };
+
+/** A collector's answer to an account's report: the verdicts on the account's own keys, and the feed after its version. */
+export type ReportAnswer = { verdicts: CachedVerdict[]; feed: VerdictFeed };
 
 /** What `GET /admin/accounts/{id}` shows of the account object. */
 export type AccountState = {

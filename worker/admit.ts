@@ -18,7 +18,7 @@ import { answerFromBackstop, rememberAdmit } from "./backstop.ts";
 import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
 import { returnPendingSettles, takePendingSettles } from "./settle.ts";
-import { knownVerdicts, rememberVerdicts } from "./verdicts.ts";
+import { attachVerdicts, learnVerdicts } from "./verdicts.ts";
 
 export type AdmitOptions = {
   /** How a failed call to the account object is retried (lib/retry.ts defaults). */
@@ -180,12 +180,11 @@ export function admit(options: AdmitOptions = {}) {
     const policy = c.get("policy");
     const account = c.get("account");
     const request = admitRequestFrom(c);
-    const known = knownVerdicts(request.fingerprint.keys);
-    if (known.length > 0) request.verdicts = known;
+    const knownConfirmed = attachVerdicts(request, policy);
     let decision: AdmitResult;
     try {
       decision = await callAdmit(c.env, request, retry);
-      rememberVerdicts(decision.verdicts, policy.risk.verdictTtlSeconds);
+      learnVerdicts(request, decision, policy);
       rememberAdmit(account.id, decision, request.deny !== null, policy.overloadSafetyFactor);
     } catch (err) {
       const e = err as (Error & { overloaded?: boolean }) | undefined;
@@ -199,7 +198,7 @@ export function admit(options: AdmitOptions = {}) {
         failMode: policy.failMode,
         overloadMode: overloaded ? policy.overloadMode : undefined,
       }));
-      decision = overloaded ? overloadDecision(policy, request, known.length > 0) : unavailableDecision(policy, request);
+      decision = overloaded ? overloadDecision(policy, request, knownConfirmed) : unavailableDecision(policy, request);
     }
     c.set("decision", decision);
     // A request above the account's whole standing limit: published policy, so the message names the limit.

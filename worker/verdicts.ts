@@ -1,38 +1,83 @@
 /**
- * Confirmed cluster verdicts the isolate has seen, by fingerprint key. An
- * account object learns verdicts from its own cluster reports, which a fresh
- * account of a known campaign has not made yet; the isolate passes what it
- * already knows for the request's keys along with the admit call instead.
- * The verdicts come only from account objects' answers, never from a client.
+ * Cluster verdicts the isolate has seen, by fingerprint key. An account
+ * object learns verdicts from its own cluster reports, which a fresh account
+ * of a known campaign, or a member that sends rarely, has not made since the
+ * confirmation; the isolate passes what it already knows for the request's
+ * keys along with the admit call instead.
+ *
+ * It learns them from admit answers: the account's own confirmed verdicts,
+ * and its collector's verdict feed (lib/cluster/collector.ts VerdictLog),
+ * which every account that reports reads, honest or not. Per collector the
+ * isolate remembers the newest feed version it has read and asks for what
+ * came after it, so an answer carries feed entries only when there is news.
+ * The end of a confirmed verdict travels the same way and is kept as a
+ * "none" for as long as a copy of the confirmed one could still be live, so
+ * an account object that holds the confirmed verdict drops it on its next
+ * request. The verdicts come only from account objects' answers, never from
+ * a client.
  */
+import { BoundedMap } from "../lib/bounded-map.ts";
 import { verdictFreshAt } from "../lib/cluster/verdict.ts";
-import type { CachedVerdict } from "../lib/decision.ts";
+import type { AdmitRequest, AdmitResult, CachedVerdict } from "../lib/decision.ts";
+import { clusterCollectorName, collectorIndex } from "../lib/names.ts";
+import type { Policy } from "../lib/policy.ts";
 import { ExpiringLru } from "./lru.ts";
 
 // Keys with a confirmed verdict are few (one campaign shares a handful); this bounds a pathological policy.
 const MAX_KEYS = 4_096;
+// One entry per collector: clusters.shards is at most 256.
+const MAX_COLLECTORS = 256;
 
 const known = new ExpiringLru<string, CachedVerdict>(MAX_KEYS);
+/** Collector name → the newest version of its feed this isolate has read. */
+const feedVersions = new BoundedMap<string, number>(MAX_COLLECTORS);
 
-export function rememberVerdicts(verdicts: readonly CachedVerdict[] | undefined, ttlSeconds: number): void {
-  if (!verdicts) return;
-  const now = Date.now();
-  for (const v of verdicts) {
-    const expiresAt = verdictFreshAt(v) + ttlSeconds * 1000;
-    if (v.verdict === "confirmed" && expiresAt > now) known.set(v.cluster, v, expiresAt);
-  }
+function collectorOf(accountId: string, policy: Policy): string {
+  return clusterCollectorName(collectorIndex(accountId, policy.clusters.shards));
 }
 
-export function knownVerdicts(keys: readonly string[]): CachedVerdict[] {
-  const now = Date.now();
-  const out: CachedVerdict[] = [];
-  for (const key of keys) {
-    const v = known.get(key, now);
-    if (v) out.push(v);
+/** Keeps a verdict unless a later decision on its key is held; an end is kept as "none". */
+function keep(v: CachedVerdict, now: number, ttlMs: number): void {
+  const held = known.get(v.cluster, now);
+  if (held && held.decidedAt > v.decidedAt) return;
+  if (v.verdict === "confirmed") {
+    const expiresAt = verdictFreshAt(v) + ttlMs;
+    if (expiresAt > now) known.set(v.cluster, v, expiresAt);
+    return;
   }
-  return out;
+  // A suspect that ends a confirmed verdict is told as an end: the account objects hear of the suspect
+  // from their own reports, and writing it into every account that shares the key would cost a row each.
+  known.set(v.cluster, { cluster: v.cluster, verdict: "none", capPerWindow: null, reasons: [], decidedAt: v.decidedAt }, now + ttlMs);
+}
+
+/**
+ * Puts on an admit request what the isolate knows: the verdicts (and ends of verdicts) on its keys, and
+ * how far it has read the account's collector's feed. True when a confirmed verdict is among them.
+ */
+export function attachVerdicts(request: AdmitRequest, policy: Policy): boolean {
+  const now = Date.now();
+  const verdicts: CachedVerdict[] = [];
+  for (const key of request.fingerprint.keys) {
+    const v = known.get(key, now);
+    if (v) verdicts.push(v);
+  }
+  if (verdicts.length > 0) request.verdicts = verdicts;
+  request.feedSince = feedVersions.get(collectorOf(request.account.id, policy)) ?? 0;
+  return verdicts.some((v) => v.verdict === "confirmed");
+}
+
+/** What an admit answer taught the isolate: the account's own confirmed verdicts, and its collector's feed. */
+export function learnVerdicts(request: AdmitRequest, result: AdmitResult, policy: Policy): void {
+  const now = Date.now();
+  const ttlMs = policy.risk.verdictTtlSeconds * 1000;
+  for (const v of result.verdicts ?? []) if (v.verdict === "confirmed") keep(v, now, ttlMs);
+  if (!result.feed) return;
+  for (const v of result.feed.verdicts) keep(v, now, ttlMs);
+  const collector = collectorOf(request.account.id, policy);
+  feedVersions.set(collector, Math.max(feedVersions.get(collector) ?? 0, result.feed.version));
 }
 
 export function forgetVerdicts(): void {
   known.clear();
+  feedVersions.clear();
 }

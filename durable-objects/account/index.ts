@@ -180,6 +180,8 @@ export class AccountDO extends DurableObject<Env> {
       verdicts: this.verdicts.live(now, policy).filter((v) => v.verdict === "confirmed" && !v.cluster.startsWith("cc:")),
     };
     if (decision.refusal !== null) result.refusal = decision.refusal;
+    const feed = this.verdicts.feedAfter(req.feedSince);
+    if (feed) result.feed = feed;
     this.recordDecision(now, req, result, decision);
     this.admitted.set(req.requestId, result);
     this.scheduleAlarm(now);
@@ -302,9 +304,9 @@ export class AccountDO extends DurableObject<Env> {
       signals.push(...wander.signals);
       reasons.push(...wander.reasons);
     }
-    // Verdicts the isolate already knows for this request's keys: a fresh account of a known campaign
-    // is treated as one from its first request, not only after its first cluster report.
-    if (req.verdicts && req.verdicts.length > 0) this.verdicts.apply(req.verdicts, policy);
+    // Verdicts the isolate or this object's feed already know for this request's keys: a fresh account of
+    // a known campaign is treated as one from its first request, not only after its first cluster report.
+    this.verdicts.applyKnown(req.verdicts, req.fingerprint.keys, policy);
     const verdicts = this.verdicts.live(now, policy).filter((v) => verdictApplies(v, req.fingerprint, policy.fingerprint.elicitationThreshold));
     const cluster = verdictEvidence(verdicts);
     signals.push(...cluster.signals);
@@ -377,9 +379,11 @@ export class AccountDO extends DurableObject<Env> {
     const handoff = this.outbox.take(accountId ?? "");
     if (!batch && !handoff) return "idle";
     const policy = this.policy;
-    const collector = this.env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(accountId ?? "", policy.clusters.shards)));
+    const collectorName = clusterCollectorName(collectorIndex(accountId ?? "", policy.clusters.shards));
+    const collector = this.env.CLUSTER_COLLECTORS.getByName(collectorName);
     try {
-      this.verdicts.apply(await collector.report(batch, policyText(policy), handoff?.audit), this.policy);
+      const answer = await collector.report(batch, policyText(policy), handoff?.audit, this.verdicts.feedSinceFor(collectorName));
+      this.verdicts.receive(answer, collectorName, this.policy);
     } catch (err) {
       // The report is dropped (the next interval carries the same keys again); the audit rows stay and are retried.
       const rows = handoff?.audit.rows.length ?? 0;

@@ -2,15 +2,25 @@
  * Cluster verdicts cached from the collectors (and from the isolate, which repeats the ones it knows
  * for a request's keys). An older verdict never replaces a newer one; an unchanged restatement costs
  * no write unless it moves the verdict's freshness on by a tenth of its time-to-live.
+ *
+ * Beside them, in memory, the collector's verdict feed as far as this account has read it: verdicts
+ * on any key the collector holds, most of them not this account's. The feed is not the account's
+ * evidence; it is passed on to the isolate (each admit answer brings the changes after the version
+ * the isolate has seen) and lands here only on a request that carries its key, so a campaign's
+ * confirmation reaches every edge that serves any account that reported after it. An eviction loses
+ * the feed; the next report reads it again from the start.
  */
 import { BoundedMap } from "../../lib/bounded-map.ts";
 import { parseSignature, sameSignature, verdictFreshAt } from "../../lib/cluster/verdict.ts";
-import type { CachedVerdict } from "../../lib/decision.ts";
+import type { CachedVerdict, FeedVerdict, ReportAnswer, VerdictFeed } from "../../lib/decision.ts";
 import type { Policy } from "../../lib/policy.ts";
 import { insertRows, num, nullableNum, str, type SqlValue } from "./rows.ts";
 
 // Cluster verdicts cached: an account is in a few clusters; more is noise from an over-eager sender.
 const VERDICT_CAP = 64;
+// Feed entries kept: two report answers' worth. A campaign confirms a few dozen keys at once; an edge
+// further behind than this misses the oldest, which the members' own answers still carry.
+const FEED_CAP = 128;
 
 function parseReasons(text: string): string[] {
   try {
@@ -27,6 +37,16 @@ export class VerdictStore {
   private readonly verdicts: BoundedMap<string, CachedVerdict>;
   /** Rows of the batch being applied; an eviction in the same batch takes its row out too. */
   private readonly pending = new Map<string, SqlValue[]>();
+  /**
+   * When each recently cleared verdict ("none") was decided: a copy of the confirmed verdict it ended,
+   * still held by an edge that has not heard of the end, must not bring it back. In memory: after an
+   * eviction the feed and the members' report answers carry the end again.
+   */
+  private readonly cleared = new BoundedMap<string, number>(VERDICT_CAP);
+  /** The collector's feed as far as read, by key, and the collector it came from. */
+  private readonly feed = new BoundedMap<string, FeedVerdict>(FEED_CAP);
+  private feedVersion = 0;
+  private feedSource: string | null = null;
 
   constructor(private readonly sql: SqlStorage) {
     this.verdicts = new BoundedMap(VERDICT_CAP, (cluster) => {
@@ -62,6 +82,8 @@ export class VerdictStore {
     for (const v of verdicts) {
       const existing = this.verdicts.get(v.cluster);
       if (existing && existing.decidedAt > v.decidedAt) continue;
+      const clearedAt = this.cleared.get(v.cluster);
+      if (clearedAt !== undefined && clearedAt >= v.decidedAt && v.verdict !== "none") continue;
       if (
         existing &&
         existing.decidedAt === v.decidedAt &&
@@ -73,6 +95,9 @@ export class VerdictStore {
         continue;
       }
       if (v.verdict === "none") {
+        this.cleared.set(v.cluster, Math.max(v.decidedAt, clearedAt ?? 0));
+        // The end of a verdict this account never held: remembered, nothing to delete.
+        if (!existing) continue;
         this.verdicts.delete(v.cluster);
         this.pending.delete(v.cluster);
         this.sql.exec(`DELETE FROM cluster_verdicts WHERE cluster = ?`, v.cluster);
@@ -101,6 +126,55 @@ export class VerdictStore {
       [...this.pending.values()],
     );
     this.pending.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The collector's verdict feed
+
+  /** The feed version to report to `collector` with: 0 when the feed read so far came from another one. */
+  feedSinceFor(collector: string): number {
+    return collector === this.feedSource ? this.feedVersion : 0;
+  }
+
+  /**
+   * A report answer from `collector`: the verdicts on this account's keys, and the feed after the
+   * version reported, whose entries this account holds a verdict for are applied too (so the end of a
+   * verdict reaches a member with any report, not only one that still carries the key).
+   */
+  receive(answer: ReportAnswer, collector: string, policy: Policy): void {
+    if (collector !== this.feedSource) {
+      this.feed.clear();
+      this.feedSource = collector;
+    }
+    for (const v of answer.feed.verdicts) this.feed.set(v.cluster, v);
+    this.feedVersion = answer.feed.version;
+    const held = answer.feed.verdicts.filter((v) => this.verdicts.has(v.cluster));
+    this.apply([...answer.verdicts, ...held], policy);
+  }
+
+  /** The feed entries after `since` (the isolate's version), oldest first; undefined when there is nothing newer. */
+  feedAfter(since: number | undefined): VerdictFeed | undefined {
+    if (since === undefined || since >= this.feedVersion) return undefined;
+    const verdicts = [...this.feed.values()].filter((v) => v.version > since).sort((a, b) => a.version - b.version);
+    return { version: this.feedVersion, verdicts };
+  }
+
+  /**
+   * Applies what is known for a request's keys: the verdicts the isolate sent, and the feed's entries
+   * on the keys (the newer of the two per key), so an account is treated as a member from the first
+   * request that carries a confirmed key, whoever learned of the confirmation.
+   */
+  applyKnown(fromIsolate: readonly CachedVerdict[] | undefined, keys: readonly string[], policy: Policy): void {
+    const known = new Map<string, CachedVerdict>();
+    for (const v of fromIsolate ?? []) known.set(v.cluster, v);
+    if (this.feed.size > 0) {
+      for (const key of keys) {
+        const fed = this.feed.get(key);
+        const other = known.get(key);
+        if (fed && (!other || fed.decidedAt >= other.decidedAt)) known.set(key, fed);
+      }
+    }
+    if (known.size > 0) this.apply([...known.values()], policy);
   }
 
   /** Drops verdicts past their time-to-live. */

@@ -146,3 +146,122 @@ export class CollectorBuffer {
     }
   }
 }
+
+/**
+ * A collector's verdict feed: the keys whose verdict became confirmed, stopped being confirmed, or
+ * changed while confirmed (decision time, signature), each stamped with a version that only grows.
+ * Every report is answered with the changes after the version the reporter last saw, so any account
+ * that reports (honest ones report constantly) carries a campaign's verdict to its account object and
+ * from there to the edge's verdict cache, not only the campaign's own members; a member that sends
+ * rarely, or a brand-new one, is then enforced on its next request without a report of its own.
+ *
+ * Versions are epoch ms, made strictly increasing: the collector stores each key's with its verdict
+ * row, so they survive a restart and a reporter's version from before it stays comparable. Only
+ * changes travel: a reporter that is up to date costs one comparison.
+ */
+
+// Changes per report answer, oldest first; a reporter further behind catches up over its next reports.
+export const FEED_CHANGES_PER_ANSWER = 64;
+// Changes remembered in order; a reporter whose version is older than the oldest kept is answered as one that has seen nothing.
+const FEED_LOG = 1_024;
+
+/**
+ * Whether a root's new answer is news for the feed. A standing confirmed verdict is announced again once
+ * `reannounceMs` after its last announcement (half the verdict time-to-live), so an edge that learned it
+ * from the feed keeps it while it stands; a restatement in between moves nothing.
+ */
+export function feedChange(
+  before: { verdict: string; decidedAt: number; signature: string | null; changedAt: number | null } | undefined,
+  after: { verdict: string; decidedAt: number; signature: string | null },
+  now: number,
+  reannounceMs: number,
+): boolean {
+  const was = before?.verdict === "confirmed";
+  const is = after.verdict === "confirmed";
+  if (was !== is) return true;
+  if (!is || !before) return false;
+  return before.decidedAt !== after.decidedAt || before.signature !== after.signature || now - (before.changedAt ?? 0) >= reannounceMs;
+}
+
+export class VerdictLog {
+  /** Changes in version order; an entry a later change of the same key superseded is skipped when read. */
+  private log: Array<{ version: number; key: string }> = [];
+  /** Each key's latest change: one per verdict row, so it is as bounded as the rows are. */
+  private readonly latest = new Map<string, number>();
+  /** Versions at or below this may be missing from `log` (trimmed); a reporter behind it starts over. */
+  private floor = 0;
+  private top = 0;
+  /** The answer to a reporter that has seen nothing, for the version it was built at. */
+  private fresh: { version: number; limit: number; keys: string[] } | null = null;
+
+  get version(): number {
+    return this.top;
+  }
+
+  /** The stored keys' versions, after a restart. */
+  restore(rows: Iterable<{ key: string; version: number }>): void {
+    for (const { key, version } of rows) {
+      this.latest.set(key, version);
+      this.log.push({ version, key });
+      this.top = Math.max(this.top, version);
+    }
+    this.log.sort((a, b) => a.version - b.version);
+    this.fresh = null;
+  }
+
+  /** A change of `key` at `now`; returns its version. */
+  record(key: string, now: number): number {
+    const version = Math.max(now, this.top + 1);
+    this.top = version;
+    this.latest.set(key, version);
+    this.log.push({ version, key });
+    if (this.log.length > 2 * FEED_LOG) {
+      const current = this.log.filter((e) => this.latest.get(e.key) === e.version);
+      const dropped = current.length - FEED_LOG;
+      if (dropped > 0) this.floor = current[dropped - 1]?.version ?? this.floor;
+      this.log = dropped > 0 ? current.slice(dropped) : current;
+    }
+    return version;
+  }
+
+  /** The key's row is gone: nothing more to announce about it. */
+  forget(key: string): void {
+    this.latest.delete(key);
+    this.fresh = null;
+  }
+
+  /**
+   * The keys changed after version `since`, oldest first, at most `limit`, and the version the
+   * reporter has then seen (the last one sent when more remain, else the newest). A reporter that has
+   * seen nothing (0), or is further behind than the log kept, gets the `limit` latest changes and the
+   * newest version: what it must know first is what was confirmed last; an older change past the
+   * limit reaches it only through the answers on its own keys.
+   */
+  since(since: number, limit: number = FEED_CHANGES_PER_ANSWER): { version: number; keys: string[] } {
+    if (since >= this.top) return { version: this.top, keys: [] };
+    if (since <= 0 || since < this.floor) {
+      // Every new account object asks this once; the answer changes only with the feed.
+      if (this.fresh?.version !== this.top || this.fresh.limit !== limit) {
+        const latest = [...this.latest].sort((a, b) => a[1] - b[1]).slice(-limit);
+        this.fresh = { version: this.top, limit, keys: latest.map(([key]) => key) };
+      }
+      return { version: this.top, keys: [...this.fresh.keys] };
+    }
+    const entries = this.log.slice(firstAfter(this.log, since)).filter((e) => this.latest.get(e.key) === e.version);
+    const taken = entries.slice(0, limit);
+    const last = taken.at(-1);
+    return { version: taken.length < entries.length && last ? last.version : this.top, keys: taken.map((e) => e.key) };
+  }
+}
+
+/** Index of the first entry whose version is above `version` (entries ascending). */
+function firstAfter(entries: ReadonlyArray<{ version: number }>, version: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((entries[mid]?.version ?? Number.POSITIVE_INFINITY) <= version) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

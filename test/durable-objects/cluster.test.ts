@@ -67,7 +67,7 @@ describe("Cluster collectors and roots", () => {
     expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p)).rollups).toBe(rollupsBefore);
 
     const first = accounts[0] ?? "";
-    const verdicts = await report(p, first, [key, band], [Date.now()], true, [band]);
+    const { verdicts } = await report(p, first, [key, band], [Date.now()], true, [band]);
     const onKey = verdicts.find((v) => v.cluster === key);
     expect(onKey?.verdict).toBe("confirmed");
     // Staleness counts from the root's latest answer (a confirmed key's is restated every few intervals).
