@@ -167,6 +167,8 @@ export type ClusterEvidence = {
   keys: string[];
   /** Share of the cluster's accounts the campaign holds (keys: from the simulator's own fingerprints). */
   ownerShare: number;
+  /** A component's members by population (its detail lists them); empty for a key. */
+  members: Record<string, number>;
 };
 
 export type IndicatorSample = { total: number; clusters: number; omitted: Record<string, number>; sample: { type: string; value: string; accounts: number; clusters: string[] }[] };
@@ -798,11 +800,15 @@ export type ClusterDetail = {
   reasons?: string[];
   evidence?: { evidence: string; value: number | null; points: number; reason: string | null }[];
   sharedKeys?: string[];
+  /** A component's members by population index, when its detail was read. */
+  members?: Map<number, number>;
 };
 
 /**
  * Each campaign's clusters: a key goes to the population holding most of its accounts (at least
- * `minShare` of them, as for confirmed keys), a component to the owner of most of its keys.
+ * `minShare` of them, as for confirmed keys); a component to the population most of its members
+ * belong to (whatever the share: a component mixing honest and attack accounts is worth seeing),
+ * or, without its members, to the owner of most of its keys.
  */
 export function attributeClusters(
   clusters: readonly ClusterDetail[],
@@ -817,6 +823,10 @@ export function attributeClusters(
     if (c.type === "key") {
       const o = owners.get(c.id);
       if (o && o.share >= minShare) [population, ownerShare] = [o.population, o.share];
+    } else if (c.members && c.members.size > 0) {
+      let total = 0;
+      for (const n of c.members.values()) total += n;
+      for (const [p, n] of c.members) if (n / total > ownerShare) [population, ownerShare] = [p, n / total];
     } else {
       const votes = new Map<number, number>();
       const keys = c.sharedKeys ?? [];
@@ -838,6 +848,7 @@ export function attributeClusters(
       evidence: c.evidence ?? [],
       keys: c.sharedKeys ?? [],
       ownerShare,
+      members: Object.fromEntries([...(c.members ?? [])].map(([p, n]) => [populations[p] ?? `population ${p}`, n])),
     });
     out.set(population, list);
   }

@@ -236,7 +236,9 @@ function evidenceSection(report: Report): string {
           c.type,
           c.verdict,
           c.size,
-          pct(c.ownerShare, 1),
+          Object.keys(c.members).length > 1
+            ? `${pct(c.ownerShare, 1)} (members: ${Object.entries(c.members).map(([name, n]) => `${name} ${n}`).join(", ")})`
+            : pct(c.ownerShare, 1),
           c.score === null ? "–" : c.score.toFixed(2),
           c.evidence.map((x) => `${x.evidence}${x.value === null ? "" : `=${+x.value.toFixed(3)}`} ${x.points >= 0 ? "+" : ""}${+x.points.toFixed(2)}`).join(", ") || "–",
           c.reasons.join(", "),

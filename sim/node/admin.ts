@@ -135,6 +135,8 @@ export function clusterPoller(admin: Admin, polls: VerdictPoll[]): (elapsedMs: n
 // Per campaign, the clusters whose detail (score, evidence) the report shows: the largest first.
 const EVIDENCE_CLUSTERS = 8;
 const INDICATOR_SAMPLE = 10;
+// Components whose members are read (up to CLUSTER_PAGES × 1,000 each): the largest, which matter most.
+const COMPONENT_DETAILS = 20;
 
 type ListedCluster = { id: string; type: "key" | "component"; verdict: string; size: number; reasons?: string[]; sharedKeys?: string[] | null };
 
@@ -147,6 +149,7 @@ export async function collectEvidence(
   admin: Admin,
   owners: Map<string, { population: number; share: number; accounts: number }>,
   populations: readonly string[],
+  populationOf: Map<string, number>,
 ): Promise<EvidenceReport> {
   const listed: ClusterDetail[] = [];
   for (const verdict of ["confirmed", "suspect"]) {
@@ -154,6 +157,24 @@ export async function collectEvidence(
     if (res.status !== 200) return { byPopulation: [], indicators: null, note: `GET /admin/clusters answered ${res.status}` };
     const body = res.json as { clusters?: ListedCluster[] };
     for (const c of body.clusters ?? []) listed.push({ id: c.id, type: c.type, verdict: c.verdict, size: c.size, reasons: c.reasons ?? [], sharedKeys: c.sharedKeys ?? [] });
+  }
+  // A component's members are accounts the simulator labelled: who is in it is ground truth, not a guess from keys.
+  const components = listed.filter((c) => c.type === "component").sort((a, b) => b.size - a.size).slice(0, COMPONENT_DETAILS);
+  for (const c of components) {
+    const members = new Map<number, number>();
+    let cursor: string | null = null;
+    for (let page = 0; page < CLUSTER_PAGES; page++) {
+      const res = await admin("GET", `/admin/clusters/${encodeURIComponent(c.id)}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      if (res.status !== 200) break;
+      const body = res.json as { members?: { account: string }[]; nextCursor?: string | null };
+      for (const m of body.members ?? []) {
+        const p = populationOf.get(m.account);
+        if (p !== undefined) members.set(p, (members.get(p) ?? 0) + 1);
+      }
+      cursor = body.nextCursor ?? null;
+      if (!cursor) break;
+    }
+    c.members = members;
   }
   const byPopulation = attributeClusters(listed, owners, populations);
   for (const p of byPopulation) {

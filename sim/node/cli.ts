@@ -229,7 +229,12 @@ async function runOnce(scenario: Scenario, outDir: string, values: Options): Pro
     endProgress();
     const keys = await keysPromise;
     const owners = keyOwners(gen, keys);
-    const evidence: EvidenceReport = await collectEvidence(admin, owners, scenario.populations.map((p) => p.name)).catch((err: unknown) => ({
+    const evidence: EvidenceReport = await collectEvidence(
+      admin,
+      owners,
+      scenario.populations.map((p) => p.name),
+      new Map(gen.accounts.map((a) => [a.id, a.population])),
+    ).catch((err: unknown) => ({
       byPopulation: [],
       indicators: null,
       note: `collecting the evidence failed: ${String(err)}`,
