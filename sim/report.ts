@@ -222,6 +222,16 @@ function riskHistogram(report: Report): string {
   });
 }
 
+// A key's evidence list runs to a dozen items, most adding nothing; the ones that moved the score say why.
+const EVIDENCE_ITEMS = 6;
+
+function evidenceText(evidence: Report["evidence"]["byPopulation"][number]["clusters"][number]["evidence"]): string {
+  const moving = evidence.filter((x) => x.points !== 0).sort((a, b) => Math.abs(b.points) - Math.abs(a.points));
+  const shown = moving.slice(0, EVIDENCE_ITEMS).map((x) => `${x.evidence}${x.value === null ? "" : `=${+x.value.toFixed(3)}`} ${x.points >= 0 ? "+" : ""}${+x.points.toFixed(2)}`);
+  if (moving.length > EVIDENCE_ITEMS) shown.push(`${moving.length - EVIDENCE_ITEMS} more`);
+  return shown.join(", ") || "–";
+}
+
 function evidenceSection(report: Report): string {
   const e = report.evidence;
   const parts: string[] = [];
@@ -240,7 +250,7 @@ function evidenceSection(report: Report): string {
             ? `${pct(c.ownerShare, 1)} (members: ${Object.entries(c.members).map(([name, n]) => `${name} ${n}`).join(", ")})`
             : pct(c.ownerShare, 1),
           c.score === null ? "–" : c.score.toFixed(2),
-          c.evidence.map((x) => `${x.evidence}${x.value === null ? "" : `=${+x.value.toFixed(3)}`} ${x.points >= 0 ? "+" : ""}${+x.points.toFixed(2)}`).join(", ") || "–",
+          evidenceText(c.evidence),
           c.reasons.join(", "),
         ]),
       ),
@@ -377,7 +387,7 @@ ${accountsTable}
 ${riskHistogram(report)}
 ${acc.risk ? `<p class="note">Accounts with no logged decision: ${acc.risk.unknown.honest} honest, ${acc.risk.unknown.attack} attack.</p>` : ""}
 <h2>Evidence: what identified each campaign</h2>
-<p class="note">The admin API's clusters at the end of the run (GET /admin/clusters, then each one's detail with its verdict score and evidence), attributed to the campaign that holds most of their accounts by the simulator's own fingerprints.</p>
+<p class="note">The admin API's confirmed and suspect clusters at the end of the run (GET /admin/clusters, then each key's detail with its verdict score and the evidence that moved it, largest first), attributed to a campaign: a key to the campaign holding ≥ 80% of its accounts by the simulator's own fingerprints, a component to the population most of its members belong to (members of other populations listed).</p>
 ${evidenceSection(report)}
 <h2>Requests by population and label</h2>
 <p class="note">Statuses over all requests: ${esc(Object.entries(report.totals.statuses).map(([k, v]) => `${k === "0" ? "no answer" : k}: ${v}`).join(" · "))}</p>
