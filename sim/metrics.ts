@@ -337,7 +337,8 @@ export function buildReport(input: ReportInput): Report {
     let acc = perAccount.get(a);
     if (!acc) perAccount.set(a, (acc = { touched: false, flagged: false, peakRisk: null }));
     if (status === 429 || status === 403 || degraded) acc.touched = true;
-    const decision = input.decisions ? (results.requestIds[i] ? input.decisions.get(results.requestIds[i] ?? "") : undefined) : undefined;
+    const requestId = results.requestIds[i];
+    const decision = requestId ? input.decisions?.get(requestId) : undefined;
     if (decision) {
       if (typeof decision.risk === "number") acc.peakRisk = Math.max(acc.peakRisk ?? 0, decision.risk);
       if (isFlagging(decision)) acc.flagged = true;
@@ -347,14 +348,13 @@ export function buildReport(input: ReportInput): Report {
       if (attack) {
         bin.attackSent++;
         const sentSeries = attackSentByPopulation[pop.name];
-        const sb = Math.min(bins.length - 1, Math.floor(t / binSeconds));
-        if (sentSeries) sentSeries[sb] = (sentSeries[sb] ?? 0) + 1;
+        const b = Math.min(bins.length - 1, Math.floor(t / binSeconds));
+        if (sentSeries) sentSeries[b] = (sentSeries[b] ?? 0) + 1;
         if (status === 200) {
           bin.attackOk++;
           bin.attackTokens += tokens;
           if (degraded) bin.attackDegraded++;
           const series = attackOkByPopulation[pop.name];
-          const b = Math.min(bins.length - 1, Math.floor(t / binSeconds));
           if (series) series[b] = (series[b] ?? 0) + 1;
         }
       } else {
