@@ -417,7 +417,7 @@ ${scaled}
 `;
 }
 
-/** The figures of repeated runs side by side: min, median and max of each. */
+/** The figures of repeated runs side by side: min, median and max of each; `reports` are links relative to this page. */
 export function renderRepeatHtml(scenario: string, seeds: readonly number[], passes: readonly boolean[], figures: readonly Spread[], reports: readonly string[]): string {
   const value = (s: Spread, v: number | null) => (v === null ? "–" : s.unit === "share" ? pct(v, 1) : s.unit === "seconds" ? secs(v) : compact(v));
   const rows = figures.map((f) => [f.name, value(f, f.min), value(f, f.median), value(f, f.max), f.missing > 0 ? `${f.missing} of ${f.runs} runs without it` : ""]);
@@ -427,7 +427,7 @@ ${STYLE}</head><body>
 <h1>distillguard simulation: ${esc(scenario)}, ${seeds.length} runs</h1>
 <p class="verdict ${passes.every(Boolean) ? "pass" : "fail"}">${passes.filter(Boolean).length} of ${passes.length} runs passed the scenario's targets (seeds ${seeds.join(", ")}).</p>
 ${table(["figure", "min", "median", "max", ""], rows)}
-<ul class="note">${reports.map((r, i) => `<li>seed ${seeds[i] ?? "?"}: ${passes[i] ? "pass" : "fail"}, ${esc(r)}</li>`).join("")}</ul>
+<ul class="note">${reports.map((r, i) => `<li>seed ${seeds[i] ?? "?"}: ${passes[i] ? "pass" : "fail"}, <a href="${esc(r)}">${esc(r)}</a></li>`).join("")}</ul>
 </body></html>
 `;
 }

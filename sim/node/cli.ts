@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     endProgress();
     reports.push(await runOnce({ ...scenario, seed }, dir, options));
     seeds.push(seed);
-    dirs.push(join(dir, "report.html"));
+    dirs.push(`seed-${seed}/report.html`);
   }
   const figures = spread(reports.map(headlineFigures));
   const passes = reports.map((r) => r.verdict.pass);
