@@ -489,7 +489,7 @@ export function buildReport(input: ReportInput): Report {
 
   return {
     targets: scenario.targets,
-    verdict: judge(scenario.targets, {
+    verdict: judgeTargets(scenario.targets, {
       honestSent,
       honestTouched,
       attackSent: totals.attack.sent,
@@ -718,7 +718,7 @@ export type VerdictInput = {
 const percent = (v: number) => `${(100 * v).toFixed(v > 0 && v < 0.001 ? 3 : 1)}%`;
 
 /** The run against the scenario's targets: every check, and pass only when each passes. */
-export function judge(targets: Targets, m: VerdictInput): Verdict {
+export function judgeTargets(targets: Targets, m: VerdictInput): Verdict {
   const checks: TargetCheck[] = [];
   const honest = m.honestSent > 0 ? m.honestTouched / m.honestSent : 0;
   checks.push({ name: "honest requests touched", target: `≤ ${percent(targets.honestTouchedMax)}`, actual: `${percent(honest)} (${m.honestTouched} of ${m.honestSent})`, pass: honest <= targets.honestTouchedMax });

@@ -10,7 +10,7 @@ import {
   attributeClusters,
   buildReport,
   findRises,
-  judge,
+  judgeTargets,
   reasonShifts,
   spread,
   summariseAccounts,
@@ -78,23 +78,23 @@ describe("the run against its targets", () => {
   const detected = { population: "hydra", accounts: 60, timeToFirstDenialS: 420, timeToConfirmedS: 200 };
 
   it("should pass when every target is met, taking the earlier of first denial and confirmed verdict", () => {
-    const v = judge(TARGETS, { honestSent: 2000, honestTouched: 2, attackSent: 100, attackServedInFull: 50, detection: [detected], recall: 0.9 });
+    const v = judgeTargets(TARGETS, { honestSent: 2000, honestTouched: 2, attackSent: 100, attackServedInFull: 50, detection: [detected], recall: 0.9 });
     expect(v.pass).toBe(true);
     expect(v.checks.map((c) => c.actual)).toEqual(["0.1% (2 of 2000)", "50.0% (50 of 100)", "200 s", "90.0%"]);
   });
 
   it("should fail on any one missed target, and on a campaign never detected", () => {
     const base = { honestSent: 2000, honestTouched: 0, attackSent: 100, attackServedInFull: 10, detection: [detected], recall: 1 };
-    expect(judge(TARGETS, { ...base, honestTouched: 3 }).pass).toBe(false);
-    expect(judge(TARGETS, { ...base, attackServedInFull: 51 }).pass).toBe(false);
-    expect(judge(TARGETS, { ...base, recall: 0.5 }).pass).toBe(false);
-    const never = judge(TARGETS, { ...base, detection: [{ ...detected, timeToFirstDenialS: null, timeToConfirmedS: null }] });
+    expect(judgeTargets(TARGETS, { ...base, honestTouched: 3 }).pass).toBe(false);
+    expect(judgeTargets(TARGETS, { ...base, attackServedInFull: 51 }).pass).toBe(false);
+    expect(judgeTargets(TARGETS, { ...base, recall: 0.5 }).pass).toBe(false);
+    const never = judgeTargets(TARGETS, { ...base, detection: [{ ...detected, timeToFirstDenialS: null, timeToConfirmedS: null }] });
     expect(never.pass).toBe(false);
     expect(never.checks[2]).toMatchObject({ actual: "never", pass: false });
   });
 
   it("should leave detection time and recall unjudged when the scenario sets no target for them", () => {
-    const v = judge({ ...TARGETS, detectWithinSeconds: null, accountRecallMin: null }, { honestSent: 10, honestTouched: 0, attackSent: 10, attackServedInFull: 0, detection: [], recall: null });
+    const v = judgeTargets({ ...TARGETS, detectWithinSeconds: null, accountRecallMin: null }, { honestSent: 10, honestTouched: 0, attackSent: 10, attackServedInFull: 0, detection: [], recall: null });
     expect(v.checks.map((c) => c.name)).toEqual(["honest requests touched", "attack exchanges served in full"]);
   });
 });
