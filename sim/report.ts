@@ -187,8 +187,14 @@ export function explainRise(rise: Rise, thresholds: Report["accounts"]["threshol
     if (crossed) why.push(`mean risk fell from ${before.meanRisk.toFixed(0)} to ${after.meanRisk.toFixed(0)}, below the ${crossed} threshold (${thresholds[crossed]})`);
     else if (after.meanRisk < before.meanRisk - 5) why.push(`mean risk fell from ${before.meanRisk.toFixed(0)} to ${after.meanRisk.toFixed(0)}`);
   }
-  const dropped = shifts.filter((r) => r.after < r.before).map((r) => r.reason);
-  if (dropped.length > 0) why.push(`evidence the gateway stopped citing: ${dropped.join(", ")}`);
+  // Evidence codes (region.*, content.*, cluster.*) say what the gateway saw; risk.* and quota.* only which rule acted.
+  const rule = (reason: string) => reason.startsWith("risk.") || reason.startsWith("quota.");
+  const fell = shifts.filter((r) => r.after < r.before);
+  const lessEvidence = fell.filter((r) => !rule(r.reason));
+  const lessRules = fell.filter((r) => rule(r.reason));
+  const moved = (list: typeof shifts) => list.map((r) => `${r.reason} ${pct(r.before, 1)} → ${pct(r.after, 1)}`).join(", ");
+  if (lessEvidence.length > 0) why.push(`evidence cited on fewer requests: ${moved(lessEvidence)}`);
+  if (lessRules.length > 0) why.push(`rules that acted on fewer requests: ${moved(lessRules)}`);
   if (before.newModelShare !== null && after.newModelShare !== null && after.newModelShare - before.newModelShare >= 0.15) {
     why.push(`more of the traffic was on the new model (${pct(before.newModelShare, 1)} → ${pct(after.newModelShare, 1)})`);
   }

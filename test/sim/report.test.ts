@@ -230,7 +230,8 @@ describe("leakage that rises again", () => {
     const rise: Rise = { population: "hydra", fallS: 540, troughShare: 0, riseS: 570, riseShare: 0.5, before, after };
     const text = explainRise(rise, THRESHOLDS).join("\n");
     expect(text).toContain("mean risk fell from 66 to 48, below the throttle threshold (60)");
-    expect(text).toContain("evidence the gateway stopped citing: cluster.confirmed, risk.throttle");
+    expect(text).toContain("evidence cited on fewer requests: cluster.confirmed 100.0% → 20.0%");
+    expect(text).toContain("rules that acted on fewer requests: risk.throttle 100.0% → 50.0%");
     expect(text).toContain("more of the traffic was on the new model (50.0% → 80.0%)");
     expect(text).toContain("most answers that came back were degraded");
   });
