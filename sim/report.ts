@@ -175,7 +175,7 @@ function windowText(label: string, w: RiseWindow): string {
 export function explainRise(rise: Rise, thresholds: Report["accounts"]["thresholds"]): string[] {
   const { before, after } = rise;
   const lines = [
-    `${rise.population}: the share of its requests answered fell to ${pct(rise.troughShare, 1)} (from ${secs(rise.fallS)}) and rose again to ${pct(rise.riseShare, 1)} from ${secs(rise.riseS)}.`,
+    `${rise.population}: the share of its requests answered fell to ${pct(rise.troughShare, 1)} (from ${secs(rise.fallS)} on the campaign clock, as on the chart) and rose again to ${pct(rise.riseShare, 1)} from ${secs(rise.riseS)}.`,
     windowText("Before the rise", before),
     windowText("During the rise", after),
   ];
