@@ -258,6 +258,22 @@ export const scenarioSchema = z
         populations: z.array(name).optional(),
       })
       .optional(),
+    /**
+     * What the run must achieve to pass: the report's first paragraph judges the run against these.
+     * Shares are of requests; times are campaign seconds since each campaign's first request.
+     */
+    targets: z
+      .strictObject({
+        /** Honest requests (legit and service populations) refused (429/403) or answered degraded. */
+        honestTouchedMax: share.default(0.001),
+        /** Attack exchanges answered in full (200, not degraded): what a campaign harvests. */
+        leakageMax: share.default(0.5),
+        /** Each campaign first denied or confirmed within this long; null: not judged. */
+        detectWithinSeconds: z.number().positive().nullable().default(null),
+        /** Share of attack accounts the gateway acted on (see sim/metrics.ts, "flagged"); null: not judged. */
+        accountRecallMin: share.nullable().default(null),
+      })
+      .prefault({}),
     /** A partial policy (lib/policy.ts), in campaign time; merged over defaults, time fields scaled. */
     policy: z.record(z.string(), z.unknown()).default({}),
     populations: z.array(populationSchema).min(1),
@@ -274,6 +290,7 @@ export const scenarioSchema = z
   });
 
 export type Scenario = z.output<typeof scenarioSchema>;
+export type Targets = Scenario["targets"];
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 
 export function isAttack(p: Population): p is AttackPopulation {

@@ -109,3 +109,75 @@ export function lineChart(o: ChartOptions): string {
   parts.push("</svg>");
   return parts.join("\n");
 }
+
+export type BarChartOptions = {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  /** One label per group of bars (a histogram bucket). */
+  groups: readonly string[];
+  series: readonly Series[];
+  /** Vertical lines at a position in group units (2.5: halfway through the third group). */
+  markers?: readonly Marker[];
+  width?: number;
+  height?: number;
+};
+
+/** Grouped bars, one group per label and one bar per series: the report's risk histogram. */
+export function barChart(o: BarChartOptions): string {
+  const width = o.width ?? 760;
+  const height = o.height ?? 280;
+  const pad = { left: 64, right: 16, top: 36, bottom: 64 };
+  const plotW = width - pad.left - pad.right;
+  const plotH = height - pad.top - pad.bottom;
+  let yMax = 0;
+  for (const s of o.series) for (const v of s.values) if (Number.isFinite(v) && v > yMax) yMax = v;
+  const yStep = niceStep(yMax || 1, 5);
+  const yTop = Math.max(yStep, Math.ceil((yMax || 1) / yStep) * yStep);
+  const groupW = plotW / Math.max(1, o.groups.length);
+  const barW = (groupW * 0.8) / Math.max(1, o.series.length);
+  const sy = (y: number) => pad.top + plotH - (y / yTop) * plotH;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${pad.left}" y="20" font-size="14" font-weight="600" fill="#111">${escapeXml(o.title)}</text>`,
+  ];
+  for (let y = 0; y <= yTop + yStep / 2; y += yStep) {
+    const py = sy(y).toFixed(1);
+    parts.push(
+      `<line x1="${pad.left}" x2="${pad.left + plotW}" y1="${py}" y2="${py}" stroke="#e5e7eb"/>`,
+      `<text x="${pad.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle" fill="#555">${compact(y)}</text>`,
+    );
+  }
+  o.groups.forEach((label, g) => {
+    const x0 = pad.left + g * groupW + groupW * 0.1;
+    o.series.forEach((s, k) => {
+      const v = s.values[g] ?? 0;
+      if (v <= 0) return;
+      const y = sy(v);
+      parts.push(`<rect x="${(x0 + k * barW).toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${(pad.top + plotH - y).toFixed(1)}" fill="${s.color}"/>`);
+    });
+    parts.push(`<text x="${(pad.left + (g + 0.5) * groupW).toFixed(1)}" y="${pad.top + plotH + 16}" text-anchor="middle" fill="#555">${escapeXml(label)}</text>`);
+  });
+  parts.push(
+    `<line x1="${pad.left}" x2="${pad.left + plotW}" y1="${pad.top + plotH}" y2="${pad.top + plotH}" stroke="#555"/>`,
+    `<text x="${pad.left + plotW / 2}" y="${pad.top + plotH + 32}" text-anchor="middle" fill="#333">${escapeXml(o.xLabel)}</text>`,
+    `<text transform="translate(14 ${pad.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#333">${escapeXml(o.yLabel)}</text>`,
+  );
+  (o.markers ?? []).forEach((m, k) => {
+    const px = pad.left + m.x * groupW;
+    const color = m.color ?? "#6b7280";
+    parts.push(
+      `<line x1="${px.toFixed(1)}" x2="${px.toFixed(1)}" y1="${pad.top}" y2="${pad.top + plotH}" stroke="${color}" stroke-dasharray="4 3"/>`,
+      `<text x="${(px + 4).toFixed(1)}" y="${pad.top + 10 + k * 13}" fill="${color}">${escapeXml(m.label)}</text>`,
+    );
+  });
+  let lx = pad.left;
+  const ly = height - 12;
+  for (const s of o.series) {
+    parts.push(`<rect x="${lx}" y="${ly - 9}" width="14" height="10" fill="${s.color}"/>`, `<text x="${lx + 18}" y="${ly}" fill="#333">${escapeXml(s.name)}</text>`);
+    lx += 30 + s.name.length * 6.2;
+  }
+  parts.push("</svg>");
+  return parts.join("\n");
+}

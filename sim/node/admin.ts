@@ -4,7 +4,7 @@
  * the confirmed-verdict poll that time-to-detect is read from.
  */
 import type { Generated } from "../generate.ts";
-import type { VerdictPoll } from "../metrics.ts";
+import { attributeClusters, type ClusterDetail, type EvidenceReport, type IndicatorSample, type VerdictPoll } from "../metrics.ts";
 import type { Target } from "./targets.ts";
 
 // Account upserts in flight: each is several KV and D1 writes; more only queues inside workerd.
@@ -130,4 +130,77 @@ export function clusterPoller(admin: Admin, polls: VerdictPoll[]): (elapsedMs: n
     }
     polls.push({ atWallMs: elapsedMs, confirmed });
   };
+}
+
+// Per campaign, the clusters whose detail (score, evidence) the report shows: the largest first.
+const EVIDENCE_CLUSTERS = 8;
+const INDICATOR_SAMPLE = 10;
+// Components whose members are read (up to CLUSTER_PAGES × 1,000 each): the largest, which matter most.
+const COMPONENT_DETAILS = 20;
+
+type ListedCluster = { id: string; type: "key" | "component"; verdict: string; size: number; reasons?: string[]; sharedKeys?: string[] | null };
+
+/**
+ * What identified each campaign, from the admin API at the end of a run: the confirmed and suspect
+ * clusters attributed to the campaign owning their accounts, each key with its verdict score and
+ * evidence, and a sample of the indicator export.
+ */
+export async function collectEvidence(
+  admin: Admin,
+  owners: Map<string, { population: number; share: number; accounts: number }>,
+  populations: readonly string[],
+  populationOf: Map<string, number>,
+): Promise<EvidenceReport> {
+  const listed: ClusterDetail[] = [];
+  for (const verdict of ["confirmed", "suspect"]) {
+    const res = await admin("GET", `/admin/clusters?verdict=${verdict}&limit=500`);
+    if (res.status !== 200) return { byPopulation: [], indicators: null, note: `GET /admin/clusters answered ${res.status}` };
+    const body = res.json as { clusters?: ListedCluster[] };
+    for (const c of body.clusters ?? []) listed.push({ id: c.id, type: c.type, verdict: c.verdict, size: c.size, reasons: c.reasons ?? [], sharedKeys: c.sharedKeys ?? [] });
+  }
+  // A component's members are accounts the simulator labelled: who is in it is ground truth, not a guess from keys.
+  const components = listed.filter((c) => c.type === "component").sort((a, b) => b.size - a.size).slice(0, COMPONENT_DETAILS);
+  for (const c of components) {
+    const members = new Map<number, number>();
+    let cursor: string | null = null;
+    for (let page = 0; page < CLUSTER_PAGES; page++) {
+      const res = await admin("GET", `/admin/clusters/${encodeURIComponent(c.id)}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      if (res.status !== 200) break;
+      const body = res.json as { members?: { account: string }[]; nextCursor?: string | null };
+      for (const m of body.members ?? []) {
+        const p = populationOf.get(m.account);
+        if (p !== undefined) members.set(p, (members.get(p) ?? 0) + 1);
+      }
+      cursor = body.nextCursor ?? null;
+      if (!cursor) break;
+    }
+    c.members = members;
+  }
+  const byPopulation = attributeClusters(listed, owners, populations);
+  for (const p of byPopulation) {
+    p.clusters = p.clusters.slice(0, EVIDENCE_CLUSTERS);
+    for (const c of p.clusters) {
+      if (c.type !== "key") continue;
+      const res = await admin("GET", `/admin/clusters/${encodeURIComponent(c.id)}?limit=1`);
+      if (res.status !== 200) continue;
+      const detail = (res.json as { cluster?: { score?: number | null; evidence?: ClusterDetail["evidence"]; reasons?: string[] } }).cluster;
+      c.score = detail?.score ?? null;
+      c.evidence = detail?.evidence ?? [];
+      c.reasons = detail?.reasons ?? c.reasons;
+    }
+  }
+  let indicators: IndicatorSample | null = null;
+  const exported = await admin("GET", "/admin/indicators");
+  if (exported.status === 200) {
+    const body = exported.json as { clusters?: unknown[]; indicators?: IndicatorSample["sample"]; omitted?: Record<string, number> };
+    const list = body.indicators ?? [];
+    indicators = {
+      total: list.length,
+      clusters: body.clusters?.length ?? 0,
+      omitted: body.omitted ?? {},
+      sample: list.slice(0, INDICATOR_SAMPLE).map((i) => ({ type: i.type, value: i.value, accounts: i.accounts, clusters: i.clusters })),
+    };
+  }
+  const note = byPopulation.length === 0 ? "No confirmed or suspect cluster could be attributed to a campaign." : null;
+  return { byPopulation, indicators, note };
 }

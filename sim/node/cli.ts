@@ -2,29 +2,42 @@
  * The campaign simulator's command line.
  *
  *   npm run simulate -- <scenario.json> [--gateway http://127.0.0.1:8787] [--origin http://127.0.0.1:8788]
- *                       [--admin-token TOKEN] [--out reports/<scenario name>] [--inspect-port 9229]
+ *                       [--admin-token TOKEN] [--out reports/<scenario name>] [--inspect-port 9229] [--repeat N]
  *
  * Without --gateway it is self-contained (demo origin + Miniflare, nothing to
  * start first). It writes report.json, report.html and leakage.svg to --out,
  * prints the headline numbers, shows progress on stderr, and exits by itself.
  * --inspect-port opens the self-contained gateway's V8 inspector, to profile it under load.
+ * --repeat N runs the scenario N times with seeds seed, seed+1, …, each run's report in
+ * --out/seed-<seed>/, and writes repeat.json and repeat.html: min, median and max of the
+ * headline figures, the run-to-run spread a single run hides.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generate, runTagFrom, type Generated } from "../generate.ts";
 import { keyOwners, keysByAccount } from "../keys.ts";
-import { buildReport, type RunInfo, type VerdictPoll } from "../metrics.ts";
+import { buildReport, headlineFigures, spread, type EvidenceReport, type Report, type RunInfo, type VerdictPoll } from "../metrics.ts";
 import { doLoadModel } from "../model.ts";
 import { measureOverhead, type OverheadResult } from "../overhead.ts";
 import { simulationPolicy } from "../policy.ts";
 import { realClock, replay, type PeriodicTask, type Progress } from "../replay.ts";
-import { headline, leakageChart, renderHtml } from "../report.ts";
-import { parseScenario } from "../scenario.ts";
-import { adminClient, applyPolicy, clusterPoller, configWriter, createAccounts, type Admin } from "./admin.ts";
+import { headline, leakageChart, renderHtml, renderRepeatHtml, summaryParagraph } from "../report.ts";
+import { parseScenario, type Scenario } from "../scenario.ts";
+import { adminClient, applyPolicy, clusterPoller, collectEvidence, configWriter, createAccounts, type Admin } from "./admin.ts";
 import { connectGateway, localAdminToken, startSelfContained, type Target } from "./targets.ts";
 
-const usage = `usage: npm run simulate -- <scenario.json> [--gateway URL] [--origin URL] [--admin-token TOKEN] [--out DIR] [--inspect-port PORT]`;
+const usage = `usage: npm run simulate -- <scenario.json> [--gateway URL] [--origin URL] [--admin-token TOKEN] [--out DIR] [--inspect-port PORT] [--repeat N]`;
+
+// Enough runs for a median and a spread; beyond this a repeat belongs in a batch job, not a terminal.
+const MAX_REPEAT = 20;
+
+function repeatCount(value: string | undefined): number {
+  if (value === undefined) return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_REPEAT) throw new Error(`--repeat: a whole number from 1 to ${MAX_REPEAT}, not ${value}`);
+  return n;
+}
 
 /** --inspect-port: the self-contained gateway's V8 inspector (CPU profiles with Chrome DevTools), off by default. */
 function inspectPort(value: string | undefined): number | undefined {
@@ -95,6 +108,8 @@ function firstConfirmed(polls: readonly VerdictPoll[]): Map<string, number> {
   return at;
 }
 
+type Options = { gateway: string | undefined; origin: string; adminToken: string | undefined; inspectPort: number | undefined };
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -104,6 +119,7 @@ async function main(): Promise<void> {
       "admin-token": { type: "string" },
       out: { type: "string" },
       "inspect-port": { type: "string" },
+      repeat: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -114,6 +130,39 @@ async function main(): Promise<void> {
   }
   const scenario = parseScenario(JSON.parse(readFileSync(file, "utf8")) as unknown);
   const outDir = resolve(values.out ?? join("reports", scenario.name));
+  const options: Options = { gateway: values.gateway, origin: values.origin, adminToken: values["admin-token"], inspectPort: inspectPort(values["inspect-port"]) };
+  const repeat = repeatCount(values.repeat);
+  if (repeat === 1) {
+    await runOnce(scenario, outDir, options);
+    return;
+  }
+  const reports: Report[] = [];
+  const seeds: number[] = [];
+  const dirs: string[] = [];
+  for (let k = 0; k < repeat; k++) {
+    const seed = scenario.seed + k;
+    const dir = join(outDir, `seed-${seed}`);
+    progress(`run ${k + 1} of ${repeat} (seed ${seed})`, true);
+    endProgress();
+    reports.push(await runOnce({ ...scenario, seed }, dir, options));
+    seeds.push(seed);
+    dirs.push(`seed-${seed}/report.html`);
+  }
+  const figures = spread(reports.map(headlineFigures));
+  const passes = reports.map((r) => r.verdict.pass);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, "repeat.json"), `${JSON.stringify({ scenario: scenario.name, seeds, passes, figures }, null, 2)}\n`);
+  writeFileSync(join(outDir, "repeat.html"), renderRepeatHtml(scenario.name, seeds, passes, figures, dirs));
+  console.log(`\n${scenario.name} × ${repeat} (seeds ${seeds.join(", ")}): ${passes.filter(Boolean).length} passed`);
+  for (const f of figures) {
+    const show = (v: number | null) => (v === null ? "–" : f.unit === "share" ? `${(100 * v).toFixed(1)}%` : f.unit === "seconds" ? `${v.toFixed(0)} s` : v.toFixed(0));
+    console.log(`  ${f.name.padEnd(48)} min ${show(f.min)}  median ${show(f.median)}  max ${show(f.max)}${f.missing > 0 ? `  (${f.missing} runs without)` : ""}`);
+  }
+  console.log(`report: ${join(outDir, "repeat.html")}`);
+}
+
+/** One run of the scenario; writes its report to outDir and returns it. */
+async function runOnce(scenario: Scenario, outDir: string, values: Options): Promise<Report> {
   const startedAt = new Date();
   const t0 = performance.now();
   const gen = await generate(scenario, runTagFrom(startedAt.getTime(), `${process.pid}`));
@@ -124,8 +173,8 @@ async function main(): Promise<void> {
   endProgress();
 
   const target = values.gateway
-    ? await connectGateway(values.gateway, values.origin, localAdminToken(values["admin-token"]), scenario.concurrency + 8)
-    : await startSelfContained(scenario.concurrency + 8, inspectPort(values["inspect-port"]));
+    ? await connectGateway(values.gateway, values.origin, localAdminToken(values.adminToken), scenario.concurrency + 8)
+    : await startSelfContained(scenario.concurrency + 8, values.inspectPort);
   // Ctrl-C still removes the Miniflare state (it lives in RAM under /dev/shm) and stops workerd.
   const interrupt = () => {
     endProgress();
@@ -179,6 +228,17 @@ async function main(): Promise<void> {
     progress("computing the report (fingerprints per account, DO load model)…", true);
     endProgress();
     const keys = await keysPromise;
+    const owners = keyOwners(gen, keys);
+    const evidence: EvidenceReport = await collectEvidence(
+      admin,
+      owners,
+      scenario.populations.map((p) => p.name),
+      new Map(gen.accounts.map((a) => [a.id, a.population])),
+    ).catch((err: unknown) => ({
+      byPopulation: [],
+      indicators: null,
+      note: `collecting the evidence failed: ${String(err)}`,
+    }));
     const errors = target.workerErrors();
     if (errors.length > 0) notes.push(`gateway logged ${errors.length}+ errors/warnings; first: ${errors[0] ?? ""}`);
     const run: RunInfo = {
@@ -197,10 +257,11 @@ async function main(): Promise<void> {
       scaled: sim.scaled,
       policyDocument: sim.document,
       polls,
-      keyOwners: keyOwners(gen, keys),
+      keyOwners: owners,
       doLoad: doLoadModel(gen, results, sim.policy, keys, firstConfirmed(polls)),
       overhead: overheadResult,
       decisions: target.decisions,
+      evidence,
       run,
     });
     mkdirSync(outDir, { recursive: true });
@@ -208,9 +269,13 @@ async function main(): Promise<void> {
     writeFileSync(join(outDir, "report.html"), renderHtml(report));
     writeFileSync(join(outDir, "leakage.svg"), `${leakageChart(report)}\n`);
     console.log(`\n${scenario.name}: ${results.count} requests in ${(results.wallMs / 1000).toFixed(1)} s (total ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(summaryParagraph(report));
     for (const h of headline(report)) console.log(`  ${h.label.padEnd(58)} ${h.value}  (${h.note})`);
     console.log(`report: ${join(outDir, "report.html")}\n        ${join(outDir, "report.json")}`);
+    return report;
   } finally {
+    process.removeListener("SIGINT", interrupt);
+    process.removeListener("SIGTERM", interrupt);
     if (previousPolicy !== null) {
       await admin("PUT", "/admin/policy", previousPolicy).catch(() => undefined);
     }

@@ -60,7 +60,7 @@ export type Target = {
   putPolicyInKv: ((document: string) => Promise<void>) | null;
   /** Errors and warnings the gateway logged (self-contained only; a running gateway logs to its own terminal). */
   workerErrors: () => string[];
-  /** The gateway's decision log for requests it did not simply allow, by request id (self-contained only). */
+  /** The gateway's decision log, every decision by request id (self-contained only). */
   decisions: Map<string, DecisionInfo> | null;
   notes: string[];
   close: () => Promise<void>;
@@ -148,19 +148,19 @@ const DECISION_LINE = '{"msg":"decision"';
 
 /**
  * The gateway's stdout, one structured line at a time: never printed (100k decision lines would
- * bury the progress bar), but the non-allow decisions are kept, so the report can say why
- * legitimate requests were denied, and errors are kept for the run notes.
+ * bury the progress bar), but every decision is kept, allows included (their risk is the
+ * per-account risk the report charts, their reasons what changed when leakage rose again), and
+ * errors are kept for the run notes.
  */
 function collectLogs(errors: string[], decisions: Map<string, DecisionInfo>) {
   return ({ level, message }: { level: string; message: string }) => {
     if (message.startsWith(DECISION_LINE)) {
-      // Cheap pre-filter: most lines are plain allows and need no parse.
-      if (message.includes('"action":"allow"')) return;
       try {
-        const d = JSON.parse(message) as { requestId?: unknown; action?: unknown; enforced?: unknown; reasons?: unknown };
+        const d = JSON.parse(message) as { requestId?: unknown; action?: unknown; enforced?: unknown; reasons?: unknown; risk?: unknown };
         if (typeof d.requestId === "string" && typeof d.action === "string") {
           const reasons = Array.isArray(d.reasons) ? d.reasons.filter((r): r is string => typeof r === "string") : [];
-          decisions.set(d.requestId, { action: d.action, enforced: d.enforced === true, reasons });
+          const risk = typeof d.risk === "number" && Number.isFinite(d.risk) ? d.risk : null;
+          decisions.set(d.requestId, { action: d.action, enforced: d.enforced === true, reasons, risk });
         }
       } catch {
         // a truncated line: nothing to learn from it
