@@ -75,7 +75,48 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
 
 type Running = { target: Target | null };
 
-async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundle, running: Running): Promise<FamilyResult> {
+// Keys the diagnostic looks at (the largest by accounts) and reports (the highest scores among them).
+const DIAGNOSTIC_CANDIDATES = 60;
+const DIAGNOSTIC_TOP = 5;
+
+export type DiagnosticKey = {
+  key: string;
+  kind: string;
+  accounts: number;
+  /** Whether campaign accounts presented this key (the campaign's key, or one it shares with honest customers). */
+  campaign: boolean;
+  verdict: string;
+  score: number | null;
+  evidence: { evidence: string; value: number | null; points: number }[];
+};
+
+/**
+ * The keys with the highest scores at the end of a tuning family's run, as their roots last judged
+ * them: what the score saw, for tuning. Held-out families get none, so that nothing is fitted on them.
+ */
+async function diagnostic(target: Target, policy: Policy, campaignKeySet: ReadonlySet<string>): Promise<DiagnosticKey[]> {
+  const inspect = target.inspectRoot;
+  if (!inspect) return [];
+  const res = await adminClient(target)("GET", `/admin/clusters?type=key&sort=size&limit=${DIAGNOSTIC_CANDIDATES}`);
+  if (res.status !== 200) throw new Error(`GET /admin/clusters for the diagnostic: ${res.status}`);
+  const listed = ((res.json as { clusters?: { id: string; kind: string | null }[] }).clusters ?? []).map((c) => c.id);
+  const keys: DiagnosticKey[] = [];
+  for (const key of listed) {
+    const root = await inspect(key, policy);
+    keys.push({
+      key,
+      kind: key.slice(0, Math.max(0, key.indexOf(":"))),
+      accounts: Math.round(root.accounts),
+      campaign: campaignKeySet.has(key),
+      verdict: root.verdict,
+      score: root.score === null ? null : Math.round(root.score * 1000) / 1000,
+      evidence: root.evidence.filter((e) => e.value !== null).map((e) => ({ evidence: e.evidence, value: e.value === null ? null : Math.round(e.value * 1000) / 1000, points: e.points })),
+    });
+  }
+  return keys.sort((a, b) => (b.score ?? -1) - (a.score ?? -1)).slice(0, DIAGNOSTIC_TOP);
+}
+
+async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundle, running: Running): Promise<FamilyResult & { diagnostic?: DiagnosticKey[] }> {
   const { scenario } = spec;
   const gen = await generate(scenario, runTagFrom(Date.now(), `${process.pid}:${family.name}`));
   const sim = simulationPolicy(gen);
@@ -108,6 +149,7 @@ async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundl
     throw new Error(`${family.name}: ${results.transportErrors} of ${results.count} requests failed in transport; first: ${results.firstTransportError ?? ""}`);
   }
   const accountKeys = await keysPromise;
+  const diag = family.split === "tune" ? await diagnostic(target, sim.policy, new Set([...accountKeys.values()].flat())) : undefined;
   const result = judge({
     gen,
     results,
@@ -124,7 +166,7 @@ async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundl
   if (errors > MAX_ERROR_SHARE * results.count) {
     throw new Error(`${family.name}: ${errors} requests answered neither 200 nor 429/403; gateway said: ${target.workerErrors()[0] ?? "nothing"}`);
   }
-  return result;
+  return diag === undefined ? result : { ...result, diagnostic: diag };
 }
 
 /** --family takes one name or several, comma-separated. */

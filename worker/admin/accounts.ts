@@ -82,7 +82,7 @@ function planUpsert(
     throw new GatewayError("invalid_request_error", `body.keys: one of the keys of account ${id} already belongs to another account`);
   }
   const removed = (existing?.keyHashes ?? []).filter((hash) => !keyHashes.includes(hash));
-  const createdAt = existing?.createdAt ?? now;
+  const createdAt = input.createdAt !== undefined ? new Date(Date.parse(input.createdAt)).toISOString() : (existing?.createdAt ?? now);
   // In the key index too: the account object reads the profile the edge found, and account age is
   // verdict evidence (a burst of new accounts on one key).
   const createdMs = Date.parse(createdAt);
