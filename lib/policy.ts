@@ -7,6 +7,7 @@
  */
 import { entitlementSchema } from "./entitlements.ts";
 import { launchGuardSchema } from "./launch-guard.ts";
+import { HOSTING_ASN_SEED, VPN_ASN_SEED } from "./region/asn-seed.ts";
 import * as z from "./zod.ts";
 
 const nonNegInt = z.number().check(z.int(), z.nonnegative());
@@ -353,10 +354,14 @@ export const policySchema = z.strictObject({
     tor: z._default(regionAction, "risk"),
     /** Unknown country (XX or missing). */
     unknownCountry: z._default(regionAction, "allow"),
-    /** ASN lists by category; operators update them in KV without a deploy. */
+    /**
+     * ASN lists by category; operators update them in KV without a deploy. Hosting and VPN default to
+     * the well-known clouds and VPN-heavy hosters of lib/region/asn-seed.ts: their standing risk signal
+     * stays below quota.riskFloor and actions.degrade, so by itself it neither slows nor degrades honest cloud customers.
+     */
     asnCategories: section({
-      hosting: z._default(z.array(nonNegInt), []),
-      vpn: z._default(z.array(nonNegInt), []),
+      hosting: z._default(z.array(nonNegInt), HOSTING_ASN_SEED.map((entry) => entry.asn)),
+      vpn: z._default(z.array(nonNegInt), VPN_ASN_SEED.map((entry) => entry.asn)),
       residentialProxy: z._default(z.array(nonNegInt), []),
     }),
     /** What a request from a categorised ASN does. */

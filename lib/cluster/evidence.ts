@@ -17,7 +17,13 @@
  * - Evidence of belonging together (one prompt, one client, one owner) is
  *   capped, the more so the fewer the accounts: it tells one operator from an
  *   unrelated crowd, which an office or a teaching platform also is. What tells
- *   a campaign is what it does: timing, elicitation, volume, hosting exits, scale.
+ *   a campaign is what it does: timing, elicitation, volume, hosting exits, scale,
+ *   and opening its accounts all at once (a crowd of customers, a class, an
+ *   office, opened theirs over days to years).
+ * - Volume relief (members using the API no more than honest accounts do) is
+ *   granted only as far as the key's traffic comes from accounts with a history:
+ *   a burst of new accounts at an honest per-account pace is what a hydra that
+ *   keeps each account under its limits looks like, so it earns no relief.
  *
  * Absent metrics are unknown and add nothing. The result lists every item with
  * its observed value and points, largest first, so a verdict explains itself.
@@ -117,7 +123,7 @@ const GROUPS: readonly (readonly VerdictEvidence[])[] = [
   ["template", "system_prompt", "wrapper"],
   ["new_accounts", "payment"],
 ];
-const COMMONALITY: ReadonlySet<VerdictEvidence> = new Set(["template", "system_prompt", "wrapper", "client", "new_accounts", "payment"]);
+const COMMONALITY: ReadonlySet<VerdictEvidence> = new Set(["template", "system_prompt", "wrapper", "client", "payment"]);
 
 /** 0 at or below `lo`, 1 at or above `hi`, smooth in between (no cliff at either end). */
 export function smoothstep(x: number, lo: number, hi: number): number {
@@ -241,10 +247,11 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
   const { weights, priors, commonalityCap, volumeRelief } = rules.verdict;
   const implied = impliedBy(kindParts(key));
   const raws = observe(metrics, rules);
+  const established = 1 - (raws.find((r) => r.evidence === "new_accounts")?.curve ?? 0);
   const points = new Map<VerdictEvidence, number>();
   for (const raw of raws) {
     raw.implied = implied.has(raw.evidence);
-    const weight = raw.evidence === "volume" && raw.curve < 0 ? volumeRelief : weights[raw.evidence];
+    const weight = raw.evidence === "volume" && raw.curve < 0 ? volumeRelief * established : weights[raw.evidence];
     points.set(raw.evidence, raw.implied ? 0 : weight * raw.curve);
   }
   for (const group of GROUPS) {

@@ -40,6 +40,8 @@ const TIME_COMPRESSION = 5;
 const KEY_SAMPLES_PER_ACCOUNT = 3;
 // Transport failures beyond this share make a run meaningless.
 const MAX_ERROR_SHARE = 0.01;
+// Verdict polls that may fail before a run stops counting.
+const MAX_FAILED_POLL_SHARE = 0.1;
 
 function log(text: string): void {
   process.stderr.write(`${text}\n`);
@@ -143,8 +145,13 @@ async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundl
   });
   await clusterPoller(admin, polls)(results.wallMs);
   log(`  gateway up in ${((s1 - s0) / 1000).toFixed(1)} s, ${gen.accounts.length} accounts in ${((s2 - s1) / 1000).toFixed(1)} s, ${results.count} requests in ${(results.wallMs / 1000).toFixed(1)} s (at most ${(results.maxLagMs / 1000).toFixed(1)} s behind)`);
-  const failedPolls = results.tasks["GET /admin/clusters"]?.failures ?? 0;
-  if (failedPolls > 0) throw new Error(`${family.name}: ${failedPolls} verdict polls failed: ${results.tasks["GET /admin/clusters"]?.lastError ?? ""}`);
+  const pollStats = results.tasks["GET /admin/clusters"];
+  const failedPolls = pollStats?.failures ?? 0;
+  // A loaded machine resets the odd connection: a missed poll only coarsens time to detect by one period.
+  if (failedPolls > MAX_FAILED_POLL_SHARE * Math.max(1, pollStats?.runs ?? 0)) {
+    throw new Error(`${family.name}: ${failedPolls} verdict polls failed: ${pollStats?.lastError ?? ""}`);
+  }
+  if (failedPolls > 0) log(`  warning: ${failedPolls} of ${pollStats?.runs ?? 0} verdict polls failed (${pollStats?.lastError ?? ""}); detection times are coarser by as many poll periods`);
   if (results.transportErrors > MAX_ERROR_SHARE * results.count) {
     throw new Error(`${family.name}: ${results.transportErrors} of ${results.count} requests failed in transport; first: ${results.firstTransportError ?? ""}`);
   }
