@@ -21,9 +21,12 @@
  *   and opening its accounts all at once (a crowd of customers, a class, an
  *   office, opened theirs over days to years).
  * - Volume relief (members using the API no more than honest accounts do) is
- *   granted only as far as the key's traffic comes from accounts with a history:
- *   a burst of new accounts at an honest per-account pace is what a hydra that
- *   keeps each account under its limits looks like, so it earns no relief.
+ *   granted only as far as the key's traffic comes from accounts with a history,
+ *   or looks like people: off hosting, on several clients, unsynchronised. A
+ *   burst of new accounts at an honest per-account pace on one client build or
+ *   on servers is what a hydra that keeps each account under its limits looks
+ *   like, so it earns none; a class that opened its accounts this week, each
+ *   student on their own laptop at home, keeps it.
  *
  * Absent metrics are unknown and add nothing. The result lists every item with
  * its observed value and points, largest first, so a verdict explains itself.
@@ -247,11 +250,18 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
   const { weights, priors, commonalityCap, volumeRelief } = rules.verdict;
   const implied = impliedBy(kindParts(key));
   const raws = observe(metrics, rules);
-  const established = 1 - (raws.find((r) => r.evidence === "new_accounts")?.curve ?? 0);
+  const curve = (evidence: VerdictEvidence) => raws.find((r) => r.evidence === evidence)?.curve ?? 0;
+  const established = 1 - curve("new_accounts");
+  // Unknown hosting or client says nothing about people: it grants no relief beyond history's.
+  const people =
+    metrics.hostingShare === undefined || metrics.clientHomogeneity === undefined || implied.has("client") || implied.has("hosting")
+      ? 0
+      : (1 - curve("hosting")) * (1 - curve("client")) * (1 - curve("synchrony"));
+  const relief = volumeRelief * Math.max(established, people);
   const points = new Map<VerdictEvidence, number>();
   for (const raw of raws) {
     raw.implied = implied.has(raw.evidence);
-    const weight = raw.evidence === "volume" && raw.curve < 0 ? volumeRelief * established : weights[raw.evidence];
+    const weight = raw.evidence === "volume" && raw.curve < 0 ? relief : weights[raw.evidence];
     points.set(raw.evidence, raw.implied ? 0 : weight * raw.curve);
   }
   for (const group of GROUPS) {
