@@ -137,7 +137,7 @@ export const VERDICT_EVIDENCE = [
 export type VerdictEvidence = (typeof VERDICT_EVIDENCE)[number];
 
 const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
-  accounts: 2,
+  accounts: 2.5,
   requests: 1.5,
   synchrony: 3,
   template: 3,
@@ -146,7 +146,7 @@ const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
   wrapper: 2.5,
   client: 2,
   hosting: 2.5,
-  new_accounts: 1.5,
+  new_accounts: 3,
   payment: 2,
   volume: 3,
   model_pivot: 1,

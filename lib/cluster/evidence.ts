@@ -119,6 +119,8 @@ const CURVES = {
 // honest accounts of their tier do, which harvesting at scale does not: that takes points off, fading out by 1.5×.
 const VOLUME_START = Math.log2(1.5);
 const VOLUME_SATURATE = Math.log2(8);
+// Share of its weight a burst of new accounts counts at minAccounts (all of it at ACCOUNTS_SATURATE).
+const BURST_FLOOR = 0.25;
 /** Evidence that overlaps: the second counts this much, the third this squared. */
 const OVERLAP = 0.5;
 const GROUPS: readonly (readonly VerdictEvidence[])[] = [
@@ -251,26 +253,35 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
   const implied = impliedBy(kindParts(key));
   const raws = observe(metrics, rules);
   const curve = (evidence: VerdictEvidence) => raws.find((r) => r.evidence === evidence)?.curve ?? 0;
-  const established = 1 - curve("new_accounts");
-  // Unknown hosting or client says nothing about people: it grants no relief beyond history's.
-  const people =
-    metrics.hostingShare === undefined || metrics.clientHomogeneity === undefined || implied.has("client") || implied.has("hosting")
-      ? 0
-      : (1 - curve("hosting")) * (1 - curve("client")) * (1 - curve("synchrony"));
-  const relief = volumeRelief * Math.max(established, people);
   const points = new Map<VerdictEvidence, number>();
   for (const raw of raws) {
     raw.implied = implied.has(raw.evidence);
-    const weight = raw.evidence === "volume" && raw.curve < 0 ? relief : weights[raw.evidence];
-    points.set(raw.evidence, raw.implied ? 0 : weight * raw.curve);
+    // Relief (the volume curve below 0) is worked out once the rest is known.
+    points.set(raw.evidence, raw.implied || (raw.evidence === "volume" && raw.curve < 0) ? 0 : weights[raw.evidence] * raw.curve);
   }
+  // A burst counts by how many accounts it is: a new office's few dozen seats opened one morning are
+  // an onboarding, a few hundred opened in one day on one key are a fleet.
+  const accountsCurve = curve("accounts");
+  points.set("new_accounts", (points.get("new_accounts") ?? 0) * (BURST_FLOOR + (1 - BURST_FLOOR) * accountsCurve));
   for (const group of GROUPS) {
     const ranked = [...group].sort((a, b) => (points.get(b) ?? 0) - (points.get(a) ?? 0));
     ranked.forEach((evidence, rank) => points.set(evidence, (points.get(evidence) ?? 0) * OVERLAP ** rank));
   }
   let together = 0;
   for (const evidence of COMMONALITY) together += points.get(evidence) ?? 0;
-  const accountsCurve = raws.find((r) => r.evidence === "accounts")?.curve ?? 0;
+  const volumeCurve = curve("volume");
+  if (volumeCurve < 0) {
+    // History earns relief, unless the crowd is one operator's fleet of hundreds: one build, one prompt, few
+    // cards. For those an honest pace per account is how the fleet stays under limits, not evidence against it.
+    const fleet = accountsCurve * Math.min(1, together / Math.max(1e-9, commonalityCap));
+    const established = (1 - curve("new_accounts")) * (1 - fleet);
+    // Unknown hosting or client says nothing about people: it grants no relief beyond history's.
+    const people =
+      metrics.hostingShare === undefined || metrics.clientHomogeneity === undefined || implied.has("client") || implied.has("hosting")
+        ? 0
+        : (1 - curve("hosting")) * (1 - curve("client")) * (1 - curve("synchrony"));
+    points.set("volume", volumeRelief * Math.max(established, people) * volumeCurve);
+  }
   const cap = commonalityCap * (0.5 + 0.5 * accountsCurve);
   if (together > cap) {
     const scale = cap / together;
