@@ -168,7 +168,7 @@ const clusterVerdictSchema = section({
    * prompt wrapper, one payment fingerprint) is something accounts share only by running one tool.
    */
   priors: section({
-    broad: z._default(logOdds, -5.5),
+    broad: z._default(logOdds, -5.8),
     network: z._default(logOdds, -4.5),
     band: z._default(logOdds, -5),
     content: z._default(logOdds, -4.2),

@@ -103,8 +103,15 @@ describe("the verdict score", () => {
   it("should still relieve an established crowd at an honest pace, and new accounts that look like people", () => {
     const relief = DEFAULT_POLICY.clusters.verdict.volumeRelief;
     const pointsOf = (m: KeyMetrics) => scoreEvidence("system:x", m, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume")?.points;
-    // An office on one tool, accounts years old: full relief, even on one client and a hosting proxy.
-    expect(pointsOf({ ...quiet, volumeRatio: 0.8, newAccountBurst: 0.1, hostingShare: 1, clientHomogeneity: 1 })).toBeCloseTo(-relief, 3);
+    // An office of 40 seats on one tool, accounts years old: nearly full relief, even on one client and a hosting proxy.
+    const office = { ...quiet, accounts: 40, volumeRatio: 0.8, newAccountBurst: 0.1, hostingShare: 1, clientHomogeneity: 1 };
+    expect(pointsOf(office)).toBeLessThan(-0.85 * relief);
+    // Hundreds of aged accounts on one build, one prompt and a few cards are one operator's fleet: the
+    // honest pace is how it stays under limits, and it keeps little of the relief.
+    const fleet = { ...office, accounts: 400, wrapperShare: 0.9, paymentsPerAccount: 0.1 };
+    expect(pointsOf(fleet)).toBeGreaterThan(-0.35 * relief);
+    // An established crowd of hundreds on diverse clients and cards keeps most of it.
+    expect(pointsOf({ ...fleet, clientHomogeneity: 0.4, wrapperShare: 0, paymentsPerAccount: 1 })).toBeLessThan(-0.85 * relief);
     // A class that signed up this week, each student on their own machine at home, unsynchronised.
     expect(pointsOf({ ...quiet, volumeRatio: 0.8, newAccountBurst: 1, hostingShare: 0.05, clientHomogeneity: 0.4, synchrony: 0.1 })).toBeCloseTo(-relief, 3);
     // The same new accounts on servers, or on one client build, or in lockstep, are not people.
