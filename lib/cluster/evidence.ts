@@ -119,6 +119,9 @@ const CURVES = {
 // honest accounts of their tier do, which harvesting at scale does not: that takes points off, fading out by 1.5×.
 const VOLUME_START = Math.log2(1.5);
 const VOLUME_SATURATE = Math.log2(8);
+// Hosting share over which traffic stops looking like people at home or on campus: a class puts a few
+// students behind a cloud VPN, a fleet that mixes proxies with servers puts half or more on them.
+const PEOPLE_HOSTING = [0.15, 0.5] as const;
 // Share of its weight a burst of new accounts counts at minAccounts (all of it at ACCOUNTS_SATURATE).
 const BURST_FLOOR = 0.25;
 /** Evidence that overlaps: the second counts this much, the third this squared. */
@@ -279,7 +282,7 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
     const people =
       metrics.hostingShare === undefined || metrics.clientHomogeneity === undefined || implied.has("client") || implied.has("hosting")
         ? 0
-        : (1 - curve("hosting")) * (1 - curve("client")) * (1 - curve("synchrony"));
+        : (1 - smoothstep(metrics.hostingShare, PEOPLE_HOSTING[0], PEOPLE_HOSTING[1])) * (1 - curve("client")) * (1 - curve("synchrony"));
     points.set("volume", volumeRelief * Math.max(established, people) * volumeCurve);
   }
   const cap = commonalityCap * (0.5 + 0.5 * accountsCurve);

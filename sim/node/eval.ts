@@ -77,9 +77,11 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
 
 type Running = { target: Target | null };
 
-// Keys the diagnostic looks at (the largest by accounts) and reports (the highest scores among them).
+// Keys the diagnostic looks at (the largest by accounts) and reports (the highest scores among them, and
+// the highest of those the campaign did not present).
 const DIAGNOSTIC_CANDIDATES = 60;
 const DIAGNOSTIC_TOP = 5;
+const DIAGNOSTIC_HONEST = 3;
 
 export type DiagnosticKey = {
   key: string;
@@ -115,7 +117,9 @@ async function diagnostic(target: Target, policy: Policy, campaignKeySet: Readon
       evidence: root.evidence.filter((e) => e.value !== null).map((e) => ({ evidence: e.evidence, value: e.value === null ? null : Math.round(e.value * 1000) / 1000, points: e.points })),
     });
   }
-  return keys.sort((a, b) => (b.score ?? -1) - (a.score ?? -1)).slice(0, DIAGNOSTIC_TOP);
+  keys.sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
+  // The honest side's strongest keys too: the margin a change leaves them is what it costs.
+  return [...keys.slice(0, DIAGNOSTIC_TOP), ...keys.slice(DIAGNOSTIC_TOP).filter((k) => !k.campaign).slice(0, DIAGNOSTIC_HONEST)];
 }
 
 async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundle, running: Running): Promise<FamilyResult & { diagnostic?: DiagnosticKey[] }> {
