@@ -1,7 +1,8 @@
 /**
  * ClusterRootDO — `cluster:<key>#root` (lib/names.ts), one per fingerprint key. Receives at most one
  * call per collector per interval (≤ shards calls), however many accounts share the key; holds the
- * HyperLogLog, window rates, synchrony, template and model counts, and the verdict, which it answers
+ * HyperLogLogs (its accounts, and the cards they pay with), window rates, synchrony, template and model
+ * counts, and the verdict, which it answers
  * every roll-up with. Snapshots go to D1 for operators.
  *
  * This class was `ClusterDO`, which played collector and root in one; the rename kept every root's
