@@ -2,8 +2,7 @@
  * ClusterRootDO — `cluster:<key>#root` (lib/names.ts), one per fingerprint key. Receives at most one
  * call per collector per interval (≤ shards calls), however many accounts share the key; holds the
  * HyperLogLogs (its accounts, and the cards they pay with), window rates, synchrony, template and model
- * counts, and the verdict, which it answers
- * every roll-up with. Snapshots go to D1 for operators.
+ * counts, and the verdict, which it answers every roll-up with. Snapshots go to D1 for operators.
  *
  * This class was `ClusterDO`, which played collector and root in one; the rename kept every root's
  * state under the same ids. The old class's collectors are objects of this class now: their pending
