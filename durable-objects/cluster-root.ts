@@ -1,8 +1,8 @@
 /**
  * ClusterRootDO — `cluster:<key>#root` (lib/names.ts), one per fingerprint key. Receives at most one
  * call per collector per interval (≤ shards calls), however many accounts share the key; holds the
- * HyperLogLog, window rates, synchrony, template and model counts, and the verdict, which it answers
- * every roll-up with. Snapshots go to D1 for operators.
+ * HyperLogLogs (its accounts, and the cards they pay with), window rates, synchrony, template and model
+ * counts, and the verdict, which it answers every roll-up with. Snapshots go to D1 for operators.
  *
  * This class was `ClusterDO`, which played collector and root in one; the rename kept every root's
  * state under the same ids. The old class's collectors are objects of this class now: their pending
@@ -18,6 +18,7 @@ import {
   emptyCounts,
   mergeCounts,
   metricsFrom,
+  paymentsSaturated,
   slidingValue,
   type KeyDelta,
 } from "../lib/cluster/rollup.ts";
@@ -112,6 +113,8 @@ export class ClusterRootDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly startup: Startup;
   private hll: HyperLogLog | null = null;
+  /** Distinct payment keys among the key's accounts, beside `hll` (their ratio is the payment evidence). */
+  private paymentHll: HyperLogLog | null = null;
   /** Accounts active in the window (lib/cluster/active.ts), from this instance's first roll-up on. */
   private active: ActiveAccounts | null = null;
   /**
@@ -163,11 +166,25 @@ export class ClusterRootDO extends DurableObject<Env> {
     this.active ??= new ActiveAccounts(now);
     this.active.add(delta.accounts, now, windowMs);
 
+    // Cards go to their own sketch, not into the window buckets (up to MAX_PAYMENTS_PER_DELTA names each).
+    const { payments, ...windowed } = delta.counts;
+    if (payments !== undefined && this.getMeta<number>("payments_saturated") !== 1) {
+      if (paymentsSaturated(payments)) {
+        // Some cards were dropped on the way: the ratio would understate them from now on.
+        this.setMeta("payments_saturated", 1);
+      } else {
+        const cards = this.loadPaymentHll();
+        let added = false;
+        for (const card of Object.keys(payments)) added = cards.add(card) || added;
+        if (added) this.unwritten.meta.add("payment_hll");
+      }
+    }
+
     const start = bucketStart(now, windowMs);
     const buckets = this.buckets();
     const counts = buckets.get(start) ?? emptyCounts();
     buckets.set(start, counts);
-    mergeCounts(counts, delta.counts);
+    mergeCounts(counts, windowed);
     this.unwritten.buckets.add(start);
     for (const s of buckets.keys()) {
       if (s < start - windowMs) {
@@ -304,6 +321,14 @@ export class ClusterRootDO extends DurableObject<Env> {
     return this.modelsCache;
   }
 
+  private loadPaymentHll(): HyperLogLog {
+    if (!this.paymentHll) {
+      const stored = this.getMeta<ArrayBuffer>("payment_hll");
+      this.paymentHll = new HyperLogLog(stored ? new Uint8Array(stored) : undefined);
+    }
+    return this.paymentHll;
+  }
+
   private loadHll(): HyperLogLog {
     if (!this.hll) {
       const stored = this.getMeta<ArrayBuffer>("hll");
@@ -328,7 +353,8 @@ export class ClusterRootDO extends DurableObject<Env> {
     const { meta, buckets, expiredBefore } = this.unwritten;
     if (meta.size === 0 && buckets.size === 0 && expiredBefore === null) return;
     for (const k of meta) {
-      this.storeMeta(k, k === "hll" ? (this.loadHll().registers.buffer.slice(0) as ArrayBuffer) : (this.meta().get(k) ?? null));
+      const sketch = k === "hll" ? this.loadHll() : k === "payment_hll" ? this.loadPaymentHll() : null;
+      this.storeMeta(k, sketch ? (sketch.registers.buffer.slice(0) as ArrayBuffer) : (this.meta().get(k) ?? null));
     }
     const cache = this.buckets();
     for (const start of buckets) {
@@ -366,9 +392,12 @@ export class ClusterRootDO extends DurableObject<Env> {
       now,
       recentMs: policy.limits.dayWindowSeconds * 1000,
     });
+    // Cards are known once any were reported and none were dropped; metricsFrom also asks that nearly every request carried one.
+    const cards = this.getMeta<number>("payments_saturated") === 1 || (this.paymentHll === null && this.getMeta("payment_hll") === null) ? undefined : this.loadPaymentHll().estimate();
     return metricsFrom({
       key,
       accounts: hll.estimate(),
+      ...(cards === undefined ? {} : { distinctPayments: cards }),
       volume:
         activeAccounts === null
           ? undefined

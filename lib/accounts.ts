@@ -31,6 +31,19 @@ export const accountUpsertSchema = z.strictObject({
     z.nullable(z.string().check(z.regex(/^[A-Z]{2}$/, "billingCountry must be an upper-case ISO 3166-1 alpha-2 code"))),
   ),
   paymentFingerprint: z.optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(256)))),
+  /**
+   * When the account was opened at the provider (ISO 8601). Account age is verdict evidence (a burst of
+   * new accounts on one key), and a gateway put in front of an existing customer base would otherwise
+   * see every customer as created the day they were imported. Absent: kept, or now for a new account.
+   */
+  createdAt: z.optional(
+    z.string().check(
+      z.maxLength(64),
+      z.refine((v) => Number.isFinite(Date.parse(v)), "createdAt must be an ISO 8601 date-time"),
+      // A day of slack for clocks; an account opened in the future is a typo.
+      z.refine((v) => Date.parse(v) <= Date.now() + 86_400_000, "createdAt must not be in the future"),
+    ),
+  ),
 });
 export type AccountUpsert = z.infer<typeof accountUpsertSchema>;
 

@@ -7,6 +7,7 @@
  */
 import { entitlementSchema } from "./entitlements.ts";
 import { launchGuardSchema } from "./launch-guard.ts";
+import { HOSTING_ASN_SEED, VPN_ASN_SEED } from "./region/asn-seed.ts";
 import * as z from "./zod.ts";
 
 const nonNegInt = z.number().check(z.int(), z.nonnegative());
@@ -136,7 +137,7 @@ export const VERDICT_EVIDENCE = [
 export type VerdictEvidence = (typeof VERDICT_EVIDENCE)[number];
 
 const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
-  accounts: 2,
+  accounts: 2.5,
   requests: 1.5,
   synchrony: 3,
   template: 3,
@@ -145,7 +146,7 @@ const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
   wrapper: 2.5,
   client: 2,
   hosting: 2.5,
-  new_accounts: 1.5,
+  new_accounts: 3,
   payment: 2,
   volume: 3,
   model_pivot: 1,
@@ -167,7 +168,7 @@ const clusterVerdictSchema = section({
    * prompt wrapper, one payment fingerprint) is something accounts share only by running one tool.
    */
   priors: section({
-    broad: z._default(logOdds, -5.5),
+    broad: z._default(logOdds, -5.8),
     network: z._default(logOdds, -4.5),
     band: z._default(logOdds, -5),
     content: z._default(logOdds, -4.2),
@@ -353,10 +354,14 @@ export const policySchema = z.strictObject({
     tor: z._default(regionAction, "risk"),
     /** Unknown country (XX or missing). */
     unknownCountry: z._default(regionAction, "allow"),
-    /** ASN lists by category; operators update them in KV without a deploy. */
+    /**
+     * ASN lists by category; operators update them in KV without a deploy. Hosting and VPN default to
+     * the well-known clouds and VPN-heavy hosters of lib/region/asn-seed.ts: their standing risk signal
+     * stays below quota.riskFloor and actions.degrade, so by itself it neither slows nor degrades honest cloud customers.
+     */
     asnCategories: section({
-      hosting: z._default(z.array(nonNegInt), []),
-      vpn: z._default(z.array(nonNegInt), []),
+      hosting: z._default(z.array(nonNegInt), HOSTING_ASN_SEED.map((entry) => entry.asn)),
+      vpn: z._default(z.array(nonNegInt), VPN_ASN_SEED.map((entry) => entry.asn)),
       residentialProxy: z._default(z.array(nonNegInt), []),
     }),
     /** What a request from a categorised ASN does. */

@@ -58,6 +58,11 @@ export type SimAccount = {
   sendsSystem: boolean;
   /** Region evaders that hop exits on every request. */
   rotates: boolean;
+  /**
+   * Days since the account was opened at the provider, as the admin API is told (`createdAt`); 0: not
+   * told, so the gateway dates it from its import, as it dates every account nobody gave an age.
+   */
+  ageDays?: number;
 };
 
 /** The schedule, one entry per request, sorted by time. Typed arrays: 100k+ entries stay small. */
@@ -99,11 +104,27 @@ export type SimRequest = {
   stream: boolean;
 };
 
+// Honest customers opened their accounts over years before the gateway went in front of them.
+const HONEST_AGE_DAYS = { min: 30, max: 1_500 } as const;
+
+/**
+ * An account's age, drawn from its own stream (what else the population draws stays as it was). A
+ * campaign's accounts are opened as it starts unless its population says otherwise (aged accounts
+ * bought in bulk); honest accounts unless their population says otherwise (a class signing up).
+ */
+function accountAgeDays(pop: Scenario["populations"][number], i: number): number {
+  const range = pop.accountAgeDays ?? (pop.kind === "legit" || pop.kind === "service" ? HONEST_AGE_DAYS : null);
+  if (range === null) return 0;
+  return range.min + new Rng(`age:${pop.name}:${i}`).next() * (range.max - range.min);
+}
+
 export async function generate(scenario: Scenario, runTag: string): Promise<Generated> {
   const root = new Rng(scenario.seed);
   const accounts: SimAccount[] = [];
   scenario.populations.forEach((pop, p) => {
-    accounts.push(...makeAccounts(pop, p, root.fork(`accounts:${pop.name}`), runTag, accounts.length));
+    const made = makeAccounts(pop, p, root.fork(`accounts:${pop.name}`), runTag, accounts.length);
+    made.forEach((account, i) => (account.ageDays = accountAgeDays(pop, i)));
+    accounts.push(...made);
   });
   const schedule = makeSchedule(scenario, accounts, root.fork("schedule"));
   const allowlisted = new Set<string>();

@@ -34,6 +34,15 @@ const activeWindow = z
   .prefault({})
   .refine((w) => w.from < w.to, { message: "active.from must be below active.to" });
 
+/**
+ * Days before the run the accounts were opened, drawn per account between min and max. Default: honest
+ * populations 30–1,500 days (customers the gateway was put in front of), campaigns 0 (opened as they start).
+ */
+const accountAgeDays = z
+  .strictObject({ min: z.number().min(0).max(10_000), max: z.number().min(0).max(10_000) })
+  .refine((v) => v.min <= v.max, { message: "accountAgeDays.min must not exceed accountAgeDays.max" })
+  .optional();
+
 const tierMix = z.record(z.string().min(1), z.number().nonnegative());
 
 const legit = z.strictObject({
@@ -45,6 +54,7 @@ const legit = z.strictObject({
   active: activeWindow,
   tiers: tierMix.default({ free: 0.35, build: 0.45, scale: 0.2 }),
   verifiedShare: share.default(0.6),
+  accountAgeDays,
   countries: z.array(country).min(1).default(["US", "US", "US", "GB", "DE", "FR", "IN", "BR", "JP", "CA", "NL", "AU", "SG", "KR", "ES", "SE", "PL"]),
   /** Accounts whose traffic comes from CI jobs on a cloud: bursts of quick requests, from cloud ASNs. */
   ciShare: share.default(0.15),
@@ -128,6 +138,7 @@ const attackCommon = {
   billingCountries: z.array(country).min(1).default(["US"]),
   /** Distinct payment fingerprints the accounts were opened with (stolen or prepaid cards are reused). */
   paymentFingerprints: z.number().int().min(1).default(40),
+  accountAgeDays,
   sdk: z.enum(SDK_PROFILES).default("python-sdk"),
   /** Distinct client builds across the accounts (1 = one binary everywhere). */
   sdkVariants: z.number().int().min(1).max(64).default(1),
@@ -195,6 +206,7 @@ const service = z.strictObject({
   tier: z.string().min(1).default("scale"),
   verified: z.boolean().default(true),
   billingCountry: country.default("US"),
+  accountAgeDays,
   /** cloud: backends or CI on a cloud ASN; office: one NAT address on an ISP. */
   network: z.enum(["cloud", "office"]).default("cloud"),
   /** The country the backend or office is in. */

@@ -242,12 +242,19 @@ function cloudCi(rng: Rng): Shape {
   return { crowd, asns: 1, asnBackground: null, prefixes: rng.int(20, 200), clientBackground: Math.round(logUniform(rng, 2_000, 20_000)) };
 }
 
-/** Honest: a course on a teaching platform; students ask for step-by-step reasoning, in class. */
+/**
+ * Honest: a course on a teaching platform, each student calling with their own key through the
+ * platform's tutor prompt and asking for step-by-step reasoning. Its accounts are new and share one
+ * prompt, like a hydra's; what a class cannot fake is the rest: students bring their own machines
+ * (several clients), sign up over the first days of term (no single burst), and ask at a human pace
+ * from homes and a campus network. On its hosted backend it is one client on hosting (a limitation).
+ */
 function teaching(rng: Rng, hostedBackend: boolean): Shape {
   const crowd: Crowd = {
-    accounts: rng.int(60, 400), perAccount: logUniform(rng, 0.3, 1.5), hosting: hostedBackend ? 1 : uniform(rng, 0, 0.1), client: uniform(rng, 0.85, 1),
+    accounts: rng.int(60, 400), perAccount: logUniform(rng, 0.3, 1.5), hosting: hostedBackend ? 1 : uniform(rng, 0, 0.1),
+    client: hostedBackend ? uniform(rng, 0.85, 1) : uniform(rng, 0.3, 0.6),
     system: uniform(rng, 0.8, 1), wrapper: uniform(rng, 0.6, 0.9), template: uniform(rng, 0.3, 0.7), elicitation: uniform(rng, 0.4, 0.8),
-    synchrony: uniform(rng, 0.15, 0.45), burst: uniform(rng, 0.6, 0.95), payments: rng.chance(0.5) ? uniform(rng, 0.005, 0.05) : uniform(rng, 0.9, 1),
+    synchrony: uniform(rng, 0.05, 0.3), burst: uniform(rng, 0.15, 0.5), payments: rng.chance(0.5) ? uniform(rng, 0.005, 0.05) : uniform(rng, 0.9, 1),
     pivot: false,
   };
   return { crowd, asns: hostedBackend ? 1 : 3, asnBackground: background(Math.round(logUniform(rng, 500, 5_000)), { hosting: hostedBackend ? 1 : 0 }), prefixes: hostedBackend ? 2 : 6, clientBackground: 0 };
@@ -410,11 +417,55 @@ export const NAMED_CASES: readonly NamedCase[] = [
     }),
   },
   {
-    name: "teaching platform, 200 students on campus",
+    // A class that opened its accounts over the first days of term: one tutor prompt, step-by-step asks,
+    // their own laptops and networks, a human pace. New accounts and one prompt, and nothing a fleet does.
+    name: "teaching platform, 200 new students, one tutor prompt, own clients",
     campaign: false,
     keys: keysOf("course", {
-      crowd: C({ accounts: 200, perAccount: 0.8, hosting: 0.05, client: 0.95, system: 0.95, wrapper: 0.8, template: 0.5, elicitation: 0.65, synchrony: 0.35, burst: 0.85, payments: 0.01 }),
+      crowd: C({ accounts: 200, perAccount: 0.8, hosting: 0.05, client: 0.45, system: 0.95, wrapper: 0.8, template: 0.5, elicitation: 0.65, synchrony: 0.15, burst: 0.35, payments: 0.01 }),
       asns: 3, asnBackground: background(3_000, { hosting: 0 }), prefixes: 6, clientBackground: 0,
+    }),
+  },
+  {
+    // The hard version: the whole class opened its accounts in one session (one 6-hour bucket).
+    name: "teaching platform, 120 students who all signed up in one class session",
+    campaign: false,
+    keys: keysOf("course-session", {
+      crowd: C({ accounts: 120, perAccount: 0.8, hosting: 0.05, client: 0.45, system: 0.95, wrapper: 0.8, template: 0.5, elicitation: 0.65, synchrony: 0.15, burst: 0.95, payments: 0.01 }),
+      asns: 3, asnBackground: background(3_000, { hosting: 0 }), prefixes: 6, clientBackground: 0,
+    }),
+  },
+  {
+    // A heavy single user asking for step-by-step reasoning in most requests: one account, never a cluster.
+    name: "heavy single user asking step by step",
+    campaign: false,
+    keys: keysOf("stepwise", { crowd: C({ accounts: 1, perAccount: 8, hosting: 0, client: 1, elicitation: 0.7 }), asns: 1, asnBackground: background(3_000, { hosting: 0 }), prefixes: 1, clientBackground: 2_000 }),
+  },
+  {
+    // An evaluation customer grading its own product with rubric prompts from CI in a cloud, in batches.
+    name: "evaluation customer, 4 accounts, rubric prompts from CI in a cloud",
+    campaign: false,
+    keys: keysOf("evals", {
+      crowd: C({ accounts: 4, perAccount: 10, hosting: 1, client: 1, system: 0, wrapper: 0.9, template: 0.8, elicitation: 0.6, synchrony: 0.7, burst: 0, payments: 0.25 }),
+      asns: 1, asnBackground: background(2_000, { hosting: 1, synchrony: 0.15 }), prefixes: 1, clientBackground: 5_000,
+    }),
+  },
+  {
+    // A coding tool's shared system prompt nobody allow-listed, used by its customers everywhere (not one office).
+    name: "coding tool's system prompt (not allow-listed), 3,000 users",
+    campaign: false,
+    keys: keysOf("tool", {
+      crowd: C({ accounts: 3_000, perAccount: 1.2, hosting: 0.2, client: 0.7, system: 1, wrapper: 0.7, template: 0.6, elicitation: 0.08, synchrony: 0.05, burst: 0.05, payments: 0.98 }),
+      asns: 300, asnBackground: null, prefixes: 2_000, clientBackground: 5_000,
+    }),
+  },
+  {
+    // CI jobs of a few dozen customers in one cloud: hosting, a cron lines them up, old accounts.
+    name: "CI jobs of 40 customers in one cloud, on cron",
+    campaign: false,
+    keys: keysOf("ci-small", {
+      crowd: C({ accounts: 40, perAccount: 3, hosting: 1, client: 0.5, system: 0, template: 0.2, elicitation: 0.05, synchrony: 0.6, burst: 0.05, payments: 1 }),
+      asns: 1, asnBackground: background(2_000, { hosting: 1, synchrony: 0.15 }), prefixes: 20, clientBackground: 5_000,
     }),
   },
   {

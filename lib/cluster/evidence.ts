@@ -17,7 +17,16 @@
  * - Evidence of belonging together (one prompt, one client, one owner) is
  *   capped, the more so the fewer the accounts: it tells one operator from an
  *   unrelated crowd, which an office or a teaching platform also is. What tells
- *   a campaign is what it does: timing, elicitation, volume, hosting exits, scale.
+ *   a campaign is what it does: timing, elicitation, volume, hosting exits, scale,
+ *   and opening its accounts all at once (a crowd of customers, a class, an
+ *   office, opened theirs over days to years).
+ * - Volume relief (members using the API no more than honest accounts do) is
+ *   granted only as far as the key's traffic comes from accounts with a history,
+ *   or looks like people: off hosting, on several clients, unsynchronised. A
+ *   burst of new accounts at an honest per-account pace on one client build or
+ *   on servers is what a hydra that keeps each account under its limits looks
+ *   like, so it earns none; a class that opened its accounts this week, each
+ *   student on their own laptop at home, keeps it.
  *
  * Absent metrics are unknown and add nothing. The result lists every item with
  * its observed value and points, largest first, so a verdict explains itself.
@@ -114,6 +123,11 @@ const CURVES = {
 // honest accounts of their tier do, which harvesting at scale does not: that takes points off, fading out by 1.5×.
 const VOLUME_START = Math.log2(1.5);
 const VOLUME_SATURATE = Math.log2(8);
+// Hosting share over which traffic stops looking like people at home or on campus: a class puts a few
+// students behind a cloud VPN, a fleet that mixes proxies with servers puts half or more on them.
+const PEOPLE_HOSTING = [0.15, 0.5] as const;
+// Share of its weight a burst of new accounts counts at minAccounts (all of it at ACCOUNTS_SATURATE).
+const BURST_FLOOR = 0.25;
 /** Evidence that overlaps: the second counts this much, the third this squared. */
 const OVERLAP = 0.5;
 const GROUPS: readonly (readonly VerdictEvidence[])[] = [
@@ -121,7 +135,7 @@ const GROUPS: readonly (readonly VerdictEvidence[])[] = [
   ["template", "system_prompt", "wrapper"],
   ["new_accounts", "payment"],
 ];
-const COMMONALITY: ReadonlySet<VerdictEvidence> = new Set(["template", "system_prompt", "wrapper", "client", "new_accounts", "payment"]);
+const COMMONALITY: ReadonlySet<VerdictEvidence> = new Set(["template", "system_prompt", "wrapper", "client", "payment"]);
 
 /** 0 at or below `lo`, 1 at or above `hi`, smooth in between (no cliff at either end). */
 export function smoothstep(x: number, lo: number, hi: number): number {
@@ -254,19 +268,36 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
   const { weights, priors, commonalityCap, volumeRelief } = rules.verdict;
   const implied = impliedBy(kindParts(key));
   const raws = observe(metrics, rules);
+  const curve = (evidence: VerdictEvidence) => raws.find((r) => r.evidence === evidence)?.curve ?? 0;
   const points = new Map<VerdictEvidence, number>();
   for (const raw of raws) {
     raw.implied = implied.has(raw.evidence);
-    const weight = raw.evidence === "volume" && raw.curve < 0 ? volumeRelief : weights[raw.evidence];
-    points.set(raw.evidence, raw.implied ? 0 : weight * raw.curve);
+    // Relief (the volume curve below 0) is worked out once the rest is known.
+    points.set(raw.evidence, raw.implied || (raw.evidence === "volume" && raw.curve < 0) ? 0 : weights[raw.evidence] * raw.curve);
   }
+  // A burst counts by how many accounts it is: a new office's few dozen seats opened one morning are
+  // an onboarding, a few hundred opened in one day on one key are a fleet.
+  const accountsCurve = curve("accounts");
+  points.set("new_accounts", (points.get("new_accounts") ?? 0) * (BURST_FLOOR + (1 - BURST_FLOOR) * accountsCurve));
   for (const group of GROUPS) {
     const ranked = [...group].sort((a, b) => (points.get(b) ?? 0) - (points.get(a) ?? 0));
     ranked.forEach((evidence, rank) => points.set(evidence, (points.get(evidence) ?? 0) * OVERLAP ** rank));
   }
   let together = 0;
   for (const evidence of COMMONALITY) together += points.get(evidence) ?? 0;
-  const accountsCurve = raws.find((r) => r.evidence === "accounts")?.curve ?? 0;
+  const volumeCurve = curve("volume");
+  if (volumeCurve < 0) {
+    // History earns relief, unless the crowd is one operator's fleet of hundreds: one build, one prompt, few
+    // cards. For those an honest pace per account is how the fleet stays under limits, not evidence against it.
+    const fleet = accountsCurve * Math.min(1, together / Math.max(1e-9, commonalityCap));
+    const established = (1 - curve("new_accounts")) * (1 - fleet);
+    // Unknown hosting or client says nothing about people: it grants no relief beyond history's.
+    const people =
+      metrics.hostingShare === undefined || metrics.clientHomogeneity === undefined || implied.has("client") || implied.has("hosting")
+        ? 0
+        : (1 - smoothstep(metrics.hostingShare, PEOPLE_HOSTING[0], PEOPLE_HOSTING[1])) * (1 - curve("client")) * (1 - curve("synchrony"));
+    points.set("volume", volumeRelief * Math.max(established, people) * volumeCurve);
+  }
   const cap = commonalityCap * (0.5 + 0.5 * accountsCurve);
   if (together > cap) {
     const scale = cap / together;

@@ -29,6 +29,13 @@ export type KeyCounts = {
   created?: Record<string, number>;
   /** Wrapper key (`wrap:`) → requests carrying it; absent in counts stored before wrapper keys existed. */
   wrappers?: Record<string, number>;
+  /** Requests whose account pays with a known card (a `payment:` key). */
+  paid?: number;
+  /**
+   * Payment key → requests, for the distinct cards among a key's accounts. Bounded (MAX_PAYMENTS_PER_DELTA):
+   * a record that reaches the bound may have dropped cards, and the root then treats payment as unknown.
+   */
+  payments?: Record<string, number>;
 };
 
 export type AccountReport = {
@@ -56,6 +63,8 @@ export type ReportedRequest = {
   system?: string | null;
   /** The account's creation bucket (creationBucket). */
   created?: string | null;
+  /** The account's `payment:` key (the card it pays with), if it has one. */
+  payment?: string | null;
 };
 
 // Accounts created within one such bucket count as one burst: a hydra registers its accounts in waves of
@@ -79,7 +88,7 @@ export function requestEvidence(
   request: { keys: readonly string[]; signals: readonly RiskSignal[] },
   createdAt: number | undefined,
   policy: Policy,
-): Pick<ReportedRequest, "hosting" | "client" | "system" | "created"> {
+): Pick<ReportedRequest, "hosting" | "client" | "system" | "created" | "payment"> {
   const lists = policy.regions.asnCategories;
   let hosting: boolean | undefined;
   if (lists.hosting.length > 0 || lists.vpn.length > 0 || lists.residentialProxy.length > 0) {
@@ -97,6 +106,8 @@ export function requestEvidence(
     // Keys arrive with allow-listed prompts already removed, so an allowed tool's prompt is never counted.
     system: find("system:"),
     created: createdAt !== undefined && createdAt > 0 ? creationBucket(createdAt) : null,
+    // The account object puts the profile's payment key among the request's keys (allow-listed ones left out).
+    payment: find("payment:"),
   };
 }
 
@@ -108,6 +119,12 @@ const MAX_MODELS_PER_KEY = 8;
 const MAX_PROFILES_PER_KEY = 8;
 // A request carries at most two wrapper keys; an account's own campaign wrapper arrives with its first request.
 const MAX_WRAPPERS_PER_KEY = 16;
+/**
+ * Distinct cards one delta carries per key. An account has one card, so this is accounts per key per
+ * collector per interval: 256 × 16 collectors covers a campaign of ~4,000 active accounts; past it the
+ * delta may have dropped cards and the root stops reading payment evidence for the key (unknown).
+ */
+export const MAX_PAYMENTS_PER_DELTA = 256;
 
 /**
  * A count by name, read and written as an own property: names are client-chosen, and a model called
@@ -161,6 +178,10 @@ export class ReportBuffer {
       if (request.client) bump((counts.clients ??= {}), request.client, MAX_PROFILES_PER_KEY);
       if (request.system) bump((counts.systems ??= {}), request.system, MAX_PROFILES_PER_KEY);
       if (request.created) bump((counts.created ??= {}), request.created, MAX_PROFILES_PER_KEY);
+      if (request.payment) {
+        counts.paid = (counts.paid ?? 0) + 1;
+        bump((counts.payments ??= {}), request.payment, MAX_PROFILES_PER_KEY);
+      }
       if (wrappers.length > 0) {
         counts.wrappers ??= {};
         for (const wrapper of wrappers) bump(counts.wrappers, wrapper, MAX_WRAPPERS_PER_KEY);

@@ -2,7 +2,7 @@
  * Pure roll-up maths for one fingerprint key: merges collector deltas into
  * window buckets and turns them into the metrics the verdict rules read.
  */
-import { countOf, setCount, type KeyCounts } from "./report.ts";
+import { countOf, MAX_PAYMENTS_PER_DELTA, setCount, type KeyCounts } from "./report.ts";
 import type { KeyMetrics } from "./verdict.ts";
 
 /** One collector's contribution to a key since its last flush. */
@@ -34,7 +34,7 @@ export function slidingValue(current: number, previous: number, now: number, win
 export function mergeCounts(
   into: KeyCounts,
   from: KeyCounts,
-  limits: { bands: number; models: number; profiles?: number; wrappers?: number } = { bands: 64, models: 16, profiles: 32 },
+  limits: { bands: number; models: number; profiles?: number; wrappers?: number; payments?: number } = { bands: 64, models: 16, profiles: 32 },
 ): void {
   into.requests += from.requests;
   into.inputTokens += from.inputTokens;
@@ -48,6 +48,13 @@ export function mergeCounts(
   if (from.created) mergeBounded((into.created ??= {}), from.created, limits.profiles ?? 32);
   // Counts stored before wrapper keys existed have none, on either side.
   if (from.wrappers) mergeHeavy((into.wrappers ??= {}), from.wrappers, limits.wrappers ?? MAX_WRAPPERS);
+  if (from.paid !== undefined) into.paid = (into.paid ?? 0) + from.paid;
+  if (from.payments) mergeBounded((into.payments ??= {}), from.payments, limits.payments ?? MAX_PAYMENTS_PER_DELTA);
+}
+
+/** Whether a payments record is full: cards beyond it may have been dropped on the way (see MAX_PAYMENTS_PER_DELTA). */
+export function paymentsSaturated(payments: Record<string, number> | undefined): boolean {
+  return payments !== undefined && Object.keys(payments).length >= MAX_PAYMENTS_PER_DELTA;
 }
 
 // Wrapper names kept per key: a campaign's wrappers are a handful; the rest are honest prompts' own, one request each.
@@ -110,6 +117,9 @@ export function blendSynchrony(
   return { value, weight };
 }
 
+// Share of a key's requests that must carry a card before its payment evidence counts.
+const PAID_SHARE = 0.9;
+
 export function metricsFrom(input: {
   /** The key these metrics are for: a template band key's own band is in every one of its requests. */
   key: string;
@@ -149,7 +159,10 @@ export function metricsFrom(input: {
   if (systems !== undefined) evidence.systemPromptShare = systems;
   const created = topShare(c.created);
   if (created !== undefined) evidence.newAccountBurst = created;
-  if (input.distinctPayments !== undefined && input.accounts > 0) {
+  // Accounts without a card on file would read as many accounts on few cards: only a key whose traffic
+  // nearly all carries a card says anything about how many cards its accounts share.
+  const paidShare = (c.paid ?? 0) / requests;
+  if (input.distinctPayments !== undefined && input.accounts > 0 && paidShare >= PAID_SHARE) {
     evidence.paymentsPerAccount = Math.min(1, Math.max(1, input.distinctPayments) / input.accounts);
   }
   const volume = input.volume;

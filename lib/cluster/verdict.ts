@@ -99,14 +99,9 @@ export function judgeKey(key: string, metrics: KeyMetrics, policy: Policy): Verd
     return { verdict: "none", reasons: [], ...unjudged };
   }
   const { score, evidence } = scoreEvidence(key, metrics, policy);
-  // A floor under the score: two of the three campaign behaviours, each past its policy marker, still
-  // confirm a key as they always did. The score's volume relief and its cap on belonging-together
-  // evidence hold small, slow hydras (a few dozen accounts at an honest per-account pace, 100 %
-  // templated and eliciting) just under confirmScore; the behaviour rule had no honest false positive
-  // in the full scenario, so keeping it costs nothing the score was meant to buy.
-  const behaviours = [metrics.synchrony >= rules.synchronyThreshold, templated, eliciting].filter(Boolean).length;
-  const verdict: Verdict =
-    score >= rules.verdict.confirmScore || behaviours >= 2 ? "confirmed" : score >= rules.verdict.suspectScore ? "suspect" : "none";
+  // The score alone: the two-of-three behaviour rule that once sat under it as a floor confirmed a class
+  // on a tutor prompt (templated, asking for steps) as readily as a hydra.
+  const verdict: Verdict = score >= rules.verdict.confirmScore ? "confirmed" : score >= rules.verdict.suspectScore ? "suspect" : "none";
   if (verdict === "none") return { verdict, reasons: [], capPerWindow: null, signature, score, evidence };
   // Many accounts is what made the key a candidate: it leads every verdict's reasons, as it always has.
   const earned = new Set(evidence.flatMap((e) => (e.reason ? [e.reason] : [])));

@@ -1,23 +1,25 @@
 /**
- * A starter list of well-known hosting and cloud ASNs, for operators to paste
- * into the policy's `regions.asnCategories`. It is NOT applied by default, and
- * the policy's default lists stay empty, on purpose:
+ * The well-known hosting and cloud ASNs that the policy's `regions.asnCategories`
+ * lists by default (lib/policy.ts), with their names, for operators to read and
+ * to restore after an override.
  *
- * - Legitimate API customers run on these clouds: CI pipelines, batch jobs,
- *   agents and backends call the API from AWS, GCP and Azure all day. Scoring
- *   them by default would raise risk on a large share of honest traffic.
- * - ASN ownership changes (acquisitions, transfers), and a stale baked-in list
- *   cannot be fixed without a deploy; a list in KV can.
- * - Residential-proxy exits use real consumer ISPs' ASNs, so no ASN list can
- *   name them: `residentialProxy` is for operators' own intelligence.
+ * Shipped as the default because a gateway that knows no hosting network cannot
+ * see the commonest thing about a hydra: its accounts run on servers. What keeps
+ * honest cloud customers (CI pipelines, batch jobs, agents, SaaS backends) safe
+ * is how the lists are used, not their absence:
  *
- * Paste `ASN_SEED_POLICY` (or a subset) into the policy with `asnAction`
- * "risk" first; watch `region.asn_*` in the audit log before considering "deny".
- * Ownership changes: verify each number against a registry (whois, PeeringDB)
- * before relying on it.
+ * - The per-request `hosting_asn` risk signal is standing (seen again, it tops up
+ *   to its weight, never piles up) and weighs 6, below `quota.riskFloor` (20) and
+ *   `actions.degrade` (35): by itself it neither shrinks a quota nor degrades.
+ * - In a cluster verdict, the hosting share of a key's traffic is one kind of
+ *   evidence among many (lib/cluster/evidence.ts), never enough alone.
+ *
+ * ASN ownership changes (acquisitions, transfers): the lists live in the policy,
+ * in KV, so an operator fixes them without a deploy; verify a number against a
+ * registry (whois, PeeringDB) before relying on it. Residential-proxy exits use
+ * real consumer ISPs' ASNs, so no list can name them: `residentialProxy` starts
+ * empty, for operators' own intelligence.
  */
-import type { PolicyInput } from "../policy.ts";
-
 export type SeedAsn = { asn: number; name: string; note?: string };
 
 /** Clouds and hosters whose address space is mostly servers, not people. */
@@ -61,7 +63,7 @@ export const VPN_ASN_SEED: readonly SeedAsn[] = [
  *   Workers egress; too broad to score.
  */
 
-/** The seed as a policy fragment: `{"regions": {"asnCategories": …}}`, ready for `PUT /admin/policy`. */
+/** The seed as a policy fragment: `{"regions": {"asnCategories": …}}`, to restore the defaults over an override. */
 export const ASN_SEED_POLICY = {
   regions: {
     asnAction: "risk",
@@ -71,4 +73,4 @@ export const ASN_SEED_POLICY = {
       residentialProxy: [],
     },
   },
-} satisfies PolicyInput;
+};

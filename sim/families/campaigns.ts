@@ -479,6 +479,44 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
     },
   },
   {
+    name: "tune-aged-fleet",
+    split: "tune",
+    role: "campaign",
+    description: "a fleet of aged accounts bought in bulk (no burst of new accounts), hosting and residential mixed, one build, one system prompt, Poisson arrivals",
+    varies: ["accounts 60–400", "account age", "residential share 0–50 %", "client library", "system prompt", "reasoning wording", "varied share 30–80 %"],
+    build: (rng, t) => {
+      const accounts = rng.int(60, 400);
+      const minAge = rng.int(30, 300);
+      return {
+        populations: [
+          {
+            kind: "hydra",
+            name: "tune-aged",
+            accounts,
+            requests: requestsAt(accounts * rng.int(2, 4) * t.rate, t.campaignSeconds),
+            active: active(t),
+            accountAgeDays: { min: minAge, max: minAge + rng.int(30, 600) },
+            sdk: rng.pick(SINGLE_BUILD_SDKS),
+            asns: pickSome(rng, HOSTING_ASNS, 2),
+            prefixes: rng.int(4, 24),
+            residentialShare: round2(rng.next() * 0.5),
+            exitCountries: pickSome(rng, ["US", "DE", "GB", "NL"], 2),
+            maxTokens: 2_048,
+            timing: { mode: "poisson" },
+            prompt: {
+              system: rng.pick(CAMPAIGN_SYSTEM_PROMPTS.tune),
+              systemAccounts: round2(0.8 + rng.next() * 0.2),
+              instructions: wording(rng, "tune", "reasoning", 2),
+              placement: rng.pick(["suffix", "system"] as const),
+              content: rng.pick<ContentKind>(["math", "logic", "code"]),
+              variedShare: share(rng, 0.3, 0.8, 0.25),
+            },
+          },
+        ],
+      };
+    },
+  },
+  {
     name: "tune-region-evasion",
     split: "tune",
     role: "campaign",

@@ -120,6 +120,47 @@ function teachingPlatform(split: Split, name: string): Family {
   };
 }
 
+/**
+ * The hard honest case for "a burst of new accounts behind one system prompt": a class opening its
+ * accounts on a teaching platform at the start of term, each student calling the API with their own
+ * key through the platform's tutor prompt (not allow-listed). What separates it from a campaign is
+ * what a class cannot fake: residential and campus networks, whatever client each student runs,
+ * sign-ups spread over days, human pace and timing.
+ */
+function teachingClass(split: Split, name: string): Family {
+  return {
+    name,
+    split,
+    role: "honest",
+    description: "a class of 60–150 students who opened accounts this term, most through one tutor system prompt that is not allow-listed, asking for step-by-step answers, from homes and a campus NAT",
+    varies: ["students 60–150", "sign-up spread 2–14 days", "campus share", "step-by-step share 30–60 %", "country"],
+    build: (rng, t) => {
+      const accounts = rng.int(60, 150);
+      const country = rng.pick(["US", "GB", "DE", "IN", "BR", "CA"]);
+      return {
+        populations: [
+          {
+            kind: "legit",
+            name,
+            accounts,
+            requests: requestsAt(accounts * 0.8, t.durationSeconds),
+            tiers: { free: 0.8, build: 0.2 },
+            verifiedShare: 0.2,
+            countries: [country],
+            ciShare: 0,
+            officeNat: { share: Math.round((0.2 + rng.next() * 0.3) * 100) / 100, offices: rng.int(1, 2) },
+            popularTool: { share: Math.round((0.8 + rng.next() * 0.2) * 100) / 100, allowlisted: false, systemPrompt: rng.pick(TUTOR_SYSTEM_PROMPTS[split]) },
+            sdkMix: { "python-sdk": 0.45, "ts-sdk": 0.2, "python-requests": 0.2, curl: 0.1, "go-sdk": 0.05 },
+            stepByStepShare: Math.round((0.3 + rng.next() * 0.3) * 100) / 100,
+            stepByStepPhrasings: [...HONEST_STEP_PHRASINGS[split]],
+            accountAgeDays: { min: 0, max: rng.int(2, 14) },
+          },
+        ],
+      };
+    },
+  };
+}
+
 function evaluationCustomer(split: Split, name: string): Family {
   return {
     name,
@@ -220,6 +261,7 @@ export const HONEST_FAMILIES: readonly Family[] = [
   teachingPlatform("tune", "tutor-tune"),
   evaluationCustomer("tune", "eval-harness-tune"),
   codingToolOffice("tune", "ide-office-tune", [20, 35]),
+  teachingClass("tune", "class-tune"),
   // Held out: the outside team's 120 customers and 40-seat office, and the other hard shapes in held-out wording.
   customers("heldout", "customers"),
   codingToolOffice("heldout", "office-nat-40", [40, 40]),

@@ -83,7 +83,9 @@ const IMPORT_CONCURRENCY = 2;
 /** Creates every account of the run; `onProgress` hears (created, total) after each batch. */
 export async function createAccounts(admin: Admin, gen: Generated, onProgress: (created: number, total: number) => void = () => {}): Promise<void> {
   const total = gen.accounts.length;
+  const now = Date.now();
   const entry = (a: Generated["accounts"][number]) => ({
+    ...(a.ageDays ? { createdAt: new Date(now - a.ageDays * 86_400_000).toISOString() } : {}),
     id: a.id,
     keys: [a.key],
     tier: a.tier,

@@ -19,6 +19,9 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { startDemoOrigin, type RunningOrigin } from "../../demo-origin/server.ts";
 import type { DecisionInfo } from "../metrics.ts";
+import type { EvidenceItem } from "../../lib/cluster/evidence.ts";
+import { clusterRootName } from "../../lib/names.ts";
+import type { Policy } from "../../lib/policy.ts";
 import { httpClient, type HttpClient } from "./http.ts";
 import { migrationStatements } from "../../bench/harness.ts";
 import { useWorkerd } from "./workerd.ts";
@@ -42,6 +45,9 @@ const PASS_THROUGH_SOURCE = `export default {
   },
 };`;
 
+/** What the diagnostic reads of a cluster root (durable-objects/cluster-root.ts RootState, which needs workerd's types). */
+export type RootView = { accounts: number; verdict: string; score: number | null; evidence: EvidenceItem[] };
+
 export type Target = {
   mode: "self-contained" | "gateway";
   gatewayUrl: string;
@@ -62,6 +68,11 @@ export type Target = {
   workerErrors: () => string[];
   /** The gateway's decision log, every decision by request id (self-contained only). */
   decisions: Map<string, DecisionInfo> | null;
+  /**
+   * A key's cluster root as it stands now (self-contained only): D1 snapshots lag by up to a minute,
+   * and a diagnostic wants the score and evidence the root last judged.
+   */
+  inspectRoot: ((key: string, policy: Policy) => Promise<RootView>) | null;
   notes: string[];
   close: () => Promise<void>;
 };
@@ -312,6 +323,11 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
       },
       workerErrors: () => errors,
       decisions,
+      inspectRoot: async (key, policy) => {
+        const roots = await runningObjects.getDurableObjectNamespace("CLUSTER_ROOTS", OBJECTS_WORKER);
+        const stub = roots.get(roots.idFromName(clusterRootName(key))) as unknown as { inspectRoot(p: Policy): Promise<RootView> };
+        return await stub.inspectRoot(policy);
+      },
       notes,
       close: async () => {
         gateway.close();
@@ -396,6 +412,7 @@ export async function connectGateway(gatewayUrl: string, originUrl: string, admi
     putPolicyInKv: null,
     workerErrors: () => [],
     decisions: null,
+    inspectRoot: null,
     notes,
     close: async () => {
       gateway.close();

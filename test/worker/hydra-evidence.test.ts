@@ -17,6 +17,7 @@ import { createAccount, messageBody, postMessage, resetPolicy, type TestAccount,
 const SHARDS = 4;
 const HOSTING_ASN = 64_510;
 const ACCOUNTS = 40;
+const FLEET_CARDS = 4;
 
 afterEach(resetPolicy);
 
@@ -113,7 +114,8 @@ describe("the evidence score through the gateway", () => {
   it("should confirm a hosted fleet on its one exact system prompt and client build, then degrade or throttle every request carrying it", { timeout: 300_000 }, async () => {
     await usePolicy(FLEET_POLICY);
     const fleet: TestAccount[] = [];
-    await inBatches(Array.from({ length: ACCOUNTS }), 20, async () => void fleet.push(await createAccount()));
+    // Opened today, on four cards between them: bought in bulk.
+    await inBatches(Array.from({ length: ACCOUNTS }), 20, async (_, i) => void fleet.push(await createAccount({ paymentFingerprint: `card-fleet-${i % FLEET_CARDS}` })));
 
     const round = async (r: number) => {
       let sent = 0;
@@ -156,6 +158,11 @@ describe("the evidence score through the gateway", () => {
     expect(metrics.clientHomogeneity).toBe(1);
     expect(metrics.volumeRatio ?? 0).toBeGreaterThan(3);
     expect(root.evidence.find((e) => e.evidence === "hosting")?.reason).toBe("cluster.hosting");
+    // The accounts' own records say the rest: all opened at once, forty accounts on four cards.
+    expect(metrics.newAccountBurst).toBe(1);
+    expect(metrics.paymentsPerAccount ?? 1).toBeCloseTo(FLEET_CARDS / ACCOUNTS, 1);
+    expect(root.evidence.find((e) => e.evidence === "payment")?.points ?? 0).toBeGreaterThan(0);
+    expect(root.evidence.find((e) => e.evidence === "new_accounts")?.points ?? 0).toBeGreaterThan(0);
 
     // Every member knows within one more interval (the collectors answer with what their roots said).
     await round(100);
@@ -190,7 +197,9 @@ describe("the evidence score through the gateway", () => {
   it("should not touch 40 honest accounts behind one office NAT sharing a coding tool's prompt from diverse clients at ordinary volume", { timeout: 300_000 }, async () => {
     await usePolicy(POLICY);
     const office: TestAccount[] = [];
-    await inBatches(Array.from({ length: ACCOUNTS }), 20, async () => void office.push(await createAccount()));
+    // Seats opened over the years the company has been a customer, each person on the company card.
+    const opened = (i: number) => new Date(Date.now() - (90 + i * 17) * 86_400_000).toISOString();
+    await inBatches(Array.from({ length: ACCOUNTS }), 20, async (_, i) => void office.push(await createAccount({ createdAt: opened(i), paymentFingerprint: "card-office" })));
     const words = ["invoice parser", "kubernetes probe", "regex", "flaky test", "sql migration", "css grid", "retry loop", "date parsing", "cache key", "logging"];
     const statuses: number[] = [];
     // Six intervals, each person asking in two of them: two requests each, as people at work do.
@@ -215,6 +224,14 @@ describe("the evidence score through the gateway", () => {
     }
     expect(statuses).toHaveLength(ACCOUNTS * 2);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    // The system prompt key saw who they are: accounts with a history, so an honest pace earns its relief.
+    const edge = await env.DB.prepare(`SELECT fp_key FROM account_fingerprints WHERE account_id = ? AND fp_key LIKE 'system:%'`)
+      .bind(office[0]?.id ?? "")
+      .first<{ fp_key: string }>();
+    expect(edge?.fp_key).toBeDefined();
+    const root = await env.CLUSTER_ROOTS.getByName(clusterRootName(edge?.fp_key ?? "")).inspectRoot(parsedPolicy());
+    expect(root.accounts).toBeGreaterThanOrEqual(ACCOUNTS * 0.9);
+    expect(root.metrics?.newAccountBurst ?? 1).toBeLessThan(0.3);
     for (const account of office) {
       const state = await env.ACCOUNTS.getByName(accountObjectName(account.id)).inspect();
       expect(state.recentDecisions.map((d) => d.action).filter((a) => a !== "allow"), account.id).toEqual([]);

@@ -83,7 +83,7 @@ function planUpsert(
     throw new GatewayError("invalid_request_error", `body.keys: one of the keys of account ${id} already belongs to another account`);
   }
   const removed = (existing?.keyHashes ?? []).filter((hash) => !keyHashes.includes(hash));
-  const createdAt = existing?.createdAt ?? now;
+  const createdAt = input.createdAt !== undefined ? new Date(Date.parse(input.createdAt)).toISOString() : (existing?.createdAt ?? now);
   // In the key index too: the account object reads the profile the edge found, and account age is
   // verdict evidence (a burst of new accounts on one key).
   const createdMs = Date.parse(createdAt);
@@ -110,12 +110,13 @@ function d1Statements(env: Env, plans: readonly PlannedUpsert[]): D1PreparedStat
       env.DB,
       "accounts",
       ["id", "tier", "org_type", "verified", "billing_country", "payment_fingerprint", "key_count", "created_at", "updated_at"],
-      plans.map(({ id, record: { profile, keyHashes, updatedAt } }) => [
-        id, profile.tier, profile.orgType, profile.verified, profile.billingCountry, profile.paymentFingerprint, keyHashes.length, updatedAt, updatedAt,
+      // created_at is the record's: when the account was opened at the provider if the operator said so.
+      plans.map(({ id, record: { profile, keyHashes, createdAt, updatedAt } }) => [
+        id, profile.tier, profile.orgType, profile.verified, profile.billingCountry, profile.paymentFingerprint, keyHashes.length, createdAt, updatedAt,
       ]),
       `ON CONFLICT (id) DO UPDATE SET tier = excluded.tier, org_type = excluded.org_type, verified = excluded.verified,
          billing_country = excluded.billing_country, payment_fingerprint = excluded.payment_fingerprint,
-         key_count = excluded.key_count, updated_at = excluded.updated_at`,
+         key_count = excluded.key_count, created_at = excluded.created_at, updated_at = excluded.updated_at`,
     ),
     // Profile facts only as flags: billing country and payment fingerprint stay out of the log.
     ...auditStatements(

@@ -77,14 +77,49 @@ describe("the verdict score", () => {
     expect(scoreEvidence("tls:x", { ...m, elicitationShare: 0.6 }, DEFAULT_POLICY).score).toBeGreaterThanOrEqual(v.confirmScore);
   });
 
-  it("should keep two campaign behaviours past their markers as a floor under the score", () => {
-    // A small, slow hydra: 100 % templated and eliciting at an honest per-account pace. The volume
-    // relief holds its score under confirmScore; two behaviours still confirm it, as they always did.
-    const slow = { ...quiet, accounts: 40, templateShare: 1, elicitationShare: 1, volumeRatio: 1.1 };
-    expect(scoreEvidence("system:x", slow, DEFAULT_POLICY).score).toBeLessThan(DEFAULT_POLICY.clusters.verdict.confirmScore);
-    expect(judgeKey("system:x", slow, DEFAULT_POLICY).verdict).toBe("confirmed");
-    // One behaviour alone is left to the score.
-    expect(judgeKey("system:x", { ...slow, elicitationShare: 0 }, DEFAULT_POLICY).verdict).not.toBe("confirmed");
+  it("should leave the verdict to the score alone, with no two-behaviour floor under it", () => {
+    // A tutor prompt is a template and students ask for steps: two behaviours past their markers that a
+    // class of established accounts at a human pace shares with a hydra; the score weighs the rest too.
+    const course = { ...quiet, accounts: 60, templateShare: 0.6, elicitationShare: 0.5, volumeRatio: 0.6, newAccountBurst: 0.1, hostingShare: 0, clientHomogeneity: 0.4 };
+    expect(judgeKey("system:x", course, DEFAULT_POLICY).verdict).not.toBe("confirmed");
+    // The same two behaviours from a burst of new accounts on one client build confirm on the score itself.
+    const fleet = { ...course, newAccountBurst: 1, clientHomogeneity: 1 };
+    const result = judgeKey("system:x", fleet, DEFAULT_POLICY);
+    expect(result.verdict).toBe("confirmed");
+    expect(result.score).toBeGreaterThanOrEqual(DEFAULT_POLICY.clusters.verdict.confirmScore);
+  });
+
+  it("should not relieve a burst of new accounts that sends at an honest per-account pace", () => {
+    // A hydra keeping every account under its limits: each sends what an honest account does.
+    const burst = { ...quiet, volumeRatio: 0.9, newAccountBurst: 1, hostingShare: 0.95, clientHomogeneity: 1 };
+    const volume = scoreEvidence("system:x", burst, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume");
+    expect(volume?.points).toBeCloseTo(0, 6);
+    // Half the key's traffic from the burst: half the relief at most.
+    const half = scoreEvidence("system:x", { ...burst, newAccountBurst: 0.55 }, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume");
+    expect(half?.points).toBeLessThan(0);
+    expect(half?.points).toBeGreaterThan(-DEFAULT_POLICY.clusters.verdict.volumeRelief);
+  });
+
+  it("should still relieve an established crowd at an honest pace, and new accounts that look like people", () => {
+    const relief = DEFAULT_POLICY.clusters.verdict.volumeRelief;
+    const pointsOf = (m: KeyMetrics) => scoreEvidence("system:x", m, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume")?.points;
+    // An office of 40 seats on one tool, accounts years old: nearly full relief, even on one client and a hosting proxy.
+    const office = { ...quiet, accounts: 40, volumeRatio: 0.8, newAccountBurst: 0.1, hostingShare: 1, clientHomogeneity: 1 };
+    expect(pointsOf(office)).toBeLessThan(-0.85 * relief);
+    // Hundreds of aged accounts on one build, one prompt and a few cards are one operator's fleet: the
+    // honest pace is how it stays under limits, and it keeps little of the relief.
+    const fleet = { ...office, accounts: 400, wrapperShare: 0.9, paymentsPerAccount: 0.1 };
+    expect(pointsOf(fleet)).toBeGreaterThan(-0.35 * relief);
+    // An established crowd of hundreds on diverse clients and cards keeps most of it.
+    expect(pointsOf({ ...fleet, clientHomogeneity: 0.4, wrapperShare: 0, paymentsPerAccount: 1 })).toBeLessThan(-0.85 * relief);
+    // A class that signed up this week, each student on their own machine at home, unsynchronised.
+    expect(pointsOf({ ...quiet, volumeRatio: 0.8, newAccountBurst: 1, hostingShare: 0.05, clientHomogeneity: 0.4, synchrony: 0.1 })).toBeCloseTo(-relief, 3);
+    // The same new accounts on servers, or on one client build, or in lockstep, are not people.
+    for (const fleet of [{ hostingShare: 0.95 }, { clientHomogeneity: 1 }, { synchrony: 0.7 }]) {
+      expect(pointsOf({ ...quiet, volumeRatio: 0.8, newAccountBurst: 1, hostingShare: 0.05, clientHomogeneity: 0.4, synchrony: 0.1, ...fleet })).toBeCloseTo(0, 3);
+    }
+    // Unknown network or client: only history earns relief.
+    expect(pointsOf({ ...quiet, volumeRatio: 0.8, newAccountBurst: 1 })).toBeCloseTo(0, 3);
   });
 
   it("should class keys by their most specific part", () => {
@@ -147,10 +182,10 @@ describe("the verdict score", () => {
   });
 
   it("should cap evidence of belonging together lower for a few dozen accounts than for hundreds", () => {
-    const together = { templateShare: 1, systemPromptShare: 1, clientHomogeneity: 1, newAccountBurst: 1, paymentsPerAccount: 0.01 };
+    const together = { templateShare: 1, systemPromptShare: 1, clientHomogeneity: 1, paymentsPerAccount: 0.01 };
     const points = (accounts: number) =>
       scoreEvidence("prefix:x", { ...quiet, ...together, accounts }, DEFAULT_POLICY)
-        .evidence.filter((e) => ["template", "system_prompt", "client", "new_accounts", "payment"].includes(e.evidence))
+        .evidence.filter((e) => ["template", "system_prompt", "client", "payment"].includes(e.evidence))
         .reduce((n, e) => n + e.points, 0);
     const cap = DEFAULT_POLICY.clusters.verdict.commonalityCap;
     expect(points(20)).toBeCloseTo(cap / 2, 2);
@@ -214,8 +249,10 @@ describe("the calibration's named cases under the default policy", () => {
     const v = DEFAULT_POLICY.clusters.verdict;
     return score >= v.confirmScore ? "confirmed" : score >= v.suspectScore ? "suspect" : "none";
   };
+  // Keys below the size gates are never judged (a heavy single user's own keys).
+  const judged = (m: KeyMetrics) => m.accounts >= DEFAULT_POLICY.clusters.minAccounts && m.requestsPerWindow >= DEFAULT_POLICY.clusters.minRequestsPerWindow;
   const strongest = (keys: readonly { key: string; metrics: KeyMetrics }[], view = (m: KeyMetrics) => m) =>
-    keys.map((k) => byScore(k.key, view(k.metrics))).reduce((a, b) => (rank[b] > rank[a] ? b : a), "none" as const as keyof typeof rank);
+    keys.filter((k) => judged(k.metrics)).map((k) => byScore(k.key, view(k.metrics))).reduce((a, b) => (rank[b] > rank[a] ? b : a), "none" as const as keyof typeof rank);
 
   it("should confirm none of the honest crowds the score can tell apart, given all their evidence", () => {
     // Without the volume ratio a templated, eliciting course is confirmed, as under the two-boolean rule.

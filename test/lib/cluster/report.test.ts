@@ -20,7 +20,7 @@ describe("account reports of verdict evidence", () => {
     buffer.add(request);
     const counts = buffer.drain("acct")?.keys["asn:1"];
     expect(counts).toBeDefined();
-    for (const field of ["hosting", "clients", "systems", "created"]) expect(counts).not.toHaveProperty(field);
+    for (const field of ["hosting", "clients", "systems", "created", "paid", "payments"]) expect(counts).not.toHaveProperty(field);
   });
 
   it("should put accounts created hours apart in one creation bucket and days apart in different ones", () => {
@@ -49,7 +49,22 @@ describe("a request's verdict evidence at the account object", () => {
     expect(requestEvidence({ keys, signals: [] }, undefined, listed).hosting).toBe(true);
     expect(requestEvidence({ keys: ["asn:7"], signals: ["vpn_asn"] }, undefined, listed).hosting).toBe(true);
     expect(requestEvidence({ keys: ["asn:7"], signals: ["tor"] }, undefined, listed).hosting).toBe(false);
-    expect(requestEvidence({ keys, signals: ["hosting_asn"] }, undefined, DEFAULT_POLICY).hosting).toBeUndefined();
+    const unlisted = validatePolicy({ regions: { asnCategories: { hosting: [], vpn: [], residentialProxy: [] } } });
+    if (!unlisted.ok) throw new Error(JSON.stringify(unlisted.problems));
+    expect(requestEvidence({ keys, signals: ["hosting_asn"] }, undefined, unlisted.policy).hosting).toBeUndefined();
+    // The default lists name the well-known clouds.
+    expect(requestEvidence({ keys: ["asn:16509"], signals: [] }, undefined, DEFAULT_POLICY).hosting).toBe(true);
+    expect(requestEvidence({ keys: ["asn:7922"], signals: [] }, undefined, DEFAULT_POLICY).hosting).toBe(false);
+  });
+
+  it("should take the account's payment key from the request's keys, and count cards per key", () => {
+    expect(requestEvidence({ keys: [...keys, "payment:00ff"], signals: [] }, undefined, listed).payment).toBe("payment:00ff");
+    expect(requestEvidence({ keys, signals: [] }, undefined, listed).payment).toBeNull();
+    const buffer = new ReportBuffer();
+    buffer.add({ ...request, payment: "payment:00ff" });
+    buffer.add({ ...request, payment: "payment:00ff" });
+    buffer.add(request);
+    expect(buffer.drain("acct")?.keys["asn:1"]).toMatchObject({ requests: 3, paid: 2, payments: { "payment:00ff": 2 } });
   });
 
   it("should bucket a known creation time and leave an unknown one out", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type KeyCounts, ReportBuffer } from "../../../lib/cluster/report.ts";
-import { emptyCounts, mergeCounts, metricsFrom } from "../../../lib/cluster/rollup.ts";
+import { type KeyCounts, MAX_PAYMENTS_PER_DELTA, ReportBuffer } from "../../../lib/cluster/report.ts";
+import { emptyCounts, mergeCounts, metricsFrom, paymentsSaturated } from "../../../lib/cluster/rollup.ts";
 
 function counts(requests: number, bands: Record<string, number>) {
   return { ...emptyCounts(), requests, bands };
@@ -46,9 +46,31 @@ describe("verdict evidence from rolled-up counts", () => {
       clients: { "tls+sdk:a": 180, "tls+sdk:b": 20 },
       systems: { "system:abcd": 190 },
       created: { "81234": 120, "80001": 30 },
+      paid: 200,
     };
     const m = metricsFrom({ ...base, windowCounts, distinctPayments: 5, volume: { activeAccounts: 50, honestRequestsPerAccount: 2 } });
     expect(m).toMatchObject({ hostingShare: 0.75, clientHomogeneity: 0.9, systemPromptShare: 0.95, newAccountBurst: 0.6, paymentsPerAccount: 0.05, volumeRatio: 5 });
+  });
+
+  it("should read shared payment only where nearly every request carries a card", () => {
+    // Accounts without a card on file are not accounts sharing one.
+    const cards = (paid: number) => metricsFrom({ ...base, windowCounts: { ...counts(200, {}), paid }, distinctPayments: 10 }).paymentsPerAccount;
+    expect(cards(200)).toBeCloseTo(0.1);
+    expect(cards(190)).toBeCloseTo(0.1);
+    expect(cards(120)).toBeUndefined();
+    expect(metricsFrom({ ...base, windowCounts: { ...counts(200, {}), paid: 200 } }).paymentsPerAccount).toBeUndefined();
+  });
+
+  it("should keep a delta's cards up to the bound and say when it is full", () => {
+    const into = emptyCounts();
+    const many = Object.fromEntries(Array.from({ length: MAX_PAYMENTS_PER_DELTA + 10 }, (_, i) => [`payment:${i}`, 1]));
+    mergeCounts(into, { ...emptyCounts(), requests: 3, paid: 3, payments: { "payment:a": 2, "payment:b": 1 } });
+    expect(into).toMatchObject({ paid: 3, payments: { "payment:a": 2, "payment:b": 1 } });
+    expect(paymentsSaturated(into.payments)).toBe(false);
+    mergeCounts(into, { ...emptyCounts(), payments: many });
+    expect(Object.keys(into.payments ?? {})).toHaveLength(MAX_PAYMENTS_PER_DELTA);
+    expect(paymentsSaturated(into.payments)).toBe(true);
+    expect(paymentsSaturated(undefined)).toBe(false);
   });
 
   it("should merge the evidence counts of two deltas, bounded like bands", () => {

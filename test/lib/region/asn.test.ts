@@ -37,20 +37,36 @@ describe("ASN categorisation", () => {
 });
 
 describe("ASN seed list", () => {
-  it("should not be applied by default", () => {
-    expect(DEFAULT_POLICY.regions.asnCategories).toEqual({ hosting: [], vpn: [], residentialProxy: [] });
-    const v = evaluateRegion({ cf: { ...CLEAN_US_CF, asn: 16509 }, account: ACCOUNT, policy: DEFAULT_POLICY });
-    expect(v.signals).toEqual([]);
+  it("should be the default hosting and VPN lists, so a default gateway knows the well-known clouds", () => {
+    expect(DEFAULT_POLICY.regions.asnCategories).toEqual({
+      hosting: HOSTING_ASN_SEED.map((e) => e.asn),
+      vpn: VPN_ASN_SEED.map((e) => e.asn),
+      residentialProxy: [],
+    });
+    for (const [asn, signal] of [[16509, "hosting_asn"], [396982, "hosting_asn"], [8075, "hosting_asn"], [24940, "hosting_asn"], [9009, "vpn_asn"]] as const) {
+      expect(evaluateRegion({ cf: { ...CLEAN_US_CF, asn }, account: ACCOUNT, policy: DEFAULT_POLICY }).signals, String(asn)).toEqual([signal]);
+    }
+    // A consumer ISP and Cloudflare (WARP: ordinary people) are not hosting.
+    for (const asn of [7922, 13335]) expect(evaluateRegion({ cf: { ...CLEAN_US_CF, asn }, account: ACCOUNT, policy: DEFAULT_POLICY }).signals).toEqual([]);
   });
 
-  it("should be a valid policy fragment that flags AWS and M247 once pasted", () => {
+  it("should keep a cloud customer's standing hosting signal below the quota floor and the degrade threshold", () => {
+    const { risk, quota, actions } = DEFAULT_POLICY;
+    expect(risk.weights.hosting_asn).toBeLessThan(quota.riskFloor);
+    expect(risk.weights.hosting_asn).toBeLessThan(actions.degrade);
+    // Even beside a suspect cluster's membership signal.
+    expect(risk.weights.hosting_asn + risk.weights.cluster_member).toBeLessThan(quota.riskFloor);
+  });
+
+  it("should restore the defaults as a policy fragment over an operator's empty lists", () => {
     const result = validatePolicy(ASN_SEED_POLICY);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    const aws = evaluateRegion({ cf: { ...CLEAN_US_CF, asn: 16509 }, account: ACCOUNT, policy: result.policy });
-    expect(aws.signals).toEqual(["hosting_asn"]);
-    const m247 = evaluateRegion({ cf: { ...CLEAN_US_CF, asn: 9009 }, account: ACCOUNT, policy: result.policy });
-    expect(m247.signals).toEqual(["vpn_asn"]);
+    expect(result.policy.regions.asnCategories).toEqual(DEFAULT_POLICY.regions.asnCategories);
+    const emptied = validatePolicy({ regions: { asnCategories: { hosting: [], vpn: [] } } });
+    expect(emptied.ok).toBe(true);
+    if (!emptied.ok) return;
+    expect(evaluateRegion({ cf: { ...CLEAN_US_CF, asn: 16509 }, account: ACCOUNT, policy: emptied.policy }).signals).toEqual([]);
   });
 
   it("should list each ASN once across categories", () => {

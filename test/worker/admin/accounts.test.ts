@@ -81,6 +81,31 @@ describe("PUT /admin/accounts/{id}", () => {
     expect(text).not.toContain("BR");
   });
 
+  it("should date an account from the provider's createdAt, keep it on later upserts, and hand it to the account's requests", async () => {
+    const id = unique("acct");
+    const key = `sk-test-${unique("k")}`;
+    const opened = "2023-04-05T06:07:08.000Z";
+    expect((await admin("PUT", `/accounts/${id}`, { keys: [key], createdAt: "2023-04-05T06:07:08Z" })).status).toBe(201);
+    expect((await admin("PUT", `/accounts/${id}`, { keys: [key], tier: "build" })).status).toBe(200);
+    const record = JSON.parse((await env.CONFIG.get(`account:${id}`)) ?? "{}") as { createdAt?: string; profile?: { createdAt?: number } };
+    expect(record.createdAt).toBe(opened);
+    // The profile the edge reads carries it too: account age is verdict evidence.
+    expect(record.profile?.createdAt).toBe(Date.parse(opened));
+    const row = await env.DB.prepare("SELECT created_at FROM accounts WHERE id = ?").bind(id).first<{ created_at: string }>();
+    expect(row?.created_at).toBe(opened);
+    // Without one, a new account is dated from its import.
+    const fresh = await createAccount();
+    const freshRecord = JSON.parse((await env.CONFIG.get(`account:${fresh.id}`)) ?? "{}") as { createdAt?: string };
+    expect(Date.now() - Date.parse(freshRecord.createdAt ?? "")).toBeLessThan(86_400_000);
+  });
+
+  it("should refuse a createdAt that is not a date or lies in the future", async () => {
+    for (const createdAt of ["yesterday", "", new Date(Date.now() + 7 * 86_400_000).toISOString()]) {
+      const body = await expectError(await admin("PUT", `/accounts/${unique("acct")}`, { keys: [`sk-test-${unique("k")}`], createdAt }), 400, "invalid_request_error");
+      expect(body.error.message, createdAt).toContain("body.createdAt");
+    }
+  });
+
   it("should name the bad field of an invalid body", async () => {
     const body = await expectError(await admin("PUT", `/accounts/${unique("acct")}`, { keys: ["short"] }), 400, "invalid_request_error");
     expect(body.error.message).toContain("body.keys.0");
