@@ -2,7 +2,7 @@
 // the RPC calls it serves (billed as Durable Object requests), the alarms it runs and the SQLite rows
 // its statements write (billed per row). Only /__bench/do-calls is added; every other request goes to
 // the gateway unchanged. Nothing here is in the production Worker.
-import type { AdmitRequest, AdmitResult, SettleRequest } from "../../lib/decision.ts";
+import type { AdmitRequest, AdmitResult, AllowanceReport, SettleRequest } from "../../lib/decision.ts";
 import { accountObjectName } from "../../lib/names.ts";
 import gateway, { AccountDO as GatewayAccountDO } from "../../worker/index.ts";
 
@@ -10,35 +10,42 @@ export { ClusterCollectorDO, ClusterRootDO } from "../../worker/index.ts";
 
 export type DoCalls = { admit: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
 
+type Counts = { admit: number; settle: number; reconcile: number; alarm: number; rows: number };
+
+// By object id, outside the instance: an object evicted and started again mid-run keeps counting.
+const counts = new Map<string, Counts>();
+
 /**
  * Wraps the object's `sql.exec` so every cursor is kept until the next count: a cursor's `rowsWritten`
  * is final once its statement has run, which it has by the time the next RPC call reads it.
  */
-function countRows(ctx: DurableObjectState): () => number {
+function countRows(ctx: DurableObjectState, into: Counts): () => void {
   const sql = ctx.storage.sql;
   const exec = sql.exec.bind(sql);
   let cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
-  let written = 0;
   sql.exec = <T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> => {
     const cursor = exec<T>(query, ...bindings);
     cursors.push(cursor);
     return cursor;
   };
   return () => {
-    for (const cursor of cursors) written += cursor.rowsWritten;
+    for (const cursor of cursors) into.rows += cursor.rowsWritten;
     cursors = [];
-    return written;
   };
 }
 
 export class AccountDO extends GatewayAccountDO {
-  private benchCalls = { admit: 0, settle: 0, reconcile: 0, alarm: 0 };
-  private readonly rowsWritten: () => number;
+  private readonly benchCalls: Counts;
+  private readonly countRows: () => void;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    const rows = countRows(ctx);
+    const id = ctx.id.toString();
+    const mine = counts.get(id) ?? { admit: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0 };
+    counts.set(id, mine);
+    const rows = countRows(ctx, mine);
     super(ctx, env);
-    this.rowsWritten = rows;
+    this.benchCalls = mine;
+    this.countRows = rows;
   }
 
   override admit(req: AdmitRequest): AdmitResult {
@@ -52,13 +59,20 @@ export class AccountDO extends GatewayAccountDO {
     super.settleMany(requests);
   }
 
+  override reconcile(report: AllowanceReport): void {
+    this.benchCalls.reconcile++;
+    super.reconcile(report);
+  }
+
   override async alarm(): Promise<void> {
     this.benchCalls.alarm++;
     await super.alarm();
   }
 
   callCounts(): DoCalls {
-    return { ...this.benchCalls, rowsWritten: this.rowsWritten(), inFlight: this.inspect().usage.inFlight };
+    this.countRows();
+    const { rows, ...calls } = this.benchCalls;
+    return { ...calls, rowsWritten: rows, inFlight: this.inspect().usage.inFlight };
   }
 }
 

@@ -95,7 +95,7 @@ export class OutboxStore {
   // ---------------------------------------------------------------------------------------------
   // Recent decisions
 
-  remember(now: number, requestId: string, result: AdmitResult): void {
+  remember(now: number, requestId: string, result: Pick<AdmitResult, "action" | "enforced" | "reasons" | "risk">): void {
     const seq = ++this.seq;
     this.recent.push({ seq, at: now, requestId, action: result.action, enforced: result.enforced, reasons: result.reasons, risk: result.risk });
     if (this.recent.length > RECENT_DECISIONS) this.recent.shift();

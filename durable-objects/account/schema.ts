@@ -78,6 +78,13 @@ export const MIGRATIONS: string[][] = [
     // Repeats of one decision within a minute are one audit row with a count (lib/audit.ts).
     `ALTER TABLE audit_outbox ADD COLUMN count INTEGER NOT NULL DEFAULT 1`,
   ],
+  [
+    // Allowances held by isolates (lib/quota/allowance.ts): their slots count until given back.
+    `CREATE TABLE IF NOT EXISTS allowances (
+       id TEXT PRIMARY KEY, deadline INTEGER NOT NULL, window_start INTEGER NOT NULL, window_end INTEGER NOT NULL,
+       day_start INTEGER NOT NULL, day_end INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL,
+       output_tokens INTEGER NOT NULL, slots INTEGER NOT NULL) WITHOUT ROWID`,
+  ],
 ];
 
 /**
@@ -118,4 +125,8 @@ export const ACCOUNT_SCHEMA: string[] = [
   `CREATE TABLE decision_counts (
      minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL, count INTEGER NOT NULL,
      PRIMARY KEY (minute, action, enforced)) WITHOUT ROWID`,
+  `CREATE TABLE allowances (
+     id TEXT PRIMARY KEY, deadline INTEGER NOT NULL, window_start INTEGER NOT NULL, window_end INTEGER NOT NULL,
+     day_start INTEGER NOT NULL, day_end INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL,
+     output_tokens INTEGER NOT NULL, slots INTEGER NOT NULL) WITHOUT ROWID`,
 ];
