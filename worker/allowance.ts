@@ -35,8 +35,8 @@ const byLease = new Map<string, { accountId: string; held: HeldAllowance }>();
 const reports = new Map<string, AllowanceReport>();
 /** The admit call asking for this account's next allowance: requests that find none wait for it. */
 const renewals = new Map<string, Promise<unknown>>();
-/** Accounts with a reconcile timer pending, so one timer serves every request meanwhile. */
-const flushTimers = new Set<string>();
+/** When each account's latest reconcile timer fires, so one timer serves every request meanwhile. */
+const flushDue = new Map<string, number>();
 
 function reportOf(accountId: string): AllowanceReport {
   let report = reports.get(accountId);
@@ -177,16 +177,18 @@ export function settleWithinAllowance(settle: SettleRequest, now: number): { acc
 
 /**
  * Sends the account's report in one `reconcile` call after `delayMs`, unless an admit has carried it
- * by then; a second call while one timer waits is served by that timer. For `waitUntil`.
+ * by then. A timer already due at or after this one serves this call too; one due earlier (an earlier
+ * allowance's end) does not, so the latest allowance always has a timer that sees it end. For `waitUntil`.
  */
 export async function flushAllowanceReport(env: Env, accountId: string, delayMs: number): Promise<void> {
-  if (flushTimers.has(accountId)) return;
-  flushTimers.add(accountId);
-  try {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_FLUSH_DELAY_MS, Math.max(0, delayMs))));
-  } finally {
-    flushTimers.delete(accountId);
-  }
+  const now = Date.now();
+  const dueAt = now + Math.min(MAX_FLUSH_DELAY_MS, Math.max(0, delayMs));
+  const pending = flushDue.get(accountId);
+  // A timer past its time by a whole flush delay never ran (its waitUntil was cut short): replace it.
+  if (pending !== undefined && pending >= dueAt && pending > now - MAX_FLUSH_DELAY_MS) return;
+  flushDue.set(accountId, dueAt);
+  await new Promise((resolve) => setTimeout(resolve, dueAt - now));
+  if (flushDue.get(accountId) === dueAt) flushDue.delete(accountId);
   sweep(accountId, Date.now());
   const report = reports.get(accountId);
   if (!report) return;
@@ -214,5 +216,5 @@ export function forgetAllowances(): void {
   byLease.clear();
   reports.clear();
   renewals.clear();
-  flushTimers.clear();
+  flushDue.clear();
 }
