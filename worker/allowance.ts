@@ -33,8 +33,8 @@ type Holder = { current: HeldAllowance | null; draining: HeldAllowance[] };
 const holders = new Map<string, Holder>();
 const byLease = new Map<string, { accountId: string; held: HeldAllowance }>();
 const reports = new Map<string, AllowanceReport>();
-/** The admit call asking for this account's next allowance: requests that find none wait for it. */
-const renewals = new Map<string, Promise<unknown>>();
+/** The admit call asking for this account's next allowance is out: requests that find none wait for it (resolvers). */
+const renewals = new Map<string, Array<() => void>>();
 /** When each account's latest reconcile timer fires, so one timer serves every request meanwhile. */
 const flushDue = new Map<string, number>();
 
@@ -104,9 +104,15 @@ export function admitWithinAllowance(request: AdmitRequest, carriesVerdict: bool
   };
 }
 
-/** The admit call that would get the account's next allowance, when one is on its way. */
-export function allowanceRenewal(accountId: string): Promise<unknown> | undefined {
-  return renewals.get(accountId);
+/**
+ * Resolves when the admit call that would get the account's next allowance has answered; undefined
+ * when none is on its way. Each waiter's promise is its own request's: a promise made in another
+ * request must not be awaited (workerd cancels the wait once that request has finished).
+ */
+export function allowanceRenewal(accountId: string): Promise<void> | undefined {
+  const waiting = renewals.get(accountId);
+  if (!waiting) return undefined;
+  return new Promise<void>((resolve) => waiting.push(resolve));
 }
 
 /** What an admit call for this account carries: the report waiting, and whether to ask for an allowance. */
@@ -133,14 +139,13 @@ export function restoreReport(accountId: string, report: AllowanceReport | undef
 
 /** Remembers the renewal call so requests meanwhile wait for it instead of each asking the object. */
 export function trackRenewal(accountId: string, call: Promise<unknown>): void {
-  const settled = call.then(
-    () => undefined,
-    () => undefined,
-  );
-  renewals.set(accountId, settled);
-  void settled.then(() => {
-    if (renewals.get(accountId) === settled) renewals.delete(accountId);
-  });
+  const waiting: Array<() => void> = [];
+  renewals.set(accountId, waiting);
+  const done = () => {
+    if (renewals.get(accountId) === waiting) renewals.delete(accountId);
+    for (const resolve of waiting) resolve();
+  };
+  call.then(done, done);
 }
 
 /** Keeps the allowance the object granted with this answer; `sentAt` is when the admit was sent (edge clock). */

@@ -13,7 +13,7 @@
  * Who qualifies, by construction: an enforced plain allow with no evidence, no signal, no override,
  * no cluster verdict, risk below both the tag threshold and the risk floor, a single request (not a
  * batch), and at least `minHistoryRequests` requests in the day window. The size follows the rate:
- * twice what the account sent per ttl over the last window, scaled down by risk; a size below 2 is
+ * twice what the account sent per ttl over the time its window's requests span, scaled down by risk; a size below 2 is
  * today's behaviour (no grant). A campaign's accounts (a few requests each) never reach the history,
  * and a slow honest account never reaches a size of 2: both stay on the synchronous path.
  *
@@ -37,7 +37,7 @@ import type { AdmitRequest, AllowanceGrant, AllowanceReturn, LocalAdmission, Rat
 import type { Policy, TierLimits } from "../policy.ts";
 import type { CounterSeries, TokenEstimate } from "./admission.ts";
 import { settledUsage, tokenCount } from "./admission.ts";
-import { windowUsage } from "./window.ts";
+import { isLive, windowUsage } from "./window.ts";
 
 // Half: a grant leaves as much as it takes, so another isolate (or the object itself) still finds room.
 const GRANT_SHARE = 0.5;
@@ -81,7 +81,12 @@ export function sizeAllowance(s: AllowanceSizing): AllowanceSize | null {
   if (!(s.risk < ceiling)) return null;
   const ttlMs = allowanceTtlMs(policy);
   const recent = windowUsage(series.requests, now, windowMs);
-  const byRate = Math.ceil(((RATE_HEADROOM * recent * ttlMs) / windowMs) * (1 - s.risk / ceiling));
+  // The rate over the time the window's requests span (at least a ttl): an account that started a
+  // minute-long window ago sends at recent / window, one that started five seconds ago far faster.
+  let oldest = now;
+  for (const b of series.requests) if (b.value > 0 && isLive(b, now, windowMs)) oldest = Math.min(oldest, b.start);
+  const span = Math.min(windowMs, Math.max(ttlMs, now - oldest));
+  const byRate = Math.ceil(((RATE_HEADROOM * recent * ttlMs) / span) * (1 - s.risk / ceiling));
   const room = (limit: number, used: number) => Math.floor(Math.max(0, limit - used) * GRANT_SHARE);
   const requests = Math.min(config.maxRequests, byRate, room(limits.requests, recent), room(limits.exchangesPerDay, history));
   if (requests < 2) return null;

@@ -24,9 +24,9 @@ function policy(input: Record<string, unknown> = {}): Policy {
   return result.policy;
 }
 
-/** A series with `requests` in the current bucket of both the window and the day. */
-function used(requests: number, tokens = 0): CounterSeries {
-  const bucket = (value: number) => [{ start: NOW - 1_000, end: NOW + 4_000, value }];
+/** A series with `requests` in a bucket as old as the window (or `sinceMs`), in both the window and the day. */
+function used(requests: number, tokens = 0, sinceMs = 60_000): CounterSeries {
+  const bucket = (value: number) => [{ start: NOW - sinceMs, end: NOW + 4_000, value }];
   return { requests: bucket(requests), inputTokens: bucket(tokens), outputTokens: bucket(tokens), exchanges: bucket(requests) };
 }
 
@@ -76,6 +76,11 @@ describe("sizeAllowance", () => {
     expect(sizeAllowance(sizing({ series: used(60) }))?.requests).toBe(10);
   });
 
+  it("Should size a burst by the time it has lasted, not by the whole window", () => {
+    // 20 requests over the last second: at least a ttl (5 s) of span, so 20 per ttl, 40 with headroom.
+    expect(sizeAllowance(sizing({ series: used(20, 0, 1_000) }))?.requests).toBe(40);
+  });
+
   it("Should keep a slow account on the synchronous path (a size below 2 is no grant)", () => {
     expect(sizeAllowance(sizing({ series: used(20), policy: policy({ quota: { allowance: { ttlMs: 1_000 } } }) }))).toBeNull();
   });
@@ -111,7 +116,7 @@ describe("sizeAllowance", () => {
 describe("withoutPreDebits", () => {
   it("Should leave an allowance's pre-debit out of what the client is shown", () => {
     const series = used(100, 5_000);
-    const shown = withoutPreDebits(series, [{ start: NOW - 1_000, end: NOW + 4_000, requests: 64, inputTokens: 1_000, outputTokens: 2_000 }]);
+    const shown = withoutPreDebits(series, [{ start: NOW - 60_000, end: NOW + 4_000, requests: 64, inputTokens: 1_000, outputTokens: 2_000 }]);
     expect(shown.requests[0]?.value).toBe(36);
     expect(shown.inputTokens[0]?.value).toBe(4_000);
     expect(shown.outputTokens[0]?.value).toBe(3_000);
