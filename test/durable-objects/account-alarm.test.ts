@@ -224,7 +224,7 @@ describe("AccountDO housekeeping", () => {
     expect(schema.version).toBe(7);
     expect(schema.tables).toEqual([
       "allowances", "audit_outbox", "cluster_verdicts", "counter_buckets", "decision_counts", "fingerprints", "leases", "meta", "overrides",
-      "places", "recent_decisions", "risk_signals", "schema_version",
+      "places", "recent_list", "risk_signals", "schema_version",
     ]);
     // Keyed tables of a new object are their own index (half the pages to create and to write).
     expect(schema.verdictColumns).toContain("WITHOUT ROWID");
@@ -357,7 +357,11 @@ describe("AccountDO housekeeping", () => {
     const policy = testPolicy({}, { requests: 1_000 });
     for (let i = 0; i < 60; i++) await stub.admit(admitRequest(id, policy, { requestId: `r-${i}` }));
     // Written behind, by the alarm that hands the decision counts over: not one row write per request.
-    const stored = () => runInDurableObject(stub, (_i, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM recent_decisions").one().n));
+    const stored = () =>
+      runInDurableObject(stub, (_i, s) => {
+        const row = s.storage.sql.exec<{ decisions: string }>("SELECT decisions FROM recent_list").toArray()[0];
+        return row ? (JSON.parse(row.decisions) as unknown[]).length : 0;
+      });
     expect(await stored()).toBe(0);
     await runDurableObjectAlarm(stub);
     expect(await stored()).toBe(50);
