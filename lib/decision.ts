@@ -73,13 +73,16 @@ export type AdmitRequest = {
 
 /**
  * What the account object lets one isolate admit on its own: requests, token budgets and concurrency
- * slots, all already counted against the account's limits (pre-debited), for a short time.
+ * slots, all already counted against the account's limits (pre-debited), for a short time. The admit
+ * that got it is its first request (lease `<id>:0`), counted and settled with it.
  */
 export type AllowanceGrant = {
   id: string;
+  /** Requests and tokens the isolate may admit after the first. */
   requests: number;
   inputTokens: number;
   outputTokens: number;
+  /** Requests in flight at once within it, the first included. */
   slots: number;
   /** How long the isolate may admit within it, counted from when it sent the admit that got it. */
   ttlMs: number;

@@ -10,6 +10,7 @@ import type { AdmitRequest, AdmitResult, AllowanceReport, SettleRequest } from "
 import { accountObjectName } from "../lib/names.ts";
 import {
   admitWithin,
+  firstLeaseId,
   holdAllowance,
   isReturnable,
   localFit,
@@ -154,6 +155,8 @@ export function installAllowance(request: AdmitRequest, result: AdmitResult, sen
   if (!grant) return;
   const accountId = request.account.id;
   const held = holdAllowance(grant, request, sentAt, result.risk, result.limits);
+  // The admit that got it is its first request: its settle comes here.
+  byLease.set(firstLeaseId(grant), { accountId, held });
   const holder = holders.get(accountId) ?? { current: null, draining: [] };
   holders.set(accountId, holder);
   if (holder.current) {

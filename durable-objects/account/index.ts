@@ -46,11 +46,13 @@ import {
   rateLimitSnapshot,
   requestUnits,
   settledUsage,
+  firstLeaseId,
   sizeAllowance,
   tokenCount,
   verdictEvidence,
   windowUsage,
   withoutPreDebits,
+  type AllowanceSize,
   type Decision,
   type TokenEstimate,
   type VerdictEvidence,
@@ -197,15 +199,21 @@ export class AccountDO extends DurableObject<Env> {
       lastForwardedAt: this.meta.lastForwardedAt,
     });
 
+    // An allowance for the isolate, when it asked and the account qualifies: this request is its first.
+    const size =
+      request.wantsAllowance === true && decision.forwarded && this.mayHoldAllowance(req, decision, evidence, verdicts.length, multiplier, now)
+        ? sizeAllowance({ now, policy, limits, series: this.counters.series(), inFlight: this.leases.open + this.allowances.slots + 1, risk, estimate, uncounted: true })
+        : null;
+    const allowance = size ? this.grantAllowance(now, policy, estimate, size) : null;
     // Only what reaches the origin counts: an enforced throttle or block costs the account nothing.
-    const leaseId = decision.forwarded ? this.countForwarded(now, policy, estimate, units, cluster.clusterCap !== null) : null;
+    const leaseId = allowance
+      ? firstLeaseId(allowance)
+      : decision.forwarded
+        ? this.countForwarded(now, policy, estimate, units, cluster.clusterCap !== null)
+        : null;
     // Every attempt is reported, not only what was forwarded: a capped hydra must not look like it went quiet.
     this.bufferReport(now, req, policy, decision.forwarded ? estimate : { inputTokens: 0, outputTokens: 0 });
 
-    const allowance =
-      request.wantsAllowance === true && decision.forwarded && this.mayHoldAllowance(req, decision, evidence, verdicts.length, multiplier, now)
-        ? this.grantAllowance(now, policy, limits, risk, estimate)
-        : null;
     const snapshot = rateLimitSnapshot(limits, withoutPreDebits(this.counters.series(), this.allowances.preDebits()), now, policy.limits.windowSeconds * 1000);
     this.lastLimits = snapshot;
     const result: AdmitResult = {
@@ -451,17 +459,19 @@ export class AccountDO extends DurableObject<Env> {
     return multiplier === null && this.overrides.active("block", now) === null && this.overrides.active("allow", now) === null;
   }
 
-  /** Sizes, pre-debits and records an allowance for the calling isolate; null when none is due. */
-  private grantAllowance(now: number, policy: Policy, limits: ReturnType<typeof effectiveLimits>, risk: number, estimate: TokenEstimate): AllowanceGrant | null {
-    const size = sizeAllowance({ now, policy, limits, series: this.counters.series(), inFlight: this.leases.open + this.allowances.slots, risk, estimate });
-    if (!size) return null;
+  /**
+   * Counts the granting request and pre-debits the allowance it opens, where the allowance ends, and
+   * records it: the request is its first (no lease of its own), so one bucket, one row and no settle call.
+   */
+  private grantAllowance(now: number, policy: Policy, estimate: TokenEstimate, size: AllowanceSize): AllowanceGrant {
     const windowMs = policy.limits.windowSeconds * 1000;
     const dayMs = policy.limits.dayWindowSeconds * 1000;
     // Counted where the grant ends: a request the isolate admits at its last moment is still in that bucket's window.
     const end = now + size.ttlMs;
-    const amounts = { requests: size.requests, inputTokens: size.inputTokens, outputTokens: size.outputTokens };
+    const amounts = { requests: size.requests + 1, inputTokens: size.inputTokens + estimate.inputTokens, outputTokens: size.outputTokens + estimate.outputTokens };
     const window = this.counters.add("window", now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), amounts, end);
-    const day = this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: size.requests, inputTokens: 0, outputTokens: 0 }, end);
+    const day = this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: amounts.requests, inputTokens: 0, outputTokens: 0 }, end);
+    this.meta.rememberForwarded(now, false);
     const grant: AllowanceGrant = { id: crypto.randomUUID(), ...size, keys: this.evidence.fingerprintList().map((f) => f.key) };
     this.allowances.open({ id: grant.id, deadline: end + policy.limits.leaseSeconds * 1000, window, day, ...amounts, slots: size.slots });
     return grant;

@@ -67,6 +67,8 @@ export type AllowanceSizing = {
   risk: number;
   /** The granting request's own estimate: the budget is sized in requests like it. */
   estimate: TokenEstimate;
+  /** The granting request is not counted in `series` yet (it will be the allowance's first). */
+  uncounted?: boolean;
 };
 
 /** What the object may grant now, or null (today's behaviour: every request asks the object). */
@@ -75,12 +77,13 @@ export function sizeAllowance(s: AllowanceSizing): AllowanceSize | null {
   const config = policy.quota.allowance;
   if (!config.enabled) return null;
   const windowMs = policy.limits.windowSeconds * 1000;
-  const history = windowUsage(series.exchanges, now, policy.limits.dayWindowSeconds * 1000);
+  const own = s.uncounted === true ? 1 : 0;
+  const history = windowUsage(series.exchanges, now, policy.limits.dayWindowSeconds * 1000) + own;
   if (history < config.minHistoryRequests) return null;
   const ceiling = allowanceRiskCeiling(policy);
   if (!(s.risk < ceiling)) return null;
   const ttlMs = allowanceTtlMs(policy);
-  const recent = windowUsage(series.requests, now, windowMs);
+  const recent = windowUsage(series.requests, now, windowMs) + own;
   // The rate over the time the window's requests span (at least a ttl): an account that started a
   // minute-long window ago sends at recent / window, one that started five seconds ago far faster.
   let oldest = now;
@@ -90,8 +93,10 @@ export function sizeAllowance(s: AllowanceSizing): AllowanceSize | null {
   const room = (limit: number, used: number) => Math.floor(Math.max(0, limit - used) * GRANT_SHARE);
   const requests = Math.min(config.maxRequests, byRate, room(limits.requests, recent), room(limits.exchangesPerDay, history));
   if (requests < 2) return null;
-  const inputTokens = Math.min(RATE_HEADROOM * requests * s.estimate.inputTokens, room(limits.inputTokens, windowUsage(series.inputTokens, now, windowMs)));
-  const outputTokens = Math.min(RATE_HEADROOM * requests * s.estimate.outputTokens, room(limits.outputTokens, windowUsage(series.outputTokens, now, windowMs)));
+  const usedIn = windowUsage(series.inputTokens, now, windowMs) + own * s.estimate.inputTokens;
+  const usedOut = windowUsage(series.outputTokens, now, windowMs) + own * s.estimate.outputTokens;
+  const inputTokens = Math.min(RATE_HEADROOM * requests * s.estimate.inputTokens, room(limits.inputTokens, usedIn));
+  const outputTokens = Math.min(RATE_HEADROOM * requests * s.estimate.outputTokens, room(limits.outputTokens, usedOut));
   // A budget that cannot hold one more request like this one is no allowance.
   if (inputTokens < s.estimate.inputTokens || outputTokens < s.estimate.outputTokens) return null;
   const freeSlots = limits.concurrency - s.inFlight;
@@ -151,10 +156,16 @@ export function profileText(account: AdmitRequest["account"]): string {
   return JSON.stringify(account);
 }
 
-/** An allowance as the edge holds it, from the granting request and the object's answer. */
+/** The lease id of the allowance's first request, the admit that got it. */
+export function firstLeaseId(grant: Pick<AllowanceGrant, "id">): string {
+  return `${grant.id}:0`;
+}
+
+/** An allowance as the edge holds it, from the granting request (its first, in flight) and the object's answer. */
 export function holdAllowance(grant: AllowanceGrant, request: AdmitRequest, sentAt: number, risk: number, limits: RateLimitSnapshot): HeldAllowance {
   // A tenth of the ttl (at most a second) before the object's own end: the edge's clock may run a little ahead.
   const margin = Math.min(1_000, Math.floor(grant.ttlMs / 10));
+  const first = estimateOf(request);
   return {
     grant,
     policyJson: request.policyJson,
@@ -168,10 +179,10 @@ export function holdAllowance(grant: AllowanceGrant, request: AdmitRequest, sent
     requestsLeft: grant.requests,
     inputLeft: grant.inputTokens,
     outputLeft: grant.outputTokens,
-    inFlight: new Map(),
-    admitted: 0,
-    inputCharged: 0,
-    outputCharged: 0,
+    inFlight: new Map([[firstLeaseId(grant), first]]),
+    admitted: 1,
+    inputCharged: first.inputTokens,
+    outputCharged: first.outputTokens,
     ended: false,
   };
 }

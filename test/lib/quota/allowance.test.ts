@@ -4,6 +4,7 @@ import { policyText, validatePolicy, type Policy } from "../../../lib/policy.ts"
 import {
   admitWithin,
   allowanceTtlMs,
+  firstLeaseId,
   holdAllowance,
   isReturnable,
   localFit,
@@ -159,16 +160,19 @@ describe("local admission within a held allowance", () => {
     expect(localFit(held, request({ estimate: { inputTokens: 10, outputTokens: 1_001 } }), false, NOW)).toBe("spent");
   });
 
-  it("Should hold no more requests in flight than its slots", () => {
+  it("Should hold no more requests in flight than its slots, the granting one counted", () => {
     const held = holdAllowance(GRANT, request(), NOW, 0, LIMITS_SNAPSHOT);
-    admitWithin(held, request(), NOW);
+    expect(localFit(held, request(), false, NOW)).toBe("fits");
     admitWithin(held, request(), NOW);
     expect(localFit(held, request(), false, NOW)).toBe("busy");
+    settleWithin(held, { leaseId: firstLeaseId(GRANT), usage: null, status: 200 });
+    expect(localFit(held, request(), false, NOW)).toBe("fits");
   });
 
-  it("Should give back what its requests really cost, once none is in flight", () => {
+  it("Should give back what its requests really cost, the granting one included, once none is in flight", () => {
     const held = holdAllowance(GRANT, request(), NOW, 0, LIMITS_SNAPSHOT);
     const a = admitWithin(held, request(), NOW).leaseId;
+    settleWithin(held, { leaseId: firstLeaseId(GRANT), usage: { inputTokens: 10, outputTokens: 16 }, status: 200 });
     const b = admitWithin(held, request(), NOW).leaseId;
     held.ended = true;
     settleWithin(held, { leaseId: a, usage: { inputTokens: 12, outputTokens: 16 }, status: 200 });
@@ -176,6 +180,6 @@ describe("local admission within a held allowance", () => {
     // No usage on a 2xx: the reservation stands.
     settleWithin(held, { leaseId: b, usage: null, status: 200 });
     expect(isReturnable(held, NOW)).toBe(true);
-    expect(returnOf(held)).toEqual({ id: "g", requests: 2, inputTokens: 22, outputTokens: 116 });
+    expect(returnOf(held)).toEqual({ id: "g", requests: 3, inputTokens: 32, outputTokens: 132 });
   });
 });
