@@ -264,8 +264,11 @@ export const policySchema = z.strictObject({
       minHistoryRequests: z._default(intBetween(1, 1_000_000), 20),
       /** Most requests in one allowance: also the most an isolate admits after something that matters changed at the object. */
       maxRequests: z._default(intBetween(2, 10_000), 64),
-      /** How long an isolate may admit within one (never more than half of limits.windowSeconds). */
-      ttlMs: z._default(intBetween(100, 25_000), 5_000),
+      /**
+       * How long an isolate may admit within one (never more than half of limits.windowSeconds): also
+       * how long an override or a verdict the object learns may wait for an isolate's next call.
+       */
+      ttlMs: z._default(intBetween(100, 25_000), 10_000),
     }),
   }),
   risk: section({

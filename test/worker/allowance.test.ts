@@ -14,7 +14,7 @@ afterEach(resetPolicy);
 const ROOMY = { requests: 1_000, inputTokens: 10_000_000, outputTokens: 10_000_000, exchangesPerDay: 100_000, concurrency: 100 };
 // 8 requests an allowance (ttl 5 s): allowances come after 20 requests, and run out by use long before
 // their time, however slow the machine; the 60 s window holds every request a test sends.
-const LEASES = { tiers: { free: ROOMY }, quota: { allowance: { maxRequests: 8 } } };
+const LEASES = { tiers: { free: ROOMY }, quota: { allowance: { maxRequests: 8, ttlMs: 5_000 } } };
 
 function objectOf(accountId: string) {
   return env.ACCOUNTS.getByName(accountObjectName(accountId));

@@ -71,14 +71,14 @@ describe("sizeAllowance", () => {
   });
 
   it("Should size by rate: twice what the account sent per ttl, capped at maxRequests", () => {
-    // 600 requests per 60 s window, ttl 5 s: 50 per ttl, 100 with headroom, capped at 64.
+    // 600 requests per 60 s window, ttl 10 s: 100 per ttl, 200 with headroom, capped at 64.
     expect(sizeAllowance(sizing())?.requests).toBe(64);
-    // 60 per window: 5 per ttl, 10 with headroom.
-    expect(sizeAllowance(sizing({ series: used(60) }))?.requests).toBe(10);
+    // 60 per window: 10 per ttl, 20 with headroom.
+    expect(sizeAllowance(sizing({ series: used(60) }))?.requests).toBe(20);
   });
 
   it("Should size a burst by the time it has lasted, not by the whole window", () => {
-    // 20 requests over the last second: at least a ttl (5 s) of span, so 20 per ttl, 40 with headroom.
+    // 20 requests over the last second: at least a ttl (10 s) of span, so 20 per ttl, 40 with headroom.
     expect(sizeAllowance(sizing({ series: used(20, 0, 1_000) }))?.requests).toBe(40);
   });
 
