@@ -20,7 +20,7 @@ import { withRetry, type RetryOptions } from "../lib/retry.ts";
 import {
   admitWithinAllowance,
   allowanceFields,
-  allowanceRenewal,
+  awaitAllowanceRenewal,
   flushAllowanceReport,
   installAllowance,
   msUntilAllowanceEnds,
@@ -204,9 +204,7 @@ export async function callAdmit(env: Env, request: AdmitRequest, retry: RetryOpt
 async function admitLocally(c: Context<AppEnv>, request: AdmitRequest, carriesVerdict: boolean): Promise<AdmitResult | null> {
   const accountId = request.account.id;
   let outcome = admitWithinAllowance(request, carriesVerdict, Date.now());
-  const renewal = allowanceRenewal(accountId);
-  if ("miss" in outcome && (outcome.miss === "none" || outcome.miss === "spent") && renewal) {
-    await renewal;
+  if ("miss" in outcome && (outcome.miss === "none" || outcome.miss === "spent") && (await awaitAllowanceRenewal(accountId))) {
     outcome = admitWithinAllowance(request, carriesVerdict, Date.now());
   }
   if ("miss" in outcome) return null;

@@ -26,6 +26,11 @@ import { withRetry } from "../lib/retry.ts";
 const MAX_ACCOUNTS = 10_000;
 // A report alone goes this long after the last request settled: long enough for an admit to carry it instead.
 const RETURN_DELAY_MS = 100;
+// A request waits this long at most for the call that renews its account's allowance, then asks the object itself,
+// looking every RENEWAL_POLL_MS; a renewal older than RENEWAL_STALE_MS is taken for lost (its request died).
+const RENEWAL_WAIT_MS = 250;
+const RENEWAL_POLL_MS = 2;
+const RENEWAL_STALE_MS = 2_000;
 // A waitUntil may outlive its response by 30 s; a flush never waits longer than this.
 const MAX_FLUSH_DELAY_MS = 25_000;
 
@@ -34,8 +39,8 @@ type Holder = { current: HeldAllowance | null; draining: HeldAllowance[] };
 const holders = new Map<string, Holder>();
 const byLease = new Map<string, { accountId: string; held: HeldAllowance }>();
 const reports = new Map<string, AllowanceReport>();
-/** The admit call asking for this account's next allowance is out: requests that find none wait for it (resolvers). */
-const renewals = new Map<string, Array<() => void>>();
+/** When the admit call asking for this account's next allowance went out: requests that find none wait for it. */
+const renewals = new Map<string, number>();
 /** When each account's latest reconcile timer fires, so one timer serves every request meanwhile. */
 const flushDue = new Map<string, number>();
 
@@ -105,22 +110,30 @@ export function admitWithinAllowance(request: AdmitRequest, carriesVerdict: bool
   };
 }
 
+/** Whether the call for the account's next allowance is out (and not so old that its request must have died). */
+function renewing(accountId: string, now: number): boolean {
+  const since = renewals.get(accountId);
+  return since !== undefined && now - since < RENEWAL_STALE_MS;
+}
+
 /**
- * Resolves when the admit call that would get the account's next allowance has answered; undefined
- * when none is on its way. Each waiter's promise is its own request's: a promise made in another
- * request must not be awaited (workerd cancels the wait once that request has finished).
+ * Waits, polling on this request's own timer, until the call that would get the account's next
+ * allowance has answered or RENEWAL_WAIT_MS have passed; false at once when no such call is out.
+ * Never a promise another request resolves: workerd refuses to resolve one across requests, and takes
+ * a request that waits only on another request's events for hung.
  */
-export function allowanceRenewal(accountId: string): Promise<void> | undefined {
-  const waiting = renewals.get(accountId);
-  if (!waiting) return undefined;
-  return new Promise<void>((resolve) => waiting.push(resolve));
+export async function awaitAllowanceRenewal(accountId: string): Promise<boolean> {
+  if (!renewing(accountId, Date.now())) return false;
+  const until = Date.now() + RENEWAL_WAIT_MS;
+  while (renewing(accountId, Date.now()) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, RENEWAL_POLL_MS));
+  return true;
 }
 
 /** What an admit call for this account carries: the report waiting, and whether to ask for an allowance. */
 export function allowanceFields(accountId: string, now: number): Pick<AdmitRequest, "wantsAllowance" | "report"> {
   sweep(accountId, now);
   const fields: Pick<AdmitRequest, "wantsAllowance" | "report"> = {};
-  const wants = !holders.get(accountId)?.current && !renewals.has(accountId) && (holders.has(accountId) || holders.size < MAX_ACCOUNTS);
+  const wants = !holders.get(accountId)?.current && !renewing(accountId, now) && (holders.has(accountId) || holders.size < MAX_ACCOUNTS);
   if (wants) fields.wantsAllowance = true;
   const report = reports.get(accountId);
   if (report) {
@@ -138,13 +151,12 @@ export function restoreReport(accountId: string, report: AllowanceReport | undef
   waiting.returned.unshift(...report.returned);
 }
 
-/** Remembers the renewal call so requests meanwhile wait for it instead of each asking the object. */
+/** Marks the renewal call out, so requests meanwhile wait for it instead of each asking the object. */
 export function trackRenewal(accountId: string, call: Promise<unknown>): void {
-  const waiting: Array<() => void> = [];
-  renewals.set(accountId, waiting);
+  const since = Date.now();
+  renewals.set(accountId, since);
   const done = () => {
-    if (renewals.get(accountId) === waiting) renewals.delete(accountId);
-    for (const resolve of waiting) resolve();
+    if (renewals.get(accountId) === since) renewals.delete(accountId);
   };
   call.then(done, done);
 }
