@@ -30,10 +30,11 @@ export type GatewayBenchOptions = {
 };
 
 /**
- * Cloudflare's list prices (Workers Paid, developers.cloudflare.com/workers/platform/pricing and
- * /durable-objects/platform/pricing, as of 2026-11): a Worker request, a Durable Object request (every
- * RPC call and every alarm is one), a SQLite row written by a Durable Object (billed as for D1).
- * Included free allowances are left out: at a provider's volume they are noise.
+ * Cloudflare's list prices on Workers Paid, as issue #20 quotes them from the pricing pages
+ * (developers.cloudflare.com/workers/platform/pricing, …/durable-objects/platform/pricing): a Worker
+ * request, a Durable Object request (every RPC call and every alarm is one), a SQLite row written by a
+ * Durable Object (billed as for D1). Included monthly allowances are left out: at a provider's volume
+ * they are noise. Not counted: the cluster collectors' own calls and rows (per interval, not per request).
  */
 export const USD_PER_MILLION = { workerRequest: 0.3, durableObjectRequest: 0.15, sqliteRowWritten: 1.0 } as const;
 
