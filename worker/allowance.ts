@@ -54,7 +54,7 @@ function reportOf(accountId: string): AllowanceReport {
 }
 
 /** Ends the current allowance; it is given back once nothing admitted within it is in flight. */
-function end(accountId: string, holder: Holder): void {
+function end(holder: Holder): void {
   const held = holder.current;
   if (!held) return;
   held.ended = true;
@@ -66,7 +66,7 @@ function end(accountId: string, holder: Holder): void {
 function sweep(accountId: string, now: number): void {
   const holder = holders.get(accountId);
   if (!holder) return;
-  if (holder.current && now >= holder.current.expiresAt) end(accountId, holder);
+  if (holder.current && now >= holder.current.expiresAt) end(holder);
   const still: HeldAllowance[] = [];
   for (const held of holder.draining) {
     if (isReturnable(held, now)) reportOf(accountId).returned.push(returnOf(held));
@@ -90,7 +90,7 @@ export function admitWithinAllowance(request: AdmitRequest, carriesVerdict: bool
   if (!holder || !held) return { miss: "none" };
   const fit = localFit(held, request, carriesVerdict, now);
   if (fit !== "fits") {
-    if (fit !== "busy") end(accountId, holder);
+    if (fit !== "busy") end(holder);
     return { miss: fit };
   }
   const { leaseId, admission } = admitWithin(held, request, now);
@@ -191,7 +191,7 @@ export function settleWithinAllowance(settle: SettleRequest, now: number): { acc
   settleWithin(entry.held, settle);
   const { accountId, held } = entry;
   const holder = holders.get(accountId);
-  if (holder?.current === held && now >= held.expiresAt) end(accountId, holder);
+  if (holder?.current === held && now >= held.expiresAt) end(holder);
   return { accountId, returned: isReturnable(held, now) };
 }
 
