@@ -5,7 +5,7 @@
 //
 // Bundles the gateway with esbuild, runs it and the bare Worker in Miniflare 4 (local workerd,
 // in-memory KV / D1 / SQLite DOs, loopback only), seeds accounts through the admin API, and
-// drives both with 16 concurrent clients over a bounded number of requests. Cases run in
+// drives both with 16 concurrent clients (and with one, for latency) over a bounded number of requests. Cases run in
 // A-B-C-C-B-A order so none always runs first. Prints one JSON line per case and returns them.
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
@@ -29,6 +29,20 @@ export type GatewayBenchOptions = {
   accounts?: number;
 };
 
+/**
+ * Cloudflare's list prices on Workers Paid, as issue #20 quotes them from the pricing pages
+ * (developers.cloudflare.com/workers/platform/pricing, …/durable-objects/platform/pricing): a Worker
+ * request, a Durable Object request (every RPC call and every alarm is one), a SQLite row written by a
+ * Durable Object (billed as for D1). Included monthly allowances are left out: at a provider's volume
+ * they are noise. Not counted: the cluster collectors' own calls and rows (per interval, not per request).
+ */
+export const USD_PER_MILLION = { workerRequest: 0.3, durableObjectRequest: 0.15, sqliteRowWritten: 1.0 } as const;
+
+/** What a million gateway requests cost at list prices, from the per-request figures. */
+export function usdPerMillionRequests(doRequestsPerRequest: number, rowsWrittenPerRequest: number): number {
+  return USD_PER_MILLION.workerRequest + doRequestsPerRequest * USD_PER_MILLION.durableObjectRequest + rowsWrittenPerRequest * USD_PER_MILLION.sqliteRowWritten;
+}
+
 export type GatewayBenchResult = {
   name: string;
   rps_16: number;
@@ -39,6 +53,12 @@ export type GatewayBenchResult = {
   non_200: number;
   do_admit_per_request: number | null;
   do_settle_per_request: number | null;
+  /** Calls a request waits for (admits). */
+  do_sync_calls_per_request: number | null;
+  /** Every billed object request: admits, settles, reconciles and alarms. */
+  do_requests_per_request: number | null;
+  do_rows_written_per_request: number | null;
+  usd_per_million_requests: number | null;
   rps_vs_bare: number | null;
   p50_added_ms: number | null;
   workerd: string;
@@ -131,16 +151,21 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       if (res.status !== 201) throw new Error(`seeding ${id}: HTTP ${res.status} ${text.slice(0, 300)}`);
     }
 
-    const doCalls = async (): Promise<{ admit: number; settle: number; inFlight: number }> => {
+    type Counts = { admit: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
+    const doCalls = async (): Promise<Counts> => {
       const res = await runtime.dispatchFetch(`http://gateway.bench/__bench/do-calls?ids=${ids.join(",")}`);
-      return (await res.json()) as { admit: number; settle: number; inFlight: number };
+      return (await res.json()) as Counts;
     };
 
-    type Case = { name: string; host: string; keyFor: (i: number) => string; counted: boolean };
+    // `bare` names the pass-through case a row is compared with: the one at the same concurrency.
+    type Case = { name: string; host: string; keyFor: (i: number) => string; counted: boolean; clients: number; bare: string };
     const cases: Case[] = [
-      { name: "gateway/bare-passthrough", host: "bare.bench", keyFor: () => "sk-none", counted: false },
-      { name: "gateway/1-account", host: "gateway.bench", keyFor: () => keys[0] ?? "", counted: true },
-      { name: `gateway/${accounts}-accounts`, host: "gateway.bench", keyFor: (i) => keys[i % keys.length] ?? "", counted: true },
+      { name: "gateway/bare-passthrough", host: "bare.bench", keyFor: () => "sk-none", counted: false, clients, bare: "" },
+      { name: "gateway/1-account", host: "gateway.bench", keyFor: () => keys[0] ?? "", counted: true, clients, bare: "gateway/bare-passthrough" },
+      { name: `gateway/${accounts}-accounts`, host: "gateway.bench", keyFor: (i) => keys[i % keys.length] ?? "", counted: true, clients, bare: "gateway/bare-passthrough" },
+      // One client at a time: the latency a single request adds, with nothing queued behind it.
+      { name: "gateway/bare-passthrough-c1", host: "bare.bench", keyFor: () => "sk-none", counted: false, clients: 1, bare: "" },
+      { name: "gateway/1-account-c1", host: "gateway.bench", keyFor: () => keys[0] ?? "", counted: true, clients: 1, bare: "gateway/bare-passthrough-c1" },
     ];
     const send = async (c: Case, i: number): Promise<number> => {
       const res = await runtime.dispatchFetch(`http://${c.host}/v1/messages`, {
@@ -152,18 +177,22 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       return res.status;
     };
 
-    const stats = new Map(cases.map((c) => [c.name, { latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, settle: 0 }]));
-    for (const c of cases) for (let i = 0; i < warmup; i++) await send(c, i);
+    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0 });
+    const stats = new Map(cases.map((c) => [c.name, empty()]));
+    // Every account past the history an allowance needs (quota.allowance.minHistoryRequests, 20), so
+    // the measured halves are the steady state of accounts in use, not their first minute.
+    for (const c of cases) for (let i = 0; i < Math.max(warmup, c.counted ? accounts * 30 : 0); i++) await send(c, i);
 
     for (const c of [...cases, ...[...cases].reverse()]) {
       const s = stats.get(c.name);
       if (!s) continue;
       const before = c.counted ? await doCalls() : null;
-      const todo = Math.floor(requests / 2);
+      // A single client sends an eighth as many: the case measures latency, not throughput.
+      const todo = Math.floor(requests / (c.clients === 1 ? 8 : 2));
       let next = 0;
       const t0 = performance.now();
       await Promise.all(
-        Array.from({ length: clients }, async () => {
+        Array.from({ length: c.clients }, async () => {
           while (next < todo) {
             const i = next++;
             const start = performance.now();
@@ -184,27 +213,35 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
         }
         s.admit += after.admit - before.admit;
         s.settle += after.settle - before.settle;
+        s.reconcile += after.reconcile - before.reconcile;
+        s.alarm += after.alarm - before.alarm;
+        s.rows += after.rowsWritten - before.rowsWritten;
       }
     }
 
-    const bare = stats.get("gateway/bare-passthrough");
-    const bareRps = bare && bare.ms > 0 ? bare.n / (bare.ms / 1000) : null;
-    const bareP50 = bare ? percentile([...bare.latencies].sort((a, b) => a - b), 0.5) : null;
     const results: GatewayBenchResult[] = cases.map((c) => {
-      const s = stats.get(c.name) ?? { latencies: [], ms: 1, n: 0, non200: 0, admit: 0, settle: 0 };
+      const s = stats.get(c.name) ?? empty();
+      const bare = stats.get(c.bare);
+      const bareRps = bare && bare.ms > 0 ? bare.n / (bare.ms / 1000) : null;
+      const bareP50 = bare ? percentile([...bare.latencies].sort((a, b) => a - b), 0.5) : null;
       const sorted = [...s.latencies].sort((a, b) => a - b);
       const rps = s.n / (s.ms / 1000);
       const p50 = percentile(sorted, 0.5);
+      const doRequests = (s.admit + s.settle + s.reconcile + s.alarm) / s.n;
       return {
         name: c.name,
         rps_16: Math.round(rps),
         p50_ms: round(p50),
         p99_ms: round(percentile(sorted, 0.99)),
         n: s.n,
-        clients,
+        clients: c.clients,
         non_200: s.non200,
         do_admit_per_request: c.counted ? round(s.admit / s.n) : null,
         do_settle_per_request: c.counted ? round(s.settle / s.n) : null,
+        do_sync_calls_per_request: c.counted ? round(s.admit / s.n) : null,
+        do_requests_per_request: c.counted ? round(doRequests) : null,
+        do_rows_written_per_request: c.counted ? round(s.rows / s.n) : null,
+        usd_per_million_requests: c.counted ? round(usdPerMillionRequests(doRequests, s.rows / s.n), 2) : null,
         rps_vs_bare: c.counted && bareRps ? round(rps / bareRps, 2) : null,
         p50_added_ms: c.counted && bareP50 !== null ? round(p50 - bareP50) : null,
         workerd: workerd.version,

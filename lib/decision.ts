@@ -70,7 +70,50 @@ export type AdmitRequest = {
    * `feed` brings what the account object knows after it. Absent: the isolate asks for no feed.
    */
   feedSince?: number;
+  /** The isolate holds no allowance for this account and would take one (lib/quota/allowance.ts). */
+  wantsAllowance?: boolean;
+  /** What the isolate admitted on its own and the allowances it gives back, applied before this admission. */
+  report?: AllowanceReport;
 };
+
+/**
+ * What the account object lets one isolate admit on its own: requests, token budgets and concurrency
+ * slots, all already counted against the account's limits (pre-debited), for a short time. The admit
+ * that got it is its first request (lease `<id>:0`), counted and settled with it.
+ */
+export type AllowanceGrant = {
+  id: string;
+  /** Requests and tokens the isolate may admit after the first. */
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Requests in flight at once within it, the first included. */
+  slots: number;
+  /** How long the isolate may admit within it, counted from when it sent the admit that got it. */
+  ttlMs: number;
+  /** The fingerprint keys the object has seen on this account: a request with any other asks the object. */
+  keys: string[];
+};
+
+/** One request an isolate admitted within an allowance: what the object would have recorded. */
+export type LocalAdmission = {
+  requestId: string;
+  /** Epoch ms at the edge. */
+  at: number;
+  keys: string[];
+  country: string;
+  prefix: string | null;
+  model: string;
+  elicitation: number;
+  inputTokens: number;
+  outputTokens: number;
+};
+
+/** An allowance given back: what was admitted within it and what that really cost (every request settled). */
+export type AllowanceReturn = { id: string; requests: number; inputTokens: number; outputTokens: number };
+
+/** Rides on the isolate's next call to the account object, or goes alone when none comes soon. */
+export type AllowanceReport = { admitted: LocalAdmission[]; returned: AllowanceReturn[] };
 
 /** Remaining capacity for the RateLimit / anthropic-ratelimit-* headers. */
 export type RateLimitSnapshot = {
@@ -98,6 +141,8 @@ export type AdmitResult = {
   verdicts?: CachedVerdict[];
   /** Verdict changes of the account's collector newer than the request's `feedSince`; absent when there are none. */
   feed?: VerdictFeed;
+  /** Granted when the isolate asked and the account qualifies (lib/quota/allowance.ts). */
+  allowance?: AllowanceGrant;
   /**
    * Set when the request can never be admitted as sent: its reservation (max_tokens, the prompt's
    * estimate, a batch's requests) exceeds the account's whole per-window (or per-day) limit. The edge

@@ -255,6 +255,22 @@ export const policySchema = z.strictObject({
     riskFloor: z._default(points, 20),
     /** Smallest f(risk), reached at risk 100. */
     minRiskMultiplier: z._default(share, 0.1),
+    /**
+     * Allowance leases (lib/quota/allowance.ts): the account object hands an isolate a few requests,
+     * tokens and slots, already counted, to admit on its own; limits stay exact.
+     */
+    allowance: section({
+      enabled: z._default(z.boolean(), true),
+      /** Requests the account must have made in the day window first: a campaign's accounts make a few each. */
+      minHistoryRequests: z._default(intBetween(1, 1_000_000), 20),
+      /** Most requests in one allowance: also the most an isolate admits after something that matters changed at the object. */
+      maxRequests: z._default(intBetween(2, 10_000), 64),
+      /**
+       * How long an isolate may admit within one (never more than half of limits.windowSeconds): also
+       * how long an override or a verdict the object learns may wait for an isolate's next call.
+       */
+      ttlMs: z._default(intBetween(100, 25_000), 10_000),
+    }),
   }),
   risk: section({
     /** Risk halves after this many seconds without new evidence. */

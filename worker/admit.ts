@@ -1,7 +1,10 @@
 /**
- * Step 5 — admit. Exactly one synchronous RPC to the account's Durable Object:
+ * Step 5 — admit. At most one synchronous RPC to the account's Durable Object:
  * counters, adaptive quota and cached cluster verdicts answer allow / tag /
- * degrade / throttle / block. A failed call is retried only when the error says
+ * degrade / throttle / block. A low-risk account's object may grant this
+ * isolate an allowance with the answer; the account's next requests are then
+ * admitted here, within it, until it runs out or a request shows anything the
+ * object must see (worker/allowance.ts, lib/quota/allowance.ts). A failed call is retried only when the error says
  * `retryable` and not `overloaded` (lib/retry.ts). After that, an overloaded
  * object is answered for by the isolate's backstop (policy `overloadMode`,
  * worker/backstop.ts), and an unreachable one by the policy's fail mode.
@@ -14,6 +17,16 @@ import { capabilityOf } from "../lib/fingerprint/content.ts";
 import { accountObjectName } from "../lib/names.ts";
 import { isShadow, policyText, tierLimits, type Policy, type RiskSignal } from "../lib/policy.ts";
 import { withRetry, type RetryOptions } from "../lib/retry.ts";
+import {
+  admitWithinAllowance,
+  allowanceFields,
+  awaitAllowanceRenewal,
+  flushAllowanceReport,
+  installAllowance,
+  msUntilAllowanceEnds,
+  restoreReport,
+  trackRenewal,
+} from "./allowance.ts";
 import { answerFromBackstop, rememberAdmit } from "./backstop.ts";
 import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
@@ -163,15 +176,41 @@ function overloadDecision(policy: Policy, request: AdmitRequest, knownConfirmedC
 }
 
 export async function callAdmit(env: Env, request: AdmitRequest, retry: RetryOptions = {}): Promise<AdmitResult> {
-  const stub = env.ACCOUNTS.getByName(accountObjectName(request.account.id));
+  const accountId = request.account.id;
+  const stub = env.ACCOUNTS.getByName(accountObjectName(accountId));
   // Earlier answers of this account that finished in this isolate ride along: no extra call.
-  const settles = takePendingSettles(request.account.id);
+  const settles = takePendingSettles(accountId);
+  const sentAt = Date.now();
+  const allowance = allowanceFields(accountId, sentAt);
+  const sent: AdmitRequest = { ...request, ...allowance, ...(settles.length > 0 ? { settles } : {}) };
+  const call = withRetry(() => stub.admit(sent), retry);
+  if (allowance.wantsAllowance) trackRenewal(accountId, call);
   try {
-    return await withRetry(() => stub.admit(settles.length > 0 ? { ...request, settles } : request), retry);
+    const result = await call;
+    installAllowance(request, result, sentAt);
+    return result;
   } catch (err) {
-    returnPendingSettles(request.account.id, settles);
+    returnPendingSettles(accountId, settles);
+    restoreReport(accountId, allowance.report);
     throw err;
   }
+}
+
+/**
+ * The answer from the account's allowance in this isolate, or null when the object must be asked. A
+ * request that finds the allowance spent while the call for the next one is out waits for that call
+ * (one call for all of them) and tries again.
+ */
+async function admitLocally(c: Context<AppEnv>, request: AdmitRequest, carriesVerdict: boolean): Promise<AdmitResult | null> {
+  const accountId = request.account.id;
+  let outcome = admitWithinAllowance(request, carriesVerdict, Date.now());
+  if ("miss" in outcome && (outcome.miss === "none" || outcome.miss === "spent") && (await awaitAllowanceRenewal(accountId))) {
+    outcome = admitWithinAllowance(request, carriesVerdict, Date.now());
+  }
+  if ("miss" in outcome) return null;
+  // What was admitted here reaches the object on the account's next call, or at the latest when the allowance ends.
+  c.executionCtx.waitUntil(flushAllowanceReport(c.env, accountId, msUntilAllowanceEnds(accountId, Date.now())));
+  return outcome.decision;
 }
 
 export function admit(options: AdmitOptions = {}) {
@@ -183,7 +222,8 @@ export function admit(options: AdmitOptions = {}) {
     const knownConfirmed = attachVerdicts(request, policy);
     let decision: AdmitResult;
     try {
-      decision = await callAdmit(c.env, request, retry);
+      // A verdict the isolate knows on this request's keys (or the end of one) is for the object to weigh.
+      decision = (await admitLocally(c, request, request.verdicts !== undefined)) ?? (await callAdmit(c.env, request, retry));
       learnVerdicts(request, decision, policy);
       rememberAdmit(account.id, decision, request.deny !== null, policy.overloadSafetyFactor);
     } catch (err) {

@@ -7,9 +7,11 @@
  * carries them (no extra call), and whatever no admit picked up within
  * SETTLE_DELAY_MS goes in one `settleMany` call. A busy account then costs one
  * Durable Object call per request instead of two; a quiet one gets its lease
- * back a few tens of milliseconds later than it would otherwise.
+ * back a few tens of milliseconds later than it would otherwise. A request admitted
+ * within an allowance settles in the isolate (worker/allowance.ts).
  */
 import type { SettleRequest } from "../lib/decision.ts";
+import { flushAllowanceReport, RETURN_DELAY_MS, settleWithinAllowance } from "./allowance.ts";
 import { accountObjectName } from "../lib/names.ts";
 import type { Usage } from "../lib/usage.ts";
 import { withRetry } from "../lib/retry.ts";
@@ -57,6 +59,12 @@ export async function settle(
   status: number,
 ): Promise<void> {
   if (!leaseId) return;
+  // Admitted within an allowance: settled here, and the object hears of it when the allowance goes back.
+  const local = settleWithinAllowance({ leaseId, usage, status }, Date.now());
+  if (local) {
+    if (local.returned) await flushAllowanceReport(env, accountId, RETURN_DELAY_MS);
+    return;
+  }
   const waiting = pending.get(accountId);
   if (waiting) {
     waiting.push({ leaseId, usage, status });

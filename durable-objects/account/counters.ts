@@ -1,10 +1,12 @@
 /**
  * The account's counters: one table of buckets, one scope per window. The sliding window counts
- * requests and tokens; the day counts exchanges as its requests. Buckets are kept in memory and each
- * change is written through as one row upsert; a bucket leaves when its window has passed it.
+ * requests and tokens; the day counts exchanges as its requests. Buckets are kept in memory; the
+ * buckets a call changed are written at its end (`flush`), one row upsert each however often the
+ * call changed them (an admit that applies settles, gives back an allowance and counts itself
+ * touches one window bucket several times). A bucket leaves when its window has passed it.
  */
 import { bucketStartFor, type Bucket, type CounterSeries } from "../../lib/quota/index.ts";
-import { num, str } from "./rows.ts";
+import { insertRows, num, str } from "./rows.ts";
 
 export type CounterScope = "window" | "day";
 export type Amounts = { requests: number; inputTokens: number; outputTokens: number };
@@ -13,11 +15,14 @@ type Row = BucketBounds & Amounts & { expiresAt: number };
 
 export class CounterStore {
   private rows: Record<CounterScope, Row[]> = { window: [], day: [] };
+  /** Rows changed since the last flush. */
+  private readonly dirty = new Map<Row, CounterScope>();
 
   constructor(private readonly sql: SqlStorage) {}
 
   load(): void {
     this.rows = { window: [], day: [] };
+    this.dirty.clear();
     for (const r of this.sql.exec(`SELECT * FROM counter_buckets`)) {
       const scope = str(r.scope);
       if (scope !== "window" && scope !== "day") continue;
@@ -34,9 +39,12 @@ export class CounterStore {
     return { requests: of("window", "requests"), inputTokens: of("window", "inputTokens"), outputTokens: of("window", "outputTokens"), exchanges: of("day", "requests") };
   }
 
-  /** Adds to the bucket `now` falls in (pruning that scope on rollover); returns that bucket. */
-  add(scope: CounterScope, now: number, windowMs: number, widthMs: number, amounts: Amounts): BucketBounds {
-    const start = bucketStartFor(now, widthMs);
+  /**
+   * Adds to the bucket `at` falls in (by default now; an allowance's pre-debit goes to a later one),
+   * pruning that scope at `now` on rollover; returns that bucket.
+   */
+  add(scope: CounterScope, now: number, windowMs: number, widthMs: number, amounts: Amounts, at = now): BucketBounds {
+    const start = bucketStartFor(at, widthMs);
     const end = start + widthMs;
     let row = this.rows[scope].find((r) => r.start === start && r.end === end);
     if (!row) {
@@ -54,12 +62,32 @@ export class CounterStore {
 
   /** Corrects a reservation in the window bucket it was made in; false when that bucket has left the window. */
   correct(bucket: BucketBounds, inputTokens: number, outputTokens: number): boolean {
-    const row = this.rows.window.find((r) => r.start === bucket.start && r.end === bucket.end);
+    return this.adjust("window", bucket, { requests: 0, inputTokens, outputTokens });
+  }
+
+  /** Adds (or, negative, takes back) amounts in the bucket they were counted in; false when it has left its window. */
+  adjust(scope: CounterScope, bucket: BucketBounds, amounts: Amounts): boolean {
+    const row = this.rows[scope].find((r) => r.start === bucket.start && r.end === bucket.end);
     if (!row) return false;
-    row.inputTokens = Math.max(0, row.inputTokens + inputTokens);
-    row.outputTokens = Math.max(0, row.outputTokens + outputTokens);
-    this.write("window", row);
+    row.requests = Math.max(0, row.requests + amounts.requests);
+    row.inputTokens = Math.max(0, row.inputTokens + amounts.inputTokens);
+    row.outputTokens = Math.max(0, row.outputTokens + amounts.outputTokens);
+    this.write(scope, row);
     return true;
+  }
+
+  /** Writes every bucket changed since the last flush: call at the end of each call that counts. */
+  flush(): void {
+    if (this.dirty.size === 0) return;
+    const rows = [...this.dirty].map(([r, scope]) => [scope, r.start, r.end, r.expiresAt, r.requests, r.inputTokens, r.outputTokens]);
+    this.dirty.clear();
+    insertRows(
+      this.sql,
+      `INSERT INTO counter_buckets (scope, start_ms, end_ms, expires_at, requests, input_tokens, output_tokens)`,
+      `ON CONFLICT (scope, start_ms, end_ms) DO UPDATE SET expires_at = excluded.expires_at, requests = excluded.requests,
+         input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens`,
+      rows,
+    );
   }
 
   prune(now: number): void {
@@ -76,16 +104,12 @@ export class CounterStore {
 
   private pruneScope(scope: CounterScope, now: number): void {
     if (!this.rows[scope].some((r) => r.expiresAt <= now)) return;
+    for (const r of this.rows[scope]) if (r.expiresAt <= now) this.dirty.delete(r);
     this.rows[scope] = this.rows[scope].filter((r) => r.expiresAt > now);
     this.sql.exec(`DELETE FROM counter_buckets WHERE scope = ? AND expires_at <= ?`, scope, now);
   }
 
   private write(scope: CounterScope, row: Row): void {
-    this.sql.exec(
-      `INSERT INTO counter_buckets (scope, start_ms, end_ms, expires_at, requests, input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (scope, start_ms, end_ms) DO UPDATE SET expires_at = excluded.expires_at, requests = excluded.requests,
-         input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens`,
-      scope, row.start, row.end, row.expiresAt, row.requests, row.inputTokens, row.outputTokens,
-    );
+    this.dirty.set(row, scope);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * AccountDO — one per account: sliding-window counters, concurrency leases,
- * risk with decay, operator overrides, cached cluster verdicts, fingerprints
- * and places seen, and an outbox of audit rows. The alarm hands the outbox
+ * allowances held by isolates, risk with decay, operator overrides, cached
+ * cluster verdicts, fingerprints and places seen, and an outbox of audit rows. The alarm hands the outbox
  * and, once per `clusters.reportIntervalSeconds`, the account's fingerprint
  * keys to its cluster collector in one call (the collector writes audit rows
  * to D1 for many accounts at once) and caches the verdicts that come back, so
@@ -9,7 +9,11 @@
  *
  * `admit` runs start to finish without an await: SQLite storage is
  * synchronous, so reading the counters, deciding and counting happen as one
- * step and concurrent requests can never both take the last slot. Each store
+ * step and concurrent requests can never both take the last slot. A low-risk
+ * account's admit may also grant the calling isolate an allowance (requests,
+ * tokens and slots counted here first, lib/quota/allowance.ts); what the isolate
+ * admitted within it comes back in a report on its next call (`admit` or
+ * `reconcile`) and is recorded as if it had been admitted here. Each store
  * in this folder owns its tables (state in memory, every change written
  * through as a small SQL update, or behind by the alarm where noted); the
  * arithmetic is in lib/quota and lib/account-alarm.ts.
@@ -20,7 +24,18 @@ import { paymentKey } from "../../lib/accounts.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
 import { ReportBuffer, requestEvidence } from "../../lib/cluster/report.ts";
 import { verdictApplies } from "../../lib/cluster/verdict.ts";
-import type { AccountState, AdmitRequest, AdmitResult, CachedVerdict, Override, RateLimitSnapshot, SettleRequest } from "../../lib/decision.ts";
+import type {
+  AccountProfile,
+  AccountState,
+  AdmitRequest,
+  AdmitResult,
+  AllowanceGrant,
+  AllowanceReport,
+  CachedVerdict,
+  Override,
+  RateLimitSnapshot,
+  SettleRequest,
+} from "../../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../../lib/names.ts";
 import { DEFAULT_POLICY, PolicyFromText, policyText, type Policy, type RiskSignal } from "../../lib/policy.ts";
 import {
@@ -31,15 +46,20 @@ import {
   rateLimitSnapshot,
   requestUnits,
   settledUsage,
+  firstLeaseId,
+  sizeAllowance,
   tokenCount,
   verdictEvidence,
   windowUsage,
+  withoutPreDebits,
+  type AllowanceSize,
   type Decision,
   type TokenEstimate,
   type VerdictEvidence,
 } from "../../lib/quota/index.ts";
 import { wanderSignals } from "../../lib/region/index.ts";
 import { migrate, Startup } from "../sqlite.ts";
+import { AllowanceStore } from "./allowances.ts";
 import { CounterStore } from "./counters.ts";
 import { EvidenceStore } from "./evidence.ts";
 import { LeaseStore } from "./leases.ts";
@@ -52,13 +72,21 @@ import { VerdictStore } from "./verdicts.ts";
 // Admit answers remembered by request id: the edge retries an admit within a few hundred ms, and a
 // busy account's 256 most recent admits span far more than that.
 const RECENT_ADMITS = 256;
+// Local admissions applied from one report: an isolate reports at most an allowance's worth at a time;
+// this bounds what a broken caller can make one call cost.
+const MAX_REPORTED_ADMISSIONS = 1_000;
 
-/** The request with the keys its account's profile adds (the card it pays with), allow-listed ones left out. */
-function withProfileKeys(req: AdmitRequest, policy: Policy): AdmitRequest {
-  const payment = paymentKey(req.account);
-  if (payment === null || req.fingerprint.keys.includes(payment) || policy.clusters.allowlist.includes(payment)) return req;
+/** The keys with the one the account's profile adds (the card it pays with), allow-listed ones left out. */
+function withProfileKey(keys: string[], account: AccountProfile | null, policy: Policy): string[] {
+  const payment = account ? paymentKey(account) : null;
+  if (payment === null || keys.includes(payment) || policy.clusters.allowlist.includes(payment)) return keys;
   // First: a request's keys are looked at up to a bound (evidence.ts), and the edge's list may be long.
-  return { ...req, fingerprint: { ...req.fingerprint, keys: [payment, ...req.fingerprint.keys] } };
+  return [payment, ...keys];
+}
+
+function withProfileKeys(req: AdmitRequest, policy: Policy): AdmitRequest {
+  const keys = withProfileKey(req.fingerprint.keys, req.account, policy);
+  return keys === req.fingerprint.keys ? req : { ...req, fingerprint: { ...req.fingerprint, keys } };
 }
 
 export class AccountDO extends DurableObject<Env> {
@@ -73,6 +101,7 @@ export class AccountDO extends DurableObject<Env> {
   private readonly meta: MetaStore;
   private readonly counters: CounterStore;
   private readonly leases: LeaseStore;
+  private readonly allowances: AllowanceStore;
   private readonly evidence: EvidenceStore;
   private readonly verdicts: VerdictStore;
   private readonly overrides: OverrideStore;
@@ -84,6 +113,8 @@ export class AccountDO extends DurableObject<Env> {
   /** Until an admit brings the real policy, decay-based pruning would judge by the defaults: skip it. */
   private policySeen = false;
   private lastLimits: RateLimitSnapshot | null = null;
+  /** The profile of the latest admit: a report sent alone (`reconcile`) has none of its own. */
+  private account: AccountProfile | null = null;
   /**
    * Requests since the last cluster report. In memory only: a report is a statistical sample, and
    * losing a few seconds of it on eviction costs less than a row write per request would.
@@ -106,6 +137,7 @@ export class AccountDO extends DurableObject<Env> {
     this.meta = new MetaStore(sql);
     this.counters = new CounterStore(sql);
     this.leases = new LeaseStore(sql);
+    this.allowances = new AllowanceStore(sql);
     this.evidence = new EvidenceStore(sql);
     this.verdicts = new VerdictStore(sql);
     this.overrides = new OverrideStore(sql);
@@ -123,17 +155,24 @@ export class AccountDO extends DurableObject<Env> {
   admit(request: AdmitRequest): AdmitResult {
     this.startup.readySync();
     // Piggybacked settles first, so the slots and tokens they give back count for this decision.
-    for (const settled of request.settles ?? []) this.settle(settled);
+    for (const settled of request.settles ?? []) this.settleOne(settled);
     this.beforeAdmit();
     const repeated = this.admitted.get(request.requestId);
-    if (repeated) return repeated;
+    if (repeated) {
+      this.counters.flush();
+      return repeated;
+    }
     const now = this.clock();
     const policy = this.policies.read(request.policyJson);
     const req = withProfileKeys(request, policy);
     this.policy = policy;
     this.policySeen = true;
+    this.account = req.account;
     this.meta.rememberAccount(req.account.id);
     this.leases.reclaimExpired(now);
+    this.allowances.reclaimExpired(now);
+    // After the repeat check: a retried admit carries the same report, and it counts once.
+    if (request.report) this.applyReport(request.report, now, policy);
 
     const { reasons: evidence, verdicts, cluster, risk } = this.gatherEvidence(req, now, policy);
     const quotaOverride = this.overrides.active("quota", now);
@@ -151,7 +190,7 @@ export class AccountDO extends DurableObject<Env> {
       series: this.counters.series(),
       estimate,
       risk,
-      inFlight: this.leases.open,
+      inFlight: this.leases.open + this.allowances.slots,
       deny: req.deny,
       overrideBlock: overrideBlock ? { reason: overrideBlock.reason } : null,
       overrideAllow: this.overrides.active("allow", now) !== null,
@@ -160,12 +199,22 @@ export class AccountDO extends DurableObject<Env> {
       lastForwardedAt: this.meta.lastForwardedAt,
     });
 
+    // An allowance for the isolate, when it asked and the account qualifies: this request is its first.
+    const size =
+      request.wantsAllowance === true && decision.forwarded && this.mayHoldAllowance(req, decision, evidence, verdicts.length, multiplier, now)
+        ? sizeAllowance({ now, policy, limits, series: this.counters.series(), inFlight: this.leases.open + this.allowances.slots + 1, risk, estimate, uncounted: true })
+        : null;
+    const allowance = size ? this.grantAllowance(now, policy, estimate, size) : null;
     // Only what reaches the origin counts: an enforced throttle or block costs the account nothing.
-    const leaseId = decision.forwarded ? this.countForwarded(now, policy, estimate, units, cluster.clusterCap !== null) : null;
+    const leaseId = allowance
+      ? firstLeaseId(allowance)
+      : decision.forwarded
+        ? this.countForwarded(now, policy, estimate, units, cluster.clusterCap !== null)
+        : null;
     // Every attempt is reported, not only what was forwarded: a capped hydra must not look like it went quiet.
     this.bufferReport(now, req, policy, decision.forwarded ? estimate : { inputTokens: 0, outputTokens: 0 });
 
-    const snapshot = rateLimitSnapshot(limits, this.counters.series(), now, policy.limits.windowSeconds * 1000);
+    const snapshot = rateLimitSnapshot(limits, withoutPreDebits(this.counters.series(), this.allowances.preDebits()), now, policy.limits.windowSeconds * 1000);
     this.lastLimits = snapshot;
     const result: AdmitResult = {
       action: decision.action,
@@ -182,15 +231,29 @@ export class AccountDO extends DurableObject<Env> {
     if (decision.refusal !== null) result.refusal = decision.refusal;
     const feed = this.verdicts.feedAfter(req.feedSince);
     if (feed) result.feed = feed;
+    if (allowance) result.allowance = allowance;
     this.recordDecision(now, req, result, decision);
     this.admitted.set(req.requestId, result);
+    this.counters.flush();
     this.scheduleAlarm(now);
     return result;
   }
 
   /** Several settles in one call (the gateway coalesces them per account). */
   settleMany(requests: SettleRequest[]): void {
-    for (const req of requests) this.settle(req);
+    this.startup.readySync();
+    for (const req of requests) this.settleOne(req);
+    this.counters.flush();
+  }
+
+  /** What an isolate admitted within its allowances and the allowances it gives back, when no admit carried them. */
+  reconcile(report: AllowanceReport): void {
+    this.startup.readySync();
+    const now = this.clock();
+    this.allowances.reclaimExpired(now);
+    this.applyReport(report, now, this.policy);
+    this.counters.flush();
+    this.scheduleAlarm(now);
   }
 
   /**
@@ -200,6 +263,11 @@ export class AccountDO extends DurableObject<Env> {
    */
   settle(req: SettleRequest): void {
     this.startup.readySync();
+    this.settleOne(req);
+    this.counters.flush();
+  }
+
+  private settleOne(req: SettleRequest): void {
     const lease = this.leases.take(req.leaseId);
     if (!lease) return;
     const usage = settledUsage(req, lease.outputReserved);
@@ -234,7 +302,8 @@ export class AccountDO extends DurableObject<Env> {
         inputTokens: windowUsage(series.inputTokens, now, windowMs),
         outputTokens: windowUsage(series.outputTokens, now, windowMs),
         exchangesToday: windowUsage(series.exchanges, now, policy.limits.dayWindowSeconds * 1000),
-        inFlight: this.leases.inFlight(now),
+        // An allowance's slots count as in flight until its isolate gives it back.
+        inFlight: this.leases.inFlight(now) + this.allowances.slots,
       },
       limits: this.lastLimits,
       overrides: this.overrides.allActive(now),
@@ -267,7 +336,9 @@ export class AccountDO extends DurableObject<Env> {
     this.alarmAt = null;
     const now = this.clock();
     this.leases.reclaimExpired(now);
+    this.allowances.reclaimExpired(now);
     this.prune(now);
+    this.counters.flush();
     this.outbox.writeRecent();
     this.evidence.writeFingerprints(now);
     const flush = await this.sendToCollector(now);
@@ -282,6 +353,7 @@ export class AccountDO extends DurableObject<Env> {
     this.meta.load();
     this.counters.load();
     this.leases.load();
+    this.allowances.load();
     this.evidence.load();
     this.verdicts.load();
     this.overrides.load();
@@ -352,19 +424,100 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   private bufferReport(now: number, req: AdmitRequest, policy: Policy, tokens: TokenEstimate): void {
-    const keys = req.fingerprint.keys;
+    this.bufferSample(now, req.fingerprint, req.signals, req.account, policy, tokens);
+  }
+
+  private bufferSample(
+    now: number,
+    fingerprint: Pick<AdmitRequest["fingerprint"], "keys" | "model" | "elicitation">,
+    signals: RiskSignal[],
+    account: AccountProfile | null,
+    policy: Policy,
+    tokens: TokenEstimate,
+  ): void {
+    const keys = fingerprint.keys;
     if (keys.length === 0) return;
     this.reports.add({
       at: now,
       keys,
       bands: keys.filter((k) => k.startsWith("tpl:")),
-      model: req.fingerprint.model,
+      model: fingerprint.model,
       inputTokens: tokens.inputTokens,
       outputTokens: tokens.outputTokens,
-      elicited: req.fingerprint.elicitation >= policy.fingerprint.elicitationThreshold,
-      ...requestEvidence({ keys, signals: req.signals }, req.account.createdAt, policy),
+      elicited: fingerprint.elicitation >= policy.fingerprint.elicitationThreshold,
+      ...requestEvidence({ keys, signals }, account?.createdAt, policy),
     });
     this.reportDueAt ??= now + policy.clusters.reportIntervalSeconds * 1000;
+  }
+
+  /**
+   * Whether this admit's account may hold an allowance at all: an enforced plain allow with nothing
+   * to say (no evidence, no signal, no verdict, no override, no region deny), for a single request.
+   * The size (history, risk, rate, what remains) is lib/quota/allowance.ts's.
+   */
+  private mayHoldAllowance(req: AdmitRequest, decision: Decision, evidence: string[], verdicts: number, multiplier: number | null, now: number): boolean {
+    if (decision.action !== "allow" || !decision.enforced || decision.shadowAction !== null || decision.reasons.length > 0) return false;
+    if (evidence.length > 0 || req.signals.length > 0 || verdicts > 0 || req.deny !== null || requestUnits(req.units) !== 1) return false;
+    return multiplier === null && this.overrides.active("block", now) === null && this.overrides.active("allow", now) === null;
+  }
+
+  /**
+   * Counts the granting request and pre-debits the allowance it opens, where the allowance ends, and
+   * records it: the request is its first (no lease of its own), so one bucket, one row and no settle call.
+   */
+  private grantAllowance(now: number, policy: Policy, estimate: TokenEstimate, size: AllowanceSize): AllowanceGrant {
+    const windowMs = policy.limits.windowSeconds * 1000;
+    const dayMs = policy.limits.dayWindowSeconds * 1000;
+    // Counted where the grant ends: a request the isolate admits at its last moment is still in that bucket's window.
+    const end = now + size.ttlMs;
+    const amounts = { requests: size.requests + 1, inputTokens: size.inputTokens + estimate.inputTokens, outputTokens: size.outputTokens + estimate.outputTokens };
+    const window = this.counters.add("window", now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), amounts, end);
+    const day = this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: amounts.requests, inputTokens: 0, outputTokens: 0 }, end);
+    this.meta.rememberForwarded(now, false);
+    const grant: AllowanceGrant = { id: crypto.randomUUID(), ...size, keys: this.evidence.fingerprintList().map((f) => f.key) };
+    this.allowances.open({ id: grant.id, deadline: end + policy.limits.leaseSeconds * 1000, window, day, ...amounts, slots: size.slots });
+    return grant;
+  }
+
+  /**
+   * Records what an isolate admitted on its own as this object would have (fingerprints, places,
+   * cluster report, recent decisions, decision counts), and takes back what returned allowances did
+   * not use, in the buckets they were counted in.
+   */
+  private applyReport(report: AllowanceReport, now: number, policy: Policy): void {
+    const windowMs = policy.limits.windowSeconds * 1000;
+    for (const back of report.returned) {
+      const held = this.allowances.take(back.id);
+      // Unknown: dropped at its deadline, and its whole pre-debit stays counted.
+      if (!held) continue;
+      const unused = {
+        requests: tokenCount(back.requests) - held.requests,
+        inputTokens: tokenCount(back.inputTokens) - held.inputTokens,
+        outputTokens: tokenCount(back.outputTokens) - held.outputTokens,
+      };
+      this.counters.adjust("day", held.day, { requests: unused.requests, inputTokens: 0, outputTokens: 0 });
+      if (this.counters.adjust("window", held.window, unused)) continue;
+      // Its bucket has left the window: only an overrun is still owed, and it is owed now.
+      const owed = { requests: Math.max(0, unused.requests), inputTokens: Math.max(0, unused.inputTokens), outputTokens: Math.max(0, unused.outputTokens) };
+      if (owed.requests + owed.inputTokens + owed.outputTokens > 0) {
+        this.counters.add("window", now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), owed);
+      }
+    }
+    const admitted = report.admitted.slice(0, MAX_REPORTED_ADMISSIONS);
+    if (admitted.length === 0) return;
+    const dayMs = policy.limits.dayWindowSeconds * 1000;
+    const risk = this.evidence.risk(now, policy.risk.halfLifeSeconds * 1000).score;
+    for (const a of admitted) {
+      // The edge's clock, never ahead of this object's.
+      const at = Math.min(now, a.at);
+      const keys = withProfileKey(a.keys, this.account, policy);
+      this.evidence.trackFingerprints(keys, at);
+      this.evidence.trackPlaces({ keys, country: a.country, prefix: a.prefix, model: a.model, elicitation: a.elicitation, thinking: false }, at, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets));
+      this.bufferSample(at, { keys, model: a.model, elicitation: a.elicitation }, [], this.account, policy, { inputTokens: a.inputTokens, outputTokens: a.outputTokens });
+      this.outbox.remember(at, a.requestId, { action: "allow", enforced: true, reasons: [], risk });
+      this.outbox.countDecision(at, "allow", true);
+      this.meta.rememberForwarded(at, false);
+    }
   }
 
   /**
@@ -400,7 +553,7 @@ export class AccountDO extends DurableObject<Env> {
       writesPending: this.outbox.pending,
       flushDueAt: this.outbox.flushDueAt,
       lastFlush: flush,
-      nextLeaseExpiry: this.leases.nextExpiryAt(),
+      nextLeaseExpiry: Math.min(this.leases.nextExpiryAt(), this.allowances.nextDeadlineAt()),
       reportDueAt: this.reportDueAt,
       writeBehindDueAt: this.evidence.fingerprintsDueAt(),
       lastExpiry: Math.max(this.counters.lastExpiry(), this.evidence.lastExpiry()),

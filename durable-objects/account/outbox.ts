@@ -5,13 +5,13 @@
  * Audit rows are stored at once and deleted only after the collector has stored them, so a failed
  * hand-off loses nothing. Counts live in memory, like the cluster report they travel with: statistics,
  * where a row write per request would cost more than the decision; a crash loses at most one
- * hand-off's worth. Recent decisions are written behind, by the alarm, in one statement per dozen.
+ * hand-off's worth. Recent decisions are written behind, by the alarm, as one row holding the list.
  */
 import { AUDIT_FLUSH_DELAY_MS, COUNTS_FLUSH_DELAY_MS } from "../../lib/account-alarm.ts";
 import type { AuditHandoff } from "../../lib/audit.ts";
 import { ACTIONS, type AccountState, type Action, type AdmitResult } from "../../lib/decision.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
-import { insertRows, nullableNum, nullableStr, num, str } from "./rows.ts";
+import { nullableNum, nullableStr, num, str } from "./rows.ts";
 
 const RECENT_DECISIONS = 50;
 // Distinct decisions folded per minute: an account makes a handful; past this, new ones get rows of their own.
@@ -40,6 +40,28 @@ function isAction(value: string): value is Action {
   return (ACTIONS as readonly string[]).includes(value);
 }
 
+/** The stored list, read defensively: an entry that is not a decision is skipped. */
+function parseRecent(text: string): RecentDecision[] {
+  if (text === "") return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  const out: RecentDecision[] = [];
+  for (const item of parsed as unknown[]) {
+    if (typeof item !== "object" || item === null) continue;
+    const r = item as Record<string, unknown>;
+    const action = str(r.action);
+    if (!isAction(action)) continue;
+    const reasons = Array.isArray(r.reasons) ? r.reasons.filter((x): x is string => typeof x === "string") : [];
+    out.push({ seq: num(r.seq), at: num(r.at), requestId: str(r.requestId), action, enforced: r.enforced === true, reasons, risk: num(r.risk) });
+  }
+  return out.sort((a, b) => a.seq - b.seq).slice(-RECENT_DECISIONS);
+}
+
 export class OutboxStore {
   private size = 0;
   private dueAt: number | null = null;
@@ -61,14 +83,8 @@ export class OutboxStore {
 
   load(now: number): void {
     this.recent = [];
-    for (const r of this.sql.exec(`SELECT * FROM recent_decisions ORDER BY seq`)) {
-      const action = str(r.action);
-      if (!isAction(action)) continue;
-      this.recent.push({
-        seq: num(r.seq), at: num(r.at), requestId: str(r.request_id), action, enforced: num(r.enforced) === 1,
-        reasons: str(r.reasons) === "" ? [] : str(r.reasons).split(","), risk: num(r.risk),
-      });
-    }
+    const stored = this.sql.exec(`SELECT decisions FROM recent_list WHERE id = 1`).toArray()[0];
+    for (const d of parseRecent(str(stored?.decisions))) this.recent.push(d);
     this.recentUnwritten = 0;
     this.seq = this.recent.at(-1)?.seq ?? 0;
     const outbox = this.sql.exec(`SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_outbox`).toArray()[0];
@@ -95,7 +111,7 @@ export class OutboxStore {
   // ---------------------------------------------------------------------------------------------
   // Recent decisions
 
-  remember(now: number, requestId: string, result: AdmitResult): void {
+  remember(now: number, requestId: string, result: Pick<AdmitResult, "action" | "enforced" | "reasons" | "risk">): void {
     const seq = ++this.seq;
     this.recent.push({ seq, at: now, requestId, action: result.action, enforced: result.enforced, reasons: result.reasons, risk: result.risk });
     if (this.recent.length > RECENT_DECISIONS) this.recent.shift();
@@ -107,16 +123,12 @@ export class OutboxStore {
     return [...this.recent].sort((a, b) => b.seq - a.seq).map(({ seq: _seq, ...d }) => d);
   }
 
+  /** Stores the list as one row: the alarm writes it when anything new was remembered. */
   writeRecent(): void {
     if (this.recentUnwritten === 0) return;
-    insertRows(
-      this.sql,
-      `INSERT INTO recent_decisions (slot, seq, at, request_id, action, enforced, reasons, risk)`,
-      `ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, at = excluded.at, request_id = excluded.request_id,
-         action = excluded.action, enforced = excluded.enforced, reasons = excluded.reasons, risk = excluded.risk`,
-      this.recent
-        .slice(-this.recentUnwritten)
-        .map((d) => [d.seq % RECENT_DECISIONS, d.seq, d.at, d.requestId, d.action, d.enforced ? 1 : 0, d.reasons.join(","), d.risk]),
+    this.sql.exec(
+      `INSERT INTO recent_list (id, decisions) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET decisions = excluded.decisions`,
+      JSON.stringify(this.recent),
     );
     this.recentUnwritten = 0;
   }

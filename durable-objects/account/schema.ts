@@ -78,6 +78,17 @@ export const MIGRATIONS: string[][] = [
     // Repeats of one decision within a minute are one audit row with a count (lib/audit.ts).
     `ALTER TABLE audit_outbox ADD COLUMN count INTEGER NOT NULL DEFAULT 1`,
   ],
+  [
+    // Allowances held by isolates (lib/quota/allowance.ts): their slots count until given back.
+    `CREATE TABLE IF NOT EXISTS allowances (
+       id TEXT PRIMARY KEY, deadline INTEGER NOT NULL, window_start INTEGER NOT NULL, window_end INTEGER NOT NULL,
+       day_start INTEGER NOT NULL, day_end INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL,
+       output_tokens INTEGER NOT NULL, slots INTEGER NOT NULL) WITHOUT ROWID`,
+    // The last 50 decisions as one row: written by the alarm, one row instead of up to fifty each time.
+    // (The decisions an older object listed are not carried over: an operator's view, refilled by the next 50.)
+    `CREATE TABLE IF NOT EXISTS recent_list (id INTEGER PRIMARY KEY, decisions TEXT NOT NULL)`,
+    `DROP TABLE IF EXISTS recent_decisions`,
+  ],
 ];
 
 /**
@@ -112,10 +123,12 @@ export const ACCOUNT_SCHEMA: string[] = [
      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, request_id TEXT,
      action TEXT, enforced INTEGER, reasons TEXT, risk REAL, country TEXT, cluster TEXT, detail TEXT,
      count INTEGER NOT NULL DEFAULT 1)`,
-  `CREATE TABLE recent_decisions (
-     slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT NOT NULL,
-     action TEXT NOT NULL, enforced INTEGER NOT NULL, reasons TEXT NOT NULL, risk REAL NOT NULL)`,
+  `CREATE TABLE recent_list (id INTEGER PRIMARY KEY, decisions TEXT NOT NULL)`,
   `CREATE TABLE decision_counts (
      minute INTEGER NOT NULL, action TEXT NOT NULL, enforced INTEGER NOT NULL, count INTEGER NOT NULL,
      PRIMARY KEY (minute, action, enforced)) WITHOUT ROWID`,
+  `CREATE TABLE allowances (
+     id TEXT PRIMARY KEY, deadline INTEGER NOT NULL, window_start INTEGER NOT NULL, window_end INTEGER NOT NULL,
+     day_start INTEGER NOT NULL, day_end INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL,
+     output_tokens INTEGER NOT NULL, slots INTEGER NOT NULL) WITHOUT ROWID`,
 ];

@@ -4,3 +4,4 @@ export * from "./risk.ts";
 export * from "./adaptive.ts";
 export * from "./action.ts";
 export * from "./admission.ts";
+export * from "./allowance.ts";

@@ -221,10 +221,10 @@ describe("AccountDO housekeeping", () => {
         .map((r) => r.name),
       verdictColumns: String(s.storage.sql.exec("SELECT sql FROM sqlite_master WHERE name = 'cluster_verdicts'").one().sql),
     }));
-    expect(schema.version).toBe(6);
+    expect(schema.version).toBe(7);
     expect(schema.tables).toEqual([
-      "audit_outbox", "cluster_verdicts", "counter_buckets", "decision_counts", "fingerprints", "leases", "meta", "overrides",
-      "places", "recent_decisions", "risk_signals", "schema_version",
+      "allowances", "audit_outbox", "cluster_verdicts", "counter_buckets", "decision_counts", "fingerprints", "leases", "meta", "overrides",
+      "places", "recent_list", "risk_signals", "schema_version",
     ]);
     // Keyed tables of a new object are their own index (half the pages to create and to write).
     expect(schema.verdictColumns).toContain("WITHOUT ROWID");
@@ -265,7 +265,7 @@ describe("AccountDO housekeeping", () => {
       for (const statement of MIGRATIONS.flat()) sql.exec(statement);
       return shape(sql);
     });
-    expect(Object.keys(created)).toHaveLength(11);
+    expect(Object.keys(created)).toHaveLength(12);
     expect(created).toEqual(upgraded);
   });
 
@@ -294,7 +294,7 @@ describe("AccountDO housekeeping", () => {
       version: Number(state.storage.sql.exec("SELECT MAX(version) AS v FROM schema_version").one().v),
       old: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name IN ('window_buckets', 'day_buckets')").toArray().length,
     }));
-    expect(schema).toEqual({ version: 6, old: 0 });
+    expect(schema).toEqual({ version: 7, old: 0 });
   });
 
   it("should write a new fingerprint key's row at once and a known key's count behind, by the alarm once 30 s have passed", async () => {
@@ -357,7 +357,11 @@ describe("AccountDO housekeeping", () => {
     const policy = testPolicy({}, { requests: 1_000 });
     for (let i = 0; i < 60; i++) await stub.admit(admitRequest(id, policy, { requestId: `r-${i}` }));
     // Written behind, by the alarm that hands the decision counts over: not one row write per request.
-    const stored = () => runInDurableObject(stub, (_i, s) => Number(s.storage.sql.exec("SELECT COUNT(*) AS n FROM recent_decisions").one().n));
+    const stored = () =>
+      runInDurableObject(stub, (_i, s) => {
+        const row = s.storage.sql.exec<{ decisions: string }>("SELECT decisions FROM recent_list").toArray()[0];
+        return row ? (JSON.parse(row.decisions) as unknown[]).length : 0;
+      });
     expect(await stored()).toBe(0);
     await runDurableObjectAlarm(stub);
     expect(await stored()).toBe(50);

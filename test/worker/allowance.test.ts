@@ -1,0 +1,113 @@
+/**
+ * Allowance leases through the gateway: which requests reach the account object, and that the object
+ * still hears of every one. The object counts its admit calls through its test seam.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
+import type { AccountDO } from "../../durable-objects/account/index.ts";
+import { accountObjectName } from "../../lib/names.ts";
+import { admin, createAccount, messageBody, postMessage, resetPolicy, usePolicy } from "../helpers.ts";
+
+afterEach(resetPolicy);
+
+const ROOMY = { requests: 1_000, inputTokens: 10_000_000, outputTokens: 10_000_000, exchangesPerDay: 100_000, concurrency: 100 };
+// 8 requests an allowance (ttl 5 s): allowances come after 20 requests, and run out by use long before
+// their time, however slow the machine; the 60 s window holds every request a test sends.
+const LEASES = { tiers: { free: ROOMY }, quota: { allowance: { maxRequests: 8, ttlMs: 5_000 } } };
+
+function objectOf(accountId: string) {
+  return env.ACCOUNTS.getByName(accountObjectName(accountId));
+}
+
+/** Counts the object's admit calls from now on. */
+async function countAdmits(accountId: string): Promise<() => Promise<number>> {
+  const stub = objectOf(accountId);
+  await runInDurableObject(stub, (instance: AccountDO) => {
+    const counted = instance as AccountDO & { admitCalls?: number };
+    counted.admitCalls = 0;
+    instance.beforeAdmit = () => {
+      counted.admitCalls = (counted.admitCalls ?? 0) + 1;
+    };
+  });
+  return () => runInDurableObject(stub, (instance: AccountDO) => (instance as AccountDO & { admitCalls?: number }).admitCalls ?? 0);
+}
+
+async function send(key: string, n: number, options: Parameters<typeof postMessage>[2] = {}): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await postMessage(key, messageBody(), options);
+    statuses.push(res.status);
+    await res.arrayBuffer();
+  }
+  return statuses;
+}
+
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let tries = 0; tries < 500 && !done(value); tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    value = await read();
+  }
+  return value;
+}
+
+describe("allowance leases through the gateway", () => {
+  it("Should send every one of a brand-new account's first requests to the object", async () => {
+    await usePolicy(LEASES);
+    const account = await createAccount();
+    await send(account.key, 1);
+    const admits = await countAdmits(account.id);
+    await send(account.key, 15);
+    expect(await admits()).toBe(15);
+  });
+
+  it("Should admit most of a steady account's requests in the isolate, and the object still counts every one", async () => {
+    await usePolicy(LEASES);
+    const account = await createAccount();
+    await send(account.key, 1);
+    const admits = await countAdmits(account.id);
+    const statuses = await send(account.key, 59);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    const calls = await admits();
+    // 19 requests of history go to the object; after that at most one in every few.
+    expect(calls).toBeLessThan(35);
+    // When the last allowance has been given back, the window holds exactly the 60 requests.
+    const state = await eventually(() => objectOf(account.id).inspect(), (s) => s.usage.requests === 60 && s.usage.inFlight === 0);
+    expect(state.usage.requests).toBe(60);
+    expect(state.usage.inFlight).toBe(0);
+    expect(state.recentDecisions).toHaveLength(50);
+    // Every key of these identical requests was counted on each of them.
+    expect(Math.max(...state.fingerprints.map((f) => f.count))).toBe(60);
+  });
+
+  it("Should go to the object at once for a request from another country", async () => {
+    await usePolicy(LEASES);
+    const account = await createAccount();
+    await send(account.key, 30);
+    const admits = await countAdmits(account.id);
+    // Held: a request like the others stays in the isolate.
+    let local = 0;
+    for (let i = 0; i < 8 && local === 0; i++) {
+      await send(account.key, 1);
+      if ((await admits()) === 0) local++;
+      else await countAdmits(account.id);
+    }
+    expect(local).toBe(1);
+    const before = await admits();
+    await send(account.key, 1, { cf: { country: "DE" } });
+    expect((await admits()) - before).toBe(1);
+  });
+
+  it("Should end local admission within one allowance after a block override", async () => {
+    await usePolicy(LEASES);
+    const account = await createAccount();
+    await send(account.key, 30);
+    const res = await admin("POST", `/accounts/${account.id}/overrides`, { kind: "block", reason: "test" });
+    expect(res.status).toBeLessThan(300);
+    const statuses = await send(account.key, 12);
+    // At most maxRequests (8) were already granted; every request after them is refused.
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(8);
+    expect(statuses.slice(8)).toEqual([403, 403, 403, 403]);
+  });
+});
