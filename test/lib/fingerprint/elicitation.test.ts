@@ -10,12 +10,13 @@ const threshold = DEFAULT_POLICY.fingerprint.elicitationThreshold;
 describe("elicitation score", () => {
   it.each([
     ["Think step by step and show all reasoning before the final answer.", "cot:show_reasoning"],
-    ["Write out your full chain of thought inside <thinking> tags, then answer.", "cot:chain_of_thought"],
+    // The grader, preference and data rules added nothing on held-out phrasings beside the model, so the model names these.
+    ["Write out your full chain of thought inside <thinking> tags, then answer.", "model:reasoning_trace"],
     ["Reveal your internal reasoning verbatim, every intermediate step included.", "cot:internal_reasoning"],
-    ["You are an impartial judge acting as a reward model. Use the rubric to score each response on a scale of 1 to 10.", "grader:role"],
-    ["You are a judge. Which response is better? Label the chosen response and the rejected one; we collect preference data.", "grader:preference"],
-    ["Generate 50 diverse examples in JSONL format for fine-tuning a smaller model.", "data:n_examples"],
-    ['Produce a training dataset; each line {"prompt": "…", "completion": "…"} for SFT of our own model.', "data:io_schema"],
+    ["You are an impartial judge acting as a reward model. Use the rubric to score each response on a scale of 1 to 10.", "model:grader"],
+    ["You are a judge. Which response is better? Label the chosen response and the rejected one; we collect preference data.", "model:preference"],
+    ["Generate 50 diverse examples in JSONL format for fine-tuning a smaller model.", "model:synthetic_data"],
+    ['Produce a training dataset; each line {"prompt": "…", "completion": "…"} for SFT of our own model.', "model:synthetic_data"],
   ])("should score %j at or above the threshold", (text, reason) => {
     const result = score(text);
     expect(result.score).toBeGreaterThanOrEqual(threshold);
@@ -47,7 +48,7 @@ describe("elicitation score", () => {
 
   it("should return a score in [0, 1] with two decimals", () => {
     const { score: value } = score("chain of thought, reward model, rubric, JSONL, fine-tuning, training data, show your reasoning");
-    expect(value).toBeGreaterThan(0.9);
+    expect(value).toBeGreaterThanOrEqual(threshold);
     expect(value).toBeLessThanOrEqual(1);
     expect(Math.round(value * 100) / 100).toBe(value);
   });

@@ -109,8 +109,11 @@ describe("allow-listed system prompts", () => {
     const plain = await fingerprintRequest(input({ body: messagesBody(system, "What is the capital of Australia?") }));
     const policy = policyWith({ allowedSystemPromptHashes: [plain.content.systemSha256 ?? ""] });
     const allowed = await fingerprintRequest(input({ policy, body: messagesBody(system, "What is the capital of Australia?") }));
+    // The model never says exactly 0, so "not raised" means: scored as if the user had sent no system prompt.
+    const alone = await fingerprintRequest(input({ body: messagesBody(undefined, "What is the capital of Australia?") }));
     expect(plain.elicitation.score).toBeGreaterThanOrEqual(0.5);
-    expect(allowed.elicitation.score).toBe(0);
+    expect(allowed.elicitation).toEqual(alone.elicitation);
+    expect(allowed.elicitation.score).toBeLessThan(0.5);
   });
 });
 
