@@ -18,10 +18,20 @@ import { type CorpusData, type Example, generateExamples, scoredText } from "../
 import { CATEGORIES, type PackedModel, unpackModel } from "../lib/fingerprint/elicitation-features.ts";
 import { ELICITATION_MODEL } from "../lib/fingerprint/elicitation-model.ts";
 import { combinedScore, ELICITATION_RULES, modelScore, ruleScore } from "../lib/fingerprint/elicitation.ts";
-import { type Evaluation, evaluate, type Judgement, train, TRAIN_OPTIONS, type TrainOptions } from "../lib/fingerprint/elicitation-train.ts";
+import {
+  calibrationShift,
+  type Evaluation,
+  evaluate,
+  type Judgement,
+  train,
+  TRAIN_OPTIONS,
+  type TrainOptions,
+  withBiasShift,
+} from "../lib/fingerprint/elicitation-train.ts";
 import { DEFAULT_POLICY } from "../lib/policy.ts";
 import { ATTACK_TEMPLATES, humanPrompt, templatedPrompt } from "../sim/prompts.ts";
 import { Rng } from "../sim/rng.ts";
+import { honestPrompts } from "../test/lib/fingerprint/elicitation-honest.ts";
 
 const DATA = "data/elicitation";
 const MODULE = "lib/fingerprint/elicitation-model.ts";
@@ -46,7 +56,15 @@ export function loadCorpus(dir = DATA): { data: CorpusData; sha256: string } {
   return { data, sha256: hash.digest("hex") };
 }
 
-function moduleText(model: PackedModel, corpusSha256: string, options: TrainOptions): string {
+// Per ordinary prompt, on validation templates the calibration model never saw: the operating point
+// the shipped model's 0.5 stands for. Held-out negatives and the simulator's honest customers are
+// then measured against it, never used to set it.
+// Ordinary prompts and hard ones (built to look like elicitation: tutors, own-product QA, step-by-step
+// homework) get targets of their own; the stricter shift of the two wins.
+export const TARGET_FALSE_POSITIVE_RATE = 0.002;
+export const TARGET_HARD_FALSE_POSITIVE_RATE = 0.02;
+
+function moduleText(model: PackedModel, corpusSha256: string, options: TrainOptions, shift: number): string {
   const chunks = model.weights.match(/.{1,100}/g) ?? [];
   return [
     "/**",
@@ -56,6 +74,7 @@ function moduleText(model: PackedModel, corpusSha256: string, options: TrainOpti
     ` * corpus sha256: ${corpusSha256}`,
     ` * options: ${JSON.stringify(options)}`,
     ` * corpus: ${JSON.stringify(CORPUS_OPTIONS)}`,
+    ` * calibration: every bias shifted by ${shift} so that at most ${TARGET_FALSE_POSITIVE_RATE * 100} % of validation ordinary prompts and ${TARGET_HARD_FALSE_POSITIVE_RATE * 100} % of hard ones reach 0.5`,
     " */",
     'import type { PackedModel } from "./elicitation-features.ts";',
     "",
@@ -129,9 +148,23 @@ if (tune) {
 let packed: PackedModel = ELICITATION_MODEL;
 if (!evalOnly) {
   const started = performance.now();
-  packed = train(fitOn, options);
+  const fitted = train(fitOn, options);
+  // The shift is chosen on a model that never saw the validation templates (in --tune, the fitted one
+  // itself), then applied to the model fitted on everything: a model's own training prompts say
+  // nothing about how often it fires on ordinary wording it has not seen.
+  const validation = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"] }).filter((e) => e.label === null && isValidation(e));
+  const calibrationModel = unpackModel(tune ? fitted : train(fitOn.filter((e) => !isValidation(e)), options));
+  const texts = (hard: boolean) => validation.filter((e) => e.hard === hard).map((e) => e.text);
+  const ordinaryShift = calibrationShift(calibrationModel, texts(false), TARGET_FALSE_POSITIVE_RATE);
+  const hardShift = calibrationShift(calibrationModel, texts(true), TARGET_HARD_FALSE_POSITIVE_RATE);
+  const shift = Math.min(ordinaryShift, hardShift);
+  packed = withBiasShift(fitted, shift);
   console.log(`trained on ${fitOn.length} prompts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  const text = moduleText(packed, sha256, options);
+  console.log(`bias shift ${shift}: ordinary ${ordinaryShift} (${texts(false).length} validation prompts), hard ${hardShift} (${texts(true).length})`);
+  for (const rate of [0.001, 0.002, 0.005, 0.01, 0.02, 0.05]) {
+    console.log(`  shift for ${rate * 100} %: ordinary ${calibrationShift(calibrationModel, texts(false), rate)}, hard ${calibrationShift(calibrationModel, texts(true), rate)}`);
+  }
+  const text = moduleText(packed, sha256, options, shift);
   if (tune) {
     console.log(`weights ${packed.weights.length} base64 chars (${gzipSync(text).length} bytes gzipped module)`);
   } else if (check) {
@@ -179,11 +212,12 @@ if (!tune) {
       return scoredText(prompt.system, prompt.user);
     });
   }
-  samples["sim honest"] = Array.from({ length: 500 }, () => scoredText(null, humanPrompt(rng, false)));
-  samples["sim honest, asks for steps"] = Array.from({ length: 500 }, () => scoredText(null, humanPrompt(rng, true)));
+  samples["sim honest, humanPrompt"] = Array.from({ length: 500 }, () => scoredText(null, humanPrompt(rng, false)));
+  // Every honest family of both splits as sim/generate.ts builds their requests: what the evaluation replays.
+  for (const prompt of await honestPrompts([1, 2, 3], 2_000)) (samples[`sim honest ${prompt.population}`] ??= []).push(prompt.text);
   console.log("\nsimulator prompts flagged (combined / model / rules)");
   for (const [name, texts] of Object.entries(samples)) {
-    console.log(`  ${name.padEnd(34)} ${flaggedShare(texts, scorers.combined)} ${flaggedShare(texts, scorers.model)} ${flaggedShare(texts, scorers.rules)}`);
+    console.log(`  ${name.padEnd(34)} ${String(texts.length).padStart(5)} ${flaggedShare(texts, scorers.combined)} ${flaggedShare(texts, scorers.model)} ${flaggedShare(texts, scorers.rules)}`);
   }
 }
 

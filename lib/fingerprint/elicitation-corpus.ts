@@ -17,7 +17,14 @@ export type Split = "train" | "heldout";
 
 export type FamiliesFile = { families: readonly { id: string; split: string; style: string }[] };
 export type CategoryFile = { category: string; content: readonly string[]; phrasings: Readonly<Record<string, readonly string[]>> };
-export type NegativeGroup = { id: string; hard: boolean; content: readonly string[]; templates: readonly string[] };
+export type NegativeGroup = {
+  id: string;
+  hard: boolean;
+  /** "heldout": the whole group is, like a held-out phrasing family: style and wording the trainer never saw. */
+  split?: string;
+  content: readonly string[];
+  templates: readonly string[];
+};
 export type NegativesFile = { groups: readonly NegativeGroup[] };
 export type ContentFile = Readonly<Record<string, unknown>>;
 
@@ -151,8 +158,10 @@ function variedContent(kinds: readonly string[], content: ContentFile, draw: Dra
 }
 
 function fillSlots(template: string, content: ContentFile, draw: Draw, varied: () => string): string {
-  return template.replace(/\{(content|n|lang|topic|tools)\}/g, (_, slot: string) => {
+  return template.replace(/\{(content|n|id|lang|topic|tools)\}/g, (_, slot: string) => {
     if (slot === "content") return varied();
+    // Reader, ticket and order numbers: ordinary requests are numbered too, and a number must not read as "a batch".
+    if (slot === "id") return String(draw.int(1, draw.pick([20, 999, 99_999])));
     // Counts are often words: a digit run normalises to "0", and a model that learnt "0" means "data" flags every prompt with a number.
     if (slot === "n") return draw.random() < 0.5 ? String(draw.pick([5, 10, 20, 25, 50, 100, 200, 500, 1000])) : draw.pick(COUNT_WORDS);
     if (slot === "lang") return draw.pick(PROGRAMMING_LANGUAGES);
@@ -215,8 +224,8 @@ function ordinaryPrompt(template: string, kinds: readonly string[], content: Con
   return { system: fillSlots(template.slice(0, mark), content, draw, varied), user: fillSlots(template.slice(mark + USER_MARK.length), content, draw, varied) };
 }
 
-function isHeldOutTemplate(index: number): boolean {
-  return index % HELDOUT_TEMPLATE_EVERY === HELDOUT_TEMPLATE_EVERY - 1;
+function isHeldOutTemplate(group: NegativeGroup, index: number): boolean {
+  return group.split === "heldout" || index % HELDOUT_TEMPLATE_EVERY === HELDOUT_TEMPLATE_EVERY - 1;
 }
 
 function ordinaryText(entry: { group: NegativeGroup; template: string }, content: ContentFile, draw: Draw): string {
@@ -233,7 +242,7 @@ export function generateExamples(data: CorpusData, options: GenerateOptions): Ex
   const splits = options.splits ?? ["train", "heldout"];
   const splitOf = new Map(data.families.families.map((family) => [family.id, family.split === "heldout" ? "heldout" : "train"] as const));
   const examples: Example[] = [];
-  const trainTemplates = data.negatives.groups.flatMap((group) => group.templates.filter((_, index) => !isHeldOutTemplate(index)).map((template) => ({ group, template })));
+  const trainTemplates = data.negatives.groups.flatMap((group) => group.templates.filter((_, index) => !isHeldOutTemplate(group, index)).map((template) => ({ group, template })));
   for (const file of data.categories) {
     if (!isCategory(file.category)) throw new Error(`corpus: unknown category "${file.category}"`);
     for (const [family, phrasings] of Object.entries(file.phrasings)) {
@@ -257,7 +266,7 @@ export function generateExamples(data: CorpusData, options: GenerateOptions): Ex
   }
   for (const group of data.negatives.groups) {
     group.templates.forEach((template, index) => {
-      const split: Split = isHeldOutTemplate(index) ? "heldout" : "train";
+      const split: Split = isHeldOutTemplate(group, index) ? "heldout" : "train";
       if (!splits.includes(split)) return;
       const draw = drawFrom(seededRandom(hashSeed(options.seed, `none/${group.id}/${index}`)));
       for (let i = 0; i < options.perTemplate; i++) {

@@ -18,7 +18,9 @@
 export const CATEGORIES = ["reasoning_trace", "grader", "preference", "synthetic_data", "agentic_trace", "coding_trace"] as const;
 export type Category = (typeof CATEGORIES)[number];
 
-export const BUCKET_BITS = 16;
+// 2^18: a long text's unseen n-grams must rarely land on a bucket the model weighs; at 2^16 a 16 KB prompt
+// of ordinary words hit hundreds, and their noise alone could cross the threshold.
+export const BUCKET_BITS = 18;
 export const BUCKETS = 1 << BUCKET_BITS;
 const MASK = BUCKETS - 1;
 // 2 KB at each end: char n-grams cost three hashes per character, words one per ~6.

@@ -12,6 +12,7 @@
 import type { Example } from "./elicitation-corpus.ts";
 import { seededRandom } from "./elicitation-corpus.ts";
 import { BUCKETS, CATEGORIES, type Category, featureBuckets, type Model, type PackedModel, packWeights } from "./elicitation-features.ts";
+import { categoryProbabilities, ruleScore } from "./elicitation.ts";
 
 export type TrainOptions = {
   seed: number;
@@ -36,7 +37,7 @@ export const TRAIN_OPTIONS: TrainOptions = {
   l2: 3e-3,
   positiveWeight: 6,
   hardNegativeWeight: 2,
-  keepPerCategory: 1300,
+  keepPerCategory: 600,
 };
 
 const K = CATEGORIES.length;
@@ -230,3 +231,38 @@ export function evaluate(examples: readonly Example[], judge: (text: string) => 
   return { categories, families, groups, ordinaryFalsePositiveRate: rate(negatives(false)), hardFalsePositiveRate: rate(negatives(true)) };
 }
 
+
+// ─────────────────────────────── calibration ───────────────────────────────
+
+/** Scores are rounded to two decimals, so a raw 0.495 already reports as 0.5. */
+const REPORTED_HALF = Math.log(0.495 / 0.505);
+// A little under the cut, so the calibrated boundary does not rest on one validation prompt.
+const MARGIN = 0.1;
+
+/**
+ * The shift, added to every category's bias, after which at most `targetRate`
+ * of `negatives` (ordinary prompts the model was not fitted on) score at or
+ * above 0.5, counting those the phrase rules flag on their own. Never
+ * positive: calibration only ever makes the model quieter. Rounded to three
+ * decimals so the shipped module stays reproducible.
+ */
+export function calibrationShift(model: Model, negatives: readonly string[], targetRate: number): number {
+  let ruleFlagged = 0;
+  const logits: number[] = [];
+  for (const text of negatives) {
+    if (ruleScore(text).score >= 0.5) ruleFlagged++;
+    const probabilities = categoryProbabilities(model, text);
+    const p = Math.min(1 - 1e-12, Math.max(1e-12, Math.max(...probabilities)));
+    logits.push(Math.log(p / (1 - p)));
+  }
+  logits.sort((a, b) => b - a);
+  const allowed = Math.max(0, Math.floor(targetRate * negatives.length) - ruleFlagged);
+  const boundary = logits[allowed];
+  if (boundary === undefined) return 0;
+  return Math.min(0, Math.round((REPORTED_HALF - MARGIN - boundary) * 1000) / 1000);
+}
+
+/** The packed model with `shift` added to every bias. */
+export function withBiasShift(packed: PackedModel, shift: number): PackedModel {
+  return { ...packed, biases: packed.biases.map((bias) => rounded(bias + shift)) };
+}

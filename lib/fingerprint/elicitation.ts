@@ -101,7 +101,9 @@ export function ruleScore(normalisedText: string, rules: readonly Rule[] = ELICI
   return { score: Math.round((1 - miss) * 100) / 100, reasons: reasons.sort() };
 }
 
-const SHIPPED = unpackModel(ELICITATION_MODEL);
+// Unpacked on first use: an isolate that never scores a prompt never pays for it, and a retrain
+// can load this module while the committed weights still have the old shape.
+let shipped: Model | undefined;
 // The model's own decision point, independent of the policy's threshold: a
 // category is named as a reason once its output says "more likely than not".
 const CATEGORY_CUT = 0.5;
@@ -199,7 +201,8 @@ export function combinedScore(model: Model, normalisedText: string): Elicitation
 }
 
 export function elicitationScore(normalisedText: string): Elicitation {
-  return combinedScore(SHIPPED, normalisedText);
+  shipped ??= unpackModel(ELICITATION_MODEL);
+  return combinedScore(shipped, normalisedText);
 }
 
 function matchesNear(rule: Rule, text: string, hits: Map<string, number[]>): boolean {
