@@ -19,13 +19,19 @@ import { CATEGORIES, type PackedModel, unpackModel } from "../lib/fingerprint/el
 import { ELICITATION_MODEL } from "../lib/fingerprint/elicitation-model.ts";
 import { combinedScore, ELICITATION_RULES, modelScore, ruleScore } from "../lib/fingerprint/elicitation.ts";
 import {
-  calibrationShift,
+  calibrate,
+  CORPUS_OPTIONS,
+  type Calibration,
   type Evaluation,
   evaluate,
   type Judgement,
   train,
+  isValidation,
+  TARGET_FALSE_POSITIVE_RATE,
+  TARGET_HARD_FALSE_POSITIVE_RATE,
   TRAIN_OPTIONS,
   type TrainOptions,
+  trainShipped,
   withBiasShift,
 } from "../lib/fingerprint/elicitation-train.ts";
 import { DEFAULT_POLICY } from "../lib/policy.ts";
@@ -35,8 +41,6 @@ import { honestPrompts } from "../test/lib/fingerprint/elicitation-honest.ts";
 
 const DATA = "data/elicitation";
 const MODULE = "lib/fingerprint/elicitation-model.ts";
-// Prompts per phrasing / ordinary template; the held-out report uses the same generator.
-export const CORPUS_OPTIONS = { seed: 2026, perPhrasing: 24, perTemplate: 24 } as const;
 
 function readJson(path: string): unknown {
   return JSON.parse(readFileSync(path, "utf8"));
@@ -56,15 +60,8 @@ export function loadCorpus(dir = DATA): { data: CorpusData; sha256: string } {
   return { data, sha256: hash.digest("hex") };
 }
 
-// Per ordinary prompt, on validation templates the calibration model never saw: the operating point
-// the shipped model's 0.5 stands for. Held-out negatives and the simulator's honest customers are
-// then measured against it, never used to set it.
-// Ordinary prompts and hard ones (built to look like elicitation: tutors, own-product QA, step-by-step
-// homework) get targets of their own; the stricter shift of the two wins.
-export const TARGET_FALSE_POSITIVE_RATE = 0.002;
-export const TARGET_HARD_FALSE_POSITIVE_RATE = 0.02;
-
-function moduleText(model: PackedModel, corpusSha256: string, options: TrainOptions, shift: number): string {
+function moduleText(model: PackedModel, corpusSha256: string, options: TrainOptions, calibration: Calibration): string {
+  const { shift } = calibration;
   const chunks = model.weights.match(/.{1,100}/g) ?? [];
   return [
     "/**",
@@ -74,7 +71,7 @@ function moduleText(model: PackedModel, corpusSha256: string, options: TrainOpti
     ` * corpus sha256: ${corpusSha256}`,
     ` * options: ${JSON.stringify(options)}`,
     ` * corpus: ${JSON.stringify(CORPUS_OPTIONS)}`,
-    ` * calibration: every bias shifted by ${shift} so that at most ${TARGET_FALSE_POSITIVE_RATE * 100} % of validation ordinary prompts and ${TARGET_HARD_FALSE_POSITIVE_RATE * 100} % of hard ones reach 0.5`,
+    ` * calibration: signal threshold ${calibration.signalThreshold}; every bias shifted by ${shift} so that at most ${TARGET_FALSE_POSITIVE_RATE * 100} % of validation ordinary prompts and ${TARGET_HARD_FALSE_POSITIVE_RATE * 100} % of hard ones reach 0.5`,
     " */",
     'import type { PackedModel } from "./elicitation-features.ts";',
     "",
@@ -130,11 +127,6 @@ for (const arg of args.filter((a) => a.startsWith("--set="))) {
   if (key !== undefined && key in options && value !== undefined) (options as Record<string, number>)[key] = Number(value);
 }
 
-// Settings are chosen on VALIDATION: train families and ordinary templates set
-// aside from TRAIN, so the held-out families stay out of every choice.
-const VALIDATION_FAMILIES = new Set(["casual", "embedded", "bullets"]);
-const isValidation = (e: Example) => (e.label === null ? e.template % 3 === 1 : VALIDATION_FAMILIES.has(e.family));
-
 let fitOn = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"], augment: true });
 let reportOn: Record<string, Example[]> = {
   train: generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"] }),
@@ -148,23 +140,17 @@ if (tune) {
 let packed: PackedModel = ELICITATION_MODEL;
 if (!evalOnly) {
   const started = performance.now();
-  const fitted = train(fitOn, options);
-  // The shift is chosen on a model that never saw the validation templates (in --tune, the fitted one
-  // itself), then applied to the model fitted on everything: a model's own training prompts say
-  // nothing about how often it fires on ordinary wording it has not seen.
-  const validation = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"] }).filter((e) => e.label === null && isValidation(e));
-  const calibrationModel = unpackModel(tune ? fitted : train(fitOn.filter((e) => !isValidation(e)), options));
-  const texts = (hard: boolean) => validation.filter((e) => e.hard === hard).map((e) => e.text);
-  const ordinaryShift = calibrationShift(calibrationModel, texts(false), TARGET_FALSE_POSITIVE_RATE);
-  const hardShift = calibrationShift(calibrationModel, texts(true), TARGET_HARD_FALSE_POSITIVE_RATE);
-  const shift = Math.min(ordinaryShift, hardShift);
-  packed = withBiasShift(fitted, shift);
-  console.log(`trained on ${fitOn.length} prompts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  console.log(`bias shift ${shift}: ordinary ${ordinaryShift} (${texts(false).length} validation prompts), hard ${hardShift} (${texts(true).length})`);
-  for (const rate of [0.001, 0.002, 0.005, 0.01, 0.02, 0.05]) {
-    console.log(`  shift for ${rate * 100} %: ordinary ${calibrationShift(calibrationModel, texts(false), rate)}, hard ${calibrationShift(calibrationModel, texts(true), rate)}`);
+  let calibration: Calibration;
+  if (tune) {
+    const fitted = train(fitOn, options);
+    calibration = calibrate(unpackModel(fitted), data);
+    packed = withBiasShift(fitted, calibration.shift);
+  } else {
+    ({ packed, calibration } = trainShipped(data, options));
   }
-  const text = moduleText(packed, sha256, options, shift);
+  console.log(`trained on ${fitOn.length} prompts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`bias shift ${calibration.shift}: ordinary ${calibration.ordinaryShift} (${calibration.ordinaryPrompts} validation prompts), hard ${calibration.hardShift} (${calibration.hardPrompts}); signal threshold ${calibration.signalThreshold}`);
+  const text = moduleText(packed, sha256, options, calibration);
   if (tune) {
     console.log(`weights ${packed.weights.length} base64 chars (${gzipSync(text).length} bytes gzipped module)`);
   } else if (check) {
@@ -214,7 +200,7 @@ if (!tune) {
   }
   samples["sim honest, humanPrompt"] = Array.from({ length: 500 }, () => scoredText(null, humanPrompt(rng, false)));
   // Every honest family of both splits as sim/generate.ts builds their requests: what the evaluation replays.
-  for (const prompt of await honestPrompts([1, 2, 3], 2_000)) (samples[`sim honest ${prompt.population}`] ??= []).push(prompt.text);
+  for (const prompt of await honestPrompts([1, 2, 3], 2_000)) (samples[`sim honest ${prompt.population}`] ??= []).push(scoredText(prompt.system, prompt.user));
   console.log("\nsimulator prompts flagged (combined / model / rules)");
   for (const [name, texts] of Object.entries(samples)) {
     console.log(`  ${name.padEnd(34)} ${String(texts.length).padStart(5)} ${flaggedShare(texts, scorers.combined)} ${flaggedShare(texts, scorers.model)} ${flaggedShare(texts, scorers.rules)}`);

@@ -9,10 +9,9 @@
  * per-category precision and recall at a threshold, false positives per
  * ordinary-prompt group.
  */
-import type { Example } from "./elicitation-corpus.ts";
-import { seededRandom } from "./elicitation-corpus.ts";
-import { BUCKETS, CATEGORIES, type Category, featureBuckets, type Model, type PackedModel, packWeights } from "./elicitation-features.ts";
-import { categoryProbabilities, ruleScore } from "./elicitation.ts";
+import { type CorpusData, type Example, generateExamples, seededRandom } from "./elicitation-corpus.ts";
+import { BUCKETS, CATEGORIES, type Category, featureBuckets, type Model, type PackedModel, packWeights, unpackModel } from "./elicitation-features.ts";
+import { categoryProbabilities, combinedScore, ruleScore } from "./elicitation.ts";
 
 export type TrainOptions = {
   seed: number;
@@ -31,12 +30,12 @@ export type TrainOptions = {
 
 export const TRAIN_OPTIONS: TrainOptions = {
   seed: 17,
-  epochs: 12,
-  refitEpochs: 6,
+  epochs: 8,
+  refitEpochs: 4,
   learningRate: 0.2,
   l2: 3e-3,
-  positiveWeight: 6,
-  hardNegativeWeight: 2,
+  positiveWeight: 4,
+  hardNegativeWeight: 4,
   keepPerCategory: 600,
 };
 
@@ -265,4 +264,80 @@ export function calibrationShift(model: Model, negatives: readonly string[], tar
 /** The packed model with `shift` added to every bias. */
 export function withBiasShift(packed: PackedModel, shift: number): PackedModel {
   return { ...packed, biases: packed.biases.map((bias) => rounded(bias + shift)) };
+}
+
+// ─────────────────────────────── the shipped model ───────────────────────────────
+
+/** Prompts per phrasing / ordinary template; the held-out report uses the same generator. */
+export const CORPUS_OPTIONS = { seed: 2026, perPhrasing: 24, perTemplate: 24 } as const;
+
+// Per validation prompt the calibration model never saw: the operating point the shipped model's 0.5
+// stands for. Ordinary prompts and hard ones (built to look like elicitation: tutors, own-product QA,
+// step-by-step homework) have targets of their own; the stricter shift of the two wins. Held-out
+// negatives and the simulator's honest customers are measured against it, never used to set it.
+export const TARGET_FALSE_POSITIVE_RATE = 0.002;
+export const TARGET_HARD_FALSE_POSITIVE_RATE = 0.02;
+
+// Settings and the calibration are chosen on VALIDATION: train families and ordinary templates set
+// aside from TRAIN, so the held-out families stay out of every choice.
+const VALIDATION_FAMILIES = new Set(["casual", "embedded", "bullets"]);
+
+export function isValidation(example: Example): boolean {
+  return example.label === null ? example.template % 3 === 1 : VALIDATION_FAMILIES.has(example.family);
+}
+
+// The per-account signal accumulates, so it gets a stricter operating point than a key's eliciting
+// share (a share of 0.3 of a key's requests is far above any false-positive rate here).
+export const SIGNAL_TARGET_FALSE_POSITIVE_RATE = 0.001;
+export const SIGNAL_TARGET_HARD_FALSE_POSITIVE_RATE = 0.005;
+
+export type Calibration = {
+  shift: number;
+  ordinaryShift: number;
+  hardShift: number;
+  /** Lowest score (a multiple of 0.05) at which, after the shift, both signal targets hold. */
+  signalThreshold: number;
+  ordinaryPrompts: number;
+  hardPrompts: number;
+};
+
+/** The bias shift that meets both targets on the validation ordinary prompts of `data`. */
+export function calibrate(model: Model, data: CorpusData): Calibration {
+  const validation = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"] }).filter((e) => e.label === null && isValidation(e));
+  const texts = (hard: boolean) => validation.filter((e) => e.hard === hard).map((e) => e.text);
+  const ordinary = texts(false);
+  const hard = texts(true);
+  const ordinaryShift = calibrationShift(model, ordinary, TARGET_FALSE_POSITIVE_RATE);
+  const hardShift = calibrationShift(model, hard, TARGET_HARD_FALSE_POSITIVE_RATE);
+  const shift = Math.min(ordinaryShift, hardShift);
+  const shifted = unpackShifted(model, shift);
+  const scores = (texts: readonly string[]) => texts.map((text) => combinedScore(shifted, text).score);
+  const ordinaryScores = scores(ordinary);
+  const hardScores = scores(hard);
+  const rate = (list: readonly number[], bar: number) => list.filter((score) => score >= bar).length / Math.max(1, list.length);
+  let signalThreshold = 0.5;
+  while (
+    signalThreshold < 0.95 &&
+    (rate(ordinaryScores, signalThreshold) > SIGNAL_TARGET_FALSE_POSITIVE_RATE || rate(hardScores, signalThreshold) > SIGNAL_TARGET_HARD_FALSE_POSITIVE_RATE)
+  ) {
+    signalThreshold = Math.round((signalThreshold + 0.05) * 100) / 100;
+  }
+  return { shift, ordinaryShift, hardShift, signalThreshold, ordinaryPrompts: ordinary.length, hardPrompts: hard.length };
+}
+
+function unpackShifted(model: Model, shift: number): Model {
+  return { ...model, biases: model.biases.map((bias) => bias + shift) };
+}
+
+/**
+ * The model as shipped: fitted on every TRAIN prompt, its biases shifted by
+ * the calibration of a second model fitted without the validation prompts (a
+ * model's own training prompts say nothing about how often it fires on
+ * ordinary wording it has not seen). Deterministic, like train().
+ */
+export function trainShipped(data: CorpusData, options: TrainOptions = TRAIN_OPTIONS): { packed: PackedModel; calibration: Calibration; examples: number } {
+  const fitOn = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"], augment: true });
+  const fitted = train(fitOn, options);
+  const calibration = calibrate(unpackModel(train(fitOn.filter((e) => !isValidation(e)), options)), data);
+  return { packed: withBiasShift(fitted, calibration.shift), calibration, examples: fitOn.length };
 }

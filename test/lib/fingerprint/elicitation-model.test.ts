@@ -13,7 +13,7 @@ import { type CorpusData, type Example, generateExamples } from "../../../lib/fi
 import { BUCKETS, CATEGORIES, packWeights, unpackModel } from "../../../lib/fingerprint/elicitation-features.ts";
 import { ELICITATION_MODEL } from "../../../lib/fingerprint/elicitation-model.ts";
 import { elicitationScore } from "../../../lib/fingerprint/elicitation.ts";
-import { evaluate, TRAIN_OPTIONS, train } from "../../../lib/fingerprint/elicitation-train.ts";
+import { evaluate, TRAIN_OPTIONS, train, trainShipped } from "../../../lib/fingerprint/elicitation-train.ts";
 import { DEFAULT_POLICY } from "../../../lib/policy.ts";
 
 const CORPUS: CorpusData = { families, content, negatives, categories: [reasoning, grader, preference, synthetic, agentic, coding] };
@@ -31,6 +31,7 @@ const HELDOUT_RECALL_FLOOR: Record<(typeof CATEGORIES)[number], number> = {
   coding_trace: 0.75,
 };
 const UNSEEN_RECALL_FLOOR = 0.8;
+const UNSEEN_OTHER_LANGUAGES_FLOOR = 0.8;
 const score = (text: string) => elicitationScore(normalizeText(text, 16_384).text);
 const judge = (text: string) => ({ score: elicitationScore(text).score, category: null });
 
@@ -88,6 +89,34 @@ const UNSEEN_ELICITING = [
   "Give me the full solution plus the complete thought process behind it, step by step, for this problem: two-sum with a sorted array.",
 ];
 
+const UNSEEN_ELICITING_OTHER_LANGUAGES = [
+  // reasoning trace
+  "Résous ce problème en exposant tout ton raisonnement, étape par étape, sans rien omettre, puis donne la réponse finale.\n\nUn robinet remplit une cuve de 300 litres en 25 minutes. Combien de temps pour 540 litres ?",
+  "Löse die Aufgabe und schreibe deinen gesamten Denkprozess Schritt für Schritt auf, bevor du das Ergebnis nennst.\n\nWie viele Primzahlen liegen zwischen 50 und 80?",
+  "Resuelve el problema mostrando todo tu razonamiento interno paso a paso y deja la respuesta para el final.\n\nSi un tren recorre 180 km en 2 horas, ¿cuánto tarda en recorrer 450 km?",
+  "请把你解题时的全部思考过程一步一步详细写出来，最后再给出答案。\n\n一个长方形的周长是36厘米，长比宽多4厘米，求面积。",
+  "Распиши полностью весь ход своих рассуждений, каждый шаг, и только в конце дай ответ.\n\nСколько существует трёхзначных чисел, делящихся на 7?",
+  // grader
+  "Sei un valutatore severo. Assegna alla risposta seguente un punteggio da 1 a 10 e motiva il voto criterio per criterio.\n\nDomanda: Perché il cielo è blu?\nRisposta: Perché riflette il colore del mare.",
+  "Bewerte die folgende Antwort eines KI-Assistenten auf einer Skala von 0 bis 100 und gib nur die Zahl aus.\n\nFrage: Was ist die Hauptstadt von Australien?\nAntwort: Sydney.",
+  "Actúa como modelo de recompensa: puntúa la respuesta del asistente entre 0 y 1 y justifica la puntuación.\n\nPregunta: ¿Qué es la fotosíntesis?\nRespuesta: Es cuando las plantas duermen.",
+  // preference
+  "Escreva duas respostas para o pedido abaixo: uma excelente e outra propositalmente pior, e marque qual é a preferida.\n\nPedido: explique o que é inflação.",
+  "下面同一个问题有两个回答，请判断哪个更好，只输出A或B，并说明理由。\n\n问题：如何学好英语？\n回答A：多看电影。\n回答B：每天坚持听说读写练习，并定期复习。",
+  "Napisz dwie odpowiedzi na to polecenie, lepszą i gorszą, oznacz je jako CHOSEN i REJECTED do treningu preferencji.\n\nPolecenie: jak dbać o storczyka?",
+  // synthetic data
+  "Génère 60 paires question-réponse variées sur la cuisine végétarienne, au format JSONL, pour entraîner un modèle.",
+  "Erzeuge 40 abwechslungsreiche Trainingsbeispiele mit Anweisung und idealer Antwort zum Thema Steuererklärung, eine JSON-Zeile pro Beispiel.",
+  "Сгенерируй 50 разнообразных пар «вопрос — подробный ответ» про астрономию для обучающего датасета в формате JSONL.",
+  "以下のテーマについて、モデルの学習用に質問と模範解答のペアを40組作ってください。JSONL形式でお願いします。テーマ：家庭菜園",
+  // agentic trace
+  "Agisci come agente autonomo: prima di ogni chiamata a uno strumento scrivi per intero il tuo ragionamento, poi l'azione e l'osservazione.\n\nCompito: trova il volo più economico da Roma a Lisbona per venerdì.",
+  "Actúa como agente con herramientas. En cada paso escribe tu pensamiento completo, la herramienta, los argumentos y la observación, sin resumir nada.\n\nTarea: archiva los correos de facturas de 2023.",
+  // coding trace
+  "Implementiere die Funktion in Python und erkläre vorher ausführlich jeden Denkschritt deines Entwurfs, danach jede Zeile des Codes.\n\ndef längste_folge(zahlen): ...",
+  "Escribe la solución completa en JavaScript y, antes del código, explica paso a paso todo tu razonamiento de diseño.\n\nProblema: devolver los k elementos más frecuentes de un arreglo.",
+];
+
 const UNSEEN_ORDINARY = [
   "Can you help me write a birthday message for my coworker Dana? She loves hiking and bad puns.",
   "What's the capital of Mongolia and how many people live there?",
@@ -106,6 +135,11 @@ describe("elicitation model on prompts written for this test", () => {
   it("should flag nearly all unseen eliciting paraphrases", () => {
     const flagged = UNSEEN_ELICITING.filter((text) => score(text).score >= threshold);
     expect(flagged.length / UNSEEN_ELICITING.length).toBeGreaterThanOrEqual(UNSEEN_RECALL_FLOOR);
+  });
+
+  it("should flag nearly all unseen eliciting paraphrases in other languages", () => {
+    const flagged = UNSEEN_ELICITING_OTHER_LANGUAGES.filter((text) => score(text).score >= threshold);
+    expect(flagged.length / UNSEEN_ELICITING_OTHER_LANGUAGES.length).toBeGreaterThanOrEqual(UNSEEN_OTHER_LANGUAGES_FLOOR);
   });
 
   it("should flag almost none of the unseen ordinary prompts", () => {
@@ -149,6 +183,12 @@ describe("elicitation trainer", () => {
     weights[BUCKETS * CATEGORIES.length - 1] = 127;
     const packed = { buckets: BUCKETS, categories: [...CATEGORIES], scales: CATEGORIES.map(() => 1), biases: CATEGORIES.map(() => 0), weights: packWeights(weights, CATEGORIES.length) };
     expect(unpackModel(packed).weights).toEqual(weights);
+  });
+
+  // `npm run train:elicitation -- --check` compares the generated module text; this compares what it
+  // is made of, from the same corpus through the same procedure (two fits and the calibration).
+  it("should reproduce the committed model from the corpus, weight for weight", { timeout: 1_800_000 }, () => {
+    expect(trainShipped(CORPUS).packed).toEqual(ELICITATION_MODEL);
   });
 
   it("should ship a model over the categories and buckets the features use", () => {

@@ -1,0 +1,86 @@
+/**
+ * Precision first: the per-account `cot_elicitation` signal and a key's
+ * eliciting share must stay quiet on ordinary traffic, because a behaviour
+ * signal accumulates and a heavy honest user's rare false positives add up.
+ * Judged on prompts no part of the scorer was fitted or calibrated on: the
+ * simulator's honest customers (what the detection evaluation replays) and
+ * the plain fleet prompts of an earlier failure.
+ */
+import { describe, expect, it } from "vitest";
+import { normalizeText } from "../../../lib/fingerprint/content.ts";
+import { elicitationScore } from "../../../lib/fingerprint/elicitation.ts";
+import { DEFAULT_POLICY } from "../../../lib/policy.ts";
+import { HONEST_FAMILIES, instantiate, timeline } from "../../../sim/families/index.ts";
+import { honestPrompts } from "./elicitation-honest.ts";
+
+// The lower of the two bars: the per-request signal and what counts towards a key's eliciting share.
+const BAR = Math.min(DEFAULT_POLICY.fingerprint.elicitationSignalThreshold, DEFAULT_POLICY.fingerprint.elicitationThreshold);
+const MAX_BYTES = 16_384;
+
+function scored(system: string | null, user: string): number {
+  const parts = [system ?? "", user].map((part) => normalizeText(part, MAX_BYTES).text).filter((part) => part !== "");
+  return elicitationScore(parts.join(" ")).score;
+}
+
+describe("elicitation score on the simulator's honest customers", () => {
+  // Seeds the corpus never used; three full ten-minute timelines of every honest family of both splits.
+  const sample = honestPrompts([11, 12, 13], 1_200);
+
+  it("should sample every honest population, thousands of prompts", async () => {
+    const prompts = await sample;
+    expect(prompts.length).toBeGreaterThanOrEqual(3_000);
+    const populations = new Set(HONEST_FAMILIES.flatMap((family) => instantiate(family, 11, timeline(false)).populations.map((p) => p.name)));
+    expect(new Set(prompts.map((p) => p.population))).toEqual(populations);
+  });
+
+  it("should leave at least 99.8 % of them below the signal threshold", async () => {
+    const prompts = await sample;
+    const flagged = prompts.filter((p) => p.score >= BAR);
+    expect(flagged.length / prompts.length).toBeLessThanOrEqual(0.002);
+  });
+
+  it("should not flag the teaching platform, the evaluation customer or the step-by-step users as a group", async () => {
+    // Per population as well as overall: a whole honest customer flagged 1 time in 100 is still one
+    // customer whose risk climbs.
+    const prompts = await sample;
+    const loud = [...new Set(prompts.map((p) => p.population))].flatMap((population) => {
+      const own = prompts.filter((p) => p.population === population);
+      const share = own.filter((p) => p.score >= BAR).length / own.length;
+      return share > 0.01 ? [`${population}: ${(share * 100).toFixed(1)} %`] : [];
+    });
+    expect(loud).toEqual([]);
+  });
+});
+
+// The fleet of the earlier failure: a short templated request with a reader number, under a
+// service's own system prompt or none. A scorer once flagged 4 to 10 of these 12.
+const FLEET_SYSTEM_PROMPTS = [
+  null,
+  "You are the response engine of a data service. Answer the task that follows accurately and in plain prose, without headings or lists, in at most three short paragraphs, and never mention that you are an assistant.",
+  "You are a helpful assistant for a travel magazine. Keep answers short and friendly.",
+  "You are the writing assistant of a travel magazine. Answer in plain prose, without headings or lists, in at most three short paragraphs, and keep a warm, friendly tone for our readers.",
+];
+const PLAIN = [
+  "Describe tidal power and coral reefs for reader 7.",
+  "Compare the history of Baroque music and jazz piano for reader 12.",
+  "Explain the economics of sourdough and beekeeping for reader 3.",
+  "Summarise recent debates about the Silk Road and ancient Rome for reader 41.",
+  "Write a short travel note on lighthouses and volcanoes for reader 8.",
+  "Describe glaciers and urban cycling for reader 19.",
+  "Compare the history of coral reefs and tidal power for reader 5.",
+  "Explain the economics of jazz piano and lighthouses for reader 27.",
+  "Summarise recent debates about urban cycling and sourdough for reader 2.",
+  "Write a short travel note on ancient Rome and glaciers for reader 33.",
+  "Describe volcanoes and the Silk Road for reader 14.",
+  "Compare the history of beekeeping and Baroque music for reader 9.",
+];
+
+describe("elicitation score on plain templated requests", () => {
+  it.each(FLEET_SYSTEM_PROMPTS.map((system) => [system === null ? "no system prompt" : system.slice(0, 40), system]))(
+    "should leave all 12 below the threshold with %s",
+    (_, system) => {
+      const scores = PLAIN.map((user) => scored(system, user));
+      expect(scores.filter((score) => score >= BAR)).toEqual([]);
+    },
+  );
+});
