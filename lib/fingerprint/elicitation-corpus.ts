@@ -4,9 +4,10 @@
  * drawn from one shared pool, placed as a prefix, a suffix or a system prompt,
  * and normalised exactly as the fingerprint normalises what it scores.
  *
- * The split is by whole phrasing family (families.json) for elicitation and by
- * template for ordinary prompts, so "held-out" means wording and style the
- * trainer never saw, not fresh samples of wording it did.
+ * The split is by whole phrasing family (families.json) for elicitation, and
+ * for ordinary prompts by template and by whole group (a group marked
+ * "split": "heldout"), so "held-out" means wording and style the trainer never
+ * saw, not fresh samples of wording it did.
  *
  * Pure and seeded: the same data and seed give the same examples everywhere.
  */

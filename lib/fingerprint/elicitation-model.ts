@@ -5,7 +5,7 @@
  * corpus sha256: 1d76573bb32aa4eefb4a7f86777bc28284c6a493116abb80c5ba799506e6c126
  * options: {"seed":17,"epochs":8,"refitEpochs":4,"learningRate":0.2,"l2":0.003,"positiveWeight":4,"hardNegativeWeight":4,"keepPerCategory":600}
  * corpus: {"seed":2026,"perPhrasing":24,"perTemplate":24}
- * calibration: every bias shifted by -2.022 so that at most 0.2 % of validation ordinary prompts and 2 % of hard ones reach 0.5
+ * calibration: signal threshold 0.85; every bias shifted by -2.022 so that at most 0.2 % of validation ordinary prompts and 2 % of hard ones reach 0.5
  */
 import type { PackedModel } from "./elicitation-features.ts";
 

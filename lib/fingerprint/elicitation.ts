@@ -9,8 +9,12 @@
  *   train:elicitation` from the corpus in data/elicitation): one logistic
  *   output per category over hashed word and character n-grams, fitted on
  *   some phrasing families and measured on others it never saw, so it holds
- *   up against wording no one wrote a rule for;
- * - phrase rules, kept where they add recall the model lacks (see RULES_KEPT).
+ *   up against wording no one wrote a rule for. Its biases are calibrated on
+ *   ordinary prompts it was not fitted on, so that 0.5 stands for a chosen
+ *   false-positive rate: precision first, because a key's eliciting share and
+ *   the per-account `cot_elicitation` signal both read this score, and a
+ *   signal that fires on ordinary traffic adds up on honest accounts;
+ * - phrase rules, kept where they add recall the model lacks (ELICITATION_RULES).
  * The score is the larger of the two; each names its reasons.
  */
 import type { Policy } from "../policy.ts";

@@ -11,15 +11,27 @@ import { normalizeText } from "../../../lib/fingerprint/content.ts";
 import { elicitationScore } from "../../../lib/fingerprint/elicitation.ts";
 import { DEFAULT_POLICY } from "../../../lib/policy.ts";
 import { HONEST_FAMILIES, instantiate, timeline } from "../../../sim/families/index.ts";
-import { honestPrompts } from "./elicitation-honest.ts";
+import { type HonestPrompt, honestPrompts } from "./elicitation-honest.ts";
 
-// The lower of the two bars: the per-request signal and what counts towards a key's eliciting share.
-const BAR = Math.min(DEFAULT_POLICY.fingerprint.elicitationSignalThreshold, DEFAULT_POLICY.fingerprint.elicitationThreshold);
+// The per-request signal's bar, and the lower one at which a request counts towards its keys' eliciting share.
+const SIGNAL = DEFAULT_POLICY.fingerprint.elicitationSignalThreshold;
+const SHARE = DEFAULT_POLICY.fingerprint.elicitationThreshold;
+// A key is "eliciting" from this share of its requests on.
+const ELICITING_KEY = DEFAULT_POLICY.clusters.elicitationShare;
 const MAX_BYTES = 16_384;
 
 function scored(system: string | null, user: string): number {
   const parts = [system ?? "", user].map((part) => normalizeText(part, MAX_BYTES).text).filter((part) => part !== "");
   return elicitationScore(parts.join(" ")).score;
+}
+
+/** Populations whose share of prompts at or above `bar` exceeds `most`, as readable lines. */
+function loudPopulations(prompts: readonly HonestPrompt[], bar: number, most: number): string[] {
+  return [...new Set(prompts.map((p) => p.population))].flatMap((population) => {
+    const own = prompts.filter((p) => p.population === population);
+    const share = own.filter((p) => p.score >= bar).length / own.length;
+    return share > most ? [`${population}: ${(share * 100).toFixed(1)} %`] : [];
+  });
 }
 
 describe("elicitation score on the simulator's honest customers", () => {
@@ -35,20 +47,21 @@ describe("elicitation score on the simulator's honest customers", () => {
 
   it("should leave at least 99.8 % of them below the signal threshold", async () => {
     const prompts = await sample;
-    const flagged = prompts.filter((p) => p.score >= BAR);
+    const flagged = prompts.filter((p) => p.score >= SIGNAL);
     expect(flagged.length / prompts.length).toBeLessThanOrEqual(0.002);
   });
 
-  it("should not flag the teaching platform, the evaluation customer or the step-by-step users as a group", async () => {
-    // Per population as well as overall: a whole honest customer flagged 1 time in 100 is still one
-    // customer whose risk climbs.
+  it("should leave every honest population below 1 % at the signal threshold", async () => {
+    // Per population as well as overall: one customer flagged 1 time in 50 is still a customer whose risk climbs.
     const prompts = await sample;
-    const loud = [...new Set(prompts.map((p) => p.population))].flatMap((population) => {
-      const own = prompts.filter((p) => p.population === population);
-      const share = own.filter((p) => p.score >= BAR).length / own.length;
-      return share > 0.01 ? [`${population}: ${(share * 100).toFixed(1)} %`] : [];
-    });
-    expect(loud).toEqual([]);
+    expect(loudPopulations(prompts, SIGNAL, 0.01)).toEqual([]);
+  });
+
+  it("should keep every honest population's eliciting share far from what makes a key eliciting", async () => {
+    // The teaching platform, the evaluation customer and the step-by-step users included: a tenth of the bar.
+    const prompts = await sample;
+    expect(loudPopulations(prompts, SHARE, ELICITING_KEY / 10)).toEqual([]);
+    expect(prompts.filter((p) => p.score >= SHARE).length / prompts.length).toBeLessThanOrEqual(0.01);
   });
 });
 
@@ -77,10 +90,10 @@ const PLAIN = [
 
 describe("elicitation score on plain templated requests", () => {
   it.each(FLEET_SYSTEM_PROMPTS.map((system) => [system === null ? "no system prompt" : system.slice(0, 40), system]))(
-    "should leave all 12 below the threshold with %s",
+    "should leave all 12 below both thresholds with %s",
     (_, system) => {
       const scores = PLAIN.map((user) => scored(system, user));
-      expect(scores.filter((score) => score >= BAR)).toEqual([]);
+      expect(scores.filter((score) => score >= SHARE)).toEqual([]);
     },
   );
 });
