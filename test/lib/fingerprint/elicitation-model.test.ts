@@ -16,22 +16,26 @@ import { elicitationScore } from "../../../lib/fingerprint/elicitation.ts";
 import { evaluate, TRAIN_OPTIONS, train, trainShipped } from "../../../lib/fingerprint/elicitation-train.ts";
 import { DEFAULT_POLICY } from "../../../lib/policy.ts";
 
-const CORPUS: CorpusData = { families, content, negatives, categories: [reasoning, grader, preference, synthetic, agentic, coding] };
+// In file-name order, as scripts/train-elicitation.ts reads data/elicitation/categories: the order of
+// the examples is part of what the trainer's seeded SGD sees.
+const CORPUS: CorpusData = { families, content, negatives, categories: [agentic, coding, grader, preference, reasoning, synthetic] };
 const threshold = DEFAULT_POLICY.fingerprint.elicitationThreshold;
-// Floors a few points under what the shipped model reaches on this sample, so a
-// retrain that loses ground fails here. The goal is 0.9 in every category at
-// ≤ 1 % false positives; reasoning_trace (0.68) and synthetic_data (0.59) are
-// furthest from it (see the training report for the families behind that).
+// Floors a few points under what the shipped model reaches on this sample (at the 0.5 that counts a
+// request towards its keys' eliciting share), so a retrain that loses ground fails here. Recall was
+// traded for precision: the model is calibrated to stay quiet on ordinary and hard-ordinary prompts,
+// and reasoning_trace (0.44) and synthetic_data (0.38) are furthest from a useful 0.9.
 const HELDOUT_RECALL_FLOOR: Record<(typeof CATEGORIES)[number], number> = {
-  reasoning_trace: 0.6,
-  grader: 0.85,
-  preference: 0.9,
-  synthetic_data: 0.5,
-  agentic_trace: 0.8,
-  coding_trace: 0.75,
+  reasoning_trace: 0.38,
+  grader: 0.45,
+  preference: 0.55,
+  synthetic_data: 0.32,
+  agentic_trace: 0.44,
+  coding_trace: 0.43,
 };
-const UNSEEN_RECALL_FLOOR = 0.8;
-const UNSEEN_OTHER_LANGUAGES_FLOOR = 0.8;
+// Reached: 12 of 18 in English, 9 of 19 in other languages (French, Italian, Portuguese, Polish and
+// Japanese have no positive phrasing in the corpus at all).
+const UNSEEN_RECALL_FLOOR = 0.6;
+const UNSEEN_OTHER_LANGUAGES_FLOOR = 0.4;
 const score = (text: string) => elicitationScore(normalizeText(text, 16_384).text);
 const judge = (text: string) => ({ score: elicitationScore(text).score, category: null });
 
@@ -55,15 +59,15 @@ describe("elicitation model on held-out phrasing families", () => {
   });
 
   it("should leave held-out ordinary prompts below the threshold", () => {
-    // Reached: 1.8 %, nearly all of it one Spanish/Russian/Chinese template group.
-    expect(evaluation.ordinaryFalsePositiveRate).toBeLessThanOrEqual(0.025);
+    // Reached: 0 of 1,100 held-out ordinary prompts, two whole held-out groups included.
+    expect(evaluation.ordinaryFalsePositiveRate).toBeLessThanOrEqual(0.002);
   });
 
   it("should leave most hard negatives (steps for learning, essay rubrics, tool agents) below the threshold", () => {
-    // Reached: 5.8 %, half of it two of the four held-out "compare two options" templates.
-    expect(evaluation.hardFalsePositiveRate).toBeLessThanOrEqual(0.08);
+    // Reached: 0 on this sample, 0.7 % on the training report's larger one (own-product QA, learners).
+    expect(evaluation.hardFalsePositiveRate).toBeLessThanOrEqual(0.01);
     const clean = evaluation.groups.filter((group) => group.hard && group.falsePositiveRate === 0);
-    expect(clean.length).toBeGreaterThanOrEqual(6);
+    expect(clean.length).toBeGreaterThanOrEqual(15);
   });
 });
 
