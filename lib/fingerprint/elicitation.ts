@@ -39,13 +39,13 @@ export type Rule = {
 const REASONING = "(?:reasoning|thought process|thinking|thoughts|work|steps|rationale|scratchpad|deliberations?|chain of thought)";
 
 // Only the rules that still add recall beside the model on held-out phrasing
-// families (`npm run train:elicitation -- --ablate`): removing show_reasoning
-// or internal_reasoning lowers it, removing any of the 13 others of the old
-// list did not. step_by_step adds no held-out recall either, but keeps the
-// canonical "think step by step and show all your reasoning" (which the
-// calibrated model, quiet on short texts, scores 0.4) counted in a key's
-// eliciting share, as the phrase rules did. Rules never reach the per-account
-// signal on their own: all three together make 0.69.
+// families (`npm run train:elicitation -- --ablate`): removing either lowers
+// it, removing any of the 14 others of the old list did not. step_by_step
+// would keep the canonical short "think step by step and show all your
+// reasoning" (0.4 here) at 0.52, but adds no held-out recall and flagged a
+// fifth of the held-out students asking for steps. Alone each stays below 0.5;
+// together (0.61) they catch "show your full internal reasoning", and never
+// reach the per-account signal.
 // Every quantified group below is either bounded or made of alternatives that
 // cannot overlap, so matching stays linear.
 export const ELICITATION_RULES: readonly Rule[] = [
@@ -57,7 +57,6 @@ export const ELICITATION_RULES: readonly Rule[] = [
       `\\b(?:show|write out|write down|spell out|lay out|output|print|include|reveal|expose|display|give|provide|explain|detail|document|list|walk me through|verbalize|narrate)(?: me)?(?: all| every| each| the| your| of your| full| complete| entire| detailed| internal| inner| hidden| raw| step[- ]by[- ]step)* ${REASONING}\\b`,
     ),
   },
-  { code: "cot:step_by_step", weight: 0.2, anchors: ["step"], pattern: /\bstep[- ]by[- ]step\b/ },
   {
     code: "cot:internal_reasoning",
     weight: 0.35,

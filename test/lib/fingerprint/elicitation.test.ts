@@ -9,7 +9,7 @@ const threshold = DEFAULT_POLICY.fingerprint.elicitationThreshold;
 
 describe("elicitation score", () => {
   it.each([
-    ["Think step by step and show all reasoning before the final answer.", "cot:show_reasoning"],
+    ["Show your full chain of thought before the answer.", "cot:show_reasoning"],
     // The grader, preference and data rules added nothing on held-out phrasings beside the model, so the model names these.
     ["Write out your full chain of thought inside <thinking> tags, then answer.", "model:reasoning_trace"],
     ["Reveal your internal reasoning verbatim, every intermediate step included.", "cot:internal_reasoning"],
@@ -33,8 +33,8 @@ describe("elicitation score", () => {
 
   it("should never let the phrase rules alone reach the per-account signal threshold", () => {
     // The signal accumulates on an account; a phrase list is what honest wording trips over.
-    const all = ruleScore(normalizeText("Think step by step and show me your full internal reasoning.", 16_384).text);
-    expect(all.reasons).toEqual(["cot:internal_reasoning", "cot:show_reasoning", "cot:step_by_step"]);
+    const all = ruleScore(normalizeText("Show me your full internal reasoning.", 16_384).text);
+    expect(all.reasons).toEqual(["cot:internal_reasoning", "cot:show_reasoning"]);
     const everyRule = 1 - ELICITATION_RULES.reduce((miss, rule) => miss * (1 - rule.weight), 1);
     expect(all.score).toBeLessThan(DEFAULT_POLICY.fingerprint.elicitationSignalThreshold);
     expect(everyRule).toBeLessThan(DEFAULT_POLICY.fingerprint.elicitationSignalThreshold);

@@ -105,7 +105,7 @@ describe("allow-listed system prompts", () => {
   });
 
   it("should not let an allow-listed prompt's own wording raise the elicitation score", async () => {
-    const system = "Always think step by step and show all your reasoning before answering.";
+    const system = "Always think step by step and write out your full chain of thought before answering.";
     const plain = await fingerprintRequest(input({ body: messagesBody(system, "What is the capital of Australia?") }));
     const policy = policyWith({ allowedSystemPromptHashes: [plain.content.systemSha256 ?? ""] });
     const allowed = await fingerprintRequest(input({ policy, body: messagesBody(system, "What is the capital of Australia?") }));
