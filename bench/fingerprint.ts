@@ -3,8 +3,15 @@
  * Targets: p50 ≤ 0.3 ms at 16 KB; 1 MB no slower than 2× 16 KB (content work
  * is bounded by policy.fingerprint.maxContentBytes, default 16 KB).
  *
+ * The elicitation scorer alone, on 16 KB of normalised text: model + rules as
+ * the fingerprint runs it, and each part. Target: ≤ 0.1 ms.
+ *
  * Prints one JSON line per case: {"name","p50_ms","p99_ms","iterations"}.
  */
+import { normalizeText } from "../lib/fingerprint/content.ts";
+import { elicitationScore, modelScore, ruleScore } from "../lib/fingerprint/elicitation.ts";
+import { unpackModel } from "../lib/fingerprint/elicitation-features.ts";
+import { ELICITATION_MODEL } from "../lib/fingerprint/elicitation-model.ts";
 import { fingerprintRequest, type FingerprintInput } from "../lib/fingerprint/index.ts";
 import { DEFAULT_POLICY } from "../lib/policy.ts";
 import { AWS_NODE_CF, NODE_SDK_HEADERS } from "../test/lib/fingerprint/helpers.ts";
@@ -64,8 +71,35 @@ async function measure(name: string, bytes: number, iterations: number): Promise
   return { name, p50_ms: round(percentile(samples, 0.5)), p99_ms: round(percentile(samples, 0.99)), iterations };
 }
 
+function measureSync(name: string, run: (i: number) => unknown, iterations: number): BenchResult {
+  for (let i = 0; i < Math.min(500, iterations); i++) run(i);
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const start = performance.now();
+    run(i);
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  return { name, p50_ms: round(percentile(samples, 0.5)), p99_ms: round(percentile(samples, 0.99)), iterations };
+}
+
+function benchElicitation(): BenchResult[] {
+  const texts = Array.from({ length: 8 }, (_, salt) => normalizeText(textOf([...SYSTEM_SENTENCES, ...USER_SENTENCES], 16 * 1024, salt), 16 * 1024).text);
+  const model = unpackModel(ELICITATION_MODEL);
+  const pick = (i: number) => texts[i % texts.length] ?? "";
+  return [
+    measureSync("elicitation/16kb", (i) => elicitationScore(pick(i)), 5000),
+    measureSync("elicitation-model/16kb", (i) => modelScore(model, pick(i)), 5000),
+    measureSync("elicitation-rules/16kb", (i) => ruleScore(pick(i)), 5000),
+  ];
+}
+
 export async function benchFingerprint(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
+  for (const result of benchElicitation()) {
+    console.log(JSON.stringify(result));
+    results.push(result);
+  }
   for (const [name, bytes, iterations] of [
     ["fingerprint/1kb", 1024, 5000],
     ["fingerprint/16kb", 16 * 1024, 3000],

@@ -401,11 +401,13 @@ export const policySchema = z.strictObject({
     /** Elicitation score (0..1) from which a prompt counts as chain-of-thought elicitation. */
     elicitationThreshold: z._default(share, 0.5),
     /**
-     * Score from which one request adds the `cot_elicitation` risk signal to its own account. A behaviour
-     * signal accumulates, so an operator may set it above elicitationThreshold (which judges keys'
-     * eliciting share) to keep a heavy honest user's rare false positives from adding up.
+     * Score from which one request adds the `cot_elicitation` risk signal to its own account. Above
+     * elicitationThreshold because a behaviour signal accumulates: a heavy honest user's rare false
+     * positives must not add up to a degrade. 0.85 is the lowest point at which the scorer's validation
+     * ordinary prompts fire at most 0.1 % and its hard ones (tutors, own-product QA, homework) 0.5 %
+     * (`npm run train:elicitation` prints it); keys' eliciting share is judged at elicitationThreshold.
      */
-    elicitationSignalThreshold: z._default(share, 0.5),
+    elicitationSignalThreshold: z._default(share, 0.85),
   }),
   clusters: section({
     /** Cluster collectors; accounts report to `hash(account) mod shards` (more collectors = less load per object). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { normalizeText } from "../../../lib/fingerprint/content.ts";
-import { elicitationScore, isAllowedSystemPrompt } from "../../../lib/fingerprint/elicitation.ts";
+import { ELICITATION_RULES, elicitationScore, isAllowedSystemPrompt, ruleScore } from "../../../lib/fingerprint/elicitation.ts";
 import { DEFAULT_POLICY } from "../../../lib/policy.ts";
 import { DISTINCT_PROMPTS, policyWith } from "./helpers.ts";
 
@@ -9,13 +9,13 @@ const threshold = DEFAULT_POLICY.fingerprint.elicitationThreshold;
 
 describe("elicitation score", () => {
   it.each([
-    ["Think step by step and show all reasoning before the final answer.", "cot:show_reasoning"],
-    ["Write out your full chain of thought inside <thinking> tags, then answer.", "cot:chain_of_thought"],
+    ["Show your full chain of thought before the answer.", "cot:show_reasoning"],
+    // The grader, preference and data rules added nothing on held-out phrasings beside the model, so the model names these.
+    ["Write out your full chain of thought inside <thinking> tags, then answer.", "model:reasoning_trace"],
     ["Reveal your internal reasoning verbatim, every intermediate step included.", "cot:internal_reasoning"],
-    ["You are an impartial judge acting as a reward model. Use the rubric to score each response on a scale of 1 to 10.", "grader:role"],
-    ["You are a judge. Which response is better? Label the chosen response and the rejected one; we collect preference data.", "grader:preference"],
-    ["Generate 50 diverse examples in JSONL format for fine-tuning a smaller model.", "data:n_examples"],
-    ['Produce a training dataset; each line {"prompt": "…", "completion": "…"} for SFT of our own model.', "data:io_schema"],
+    ["You are an impartial judge acting as a reward model. Use the rubric to score each response on a scale of 1 to 10.", "model:grader"],
+    ["You are a judge. Which response is better? Label the chosen response and the rejected one; we collect preference data.", "model:preference"],
+    ["Generate 50 diverse examples in JSONL format for fine-tuning a smaller model.", "model:synthetic_data"],
   ])("should score %j at or above the threshold", (text, reason) => {
     const result = score(text);
     expect(result.score).toBeGreaterThanOrEqual(threshold);
@@ -29,6 +29,15 @@ describe("elicitation score", () => {
 
   it("should score ordinary prompts below the threshold", () => {
     for (const prompt of DISTINCT_PROMPTS) expect(score(prompt).score).toBeLessThan(threshold);
+  });
+
+  it("should never let the phrase rules alone reach the per-account signal threshold", () => {
+    // The signal accumulates on an account; a phrase list is what honest wording trips over.
+    const all = ruleScore(normalizeText("Show me your full internal reasoning.", 16_384).text);
+    expect(all.reasons).toEqual(["cot:internal_reasoning", "cot:show_reasoning"]);
+    const everyRule = 1 - ELICITATION_RULES.reduce((miss, rule) => miss * (1 - rule.weight), 1);
+    expect(all.score).toBeLessThan(DEFAULT_POLICY.fingerprint.elicitationSignalThreshold);
+    expect(everyRule).toBeLessThan(DEFAULT_POLICY.fingerprint.elicitationSignalThreshold);
   });
 
   it("should be 0 with no reasons for empty text", () => {
@@ -47,7 +56,7 @@ describe("elicitation score", () => {
 
   it("should return a score in [0, 1] with two decimals", () => {
     const { score: value } = score("chain of thought, reward model, rubric, JSONL, fine-tuning, training data, show your reasoning");
-    expect(value).toBeGreaterThan(0.9);
+    expect(value).toBeGreaterThanOrEqual(threshold);
     expect(value).toBeLessThanOrEqual(1);
     expect(Math.round(value * 100) / 100).toBe(value);
   });

@@ -105,12 +105,15 @@ describe("allow-listed system prompts", () => {
   });
 
   it("should not let an allow-listed prompt's own wording raise the elicitation score", async () => {
-    const system = "Always think step by step and show all your reasoning before answering.";
+    const system = "Always think step by step and write out your full chain of thought before answering.";
     const plain = await fingerprintRequest(input({ body: messagesBody(system, "What is the capital of Australia?") }));
     const policy = policyWith({ allowedSystemPromptHashes: [plain.content.systemSha256 ?? ""] });
     const allowed = await fingerprintRequest(input({ policy, body: messagesBody(system, "What is the capital of Australia?") }));
+    // The model never says exactly 0, so "not raised" means: scored as if the user had sent no system prompt.
+    const alone = await fingerprintRequest(input({ body: messagesBody(undefined, "What is the capital of Australia?") }));
     expect(plain.elicitation.score).toBeGreaterThanOrEqual(0.5);
-    expect(allowed.elicitation.score).toBe(0);
+    expect(allowed.elicitation).toEqual(alone.elicitation);
+    expect(allowed.elicitation.score).toBeLessThan(0.5);
   });
 });
 

@@ -1,0 +1,266 @@
+/**
+ * What the elicitation model sees, and how its weights are stored.
+ *
+ * Features are hashed into BUCKETS slots and counted once per text (presence,
+ * not frequency, so repeating a phrase 200 times weighs what saying it once does):
+ * - word unigrams and bigrams over the whole text, and the same over word
+ *   stems (a word's first five characters); a CJK character counts as a word,
+ *   since those scripts have no spaces;
+ * - character 3-, 4- and 5-grams over the first and last CHAR_WINDOW
+ *   characters only, which is where a fixed instruction sits (system prompt,
+ *   prefix, suffix) and what keeps 16 KB within budget. An instruction buried
+ *   mid-text is still seen through its words.
+ *
+ * Weights: one int8 per (bucket, category) and one scale and bias per
+ * category, stored sparse (varint bucket deltas + int8) in base64.
+ */
+
+export const CATEGORIES = ["reasoning_trace", "grader", "preference", "synthetic_data", "agentic_trace", "coding_trace"] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+// 2^18: a long text's unseen n-grams must rarely land on a bucket the model weighs; at 2^16 a 16 KB prompt
+// of ordinary words hit hundreds, and their noise alone could cross the threshold.
+export const BUCKET_BITS = 18;
+export const BUCKETS = 1 << BUCKET_BITS;
+const MASK = BUCKETS - 1;
+// 2 KB at each end: char n-grams cost three hashes per character, words one per ~6.
+export const CHAR_WINDOW = 1024;
+
+const SEED_UNIGRAM = 0x1b873593;
+const SEED_BIGRAM = 0x5bd1e995;
+const SEED_STEM = 0x3c6ef372;
+const SEED_STEM_BIGRAM = 0xa54ff53a;
+const SEED_CHAR3 = 0x68e31da4;
+const SEED_CHAR4 = 0x7feb352d;
+const SEED_CHAR5 = 0x846ca68b;
+const PRIME = 0x01000193;
+const STEM_CHARS = 5;
+const ZERO = Math.imul(0x811c9dc5 ^ 0x30, PRIME);
+
+/** murmur3's finaliser: spreads every input bit over the bucket bits. */
+function bucketOf(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h & MASK;
+}
+
+// ASCII answered by a table: the word loop visits every character of 16 KB.
+const ASCII_WORD = new Uint8Array(128);
+for (let code = 0x61; code <= 0x7a; code++) ASCII_WORD[code] = 1;
+for (let code = 0x30; code <= 0x39; code++) ASCII_WORD[code] = 1;
+
+function isWordChar(code: number): boolean {
+  if (code < 0x80) return ASCII_WORD[code] === 1;
+  return code >= 0xc0 && !isCjk(code) && !isPunctuationBlock(code);
+}
+
+function isCjk(code: number): boolean {
+  return (code >= 0x3040 && code <= 0x9fff) || (code >= 0xac00 && code <= 0xd7af) || (code >= 0xf900 && code <= 0xfaff);
+}
+
+// General punctuation, CJK symbols and full-width forms break words like ASCII punctuation does.
+function isPunctuationBlock(code: number): boolean {
+  return (code >= 0x2000 && code <= 0x206f) || (code >= 0x3000 && code <= 0x303f) || (code >= 0xff00 && code <= 0xffef);
+}
+
+let buffer = new Int32Array(4096);
+
+/**
+ * The buckets of every feature of `text` (normalised), duplicates included, in
+ * a shared buffer valid until the next call; returns [buffer, count].
+ */
+export function featureBuckets(text: string): [Int32Array, number] {
+  const length = text.length;
+  const bound = 4 * length + 3 * Math.min(length, 2 * CHAR_WINDOW) + 8;
+  if (buffer.length < bound) buffer = new Int32Array(bound);
+  const out = buffer;
+  let count = 0;
+
+  // Words: FNV-1a per token; a bigram mixes the previous token's hash with this
+  // one's. A word's first STEM_CHARS characters are a second, coarser token
+  // ("reasoning", "reasons" → "reaso"), with bigrams of their own.
+  let word = 0x811c9dc5;
+  let stem = 0;
+  let chars = 0;
+  let previous = 0;
+  let previousStem = 0;
+  for (let i = 0; i <= length; i++) {
+    const code = i < length ? text.charCodeAt(i) : 0x20;
+    if (isWordChar(code)) {
+      word = Math.imul(word ^ code, PRIME);
+      if (++chars === STEM_CHARS) stem = word;
+      continue;
+    }
+    if (chars > 0) {
+      if (chars <= STEM_CHARS) stem = word;
+      // Digit runs are all "0" after normalising: as a word it says nothing but "a number was here".
+      if (word !== ZERO) count = emitWord(out, count, word, stem, chars > STEM_CHARS, previous, previousStem);
+      previous = word;
+      previousStem = stem;
+      word = 0x811c9dc5;
+      chars = 0;
+    }
+    if (isCjk(code)) {
+      const single = Math.imul(0x811c9dc5 ^ code, PRIME);
+      count = emitWord(out, count, single, single, false, previous, previousStem);
+      previous = single;
+      previousStem = single;
+    } else if (code !== 0x20) {
+      // Punctuation ends a phrase: no bigram spans it.
+      previous = 0;
+      previousStem = 0;
+    }
+  }
+
+  count = charGrams(text, 0, Math.min(length, CHAR_WINDOW), out, count);
+  if (length > CHAR_WINDOW) count = charGrams(text, Math.max(CHAR_WINDOW, length - CHAR_WINDOW), length, out, count);
+  return [out, count];
+}
+
+function emitWord(out: Int32Array, count: number, word: number, stem: number, longer: boolean, previous: number, previousStem: number): number {
+  let n = count;
+  out[n++] = bucketOf(word ^ SEED_UNIGRAM);
+  if (longer) out[n++] = bucketOf(stem ^ SEED_STEM);
+  if (previous !== 0) {
+    out[n++] = bucketOf(Math.imul(previous, 0x9e3779b1) ^ word ^ SEED_BIGRAM);
+    out[n++] = bucketOf(Math.imul(previousStem, 0x9e3779b1) ^ stem ^ SEED_STEM_BIGRAM);
+  }
+  return n;
+}
+
+function charGrams(text: string, start: number, end: number, out: Int32Array, count: number): number {
+  // c0 is the newest character; a gram is only taken once all its characters lie in [start, end).
+  let c1 = 0;
+  let c2 = 0;
+  let c3 = 0;
+  let c4 = 0;
+  for (let i = start; i < end; i++) {
+    const c0 = text.charCodeAt(i);
+    const seen = i - start;
+    if (seen >= 2) {
+      const h3 = Math.imul(Math.imul(c2, PRIME) ^ c1, PRIME) ^ c0;
+      out[count++] = bucketOf(h3 ^ SEED_CHAR3);
+      if (seen >= 3) {
+        const h4 = Math.imul(Math.imul(c3, PRIME) ^ h3, PRIME);
+        out[count++] = bucketOf(h4 ^ SEED_CHAR4);
+        if (seen >= 4) out[count++] = bucketOf(Math.imul(Math.imul(c4, PRIME) ^ h4, PRIME) ^ SEED_CHAR5);
+      }
+    }
+    c4 = c3;
+    c3 = c2;
+    c2 = c1;
+    c1 = c0;
+  }
+  return count;
+}
+
+/** A model as shipped: per category a scale and a bias, and the sparse int8 weights of every category in base64. */
+export type PackedModel = {
+  buckets: number;
+  categories: readonly string[];
+  scales: readonly number[];
+  biases: readonly number[];
+  weights: string;
+};
+
+/** Weights laid out bucket-major: weights[bucket * categories + category]. */
+export type Model = {
+  categories: readonly Category[];
+  scales: Float64Array;
+  biases: Float64Array;
+  weights: Int8Array;
+};
+
+/** Sparse int8 weights, category by category: a varint count, then (varint bucket delta, int8 weight) pairs. */
+export function packWeights(weights: Int8Array, categoryCount: number): string {
+  const bytes: number[] = [];
+  const varint = (value: number) => {
+    let v = value;
+    while (v >= 0x80) {
+      bytes.push((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    bytes.push(v);
+  };
+  const buckets = weights.length / categoryCount;
+  for (let c = 0; c < categoryCount; c++) {
+    const kept: number[] = [];
+    for (let b = 0; b < buckets; b++) if (weights[b * categoryCount + c] !== 0) kept.push(b);
+    varint(kept.length);
+    let last = 0;
+    for (const b of kept) {
+      varint(b - last);
+      last = b;
+      bytes.push((weights[b * categoryCount + c] ?? 0) & 0xff);
+    }
+  }
+  return toBase64(Uint8Array.from(bytes));
+}
+
+export function unpackModel(packed: PackedModel): Model {
+  if (packed.buckets !== BUCKETS) throw new Error(`elicitation model has ${packed.buckets} buckets, features use ${BUCKETS}: retrain`);
+  const categories = packed.categories.map((name) => {
+    const category = CATEGORIES.find((known) => known === name);
+    if (category === undefined) throw new Error(`elicitation model: unknown category ${name}`);
+    return category;
+  });
+  const k = categories.length;
+  const weights = new Int8Array(BUCKETS * k);
+  const bytes = fromBase64(packed.weights);
+  let pos = 0;
+  const varint = () => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = bytes[pos++] ?? 0;
+      value |= (byte & 0x7f) << shift;
+      if (byte < 0x80) return value >>> 0;
+      shift += 7;
+    }
+  };
+  for (let c = 0; c < k; c++) {
+    const kept = varint();
+    let bucket = 0;
+    for (let i = 0; i < kept; i++) {
+      bucket += varint();
+      weights[bucket * k + c] = ((bytes[pos++] ?? 0) << 24) >> 24;
+    }
+  }
+  return { categories, scales: Float64Array.from(packed.scales), biases: Float64Array.from(packed.biases), weights };
+}
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+// Decoding runs once per isolate start, over ~24 KB: a table, not indexOf per character.
+const SEXTET = new Uint8Array(128);
+for (let i = 0; i < ALPHABET.length; i++) SEXTET[ALPHABET.charCodeAt(i)] = i;
+
+function toBase64(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += ALPHABET.charAt((n >> 18) & 63) + ALPHABET.charAt((n >> 12) & 63);
+    out += i + 1 < bytes.length ? ALPHABET.charAt((n >> 6) & 63) : "=";
+    out += i + 2 < bytes.length ? ALPHABET.charAt(n & 63) : "=";
+  }
+  return out;
+}
+
+function fromBase64(text: string): Uint8Array {
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let pos = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | (SEXTET[clean.charCodeAt(i) & 0x7f] ?? 0);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[pos++] = (value >> bits) & 0xff;
+    }
+  }
+  return out;
+}
