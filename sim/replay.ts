@@ -57,15 +57,9 @@ export type ReplayResults = {
   firstTransportError: string | null;
 };
 
-// Sleeping for less than this costs more in timer overhead than it buys in pacing accuracy.
-const MIN_SLEEP_MS = 2;
-
-export async function replay(gen: Generated, options: ReplayOptions): Promise<ReplayResults> {
-  const { schedule, scenario } = gen;
-  const n = schedule.count;
-  const factor = scenario.timeCompression;
-  const { clock, transport } = options;
-  const results: ReplayResults = {
+/** Results for n scheduled requests before any was sent: no status, no tokens (-1), no request id. */
+export function emptyResults(n: number): ReplayResults {
+  return {
     count: n,
     sentAt: new Float64Array(n),
     latencyMs: new Float32Array(n),
@@ -79,6 +73,17 @@ export async function replay(gen: Generated, options: ReplayOptions): Promise<Re
     transportErrors: 0,
     firstTransportError: null,
   };
+}
+
+// Sleeping for less than this costs more in timer overhead than it buys in pacing accuracy.
+const MIN_SLEEP_MS = 2;
+
+export async function replay(gen: Generated, options: ReplayOptions): Promise<ReplayResults> {
+  const { schedule, scenario } = gen;
+  const n = schedule.count;
+  const factor = scenario.timeCompression;
+  const { clock, transport } = options;
+  const results = emptyResults(n);
   const start = clock.now();
   let inFlight = 0;
   let done = 0;

@@ -38,33 +38,42 @@ export function compact(value: number): string {
   return `${+value.toFixed(abs < 10 && abs % 1 !== 0 ? 1 : 0)}`;
 }
 
-export function lineChart(o: ChartOptions): string {
-  const width = o.width ?? 760;
-  const height = o.height ?? 300;
-  const pad = { left: 64, right: 16, top: 36, bottom: 64 };
-  const plotW = width - pad.left - pad.right;
-  const plotH = height - pad.top - pad.bottom;
-  const xMin = o.x[0] ?? 0;
-  const xMax = Math.max(xMin + 1, o.x[o.x.length - 1] ?? 1);
+const PAD = { left: 64, right: 16, top: 36, bottom: 64 } as const;
+
+type Frame = { parts: string[]; plotW: number; plotH: number; sy: (y: number) => number };
+
+/** The chart's box, title and y axis (gridlines and labels from 0 to a round top above every value). */
+function frame(title: string, width: number, height: number, series: readonly { values: readonly number[] }[]): Frame {
+  const plotW = width - PAD.left - PAD.right;
+  const plotH = height - PAD.top - PAD.bottom;
   let yMax = 0;
-  for (const s of o.series) for (const v of s.values) if (Number.isFinite(v) && v > yMax) yMax = v;
+  for (const s of series) for (const v of s.values) if (Number.isFinite(v) && v > yMax) yMax = v;
   const yStep = niceStep(yMax || 1, 5);
   const yTop = Math.max(yStep, Math.ceil((yMax || 1) / yStep) * yStep);
-  const sx = (x: number) => pad.left + ((x - xMin) / (xMax - xMin)) * plotW;
-  const sy = (y: number) => pad.top + plotH - (y / yTop) * plotH;
-  const parts: string[] = [];
-  parts.push(
+  const sy = (y: number) => PAD.top + plotH - (y / yTop) * plotH;
+  const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${pad.left}" y="20" font-size="14" font-weight="600" fill="#111">${escapeXml(o.title)}</text>`,
-  );
+    `<text x="${PAD.left}" y="20" font-size="14" font-weight="600" fill="#111">${escapeXml(title)}</text>`,
+  ];
   for (let y = 0; y <= yTop + yStep / 2; y += yStep) {
     const py = sy(y).toFixed(1);
     parts.push(
-      `<line x1="${pad.left}" x2="${pad.left + plotW}" y1="${py}" y2="${py}" stroke="#e5e7eb"/>`,
-      `<text x="${pad.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle" fill="#555">${compact(y)}</text>`,
+      `<line x1="${PAD.left}" x2="${PAD.left + plotW}" y1="${py}" y2="${py}" stroke="#e5e7eb"/>`,
+      `<text x="${PAD.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle" fill="#555">${compact(y)}</text>`,
     );
   }
+  return { parts, plotW, plotH, sy };
+}
+
+export function lineChart(o: ChartOptions): string {
+  const width = o.width ?? 760;
+  const height = o.height ?? 300;
+  const pad = PAD;
+  const { parts, plotW, plotH, sy } = frame(o.title, width, height, o.series);
+  const xMin = o.x[0] ?? 0;
+  const xMax = Math.max(xMin + 1, o.x[o.x.length - 1] ?? 1);
+  const sx = (x: number) => pad.left + ((x - xMin) / (xMax - xMin)) * plotW;
   const xStep = niceStep(xMax - xMin, 8);
   for (let x = Math.ceil(xMin / xStep) * xStep; x <= xMax + 1e-9; x += xStep) {
     const px = sx(x).toFixed(1);
@@ -127,28 +136,10 @@ export type BarChartOptions = {
 export function barChart(o: BarChartOptions): string {
   const width = o.width ?? 760;
   const height = o.height ?? 280;
-  const pad = { left: 64, right: 16, top: 36, bottom: 64 };
-  const plotW = width - pad.left - pad.right;
-  const plotH = height - pad.top - pad.bottom;
-  let yMax = 0;
-  for (const s of o.series) for (const v of s.values) if (Number.isFinite(v) && v > yMax) yMax = v;
-  const yStep = niceStep(yMax || 1, 5);
-  const yTop = Math.max(yStep, Math.ceil((yMax || 1) / yStep) * yStep);
+  const pad = PAD;
+  const { parts, plotW, plotH, sy } = frame(o.title, width, height, o.series);
   const groupW = plotW / Math.max(1, o.groups.length);
   const barW = (groupW * 0.8) / Math.max(1, o.series.length);
-  const sy = (y: number) => pad.top + plotH - (y / yTop) * plotH;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${pad.left}" y="20" font-size="14" font-weight="600" fill="#111">${escapeXml(o.title)}</text>`,
-  ];
-  for (let y = 0; y <= yTop + yStep / 2; y += yStep) {
-    const py = sy(y).toFixed(1);
-    parts.push(
-      `<line x1="${pad.left}" x2="${pad.left + plotW}" y1="${py}" y2="${py}" stroke="#e5e7eb"/>`,
-      `<text x="${pad.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle" fill="#555">${compact(y)}</text>`,
-    );
-  }
   o.groups.forEach((label, g) => {
     const x0 = pad.left + g * groupW + groupW * 0.1;
     o.series.forEach((s, k) => {

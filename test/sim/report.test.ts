@@ -21,7 +21,7 @@ import {
 } from "../../sim/metrics.ts";
 import { doLoadModel } from "../../sim/model.ts";
 import { simulationPolicy } from "../../sim/policy.ts";
-import type { ReplayResults } from "../../sim/replay.ts";
+import { emptyResults, type ReplayResults } from "../../sim/replay.ts";
 import { explainRise, renderHtml, summaryParagraph } from "../../sim/report.ts";
 import { parseScenario, type Targets } from "../../sim/scenario.ts";
 
@@ -115,20 +115,7 @@ async function synthetic(answer: (i: number, attack: boolean, expected: number) 
   });
   const gen: Generated = await generate(scenario, "reporttest");
   const n = gen.schedule.count;
-  const results: ReplayResults = {
-    count: n,
-    sentAt: new Float64Array(n),
-    latencyMs: new Float32Array(n),
-    status: new Uint16Array(n),
-    outputTokens: new Int32Array(n).fill(-1),
-    expectedTokens: new Int32Array(n),
-    requestIds: new Array<string | null>(n).fill(null),
-    wallMs: 10_000,
-    maxLagMs: 0,
-    tasks: {},
-    transportErrors: 0,
-    firstTransportError: null,
-  };
+  const results: ReplayResults = { ...emptyResults(n), wallMs: 10_000 };
   const decisions = new Map<string, DecisionInfo>();
   for (let i = 0; i < n; i++) {
     results.sentAt[i] = (gen.schedule.at[i] ?? 0) / scenario.timeCompression;
