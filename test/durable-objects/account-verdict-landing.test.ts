@@ -1,0 +1,36 @@
+/**
+ * Where a confirmed verdict lands by elicitation alone (no shared band or wrapper), the request must be as
+ * clearly eliciting as the per-account cot_elicitation signal asks: landing adds cluster_verdict, a heavier
+ * step than the signal, and an honest prompt reaches the key's 0.5 mark several times as often as 0.85.
+ */
+import { describe, expect, it } from "vitest";
+import type { CachedVerdict } from "../../lib/decision.ts";
+import { unique } from "../helpers.ts";
+import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
+
+function onPrefix(id: string, policy: ReturnType<typeof testPolicy>, key: string, elicitation: number, verdicts: CachedVerdict[]) {
+  const base = admitRequest(id, policy);
+  return { ...base, fingerprint: { ...base.fingerprint, keys: [key], elicitation }, verdicts };
+}
+
+describe("a verdict landing by elicitation", () => {
+  it("Should land on a request scoring at the signal threshold, not on one only past the key's eliciting mark", async () => {
+    const policy = testPolicy({}, { requests: 1_000 });
+    expect(policy.fingerprint.elicitationThreshold).toBeLessThan(policy.fingerprint.elicitationSignalThreshold);
+    // A network key (not broad): elicitation alone may carry its verdict.
+    const key = `prefix:${unique("net")}`;
+    const confirmed: CachedVerdict = {
+      cluster: key, verdict: "confirmed", capPerWindow: 5, reasons: [], decidedAt: Date.now() - 1_000,
+      signature: { bands: ["tpl:0:aaaa", "tpl:1:bbbb"], eliciting: true },
+    };
+    const between = (policy.fingerprint.elicitationThreshold + policy.fingerprint.elicitationSignalThreshold) / 2;
+
+    const honest = newAccount();
+    const spared = await honest.stub.admit(onPrefix(honest.id, policy, key, between, [confirmed]));
+    expect(spared.reasons).not.toContain("cluster.confirmed");
+
+    const member = newAccount();
+    const landed = await member.stub.admit(onPrefix(member.id, policy, key, policy.fingerprint.elicitationSignalThreshold, [confirmed]));
+    expect(landed.reasons).toContain("cluster.confirmed");
+  });
+});
