@@ -5,9 +5,7 @@
  * whatever the machine's speed: the judgement accounts for every request the
  * generator labelled, and the gateway answered every one of them.
  */
-import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
-import { clusterCollectorName } from "../../lib/names.ts";
 import { judge } from "../../sim/detection.ts";
 import { CAMPAIGN_FAMILIES, evalRun } from "../../sim/families/index.ts";
 import { generate } from "../../sim/generate.ts";
@@ -17,7 +15,7 @@ import { simulationPolicy } from "../../sim/policy.ts";
 import { realClock, replay } from "../../sim/replay.ts";
 import { parseScenario } from "../../sim/scenario.ts";
 import { admin } from "../helpers.ts";
-import { inProcess } from "./in-process.ts";
+import { flushCollectorsTask, inProcess } from "./in-process.ts";
 
 describe("eval:detection: one family in-process", () => {
   afterAll(async () => {
@@ -46,19 +44,12 @@ describe("eval:detection: one family in-process", () => {
       const body = (await res.json()) as { clusters: { id: string; type: string; sharedKeys: string[] | null }[] };
       polls.push({ atWallMs, confirmed: body.clusters.flatMap((c) => (c.type === "key" ? [c.id] : [c.id, ...(c.sharedKeys ?? [])])) });
     };
-    const shards = sim.policy.clusters.shards;
     const results = await replay(gen, {
       transport: inProcess,
       clock: realClock,
       concurrency: scenario.concurrency,
       tasks: [
-        {
-          name: "flush collectors",
-          everyMs: sim.policy.clusters.reportIntervalSeconds * 1000,
-          run: async () => {
-            for (let i = 0; i < shards; i++) await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(i)).flushNow();
-          },
-        },
+        flushCollectorsTask(sim.policy),
         { name: "poll verdicts", everyMs: 500, run: poll },
       ],
     });

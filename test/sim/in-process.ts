@@ -1,7 +1,9 @@
 /** The simulator's transport inside workerd: the gateway reached through `exports.default.fetch`, no HTTP. */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { clusterCollectorName } from "../../lib/names.ts";
+import type { Policy } from "../../lib/policy.ts";
 import type { SimRequest } from "../../sim/generate.ts";
-import { outputTokensOf, type Transport } from "../../sim/replay.ts";
+import { outputTokensOf, type PeriodicTask, type Transport } from "../../sim/replay.ts";
 import { GATEWAY } from "../helpers.ts";
 
 /** `request.cf` set on the Request itself, the client address as CF-Connecting-IP. */
@@ -17,3 +19,18 @@ export const inProcess: Transport = async (r: SimRequest) => {
   const text = await res.text();
   return { status: res.status, outputTokens: res.status === 200 ? outputTokensOf(text) : null, requestId: res.headers.get("request-id") };
 };
+
+/**
+ * Every collector flushed once per report interval. Collectors flush on their own alarms too; flushing
+ * here keeps verdict staleness to one interval inside a test's replay.
+ */
+export function flushCollectorsTask(policy: Policy): PeriodicTask {
+  const { shards, reportIntervalSeconds } = policy.clusters;
+  return {
+    name: "flush collectors",
+    everyMs: reportIntervalSeconds * 1000,
+    run: async () => {
+      for (let i = 0; i < shards; i++) await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(i)).flushNow();
+    },
+  };
+}

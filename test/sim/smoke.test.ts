@@ -8,14 +8,13 @@
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import smokeFile from "../../scenarios/smoke.json";
-import { clusterCollectorName } from "../../lib/names.ts";
 import { generate, type Generated } from "../../sim/generate.ts";
 import { simulationPolicy } from "../../sim/policy.ts";
 import { realClock, replay, type ReplayResults } from "../../sim/replay.ts";
 import { parseScenario } from "../../sim/scenario.ts";
 import { linkClusters } from "../../worker/cron/linker.ts";
 import { admin } from "../helpers.ts";
-import { inProcess } from "./in-process.ts";
+import { flushCollectorsTask, inProcess } from "./in-process.ts";
 
 /**
  * Per third of one population's attack requests (first and last): the share answered 200, and the
@@ -59,20 +58,12 @@ describe("campaign simulator: the smoke scenario in-process", () => {
       expect(res.status).toBe(201);
     }
 
-    const shards = sim.policy.clusters.shards;
     const results = await replay(gen, {
       transport: inProcess,
       clock: realClock,
       concurrency: scenario.concurrency,
       tasks: [
-        {
-          // Collectors flush on their own alarms too; flushing here keeps verdict staleness to one interval.
-          name: "flush collectors",
-          everyMs: sim.policy.clusters.reportIntervalSeconds * 1000,
-          run: async () => {
-            for (let i = 0; i < shards; i++) await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(i)).flushNow();
-          },
-        },
+        flushCollectorsTask(sim.policy),
         {
           name: "cron linker",
           everyMs: (scenario.linkerEverySeconds / scenario.timeCompression) * 1000,
