@@ -23,7 +23,7 @@ import { gzipSync } from "node:zlib";
 import { startDemoOrigin } from "../demo-origin/server.ts";
 import { keyIndexName } from "../lib/accounts.ts";
 import { sha256Hex } from "../lib/hash.ts";
-import { percentile, round, runIfMain, workerdBinary } from "./harness.ts";
+import { GATEWAY_OBJECTS, percentile, round, runIfMain, workerdBinary } from "./harness.ts";
 
 export type ColdstartOptions = {
   /** Label → path of a built Worker bundle; default `dist/index.js` (from `npm run build`). */
@@ -90,11 +90,7 @@ async function coldStart(script: { path: string } | { source: string }, originUr
     compatibilityDate: COMPAT_DATE,
     kvNamespaces: ["CONFIG"],
     d1Databases: ["DB"],
-    durableObjects: {
-      ACCOUNTS: { className: "AccountDO", useSQLite: true },
-      CLUSTER_COLLECTORS: { className: "ClusterCollectorDO", useSQLite: true },
-      CLUSTER_ROOTS: { className: "ClusterRootDO", useSQLite: true },
-    },
+    durableObjects: GATEWAY_OBJECTS,
     bindings: { ORIGIN_URL: originUrl, ENVIRONMENT: "production", ADMIN_TOKEN: `coldstart-${crypto.randomUUID()}` },
   });
   try {

@@ -16,7 +16,7 @@ import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
-import { migrationStatements, percentile, round, runIfMain, workerdBinary, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
+import { GATEWAY_OBJECTS, migrationStatements, percentile, round, runIfMain, workerdBinary, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -114,11 +114,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
           routes: ["gateway.bench/*"],
           kvNamespaces: ["CONFIG"],
           d1Databases: ["DB"],
-          durableObjects: {
-            ACCOUNTS: { className: "AccountDO", useSQLite: true },
-            CLUSTER_COLLECTORS: { className: "ClusterCollectorDO", useSQLite: true },
-            CLUSTER_ROOTS: { className: "ClusterRootDO", useSQLite: true },
-          },
+          durableObjects: GATEWAY_OBJECTS,
           bindings: { ORIGIN_URL: origin.url, ENVIRONMENT: "production", ADMIN_TOKEN },
         },
         {

@@ -14,6 +14,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const require = createRequire(import.meta.url);
 
 /** Nearest-rank percentile of an ascending array, `p` in 0..1. */
+/** The gateway's Durable Object bindings as the deploy bundle exports them, for a Miniflare worker running it. */
+export const GATEWAY_OBJECTS = {
+  ACCOUNTS: { className: "AccountDO", useSQLite: true },
+  CLUSTER_COLLECTORS: { className: "ClusterCollectorDO", useSQLite: true },
+  CLUSTER_ROOTS: { className: "ClusterRootDO", useSQLite: true },
+} as const;
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
