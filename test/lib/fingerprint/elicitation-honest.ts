@@ -12,7 +12,8 @@
 import { fingerprintRequest } from "../../../lib/fingerprint/index.ts";
 import { DEFAULT_POLICY, type Policy } from "../../../lib/policy.ts";
 import { HONEST_FAMILIES, instantiate, timeline } from "../../../sim/families/index.ts";
-import { buildRequest, generate } from "../../../sim/generate.ts";
+import { generate } from "../../../sim/generate.ts";
+import { buildRequest } from "../../../sim/requests.ts";
 import { hashString } from "../../../sim/rng.ts";
 import { parseScenario } from "../../../sim/scenario.ts";
 
