@@ -72,8 +72,9 @@ function accountAgeDays(pop: Population, i: number): number {
   return range.min + new Rng(`age:${pop.name}:${i}`).next() * (range.max - range.min);
 }
 
-function accountKey(rng: Rng, runTag: string): string {
-  return `sk-sim-${runTag}-${rng.hex(32)}`;
+/** What names an account: its place in the run, an id and an API key unique to the run, its population. */
+function identity(name: string, p: number, i: number, rng: Rng, runTag: string, offset: number) {
+  return { index: offset + i, id: `sim-${runTag}-${name}-${i}`, key: `sk-sim-${runTag}-${rng.hex(32)}`, population: p };
 }
 
 function populationAccounts(pop: Population, p: number, rng: Rng, runTag: string, offset: number): SimAccount[] {
@@ -114,10 +115,7 @@ function legitAccounts(pop: LegitPopulation, p: number, base: Rng, runTag: strin
     // Most people pay where they live; a few pay through a head office abroad (they trip region_mismatch honestly).
     const billingCountry = rng.chance(0.05) ? "US" : network.place.country;
     out.push({
-      index: offset + i,
-      id: `sim-${runTag}-${pop.name}-${i}`,
-      key: accountKey(rng, runTag),
-      population: p,
+      ...identity(pop.name, p, i, rng, runTag, offset),
       tier: rng.weighted(tiers),
       verified: rng.chance(pop.verifiedShare),
       billingCountry,
@@ -145,10 +143,7 @@ function serviceAccounts(pop: ServicePopulation, p: number, base: Rng, runTag: s
     // A backend's instances leave from a few addresses of its region; an office from its one NAT address.
     const ip = pop.network === "cloud" ? ipIn(asn, rng, (hashString(`${pop.name}:${i % 3}`) >>> 8) & 0xff) : officeIp;
     out.push({
-      index: offset + i,
-      id: `sim-${runTag}-${pop.name}-${i}`,
-      key: accountKey(rng, runTag),
-      population: p,
+      ...identity(pop.name, p, i, rng, runTag, offset),
       tier: pop.tier,
       verified: pop.verified,
       billingCountry: pop.billingCountry,
@@ -174,10 +169,7 @@ function campaignAccount(
   network: Network,
 ): SimAccount {
   return {
-    index: offset + i,
-    id: `sim-${runTag}-${pop.name}-${i}`,
-    key: accountKey(rng, runTag),
-    population: p,
+    ...identity(pop.name, p, i, rng, runTag, offset),
     tier: pop.tier,
     verified: pop.verified,
     billingCountry: rng.pick(pop.billingCountries),
