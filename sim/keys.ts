@@ -6,7 +6,8 @@
  */
 import { clusterKeysOf, fingerprintRequest } from "../lib/fingerprint/index.ts";
 import type { Policy } from "../lib/policy.ts";
-import { buildRequest, type Generated } from "./generate.ts";
+import type { Generated } from "./generate.ts";
+import { buildRequest } from "./requests.ts";
 
 /**
  * Headers as the Worker sees them locally: Miniflare's entry worker rewrites

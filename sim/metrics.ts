@@ -27,7 +27,7 @@ import type { DoLoadModel } from "./model.ts";
 import type { OverheadResult } from "./overhead.ts";
 import type { ScaledField } from "./policy.ts";
 import type { ReplayResults, TaskStats } from "./replay.ts";
-import { buildRequest } from "./generate.ts";
+import { buildRequest } from "./requests.ts";
 import { isAttack, type Targets } from "./scenario.ts";
 
 export type Outcome = { sent: number; ok: number; degraded: number; throttled: number; blocked: number; other: number; outputTokens: number };

@@ -8,7 +8,8 @@
  *
  * Pure: no Node imports. Results live in typed arrays (100k+ requests).
  */
-import { buildRequest, type Generated, type SimRequest } from "./generate.ts";
+import type { Generated } from "./generate.ts";
+import { buildRequest, type SimRequest } from "./requests.ts";
 
 export type SimResponse = {
   status: number;

@@ -18,64 +18,78 @@
  *
  * Every value in the file is in campaign time; the simulator scales what must be scaled.
  */
-import { z } from "zod";
+import * as z from "../lib/zod.ts";
 import { CONTENT_KINDS } from "./content.ts";
 import { ATTACK_TEMPLATES } from "./prompts.ts";
 import { SDK_PROFILES } from "./world.ts";
 
-const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "lower-case letters, digits and '-', starting with a letter, at most 32");
-const share = z.number().min(0).max(1);
-const country = z.string().regex(/^[A-Z]{2}$/);
-const asn = z.number().int().min(1).max(4_294_967_295);
+const name = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/, "lower-case letters, digits and '-', starting with a letter, at most 32"));
+const share = z.number().check(z.minimum(0), z.maximum(1));
+const country = z.string().check(z.regex(/^[A-Z]{2}$/));
+const asn = z.number().check(z.int(), z.minimum(1), z.maximum(4_294_967_295));
+const nonNegative = z.number().check(z.nonnegative());
+const positive = z.number().check(z.positive());
+/** A number within [min, max]. */
+const between = (min: number, max: number) => z.number().check(z.minimum(min), z.maximum(max));
+/** An integer within [min, max]. */
+const intBetween = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
+/** An integer of at least min. */
+const intFrom = (min: number) => z.number().check(z.int(), z.minimum(min));
+/** A string of min to max characters. */
+const text = (min: number, max?: number) => z.string().check(z.minLength(min), ...(max === undefined ? [] : [z.maxLength(max)]));
+/** A non-empty list. */
+const listOf = <T extends z.core.SomeType>(item: T) => z.array(item).check(z.minLength(1));
+const sdkProfile = z.enum(SDK_PROFILES);
 
 /** The part of the campaign clock a population is active in, as fractions of the duration. */
 const activeWindow = z
-  .strictObject({ from: share.default(0), to: share.default(1) })
-  .prefault({})
-  .refine((w) => w.from < w.to, { message: "active.from must be below active.to" });
+  .prefault(z.strictObject({ from: z._default(share, 0), to: z._default(share, 1) }), {})
+  .check(z.refine((w) => w.from < w.to, { message: "active.from must be below active.to" }));
 
 /**
  * Days before the run the accounts were opened, drawn per account between min and max. Default: honest
  * populations 30–1,500 days (customers the gateway was put in front of), campaigns 0 (opened as they start).
  */
-const accountAgeDays = z
-  .strictObject({ min: z.number().min(0).max(10_000), max: z.number().min(0).max(10_000) })
-  .refine((v) => v.min <= v.max, { message: "accountAgeDays.min must not exceed accountAgeDays.max" })
-  .optional();
+const accountAgeDays = z.optional(
+  z
+    .strictObject({ min: between(0, 10_000), max: between(0, 10_000) })
+    .check(z.refine((v) => v.min <= v.max, { message: "accountAgeDays.min must not exceed accountAgeDays.max" })),
+);
 
-const tierMix = z.record(z.string().min(1), z.number().nonnegative());
+const tierMix = z.record(text(1), nonNegative);
 
 const legit = z.strictObject({
   kind: z.literal("legit"),
   name,
-  accounts: z.number().int().min(1).max(100_000),
+  accounts: intBetween(1, 100_000),
   /** Requests over the whole duration, spread over accounts with a heavy tail (a few busy, most light). */
-  requests: z.number().int().min(0).max(5_000_000),
+  requests: intBetween(0, 5_000_000),
   active: activeWindow,
-  tiers: tierMix.default({ free: 0.35, build: 0.45, scale: 0.2 }),
-  verifiedShare: share.default(0.6),
+  tiers: z._default(tierMix, { free: 0.35, build: 0.45, scale: 0.2 }),
+  verifiedShare: z._default(share, 0.6),
   accountAgeDays,
-  countries: z.array(country).min(1).default(["US", "US", "US", "GB", "DE", "FR", "IN", "BR", "JP", "CA", "NL", "AU", "SG", "KR", "ES", "SE", "PL"]),
+  countries: z._default(listOf(country), ["US", "US", "US", "GB", "DE", "FR", "IN", "BR", "JP", "CA", "NL", "AU", "SG", "KR", "ES", "SE", "PL"]),
   /** Accounts whose traffic comes from CI jobs on a cloud: bursts of quick requests, from cloud ASNs. */
-  ciShare: share.default(0.15),
+  ciShare: z._default(share, 0.15),
   /** Accounts behind a few office NATs: same /24, same ASN, different people. */
-  officeNat: z.strictObject({ share: share.default(0.2), offices: z.number().int().min(1).max(1_000).default(3) }).prefault({}),
+  officeNat: z.prefault(z.strictObject({ share: z._default(share, 0.2), offices: z._default(intBetween(1, 1_000), 3) }), {}),
   /** Accounts using one popular tool: its long system prompt, verbatim, before their own question. */
-  popularTool: z
-    .strictObject({
-      share: share.default(0.15),
-      allowlisted: z.boolean().default(true),
+  popularTool: z.prefault(
+    z.strictObject({
+      share: z._default(share, 0.15),
+      allowlisted: z._default(z.boolean(), true),
       /** The tool's own system prompt; without one, the built-in coding tool's (sim/prompts.ts). */
-      systemPrompt: z.string().min(1).max(20_000).optional(),
-    })
-    .prefault({}),
-  sdkMix: z.partialRecord(z.enum(SDK_PROFILES), z.number().nonnegative()).default({ "ts-sdk": 0.35, "python-sdk": 0.4, "go-sdk": 0.05, curl: 0.1, "python-requests": 0.1 }),
-  streamShare: share.default(0.2),
+      systemPrompt: z.optional(text(1, 20_000)),
+    }),
+    {},
+  ),
+  sdkMix: z._default(z.partialRecord(sdkProfile, nonNegative), { "ts-sdk": 0.35, "python-sdk": 0.4, "go-sdk": 0.05, curl: 0.1, "python-requests": 0.1 }),
+  streamShare: z._default(share, 0.2),
   /** Share of requests where an honest user asks for a step-by-step answer. */
-  stepByStepShare: share.default(0.04),
+  stepByStepShare: z._default(share, 0.04),
   /** How those users word the ask, one picked per request; without a list, one built-in phrase. */
-  stepByStepPhrasings: z.array(z.string().min(1).max(2_000)).min(1).optional(),
-  maxTokens: z.strictObject({ min: z.number().int().min(1).default(256), max: z.number().int().min(1).default(2_048) }).prefault({}),
+  stepByStepPhrasings: z.optional(listOf(text(1, 2_000))),
+  maxTokens: z.prefault(z.strictObject({ min: z._default(intFrom(1), 256), max: z._default(intFrom(1), 2_048) }), {}),
 });
 
 /**
@@ -85,137 +99,135 @@ const legit = z.strictObject({
  * arrivals at a constant rate; `businessHours`: arrivals only while the campaign clock, starting at
  * `startHour`, is inside working hours (fewer over lunch), each account starting its day at its own time.
  */
-const timingObject = z
-  .strictObject({
-    mode: z.enum(["rounds", "jittered", "poisson", "businessHours"]).default("rounds"),
-    /** A round starts every this many seconds. */
-    everySeconds: z.number().positive().default(60),
-    /** Requests each account of a round's cohort sends, at the same offsets as every other member. */
-    burst: z.number().int().min(1).max(50).default(3),
-    burstSpacingSeconds: z.number().nonnegative().default(2),
-    /** Scheduler jitter around each shared instant. */
-    jitterMs: z.number().nonnegative().default(150),
-    /** jittered: share of the round period over which members' bursts start. */
-    spread: share.default(0.8),
-    /** businessHours: local hour the campaign clock starts at (9.5 = half past nine). */
-    startHour: z.number().min(0).max(24).default(8.75),
-  });
-const rounds = timingObject.prefault({});
+const timingObject = z.strictObject({
+  mode: z._default(z.enum(["rounds", "jittered", "poisson", "businessHours"]), "rounds"),
+  /** A round starts every this many seconds. */
+  everySeconds: z._default(positive, 60),
+  /** Requests each account of a round's cohort sends, at the same offsets as every other member. */
+  burst: z._default(intBetween(1, 50), 3),
+  burstSpacingSeconds: z._default(nonNegative, 2),
+  /** Scheduler jitter around each shared instant. */
+  jitterMs: z._default(nonNegative, 150),
+  /** jittered: share of the round period over which members' bursts start. */
+  spread: z._default(share, 0.8),
+  /** businessHours: local hour the campaign clock starts at (9.5 = half past nine). */
+  startHour: z._default(between(0, 24), 8.75),
+});
+const rounds = z.prefault(timingObject, {});
 
 /**
  * A prompt shape of one's own: fixed wording (a system prompt, an instruction put before or after
  * the content) around content that varies per request. The varied share is measured over the text
  * the gateway reads (system prompt plus user turn).
  */
-const promptSpec = z
-  .strictObject({
-    /** One system prompt, verbatim on every request of the accounts that send it; null: none. */
-    system: z.string().min(1).max(20_000).nullable().default(null),
-    /** Share of the accounts that send the system prompt (the rest send none). */
-    systemAccounts: share.default(1),
-    /** The fixed wording; each request carries one, the first most often (weights 1, 1/2, 1/3, …). */
-    instructions: z.array(z.string().min(1).max(8_000)).min(1),
-    /** Where the instruction sits: before or after the varied content, or appended to the system prompt. */
-    placement: z.enum(["prefix", "suffix", "system"]).default("suffix"),
-    /** What varies per request. */
-    content: z.enum(CONTENT_KINDS),
-    /** Share of the text that varies, drawn per request between min and max. */
-    variedShare: z
-      .strictObject({ min: z.number().min(0.05).max(0.95), max: z.number().min(0.05).max(0.95) })
-      .refine((v) => v.min <= v.max, { message: "variedShare.min must not exceed variedShare.max" }),
-    /** Send the agent tool list (tool-use harvest). */
-    tools: z.boolean().default(false),
-  });
+const promptSpec = z.strictObject({
+  /** One system prompt, verbatim on every request of the accounts that send it; null: none. */
+  system: z._default(z.nullable(text(1, 20_000)), null),
+  /** Share of the accounts that send the system prompt (the rest send none). */
+  systemAccounts: z._default(share, 1),
+  /** The fixed wording; each request carries one, the first most often (weights 1, 1/2, 1/3, …). */
+  instructions: listOf(text(1, 8_000)),
+  /** Where the instruction sits: before or after the varied content, or appended to the system prompt. */
+  placement: z._default(z.enum(["prefix", "suffix", "system"]), "suffix"),
+  /** What varies per request. */
+  content: z.enum(CONTENT_KINDS),
+  /** Share of the text that varies, drawn per request between min and max. */
+  variedShare: z
+    .strictObject({ min: between(0.05, 0.95), max: between(0.05, 0.95) })
+    .check(z.refine((v) => v.min <= v.max, { message: "variedShare.min must not exceed variedShare.max" })),
+  /** Send the agent tool list (tool-use harvest). */
+  tools: z._default(z.boolean(), false),
+});
 
 /** What every attacking population has: accounts, a client build, templated prompts, a round clock. */
 const attackCommon = {
   name,
-  accounts: z.number().int().min(1).max(50_000),
-  requests: z.number().int().min(0).max(5_000_000),
+  accounts: intBetween(1, 50_000),
+  requests: intBetween(0, 5_000_000),
   active: activeWindow,
-  tier: z.string().min(1).default("free"),
-  verified: z.boolean().default(false),
-  billingCountries: z.array(country).min(1).default(["US"]),
+  tier: z._default(text(1), "free"),
+  verified: z._default(z.boolean(), false),
+  billingCountries: z._default(listOf(country), ["US"]),
   /** Distinct payment fingerprints the accounts were opened with (stolen or prepaid cards are reused). */
-  paymentFingerprints: z.number().int().min(1).default(40),
+  paymentFingerprints: z._default(intFrom(1), 40),
   accountAgeDays,
-  sdk: z.enum(SDK_PROFILES).default("python-sdk"),
+  sdk: z._default(sdkProfile, "python-sdk"),
   /** Distinct client builds across the accounts (1 = one binary everywhere). */
-  sdkVariants: z.number().int().min(1).max(64).default(1),
+  sdkVariants: z._default(intBetween(1, 64), 1),
   /** Several client libraries rotated over the accounts (account i runs the (i mod n)-th); overrides `sdk`. */
-  sdks: z.array(z.enum(SDK_PROFILES)).min(1).optional(),
+  sdks: z.optional(listOf(sdkProfile)),
   // The first template carries most of the traffic (weights 1, 1/2, 1/3, …).
-  templates: z.array(z.enum(ATTACK_TEMPLATES)).min(1).default(["code-cot", "math-cot"]),
+  templates: z._default(listOf(z.enum(ATTACK_TEMPLATES)), ["code-cot", "math-cot"]),
   /** A prompt shape of the campaign's own; when set, `templates` is not used. */
-  prompt: promptSpec.optional(),
+  prompt: z.optional(promptSpec),
   timing: rounds,
-  maxTokens: z.number().int().min(1).default(2_048),
+  maxTokens: z._default(intFrom(1), 2_048),
   /** Ask for extended thinking (the trace the campaign wants). */
-  thinking: z.boolean().default(false),
+  thinking: z._default(z.boolean(), false),
 };
 
 const hydra = z.strictObject({
   kind: z.literal("hydra"),
   ...attackCommon,
   /** The hosting provider's networks the fleet runs in. */
-  asns: z.array(asn).min(1).default([14061, 16276, 24940]),
+  asns: z._default(listOf(asn), [14061, 16276, 24940]),
   /** /24 blocks the fleet's addresses come from, spread over the ASNs. */
-  prefixes: z.number().int().min(1).max(4_096).default(12),
-  exitCountries: z.array(country).min(1).default(["US", "DE", "NL"]),
+  prefixes: z._default(intBetween(1, 4_096), 12),
+  exitCountries: z._default(listOf(country), ["US", "DE", "NL"]),
   /**
    * Share of the accounts on residential proxy exits instead: consumer ISPs of the exit countries,
    * each account on an address of its own (0: all on hosting, 1: all residential).
    */
-  residentialShare: share.default(0),
+  residentialShare: z._default(share, 0),
 });
 
 const reseller = z.strictObject({
   kind: z.literal("reseller"),
   ...attackCommon,
-  tier: z.string().min(1).default("build"),
-  verified: z.boolean().default(true),
-  sdk: z.enum(SDK_PROFILES).default("ts-sdk"),
+  tier: z._default(text(1), "build"),
+  verified: z._default(z.boolean(), true),
+  sdk: z._default(sdkProfile, "ts-sdk"),
   /** Share of the reseller's requests that are the distiller's; the rest are ordinary customers (labelled legit). */
-  attackShare: share.default(0.5),
+  attackShare: z._default(share, 0.5),
   /** The reseller's egress: one network, a few addresses every request leaves from. */
-  egressAsn: asn.default(9009),
-  egressIps: z.number().int().min(1).max(1_024).default(16),
-  exitCountries: z.array(country).min(1).default(["US", "GB"]),
+  egressAsn: z._default(asn, 9009),
+  egressIps: z._default(intBetween(1, 1_024), 16),
+  exitCountries: z._default(listOf(country), ["US", "GB"]),
 });
 
 const regionEvasion = z.strictObject({
   kind: z.literal("regionEvasion"),
   ...attackCommon,
-  billingCountries: z.array(country).min(1).default(["VN", "ID"]),
+  billingCountries: z._default(listOf(country), ["VN", "ID"]),
   /** Exits: VPN and hosting networks in countries the campaign pretends to be in. */
-  vpnAsns: z.array(asn).default([9009, 212238]),
-  hostingAsns: z.array(asn).default([16276, 20473]),
-  exitCountries: z.array(country).min(1).default(["US", "DE", "SG"]),
+  vpnAsns: z._default(z.array(asn), [9009, 212238]),
+  hostingAsns: z._default(z.array(asn), [16276, 20473]),
+  exitCountries: z._default(listOf(country), ["US", "DE", "SG"]),
   /** Share of accounts on layer-3 tunnels: long RTT for a client that geolocates next to the colo. */
-  tunnelShare: share.default(0.5),
+  tunnelShare: z._default(share, 0.5),
   /** Share of accounts rotating exit country on every request. */
-  rotateShare: share.default(0.3),
+  rotateShare: z._default(share, 0.3),
 });
 
 const service = z.strictObject({
   kind: z.literal("service"),
   name,
-  accounts: z.number().int().min(1).max(1_000),
-  requests: z.number().int().min(0).max(5_000_000),
+  accounts: intBetween(1, 1_000),
+  requests: intBetween(0, 5_000_000),
   active: activeWindow,
-  tier: z.string().min(1).default("scale"),
-  verified: z.boolean().default(true),
-  billingCountry: country.default("US"),
+  tier: z._default(text(1), "scale"),
+  verified: z._default(z.boolean(), true),
+  billingCountry: z._default(country, "US"),
   accountAgeDays,
   /** cloud: backends or CI on a cloud ASN; office: one NAT address on an ISP. */
-  network: z.enum(["cloud", "office"]).default("cloud"),
+  network: z._default(z.enum(["cloud", "office"]), "cloud"),
   /** The country the backend or office is in. */
-  country: country.default("US"),
-  sdk: z.enum(SDK_PROFILES).default("python-sdk"),
+  country: z._default(country, "US"),
+  sdk: z._default(sdkProfile, "python-sdk"),
   prompt: promptSpec,
-  timing: timingObject.prefault({ mode: "poisson" }),
-  maxTokens: z.number().int().min(1).default(1_024),
-  streamShare: share.default(0.2),
+  timing: z.prefault(timingObject, { mode: "poisson" }),
+  maxTokens: z._default(intFrom(1), 1_024),
+  streamShare: z._default(share, 0.2),
 });
 
 export const populationSchema = z.discriminatedUnion("kind", [legit, hydra, reseller, regionEvasion, service]);
@@ -232,74 +244,78 @@ export type AttackPopulation = HydraPopulation | ResellerPopulation | RegionEvas
 export const scenarioSchema = z
   .strictObject({
     name,
-    description: z.string().max(2_000).default(""),
-    seed: z.number().int().nonnegative().default(1),
+    description: z._default(z.string().check(z.maxLength(2_000)), ""),
+    seed: z._default(z.number().check(z.int(), z.nonnegative()), 1),
     /** Campaign time covered, in seconds. */
-    durationSeconds: z.number().positive().max(30 * 86_400).default(3_600),
+    durationSeconds: z._default(z.number().check(z.positive(), z.maximum(30 * 86_400)), 3_600),
     /** Campaign seconds per wall second: 60 plays an hour in a minute. Policy time fields are scaled by it. */
-    timeCompression: z.number().min(1).max(3_600).default(1),
+    timeCompression: z._default(between(1, 3_600), 1),
     /** Requests in flight at once from the simulator (bounded: the point is the gateway, not the load generator). */
-    concurrency: z.number().int().min(1).max(1_024).default(32),
+    concurrency: z._default(intBetween(1, 1_024), 32),
     /** The demo origin answers 2 tokens per event (x-demo-events): the "output" a campaign harvests. */
-    outputEvents: z.number().int().min(1).max(2_000).default(120),
+    outputEvents: z._default(intBetween(1, 2_000), 120),
     /** The cron linker's period in campaign seconds (wrangler.toml: every 5 minutes). */
-    linkerEverySeconds: z.number().positive().default(300),
+    linkerEverySeconds: z._default(positive, 300),
     /** How often the simulator asks GET /admin/clusters for confirmed verdicts, in campaign seconds. */
-    clusterPollSeconds: z.number().positive().default(120),
+    clusterPollSeconds: z._default(positive, 120),
     /** Gateway vs bare pass-through worker, measured in the same run; false to skip. */
-    overhead: z
-      .union([
+    overhead: z._default(
+      z.union([
         z.literal(false),
         z.strictObject({
-          sequential: z.number().int().min(10).max(100_000).default(300),
-          concurrent: z.number().int().min(10).max(1_000_000).default(3_000),
-          clients: z.number().int().min(1).max(256).default(16),
+          sequential: z._default(intBetween(10, 100_000), 300),
+          concurrent: z._default(intBetween(10, 1_000_000), 3_000),
+          clients: z._default(intBetween(1, 256), 16),
         }),
-      ])
-      .default({ sequential: 300, concurrent: 3_000, clients: 16 }),
-    pivot: z
-      .strictObject({
+      ]),
+      { sequential: 300, concurrent: 3_000, clients: 16 },
+    ),
+    pivot: z.optional(
+      z.strictObject({
         /** When the new model is released, as a fraction of the duration. */
-        at: share.default(0.5),
-        model: z.string().min(1).default("demo-model-2"),
+        at: z._default(share, 0.5),
+        model: z._default(text(1), "demo-model-2"),
         /** Share of each campaign's traffic moved to the new model once it exists. */
-        share: share.default(0.5),
+        share: z._default(share, 0.5),
         /** Share of honest traffic that tries the new model. */
-        legitShare: share.default(0.1),
+        legitShare: z._default(share, 0.1),
         /** Campaign populations that pivot; default all. */
-        populations: z.array(name).optional(),
-      })
-      .optional(),
+        populations: z.optional(z.array(name)),
+      }),
+    ),
     /**
      * What the run must achieve to pass: the report's first paragraph judges the run against these.
      * Shares are of requests; times are campaign seconds since each campaign's first request.
      */
-    targets: z
-      .strictObject({
+    targets: z.prefault(
+      z.strictObject({
         /** Honest requests (legit and service populations) refused (429/403) or answered degraded. */
-        honestTouchedMax: share.default(0.001),
+        honestTouchedMax: z._default(share, 0.001),
         /** Attack exchanges answered in full (200, not degraded): what a campaign harvests. */
-        leakageMax: share.default(0.5),
+        leakageMax: z._default(share, 0.5),
         /** Each campaign first denied or confirmed within this long; null: not judged. */
-        detectWithinSeconds: z.number().positive().nullable().default(null),
+        detectWithinSeconds: z._default(z.nullable(positive), null),
         /** Share of attack accounts the gateway acted on (see sim/metrics.ts, "flagged"); null: not judged. */
-        accountRecallMin: share.nullable().default(null),
-      })
-      .prefault({}),
+        accountRecallMin: z._default(z.nullable(share), null),
+      }),
+      {},
+    ),
     /** A partial policy (lib/policy.ts), in campaign time; merged over defaults, time fields scaled. */
-    policy: z.record(z.string(), z.unknown()).default({}),
-    populations: z.array(populationSchema).min(1),
+    policy: z._default(z.record(z.string(), z.unknown()), {}),
+    populations: listOf(populationSchema),
   })
-  .superRefine((s, ctx) => {
-    const names = new Set<string>();
-    for (const p of s.populations) {
-      if (names.has(p.name)) ctx.addIssue({ code: "custom", path: ["populations"], message: `duplicate population name "${p.name}"` });
-      names.add(p.name);
-    }
-    for (const n of s.pivot?.populations ?? []) {
-      if (!names.has(n)) ctx.addIssue({ code: "custom", path: ["pivot", "populations"], message: `no population named "${n}"` });
-    }
-  });
+  .check(
+    z.superRefine((s, ctx) => {
+      const names = new Set<string>();
+      for (const p of s.populations) {
+        if (names.has(p.name)) ctx.addIssue({ code: "custom", path: ["populations"], message: `duplicate population name "${p.name}"` });
+        names.add(p.name);
+      }
+      for (const n of s.pivot?.populations ?? []) {
+        if (!names.has(n)) ctx.addIssue({ code: "custom", path: ["pivot", "populations"], message: `no population named "${n}"` });
+      }
+    }),
+  );
 
 export type Scenario = z.output<typeof scenarioSchema>;
 export type Targets = Scenario["targets"];

@@ -8,7 +8,7 @@
  */
 import http from "node:http";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
-import type { SimRequest } from "../generate.ts";
+import type { SimRequest } from "../requests.ts";
 import { outputTokensOf, type SimResponse, type Transport } from "../replay.ts";
 
 export type HttpAnswer = { status: number; text: string; requestId: string | null };

@@ -18,7 +18,8 @@ import {
   timeline,
   type Split,
 } from "../../sim/families/index.ts";
-import { buildRequest, generate, type Generated } from "../../sim/generate.ts";
+import { generate, type Generated } from "../../sim/generate.ts";
+import { buildRequest } from "../../sim/requests.ts";
 import { Rng } from "../../sim/rng.ts";
 import type { PromptSpec } from "../../sim/scenario.ts";
 

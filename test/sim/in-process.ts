@@ -2,7 +2,7 @@
 import { env, exports } from "cloudflare:workers";
 import { clusterCollectorName } from "../../lib/names.ts";
 import type { Policy } from "../../lib/policy.ts";
-import type { SimRequest } from "../../sim/generate.ts";
+import type { SimRequest } from "../../sim/requests.ts";
 import { outputTokensOf, type PeriodicTask, type Transport } from "../../sim/replay.ts";
 import { GATEWAY } from "../helpers.ts";
 

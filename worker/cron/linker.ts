@@ -16,8 +16,15 @@
  * saw part of the graph: it adds and updates components but withdraws and
  * deletes nothing, so a truncated read never tells a campaign it is clear.
  * Incremental in what it writes and tells: a component whose size, keys,
- * verdict, reasons and signature are unchanged costs no write, and only new
- * members, changed verdicts and withdrawals cost a push.
+ * verdict, reasons and signature are unchanged costs no write (but its rate's,
+ * when its busiest key's rate moved), and only new members, changed verdicts
+ * and withdrawals cost a push.
+ *
+ * A component's rate is not measured here but read from its keys' roots: a
+ * request carries every key of its account, and a linking key's accounts are
+ * all members, so the busiest linking key's requests per window are a floor
+ * for the component's. D1 takes the maximum next to the rows, over the keys
+ * the component row lists, as the admin API reads them.
  */
 import { connectedComponents, judgeComponent, linkEvidence, type GraphEdge, type KeyJudgement } from "../../lib/cluster/components.ts";
 import { parseSignature, type Verdict } from "../../lib/cluster/verdict.ts";
@@ -31,7 +38,12 @@ const WRITE_CHUNK = 100;
 /** `read`: edges read from D1; `edges`: those that may link; `complete`: the read stayed under clusters.linkMaxEdges. */
 export type LinkStats = { read: number; edges: number; components: number; confirmed: number; suspect: number; pushed: number; complete: boolean };
 
-type StoredCluster = { verdict: string; signature: string | null; size: number; keys: string; reasons: string };
+/** `rate`: the stored requests_per_window; `keyRate`: its listed keys' busiest rate now. */
+type StoredCluster = { verdict: string; signature: string | null; size: number; keys: string; reasons: string; rate: number; keyRate: number };
+
+/** The busiest rate among the keys of a JSON array (a column or a bound parameter); 0 when none has a roll-up. */
+const busiestKeyRate = (keysJson: "clusters.keys" | "?3") =>
+  `COALESCE((SELECT MAX(k.requests_per_window) FROM fingerprint_keys k WHERE k.fp_key IN (SELECT value FROM json_each(${keysJson}))), 0)`;
 
 /** Everything a run reads: the judged keys, the edges that can matter, and the stored components with their members. */
 async function readGraph(db: D1Database, rules: Policy["clusters"]) {
@@ -51,7 +63,9 @@ async function readGraph(db: D1Database, rules: Policy["clusters"]) {
     )
       .bind(JSON.stringify(rules.linkIgnoreKinds), rules.linkMaxAccounts, rules.linkMaxEdges)
       .all<{ account_id: string; fp_key: string; kind: string }>(),
-    db.prepare(`SELECT id, verdict, signature, size, keys, reasons FROM clusters`).all<{ id: string } & StoredCluster>(),
+    db
+      .prepare(`SELECT id, verdict, signature, size, keys, reasons, requests_per_window AS rate, ${busiestKeyRate("clusters.keys")} AS keyRate FROM clusters`)
+      .all<{ id: string } & StoredCluster>(),
     db.prepare(`SELECT cluster_id, account_id FROM cluster_members`).all<{ cluster_id: string; account_id: string }>(),
   ]);
   const keys = new Map<string, KeyJudgement>(
@@ -59,7 +73,10 @@ async function readGraph(db: D1Database, rules: Policy["clusters"]) {
   );
   const graph: GraphEdge[] = edgeRows.results.map((r) => ({ accountId: r.account_id, key: r.fp_key, kind: r.kind }));
   const stored = new Map<string, StoredCluster>(
-    clusterRows.results.map((r) => [r.id, { verdict: r.verdict, signature: r.signature, size: r.size, keys: r.keys, reasons: r.reasons }]),
+    clusterRows.results.map((r) => [
+      r.id,
+      { verdict: r.verdict, signature: r.signature, size: r.size, keys: r.keys, reasons: r.reasons, rate: r.rate, keyRate: r.keyRate },
+    ]),
   );
   const members = new Map<string, Set<string>>();
   for (const r of memberRows.results) {
@@ -123,11 +140,19 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
     const unchanged =
       previous !== undefined && previous.verdict === storedVerdict && previous.signature === storedSignature &&
       previous.size === component.accounts.length && previous.keys === keysText && previous.reasons === reasonsText;
-    if (unchanged) continue;
+    if (unchanged) {
+      // The rate moves with traffic, not with the component: refreshed on its own, updated_at still says when the component changed.
+      if (previous.rate !== previous.keyRate) {
+        writes.push(env.DB.prepare(`UPDATE clusters SET requests_per_window = ?2 WHERE id = ?1`).bind(id, previous.keyRate));
+      }
+      continue;
+    }
     writes.push(
       env.DB.prepare(
-        `INSERT INTO clusters (id, size, keys, verdict, reasons, created_at, updated_at, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
-         ON CONFLICT (id) DO UPDATE SET size = ?2, keys = ?3, verdict = ?4, reasons = ?5, updated_at = ?6, signature = ?7`,
+        `INSERT INTO clusters (id, size, keys, verdict, reasons, requests_per_window, created_at, updated_at, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ${busiestKeyRate("?3")}, ?6, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET size = ?2, keys = ?3, verdict = ?4, reasons = ?5, requests_per_window = excluded.requests_per_window,
+           updated_at = ?6, signature = ?7`,
       ).bind(id, component.accounts.length, keysText, storedVerdict, reasonsText, now, storedSignature),
     );
   }

@@ -1,7 +1,7 @@
 /**
  * The simulator's honest customers as the elicitation scorer sees them: every
  * honest family of both splits (sim/families/honest.ts) instantiated from a
- * seed, its requests built by sim/generate.ts, and each one fingerprinted as the
+ * seed, its requests built by sim/requests.ts, and each one fingerprinted as the
  * gateway fingerprints it (with the popular tools' prompts allow-listed, as the
  * simulator's policy does), so the text scored is the text the gateway scores.
  *
@@ -12,7 +12,8 @@
 import { fingerprintRequest } from "../../../lib/fingerprint/index.ts";
 import { DEFAULT_POLICY, type Policy } from "../../../lib/policy.ts";
 import { HONEST_FAMILIES, instantiate, timeline } from "../../../sim/families/index.ts";
-import { buildRequest, generate } from "../../../sim/generate.ts";
+import { generate } from "../../../sim/generate.ts";
+import { buildRequest } from "../../../sim/requests.ts";
 import { hashString } from "../../../sim/rng.ts";
 import { parseScenario } from "../../../sim/scenario.ts";
 

@@ -146,6 +146,55 @@ describe("cron linker: connected components in D1", () => {
     for (const m of [...cleared.members, ...dissolved.members]) expect(await componentVerdictOf(m)).toEqual([]);
   });
 
+  it("should store a component's rate as its busiest linking key's, and keep it current as the keys' rates move", async () => {
+    async function rollup(key: string, rate: number) {
+      await env.DB.prepare(
+        `INSERT INTO fingerprint_keys (fp_key, kind, accounts, requests_per_window, tokens_per_window, synchrony, template_share,
+           elicitation_share, top_model, verdict, reasons, allowlisted, updated_at)
+           VALUES (?1, ?2, 2, ?3, 0, 0, 0, 0, NULL, 'none', '', 0, 1)
+         ON CONFLICT (fp_key) DO UPDATE SET requests_per_window = ?3`,
+      )
+        .bind(key, key.split(":")[0], rate)
+        .run();
+    }
+    const rowOf = async (accountId: string) =>
+      env.DB.prepare(
+        `SELECT c.requests_per_window AS rate, c.updated_at AS updatedAt, c.size FROM cluster_members m JOIN clusters c ON c.id = m.cluster_id
+         WHERE m.account_id = ?`,
+      )
+        .bind(accountId)
+        .first<{ rate: number; updatedAt: number; size: number }>();
+    const [a, b, c, d] = [unique("A"), unique("B"), unique("C"), unique("D")];
+    const [card, tls] = [`payment:${unique("p")}`, `tls:${unique("t")}`];
+    await edge(a, card);
+    await edge(b, card);
+    await edge(b, tls);
+    await edge(c, tls);
+    await rollup(card, 40);
+    await rollup(tls, 90);
+    // A pair linked by a key no root has written a roll-up for: no rate known, so none claimed.
+    const [e, f] = [unique("E"), unique("F")];
+    const unseen = `payment:${unique("u")}`;
+    await edge(e, unseen);
+    await edge(f, unseen);
+    const t0 = Date.now();
+    await linkClusters(env, DEFAULT_POLICY, t0);
+    expect(await rowOf(a)).toEqual({ rate: 90, updatedAt: t0, size: 3 });
+    expect((await rowOf(e))?.rate).toBe(0);
+
+    // Only the rates moved: the component is as it was, its rate follows its busiest key's.
+    await rollup(card, 150);
+    await rollup(tls, 10);
+    await linkClusters(env, DEFAULT_POLICY, t0 + 1_000);
+    expect(await rowOf(a)).toEqual({ rate: 150, updatedAt: t0, size: 3 });
+
+    // A new member changes the component: its row is rewritten, the rate with it.
+    await edge(d, tls);
+    await rollup(tls, 200);
+    await linkClusters(env, DEFAULT_POLICY, t0 + 2_000);
+    expect(await rowOf(d)).toEqual({ rate: 200, updatedAt: t0 + 2_000, size: 4 });
+  });
+
   it("should read only edges that can link, and withdraw nothing from a run that reached its edge cap", async () => {
     const baseline = await linkClusters(env, DEFAULT_POLICY);
     expect(baseline.complete).toBe(true);
