@@ -209,7 +209,8 @@ async function admitLocally(c: Context<AppEnv>, request: AdmitRequest, carriesVe
   }
   if ("miss" in outcome) return null;
   // What was admitted here reaches the object on the account's next call, or at the latest when the allowance ends.
-  c.executionCtx.waitUntil(flushAllowanceReport(c.env, accountId, msUntilAllowanceEnds(accountId, Date.now())));
+  const flush = flushAllowanceReport(c.env, accountId, msUntilAllowanceEnds(accountId, Date.now()));
+  if (flush) c.executionCtx.waitUntil(flush);
   return outcome.decision;
 }
 

@@ -204,7 +204,7 @@ export class AccountDO extends DurableObject<Env> {
       request.wantsAllowance === true && decision.forwarded && this.mayHoldAllowance(req, decision, evidence, verdicts.length, multiplier, now)
         ? sizeAllowance({ now, policy, limits, series: this.counters.series(), inFlight: this.leases.open + this.allowances.slots + 1, risk, estimate, uncounted: true })
         : null;
-    const allowance = size ? this.grantAllowance(now, policy, estimate, size) : null;
+    const allowance = size ? this.grantAllowance(now, policy, estimate, size, request.holder ?? "unknown") : null;
     // Only what reaches the origin counts: an enforced throttle or block costs the account nothing.
     const leaseId = allowance
       ? firstLeaseId(allowance)
@@ -310,6 +310,7 @@ export class AccountDO extends DurableObject<Env> {
       clusters: this.verdicts.all(),
       fingerprints: this.evidence.fingerprintList(),
       recentDecisions: this.outbox.recentDecisions(),
+      allowances: this.allowances.list(),
     };
   }
 
@@ -468,7 +469,7 @@ export class AccountDO extends DurableObject<Env> {
    * Counts the granting request and pre-debits the allowance it opens, where the allowance ends, and
    * records it: the request is its first (no lease of its own), so one bucket, one row and no settle call.
    */
-  private grantAllowance(now: number, policy: Policy, estimate: TokenEstimate, size: AllowanceSize): AllowanceGrant {
+  private grantAllowance(now: number, policy: Policy, estimate: TokenEstimate, size: AllowanceSize, holder: string): AllowanceGrant {
     const windowMs = policy.limits.windowSeconds * 1000;
     const dayMs = policy.limits.dayWindowSeconds * 1000;
     // Counted where the grant ends: a request the isolate admits at its last moment is still in that bucket's window.
@@ -478,7 +479,7 @@ export class AccountDO extends DurableObject<Env> {
     const day = this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: amounts.requests, inputTokens: 0, outputTokens: 0 }, end);
     this.meta.rememberForwarded(now, false);
     const grant: AllowanceGrant = { id: crypto.randomUUID(), ...size, keys: this.evidence.fingerprintList().map((f) => f.key) };
-    this.allowances.open({ id: grant.id, deadline: end + policy.limits.leaseSeconds * 1000, window, day, ...amounts, slots: size.slots });
+    this.allowances.open({ id: grant.id, holder, expiresAt: end, deadline: end + policy.limits.leaseSeconds * 1000, window, day, ...amounts, slots: size.slots });
     return grant;
   }
 
@@ -511,6 +512,7 @@ export class AccountDO extends DurableObject<Env> {
     const dayMs = policy.limits.dayWindowSeconds * 1000;
     const risk = this.evidence.risk(now, policy.risk.halfLifeSeconds * 1000).score;
     for (const a of admitted) {
+      if (a.allowance !== undefined) this.allowances.noteAdmitted(a.allowance);
       // The edge's clock, never ahead of this object's.
       const at = Math.min(now, a.at);
       const keys = withProfileKey(a.keys, this.account, policy);
