@@ -91,11 +91,13 @@ function withProfileKeys(req: AdmitRequest, policy: Policy): AdmitRequest {
 
 export class AccountDO extends DurableObject<Env> {
   /**
-   * Test seams, reached with `runInDurableObject`: the object's clock, and a hook run at the start of
-   * every admit (what it throws, the admit throws, as a broken object would). Never on the RPC surface.
+   * Test seams, reached with `runInDurableObject`: the object's clock, and hooks run at the start of
+   * every admit and reconcile (what one throws, the call throws, as a broken object would). Never on the RPC surface.
    */
   clock: () => number = () => Date.now();
   beforeAdmit: () => void = () => {};
+  /** Run at the start of every reconcile, likewise. */
+  beforeReconcile: () => void = () => {};
 
   private readonly startup: Startup;
   private readonly meta: MetaStore;
@@ -249,6 +251,7 @@ export class AccountDO extends DurableObject<Env> {
   /** What an isolate admitted within its allowances and the allowances it gives back, when no admit carried them. */
   reconcile(report: AllowanceReport): void {
     this.startup.readySync();
+    this.beforeReconcile();
     const now = this.clock();
     this.allowances.reclaimExpired(now);
     this.applyReport(report, now, this.policy);
