@@ -5,11 +5,14 @@
 //
 // Bundles the gateway with esbuild, runs it and the bare Worker in Miniflare 4 (local workerd,
 // in-memory KV / D1 / SQLite DOs, loopback only), seeds accounts through the admin API, and
-// drives both with 16 concurrent clients (and with one, for latency) over a bounded number of requests. Cases run in
-// A-B-C-C-B-A order so none always runs first. Prints one JSON line per case and returns them.
+// drives both with 16 concurrent clients (and with one, for latency) over a bounded number of requests. Each case
+// runs in several short segments, the cases interleaved (A-B-C-C-B-A, repeated), so a load that comes and goes on a
+// shared machine falls on the gateway and on the bare Worker alike. Besides wall-clock rates, each row has the CPU
+// the workerd process spent per request (Linux: /proc), which other load on the machine does not change much.
+// Prints one JSON line per case and returns them.
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -21,8 +24,10 @@ import { GATEWAY_OBJECTS, migrationStatements, percentile, round, runIfMain, wor
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 export type GatewayBenchOptions = {
-  /** Requests per case, split over two halves (ABBA). */
+  /** Requests per case at 16 clients (a quarter of it at one client), split over the rounds. */
   requests?: number;
+  /** Segments per case: the cases run interleaved this many times, every other round in reverse order. */
+  rounds?: number;
   clients?: number;
   warmup?: number;
   /** Accounts in the many-accounts case (= distinct AccountDOs). */
@@ -61,6 +66,10 @@ export type GatewayBenchResult = {
   usd_per_million_requests: number | null;
   rps_vs_bare: number | null;
   p50_added_ms: number | null;
+  /** CPU time of the workerd process (every worker and object in it) per request; null off Linux. */
+  workerd_cpu_ms_per_request: number | null;
+  /** That CPU time less the bare pass-through's at the same concurrency: what the gateway itself costs. */
+  cpu_added_ms: number | null;
   workerd: string;
 };
 
@@ -79,12 +88,41 @@ const BENCH_POLICY = {
   defaultTier: "bench",
 };
 const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
+const BODY_LENGTH = String(new TextEncoder().encode(BODY).byteLength);
 
 
 
+
+/** Pids of the process tree under `pid` (Linux /proc). */
+function processTree(pid: number): number[] {
+  const children: number[] = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const listed = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+    if (listed) children.push(...listed.split(/\s+/).map(Number));
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/**
+ * A clock of the CPU time (user + system, ms) the workerd processes under this one have used, or null
+ * where /proc is not there to read it.
+ */
+function workerdCpuClock(): (() => number) | null {
+  try {
+    const pids = processTree(process.pid).filter((pid) => pid !== process.pid && readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("workerd"));
+    if (pids.length === 0) return null;
+    // Clock ticks of 10 ms (USER_HZ is 100 on every Linux this runs on); fields 14 and 15 of stat.
+    return () => pids.reduce((sum, pid) => {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      return sum + (Number(fields[11]) + Number(fields[12])) * 10;
+    }, 0);
+  } catch {
+    return null;
+  }
+}
 
 export async function benchGateway(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult[]> {
-  const { requests = 2_000, clients = 16, warmup = 200, accounts = 16 } = options;
+  const { requests = 2_000, rounds = 2, clients = 16, warmup = 200, accounts = 16 } = options;
   const workerd = workerdBinary();
   const origin = await startDemoOrigin(0);
   const outDir = mkdtempSync(join(tmpdir(), "gateway-bench-"));
@@ -111,6 +149,8 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
           scriptPath: join(outDir, "worker.js"),
           modulesRoot: outDir,
           compatibilityDate: COMPAT_DATE,
+          // As wrangler.toml: the client's going away reaches the origin fetch.
+          compatibilityFlags: ["enable_request_signal"],
           routes: ["gateway.bench/*"],
           kvNamespaces: ["CONFIG"],
           d1Databases: ["DB"],
@@ -166,26 +206,30 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     const send = async (c: Case, i: number): Promise<number> => {
       const res = await runtime.dispatchFetch(`http://${c.host}/v1/messages`, {
         method: "POST",
-        headers: { "x-api-key": c.keyFor(i), "content-type": "application/json", "anthropic-version": "2023-06-01" },
+        // With its length, as the SDKs send a body they hold whole (dispatchFetch alone would send it chunked).
+        headers: { "x-api-key": c.keyFor(i), "content-type": "application/json", "content-length": BODY_LENGTH, "anthropic-version": "2023-06-01" },
         body: BODY,
       });
       await res.arrayBuffer();
       return res.status;
     };
 
-    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0 });
+    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0, cpuMs: 0 });
     const stats = new Map(cases.map((c) => [c.name, empty()]));
     // Every account past the history an allowance needs (quota.allowance.minHistoryRequests, 20), so
-    // the measured halves are the steady state of accounts in use, not their first minute.
+    // the measured segments are the steady state of accounts in use, not their first minute.
     for (const c of cases) for (let i = 0; i < Math.max(warmup, c.counted ? accounts * 30 : 0); i++) await send(c, i);
+    const cpu = workerdCpuClock();
 
-    for (const c of [...cases, ...[...cases].reverse()]) {
+    const order = Array.from({ length: rounds }, (_, round) => (round % 2 === 0 ? cases : [...cases].reverse())).flat();
+    for (const c of order) {
       const s = stats.get(c.name);
       if (!s) continue;
       const before = c.counted ? await doCalls() : null;
-      // A single client sends an eighth as many: the case measures latency, not throughput.
-      const todo = Math.floor(requests / (c.clients === 1 ? 8 : 2));
+      // A single client sends a quarter as many: the case measures latency, not throughput.
+      const todo = Math.max(1, Math.floor(requests / (c.clients === 1 ? 4 : 1) / rounds));
       let next = 0;
+      const cpu0 = cpu?.() ?? 0;
       const t0 = performance.now();
       await Promise.all(
         Array.from({ length: c.clients }, async () => {
@@ -199,6 +243,8 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
         }),
       );
       s.ms += performance.now() - t0;
+      // Up to the last answer: the count reads below are many calls, and what they cost is the bench's.
+      s.cpuMs += (cpu?.() ?? 0) - cpu0;
       s.n += todo;
       if (before) {
         // Settles run in waitUntil after each answer, coalesced per account: wait (bounded) until no lease is open.
@@ -240,6 +286,8 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
         usd_per_million_requests: c.counted ? round(usdPerMillionRequests(doRequests, s.rows / s.n), 2) : null,
         rps_vs_bare: c.counted && bareRps ? round(rps / bareRps, 2) : null,
         p50_added_ms: c.counted && bareP50 !== null ? round(p50 - bareP50) : null,
+        workerd_cpu_ms_per_request: cpu ? round(s.cpuMs / s.n) : null,
+        cpu_added_ms: cpu && bare && bare.n > 0 ? round(s.cpuMs / s.n - bare.cpuMs / bare.n) : null,
         workerd: workerd.version,
       };
     });

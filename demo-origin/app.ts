@@ -13,7 +13,8 @@
  *   x-demo-chunked: 1         send a JSON answer as a stream, without content-length
  *   x-demo-chunk-bytes: 32    size of each piece of a chunked JSON answer (default 64 KB), x-demo-delay-ms apart
  *   x-demo-echo: 1            answer with the method, headers, body and URL the origin received
- *   x-demo-tag: <id>          count the request under that tag (GET /__demo/seen?tag=)
+ *   x-demo-tag: <id>          count the request under that tag (GET /__demo/seen?tag=), and count it again
+ *                             if its caller goes away before the answer is sent (GET /__demo/aborted?tag=)
  *   x-demo-thinking: 1        answer with a thinking and a redacted_thinking block before the text
  */
 import { Hono } from "hono";
@@ -24,11 +25,13 @@ export type DemoStats = {
   streamed: number;
   outputTokens: number;
   byTag: Map<string, number>;
+  /** Tagged requests whose caller closed the connection before the answer was sent. */
+  abortedByTag: Map<string, number>;
   byModel: Map<string, number>;
 };
 
 export function createDemoStats(): DemoStats {
-  return { requests: 0, streamed: 0, outputTokens: 0, byTag: new Map(), byModel: new Map() };
+  return { requests: 0, streamed: 0, outputTokens: 0, byTag: new Map(), abortedByTag: new Map(), byModel: new Map() };
 }
 
 const WORDS = "the quick brown fox jumps over a lazy dog while models answer questions".split(" ");
@@ -58,6 +61,7 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
   const app = new Hono();
 
   app.get("/__demo/seen", (c) => c.json({ count: stats.byTag.get(c.req.query("tag") ?? "") ?? 0 }));
+  app.get("/__demo/aborted", (c) => c.json({ count: stats.abortedByTag.get(c.req.query("tag") ?? "") ?? 0 }));
   app.get("/__demo/stats", (c) =>
     c.json({
       requests: stats.requests,
@@ -70,7 +74,10 @@ export function createDemoOrigin(stats: DemoStats = createDemoStats()): Hono {
   app.use("/v1/*", async (c, next) => {
     stats.requests++;
     const tag = c.req.header("x-demo-tag");
-    if (tag) stats.byTag.set(tag, (stats.byTag.get(tag) ?? 0) + 1);
+    if (tag) {
+      stats.byTag.set(tag, (stats.byTag.get(tag) ?? 0) + 1);
+      c.req.raw.signal.addEventListener("abort", () => stats.abortedByTag.set(tag, (stats.abortedByTag.get(tag) ?? 0) + 1), { once: true });
+    }
     const headerDelayMs = intHeader(c.req.header("x-demo-header-delay-ms"), 0, 30_000);
     if (headerDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, headerDelayMs));
     const status = intHeader(c.req.header("x-demo-status"), 0, 599);

@@ -72,6 +72,8 @@ export type AdmitRequest = {
   feedSince?: number;
   /** The isolate holds no allowance for this account and would take one (lib/quota/allowance.ts). */
   wantsAllowance?: boolean;
+  /** Who asks, with wantsAllowance: the isolate's own id, which an operator sees on the allowance it holds. */
+  holder?: string;
   /** What the isolate admitted on its own and the allowances it gives back, applied before this admission. */
   report?: AllowanceReport;
 };
@@ -107,6 +109,8 @@ export type LocalAdmission = {
   elicitation: number;
   inputTokens: number;
   outputTokens: number;
+  /** The allowance it was admitted within (its grant id). */
+  allowance?: string;
 };
 
 /** An allowance given back: what was admitted within it and what that really cost (every request settled). */
@@ -226,4 +230,27 @@ export type AccountState = {
   clusters: CachedVerdict[];
   fingerprints: Array<{ key: string; firstSeen: number; lastSeen: number; count: number }>;
   recentDecisions: Array<{ at: number; requestId: string; action: Action; enforced: boolean; reasons: string[]; risk: number }>;
+  /** Allowances isolates hold now (lib/quota/allowance.ts), as the object knows them. */
+  allowances: OutstandingAllowance[];
+};
+
+/**
+ * One allowance out: who holds it, what it pre-debited, and what is left of its requests as of the
+ * holder's last report (the object hears of local admissions only in reports, so this is an upper bound).
+ */
+export type OutstandingAllowance = {
+  id: string;
+  /** The isolate that holds it (its id, from the admit that got it); "unknown" for one granted before holders were kept. */
+  holder: string;
+  /** Requests pre-debited, the granting request included. */
+  requests: number;
+  /** Requests the holder may still admit within it, as of its last report. */
+  remaining: number;
+  inputTokens: number;
+  outputTokens: number;
+  slots: number;
+  /** Epoch ms: the holder admits nothing within it after this. */
+  expiresAt: number;
+  /** Epoch ms: dropped here if never given back (its slots come back, its pre-debit stays counted). */
+  deadline: number;
 };

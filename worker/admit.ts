@@ -208,9 +208,24 @@ async function admitLocally(c: Context<AppEnv>, request: AdmitRequest, carriesVe
     outcome = admitWithinAllowance(request, carriesVerdict, Date.now());
   }
   if ("miss" in outcome) return null;
-  // What was admitted here reaches the object on the account's next call, or at the latest when the allowance ends.
-  c.executionCtx.waitUntil(flushAllowanceReport(c.env, accountId, msUntilAllowanceEnds(accountId, Date.now())));
+  reportByAllowanceEnd(c, accountId);
   return outcome.decision;
+}
+
+/**
+ * What the account's allowance admits reaches the object on the account's next call, or at the latest
+ * when the allowance ends; so does the allowance itself, given back unused by a burst that stopped.
+ */
+function reportByAllowanceEnd(c: Context<AppEnv>, accountId: string): void {
+  const flush = flushAllowanceReport(c.env, accountId, msUntilAllowanceEnds(accountId, Date.now()));
+  if (flush) c.executionCtx.waitUntil(flush);
+}
+
+/** The object's answer; when it came with an allowance, the timer that gives it back at its end. */
+async function admitByObject(c: Context<AppEnv>, request: AdmitRequest, retry: RetryOptions): Promise<AdmitResult> {
+  const result = await callAdmit(c.env, request, retry);
+  if (result.allowance) reportByAllowanceEnd(c, request.account.id);
+  return result;
 }
 
 export function admit(options: AdmitOptions = {}) {
@@ -223,7 +238,7 @@ export function admit(options: AdmitOptions = {}) {
     let decision: AdmitResult;
     try {
       // A verdict the isolate knows on this request's keys (or the end of one) is for the object to weigh.
-      decision = (await admitLocally(c, request, request.verdicts !== undefined)) ?? (await callAdmit(c.env, request, retry));
+      decision = (await admitLocally(c, request, request.verdicts !== undefined)) ?? (await admitByObject(c, request, retry));
       learnVerdicts(request, decision, policy);
       rememberAdmit(account.id, decision, request.deny !== null, policy.overloadSafetyFactor);
     } catch (err) {

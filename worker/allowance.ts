@@ -129,12 +129,23 @@ export async function awaitAllowanceRenewal(accountId: string): Promise<boolean>
   return true;
 }
 
+let isolateId: string | null = null;
+
+/** This isolate's id, as the account objects list it on the allowances it holds (made on first use: no randomness at start-up). */
+function holderId(): string {
+  isolateId ??= `isolate-${crypto.randomUUID()}`;
+  return isolateId;
+}
+
 /** What an admit call for this account carries: the report waiting, and whether to ask for an allowance. */
-export function allowanceFields(accountId: string, now: number): Pick<AdmitRequest, "wantsAllowance" | "report"> {
+export function allowanceFields(accountId: string, now: number): Pick<AdmitRequest, "wantsAllowance" | "holder" | "report"> {
   sweep(accountId, now);
-  const fields: Pick<AdmitRequest, "wantsAllowance" | "report"> = {};
+  const fields: Pick<AdmitRequest, "wantsAllowance" | "holder" | "report"> = {};
   const wants = !holders.get(accountId)?.current && !renewing(accountId, now) && (holders.has(accountId) || holders.size < MAX_ACCOUNTS);
-  if (wants) fields.wantsAllowance = true;
+  if (wants) {
+    fields.wantsAllowance = true;
+    fields.holder = holderId();
+  }
   const report = reports.get(accountId);
   if (report) {
     reports.delete(accountId);
@@ -197,17 +208,22 @@ export function settleWithinAllowance(settle: SettleRequest, now: number): { acc
 
 /**
  * Sends the account's report in one `reconcile` call after `delayMs`, unless an admit has carried it
- * by then. A timer already due at or after this one serves this call too; one due earlier (an earlier
- * allowance's end) does not, so the latest allowance always has a timer that sees it end. For `waitUntil`.
+ * by then. A timer already due at or after this one serves this call too (null: nothing to wait for,
+ * and no `waitUntil` to pay for on a request admitted here); one due earlier (an earlier allowance's
+ * end) does not, so the latest allowance always has a timer that sees it end. For `waitUntil`.
  */
-export async function flushAllowanceReport(env: Env, accountId: string, delayMs: number): Promise<void> {
+export function flushAllowanceReport(env: Env, accountId: string, delayMs: number): Promise<void> | null {
   const now = Date.now();
   const dueAt = now + Math.min(MAX_FLUSH_DELAY_MS, Math.max(0, delayMs));
   const pending = flushDue.get(accountId);
   // A timer past its time by a whole flush delay never ran (its waitUntil was cut short): replace it.
-  if (pending !== undefined && pending >= dueAt && pending > now - MAX_FLUSH_DELAY_MS) return;
+  if (pending !== undefined && pending >= dueAt && pending > now - MAX_FLUSH_DELAY_MS) return null;
   flushDue.set(accountId, dueAt);
-  await new Promise((resolve) => setTimeout(resolve, dueAt - now));
+  return sendReportAt(env, accountId, dueAt, dueAt - now);
+}
+
+async function sendReportAt(env: Env, accountId: string, dueAt: number, delayMs: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, delayMs));
   if (flushDue.get(accountId) === dueAt) flushDue.delete(accountId);
   sweep(accountId, Date.now());
   const report = reports.get(accountId);
@@ -217,8 +233,11 @@ export async function flushAllowanceReport(env: Env, accountId: string, delayMs:
     const stub = env.ACCOUNTS.getByName(accountObjectName(accountId));
     await withRetry(() => stub.reconcile(report));
   } catch (err) {
-    // Unreturned allowances stay counted until their deadline (never over-admission); the samples are lost.
-    console.error(JSON.stringify({ msg: "allowance report failed", account: accountId, admitted: report.admitted.length, error: String(err) }));
+    // Kept for the account's next call (an admit, or the reconcile of the next allowance's end): the
+    // samples and decisions in it are the object's only record of those requests. Unreturned
+    // allowances stay counted until their deadline meanwhile (never over-admission).
+    restoreReport(accountId, report);
+    console.error(JSON.stringify({ msg: "allowance report failed; kept for the next call", account: accountId, admitted: report.admitted.length, error: String(err) }));
   }
 }
 
@@ -229,6 +248,11 @@ export function msUntilAllowanceEnds(accountId: string, now: number): number {
 }
 
 export { RETURN_DELAY_MS };
+
+/** This isolate's holder id (tests, diagnostics). */
+export function allowanceHolderId(): string {
+  return holderId();
+}
 
 /** Forget everything held (tests: a fresh isolate). */
 export function forgetAllowances(): void {

@@ -20,6 +20,13 @@ export async function readBounded(request: Request, maxBytes: number): Promise<U
   if (!request.body) return null;
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  // A declared length within the limit: the runtime delivers exactly that many bytes (a fixed-length
+  // body cannot run past its header), so one native read is as bounded as the loop, and cheaper.
+  if (request.headers.has("content-length") && Number.isInteger(declared) && declared >= 0) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
+    return bytes;
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -15,6 +15,7 @@
 import { createMiddleware } from "hono/factory";
 import { keyIndexName, parseProfile } from "../lib/accounts.ts";
 import type { AccountProfile } from "../lib/decision.ts";
+import { BoundedMap } from "../lib/bounded-map.ts";
 import { sha256Hex } from "../lib/hash.ts";
 import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
@@ -28,6 +29,16 @@ const MAX_UNKNOWN_KEYS = 4_096;
 // Until the first lookup sizes it from policy.cache.keyCacheSize.
 const known = new ExpiringLru<string, AccountProfile>(10_000);
 const unknown = new ExpiringLru<string, true>(MAX_UNKNOWN_KEYS);
+// 10,000 keys: the hash of a key is the same forever, so a known key is hashed once per isolate, not
+// once per request (SHA-256 through Web Crypto is one of the costliest steps of a request the isolate
+// admits on its own). Only keys that named an account are kept: a flood of random keys cannot cycle it.
+const MAX_HASHED_KEYS = 10_000;
+const hashes = new BoundedMap<string, string>(MAX_HASHED_KEYS);
+
+/** The key's SHA-256 (hex), from this isolate's memory when the key has named an account before. */
+async function keyHashOf(key: string): Promise<string> {
+  return hashes.touch(key) ?? (await sha256Hex(key));
+}
 
 /** The request headers that carry an API key; the forwarder drops them and sends `originCredential` instead. */
 export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(["x-api-key", "authorization"]);
@@ -96,12 +107,14 @@ export function identity(options: IdentityOptions = {}) {
       throw new GatewayError("authentication_error", "x-api-key and Authorization name different keys; send one");
     }
     const policy = c.get("policy");
-    const profile = await lookupAccount(c.env.CONFIG, await sha256Hex(credential.key), {
+    const keyHash = await keyHashOf(credential.key);
+    const profile = await lookupAccount(c.env.CONFIG, keyHash, {
       ttlSeconds: policy.cache.keyTtlSeconds,
       maxEntries: policy.cache.keyCacheSize,
       negativeTtlMs,
     });
     if (!profile) throw new GatewayError("authentication_error", "invalid x-api-key");
+    if (!hashes.has(credential.key)) hashes.set(credential.key, keyHash);
     c.set("account", profile);
     c.set("apiKey", credential.key);
     await next();

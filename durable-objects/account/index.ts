@@ -91,11 +91,13 @@ function withProfileKeys(req: AdmitRequest, policy: Policy): AdmitRequest {
 
 export class AccountDO extends DurableObject<Env> {
   /**
-   * Test seams, reached with `runInDurableObject`: the object's clock, and a hook run at the start of
-   * every admit (what it throws, the admit throws, as a broken object would). Never on the RPC surface.
+   * Test seams, reached with `runInDurableObject`: the object's clock, and hooks run at the start of
+   * every admit and reconcile (what one throws, the call throws, as a broken object would). Never on the RPC surface.
    */
   clock: () => number = () => Date.now();
   beforeAdmit: () => void = () => {};
+  /** Run at the start of every reconcile, likewise. */
+  beforeReconcile: () => void = () => {};
 
   private readonly startup: Startup;
   private readonly meta: MetaStore;
@@ -204,7 +206,7 @@ export class AccountDO extends DurableObject<Env> {
       request.wantsAllowance === true && decision.forwarded && this.mayHoldAllowance(req, decision, evidence, verdicts.length, multiplier, now)
         ? sizeAllowance({ now, policy, limits, series: this.counters.series(), inFlight: this.leases.open + this.allowances.slots + 1, risk, estimate, uncounted: true })
         : null;
-    const allowance = size ? this.grantAllowance(now, policy, estimate, size) : null;
+    const allowance = size ? this.grantAllowance(now, policy, estimate, size, request.holder ?? "unknown") : null;
     // Only what reaches the origin counts: an enforced throttle or block costs the account nothing.
     const leaseId = allowance
       ? firstLeaseId(allowance)
@@ -249,6 +251,7 @@ export class AccountDO extends DurableObject<Env> {
   /** What an isolate admitted within its allowances and the allowances it gives back, when no admit carried them. */
   reconcile(report: AllowanceReport): void {
     this.startup.readySync();
+    this.beforeReconcile();
     const now = this.clock();
     this.allowances.reclaimExpired(now);
     this.applyReport(report, now, this.policy);
@@ -310,6 +313,7 @@ export class AccountDO extends DurableObject<Env> {
       clusters: this.verdicts.all(),
       fingerprints: this.evidence.fingerprintList(),
       recentDecisions: this.outbox.recentDecisions(),
+      allowances: this.allowances.list(),
     };
   }
 
@@ -468,7 +472,7 @@ export class AccountDO extends DurableObject<Env> {
    * Counts the granting request and pre-debits the allowance it opens, where the allowance ends, and
    * records it: the request is its first (no lease of its own), so one bucket, one row and no settle call.
    */
-  private grantAllowance(now: number, policy: Policy, estimate: TokenEstimate, size: AllowanceSize): AllowanceGrant {
+  private grantAllowance(now: number, policy: Policy, estimate: TokenEstimate, size: AllowanceSize, holder: string): AllowanceGrant {
     const windowMs = policy.limits.windowSeconds * 1000;
     const dayMs = policy.limits.dayWindowSeconds * 1000;
     // Counted where the grant ends: a request the isolate admits at its last moment is still in that bucket's window.
@@ -478,7 +482,7 @@ export class AccountDO extends DurableObject<Env> {
     const day = this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: amounts.requests, inputTokens: 0, outputTokens: 0 }, end);
     this.meta.rememberForwarded(now, false);
     const grant: AllowanceGrant = { id: crypto.randomUUID(), ...size, keys: this.evidence.fingerprintList().map((f) => f.key) };
-    this.allowances.open({ id: grant.id, deadline: end + policy.limits.leaseSeconds * 1000, window, day, ...amounts, slots: size.slots });
+    this.allowances.open({ id: grant.id, holder, expiresAt: end, deadline: end + policy.limits.leaseSeconds * 1000, window, day, ...amounts, slots: size.slots });
     return grant;
   }
 
@@ -511,6 +515,7 @@ export class AccountDO extends DurableObject<Env> {
     const dayMs = policy.limits.dayWindowSeconds * 1000;
     const risk = this.evidence.risk(now, policy.risk.halfLifeSeconds * 1000).score;
     for (const a of admitted) {
+      if (a.allowance !== undefined) this.allowances.noteAdmitted(a.allowance);
       // The edge's clock, never ahead of this object's.
       const at = Math.min(now, a.at);
       const keys = withProfileKey(a.keys, this.account, policy);

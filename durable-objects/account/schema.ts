@@ -89,6 +89,11 @@ export const MIGRATIONS: string[][] = [
     `CREATE TABLE IF NOT EXISTS recent_list (id INTEGER PRIMARY KEY, decisions TEXT NOT NULL)`,
     `DROP TABLE IF EXISTS recent_decisions`,
   ],
+  [
+    // Who holds each allowance and when it ends, for the admin API's list of allowances out.
+    `ALTER TABLE allowances ADD COLUMN holder TEXT NOT NULL DEFAULT 'unknown'`,
+    `ALTER TABLE allowances ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0`,
+  ],
 ];
 
 /**
@@ -130,5 +135,6 @@ export const ACCOUNT_SCHEMA: string[] = [
   `CREATE TABLE allowances (
      id TEXT PRIMARY KEY, deadline INTEGER NOT NULL, window_start INTEGER NOT NULL, window_end INTEGER NOT NULL,
      day_start INTEGER NOT NULL, day_end INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL,
-     output_tokens INTEGER NOT NULL, slots INTEGER NOT NULL) WITHOUT ROWID`,
+     output_tokens INTEGER NOT NULL, slots INTEGER NOT NULL, holder TEXT NOT NULL DEFAULT 'unknown',
+     expires_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`,
 ];

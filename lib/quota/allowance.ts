@@ -227,7 +227,7 @@ export function admitWithin(held: HeldAllowance, request: AdmitRequest, now: num
     leaseId,
     admission: {
       requestId: request.requestId, at: now, keys: fp.keys, country: fp.country, prefix: fp.prefix, model: fp.model,
-      elicitation: fp.elicitation, ...estimate,
+      elicitation: fp.elicitation, ...estimate, allowance: held.grant.id,
     },
   };
 }

@@ -221,7 +221,7 @@ describe("AccountDO housekeeping", () => {
         .map((r) => r.name),
       verdictColumns: String(s.storage.sql.exec("SELECT sql FROM sqlite_master WHERE name = 'cluster_verdicts'").one().sql),
     }));
-    expect(schema.version).toBe(7);
+    expect(schema.version).toBe(8);
     expect(schema.tables).toEqual([
       "allowances", "audit_outbox", "cluster_verdicts", "counter_buckets", "decision_counts", "fingerprints", "leases", "meta", "overrides",
       "places", "recent_list", "risk_signals", "schema_version",
@@ -294,7 +294,7 @@ describe("AccountDO housekeeping", () => {
       version: Number(state.storage.sql.exec("SELECT MAX(version) AS v FROM schema_version").one().v),
       old: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name IN ('window_buckets', 'day_buckets')").toArray().length,
     }));
-    expect(schema).toEqual({ version: 7, old: 0 });
+    expect(schema).toEqual({ version: 8, old: 0 });
   });
 
   it("should write a new fingerprint key's row at once and a known key's count behind, by the alarm once 30 s have passed", async () => {
