@@ -262,6 +262,7 @@ export const HONEST_FAMILIES: readonly Family[] = [
   evaluationCustomer("tune", "eval-harness-tune"),
   codingToolOffice("tune", "ide-office-tune", [20, 35]),
   teachingClass("tune", "class-tune"),
+  ciJobs("tune", "ci-cloud-tune"),
   // Held out: the outside team's 120 customers and 40-seat office, and the other hard shapes in held-out wording.
   customers("heldout", "customers"),
   codingToolOffice("heldout", "office-nat-40", [40, 40]),
