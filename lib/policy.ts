@@ -195,6 +195,13 @@ const clusterVerdictSchema = section({
    * limits.windowSeconds.
    */
   honestRequestsPerAccountPerWindow: z._default(positiveNumber, 2),
+  /**
+   * The same baseline per tier, where a tier's honest pace differs from the flat one: the root weighs
+   * them by the key's requests per tier (a tier not listed: the flat baseline). Free accounts are people
+   * trying the API, under a third of build's per-window limit; scale and enterprise accounts run products
+   * whose loops (agents, batch jobs behind a UI) send far more per account, which is no sign of harvesting.
+   */
+  honestRequestsPerTier: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(64)), positiveNumber), { free: 1.5, scale: 6, enterprise: 12 }),
 }).check(z.refine((v) => v.suspectScore <= v.confirmScore, { message: "suspectScore must not exceed confirmScore" }));
 
 export const policySchema = z.strictObject({
@@ -416,8 +423,12 @@ export const policySchema = z.strictObject({
     reportIntervalSeconds: z._default(intBetween(1, 3_600), 10),
     /** Distinct accounts sharing a key before it is a cluster candidate. */
     minAccounts: z._default(intFrom(2), 20),
-    /** Aggregate requests per window across the key that, with minAccounts, make a verdict. */
-    minRequestsPerWindow: z._default(nonNegInt, 50),
+    /**
+     * Aggregate requests per window across the key that, with minAccounts, make a verdict. 20: a fleet of
+     * twenty accounts asking about once a minute each is judged (the score decides, and its rate evidence
+     * starts at 50 whatever this says); at 50 a quiet campaign of a few dozen accounts was never looked at.
+     */
+    minRequestsPerWindow: z._default(nonNegInt, 20),
     /** Synchrony (0..1) above which the cluster is "synchronised". */
     synchronyThreshold: z._default(share, 0.6),
     /** Share of requests on one template band above which the cluster is "templated". */
