@@ -171,11 +171,15 @@ function campaign(rng: Rng, visible: { sync?: boolean; template?: boolean; elici
   return { crowd, ...net, clientBackground: oneBuild && rng.chance(0.5) ? Math.round(logUniform(rng, 500, 20_000)) : 0 };
 }
 
+const RESELLER = { accounts: [40, 80], perAccount: [2, 6], burst: [0, 0.4] } as const satisfies Parameters<typeof reseller>[2];
+// A small reseller of long-standing accounts whose customers, campaign and ordinary, each ask at about an honest pace.
+const SMALL_RESELLER = { accounts: [20, 60], perAccount: [0.7, 2], burst: [0, 0.1] } as const satisfies Parameters<typeof reseller>[2];
+
 /** A reseller: shared egress, one build, campaign traffic as `share` of an otherwise ordinary customer mix. */
-function reseller(rng: Rng, share: number): Shape[] {
-  const accounts = rng.int(40, 80);
-  const perAccount = logUniform(rng, 2, 6);
-  const common = { hosting: uniform(rng, 0.6, 1), client: uniform(rng, 0.8, 1), burst: uniform(rng, 0, 0.4), payments: uniform(rng, 0.05, 0.5), pivot: false };
+function reseller(rng: Rng, share: number, size: { accounts: [number, number]; perAccount: [number, number]; burst: [number, number] } = RESELLER): Shape[] {
+  const accounts = rng.int(...size.accounts);
+  const perAccount = logUniform(rng, ...size.perAccount);
+  const common = { hosting: uniform(rng, 0.6, 1), client: uniform(rng, 0.8, 1), burst: uniform(rng, ...size.burst), payments: uniform(rng, 0.05, 0.5), pivot: false };
   // The campaign's part: a grader/rubric template (a wrapper) with grader elicitation the scorer sees half of.
   const attack: Crowd = {
     ...common, accounts: Math.round(accounts * share), perAccount: perAccount * 1.5,
@@ -326,6 +330,7 @@ export const FAMILIES: readonly Family[] = [
   { name: "campaign/elicitation-only", split: "tune", campaign: true, draw: (r) => campaign(r, { elicitation: true }) },
   { name: "campaign/none-visible", split: "tune", campaign: true, draw: (r) => campaign(r, {}) },
   { name: "campaign/reseller", split: "tune", campaign: true, draw: (r) => reseller(r, uniform(r, 0.1, 0.5)) },
+  { name: "campaign/reseller-small", split: "tune", campaign: true, draw: (r) => reseller(r, uniform(r, 0.1, 0.5), SMALL_RESELLER) },
   { name: "campaign/small-quiet", split: "tune", campaign: true, draw: smallQuiet },
   { name: "campaign/aged-fleet", split: "tune", campaign: true, draw: agedFleet },
   { name: "campaign/pivot-none-visible", split: "heldout", campaign: true, draw: (r) => campaign(r, { pivot: true }) },
