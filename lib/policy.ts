@@ -424,11 +424,13 @@ export const policySchema = z.strictObject({
     /** Distinct accounts sharing a key before it is a cluster candidate. */
     minAccounts: z._default(intFrom(2), 20),
     /**
-     * Aggregate requests per window across the key that, with minAccounts, make a verdict. 20: a fleet of
-     * twenty accounts asking about once a minute each is judged (the score decides, and its rate evidence
-     * starts at 50 whatever this says); at 50 a quiet campaign of a few dozen accounts was never looked at.
+     * Aggregate requests per window across the key that, with minAccounts, make a verdict. The rate evidence
+     * counts from 50 whatever this says, so lowering it judges smaller keys without raising any key's score.
+     * Kept at 50: at 20 a quiet fleet of twenty accounts was judged but stayed `suspect` (the calibration's
+     * small-quiet family: 5 % confirmed either way), while every suspect key, and there were more of them,
+     * puts the cluster_member risk signal on the honest accounts that share it.
      */
-    minRequestsPerWindow: z._default(nonNegInt, 20),
+    minRequestsPerWindow: z._default(nonNegInt, 50),
     /** Synchrony (0..1) above which the cluster is "synchronised". */
     synchronyThreshold: z._default(share, 0.6),
     /** Share of requests on one template band above which the cluster is "templated". */
