@@ -23,7 +23,8 @@
  * - Volume relief (members using the API no more than honest accounts do) is
  *   granted only as far as the key's traffic looks like people: off hosting, on
  *   several clients, unsynchronised; or comes from accounts with a history that
- *   look like people in one of the first two respects. A burst of new accounts
+ *   look like people in one of the first two respects (for a history, under about
+ *   half its traffic on servers rather than a sixth). A burst of new accounts
  *   at an honest per-account pace on one client build or on servers is what a
  *   hydra that keeps each account under its limits looks like, so it earns none;
  *   a class that opened its accounts this week, each student on their own laptop
@@ -131,6 +132,9 @@ const VOLUME_SATURATE = Math.log2(8);
 // Hosting share over which traffic stops looking like people at home or on campus: a class puts a few
 // students behind a cloud VPN, a fleet that mixes proxies with servers puts half or more on them.
 const PEOPLE_HOSTING = [0.15, 0.5] as const;
+// The same for a crowd with a history: an established customer base on a broad key puts about a third of its
+// traffic on clouds (CI, SaaS backends, cloud desktops); aged accounts driven from proxies and servers, more than half.
+const HISTORY_HOSTING = [0.35, 0.55] as const;
 // Share of its weight a burst of new accounts counts at minAccounts (all of it at ACCOUNTS_SATURATE).
 const BURST_FLOOR = 0.25;
 /** Evidence that overlaps: the second counts this much, the third this squared. */
@@ -298,11 +302,13 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
     // Unknown (or implied) hosting or client says nothing about people either way.
     const hostingKnown = metrics.hostingShare !== undefined && !implied.has("hosting");
     const clientKnown = metrics.clientHomogeneity !== undefined && !implied.has("client");
-    const offServers = hostingKnown ? 1 - smoothstep(metrics.hostingShare ?? 0, PEOPLE_HOSTING[0], PEOPLE_HOSTING[1]) : null;
+    const hosting = metrics.hostingShare ?? 0;
+    const offServers = hostingKnown ? 1 - smoothstep(hosting, PEOPLE_HOSTING[0], PEOPLE_HOSTING[1]) : null;
     const ownClients = clientKnown ? 1 - curve("client") : null;
     // History counts as far as the crowd looks like people in at least one respect; with neither known it
     // counts as it did before either was measured, so a key without network or client evidence is judged as then.
-    const humane = offServers === null && ownClients === null ? 1 : Math.max(offServers ?? 0, ownClients ?? 0);
+    const historyOffServers = hostingKnown ? 1 - smoothstep(hosting, HISTORY_HOSTING[0], HISTORY_HOSTING[1]) : null;
+    const humane = historyOffServers === null && ownClients === null ? 1 : Math.max(historyOffServers ?? 0, ownClients ?? 0);
     const established = (1 - curve("new_accounts")) * (1 - fleet) * humane;
     const people = offServers === null || ownClients === null ? 0 : offServers * ownClients * (1 - curve("synchrony"));
     points.set("volume", volumeRelief * Math.max(established, people) * volumeCurve);
