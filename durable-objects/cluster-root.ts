@@ -401,7 +401,11 @@ export class ClusterRootDO extends DurableObject<Env> {
       volume:
         activeAccounts === null
           ? undefined
-          : { activeAccounts, honestRequestsPerAccount: policy.clusters.verdict.honestRequestsPerAccountPerWindow },
+          : {
+              activeAccounts,
+              honestRequestsPerAccount: policy.clusters.verdict.honestRequestsPerAccountPerWindow,
+              perTier: policy.clusters.verdict.honestRequestsPerTier,
+            },
       requestsPerWindow: slidingValue(current?.requests ?? 0, previousRequests, now, windowMs),
       windowCounts: both,
       synchrony: this.getMeta<number>("sync_value") ?? 0,

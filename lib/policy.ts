@@ -195,6 +195,13 @@ const clusterVerdictSchema = section({
    * limits.windowSeconds.
    */
   honestRequestsPerAccountPerWindow: z._default(positiveNumber, 2),
+  /**
+   * The same baseline per tier, where a tier's honest pace differs from the flat one: the root weighs
+   * them by the key's requests per tier (a tier not listed: the flat baseline). Free accounts are people
+   * trying the API, under a third of build's per-window limit; scale and enterprise accounts run products
+   * whose loops (agents, batch jobs behind a UI) send far more per account, which is no sign of harvesting.
+   */
+  honestRequestsPerTier: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(64)), positiveNumber), { free: 1.5, scale: 6, enterprise: 12 }),
 }).check(z.refine((v) => v.suspectScore <= v.confirmScore, { message: "suspectScore must not exceed confirmScore" }));
 
 export const policySchema = z.strictObject({
@@ -416,7 +423,13 @@ export const policySchema = z.strictObject({
     reportIntervalSeconds: z._default(intBetween(1, 3_600), 10),
     /** Distinct accounts sharing a key before it is a cluster candidate. */
     minAccounts: z._default(intFrom(2), 20),
-    /** Aggregate requests per window across the key that, with minAccounts, make a verdict. */
+    /**
+     * Aggregate requests per window across the key that, with minAccounts, make a verdict. The rate evidence
+     * counts from 50 whatever this says, so lowering it judges smaller keys without raising any key's score.
+     * Kept at 50: at 20 a quiet fleet of twenty accounts was judged but stayed `suspect` (the calibration's
+     * small-quiet family: 5 % confirmed either way), while every suspect key, and there were more of them,
+     * puts the cluster_member risk signal on the honest accounts that share it.
+     */
     minRequestsPerWindow: z._default(nonNegInt, 50),
     /** Synchrony (0..1) above which the cluster is "synchronised". */
     synchronyThreshold: z._default(share, 0.6),

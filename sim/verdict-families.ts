@@ -171,11 +171,15 @@ function campaign(rng: Rng, visible: { sync?: boolean; template?: boolean; elici
   return { crowd, ...net, clientBackground: oneBuild && rng.chance(0.5) ? Math.round(logUniform(rng, 500, 20_000)) : 0 };
 }
 
+const RESELLER = { accounts: [40, 80], perAccount: [2, 6], burst: [0, 0.4] } as const satisfies Parameters<typeof reseller>[2];
+// A small reseller of long-standing accounts whose customers, campaign and ordinary, each ask at about an honest pace.
+const SMALL_RESELLER = { accounts: [20, 60], perAccount: [0.7, 2], burst: [0, 0.1] } as const satisfies Parameters<typeof reseller>[2];
+
 /** A reseller: shared egress, one build, campaign traffic as `share` of an otherwise ordinary customer mix. */
-function reseller(rng: Rng, share: number): Shape[] {
-  const accounts = rng.int(40, 80);
-  const perAccount = logUniform(rng, 2, 6);
-  const common = { hosting: uniform(rng, 0.6, 1), client: uniform(rng, 0.8, 1), burst: uniform(rng, 0, 0.4), payments: uniform(rng, 0.05, 0.5), pivot: false };
+function reseller(rng: Rng, share: number, size: { accounts: [number, number]; perAccount: [number, number]; burst: [number, number] } = RESELLER): Shape[] {
+  const accounts = rng.int(...size.accounts);
+  const perAccount = logUniform(rng, ...size.perAccount);
+  const common = { hosting: uniform(rng, 0.6, 1), client: uniform(rng, 0.8, 1), burst: uniform(rng, ...size.burst), payments: uniform(rng, 0.05, 0.5), pivot: false };
   // The campaign's part: a grader/rubric template (a wrapper) with grader elicitation the scorer sees half of.
   const attack: Crowd = {
     ...common, accounts: Math.round(accounts * share), perAccount: perAccount * 1.5,
@@ -205,6 +209,36 @@ export function resellerKeys(name: string, halves: readonly Shape[]): KeyCase[] 
   if (attack.crowd.system > 0) keys.push({ key: `system:${name}`, metrics: mixKey([{ ...part(attack.crowd, attack.crowd.system), system: 1 }], { system: true }) });
   keys.push({ key: `wrap:${name}`, metrics: mixKey([{ ...part(attack.crowd, attack.crowd.wrapper), wrapper: 1 }], { wrapper: true }) });
   return keys;
+}
+
+/**
+ * A small, quiet fleet (20–60 accounts): Poisson arrivals, a pace of one to three times an honest account's,
+ * exits half on servers and half on residential proxies, a few cards, one build or two, the scorer seeing
+ * some of its elicitation; its accounts new or bought aged.
+ */
+function smallQuiet(rng: Rng): Shape {
+  const accounts = rng.int(20, 60);
+  const aged = rng.chance(0.6);
+  const crowd: Crowd = {
+    accounts, perAccount: logUniform(rng, 1, 3), hosting: uniform(rng, 0.2, 0.8), client: rng.chance(0.5) ? uniform(rng, 0.95, 1) : 0.5,
+    system: rng.chance(0.5) ? uniform(rng, 0.6, 1) : 0, wrapper: uniform(rng, 0.3, 0.7), template: uniform(rng, 0, 0.3),
+    elicitation: uniform(rng, 0.05, 0.5), synchrony: uniform(rng, 0, 0.2), burst: aged ? uniform(rng, 0, 0.1) : uniform(rng, 0.5, 0.95),
+    payments: rng.int(2, 12) / accounts, pivot: false,
+  };
+  const asnBackground = background(Math.round(logUniform(rng, 300, 5_000)), { hosting: 1, synchrony: 0.15 });
+  return { crowd, asns: rng.int(1, 3), asnBackground, prefixes: Math.max(1, Math.round(accounts / rng.int(3, 10))), clientBackground: rng.chance(0.5) ? Math.round(logUniform(rng, 500, 10_000)) : 0 };
+}
+
+/** Aged accounts bought in bulk (no burst), one build, one system prompt, mostly on servers, at an honest pace. */
+function agedFleet(rng: Rng): Shape {
+  const accounts = rng.int(60, 400);
+  const crowd: Crowd = {
+    accounts, perAccount: logUniform(rng, 1, 3), hosting: uniform(rng, 0.4, 0.9), client: uniform(rng, 0.95, 1), system: uniform(rng, 0.8, 1),
+    wrapper: uniform(rng, 0.3, 0.7), template: uniform(rng, 0.05, 0.25), elicitation: uniform(rng, 0, 0.15), synchrony: uniform(rng, 0, 0.1),
+    burst: uniform(rng, 0, 0.1), payments: uniform(rng, 0.05, 0.3), pivot: false,
+  };
+  const asnBackground = background(Math.round(logUniform(rng, 300, 5_000)), { hosting: 1, synchrony: 0.15 });
+  return { crowd, asns: rng.int(1, 3), asnBackground, prefixes: Math.max(1, Math.round(accounts / rng.int(5, 20))), clientBackground: rng.chance(0.5) ? Math.round(logUniform(rng, 500, 10_000)) : 0 };
 }
 
 /** Honest: an office behind one NAT using one coding tool whose system prompt is not allow-listed. */
@@ -296,6 +330,9 @@ export const FAMILIES: readonly Family[] = [
   { name: "campaign/elicitation-only", split: "tune", campaign: true, draw: (r) => campaign(r, { elicitation: true }) },
   { name: "campaign/none-visible", split: "tune", campaign: true, draw: (r) => campaign(r, {}) },
   { name: "campaign/reseller", split: "tune", campaign: true, draw: (r) => reseller(r, uniform(r, 0.1, 0.5)) },
+  { name: "campaign/reseller-small", split: "tune", campaign: true, draw: (r) => reseller(r, uniform(r, 0.1, 0.5), SMALL_RESELLER) },
+  { name: "campaign/small-quiet", split: "tune", campaign: true, draw: smallQuiet },
+  { name: "campaign/aged-fleet", split: "tune", campaign: true, draw: agedFleet },
   { name: "campaign/pivot-none-visible", split: "heldout", campaign: true, draw: (r) => campaign(r, { pivot: true }) },
   { name: "campaign/slow-burn", split: "heldout", campaign: true, draw: slowBurn },
   { name: "honest/office-nat", split: "tune", campaign: false, draw: (r) => office(r, false) },
@@ -352,6 +389,16 @@ export const NAMED_CASES: readonly NamedCase[] = [
     keys: keysOf("issue17-res", {
       crowd: C({ accounts: 300, perAccount: 5.9, hosting: 0.03, system: 295 / 300, template: 0.1, elicitation: 0.05, synchrony: 0.05 }),
       asns: 25, asnBackground: background(20_000, { hosting: 0 }), prefixes: 150, clientBackground: 0,
+    }),
+  },
+  {
+    // The tuning family tune-aged-fleet as its strongest key measured it (quick eval, seed 1): aged accounts,
+    // one build, one prompt on 90 %, 57 % hosting, 40 cards, the scorer seeing 6 % of its elicitation.
+    name: "256 aged accounts, one build, one prompt on 90 %, 57 % hosting, honest pace",
+    campaign: true,
+    keys: keysOf("aged", {
+      crowd: C({ accounts: 256, perAccount: 1.6, hosting: 0.57, system: 0.9, wrapper: 0.67, template: 0.15, elicitation: 0.06, synchrony: 0.05, burst: 0.01, payments: 0.156 }),
+      asns: 2, asnBackground: background(2_000, { hosting: 1, synchrony: 0.15 }), prefixes: 20, clientBackground: 0,
     }),
   },
   {

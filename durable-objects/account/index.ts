@@ -452,7 +452,7 @@ export class AccountDO extends DurableObject<Env> {
       inputTokens: tokens.inputTokens,
       outputTokens: tokens.outputTokens,
       elicited: fingerprint.elicitation >= policy.fingerprint.elicitationThreshold,
-      ...requestEvidence({ keys, signals }, account?.createdAt, policy),
+      ...requestEvidence({ keys, signals }, account?.createdAt, policy, account?.tier),
     });
     this.reportDueAt ??= now + policy.clusters.reportIntervalSeconds * 1000;
   }

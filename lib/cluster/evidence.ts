@@ -21,12 +21,15 @@
  *   and opening its accounts all at once (a crowd of customers, a class, an
  *   office, opened theirs over days to years).
  * - Volume relief (members using the API no more than honest accounts do) is
- *   granted only as far as the key's traffic comes from accounts with a history,
- *   or looks like people: off hosting, on several clients, unsynchronised. A
- *   burst of new accounts at an honest per-account pace on one client build or
- *   on servers is what a hydra that keeps each account under its limits looks
- *   like, so it earns none; a class that opened its accounts this week, each
- *   student on their own laptop at home, keeps it.
+ *   granted only as far as the key's traffic looks like people: off hosting, on
+ *   several clients, unsynchronised; or comes from accounts with a history that
+ *   look like people in one of the first two respects (for a history, under about
+ *   half its traffic on servers rather than a sixth). A burst of new accounts
+ *   at an honest per-account pace on one client build or on servers is what a
+ *   hydra that keeps each account under its limits looks like, so it earns none;
+ *   a class that opened its accounts this week, each student on their own laptop
+ *   at home, keeps it. Age alone is not enough: aged accounts are sold in bulk,
+ *   and a fleet of them on one build half on servers is still a fleet.
  *
  * Absent metrics are unknown and add nothing. The result lists every item with
  * its observed value and points, largest first, so a verdict explains itself.
@@ -100,7 +103,10 @@ export type EvidenceScore = {
 
 // Account counts stop adding above this: past a thousand members, more says nothing new about intent.
 const ACCOUNTS_SATURATE = 1_000;
-// A key's request rate counts from the policy's minimum and fully at this multiple of it.
+// A key's request rate counts from 50 a window (a few dozen people asking about once a minute) and fully
+// at 40 times that, whatever the size gate (clusters.minRequestsPerWindow) lets in to be judged: a gate
+// lowered to judge small, quiet keys must not make every key's rate count for more.
+const REQUESTS_START = 50;
 const REQUESTS_SATURATE_FACTOR = 40;
 // Where the share-like curves start and saturate. Sync, template and elicitation saturate at the policy's
 // "counts as" markers and start at a fraction of them (elicitation lower: the scorer misses paraphrases).
@@ -126,6 +132,9 @@ const VOLUME_SATURATE = Math.log2(8);
 // Hosting share over which traffic stops looking like people at home or on campus: a class puts a few
 // students behind a cloud VPN, a fleet that mixes proxies with servers puts half or more on them.
 const PEOPLE_HOSTING = [0.15, 0.5] as const;
+// The same for a crowd with a history: an established customer base on a broad key puts about a third of its
+// traffic on clouds (CI, SaaS backends, cloud desktops); aged accounts driven from proxies and servers, more than half.
+const HISTORY_HOSTING = [0.35, 0.55] as const;
 // Share of its weight a burst of new accounts counts at minAccounts (all of it at ACCOUNTS_SATURATE).
 const BURST_FLOOR = 0.25;
 /** Evidence that overlaps: the second counts this much, the third this squared. */
@@ -201,7 +210,7 @@ type Raw = { evidence: VerdictEvidence; value: number | null; curve: number; imp
 
 function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
   const ln = (n: number) => Math.log(Math.max(1, n));
-  const minRequests = Math.max(1, rules.minRequestsPerWindow);
+  const minRequests = REQUESTS_START;
   const share = (evidence: keyof typeof CURVES, value: number | undefined, transform = (v: number) => v): Raw => ({
     evidence,
     value: value ?? null,
@@ -290,12 +299,18 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
     // History earns relief, unless the crowd is one operator's fleet of hundreds: one build, one prompt, few
     // cards. For those an honest pace per account is how the fleet stays under limits, not evidence against it.
     const fleet = accountsCurve * Math.min(1, together / Math.max(1e-9, commonalityCap));
-    const established = (1 - curve("new_accounts")) * (1 - fleet);
-    // Unknown hosting or client says nothing about people: it grants no relief beyond history's.
-    const people =
-      metrics.hostingShare === undefined || metrics.clientHomogeneity === undefined || implied.has("client") || implied.has("hosting")
-        ? 0
-        : (1 - smoothstep(metrics.hostingShare, PEOPLE_HOSTING[0], PEOPLE_HOSTING[1])) * (1 - curve("client")) * (1 - curve("synchrony"));
+    // Unknown (or implied) hosting or client says nothing about people either way.
+    const hostingKnown = metrics.hostingShare !== undefined && !implied.has("hosting");
+    const clientKnown = metrics.clientHomogeneity !== undefined && !implied.has("client");
+    const hosting = metrics.hostingShare ?? 0;
+    const offServers = hostingKnown ? 1 - smoothstep(hosting, PEOPLE_HOSTING[0], PEOPLE_HOSTING[1]) : null;
+    const ownClients = clientKnown ? 1 - curve("client") : null;
+    // History counts as far as the crowd looks like people in at least one respect; with neither known it
+    // counts as it did before either was measured, so a key without network or client evidence is judged as then.
+    const historyOffServers = hostingKnown ? 1 - smoothstep(hosting, HISTORY_HOSTING[0], HISTORY_HOSTING[1]) : null;
+    const humane = historyOffServers === null && ownClients === null ? 1 : Math.max(historyOffServers ?? 0, ownClients ?? 0);
+    const established = (1 - curve("new_accounts")) * (1 - fleet) * humane;
+    const people = offServers === null || ownClients === null ? 0 : offServers * ownClients * (1 - curve("synchrony"));
     points.set("volume", volumeRelief * Math.max(established, people) * volumeCurve);
   }
   const cap = commonalityCap * (0.5 + 0.5 * accountsCurve);

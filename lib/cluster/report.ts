@@ -1,8 +1,8 @@
 /**
  * What an account object tells its cluster collector, in one batch per
  * report interval: per fingerprint key, the requests, tokens, elicitation,
- * template bands, wrapper keys and models seen since the last report, plus the account's
- * request-start histogram for timing synchrony.
+ * template bands, wrapper keys, models and the account's tier seen since the last report, plus the
+ * account's request-start histogram for timing synchrony.
  */
 import type { Policy, RiskSignal } from "../policy.ts";
 import { asnCategoriesOf } from "../region/asn.ts";
@@ -36,6 +36,11 @@ export type KeyCounts = {
    * a record that reaches the bound may have dropped cards, and the root then treats payment as unknown.
    */
   payments?: Record<string, number>;
+  /**
+   * The requesting account's tier (as the policy resolves it) → requests, for a volume baseline per
+   * tier at the root; absent in counts stored before tiers were reported (the flat baseline applies).
+   */
+  tiers?: Record<string, number>;
 };
 
 export type AccountReport = {
@@ -65,6 +70,8 @@ export type ReportedRequest = {
   created?: string | null;
   /** The account's `payment:` key (the card it pays with), if it has one. */
   payment?: string | null;
+  /** The account's tier, resolved against the policy's tiers (an unknown one is the default tier). */
+  tier?: string;
 };
 
 // Accounts created within one such bucket count as one burst: a hydra registers its accounts in waves of
@@ -88,7 +95,8 @@ export function requestEvidence(
   request: { keys: readonly string[]; signals: readonly RiskSignal[] },
   createdAt: number | undefined,
   policy: Policy,
-): Pick<ReportedRequest, "hosting" | "client" | "system" | "created" | "payment"> {
+  tier?: string,
+): Pick<ReportedRequest, "hosting" | "client" | "system" | "created" | "payment" | "tier"> {
   const lists = policy.regions.asnCategories;
   let hosting: boolean | undefined;
   if (lists.hosting.length > 0 || lists.vpn.length > 0 || lists.residentialProxy.length > 0) {
@@ -108,6 +116,8 @@ export function requestEvidence(
     created: createdAt !== undefined && createdAt > 0 ? creationBucket(createdAt) : null,
     // The account object puts the profile's payment key among the request's keys (allow-listed ones left out).
     payment: find("payment:"),
+    // Resolved here as the quota resolves it, so a tier the policy does not define counts as the one it is limited as.
+    tier: tier !== undefined && Object.hasOwn(policy.tiers, tier) ? tier : policy.defaultTier,
   };
 }
 
@@ -182,6 +192,7 @@ export class ReportBuffer {
         counts.paid = (counts.paid ?? 0) + 1;
         bump((counts.payments ??= {}), request.payment, MAX_PROFILES_PER_KEY);
       }
+      if (request.tier) bump((counts.tiers ??= {}), request.tier, MAX_PROFILES_PER_KEY);
       if (wrappers.length > 0) {
         counts.wrappers ??= {};
         for (const wrapper of wrappers) bump(counts.wrappers, wrapper, MAX_WRAPPERS_PER_KEY);

@@ -50,6 +50,7 @@ export function mergeCounts(
   if (from.wrappers) mergeHeavy((into.wrappers ??= {}), from.wrappers, limits.wrappers ?? MAX_WRAPPERS);
   if (from.paid !== undefined) into.paid = (into.paid ?? 0) + from.paid;
   if (from.payments) mergeBounded((into.payments ??= {}), from.payments, limits.payments ?? MAX_PAYMENTS_PER_DELTA);
+  if (from.tiers) mergeBounded((into.tiers ??= {}), from.tiers, limits.profiles ?? 32);
 }
 
 /** Whether a payments record is full: cards beyond it may have been dropped on the way (see MAX_PAYMENTS_PER_DELTA). */
@@ -117,6 +118,26 @@ export function blendSynchrony(
   return { value, weight };
 }
 
+/**
+ * What an honest account of the key's tiers sends per window. If every member sends r times its tier's
+ * honest pace, tier t's n_t requests come from n_t / (r·b_t) accounts, so r = Σ n_t/b_t ÷ accounts: the
+ * baseline is the request-weighted harmonic mean of the tiers' (requests of no known tier: the flat one).
+ * A key of free accounts is then held to what honest free accounts send, not to a mix with paid products.
+ */
+export function honestBaseline(counts: KeyCounts, flat: number, perTier: Readonly<Record<string, number>> = {}): number {
+  if (!counts.tiers || counts.requests <= 0) return flat;
+  let weighted = 0;
+  let tiered = 0;
+  for (const [tier, n] of Object.entries(counts.tiers)) {
+    const base = countOf(perTier, tier) ?? flat;
+    weighted += n / base;
+    tiered += n;
+  }
+  const rest = Math.max(0, counts.requests - tiered);
+  weighted += rest / flat;
+  return weighted > 0 ? counts.requests / weighted : flat;
+}
+
 // Share of a key's requests that must carry a card before its payment evidence counts.
 const PAID_SHARE = 0.9;
 
@@ -136,7 +157,7 @@ export function metricsFrom(input: {
    * For the volume ratio: accounts active on the key in the window (the HyperLogLog counts every
    * account ever seen), and what an honest account of their tier requests per window.
    */
-  volume?: { activeAccounts: number; honestRequestsPerAccount: number };
+  volume?: { activeAccounts: number; honestRequestsPerAccount: number; perTier?: Readonly<Record<string, number>> };
 }): KeyMetrics {
   const requests = Math.max(1, input.windowCounts.requests);
   const ranked = Object.entries(input.windowCounts.bands).sort((a, b) => b[1] - a[1]);
@@ -167,7 +188,7 @@ export function metricsFrom(input: {
   }
   const volume = input.volume;
   if (volume && volume.activeAccounts > 0 && volume.honestRequestsPerAccount > 0) {
-    evidence.volumeRatio = input.requestsPerWindow / volume.activeAccounts / volume.honestRequestsPerAccount;
+    evidence.volumeRatio = input.requestsPerWindow / volume.activeAccounts / honestBaseline(c, volume.honestRequestsPerAccount, volume.perTier);
   }
   const wrappers = Object.entries(input.windowCounts.wrappers ?? {}).sort((a, b) => b[1] - a[1]);
   const topWrapper = wrappers[0]?.[1] ?? 0;

@@ -517,6 +517,87 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
     },
   },
   {
+    name: "tune-small-quiet",
+    split: "tune",
+    role: "campaign",
+    description: "a small, quiet fleet (20–60 accounts), some bought aged, hosting and residential exits mixed, Poisson or business-hours arrivals, a few cards, one build or two",
+    varies: ["accounts 20–60", "account age", "residential share 20–80 %", "one or two libraries", "system prompt or none", "category and wording", "placement", "varied share 30–85 %", "Poisson or business hours", "cards 2–12"],
+    build: (rng, t) => {
+      const accounts = rng.int(20, 60);
+      const category = rng.pick<Category>(["reasoning", "synthetic", "agentic", "preference"]);
+      const aged = rng.chance(0.6);
+      const minAge = rng.int(20, 400);
+      const withSystem = rng.chance(0.5);
+      return {
+        populations: [
+          {
+            kind: "hydra",
+            name: "tune-small",
+            accounts,
+            requests: requestsAt(accounts * rng.int(2, 4) * t.rate, t.campaignSeconds),
+            active: active(t),
+            ...(aged ? { accountAgeDays: { min: minAge, max: minAge + rng.int(30, 900) } } : {}),
+            paymentFingerprints: rng.int(2, 12),
+            ...(rng.chance(0.5) ? { sdk: rng.pick(SINGLE_BUILD_SDKS) } : { sdks: pickSome(rng, ["ts-sdk", "python-sdk", "go-sdk", "python-requests"], 2) }),
+            asns: pickSome(rng, HOSTING_ASNS, rng.int(1, 2)),
+            prefixes: rng.int(2, 8),
+            residentialShare: round2(0.2 + rng.next() * 0.6),
+            exitCountries: pickSome(rng, ["US", "GB", "DE", "CA", "NL"], 2),
+            ...fittingTier(rng),
+            timing: rng.chance(0.6) ? { mode: "poisson" } : { mode: "businessHours", startHour: hourBefore(9, rng.int(30, 120)) },
+            prompt: {
+              system: withSystem ? rng.pick(CAMPAIGN_SYSTEM_PROMPTS.tune) : null,
+              ...(withSystem ? { systemAccounts: round2(0.6 + rng.next() * 0.4) } : {}),
+              instructions: wording(rng, "tune", category, rng.int(1, 3)),
+              placement: rng.pick(withSystem ? (["prefix", "suffix", "system"] as const) : (["prefix", "suffix"] as const)),
+              content: category === "agentic" ? rng.pick<ContentKind>(["agent-task", "code"]) : rng.pick<ContentKind>(["math", "logic", "question", "document"]),
+              variedShare: share(rng, 0.3, 0.85, 0.25),
+              tools: category === "agentic",
+            },
+          },
+        ],
+      };
+    },
+  },
+  {
+    name: "tune-reseller-small",
+    split: "tune",
+    role: "campaign",
+    description: "a small reseller (20–60 long-standing accounts) on shared egress, a 10–50 % campaign share of reasoning, synthetic-data or grader prompts among ordinary customers, Poisson",
+    varies: ["accounts 20–60", "campaign share 10–50 %", "egress network and addresses", "category and wording", "system prompt or none", "placement", "varied share 30–80 %"],
+    build: (rng, t) => {
+      const accounts = rng.int(20, 60);
+      const category = rng.pick<Category>(["reasoning", "synthetic", "grader"]);
+      const minAge = rng.int(60, 700);
+      return {
+        populations: [
+          {
+            kind: "reseller",
+            name: "tune-reseller-small",
+            accounts,
+            requests: requestsAt(accounts * rng.int(3, 6) * t.rate, t.campaignSeconds),
+            attackShare: round2(0.1 + rng.next() * 0.4),
+            active: active(t),
+            accountAgeDays: { min: minAge, max: minAge + rng.int(30, 600) },
+            egressAsn: rng.pick([7922, 3320, 9009, 16509, 5089]),
+            egressIps: rng.int(1, 8),
+            exitCountries: rng.pick([["US"], ["DE"], ["GB", "US"], ["CA"]]),
+            sdk: rng.pick(["ts-sdk", "python-sdk"]),
+            maxTokens: rng.pick([1_024, 2_048, 4_096]),
+            timing: { mode: "poisson" },
+            prompt: {
+              system: rng.chance(0.4) ? rng.pick(CAMPAIGN_SYSTEM_PROMPTS.tune) : null,
+              instructions: wording(rng, "tune", category, rng.int(1, 2)),
+              placement: rng.pick(["prefix", "suffix", "system"] as const),
+              content: category === "grader" ? "response-pair" : rng.pick<ContentKind>(["math", "question", "document"]),
+              variedShare: share(rng, 0.3, 0.8, 0.2),
+            },
+          },
+        ],
+      };
+    },
+  },
+  {
     name: "tune-region-evasion",
     split: "tune",
     role: "campaign",

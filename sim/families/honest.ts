@@ -228,7 +228,11 @@ function codingToolOffice(split: Split, name: string, seats: readonly [number, n
   };
 }
 
-function ciJobs(split: Split, name: string): Family {
+/**
+ * `tiers`: the accounts' tier mix (default: the legit population's, a third free). A CI job's busiest account
+ * then sends more than a free tier allows, and its 429s are the per-account quota doing its work, not detection.
+ */
+function ciJobs(split: Split, name: string, tiers?: Record<string, number>): Family {
   return {
     name,
     split,
@@ -243,6 +247,7 @@ function ciJobs(split: Split, name: string): Family {
             kind: "legit",
             name,
             accounts,
+            ...(tiers ? { tiers } : {}),
             requests: requestsAt(accounts * rng.int(2, 4), t.durationSeconds),
             ciShare: 1,
             officeNat: { share: 0, offices: 1 },
@@ -262,6 +267,9 @@ export const HONEST_FAMILIES: readonly Family[] = [
   evaluationCustomer("tune", "eval-harness-tune"),
   codingToolOffice("tune", "ide-office-tune", [20, 35]),
   teachingClass("tune", "class-tune"),
+  // The businesses whose pipelines call the API pay for a tier that fits them; the eval measures detection's
+  // precision, and a free account over its own per-account limit would read as touched by it.
+  ciJobs("tune", "ci-cloud-tune", { build: 0.6, scale: 0.4 }),
   // Held out: the outside team's 120 customers and 40-seat office, and the other hard shapes in held-out wording.
   customers("heldout", "customers"),
   codingToolOffice("heldout", "office-nat-40", [40, 40]),

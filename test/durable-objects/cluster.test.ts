@@ -127,6 +127,31 @@ describe("Cluster collectors and roots", () => {
     expect(body.cluster.score).toBeCloseTo(1 / (1 + Math.exp(-logOdds)), 2);
   });
 
+  it("should measure the volume of free accounts against an honest free account's pace, not the flat one", async () => {
+    const p = policy({ verdict: { honestRequestsPerAccountPerWindow: 2, honestRequestsPerTier: { free: 1 } } });
+    const key = `tls+sdk:${unique("free-fleet")}`;
+    const paid = `tls+sdk:${unique("paid-fleet")}`;
+    const t0 = Date.now() - 30_000;
+    for (let i = 0; i < 30; i++) {
+      const account = unique("tiered");
+      const buffer = new ReportBuffer();
+      for (let r = 0; r < 6; r++) {
+        const at = t0 + ((i * 7_919 + r * 2_713) % 28_000);
+        const common = { at, bands: [], model: "demo-model-1", inputTokens: 100, outputTokens: 500, elicited: false };
+        buffer.add({ ...common, keys: [key], tier: "free" });
+        // The same pace from build accounts, a tier the policy gives no pace of its own: the flat baseline.
+        buffer.add({ ...common, keys: [paid], tier: "build" });
+      }
+      const batch = buffer.drain(account);
+      if (!batch) throw new Error("empty report");
+      await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(account, p.clusters.shards))).report(batch, policyText(p));
+    }
+    await flushAll(p);
+    // 180 requests by 30 active accounts: 6 each, against an honest free account's 1 and the flat 2.
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p)).metrics?.volumeRatio).toBeCloseTo(6, 0);
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(paid)).inspectRoot(p)).metrics?.volumeRatio).toBeCloseTo(3, 0);
+  });
+
   it("should write a burst of roll-ups to storage behind them, by alarm, and read the same root back after an eviction", async () => {
     const p = policy();
     const key = `tls:${unique("burst")}`;

@@ -94,18 +94,24 @@ describe("the verdict score", () => {
     const burst = { ...quiet, volumeRatio: 0.9, newAccountBurst: 1, hostingShare: 0.95, clientHomogeneity: 1 };
     const volume = scoreEvidence("system:x", burst, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume");
     expect(volume?.points).toBeCloseTo(0, 6);
-    // Half the key's traffic from the burst: half the relief at most.
+    // Half the key's traffic from the burst, on servers and one build: the older half is no more people than the new.
     const half = scoreEvidence("system:x", { ...burst, newAccountBurst: 0.55 }, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume");
-    expect(half?.points).toBeLessThan(0);
+    expect(half?.points).toBeCloseTo(0, 6);
+    // From homes, the older half earns relief: half of it at most.
+    const home = scoreEvidence("system:x", { ...burst, newAccountBurst: 0.55, hostingShare: 0.05 }, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume");
+    expect(home?.points).toBeLessThan(0);
+    expect(home?.points).toBeGreaterThan(-DEFAULT_POLICY.clusters.verdict.volumeRelief);
     expect(half?.points).toBeGreaterThan(-DEFAULT_POLICY.clusters.verdict.volumeRelief);
   });
 
   it("should still relieve an established crowd at an honest pace, and new accounts that look like people", () => {
     const relief = DEFAULT_POLICY.clusters.verdict.volumeRelief;
     const pointsOf = (m: KeyMetrics) => scoreEvidence("system:x", m, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume")?.points;
-    // An office of 40 seats on one tool, accounts years old: nearly full relief, even on one client and a hosting proxy.
-    const office = { ...quiet, accounts: 40, volumeRatio: 0.8, newAccountBurst: 0.1, hostingShare: 1, clientHomogeneity: 1 };
+    // An office of 40 seats on one tool behind its NAT, accounts years old: nearly full relief, even on one client.
+    const office = { ...quiet, accounts: 40, volumeRatio: 0.8, newAccountBurst: 0.1, hostingShare: 0, clientHomogeneity: 1 };
     expect(pointsOf(office)).toBeLessThan(-0.85 * relief);
+    // And on several clients behind a cloud security proxy.
+    expect(pointsOf({ ...office, hostingShare: 1, clientHomogeneity: 0.5 })).toBeLessThan(-0.85 * relief);
     // Hundreds of aged accounts on one build, one prompt and a few cards are one operator's fleet: the
     // honest pace is how it stays under limits, and it keeps little of the relief.
     const fleet = { ...office, accounts: 400, wrapperShare: 0.9, paymentsPerAccount: 0.1 };
@@ -120,6 +126,25 @@ describe("the verdict score", () => {
     }
     // Unknown network or client: only history earns relief.
     expect(pointsOf({ ...quiet, volumeRatio: 0.8, newAccountBurst: 1 })).toBeCloseTo(0, 3);
+  });
+
+  it("should not relieve aged accounts on servers and one client build: age alone is no evidence of people", () => {
+    const pointsOf = (m: KeyMetrics) => scoreEvidence("tls+sdk:x", m, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume")?.points;
+    // Bought aged: no burst of new accounts, at an honest pace, one build half on hosting exits. The key is the
+    // client, so only the network can say people; at 57 % hosting it says servers and proxies.
+    const aged = { ...quiet, accounts: 60, volumeRatio: 0.8, newAccountBurst: 0, hostingShare: 0.57, clientHomogeneity: 1 };
+    expect(pointsOf(aged)).toBeCloseTo(0, 6);
+    expect(scoreEvidence("system:x", aged, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume")?.points).toBeCloseTo(0, 6);
+    // The same accounts from homes keep the relief their history earns.
+    expect(pointsOf({ ...aged, hostingShare: 0.05 })).toBeLessThan(-0.85 * DEFAULT_POLICY.clusters.verdict.volumeRelief);
+  });
+
+  it("should not count a key's request rate for more when the size gate is lowered to judge small keys", () => {
+    const small = { ...quiet, accounts: 30, requestsPerWindow: 300, elicitationShare: 0.3 };
+    const gated = (minRequestsPerWindow: number) =>
+      scoreEvidence("tls+sdk:x", small, policy({ clusters: { minRequestsPerWindow } })).evidence.find((e) => e.evidence === "requests")?.points;
+    expect(gated(5)).toBeCloseTo(gated(50) ?? Number.NaN, 10);
+    expect(gated(50)).toBeGreaterThan(0);
   });
 
   it("should class keys by their most specific part", () => {

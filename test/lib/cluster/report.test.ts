@@ -20,7 +20,7 @@ describe("account reports of verdict evidence", () => {
     buffer.add(request);
     const counts = buffer.drain("acct")?.keys["asn:1"];
     expect(counts).toBeDefined();
-    for (const field of ["hosting", "clients", "systems", "created", "paid", "payments"]) expect(counts).not.toHaveProperty(field);
+    for (const field of ["hosting", "clients", "systems", "created", "paid", "payments", "tiers"]) expect(counts).not.toHaveProperty(field);
   });
 
   it("should put accounts created hours apart in one creation bucket and days apart in different ones", () => {
@@ -65,6 +65,20 @@ describe("a request's verdict evidence at the account object", () => {
     buffer.add({ ...request, payment: "payment:00ff" });
     buffer.add(request);
     expect(buffer.drain("acct")?.keys["asn:1"]).toMatchObject({ requests: 3, paid: 2, payments: { "payment:00ff": 2 } });
+  });
+
+  it("should resolve the account's tier as the quota does and count requests per tier under every key", () => {
+    expect(requestEvidence({ keys, signals: [] }, undefined, listed, "scale").tier).toBe("scale");
+    // A tier the policy does not define is limited as the default tier, so it is counted as that one.
+    expect(requestEvidence({ keys, signals: [] }, undefined, listed, "platinum").tier).toBe(listed.defaultTier);
+    expect(requestEvidence({ keys, signals: [] }, undefined, listed, "constructor").tier).toBe(listed.defaultTier);
+    const buffer = new ReportBuffer();
+    buffer.add({ ...request, tier: "free" });
+    buffer.add({ ...request, tier: "free" });
+    buffer.add({ ...request, tier: "scale" });
+    const report = buffer.drain("acct");
+    expect(report?.keys["asn:1"]?.tiers).toEqual({ free: 2, scale: 1 });
+    expect(report?.keys["tls+sdk:c"]?.tiers).toEqual({ free: 2, scale: 1 });
   });
 
   it("should bucket a known creation time and leave an unknown one out", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type KeyCounts, MAX_PAYMENTS_PER_DELTA, ReportBuffer } from "../../../lib/cluster/report.ts";
-import { emptyCounts, mergeCounts, metricsFrom, paymentsSaturated } from "../../../lib/cluster/rollup.ts";
+import { emptyCounts, honestBaseline, mergeCounts, metricsFrom, paymentsSaturated } from "../../../lib/cluster/rollup.ts";
 
 function counts(requests: number, bands: Record<string, number>) {
   return { ...emptyCounts(), requests, bands };
@@ -50,6 +50,30 @@ describe("verdict evidence from rolled-up counts", () => {
     };
     const m = metricsFrom({ ...base, windowCounts, distinctPayments: 5, volume: { activeAccounts: 50, honestRequestsPerAccount: 2 } });
     expect(m).toMatchObject({ hostingShare: 0.75, clientHomogeneity: 0.9, systemPromptShare: 0.95, newAccountBurst: 0.6, paymentsPerAccount: 0.05, volumeRatio: 5 });
+  });
+
+  it("should hold a key's members to the honest pace of their own tiers", () => {
+    const perTier = { free: 1.5, scale: 6 };
+    const volume = { activeAccounts: 50, honestRequestsPerAccount: 2, perTier };
+    const ratio = (windowCounts: KeyCounts) => metricsFrom({ ...base, requestsPerWindow: 200, windowCounts, volume }).volumeRatio;
+    // 4 requests per member: twice the flat baseline, but 2.67 times an honest free account's pace.
+    expect(ratio({ ...counts(200, {}), tiers: { free: 200 } })).toBeCloseTo(4 / 1.5, 6);
+    // The same pace from scale accounts running products is under their tier's honest pace.
+    expect(ratio({ ...counts(200, {}), tiers: { scale: 200 } })).toBeCloseTo(4 / 6, 6);
+    // A mix: the members' common ratio r solves 150/(1.5 r) + 50/(6 r) = 50 accounts.
+    expect(ratio({ ...counts(200, {}), tiers: { free: 150, scale: 50 } })).toBeCloseTo((150 / 1.5 + 50 / 6) / 50, 6);
+    // A tier the policy lists no pace for, and requests of no reported tier, take the flat baseline.
+    expect(ratio({ ...counts(200, {}), tiers: { build: 200 } })).toBeCloseTo(2, 6);
+    expect(ratio({ ...counts(200, {}), tiers: { free: 100 } })).toBeCloseTo((100 / 1.5 + 100 / 2) / 50, 6);
+    expect(ratio(counts(200, {}))).toBeCloseTo(2, 6);
+    expect(honestBaseline({ ...counts(0, {}), tiers: {} }, 2, perTier)).toBe(2);
+  });
+
+  it("should merge requests per tier like the other profiles, and keep counts stored before tiers were reported", () => {
+    const stored: KeyCounts = { ...emptyCounts(), requests: 4 };
+    mergeCounts(stored, { ...emptyCounts(), requests: 3, tiers: { free: 2, build: 1 } });
+    mergeCounts(stored, { ...emptyCounts(), requests: 1, tiers: { free: 1 } });
+    expect(stored).toMatchObject({ requests: 8, tiers: { free: 3, build: 1 } });
   });
 
   it("should read shared payment only where nearly every request carries a card", () => {
