@@ -116,9 +116,11 @@ const CATEGORY_CUT = 0.5;
 
 /*
  * Speed: of 2^18 buckets only a few thousand carry a weight, and a 16 KB text
- * has some 14,000 features, most of them on buckets that weigh nothing. So a
- * bitmap of the weighted buckets (32 KB, one bit each) answers "does this
- * feature count?" with one read, and only a hit looks further: its weights
+ * has some 14,000 features, most of them on buckets that weigh nothing. So
+ * feature extraction already drops every feature whose group of buckets holds
+ * no weighted one (a 4 KB bitmap, see BucketGroups), which leaves about one in
+ * seven; a bitmap of the weighted buckets themselves (32 KB, one bit each)
+ * settles those with one read, and only a hit looks further: its weights
  * sit at the bucket's rank among the weighted ones (the weighted buckets of
  * the words before its word, plus those set below it in its word), so the
  * table is dense and needs no probing. Each weighted bucket counts once per
