@@ -119,6 +119,8 @@ const check = args.includes("--check");
 const ablate = args.includes("--ablate");
 const tune = args.includes("--tune");
 const threshold = DEFAULT_POLICY.fingerprint.elicitationThreshold;
+// The per-account signal's bar: precision matters most there, since the signal accumulates on an account.
+const signal = DEFAULT_POLICY.fingerprint.elicitationSignalThreshold;
 const { data, sha256 } = loadCorpus();
 // `--set key=value` overrides a TRAIN_OPTIONS field, for trying settings with --tune.
 const options: TrainOptions = { ...TRAIN_OPTIONS };
@@ -166,10 +168,11 @@ if (!evalOnly) {
 }
 
 const model = unpackModel(packed);
+const combinedJudge = (text: string): Judgement => ({ score: combinedScore(model, text).score, category: modelScore(model, text).category });
 const judges: Record<string, (text: string) => Judgement> = {
   model: (text) => modelScore(model, text),
   rules: (text) => ({ score: ruleScore(text).score, category: null }),
-  combined: (text) => ({ score: combinedScore(model, text).score, category: modelScore(model, text).category }),
+  combined: combinedJudge,
 };
 const results: Record<string, Record<string, Evaluation>> = {};
 for (const [split, examples] of Object.entries(reportOn)) {
@@ -178,6 +181,9 @@ for (const [split, examples] of Object.entries(reportOn)) {
     (results[split] ??= {})[name] = evaluation;
     printEvaluation(`${split.toUpperCase()} · ${name} · threshold ${threshold}`, evaluation);
   }
+  const atSignal = evaluate(examples, combinedJudge, signal);
+  (results[split] ??= {}).combinedAtSignal = atSignal;
+  console.log(`  combined false positives at ${signal}: ordinary ${percent(atSignal.ordinaryFalsePositiveRate)}, hard ${percent(atSignal.hardFalsePositiveRate)}`);
   const combined = results[split]?.combined;
   if (combined !== undefined && (tune || args.includes("--families"))) {
     console.log(`\n${split.toUpperCase()} · combined recall per phrasing family`);
@@ -236,5 +242,7 @@ for (const [split, examples] of Object.entries(reportOn)) {
   const recalls = evaluation.categories.map((m) => m.recall);
   const mean = recalls.reduce((a, b) => a + b, 0) / recalls.length;
   console.log(`${split}: mean recall ${percent(mean)}, min ${percent(Math.min(...recalls))}, ordinary FP ${percent(evaluation.ordinaryFalsePositiveRate)}, hard FP ${percent(evaluation.hardFalsePositiveRate)}`);
-  console.log(JSON.stringify({ split, threshold, examples: examples.length, ...summary(evaluation) }));
+  const atSignal = results[split]?.combinedAtSignal;
+  const signalRates = atSignal === undefined ? {} : { ordinaryFalsePositiveRateAtSignal: atSignal.ordinaryFalsePositiveRate, hardFalsePositiveRateAtSignal: atSignal.hardFalsePositiveRate };
+  console.log(JSON.stringify({ split, threshold, signal, examples: examples.length, ...summary(evaluation), ...signalRates }));
 }

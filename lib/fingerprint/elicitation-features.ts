@@ -66,17 +66,61 @@ function isPunctuationBlock(code: number): boolean {
   return (code >= 0x2000 && code <= 0x206f) || (code >= 0x3000 && code <= 0x303f) || (code >= 0xff00 && code <= 0xffef);
 }
 
+/**
+ * Buckets in groups of 2^GROUP_BITS, as a bitmap with one bit per group (bit
+ * g % 32 of word g / 32). Groups, not buckets: a 16 KB text's ~14,000
+ * features test the bitmap at random places, and at one bit per group of 8 it
+ * is 4 KB, which stays in the CPU's nearest cache; one bit per bucket (32 KB)
+ * does not, and each miss costs more than the hashing.
+ */
+export type BucketGroups = Int32Array;
+export const GROUP_BITS = 3;
+
+/** The groups of `buckets`. */
+export function groupsOf(buckets: Iterable<number>): BucketGroups {
+  const groups = new Int32Array(BUCKETS >>> (GROUP_BITS + 5));
+  for (const bucket of buckets) {
+    const group = bucket >>> GROUP_BITS;
+    groups[group >>> 5] = (groups[group >>> 5] ?? 0) | (1 << (group & 31));
+  }
+  return groups;
+}
+
+/** Every group: what the trainer reads. */
+export const ALL_GROUPS: BucketGroups = new Int32Array(BUCKETS >>> (GROUP_BITS + 5)).fill(-1);
+
+const encoder = new TextEncoder();
+let bytes = new Uint8Array(4096);
 let buffer = new Int32Array(4096);
+const REPLACEMENT = 0xfffd;
+
+/*
+ * Speed: words are read from the text's UTF-8 bytes, which TextEncoder writes
+ * in one native call, because charCodeAt on a normalised (concatenated) string
+ * costs several times a typed-array read, and the word loop visits every
+ * character. A multi-byte sequence is decoded back to the UTF-16 code units
+ * the features are defined over (a character past U+FFFF is two), so the
+ * buckets are those of a walk over the string. The character windows are 2 KB
+ * at most and are read from the string itself.
+ */
 
 /**
- * The buckets of every feature of `text` (normalised), duplicates included, in
- * a shared buffer valid until the next call; returns [buffer, count].
+ * The buckets of every feature of `text` (normalised) whose group `keep`
+ * holds, duplicates included, in a shared buffer valid until the next call;
+ * returns [buffer, count]. The scorer keeps the groups of the buckets its
+ * model weighs, so what it looks up afterwards is a few in a hundred of a long
+ * text's features.
  */
-export function featureBuckets(text: string): [Int32Array, number] {
+export function featureBuckets(text: string, keep: BucketGroups = ALL_GROUPS): [Int32Array, number] {
   const length = text.length;
   const bound = 4 * length + 3 * Math.min(length, 2 * CHAR_WINDOW) + 8;
   if (buffer.length < bound) buffer = new Int32Array(bound);
+  if (bytes.length <= 3 * length) bytes = new Uint8Array(3 * length + 1);
   const out = buffer;
+  const utf8 = bytes;
+  const end = encoder.encodeInto(text, utf8).written;
+  // A space after the last byte ends the last word.
+  utf8[end] = 0x20;
   let count = 0;
 
   // Words: FNV-1a per token; a bigram mixes the previous token's hash with this
@@ -87,51 +131,95 @@ export function featureBuckets(text: string): [Int32Array, number] {
   let chars = 0;
   let previous = 0;
   let previousStem = 0;
-  for (let i = 0; i <= length; i++) {
-    const code = i < length ? text.charCodeAt(i) : 0x20;
-    if (isWordChar(code)) {
-      word = Math.imul(word ^ code, PRIME);
-      if (++chars === STEM_CHARS) stem = word;
-      continue;
+  // Code units of the string minus bytes read, so p + units is the string index of byte p.
+  let units = 0;
+  for (let p = 0; p <= end; ) {
+    const b0 = utf8[p] ?? 0;
+    let code = b0;
+    if (b0 < 0x80) {
+      p += 1;
+      if (ASCII_WORD[b0] === 1) {
+        word = Math.imul(word ^ b0, PRIME);
+        if (++chars === STEM_CHARS) stem = word;
+        continue;
+      }
+    } else {
+      if (b0 < 0xe0) {
+        code = ((b0 & 0x1f) << 6) | ((utf8[p + 1] ?? 0) & 0x3f);
+        units -= 1;
+        p += 2;
+      } else if (b0 < 0xf0) {
+        code = ((b0 & 0x0f) << 12) | (((utf8[p + 1] ?? 0) & 0x3f) << 6) | ((utf8[p + 2] ?? 0) & 0x3f);
+        // TextEncoder writes a lone surrogate as U+FFFD; the string still holds the surrogate.
+        if (code === REPLACEMENT) code = text.charCodeAt(p + units);
+        units -= 2;
+        p += 3;
+      } else {
+        // Past U+FFFF: a surrogate pair, both halves word characters, so the high one is hashed here.
+        const point = ((b0 & 0x07) << 18) | (((utf8[p + 1] ?? 0) & 0x3f) << 12) | (((utf8[p + 2] ?? 0) & 0x3f) << 6) | ((utf8[p + 3] ?? 0) & 0x3f);
+        word = Math.imul(word ^ (0xd800 + ((point - 0x10000) >> 10)), PRIME);
+        if (++chars === STEM_CHARS) stem = word;
+        code = 0xdc00 + ((point - 0x10000) & 0x3ff);
+        units -= 2;
+        p += 4;
+      }
+      if (isWordChar(code)) {
+        word = Math.imul(word ^ code, PRIME);
+        if (++chars === STEM_CHARS) stem = word;
+        continue;
+      }
     }
-    if (chars > 0) {
-      if (chars <= STEM_CHARS) stem = word;
+    // Here a run of word characters ends, and a CJK character is a word of its
+    // own: up to two words, emitted from one place in the loop (a second copy
+    // of the emission would no longer be inlined into it).
+    const cjk = code >= 0x3040 && isCjk(code);
+    for (let w = chars > 0 ? 0 : 1; w < (cjk ? 2 : 1); w++) {
+      if (w === 1) {
+        word = Math.imul(0x811c9dc5 ^ code, PRIME);
+        stem = word;
+        chars = 1;
+      } else if (chars <= STEM_CHARS) {
+        stem = word;
+      }
       // Digit runs are all "0" after normalising: as a word it says nothing but "a number was here".
-      if (word !== ZERO) count = emitWord(out, count, word, stem, chars > STEM_CHARS, previous, previousStem);
+      if (word !== ZERO) {
+        count = put(out, count, keep, bucketOf(word ^ SEED_UNIGRAM));
+        if (chars > STEM_CHARS) count = put(out, count, keep, bucketOf(stem ^ SEED_STEM));
+        if (previous !== 0) {
+          count = put(out, count, keep, bucketOf(Math.imul(previous, 0x9e3779b1) ^ word ^ SEED_BIGRAM));
+          count = put(out, count, keep, bucketOf(Math.imul(previousStem, 0x9e3779b1) ^ stem ^ SEED_STEM_BIGRAM));
+        }
+      }
       previous = word;
       previousStem = stem;
       word = 0x811c9dc5;
       chars = 0;
     }
-    if (isCjk(code)) {
-      const single = Math.imul(0x811c9dc5 ^ code, PRIME);
-      count = emitWord(out, count, single, single, false, previous, previousStem);
-      previous = single;
-      previousStem = single;
-    } else if (code !== 0x20) {
-      // Punctuation ends a phrase: no bigram spans it.
+    // Punctuation ends a phrase: no bigram spans it.
+    if (!cjk && code !== 0x20) {
       previous = 0;
       previousStem = 0;
     }
   }
 
-  count = charGrams(text, 0, Math.min(length, CHAR_WINDOW), out, count);
-  if (length > CHAR_WINDOW) count = charGrams(text, Math.max(CHAR_WINDOW, length - CHAR_WINDOW), length, out, count);
+  count = charGrams(text, 0, Math.min(length, CHAR_WINDOW), out, count, keep);
+  if (length > CHAR_WINDOW) count = charGrams(text, Math.max(CHAR_WINDOW, length - CHAR_WINDOW), length, out, count, keep);
   return [out, count];
 }
 
-function emitWord(out: Int32Array, count: number, word: number, stem: number, longer: boolean, previous: number, previousStem: number): number {
-  let n = count;
-  out[n++] = bucketOf(word ^ SEED_UNIGRAM);
-  if (longer) out[n++] = bucketOf(stem ^ SEED_STEM);
-  if (previous !== 0) {
-    out[n++] = bucketOf(Math.imul(previous, 0x9e3779b1) ^ word ^ SEED_BIGRAM);
-    out[n++] = bucketOf(Math.imul(previousStem, 0x9e3779b1) ^ stem ^ SEED_STEM_BIGRAM);
-  }
-  return n;
+/**
+ * Writes `bucket` at out[count]; returns count + 1 if `keep` holds its group,
+ * else count, so the next write takes the slot. No branch: which features a
+ * text keeps is close to random, and a mispredicted branch per feature costs
+ * more than the write.
+ */
+function put(out: Int32Array, count: number, keep: BucketGroups, bucket: number): number {
+  const group = bucket >>> GROUP_BITS;
+  out[count] = bucket;
+  return count + (((keep[group >>> 5] ?? 0) >>> (group & 31)) & 1);
 }
 
-function charGrams(text: string, start: number, end: number, out: Int32Array, count: number): number {
+function charGrams(text: string, start: number, end: number, out: Int32Array, count: number, keep: BucketGroups): number {
   // c0 is the newest character; a gram is only taken once all its characters lie in [start, end).
   let c1 = 0;
   let c2 = 0;
@@ -142,11 +230,11 @@ function charGrams(text: string, start: number, end: number, out: Int32Array, co
     const seen = i - start;
     if (seen >= 2) {
       const h3 = Math.imul(Math.imul(c2, PRIME) ^ c1, PRIME) ^ c0;
-      out[count++] = bucketOf(h3 ^ SEED_CHAR3);
+      count = put(out, count, keep, bucketOf(h3 ^ SEED_CHAR3));
       if (seen >= 3) {
         const h4 = Math.imul(Math.imul(c3, PRIME) ^ h3, PRIME);
-        out[count++] = bucketOf(h4 ^ SEED_CHAR4);
-        if (seen >= 4) out[count++] = bucketOf(Math.imul(Math.imul(c4, PRIME) ^ h4, PRIME) ^ SEED_CHAR5);
+        count = put(out, count, keep, bucketOf(h4 ^ SEED_CHAR4));
+        if (seen >= 4) count = put(out, count, keep, bucketOf(Math.imul(Math.imul(c4, PRIME) ^ h4, PRIME) ^ SEED_CHAR5));
       }
     }
     c4 = c3;

@@ -18,7 +18,7 @@
  * The score is the larger of the two; each names its reasons.
  */
 import type { Policy } from "../policy.ts";
-import { BUCKETS, type Category, featureBuckets, type Model, unpackModel } from "./elicitation-features.ts";
+import { BUCKETS, type BucketGroups, type Category, featureBuckets, groupsOf, type Model, unpackModel } from "./elicitation-features.ts";
 import { ELICITATION_MODEL } from "./elicitation-model.ts";
 
 export type Elicitation = {
@@ -115,15 +115,30 @@ let shipped: Model | undefined;
 const CATEGORY_CUT = 0.5;
 
 /*
- * Speed: of 2^18 buckets only a few thousand carry a weight, and looking each
- * feature up in the dense (1.5 MB) weight array misses the CPU cache almost
- * every time. So the weighted buckets are copied once per model into a small
- * open-addressing table (tens of KB), where most features find an empty slot
- * at once. Each weighted bucket counts once per text: a stamp per slot says
- * "seen in this text" without clearing an array per call. Same sums as the
- * dense array, bucket for bucket.
+ * Speed: of 2^18 buckets only a few thousand carry a weight, and a 16 KB text
+ * has some 14,000 features, most of them on buckets that weigh nothing. So
+ * feature extraction already drops every feature whose group of buckets holds
+ * no weighted one (a 4 KB bitmap, see BucketGroups), which leaves about one in
+ * seven; a bitmap of the weighted buckets themselves (32 KB, one bit each)
+ * settles those with one read, and only a hit looks further: its weights
+ * sit at the bucket's rank among the weighted ones (the weighted buckets of
+ * the words before its word, plus those set below it in its word), so the
+ * table is dense and needs no probing. Each weighted bucket counts once per
+ * text: a stamp per weighted bucket says "seen in this text" without
+ * clearing an array per call. Same sums as the dense array, bucket for bucket.
  */
-type WeightTable = { mask: number; keys: Int32Array; weights: Int8Array; seen: Uint32Array; stamp: number };
+type WeightTable = {
+  /** The groups of the weighted buckets: what feature extraction keeps. */
+  groups: BucketGroups;
+  /** Bit b % 32 of word b / 32 is set when bucket b carries a weight. */
+  present: Int32Array;
+  /** Weighted buckets in the words before each word. */
+  before: Int32Array;
+  /** Row r: the weights of the r-th weighted bucket, category by category. */
+  weights: Int8Array;
+  seen: Uint32Array;
+  stamp: number;
+};
 
 const TABLES = new WeakMap<Model, WeightTable>();
 
@@ -131,27 +146,32 @@ function tableOf(model: Model): WeightTable {
   const cached = TABLES.get(model);
   if (cached !== undefined) return cached;
   const k = model.categories.length;
-  const weighted: number[] = [];
+  const present = new Int32Array(BUCKETS >>> 5);
+  const rows: number[] = [];
   for (let bucket = 0; bucket < BUCKETS; bucket++) {
     for (let c = 0; c < k; c++) {
       if ((model.weights[bucket * k + c] ?? 0) !== 0) {
-        weighted.push(bucket);
+        present[bucket >>> 5] = (present[bucket >>> 5] ?? 0) | (1 << (bucket & 31));
+        rows.push(bucket);
         break;
       }
     }
   }
-  // At most half full, so a probe for an absent bucket ends after one or two slots.
-  let size = 16;
-  while (size < weighted.length * 2) size *= 2;
-  const table: WeightTable = { mask: size - 1, keys: new Int32Array(size).fill(-1), weights: new Int8Array(size * k), seen: new Uint32Array(size), stamp: 0 };
-  for (const bucket of weighted) {
-    let slot = bucket & table.mask;
-    while (table.keys[slot] !== -1) slot = (slot + 1) & table.mask;
-    table.keys[slot] = bucket;
-    for (let c = 0; c < k; c++) table.weights[slot * k + c] = model.weights[bucket * k + c] ?? 0;
-  }
+  const before = new Int32Array(present.length);
+  for (let w = 1; w < present.length; w++) before[w] = (before[w - 1] ?? 0) + bitCount(present[w - 1] ?? 0);
+  const weights = new Int8Array(rows.length * k);
+  rows.forEach((bucket, row) => {
+    for (let c = 0; c < k; c++) weights[row * k + c] = model.weights[bucket * k + c] ?? 0;
+  });
+  const table: WeightTable = { groups: groupsOf(rows), present, before, weights, seen: new Uint32Array(rows.length), stamp: 0 };
   TABLES.set(model, table);
   return table;
+}
+
+function bitCount(word: number): number {
+  let v = word - ((word >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
 
 /** One probability per model category (in model.categories order). */
@@ -172,28 +192,25 @@ function nextStamp(table: WeightTable): number {
   return table.stamp;
 }
 
-/** The slot of a weighted bucket not yet counted in this text, or -1. */
-function freshSlot(table: WeightTable, bucket: number, mark: number): number {
-  const { keys, mask, seen } = table;
-  for (let slot = bucket & mask; ; slot = (slot + 1) & mask) {
-    const key = keys[slot] ?? -1;
-    if (key === -1) return -1;
-    if (key === bucket) {
-      if (seen[slot] === mark) return -1;
-      seen[slot] = mark;
-      return slot;
-    }
-  }
+/** The row of a weighted bucket not yet counted in this text, or -1. */
+function freshRow(table: WeightTable, bucket: number, mark: number): number {
+  const word = table.present[bucket >>> 5] ?? 0;
+  const bit = 1 << (bucket & 31);
+  if ((word & bit) === 0) return -1;
+  const row = (table.before[bucket >>> 5] ?? 0) + bitCount(word & (bit - 1));
+  if (table.seen[row] === mark) return -1;
+  table.seen[row] = mark;
+  return row;
 }
 
 function sumsOf(table: WeightTable, k: number, text: string): Int32Array {
   const sums = new Int32Array(k);
-  const [buckets, count] = featureBuckets(text);
+  const [buckets, count] = featureBuckets(text, table.groups);
   const mark = nextStamp(table);
   for (let i = 0; i < count; i++) {
-    const slot = freshSlot(table, buckets[i] ?? 0, mark);
-    if (slot < 0) continue;
-    for (let c = 0; c < k; c++) sums[c] = (sums[c] ?? 0) + (table.weights[slot * k + c] ?? 0);
+    const row = freshRow(table, buckets[i] ?? 0, mark);
+    if (row < 0) continue;
+    for (let c = 0; c < k; c++) sums[c] = (sums[c] ?? 0) + (table.weights[row * k + c] ?? 0);
   }
   return sums;
 }
@@ -201,7 +218,7 @@ function sumsOf(table: WeightTable, k: number, text: string): Int32Array {
 // The shipped model's six categories, unrolled into locals: the inner loop of
 // the hot path, where an array of sums costs a third of the time.
 function sumsOfSix(table: WeightTable, text: string): Int32Array {
-  const [buckets, count] = featureBuckets(text);
+  const [buckets, count] = featureBuckets(text, table.groups);
   const mark = nextStamp(table);
   const weights = table.weights;
   let s0 = 0;
@@ -211,9 +228,9 @@ function sumsOfSix(table: WeightTable, text: string): Int32Array {
   let s4 = 0;
   let s5 = 0;
   for (let i = 0; i < count; i++) {
-    const slot = freshSlot(table, buckets[i] ?? 0, mark);
-    if (slot < 0) continue;
-    const base = slot * 6;
+    const row = freshRow(table, buckets[i] ?? 0, mark);
+    if (row < 0) continue;
+    const base = row * 6;
     s0 += weights[base] ?? 0;
     s1 += weights[base + 1] ?? 0;
     s2 += weights[base + 2] ?? 0;
