@@ -329,6 +329,8 @@ export type LeakSample = {
   keys: readonly string[];
   elicitation: number;
   decision: DecisionInfo | undefined;
+  /** Whether the account had sent any request before this one. */
+  sentBefore: boolean;
 };
 
 /**
@@ -354,6 +356,12 @@ export type LeakCauses = {
   kinds: Record<string, Record<string, number>>;
   /** edge.not_heard: campaign seconds from the carried key's first confirmed poll to the request (median, max). */
   notHeardLagS: { median: number; max: number } | null;
+  /** Per cause: leaked requests whose account had sent nothing before (a brand-new account). */
+  newAccounts: Record<string, number>;
+  /** edge.not_heard: requests whose matching key had already landed on another request before them (the edge knew). */
+  notHeardKnownElsewhere: number;
+  /** landing.no_signature: kinds of the request's keys confirmed only after it was sent. */
+  noSignatureLaterKinds: Record<string, number>;
 };
 
 export function leakCauses(input: {
@@ -366,6 +374,8 @@ export function leakCauses(input: {
   timeCompression: number;
   /** Indices into `samples` that were their account's first campaign request after detection. */
   firstAfterDetect: ReadonlySet<number>;
+  /** Per key: when a verdict on it first applied to any request (wall ms), from the decision log. */
+  firstLanded: ReadonlyMap<string, number>;
 }): LeakCauses {
   const polls = [...input.polls].sort((x, y) => x.atWallMs - y.atWallMs);
   const sets = polls.map((p) => new Set(p.confirmed));
@@ -387,8 +397,13 @@ export function leakCauses(input: {
   const causes = new Map<string, number>();
   const kinds = new Map<string, Map<string, number>>();
   const lags: number[] = [];
+  const fresh = new Map<string, number>();
+  const laterKinds = new Map<string, number>();
+  let knownElsewhere = 0;
+  let current: LeakSample | undefined;
   const count = (cause: string, keys: readonly string[]) => {
     causes.set(cause, (causes.get(cause) ?? 0) + 1);
+    if (current && !current.sentBefore) fresh.set(cause, (fresh.get(cause) ?? 0) + 1);
     let byKind = kinds.get(cause);
     if (!byKind) kinds.set(cause, (byKind = new Map()));
     for (const kind of new Set(keys.map(keyKind))) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
@@ -396,6 +411,7 @@ export function leakCauses(input: {
   let first = 0;
   input.samples.forEach((sample, n) => {
     if (input.firstAfterDetect.has(n)) first++;
+    current = sample;
     const d = sample.decision;
     if (d?.reasons.includes("cluster.confirmed")) {
       count(`landed.${d.action}`, d.clusters ?? []);
@@ -419,9 +435,11 @@ export function leakCauses(input: {
     });
     if (matching.length === 0) {
       count("landing.no_signature", carried);
+      for (const kind of new Set(sample.keys.filter((k) => atEnd.has(k) && !now.has(k)).map(keyKind))) laterKinds.set(kind, (laterKinds.get(kind) ?? 0) + 1);
       return;
     }
     count("edge.not_heard", matching);
+    if (matching.some((k) => (input.firstLanded.get(k) ?? Number.POSITIVE_INFINITY) < sample.at)) knownElsewhere++;
     const since = Math.min(...matching.map((k) => firstConfirmed.get(k) ?? sample.at));
     lags.push(((sample.at - since) * input.timeCompression) / 1000);
   });
@@ -434,5 +452,8 @@ export function leakCauses(input: {
     causes: Object.fromEntries([...causes].sort((x, y) => y[1] - x[1])),
     kinds: Object.fromEntries([...kinds].map(([cause, byKind]) => [cause, Object.fromEntries([...byKind].sort((x, y) => y[1] - x[1]))])),
     notHeardLagS: lags.length === 0 ? null : { median: round1(lags[Math.floor(lags.length / 2)] ?? 0), max: round1(lags.at(-1) ?? 0) },
+    newAccounts: Object.fromEntries(fresh),
+    notHeardKnownElsewhere: knownElsewhere,
+    noSignatureLaterKinds: Object.fromEntries(laterKinds),
   };
 }

@@ -138,13 +138,25 @@ async function leakDiagnostic(
   leaked: readonly { i: number; first: boolean }[],
   decisions: ReadonlyMap<string, DecisionInfo>,
 ): Promise<LeakCauses> {
+  // When each account first sent, and when a verdict on each key first applied to any request.
+  const firstSent = new Map<number, number>();
+  const firstLanded = new Map<string, number>();
+  for (let i = 0; i < results.count; i++) {
+    const at = results.sentAt[i] ?? 0;
+    const account = gen.schedule.account[i] ?? 0;
+    firstSent.set(account, Math.min(firstSent.get(account) ?? Number.POSITIVE_INFINITY, at));
+    const id = results.requestIds[i];
+    for (const key of (id ? decisions.get(id)?.clusters : undefined) ?? []) firstLanded.set(key, Math.min(firstLanded.get(key) ?? Number.POSITIVE_INFINITY, at));
+  }
   const samples: LeakSample[] = [];
   const firstAfterDetect = new Set<number>();
   for (const { i, first } of leaked) {
     const fp = await requestFingerprint(gen, i, policy);
     const id = results.requestIds[i];
+    const at = results.sentAt[i] ?? 0;
+    const account = gen.schedule.account[i] ?? 0;
     if (first) firstAfterDetect.add(samples.length);
-    samples.push({ at: results.sentAt[i] ?? 0, account: gen.schedule.account[i] ?? 0, ...fp, decision: id ? decisions.get(id) : undefined });
+    samples.push({ at, account, ...fp, decision: id ? decisions.get(id) : undefined, sentBefore: (firstSent.get(account) ?? at) < at });
     if (samples.length % 128 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
   }
   const confirmed = new Set(polls.flatMap((p) => p.confirmed));
@@ -164,6 +176,7 @@ async function leakDiagnostic(
     landsAt: Math.max(policy.fingerprint.elicitationThreshold, policy.fingerprint.elicitationSignalThreshold),
     timeCompression: gen.scenario.timeCompression,
     firstAfterDetect,
+    firstLanded,
   });
 }
 
