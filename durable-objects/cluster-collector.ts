@@ -17,7 +17,7 @@ import { CollectorBuffer, feedChange, holdsBack, VerdictLog } from "../lib/clust
 import type { AccountReport } from "../lib/cluster/report.ts";
 import { keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts";
 import { insertRows } from "../lib/d1-rows.ts";
-import type { CachedVerdict, FeedVerdict, ReportAnswer } from "../lib/decision.ts";
+import type { CachedVerdict, FeedVerdict, ReportAnswer, VerdictFeed } from "../lib/decision.ts";
 import { clusterRootName } from "../lib/names.ts";
 import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
 import type { RootAnswer } from "./cluster-root.ts";
@@ -105,6 +105,15 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     if (audit) this.audit.store(audit);
     await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
     return { verdicts: report ? this.cachedVerdicts(Object.keys(report.keys), now) : [], feed: this.feedAfter(feedSince) };
+  }
+
+  /**
+   * The feed's changes after `since`, for an edge that reads it itself (worker/verdicts.ts): a
+   * confirmation reaches the edge without waiting for an account to report and then send again.
+   */
+  async readFeed(since: number): Promise<VerdictFeed> {
+    await this.startup.ready();
+    return this.feedAfter(since);
   }
 
   /** Flush now instead of waiting for the alarm (tests, and the simulator's time compression). */
