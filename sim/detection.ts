@@ -362,6 +362,8 @@ export type LeakCauses = {
   notHeardKnownElsewhere: number;
   /** landing.no_signature: kinds of the request's keys confirmed only after it was sent. */
   noSignatureLaterKinds: Record<string, number>;
+  /** Keys carried by leaked requests that left the confirmed list at a poll after being on it (a verdict that flapped). */
+  flappedKeys: number;
 };
 
 export function leakCauses(input: {
@@ -455,5 +457,22 @@ export function leakCauses(input: {
     newAccounts: Object.fromEntries(fresh),
     notHeardKnownElsewhere: knownElsewhere,
     noSignatureLaterKinds: Object.fromEntries(laterKinds),
+    flappedKeys: flapped(sets, new Set(input.samples.flatMap((s) => s.keys))),
   };
+}
+
+/** How many of `keys` were on a poll's confirmed list, then off it at a later poll. */
+function flapped(sets: readonly ReadonlySet<string>[], keys: ReadonlySet<string>): number {
+  let n = 0;
+  for (const key of keys) {
+    let seen = false;
+    for (const set of sets) {
+      if (set.has(key)) seen = true;
+      else if (seen) {
+        n++;
+        break;
+      }
+    }
+  }
+  return n;
 }
