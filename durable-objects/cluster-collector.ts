@@ -36,7 +36,7 @@ const EDGES_PER_FLUSH = 5_000;
 // Answers one peer call may carry: a flush's news is a campaign's keys, a few dozen.
 const MAX_PEER_NEWS = 1_024;
 
-/** A root's answer that changed what a collector's feed announces, passed to its peers. */
+/** A root's answer that confirmed a key or ended its confirmation, passed to a collector's peers. */
 export type PeerNews = { key: string; answer: RootAnswer };
 
 export const COLLECTOR_SCHEMA: SqliteSchema = {
@@ -122,9 +122,8 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   }
 
   /**
-   * News from a peer collector's flush: roots' answers that changed what the feed announces (a key
-   * confirmed, ended, or re-decided), taken as if this collector's own flush had brought them, for the
-   * keys it holds rows for. Without it a collector learned of a confirmation only at its own next flush,
+   * News from a peer collector's flush: roots' answers that confirmed a key or ended its confirmation,
+   * taken as if this collector's own flush had brought them, for the keys it holds rows for. Without it a collector learned of a confirmation only at its own next flush,
    * and an edge reading its feed up to an interval later than one reading the confirming collector's.
    * A key it holds no row for is left out: none of its accounts carries it.
    */
@@ -243,7 +242,9 @@ export class ClusterCollectorDO extends DurableObject<Env> {
           console.error(JSON.stringify({ msg: "cluster rollup failed", key, error: String(answer.reason) }));
           return;
         }
-        if (this.keepAnswer(key, answer.value, now, policy)) news.push({ key, answer: answer.value });
+        // Only a key confirmed or ended is news for the peers; a restatement reaches them at their own flush.
+        const was = rows.get(key)?.verdict === "confirmed";
+        if (this.keepAnswer(key, answer.value, now, policy) && was !== (answer.value.verdict === "confirmed")) news.push({ key, answer: answer.value });
       });
     }
     await this.tellPeers(news, policy, policyJson);
@@ -261,8 +262,8 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   }
 
   /**
-   * Hands this flush's feed news to every other collector in one call each: a change is rare (a
-   * campaign confirms a few dozen keys once), so shards − 1 calls per change cost little. A peer
+   * Hands this flush's news to every other collector in one call each: a confirmation or its end is
+   * rare (a campaign confirms a few dozen keys once), so shards − 1 calls per flush that has one cost little. A peer
    * that fails hears of it at its own next flush, as before.
    */
   private async tellPeers(news: PeerNews[], policy: Policy, policyJson: string): Promise<void> {
