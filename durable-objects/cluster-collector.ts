@@ -17,8 +17,8 @@ import { CollectorBuffer, feedChange, holdsBack, VerdictLog } from "../lib/clust
 import type { AccountReport } from "../lib/cluster/report.ts";
 import { keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts";
 import { insertRows } from "../lib/d1-rows.ts";
-import type { CachedVerdict, FeedVerdict, ReportAnswer } from "../lib/decision.ts";
-import { clusterRootName } from "../lib/names.ts";
+import type { CachedVerdict, FeedVerdict, ReportAnswer, VerdictFeed } from "../lib/decision.ts";
+import { clusterCollectorName, clusterRootName } from "../lib/names.ts";
 import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
 import type { RootAnswer } from "./cluster-root.ts";
 import { PENDING_AUDIT_CAP, PENDING_AUDIT_TABLES, PENDING_AUDIT_UPGRADE, PendingAudit } from "./pending-audit.ts";
@@ -33,6 +33,11 @@ const TRACK_MS = 6 * 3_600_000;
 const VERDICT_ROW_REWRITE_MS = 60_000;
 // Fingerprint edges per collector flush (one D1 statement per 500 of them); the rest wait one interval.
 const EDGES_PER_FLUSH = 5_000;
+// Answers one peer call may carry: a flush's news is a campaign's keys, a few dozen.
+const MAX_PEER_NEWS = 1_024;
+
+/** A root's answer that confirmed a key or ended its confirmation, passed to a collector's peers. */
+export type PeerNews = { key: string; answer: RootAnswer };
 
 export const COLLECTOR_SCHEMA: SqliteSchema = {
   migrations: [
@@ -105,6 +110,33 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     if (audit) this.audit.store(audit);
     await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
     return { verdicts: report ? this.cachedVerdicts(Object.keys(report.keys), now) : [], feed: this.feedAfter(feedSince) };
+  }
+
+  /**
+   * The feed's changes after `since`, for an edge that reads it itself (worker/verdicts.ts): a
+   * confirmation reaches the edge without waiting for an account to report and then send again.
+   */
+  async readFeed(since: number): Promise<VerdictFeed> {
+    await this.startup.ready();
+    return this.feedAfter(since);
+  }
+
+  /**
+   * News from a peer collector's flush: roots' answers that confirmed a key or ended its confirmation,
+   * taken as if this collector's own flush had brought them, for the keys it holds rows for. Without it a collector learned of a confirmation only at its own next flush,
+   * and an edge reading its feed up to an interval later than one reading the confirming collector's.
+   * A key it holds no row for is left out: none of its accounts carries it.
+   */
+  async peerNews(news: PeerNews[], policyJson: string): Promise<void> {
+    await this.startup.ready();
+    const rows = this.verdictRows();
+    const now = Date.now();
+    const policy = this.policies.read(policyJson);
+    for (const { key, answer } of news.slice(0, MAX_PEER_NEWS)) {
+      const row = rows.get(key);
+      if (!row || row.decided_at > answer.decidedAt) continue;
+      this.keepAnswer(key, answer, now, policy);
+    }
   }
 
   /** Flush now instead of waiting for the alarm (tests, and the simulator's time compression). */
@@ -197,6 +229,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     for (const delta of deltas) this.forwardedAt.set(delta.key, now);
 
     const policyJson = policyText(policy);
+    const news: PeerNews[] = [];
     for (let i = 0; i < deltas.length; i += ROLLUP_PARALLELISM) {
       const chunk = deltas.slice(i, i + ROLLUP_PARALLELISM);
       const answers = await Promise.allSettled(
@@ -209,9 +242,12 @@ export class ClusterCollectorDO extends DurableObject<Env> {
           console.error(JSON.stringify({ msg: "cluster rollup failed", key, error: String(answer.reason) }));
           return;
         }
-        this.keepAnswer(key, answer.value, now, policy);
+        // Only a key confirmed or ended is news for the peers; a restatement reaches them at their own flush.
+        const was = rows.get(key)?.verdict === "confirmed";
+        if (this.keepAnswer(key, answer.value, now, policy) && was !== (answer.value.verdict === "confirmed")) news.push({ key, answer: answer.value });
       });
     }
+    await this.tellPeers(news, policy, policyJson);
     for (const [key, row] of rows) {
       if (row.tracked_until < now && row.answered_at < now - TRACK_MS) {
         rows.delete(key);
@@ -226,10 +262,30 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   }
 
   /**
-   * A root's answer, in memory at once and in storage unless it only restated the last one within
-   * VERDICT_ROW_REWRITE_MS. A change the feed announces (feedChange) is always written, with its version.
+   * Hands this flush's news to every other collector in one call each: a confirmation or its end is
+   * rare (a campaign confirms a few dozen keys once), so shards − 1 calls per flush that has one cost little. A peer
+   * that fails hears of it at its own next flush, as before.
    */
-  private keepAnswer(key: string, a: RootAnswer, now: number, policy: Policy): void {
+  private async tellPeers(news: PeerNews[], policy: Policy, policyJson: string): Promise<void> {
+    if (news.length === 0) return;
+    const peers: Array<DurableObjectStub<ClusterCollectorDO>> = [];
+    for (let n = 0; n < policy.clusters.shards; n++) {
+      const name = clusterCollectorName(n);
+      if (this.env.CLUSTER_COLLECTORS.idFromName(name).equals(this.ctx.id)) continue;
+      peers.push(this.env.CLUSTER_COLLECTORS.getByName(name));
+    }
+    for (let i = 0; i < peers.length; i += ROLLUP_PARALLELISM) {
+      const told = await Promise.allSettled(peers.slice(i, i + ROLLUP_PARALLELISM).map((peer) => peer.peerNews(news, policyJson)));
+      for (const t of told) if (t.status === "rejected") console.error(JSON.stringify({ msg: "peer collector news failed", error: String(t.reason) }));
+    }
+  }
+
+  /**
+   * A root's answer, in memory at once and in storage unless it only restated the last one within
+   * VERDICT_ROW_REWRITE_MS. A change the feed announces (feedChange) is always written, with its
+   * version; returns whether it was one.
+   */
+  private keepAnswer(key: string, a: RootAnswer, now: number, policy: Policy): boolean {
     const rows = this.verdictRows();
     const before = rows.get(key);
     const signature = JSON.stringify(a.signature);
@@ -255,7 +311,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       before !== undefined &&
       before.verdict === row.verdict && before.cap === row.cap && before.reasons === row.reasons &&
       before.decided_at === row.decided_at && before.signature === row.signature && (before.tracked_until > 0) === (row.tracked_until > 0);
-    if (restated && !announced && now - (this.verdictWrittenAt.get(key) ?? 0) < VERDICT_ROW_REWRITE_MS) return;
+    if (restated && !announced && now - (this.verdictWrittenAt.get(key) ?? 0) < VERDICT_ROW_REWRITE_MS) return false;
     this.verdictWrittenAt.set(key, now);
     this.sql.exec(
       `INSERT INTO verdicts (fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -264,6 +320,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
          answered_at = excluded.answered_at, changed_at = excluded.changed_at`,
       row.fp_key, row.verdict, row.cap, row.reasons, row.decided_at, row.tracked_until, row.signature, row.answered_at, row.changed_at,
     );
+    return announced;
   }
 
   private async flushEdges(now: number): Promise<void> {

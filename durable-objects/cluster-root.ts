@@ -22,7 +22,7 @@ import {
   slidingValue,
   type KeyDelta,
 } from "../lib/cluster/rollup.ts";
-import { judgeKey, keyKind, withWrappers, type EvidenceItem, type KeyMetrics, type Signature, type Verdict, type VerdictResult } from "../lib/cluster/verdict.ts";
+import { judgeKey, keyKind, parseSignature, withWrappers, type EvidenceItem, type KeyMetrics, type Signature, type Verdict, type VerdictResult } from "../lib/cluster/verdict.ts";
 import { detectPivot } from "../lib/launch-guard.ts";
 import { PolicyFromText, type Policy } from "../lib/policy.ts";
 import { PendingAudit } from "./pending-audit.ts";
@@ -105,6 +105,8 @@ export type RootState = {
   /** The latest verdict's evidence score and items; null and [] when the key was not judged. */
   score: number | null;
   evidence: EvidenceItem[];
+  /** What the latest verdict lands on (verdictApplies); absent before the key was first judged. */
+  signature?: Signature;
 };
 
 type SqlValue = string | number | null | ArrayBuffer;
@@ -242,6 +244,7 @@ export class ClusterRootDO extends DurableObject<Env> {
     const key = this.getMeta<string>("key");
     if (key === null) return { key: null, accounts: 0, metrics: null, verdict: "none", reasons: [], decidedAt: 0, rollups: 0, score: null, evidence: [] };
     const hll = this.loadHll();
+    const signature = parseSignature(this.getMeta<string>("signature"));
     return {
       key,
       accounts: hll.estimate(),
@@ -252,6 +255,7 @@ export class ClusterRootDO extends DurableObject<Env> {
       rollups: this.getMeta<number>("rollups") ?? 0,
       score: this.getMeta<number>("score"),
       evidence: parseEvidence(this.getMeta<string>("evidence")),
+      ...(signature ? { signature } : {}),
     };
   }
 

@@ -147,6 +147,8 @@ export type AdmitResult = {
   feed?: VerdictFeed;
   /** Granted when the isolate asked and the account qualifies (lib/quota/allowance.ts). */
   allowance?: AllowanceGrant;
+  /** Set by the isolate on an answer it gave within an allowance, without asking the account object. */
+  local?: true;
   /**
    * Set when the request can never be admitted as sent: its reservation (max_tokens, the prompt's
    * estimate, a batch's requests) exceeds the account's whole per-window (or per-day) limit. The edge

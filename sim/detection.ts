@@ -22,6 +22,7 @@
  *   undegraded; a campaign refused outright by policy (a denied billing
  *   country) is stopped at 0 s without any verdict.
  */
+import { keyKind, verdictApplies, type Signature } from "../lib/cluster/verdict.ts";
 import type { Generated } from "./generate.ts";
 import type { DecisionInfo, VerdictPoll } from "./metrics.ts";
 import type { ReplayResults } from "./replay.ts";
@@ -102,6 +103,14 @@ function round(x: number | null, digits = 4): number | null {
 }
 
 export function judge(input: JudgeInput): FamilyResult {
+  return judgeWithLeaks(input).result;
+}
+
+/**
+ * The family's result, and the campaign requests served undegraded after detection: schedule index, and
+ * whether it was its account's first campaign request after detection.
+ */
+export function judgeWithLeaks(input: JudgeInput): { result: FamilyResult; leaked: { i: number; first: boolean }[] } {
   const { gen, results, decisions } = input;
   const { scenario, schedule } = gen;
   const factor = scenario.timeCompression;
@@ -126,7 +135,7 @@ export function judge(input: JudgeInput): FamilyResult {
   const ordinary = { requests: 0, touched: 0 };
   let firstAttackMs = Number.POSITIVE_INFINITY;
   let firstDenialMs = Number.POSITIVE_INFINITY;
-  const attack: { at: number; served: boolean }[] = [];
+  const attack: { at: number; served: boolean; i: number; account: number }[] = [];
   // The campaign's accounts that sent campaign traffic: coverage is counted over these.
   const campaignAccounts = new Set<number>();
 
@@ -152,7 +161,7 @@ export function judge(input: JudgeInput): FamilyResult {
       if (refused || degraded) countReasons(campReasons, decision);
       firstAttackMs = Math.min(firstAttackMs, at);
       if (refused) firstDenialMs = Math.min(firstDenialMs, at);
-      attack.push({ at, served });
+      attack.push({ at, served, i, account: a });
     } else if (campaignPops.has(p)) {
       ordinary.requests++;
       if (refused || degradeDecided) ordinary.touched++;
@@ -170,9 +179,16 @@ export function judge(input: JudgeInput): FamilyResult {
   const detectedWithinS = detectMs === null || firstS === null ? null : Math.max(0, campaignS(detectMs) - firstS);
   attack.sort((x, y) => x.at - y.at);
   let servedAfter: number | null = null;
+  const leaked: { i: number; first: boolean }[] = [];
   if (detectMs !== null) {
     const after = attack.filter((r) => r.at >= detectMs);
-    servedAfter = share(after.filter((r) => r.served).length, after.length);
+    const seen = new Set<number>();
+    for (const r of after) {
+      const first = !seen.has(r.account);
+      seen.add(r.account);
+      if (r.served) leaked.push({ i: r.i, first });
+    }
+    servedAfter = share(leaked.length, after.length);
   }
   const stopMs = stoppedAt(attack);
   const stoppedWithinS = stopMs === null || firstS === null ? null : Math.max(0, campaignS(stopMs) - firstS);
@@ -184,7 +200,7 @@ export function judge(input: JudgeInput): FamilyResult {
   const detected = accounts < TARGETS.minAccounts || inTime(detectedWithinS) || inTime(stoppedWithinS);
   // Served after the verdict, or, for a campaign stopped without one (refused by policy), after the stop.
   const servedShare = servedAfter ?? (stopMs === null ? null : share(attack.filter((r) => r.at >= stopMs && r.served).length, attack.filter((r) => r.at >= stopMs).length));
-  return {
+  const result: FamilyResult = {
     family: input.family,
     split: input.split,
     accounts,
@@ -216,6 +232,7 @@ export function judge(input: JudgeInput): FamilyResult {
       honest: honestTouched <= TARGETS.maxHonestTouched,
     },
   };
+  return { result, leaked };
 }
 
 const TOP_REASONS = 6;
@@ -303,4 +320,159 @@ export function summarise(results: readonly FamilyResult[]): Record<Split, Split
     };
   };
   return { tune: one("tune"), heldout: one("heldout") };
+}
+
+/** One campaign request served undegraded after detection, as the gateway saw it. */
+export type LeakSample = {
+  at: number;
+  account: number;
+  keys: readonly string[];
+  elicitation: number;
+  decision: DecisionInfo | undefined;
+  /** Whether the account had sent any request before this one. */
+  sentBefore: boolean;
+};
+
+/**
+ * Why a campaign request was served undegraded after detection (tuning diagnostic only):
+ * - `landed.<action>`: a confirmed verdict applied and its action let the request through (a degrade
+ *   whose clamp does not bite the request counts here);
+ * - `unconfirmed.later`: none of the request's keys was confirmed when it was sent, one was by the end
+ *   (coverage still growing); `unconfirmed.never`: none of them ever was;
+ * - `edge.allowance`: it carried a confirmed key and was admitted within the isolate's allowance;
+ * - `landing.no_signature`: it carried a confirmed key, but looks like none of those keys' signatures
+ *   (verdictApplies, at the end-of-run signatures) — the landing rule kept the verdict off it;
+ * - `edge.not_heard`: it carried a confirmed key whose signature it matches, yet no verdict applied:
+ *   the account object had not heard of the verdict (collector → feed → isolate latency).
+ * "Confirmed when sent" is as of the latest verdict poll before the request.
+ */
+export type LeakCauses = {
+  served: number;
+  accounts: number;
+  /** Leaked requests that were their account's first campaign request after detection. */
+  firstAfterDetect: number;
+  causes: Record<string, number>;
+  /** Per cause: the kinds of the confirmed keys involved (carried, or confirmed later), by requests. */
+  kinds: Record<string, Record<string, number>>;
+  /** edge.not_heard: campaign seconds from the carried key's first confirmed poll to the request (median, max). */
+  notHeardLagS: { median: number; max: number } | null;
+  /** Per cause: leaked requests whose account had sent nothing before (a brand-new account). */
+  newAccounts: Record<string, number>;
+  /** edge.not_heard: requests whose matching key had already landed on another request before them (the edge knew). */
+  notHeardKnownElsewhere: number;
+  /** landing.no_signature: kinds of the request's keys confirmed only after it was sent. */
+  noSignatureLaterKinds: Record<string, number>;
+  /** Keys carried by leaked requests that left the confirmed list at a poll after being on it (a verdict that flapped). */
+  flappedKeys: number;
+};
+
+export function leakCauses(input: {
+  samples: readonly LeakSample[];
+  polls: readonly VerdictPoll[];
+  signatures: ReadonlyMap<string, Signature>;
+  /** The elicitation score from which a verdict lands for eliciting (as the account object judges it). */
+  landsAt: number;
+  /** Campaign seconds per wall second. */
+  timeCompression: number;
+  /** Indices into `samples` that were their account's first campaign request after detection. */
+  firstAfterDetect: ReadonlySet<number>;
+  /** Per key: when a verdict on it first applied to any request (wall ms), from the decision log. */
+  firstLanded: ReadonlyMap<string, number>;
+}): LeakCauses {
+  const polls = [...input.polls].sort((x, y) => x.atWallMs - y.atWallMs);
+  const sets = polls.map((p) => new Set(p.confirmed));
+  const firstConfirmed = new Map<string, number>();
+  polls.forEach((p, n) => {
+    for (const k of sets[n] ?? []) if (!firstConfirmed.has(k)) firstConfirmed.set(k, p.atWallMs);
+  });
+  const atEnd = sets.at(-1) ?? new Set<string>();
+  const confirmedAt = (at: number): ReadonlySet<string> => {
+    let lo = 0;
+    let hi = polls.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((polls[mid]?.atWallMs ?? Number.POSITIVE_INFINITY) <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? new Set() : (sets[lo - 1] ?? new Set());
+  };
+  const causes = new Map<string, number>();
+  const kinds = new Map<string, Map<string, number>>();
+  const lags: number[] = [];
+  const fresh = new Map<string, number>();
+  const laterKinds = new Map<string, number>();
+  let knownElsewhere = 0;
+  let current: LeakSample | undefined;
+  const count = (cause: string, keys: readonly string[]) => {
+    causes.set(cause, (causes.get(cause) ?? 0) + 1);
+    if (current && !current.sentBefore) fresh.set(cause, (fresh.get(cause) ?? 0) + 1);
+    let byKind = kinds.get(cause);
+    if (!byKind) kinds.set(cause, (byKind = new Map()));
+    for (const kind of new Set(keys.map(keyKind))) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  };
+  let first = 0;
+  input.samples.forEach((sample, n) => {
+    if (input.firstAfterDetect.has(n)) first++;
+    current = sample;
+    const d = sample.decision;
+    if (d?.reasons.includes("cluster.confirmed")) {
+      count(`landed.${d.action}`, d.clusters ?? []);
+      return;
+    }
+    const now = confirmedAt(sample.at);
+    const carried = sample.keys.filter((k) => now.has(k));
+    if (carried.length === 0) {
+      const later = sample.keys.filter((k) => atEnd.has(k));
+      count(later.length > 0 ? "unconfirmed.later" : "unconfirmed.never", later);
+      return;
+    }
+    if (d?.local === true) {
+      count("edge.allowance", carried);
+      return;
+    }
+    const request = { keys: sample.keys, elicitation: sample.elicitation };
+    const matching = carried.filter((k) => {
+      const signature = input.signatures.get(k);
+      return signature !== undefined && verdictApplies({ cluster: k, signature }, request, input.landsAt);
+    });
+    if (matching.length === 0) {
+      count("landing.no_signature", carried);
+      for (const kind of new Set(sample.keys.filter((k) => atEnd.has(k) && !now.has(k)).map(keyKind))) laterKinds.set(kind, (laterKinds.get(kind) ?? 0) + 1);
+      return;
+    }
+    count("edge.not_heard", matching);
+    if (matching.some((k) => (input.firstLanded.get(k) ?? Number.POSITIVE_INFINITY) < sample.at)) knownElsewhere++;
+    const since = Math.min(...matching.map((k) => firstConfirmed.get(k) ?? sample.at));
+    lags.push(((sample.at - since) * input.timeCompression) / 1000);
+  });
+  lags.sort((x, y) => x - y);
+  const round1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    served: input.samples.length,
+    accounts: new Set(input.samples.map((s) => s.account)).size,
+    firstAfterDetect: first,
+    causes: Object.fromEntries([...causes].sort((x, y) => y[1] - x[1])),
+    kinds: Object.fromEntries([...kinds].map(([cause, byKind]) => [cause, Object.fromEntries([...byKind].sort((x, y) => y[1] - x[1]))])),
+    notHeardLagS: lags.length === 0 ? null : { median: round1(lags[Math.floor(lags.length / 2)] ?? 0), max: round1(lags.at(-1) ?? 0) },
+    newAccounts: Object.fromEntries(fresh),
+    notHeardKnownElsewhere: knownElsewhere,
+    noSignatureLaterKinds: Object.fromEntries(laterKinds),
+    flappedKeys: flapped(sets, new Set(input.samples.flatMap((s) => s.keys))),
+  };
+}
+
+/** How many of `keys` were on a poll's confirmed list, then off it at a later poll. */
+function flapped(sets: readonly ReadonlySet<string>[], keys: ReadonlySet<string>): number {
+  let n = 0;
+  for (const key of keys) {
+    let seen = false;
+    for (const set of sets) {
+      if (set.has(key)) seen = true;
+      else if (seen) {
+        n++;
+        break;
+      }
+    }
+  }
+  return n;
 }

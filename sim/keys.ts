@@ -20,6 +20,11 @@ function headersAtGateway(headers: Record<string, string>): Headers {
 }
 
 export async function keysOfRequest(gen: Generated, i: number, policy: Policy): Promise<string[]> {
+  return (await requestFingerprint(gen, i, policy)).keys;
+}
+
+/** A request's keys and elicitation score as the gateway computes them: what verdictApplies reads. */
+export async function requestFingerprint(gen: Generated, i: number, policy: Policy): Promise<{ keys: string[]; elicitation: number }> {
   const request = buildRequest(gen, i);
   const fp = await fingerprintRequest({
     cf: request.cf,
@@ -28,7 +33,7 @@ export async function keysOfRequest(gen: Generated, i: number, policy: Policy): 
     body: JSON.parse(request.body) as unknown,
     policy,
   });
-  return clusterKeysOf(fp, policy);
+  return { keys: clusterKeysOf(fp, policy), elicitation: fp.elicitation.score };
 }
 
 /** Keys of each account's first scheduled request: one fingerprint per account is enough for load and attribution. */

@@ -72,7 +72,16 @@ export type Detection = {
 };
 
 /** One line of the gateway's decision log (self-contained mode captures every one). */
-export type DecisionInfo = { action: string; enforced: boolean; reasons: string[]; risk?: number | null };
+export type DecisionInfo = {
+  action: string;
+  enforced: boolean;
+  reasons: string[];
+  risk?: number | null;
+  /** The verdicts that applied (cluster ids); absent from logs that do not say. */
+  clusters?: string[];
+  /** Admitted within the isolate's allowance, without the account object. */
+  local?: boolean;
+};
 
 /** What the gateway decided for one population × label, from its own decision log. */
 export type ActionStats = {

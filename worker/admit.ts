@@ -31,7 +31,7 @@ import { answerFromBackstop, rememberAdmit } from "./backstop.ts";
 import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
 import { returnPendingSettles, takePendingSettles } from "./settle.ts";
-import { attachVerdicts, learnVerdicts } from "./verdicts.ts";
+import { attachVerdicts, learnVerdicts, readCollectorFeed } from "./verdicts.ts";
 
 export type AdmitOptions = {
   /** How a failed call to the account object is retried (lib/retry.ts defaults). */
@@ -241,6 +241,8 @@ export function admit(options: AdmitOptions = {}) {
       decision = (await admitLocally(c, request, request.verdicts !== undefined)) ?? (await admitByObject(c, request, retry));
       learnVerdicts(request, decision, policy);
       rememberAdmit(account.id, decision, request.deny !== null, policy.overloadSafetyFactor);
+      const feedRead = readCollectorFeed(c.env, account.id, policy);
+      if (feedRead) c.executionCtx.waitUntil(feedRead);
     } catch (err) {
       const e = err as (Error & { overloaded?: boolean }) | undefined;
       const overloaded = e?.overloaded === true;

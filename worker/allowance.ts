@@ -106,6 +106,7 @@ export function admitWithinAllowance(request: AdmitRequest, carriesVerdict: bool
       retryAfterSeconds: 0,
       limits: localSnapshot(held),
       clusters: [],
+      local: true,
     },
   };
 }

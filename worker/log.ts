@@ -15,6 +15,8 @@ export type DecisionLog = {
   country: string;
   clusters: string[];
   latencyMs: number;
+  /** Admitted within the isolate's allowance (worker/allowance.ts), not by the account object. */
+  local?: true;
 };
 
 export function logDecision(entry: DecisionLog): void {

@@ -44,6 +44,7 @@ export function requestContext(options: RequestContextOptions = {}) {
       country: c.get("region")?.country ?? "XX",
       clusters: decision.clusters,
       latencyMs: Date.now() - c.get("startedAt"),
+      ...(decision.local ? { local: true as const } : {}),
     };
     logDecision(entry);
     countDecision(c.env.DECISIONS, entry);

@@ -45,6 +45,7 @@ import {
   effectiveLimits,
   rateLimitSnapshot,
   requestUnits,
+  riskWithoutClusters,
   settledUsage,
   firstLeaseId,
   sizeAllowance,
@@ -392,7 +393,10 @@ export class AccountDO extends DurableObject<Env> {
     reasons.push(...cluster.evidence);
     const update = applySignals(this.evidence.signalStates(), signals, now, policy.risk);
     this.evidence.writeSignals(update.changed);
-    return { reasons, verdicts, cluster, risk: update.score };
+    // A request no verdict applies to is judged by the account's own evidence: a reseller's ordinary
+    // customers share the account, not the campaign's requests.
+    const risk = verdicts.length > 0 ? update.score : riskWithoutClusters(this.evidence.signalStates(), update.score, now, policy.risk.halfLifeSeconds * 1000);
+    return { reasons, verdicts, cluster, risk };
   }
 
   /** Counts a forwarded request (`units` of them, for a batch) in the window and the day and opens its lease; returns the lease id. */

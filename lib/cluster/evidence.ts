@@ -57,6 +57,8 @@ export type KeyMetrics = {
   clientHomogeneity?: number;
   /** 0..1: share of requests carrying the single most common exact system prompt (`system:` key). */
   systemPromptShare?: number;
+  /** That most common exact system prompt's key; absent when no request carries one. */
+  topSystem?: string;
   /** 0..1: share of requests on the single most common wrapper key (`wrap:`) other than the key itself. */
   wrapperShare?: number;
   /** The key's most common wrapper keys (`wrap:`), most common first; a wrapper key's own is among them. */

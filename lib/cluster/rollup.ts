@@ -178,6 +178,8 @@ export function metricsFrom(input: {
   if (clients !== undefined) evidence.clientHomogeneity = clients;
   const systems = topShare(c.systems);
   if (systems !== undefined) evidence.systemPromptShare = systems;
+  const topSystem = Object.entries(c.systems ?? {}).sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (topSystem !== undefined) evidence.topSystem = topSystem;
   const created = topShare(c.created);
   if (created !== undefined) evidence.newAccountBurst = created;
   // Accounts without a card on file would read as many accounts on few cards: only a key whose traffic

@@ -14,16 +14,18 @@ export type { EvidenceItem, KeyMetrics } from "./evidence.ts";
 export type Verdict = "none" | "suspect" | "confirmed";
 
 export const WRAPPER_KIND = "wrap";
+export const SYSTEM_KIND = "system";
 // As many as template bands: a campaign that wraps both ends has two, one that rotates a few variants a few more.
 export const SIGNATURE_WRAPPERS = 4;
 
 /**
  * What a campaign's own requests look like: its dominant template bands, the
- * wrapper keys its traffic concentrates on, and whether it elicits reasoning.
- * `wrappers` is absent from signatures stored before wrapper keys existed and
- * from those without any; absent and empty mean the same.
+ * wrapper keys its traffic concentrates on, the exact system prompt most of it
+ * carries (`systems`), and whether it elicits reasoning. `wrappers` and
+ * `systems` are absent from signatures stored before they existed and from
+ * those without any; absent and empty mean the same.
  */
-export type Signature = { bands: string[]; eliciting: boolean; wrappers?: string[] };
+export type Signature = { bands: string[]; eliciting: boolean; wrappers?: string[]; systems?: string[] };
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((item, i) => item === b[i]);
@@ -33,7 +35,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 export function sameSignature(a: Signature | undefined, b: Signature | undefined): boolean {
   if (a === b) return true;
   if (!a || !b || a.eliciting !== b.eliciting) return false;
-  return sameList(a.bands, b.bands) && sameList(a.wrappers ?? [], b.wrappers ?? []);
+  return sameList(a.bands, b.bands) && sameList(a.wrappers ?? [], b.wrappers ?? []) && sameList(a.systems ?? [], b.systems ?? []);
 }
 
 function stringsOf(value: unknown): string[] {
@@ -44,11 +46,13 @@ function stringsOf(value: unknown): string[] {
 export function parseSignature(value: unknown): Signature | undefined {
   if (typeof value !== "string" || value === "") return undefined;
   try {
-    const parsed = JSON.parse(value) as { bands?: unknown; eliciting?: unknown; wrappers?: unknown };
+    const parsed = JSON.parse(value) as { bands?: unknown; eliciting?: unknown; wrappers?: unknown; systems?: unknown };
     const signature: Signature = { bands: stringsOf(parsed.bands), eliciting: parsed.eliciting === true };
-    // Only wrapper keys: anything else in the list would make verdictApplies match on, say, an ASN.
+    // Only wrapper and system keys: anything else in the lists would make verdictApplies match on, say, an ASN.
     const wrappers = stringsOf(parsed.wrappers).filter((key) => keyKind(key) === WRAPPER_KIND);
     if (wrappers.length > 0) signature.wrappers = wrappers;
+    const systems = stringsOf(parsed.systems).filter((key) => keyKind(key) === SYSTEM_KIND);
+    if (systems.length > 0) signature.systems = systems;
     return signature;
   } catch {
     return undefined;
@@ -60,7 +64,11 @@ export function parseSignature(value: unknown): Signature | undefined {
  * wrappers when most of its requests carry one of them (`wrapperShare` or
  * `wrapperCoverage` at least `concentration`, the share that makes a key
  * templated), and a wrapper key's own (its requests are the ones its verdict
- * is about). Without wrappers the signature comes back unchanged, so stored
+ * is about). Likewise the one exact system prompt that at least
+ * `concentration` of its requests carry: a broad key (one client build, one
+ * network) is often confirmed before the campaign's system prompt key is, and
+ * without it the verdict would land on none of the campaign's requests in
+ * between. Without either the signature comes back unchanged, so stored
  * signatures keep their text.
  *
  * Called by whoever builds a verdict's signature (the cluster root, after
@@ -72,7 +80,10 @@ export function withWrappers(key: string, signature: Signature, metrics: KeyMetr
   const share = Math.max(metrics.wrapperShare ?? 0, metrics.wrapperCoverage ?? 0);
   const dominant = share >= concentration ? (metrics.topWrappers ?? []) : [];
   const wrappers = [...new Set([...own, ...dominant])].filter((w) => keyKind(w) === WRAPPER_KIND).slice(0, SIGNATURE_WRAPPERS);
-  return wrappers.length === 0 ? signature : { ...signature, wrappers };
+  const system = metrics.topSystem;
+  const systems = system !== undefined && keyKind(system) === SYSTEM_KIND && (metrics.systemPromptShare ?? 0) >= concentration ? [system] : [];
+  if (wrappers.length === 0 && systems.length === 0) return signature;
+  return { ...signature, ...(wrappers.length > 0 ? { wrappers } : {}), ...(systems.length > 0 ? { systems } : {}) };
 }
 
 export type VerdictResult = {
@@ -163,7 +174,8 @@ export const SIGNATURE_BANDS_TO_MATCH = 2;
  * template band key's own band counts, so its requests need one more), or
  * carry one of its wrapper keys (64 bits over at least 8 words of the exact
  * instruction: unrelated prompts share one about as often as they share a
- * whole sentence, unlike a 16-bit band), or, unless the key is broad (ASN,
+ * whole sentence, unlike a 16-bit band), or its exact system prompt, or,
+ * unless the key is broad (ASN,
  * SDK, TLS, header set), elicit reasoning when the campaign does. On an exact
  * content key (isExactContentKind) carrying the key is the signature. Nothing
  * else that shares a key or a component with a campaign is treated as the
@@ -183,6 +195,7 @@ export function verdictApplies(
   for (const band of signature.bands) if (request.keys.includes(band)) shared++;
   if (shared >= SIGNATURE_BANDS_TO_MATCH) return true;
   if (signature.wrappers?.some((wrapper) => request.keys.includes(wrapper))) return true;
+  if (signature.systems?.some((system) => request.keys.includes(system))) return true;
   if (!component && BROAD_KINDS.has(keyKind(verdict.cluster))) return false;
   return signature.eliciting && request.elicitation >= elicitationThreshold;
 }

@@ -49,6 +49,21 @@ export type SignalUpdate = {
 const CLUSTER_SIGNALS: ReadonlySet<RiskSignal> = new Set(["cluster_member", "cluster_verdict"]);
 
 /**
+ * The score without what cluster verdicts added to it: the risk a request is judged by when no
+ * verdict applies to it. A verdict lands only on a campaign's own requests; through the account's
+ * risk it would also degrade every other request of an account the campaign shares (a reseller's
+ * ordinary customers), for as long as the points take to decay.
+ */
+export function riskWithoutClusters(states: ReadonlyMap<RiskSignal, SignalState>, score: number, now: number, halfLifeMs: number): number {
+  let cluster = 0;
+  for (const s of CLUSTER_SIGNALS) {
+    const state = states.get(s);
+    if (state) cluster += decayedPoints(state, now, halfLifeMs);
+  }
+  return Math.max(0, score - cluster);
+}
+
+/**
  * Adds each signal's policy weight, at most once per signal per cooldown, the
  * total capped at 100; a standing signal's share is topped up to its weight
  * instead of added to. `states` is not modified.

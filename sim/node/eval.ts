@@ -18,11 +18,13 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { TARGETS, judge, summarise, type FamilyResult } from "../detection.ts";
+import { TARGETS, judgeWithLeaks, leakCauses, summarise, type FamilyResult, type LeakCauses, type LeakSample } from "../detection.ts";
 import { campaignFamilies, evalRun, type EvalRunSpec, type Family, type Split } from "../families/index.ts";
 import { generate, runTagFrom, type Generated } from "../generate.ts";
-import { keysOfRequest } from "../keys.ts";
-import type { VerdictPoll } from "../metrics.ts";
+import { keysOfRequest, requestFingerprint } from "../keys.ts";
+import type { DecisionInfo, VerdictPoll } from "../metrics.ts";
+import type { ReplayResults } from "../replay.ts";
+import type { Signature } from "../../lib/cluster/verdict.ts";
 import { simulationPolicy } from "../policy.ts";
 import { realClock, replay } from "../replay.ts";
 import type { Policy } from "../../lib/policy.ts";
@@ -122,7 +124,68 @@ async function diagnostic(target: Target, policy: Policy, campaignKeySet: Readon
   return [...keys.slice(0, DIAGNOSTIC_TOP), ...keys.slice(DIAGNOSTIC_TOP).filter((k) => !k.campaign).slice(0, DIAGNOSTIC_HONEST)];
 }
 
-async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundle, running: Running): Promise<FamilyResult & { diagnostic?: DiagnosticKey[] }> {
+/**
+ * Why each campaign request served undegraded after detection got through (sim/detection.ts
+ * leakCauses), from the keys the gateway computed for it, its decision and the confirmed keys'
+ * signatures as their roots hold them at the end. Tuning families only, like the diagnostic.
+ */
+async function leakDiagnostic(
+  target: Target,
+  gen: Generated,
+  policy: Policy,
+  results: ReplayResults,
+  polls: readonly VerdictPoll[],
+  leaked: readonly { i: number; first: boolean }[],
+  decisions: ReadonlyMap<string, DecisionInfo>,
+): Promise<LeakCauses> {
+  // When each account first sent, and when a verdict on each key first applied to any request.
+  const firstSent = new Map<number, number>();
+  const firstLanded = new Map<string, number>();
+  for (let i = 0; i < results.count; i++) {
+    const at = results.sentAt[i] ?? 0;
+    const account = gen.schedule.account[i] ?? 0;
+    firstSent.set(account, Math.min(firstSent.get(account) ?? Number.POSITIVE_INFINITY, at));
+    const id = results.requestIds[i];
+    for (const key of (id ? decisions.get(id)?.clusters : undefined) ?? []) firstLanded.set(key, Math.min(firstLanded.get(key) ?? Number.POSITIVE_INFINITY, at));
+  }
+  const samples: LeakSample[] = [];
+  const firstAfterDetect = new Set<number>();
+  for (const { i, first } of leaked) {
+    const fp = await requestFingerprint(gen, i, policy);
+    const id = results.requestIds[i];
+    const at = results.sentAt[i] ?? 0;
+    const account = gen.schedule.account[i] ?? 0;
+    if (first) firstAfterDetect.add(samples.length);
+    samples.push({ at, account, ...fp, decision: id ? decisions.get(id) : undefined, sentBefore: (firstSent.get(account) ?? at) < at });
+    if (samples.length % 128 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  const confirmed = new Set(polls.flatMap((p) => p.confirmed));
+  const signatures = new Map<string, Signature>();
+  const inspect = target.inspectRoot;
+  if (inspect) {
+    for (const key of new Set(samples.flatMap((s) => s.keys))) {
+      if (!confirmed.has(key)) continue;
+      const signature = (await inspect(key, policy)).signature;
+      if (signature) signatures.set(key, signature);
+    }
+  }
+  return leakCauses({
+    samples,
+    polls,
+    signatures,
+    landsAt: Math.max(policy.fingerprint.elicitationThreshold, policy.fingerprint.elicitationSignalThreshold),
+    timeCompression: gen.scenario.timeCompression,
+    firstAfterDetect,
+    firstLanded,
+  });
+}
+
+async function runFamily(
+  family: Family,
+  spec: EvalRunSpec,
+  bundle: GatewayBundle,
+  running: Running,
+): Promise<FamilyResult & { diagnostic?: DiagnosticKey[]; leaks?: LeakCauses }> {
   const { scenario } = spec;
   const gen = await generate(scenario, runTagFrom(Date.now(), `${process.pid}:${family.name}`));
   const sim = simulationPolicy(gen);
@@ -161,7 +224,8 @@ async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundl
   }
   const accountKeys = await keysPromise;
   const diag = family.split === "tune" ? await diagnostic(target, sim.policy, new Set([...accountKeys.values()].flat())) : undefined;
-  const result = judge({
+  const decisions = target.decisions ?? new Map<string, DecisionInfo>();
+  const { result, leaked } = judgeWithLeaks({
     gen,
     results,
     polls,
@@ -170,14 +234,15 @@ async function runFamily(family: Family, spec: EvalRunSpec, bundle: GatewayBundl
     campaign: spec.campaign,
     honest: spec.honest,
     accountKeys,
-    decisions: target.decisions ?? new Map(),
+    decisions,
     degradeMaxTokens: sim.policy.degrade.maxTokens,
   });
   const errors = result.campaign.errors + result.honest.errors;
   if (errors > MAX_ERROR_SHARE * results.count) {
     throw new Error(`${family.name}: ${errors} requests answered neither 200 nor 429/403; gateway said: ${target.workerErrors()[0] ?? "nothing"}`);
   }
-  return diag === undefined ? result : { ...result, diagnostic: diag };
+  if (diag === undefined) return result;
+  return { ...result, diagnostic: diag, leaks: await leakDiagnostic(target, gen, sim.policy, results, polls, leaked, decisions) };
 }
 
 /** --family takes one name or several, comma-separated. */

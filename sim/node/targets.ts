@@ -20,6 +20,7 @@ import { Miniflare } from "miniflare";
 import { startDemoOrigin, type RunningOrigin } from "../../demo-origin/server.ts";
 import type { DecisionInfo } from "../metrics.ts";
 import type { EvidenceItem } from "../../lib/cluster/evidence.ts";
+import type { Signature } from "../../lib/cluster/verdict.ts";
 import { clusterRootName } from "../../lib/names.ts";
 import type { Policy } from "../../lib/policy.ts";
 import { httpClient, type HttpClient } from "./http.ts";
@@ -46,7 +47,7 @@ const PASS_THROUGH_SOURCE = `export default {
 };`;
 
 /** What the diagnostic reads of a cluster root (durable-objects/cluster-root.ts RootState, which needs workerd's types). */
-export type RootView = { accounts: number; verdict: string; score: number | null; evidence: EvidenceItem[] };
+export type RootView = { accounts: number; verdict: string; score: number | null; evidence: EvidenceItem[]; signature?: Signature };
 
 export type Target = {
   mode: "self-contained" | "gateway";
@@ -167,11 +168,11 @@ function collectLogs(errors: string[], decisions: Map<string, DecisionInfo>) {
   return ({ level, message }: { level: string; message: string }) => {
     if (message.startsWith(DECISION_LINE)) {
       try {
-        const d = JSON.parse(message) as { requestId?: unknown; action?: unknown; enforced?: unknown; reasons?: unknown; risk?: unknown };
+        const d = JSON.parse(message) as { requestId?: unknown; action?: unknown; enforced?: unknown; reasons?: unknown; risk?: unknown; clusters?: unknown; local?: unknown };
         if (typeof d.requestId === "string" && typeof d.action === "string") {
-          const reasons = Array.isArray(d.reasons) ? d.reasons.filter((r): r is string => typeof r === "string") : [];
+          const strings = (value: unknown) => (Array.isArray(value) ? value.filter((r): r is string => typeof r === "string") : []);
           const risk = typeof d.risk === "number" && Number.isFinite(d.risk) ? d.risk : null;
-          decisions.set(d.requestId, { action: d.action, enforced: d.enforced === true, reasons, risk });
+          decisions.set(d.requestId, { action: d.action, enforced: d.enforced === true, reasons: strings(d.reasons), risk, clusters: strings(d.clusters), local: d.local === true });
         }
       } catch {
         // a truncated line: nothing to learn from it

@@ -34,3 +34,28 @@ describe("a verdict landing by elicitation", () => {
     expect(landed.reasons).toContain("cluster.confirmed");
   });
 });
+
+describe("a verdict and the account's other requests", () => {
+  it("Should degrade the campaign's request and leave the same account's ordinary request to its own evidence", async () => {
+    // Risk actions on: the 40 points a landed verdict adds are past the degrade threshold.
+    const policy = testPolicy({ actions: { tag: 20, degrade: 35, throttle: 70, block: 90 } }, { requests: 1_000 });
+    const client = `tls+sdk:${unique("reseller")}`;
+    const campaignSystem = `system:${unique("grader")}`;
+    const confirmed: CachedVerdict = {
+      cluster: client, verdict: "confirmed", capPerWindow: 500, reasons: [], decidedAt: Date.now() - 1_000,
+      signature: { bands: [], eliciting: false, systems: [campaignSystem] },
+    };
+    const shared = newAccount();
+    const base = onPrefix(shared.id, policy, client, 0, [confirmed]);
+    const campaign = await shared.stub.admit({ ...base, fingerprint: { ...base.fingerprint, keys: [client, campaignSystem] } });
+    expect(campaign.reasons).toContain("cluster.confirmed");
+    expect(campaign.action).toBe("degrade");
+    expect(campaign.risk).toBeGreaterThanOrEqual(35);
+
+    // The reseller's ordinary customer, on the same account and client, with a prompt of its own.
+    const ordinary = await shared.stub.admit(onPrefix(shared.id, policy, client, 0, [confirmed]));
+    expect(ordinary.reasons).not.toContain("cluster.confirmed");
+    expect(ordinary.action).toBe("allow");
+    expect(ordinary.risk).toBeLessThan(35);
+  });
+});

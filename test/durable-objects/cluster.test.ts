@@ -191,6 +191,32 @@ describe("Cluster collectors and roots", () => {
     expect(root.verdict).toBe("none");
   });
 
+  it("should tell every collector holding a key of its confirmation at once, not at each one's next flush", async () => {
+    const p = policy();
+    const key = `tls:${unique("told")}`;
+    const band = `tpl:0:${unique("b")}`;
+    const t0 = Date.now() - 20_000;
+    const ticks = [0, 2_000, 4_000, 6_000, 8_000].map((d) => t0 + d);
+    // Too few accounts on the first three collectors for the root to confirm before the last one flushes.
+    const perCollector = [3, 3, 3, 31];
+    const accounts: string[] = [];
+    const placed = [0, 0, 0, 0];
+    while (accounts.length < 40) {
+      const a = unique("t");
+      const n = collectorIndex(a, p.clusters.shards);
+      if ((placed[n] ?? 0) >= (perCollector[n] ?? 0)) continue;
+      placed[n] = (placed[n] ?? 0) + 1;
+      accounts.push(a);
+    }
+    for (const a of accounts) await report(p, a, [key, band], ticks, true, [band]);
+    await flushAll(p);
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p)).verdict).toBe("confirmed");
+
+    // The first collector flushed while the root still said none; its feed now announces the confirmation.
+    const first = await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(0)).readFeed(0);
+    expect(first.verdicts.find((v) => v.cluster === key)?.verdict).toBe("confirmed");
+  });
+
   it("should store a verdict a root only restates at most once a minute", async () => {
     const p = policy();
     const key = `tls:${unique("restated")}`;

@@ -4,7 +4,7 @@
  * detected, what counts as served after that, and what touches an honest customer.
  */
 import { describe, expect, it } from "vitest";
-import { judge, summarise, TARGETS, type FamilyResult, type JudgeInput } from "../../sim/detection.ts";
+import { judge, leakCauses, summarise, TARGETS, type FamilyResult, type JudgeInput, type LeakSample } from "../../sim/detection.ts";
 import { CAMPAIGN_FAMILIES, evalRun } from "../../sim/families/index.ts";
 import { generate, type Generated } from "../../sim/generate.ts";
 import type { DecisionInfo, VerdictPoll } from "../../sim/metrics.ts";
@@ -156,5 +156,44 @@ describe("eval:detection's judgement of one run", () => {
     // A fleet below 20 accounts is reported, not judged.
     expect(summarise([line("a", true), line("tiny", false, 12)]).heldout.pass.all).toBe(true);
     expect(summarise([line("a", true)]).tune.pass.all).toBe(false);
+  });
+});
+
+describe("why campaign requests were served after detection", () => {
+  const SYSTEM = "system:0123456789abcdef";
+  const TLS = "tls:aaaa";
+  const polls: VerdictPoll[] = [
+    { atWallMs: 1_000, confirmed: [TLS] },
+    { atWallMs: 2_000, confirmed: [TLS, SYSTEM] },
+  ];
+  const served = (at: number, keys: string[], decision?: Partial<DecisionInfo>): LeakSample => ({
+    at, account: at, keys, elicitation: 0, sentBefore: false,
+    decision: { action: "allow", enforced: true, reasons: [], ...decision },
+  });
+
+  it("Should tell a landed verdict, a key not yet confirmed, the landing rule, the allowance path and an edge that had not heard apart", () => {
+    const causes = leakCauses({
+      samples: [
+        served(2_500, [TLS, SYSTEM], { action: "degrade", reasons: ["cluster.confirmed"], clusters: [SYSTEM] }),
+        served(500, [TLS, SYSTEM]),
+        served(1_500, [TLS, SYSTEM]),
+        served(2_500, [TLS, SYSTEM], { local: true }),
+        served(2_600, [TLS, SYSTEM]),
+      ],
+      polls,
+      // The broad key's verdict lands only on its wrapper, which none of these requests carries.
+      signatures: new Map([[TLS, { bands: [], eliciting: false, wrappers: ["wrap:s:fedcba9876543210"] }], [SYSTEM, { bands: [], eliciting: false }]]),
+      landsAt: 0.85,
+      timeCompression: 5,
+      firstAfterDetect: new Set([0, 1]),
+      firstLanded: new Map([[SYSTEM, 2_500]]),
+    });
+    expect(causes.causes).toEqual({ "landed.degrade": 1, "unconfirmed.later": 1, "landing.no_signature": 1, "edge.allowance": 1, "edge.not_heard": 1 });
+    expect(causes.noSignatureLaterKinds).toEqual({ system: 1 });
+    // The edge had landed the system key on another request 100 ms before: it knew, and still did not land it here.
+    expect(causes.notHeardKnownElsewhere).toBe(1);
+    expect(causes.notHeardLagS).toEqual({ median: 3, max: 3 });
+    expect(causes.firstAfterDetect).toBe(2);
+    expect(causes.newAccounts["edge.not_heard"]).toBe(1);
   });
 });

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AccountState } from "../../lib/decision.ts";
 import { accountObjectName, clusterCollectorName, clusterRootName } from "../../lib/names.ts";
 import { validatePolicy } from "../../lib/policy.ts";
-import { forgetVerdicts } from "../../worker/verdicts.ts";
+import { feedReadOut, forgetVerdicts } from "../../worker/verdicts.ts";
 import { advanceClock } from "../durable-objects/account-helpers.ts";
 import { createAccount, messageBody, postMessage, resetPolicy, unique, usePolicy, type TestAccount } from "../helpers.ts";
 
@@ -194,6 +194,22 @@ describe("enforcement within one report interval of a confirmation", () => {
     const decision = await lastDecision(recruit);
     expectEnforced(decision);
     expect(status).toBe(decision?.action === "throttle" ? 429 : 200);
+  });
+
+  it("Should enforce a brand-new account on its first request when no account has reported since the confirmation", { timeout: 300_000 }, async () => {
+    await usePolicy(POLICY);
+    const honest = await createAccount();
+    const c = await confirm();
+    // No report after the confirmation: the only way the edge can know is reading the collector's feed
+    // itself, which the honest customer's request (any request) sets off in the background.
+    expect(await honestRequest(honest, 1)).toBe(200);
+    for (let i = 0; i < 500 && feedReadOut(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(feedReadOut()).toBe(false);
+
+    const recruit = await createAccount();
+    await c.send(recruit, 2_500);
+    expectEnforced(await lastDecision(recruit));
+    expect((await lastDecision(honest))?.action).toBe("allow");
   });
 
   it("Should not enforce a verdict on an honest account that shares only the campaign's broad ASN key", { timeout: 300_000 }, async () => {

@@ -132,3 +132,35 @@ describe("wrappers in a verdict's signature", () => {
     expect(withWrappers("tls:aaaa", judged, odd, THRESHOLD).wrappers).toEqual([WRAP]);
   });
 });
+
+describe("the campaign's exact system prompt in a verdict's signature", () => {
+  const SYSTEM = "system:0123456789abcdef";
+  const OTHER_SYSTEM = "system:fedcba9876543210";
+  const judged: Signature = { bands: [], eliciting: false };
+
+  it("Should add the system prompt most of a broad key's requests carry", () => {
+    const counts = { ...emptyCounts(), requests: 100, systems: { [SYSTEM]: 93, [OTHER_SYSTEM]: 4 } };
+    const m = metricsFrom({ ...metrics, key: "tls:aaaa", windowCounts: counts });
+    expect(withWrappers("tls:aaaa", judged, m, THRESHOLD)).toEqual({ ...judged, systems: [SYSTEM] });
+  });
+
+  it("Should add no system prompt when none is carried by most of the key's requests", () => {
+    const counts = { ...emptyCounts(), requests: 100, systems: { [SYSTEM]: 30, [OTHER_SYSTEM]: 25 } };
+    const m = metricsFrom({ ...metrics, key: "tls:aaaa", windowCounts: counts });
+    expect(withWrappers("tls:aaaa", judged, m, THRESHOLD)).toBe(judged);
+  });
+
+  it("Should land a broad key's verdict on a request carrying the campaign's system prompt, and spare one with another", () => {
+    const onTls = { cluster: "tls:aaaa", signature: { ...judged, systems: [SYSTEM] } };
+    expect(verdictApplies(onTls, { keys: ["tls:aaaa", SYSTEM], elicitation: 0 }, THRESHOLD)).toBe(true);
+    expect(verdictApplies(onTls, { keys: ["tls:aaaa", OTHER_SYSTEM], elicitation: 1 }, THRESHOLD)).toBe(false);
+    expect(verdictApplies(onTls, { keys: ["tls:bbbb", SYSTEM], elicitation: 0 }, THRESHOLD)).toBe(false);
+  });
+
+  it("Should read back only system keys from a stored signature, and tell signatures apart by them", () => {
+    const read = parseSignature(JSON.stringify({ bands: [], eliciting: false, systems: ["asn:16509", 7, SYSTEM] }));
+    expect(read?.systems).toEqual([SYSTEM]);
+    expect(sameSignature(read, judged)).toBe(false);
+    expect(sameSignature(read, { ...judged, systems: [SYSTEM] })).toBe(true);
+  });
+});
