@@ -76,6 +76,9 @@ const SIGNALS = {
   unknown_country: { weight: 5, standing: true },
   geo_wander: { weight: 10, standing: true },
   rtt_tunnel: { weight: 8, standing: true },
+  // Billed in one country, connecting from another through a route that hides where the client is (lib/region/
+  // evaluate.ts): on top of its parts, so the shape alone reaches actions.degrade and stays under actions.throttle.
+  region_evasion: { weight: 25, standing: true },
   client_mismatch: { weight: 8, standing: false },
   // Standing: an imported indicator is a fact about the client's network or build, seen on every
   // request; accumulating it would block an honest customer who shares an ASN or SDK build with
@@ -397,6 +400,12 @@ export const policySchema = z.strictObject({
     wanderCountries: z._default(intFrom(1), 4),
     /** Distinct /24 or /48 prefixes per account per day above which the account "wanders". */
     wanderPrefixes: z._default(intFrom(1), 32),
+    /**
+     * A request whose country differs from the account's billing country AND that comes through a route hiding
+     * the client (a VPN or residential-proxy ASN, or a tunnel-like RTT): the shape of dodging a regional
+     * restriction. A hosting ASN alone is not hiding (CI and backends run there), nor is either part alone.
+     */
+    evasion: z._default(regionAction, "risk"),
     /** Extra RTT (ms) above what the client↔colo distance allows before it looks like a tunnel. */
     tunnelRttSlackMs: z._default(z.number().check(z.minimum(0)), 80),
   }),

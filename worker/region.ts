@@ -1,6 +1,7 @@
 /**
  * Step 4 — region. Country (Tor, unknown), ASN category, billing-vs-request
- * mismatch and tunnel-like RTT, judged from request.cf only. A deny is carried
+ * mismatch, tunnel-like RTT, and a mismatch through a hiding route (region
+ * evasion), judged from request.cf and the account's billing country only. A deny is carried
  * into admission so it is counted and audited like every other decision.
  */
 import { createMiddleware } from "hono/factory";

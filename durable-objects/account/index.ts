@@ -23,7 +23,7 @@ import { nextAlarmAt, type FlushOutcome } from "../../lib/account-alarm.ts";
 import { paymentKey } from "../../lib/accounts.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
 import { ReportBuffer, requestEvidence } from "../../lib/cluster/report.ts";
-import { verdictApplies } from "../../lib/cluster/verdict.ts";
+import { elicitationLandingBar, verdictApplies } from "../../lib/cluster/verdict.ts";
 import type {
   AccountProfile,
   AccountState,
@@ -384,9 +384,7 @@ export class AccountDO extends DurableObject<Env> {
     // Verdicts the isolate or this object's feed already know for this request's keys: a fresh account of
     // a known campaign is treated as one from its first request, not only after its first cluster report.
     this.verdicts.applyKnown(req.verdicts, req.fingerprint.keys, policy);
-    // A verdict that lands for eliciting adds cluster_verdict to the account, a heavier step than the
-    // cot_elicitation signal: it waits for the same confidence (an honest prompt reaches 0.5 ~6x as often as 0.85).
-    const landsAt = Math.max(policy.fingerprint.elicitationThreshold, policy.fingerprint.elicitationSignalThreshold);
+    const landsAt = elicitationLandingBar(policy, req.signals);
     const verdicts = this.verdicts.live(now, policy).filter((v) => verdictApplies(v, req.fingerprint, landsAt));
     const cluster = verdictEvidence(verdicts);
     signals.push(...cluster.signals);

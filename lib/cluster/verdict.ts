@@ -6,7 +6,7 @@
  * (lib/cluster/evidence.ts): `suspect` and `confirmed` at the policy's two
  * thresholds, with the evidence and its points kept to explain it.
  */
-import { VERDICT_EVIDENCE, type Policy } from "../policy.ts";
+import { VERDICT_EVIDENCE, type Policy, type RiskSignal } from "../policy.ts";
 import { evidenceReason, scoreEvidence, type EvidenceItem, type KeyMetrics } from "./evidence.ts";
 
 export type { EvidenceItem, KeyMetrics } from "./evidence.ts";
@@ -198,4 +198,17 @@ export function verdictApplies(
   if (signature.systems?.some((system) => request.keys.includes(system))) return true;
   if (!component && BROAD_KINDS.has(keyKind(verdict.cluster))) return false;
   return signature.eliciting && request.elicitation >= elicitationThreshold;
+}
+
+/**
+ * The elicitation score from which a verdict lands on a request by elicitation alone (the last rule of
+ * verdictApplies). Landing adds cluster_verdict, a heavier step than the cot_elicitation signal, so it
+ * waits for the signal's confidence: an honest prompt reaches the key's eliciting mark several times as
+ * often. A request that is itself dodging a regional restriction (region_evasion: billed in one country,
+ * connecting from another through a route that hides the client) is not an ordinary customer's, and
+ * the key's own mark is enough; it still has to carry the key and look like the campaign's.
+ */
+export function elicitationLandingBar(policy: Policy, signals: readonly RiskSignal[]): number {
+  const { elicitationThreshold, elicitationSignalThreshold } = policy.fingerprint;
+  return signals.includes("region_evasion") ? elicitationThreshold : Math.max(elicitationThreshold, elicitationSignalThreshold);
 }

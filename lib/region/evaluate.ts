@@ -116,15 +116,15 @@ export function evaluateRegion(input: RegionInput): RegionVerdict {
   // unknown-country treatment rather than passing as some real country.
   if (request.kind === "unknown") found.act(regions.unknownCountry, "unknown_country", REGION_REASONS.unknownCountry);
 
-  for (const category of asnCategoriesOf(parseAsn(cfField(cf, "asn")), policy)) {
+  const categories = asnCategoriesOf(parseAsn(cfField(cf, "asn")), policy);
+  for (const category of categories) {
     const { signal, reason } = ASN_CATEGORY_SIGNAL[category];
     found.act(regions.asnAction, signal, reason);
   }
 
   // Only two real countries can disagree: Tor and unknown carry their own signals.
-  if (request.kind === "country" && billing.kind === "country" && request.code !== billing.code) {
-    found.flag("region_mismatch", REGION_REASONS.billingMismatch);
-  }
+  const mismatch = request.kind === "country" && billing.kind === "country" && request.code !== billing.code;
+  if (mismatch) found.flag("region_mismatch", REGION_REASONS.billingMismatch);
 
   const rtt = judgeRtt(
     parseLatLon(cfField(cf, "latitude"), cfField(cf, "longitude")),
@@ -133,6 +133,13 @@ export function evaluateRegion(input: RegionInput): RegionVerdict {
     regions.tunnelRttSlackMs,
   );
   if (rtt.kind === "tunnel") found.flag("rtt_tunnel", REGION_REASONS.rttTunnel);
+
+  // Each part alone is common among honest customers (billed at a head office abroad; a VPN at home); a
+  // request that claims another country than the payer's through a route built to hide the client is the
+  // evasion itself. Judged on category membership, not asnAction: an operator may silence the ASN signals
+  // and still want this one. Hosting is left out: a CI job abroad is on one without hiding anything.
+  const hidden = categories.includes("vpn") || categories.includes("residentialProxy") || rtt.kind === "tunnel";
+  if (mismatch && hidden) found.act(regions.evasion, "region_evasion", REGION_REASONS.evasion);
 
   return { deny: found.deny, signals: found.signals, reasons: found.reasons, country, exempt: false };
 }

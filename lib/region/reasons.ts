@@ -7,4 +7,5 @@ export const REGION_REASONS = {
   billingMismatch: "region.billing_mismatch",
   rttTunnel: "region.rtt_tunnel",
   geoWander: "region.geo_wander",
+  evasion: "region.evasion",
 } as const;

@@ -2,15 +2,24 @@
  * Where a confirmed verdict lands by elicitation alone (no shared band or wrapper), the request must be as
  * clearly eliciting as the per-account cot_elicitation signal asks: landing adds cluster_verdict, a heavier
  * step than the signal, and an honest prompt reaches the key's 0.5 mark several times as often as 0.85.
+ * A request that is itself evading a regional restriction needs only the key's mark.
  */
 import { describe, expect, it } from "vitest";
 import type { CachedVerdict } from "../../lib/decision.ts";
+import type { RiskSignal } from "../../lib/policy.ts";
 import { unique } from "../helpers.ts";
 import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
 
-function onPrefix(id: string, policy: ReturnType<typeof testPolicy>, key: string, elicitation: number, verdicts: CachedVerdict[]) {
+function onPrefix(id: string, policy: ReturnType<typeof testPolicy>, key: string, elicitation: number, verdicts: CachedVerdict[], signals: RiskSignal[] = []) {
   const base = admitRequest(id, policy);
-  return { ...base, fingerprint: { ...base.fingerprint, keys: [key], elicitation }, verdicts };
+  return { ...base, signals, fingerprint: { ...base.fingerprint, keys: [key], elicitation }, verdicts };
+}
+
+function confirmedOn(key: string): CachedVerdict {
+  return {
+    cluster: key, verdict: "confirmed", capPerWindow: 5, reasons: [], decidedAt: Date.now() - 1_000,
+    signature: { bands: ["tpl:0:aaaa", "tpl:1:bbbb"], eliciting: true },
+  };
 }
 
 describe("a verdict landing by elicitation", () => {
@@ -32,6 +41,26 @@ describe("a verdict landing by elicitation", () => {
     const member = newAccount();
     const landed = await member.stub.admit(onPrefix(member.id, policy, key, policy.fingerprint.elicitationSignalThreshold, [confirmed]));
     expect(landed.reasons).toContain("cluster.confirmed");
+  });
+
+  it("Should land between the two marks on a request that evades a regional restriction, and on no other region evidence", async () => {
+    const policy = testPolicy({}, { requests: 1_000 });
+    const key = `prefix:${unique("net")}`;
+    const between = (policy.fingerprint.elicitationThreshold + policy.fingerprint.elicitationSignalThreshold) / 2;
+
+    const evader = newAccount();
+    const landed = await evader.stub.admit(onPrefix(evader.id, policy, key, between, [confirmedOn(key)], ["vpn_asn", "region_mismatch", "region_evasion"]));
+    expect(landed.reasons).toContain("cluster.confirmed");
+
+    // Billed abroad on a VPN, each alone, is not the evasion: the signal's confidence is still asked for.
+    const abroad = newAccount();
+    const spared = await abroad.stub.admit(onPrefix(abroad.id, policy, key, between, [confirmedOn(key)], ["vpn_asn", "region_mismatch"]));
+    expect(spared.reasons).not.toContain("cluster.confirmed");
+
+    const below = newAccount();
+    const tooLow = policy.fingerprint.elicitationThreshold - 0.01;
+    const missed = await below.stub.admit(onPrefix(below.id, policy, key, tooLow, [confirmedOn(key)], ["region_mismatch", "region_evasion"]));
+    expect(missed.reasons).not.toContain("cluster.confirmed");
   });
 });
 

@@ -63,7 +63,7 @@ describe("risk signals", () => {
 
   it("should treat network and region facts as standing and behaviour as accumulating", () => {
     expect(RISK_SIGNALS.filter(isStandingSignal).sort()).toEqual(
-      ["geo_wander", "hosting_asn", "proxy_asn", "region_mismatch", "rtt_tunnel", "shared_indicator", "tor", "unknown_country", "vpn_asn"],
+      ["geo_wander", "hosting_asn", "proxy_asn", "region_evasion", "region_mismatch", "rtt_tunnel", "shared_indicator", "tor", "unknown_country", "vpn_asn"],
     );
   });
 });

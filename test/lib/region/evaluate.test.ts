@@ -272,7 +272,61 @@ describe("evaluateRegion: exemptions", () => {
     const v = evaluateRegion({ cf: hostile, account: ACCOUNT, policy });
     expect(v.exempt).toBe(false);
     expect(v.deny?.reason).toBe("region.country_denied");
-    expect(v.signals).toEqual(["hosting_asn", "region_mismatch", "rtt_tunnel"]);
+    expect(v.signals).toEqual(["hosting_asn", "region_mismatch", "rtt_tunnel", "region_evasion"]);
+  });
+});
+
+describe("evaluateRegion: region evasion", () => {
+  const lists = { hosting: [16276], vpn: [9009], residentialProxy: [64512] };
+  // Billed in Vietnam; the exit geolocates in Frankfurt, next to the colo.
+  const evader = { ...ACCOUNT, billingCountry: "VN" };
+  const frankfurt = { country: "DE", colo: "FRA", latitude: "50.11", longitude: "8.68" };
+
+  it("should flag a request from another country than the billing one through a VPN, a residential proxy or a tunnel", () => {
+    const policy = policyWith({ asnCategories: lists });
+    const routes = [
+      { ...frankfurt, asn: 9009, clientTcpRtt: 6 },
+      { ...frankfurt, asn: 64512, clientTcpRtt: 6 },
+      // A hosting exit is not hiding by itself; the round trip to the real client far away is.
+      { ...frankfurt, asn: 16276, clientTcpRtt: 290 },
+    ];
+    for (const cf of routes) {
+      const v = evaluateRegion({ cf, account: evader, policy });
+      expect(v.signals, String(cf.asn)).toContain("region_evasion");
+      expect(v.reasons).toContain("region.evasion");
+      expect(v.deny).toBeNull();
+    }
+  });
+
+  it("should leave each part alone unflagged: billed abroad, on a VPN at home, or running CI on a host abroad", () => {
+    const policy = policyWith({ asnCategories: lists });
+    const billedAbroad = evaluateRegion({ cf: { ...frankfurt, asn: 3320, clientTcpRtt: 6 }, account: { ...ACCOUNT, billingCountry: "US" }, policy });
+    expect(billedAbroad.signals).toEqual(["region_mismatch"]);
+    const vpnAtHome = evaluateRegion({ cf: { ...frankfurt, asn: 9009, clientTcpRtt: 6 }, account: { ...ACCOUNT, billingCountry: "DE" }, policy });
+    expect(vpnAtHome.signals).toEqual(["vpn_asn"]);
+    const ciAbroad = evaluateRegion({ cf: { ...frankfurt, asn: 16276, clientTcpRtt: 3 }, account: { ...ACCOUNT, billingCountry: "US" }, policy });
+    expect(ciAbroad.signals).toEqual(["hosting_asn", "region_mismatch"]);
+    const unknownBilling = evaluateRegion({ cf: { ...frankfurt, asn: 9009, clientTcpRtt: 290 }, account: { ...ACCOUNT, billingCountry: null }, policy });
+    expect(unknownBilling.signals).not.toContain("region_evasion");
+  });
+
+  it("should flag it from the ASN lists even when asnAction silences the ASN signals, and follow its own action", () => {
+    const cf = { ...frankfurt, asn: 9009, clientTcpRtt: 6 };
+    const silenced = evaluateRegion({ cf, account: evader, policy: policyWith({ asnCategories: lists, asnAction: "allow" }) });
+    expect(silenced.signals).toEqual(["region_mismatch", "region_evasion"]);
+    const off = evaluateRegion({ cf, account: evader, policy: policyWith({ asnCategories: lists, evasion: "allow" }) });
+    expect(off.signals).toEqual(["vpn_asn", "region_mismatch"]);
+    const refused = evaluateRegion({ cf, account: evader, policy: policyWith({ asnCategories: lists, evasion: "deny" }) });
+    expect(refused.deny).toEqual({ reason: "region.evasion" });
+  });
+
+  it("Should weigh the evasion shape alone past degrade and, without other evidence, under throttle", () => {
+    const policy = policyWith({ asnCategories: lists });
+    const points = (cf: Record<string, unknown>) =>
+      evaluateRegion({ cf, account: evader, policy }).signals.reduce((sum, signal) => sum + policy.risk.weights[signal], 0);
+    // The least a flagged request carries (an uncategorised exit, tunnel only) and the most (a VPN exit and a tunnel).
+    expect(points({ ...frankfurt, asn: 3320, clientTcpRtt: 290 })).toBeGreaterThanOrEqual(policy.actions.degrade);
+    expect(points({ ...frankfurt, asn: 9009, clientTcpRtt: 290 })).toBeLessThan(policy.actions.throttle);
   });
 });
 
