@@ -77,8 +77,10 @@ const SIGNALS = {
   geo_wander: { weight: 10, standing: true },
   rtt_tunnel: { weight: 8, standing: true },
   // Billed in one country, connecting from another through a route that hides where the client is (lib/region/
-  // evaluate.ts): on top of its parts, so the shape alone reaches actions.degrade and stays under actions.throttle.
-  region_evasion: { weight: 25, standing: true },
+  // evaluate.ts), on top of its parts. A privacy VPN abroad alone (8 + 10 + 13) stays under actions.degrade: people
+  // use those honestly. A tunnel-like RTT (the client is far from its exit), or an eliciting prompt on top, reaches
+  // degrade; nothing of this shape alone reaches actions.throttle.
+  region_evasion: { weight: 13, standing: true },
   client_mismatch: { weight: 8, standing: false },
   // Standing: an imported indicator is a fact about the client's network or build, seen on every
   // request; accumulating it would block an honest customer who shares an ASN or SDK build with

@@ -320,13 +320,21 @@ describe("evaluateRegion: region evasion", () => {
     expect(refused.deny).toEqual({ reason: "region.evasion" });
   });
 
-  it("Should weigh the evasion shape alone past degrade and, without other evidence, under throttle", () => {
+  it("Should leave a privacy VPN abroad under degrade, and take a tunnel or an eliciting prompt on top past it, never to throttle", () => {
     const policy = policyWith({ asnCategories: lists });
     const points = (cf: Record<string, unknown>) =>
       evaluateRegion({ cf, account: evader, policy }).signals.reduce((sum, signal) => sum + policy.risk.weights[signal], 0);
-    // The least a flagged request carries (an uncategorised exit, tunnel only) and the most (a VPN exit and a tunnel).
-    expect(points({ ...frankfurt, asn: 3320, clientTcpRtt: 290 })).toBeGreaterThanOrEqual(policy.actions.degrade);
-    expect(points({ ...frankfurt, asn: 9009, clientTcpRtt: 290 })).toBeLessThan(policy.actions.throttle);
+    const near = 12;
+    const far = 290;
+    // A VPN exit abroad with a near round trip: what an honest customer with a privacy VPN shows.
+    expect(points({ ...frankfurt, asn: 9009, clientTcpRtt: near })).toBeLessThan(policy.actions.degrade);
+    // The same with the request's own eliciting prompt (the per-account signal) reaches degrade.
+    expect(points({ ...frankfurt, asn: 9009, clientTcpRtt: near }) + policy.risk.weights.cot_elicitation).toBeGreaterThanOrEqual(policy.actions.degrade);
+    // The client far from its exit: an uncategorised exit tunnelled, with an eliciting prompt; a hosting exit tunnelled.
+    expect(points({ ...frankfurt, asn: 3320, clientTcpRtt: far }) + policy.risk.weights.cot_elicitation).toBeGreaterThanOrEqual(policy.actions.degrade);
+    expect(points({ ...frankfurt, asn: 16276, clientTcpRtt: far })).toBeGreaterThanOrEqual(policy.actions.degrade);
+    // The most the shape carries (a VPN exit and a tunnel), with an eliciting prompt, is still under throttle.
+    expect(points({ ...frankfurt, asn: 9009, clientTcpRtt: far }) + policy.risk.weights.cot_elicitation).toBeLessThan(policy.actions.throttle);
   });
 });
 
