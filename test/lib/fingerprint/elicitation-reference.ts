@@ -4,50 +4,25 @@
  * only as the specification the fast path in lib/fingerprint must match
  * bucket for bucket; slow on purpose, and never used outside tests.
  */
-import { BUCKETS, CHAR_WINDOW, type Model } from "../../../lib/fingerprint/elicitation-features.ts";
+import {
+  bucketOf,
+  CHAR_WINDOW,
+  isCjk,
+  isWordChar,
+  type Model,
+  PRIME,
+  SEED_BIGRAM,
+  SEED_CHAR3,
+  SEED_CHAR4,
+  SEED_CHAR5,
+  SEED_STEM,
+  SEED_STEM_BIGRAM,
+  SEED_UNIGRAM,
+  STEM_CHARS,
+  ZERO,
+} from "../../../lib/fingerprint/elicitation-features.ts";
 
-const MASK = BUCKETS - 1;
-
-const SEED_UNIGRAM = 0x1b873593;
-const SEED_BIGRAM = 0x5bd1e995;
-const SEED_STEM = 0x3c6ef372;
-const SEED_STEM_BIGRAM = 0xa54ff53a;
-const SEED_CHAR3 = 0x68e31da4;
-const SEED_CHAR4 = 0x7feb352d;
-const SEED_CHAR5 = 0x846ca68b;
-const PRIME = 0x01000193;
-const STEM_CHARS = 5;
-const ZERO = Math.imul(0x811c9dc5 ^ 0x30, PRIME);
-
-/** murmur3's finaliser: spreads every input bit over the bucket bits. */
-function bucketOf(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h & MASK;
-}
-
-// ASCII answered by a table: the word loop visits every character of 16 KB.
-const ASCII_WORD = new Uint8Array(128);
-for (let code = 0x61; code <= 0x7a; code++) ASCII_WORD[code] = 1;
-for (let code = 0x30; code <= 0x39; code++) ASCII_WORD[code] = 1;
-
-function isWordChar(code: number): boolean {
-  if (code < 0x80) return ASCII_WORD[code] === 1;
-  return code >= 0xc0 && !isCjk(code) && !isPunctuationBlock(code);
-}
-
-function isCjk(code: number): boolean {
-  return (code >= 0x3040 && code <= 0x9fff) || (code >= 0xac00 && code <= 0xd7af) || (code >= 0xf900 && code <= 0xfaff);
-}
-
-// General punctuation, CJK symbols and full-width forms break words like ASCII punctuation does.
-function isPunctuationBlock(code: number): boolean {
-  return (code >= 0x2000 && code <= 0x206f) || (code >= 0x3000 && code <= 0x303f) || (code >= 0xff00 && code <= 0xffef);
-}
-
+// The hash constants and character classes are the module's own; what this file keeps apart is the walk.
 
 /** The buckets of every feature of `text`, duplicates included, in the order the original scorer produced them. */
 export function referenceBuckets(text: string): Int32Array {
