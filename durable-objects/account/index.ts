@@ -392,8 +392,12 @@ export class AccountDO extends DurableObject<Env> {
     const update = applySignals(this.evidence.signalStates(), signals, now, policy.risk);
     this.evidence.writeSignals(update.changed);
     // A request no verdict applies to is judged by the account's own evidence: a reseller's ordinary
-    // customers share the account, not the campaign's requests.
-    const risk = verdicts.length > 0 ? update.score : riskWithoutClusters(this.evidence.signalStates(), update.score, now, policy.risk.halfLifeSeconds * 1000);
+    // customers share the account, not the campaign's requests. One that elicits as surely as a landing
+    // asks is not an ordinary customer's, whatever its wording: an account a verdict has landed on keeps
+    // those points for it, so a campaign cannot shed them by rewording its template.
+    const elicits = req.fingerprint.elicitation >= landsAt;
+    const risk =
+      verdicts.length > 0 || elicits ? update.score : riskWithoutClusters(this.evidence.signalStates(), update.score, now, policy.risk.halfLifeSeconds * 1000);
     return { reasons, verdicts, cluster, risk };
   }
 

@@ -86,5 +86,11 @@ describe("a verdict and the account's other requests", () => {
     expect(ordinary.reasons).not.toContain("cluster.confirmed");
     expect(ordinary.action).toBe("allow");
     expect(ordinary.risk).toBeLessThan(35);
+
+    // A reworded campaign request (no signature) that elicits at the signal's confidence keeps the points.
+    const reworded = await shared.stub.admit(onPrefix(shared.id, policy, client, policy.fingerprint.elicitationSignalThreshold, [confirmed]));
+    expect(reworded.reasons).not.toContain("cluster.confirmed");
+    expect(reworded.action).toBe("degrade");
+    expect(reworded.risk).toBeGreaterThanOrEqual(35);
   });
 });
