@@ -13,7 +13,7 @@ import { elicitationScore, modelScore, ruleScore } from "../lib/fingerprint/elic
 import { unpackModel } from "../lib/fingerprint/elicitation-features.ts";
 import { ELICITATION_MODEL } from "../lib/fingerprint/elicitation-model.ts";
 import { fingerprintRequest, type FingerprintInput } from "../lib/fingerprint/index.ts";
-import { DEFAULT_POLICY } from "../lib/policy.ts";
+import { DEFAULT_POLICY } from "../lib/policy/index.ts";
 import { AWS_NODE_CF, NODE_SDK_HEADERS } from "../test/lib/fingerprint/helpers.ts";
 import { percentile, round } from "./harness.ts";
 

@@ -19,7 +19,7 @@ import { keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts
 import { insertRows } from "../lib/d1-rows.ts";
 import type { CachedVerdict, FeedVerdict, ReportAnswer, VerdictFeed } from "../lib/decision.ts";
 import { clusterCollectorName, clusterRootName } from "../lib/names.ts";
-import { PolicyFromText, policyText, type Policy } from "../lib/policy.ts";
+import { PolicyFromText, policyText, type Policy } from "../lib/policy/index.ts";
 import type { RootAnswer } from "./cluster-root.ts";
 import { PENDING_AUDIT_CAP, PENDING_AUDIT_TABLES, PENDING_AUDIT_UPGRADE, PendingAudit } from "./pending-audit.ts";
 import { migrate, Startup, type SqliteSchema } from "./sqlite.ts";

@@ -24,7 +24,7 @@ import {
 } from "../lib/cluster/rollup.ts";
 import { judgeKey, keyKind, parseSignature, withWrappers, type EvidenceItem, type KeyMetrics, type Signature, type Verdict, type VerdictResult } from "../lib/cluster/verdict.ts";
 import { detectPivot } from "../lib/launch-guard.ts";
-import { PolicyFromText, type Policy } from "../lib/policy.ts";
+import { PolicyFromText, type Policy } from "../lib/policy/index.ts";
 import { PendingAudit } from "./pending-audit.ts";
 import { migrate, Startup, type SqliteSchema } from "./sqlite.ts";
 

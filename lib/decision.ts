@@ -3,7 +3,7 @@
  * what it answers. Plain data, so it crosses the RPC boundary as-is.
  */
 import type { Signature } from "./cluster/verdict.ts";
-import type { RiskSignal } from "./policy.ts";
+import type { RiskSignal } from "./policy/index.ts";
 
 export const ACTIONS = ["allow", "tag", "degrade", "throttle", "block"] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -43,7 +43,7 @@ export type AdmitFingerprint = {
 
 export type AdmitRequest = {
   account: AccountProfile;
-  /** The validated policy as JSON (lib/policy.ts policyText): a string crosses RPC far cheaper than the object. */
+  /** The validated policy as JSON (lib/policy/index.ts policyText): a string crosses RPC far cheaper than the object. */
   policyJson: string;
   /** Input tokens estimated from the body; output tokens reserved from max_tokens (a batch: summed over its requests). */
   estimate: { inputTokens: number; outputTokens: number };

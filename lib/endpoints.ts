@@ -12,7 +12,7 @@
  *
  * Pure: no bindings.
  */
-import type { Policy } from "./policy.ts";
+import type { Policy } from "./policy/index.ts";
 
 export type Endpoint = {
   /** Names the route in logs and tests. */

@@ -6,7 +6,7 @@
  *
  * Rules are tried in order and the first whose `when` matches the account
  * applies; an account no rule matches has no entitlement limits. Pure: no
- * bindings, no policy import (lib/policy.ts embeds the schema).
+ * bindings, no policy import (lib/policy/index.ts embeds the schema).
  */
 import * as z from "./zod.ts";
 

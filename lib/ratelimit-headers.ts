@@ -9,7 +9,7 @@
  * campaign A/B-test its prompts against the detector one request at a time.
  */
 import type { AccountProfile, RateLimitSnapshot } from "./decision.ts";
-import type { Policy } from "./policy.ts";
+import type { Policy } from "./policy/index.ts";
 import { effectiveLimits } from "./quota/adaptive.ts";
 
 type Counter = { limit: number; remaining: number };

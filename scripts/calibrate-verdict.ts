@@ -12,11 +12,11 @@
  * confirmed), family by family, with a pull towards the reasoned starting
  * weights so that the synthetic families, written by the same hands as the
  * score, cannot move a weight far on their own. Held-out families are only
- * reported. The defaults in lib/policy.ts are the fit's output, rounded.
+ * reported. The defaults in lib/policy/clusters.ts are the fit's output, rounded.
  */
 import { scoreEvidence, type KeyMetrics } from "../lib/cluster/evidence.ts";
 import { judgeKey, type Verdict } from "../lib/cluster/verdict.ts";
-import { DEFAULT_POLICY, VERDICT_EVIDENCE, type Policy } from "../lib/policy.ts";
+import { DEFAULT_POLICY, VERDICT_EVIDENCE, type Policy } from "../lib/policy/index.ts";
 import { NAMED_CASES, populations, rootToday, withoutVolume, type KeyCase, type Population } from "../sim/verdict-families.ts";
 
 const SEED = 17;

@@ -1,6 +1,6 @@
 /**
  * The console's policy field help (console/policy-help.json), generated from the doc comments on the
- * schema's fields in lib/policy.ts and the schemas it mounts (lib/entitlements.ts, lib/launch-guard.ts),
+ * schema's fields in lib/policy/ (every section module) and the schemas it mounts (lib/entitlements.ts, lib/launch-guard.ts),
  * so the help says what the schema says and nobody keeps a second copy by hand.
  *
  *   npm run policy:help            rewrite console/policy-help.json
@@ -9,12 +9,17 @@
  * A path is the field's place in the document, dot-separated; `*` stands for any key of a record or
  * any element of a list (`tiers.*.requests`, `entitlements.*.maxTokens`).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import ts from "typescript";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
-const SOURCES = ["lib/policy.ts", "lib/entitlements.ts", "lib/launch-guard.ts"];
+// Every module of lib/policy/, so a section moved into a file of its own is documented without a change here.
+const POLICY_FILES = readdirSync(join(ROOT, "lib", "policy"))
+  .filter((name) => name.endsWith(".ts"))
+  .sort()
+  .map((name) => `lib/policy/${name}`);
+const SOURCES = [...POLICY_FILES, "lib/entitlements.ts", "lib/launch-guard.ts"];
 const ROOT_SCHEMA = "policySchema";
 const OUT = join(ROOT, "console", "policy-help.json");
 
@@ -114,7 +119,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       // missing: as stale as a wrong one
     }
     if (current !== text) {
-      console.error("console/policy-help.json is not what lib/policy.ts documents: run npm run policy:help");
+      console.error("console/policy-help.json is not what lib/policy/ documents: run npm run policy:help");
       process.exitCode = 1;
     }
   } else {

@@ -12,7 +12,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { validatePolicy } from "../lib/policy.ts";
+import { validatePolicy } from "../lib/policy/index.ts";
 
 const USAGE = `usage: tsx scripts/policy.ts validate <file>
        tsx scripts/policy.ts push <file> (--local | --remote) [--env <name>]`;

@@ -34,7 +34,7 @@ import {
   trainShipped,
   withBiasShift,
 } from "../lib/fingerprint/elicitation-train.ts";
-import { DEFAULT_POLICY } from "../lib/policy.ts";
+import { DEFAULT_POLICY } from "../lib/policy/index.ts";
 import { ATTACK_TEMPLATES, humanPrompt, templatedPrompt } from "../sim/prompts.ts";
 import { Rng } from "../sim/rng.ts";
 import { honestPrompts } from "../test/lib/fingerprint/elicitation-honest.ts";

@@ -5,7 +5,7 @@
  * population that produced it, and by the Durable Object load model.
  */
 import { clusterKeysOf, fingerprintRequest } from "../lib/fingerprint/index.ts";
-import type { Policy } from "../lib/policy.ts";
+import type { Policy } from "../lib/policy/index.ts";
 import type { Generated } from "./generate.ts";
 import { buildRequest } from "./requests.ts";
 

@@ -21,7 +21,7 @@
  * - baseline: without the gateway every attack request reaches the origin and is answered in
  *   full (the demo origin's unclamped answer).
  */
-import type { Policy } from "../lib/policy.ts";
+import type { Policy } from "../lib/policy/index.ts";
 import type { Generated } from "./generate.ts";
 import type { DoLoadModel } from "./model.ts";
 import type { OverheadResult } from "./overhead.ts";

@@ -16,7 +16,7 @@
  */
 import { CONFIRMED_FORWARD_INTERVALS, holdsBack } from "../lib/cluster/collector.ts";
 import { accountObjectName, clusterCollectorName, clusterRootName, collectorIndex } from "../lib/names.ts";
-import type { Policy } from "../lib/policy.ts";
+import type { Policy } from "../lib/policy/index.ts";
 import type { Generated } from "./generate.ts";
 import type { ReplayResults } from "./replay.ts";
 

@@ -5,7 +5,7 @@
  * would not allow that short is clamped to its minimum and reported, because
  * a clamped field no longer means what the scenario said.
  */
-import { DEFAULT_POLICY, validatePolicy, type Policy } from "../lib/policy.ts";
+import { DEFAULT_POLICY, validatePolicy, type Policy } from "../lib/policy/index.ts";
 import type { Generated } from "./generate.ts";
 
 type Path = readonly [section: "limits" | "clusters" | "risk", field: string];

@@ -300,7 +300,7 @@ export const scenarioSchema = z
       }),
       {},
     ),
-    /** A partial policy (lib/policy.ts), in campaign time; merged over defaults, time fields scaled. */
+    /** A partial policy (lib/policy/), in campaign time; merged over defaults, time fields scaled. */
     policy: z._default(z.record(z.string(), z.unknown()), {}),
     populations: listOf(populationSchema),
   })

@@ -15,7 +15,7 @@ import type { AdmitRequest, AdmitResult, RateLimitSnapshot } from "../lib/decisi
 import { clusterKeysOf, type Capability } from "../lib/fingerprint/index.ts";
 import { capabilityOf } from "../lib/fingerprint/content.ts";
 import { accountObjectName } from "../lib/names.ts";
-import { isShadow, policyText, tierLimits, type Policy, type RiskSignal } from "../lib/policy.ts";
+import { isShadow, policyText, tierLimits, type Policy, type RiskSignal } from "../lib/policy/index.ts";
 import { withRetry, type RetryOptions } from "../lib/retry.ts";
 import {
   admitWithinAllowance,

@@ -6,7 +6,7 @@
 import type { AccountProfile, AdmitResult } from "../lib/decision.ts";
 import type { Endpoint } from "../lib/endpoints.ts";
 import type { BatchFingerprint } from "../lib/fingerprint/batch.ts";
-import type { Policy } from "../lib/policy.ts";
+import type { Policy } from "../lib/policy/index.ts";
 import type { Fingerprint } from "../lib/fingerprint/index.ts";
 import type { RegionVerdict } from "../lib/region/index.ts";
 

@@ -20,7 +20,7 @@ import { createMiddleware } from "hono/factory";
 import { parseBatch } from "../lib/batch.ts";
 import { checkEntitlement, entitlementFor, type EntitledRoute, type Entitlement } from "../lib/entitlements.ts";
 import { isNewAccount, isRiskyAccount, launchRule, newAccountRule, riskyAccountRule, type LaunchGuard } from "../lib/launch-guard.ts";
-import { isShadow } from "../lib/policy.ts";
+import { isShadow } from "../lib/policy/index.ts";
 import type { AppEnv } from "./context.ts";
 import { GatewayError } from "./errors.ts";
 

@@ -14,7 +14,7 @@ import type { Handler } from "hono";
 import { parseBatch, rewriteBatch } from "../lib/batch.ts";
 import type { AdmitResult } from "../lib/decision.ts";
 import { summarizeFingerprint } from "../lib/fingerprint/index.ts";
-import type { Policy } from "../lib/policy.ts";
+import type { Policy } from "../lib/policy/index.ts";
 import { tapStream, trackerFor, usageFromJson, type StreamOutcome, type Usage } from "../lib/usage.ts";
 import type { AppEnv, RequestBody, RouteMatch } from "./context.ts";
 import { batchOutputReservation } from "./admit.ts";

@@ -12,7 +12,7 @@
  * While the document is bad, the isolate looks again every BAD_POLICY_RETRY_MS.
  */
 import { createMiddleware } from "hono/factory";
-import { DEFAULT_POLICY, validatePolicy, type Policy } from "../lib/policy.ts";
+import { DEFAULT_POLICY, validatePolicy, type Policy } from "../lib/policy/index.ts";
 import type { AppEnv } from "./context.ts";
 
 export const POLICY_KEY = "policy";

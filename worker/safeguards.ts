@@ -8,7 +8,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import type { Action } from "../lib/decision.ts";
-import type { Policy } from "../lib/policy.ts";
+import type { Policy } from "../lib/policy/index.ts";
 import { stripTraceJson, stripTraceStream } from "../lib/safeguards.ts";
 import type { AppEnv } from "./context.ts";
 

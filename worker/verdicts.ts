@@ -28,7 +28,7 @@ import { BoundedMap } from "../lib/bounded-map.ts";
 import { verdictFreshAt } from "../lib/cluster/verdict.ts";
 import type { AdmitRequest, AdmitResult, CachedVerdict, VerdictFeed } from "../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../lib/names.ts";
-import type { Policy } from "../lib/policy.ts";
+import type { Policy } from "../lib/policy/index.ts";
 import { ExpiringLru } from "./lru.ts";
 
 // Keys with a confirmed verdict are few (one campaign shares a handful); this bounds a pathological policy.

@@ -10,7 +10,7 @@
  */
 import { BoundedMap } from "../../lib/bounded-map.ts";
 import type { AdmitFingerprint } from "../../lib/decision.ts";
-import { RISK_SIGNALS, type Policy, type RiskSignal } from "../../lib/policy.ts";
+import { RISK_SIGNALS, type Policy, type RiskSignal } from "../../lib/policy/index.ts";
 import { decayedPoints, isSpent, riskScore, type SignalState } from "../../lib/quota/index.ts";
 import { insertRows, num, str, type SqlValue } from "./rows.ts";
 

@@ -37,7 +37,7 @@ import type {
   SettleRequest,
 } from "../../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../../lib/names.ts";
-import { DEFAULT_POLICY, PolicyFromText, policyText, type Policy, type RiskSignal } from "../../lib/policy.ts";
+import { DEFAULT_POLICY, PolicyFromText, policyText, type Policy, type RiskSignal } from "../../lib/policy/index.ts";
 import {
   applySignals,
   bucketWidthMs,

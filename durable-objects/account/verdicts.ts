@@ -13,7 +13,7 @@
 import { BoundedMap } from "../../lib/bounded-map.ts";
 import { parseSignature, sameSignature, verdictFreshAt } from "../../lib/cluster/verdict.ts";
 import type { CachedVerdict, FeedVerdict, ReportAnswer, VerdictFeed } from "../../lib/decision.ts";
-import type { Policy } from "../../lib/policy.ts";
+import type { Policy } from "../../lib/policy/index.ts";
 import { insertRows, num, nullableNum, str, type SqlValue } from "./rows.ts";
 
 // Cluster verdicts cached: an account is in a few clusters; more is noise from an over-eager sender.

@@ -11,7 +11,7 @@
  */
 import type { CachedVerdict } from "../decision.ts";
 import { fnv1a32 } from "../fasthash.ts";
-import type { Policy } from "../policy.ts";
+import type { Policy } from "../policy/index.ts";
 import { isBroadKind, SIGNATURE_WRAPPERS, type Signature, type Verdict } from "./verdict.ts";
 
 export class UnionFind {

@@ -34,7 +34,7 @@
  * Absent metrics are unknown and add nothing. The result lists every item with
  * its observed value and points, largest first, so a verdict explains itself.
  */
-import type { Policy, VerdictEvidence } from "../policy.ts";
+import type { Policy, VerdictEvidence } from "../policy/index.ts";
 
 export type KeyMetrics = {
   /** The key's most common template bands, most common first. */

@@ -4,7 +4,7 @@
  * template bands, wrapper keys, models and the account's tier seen since the last report, plus the
  * account's request-start histogram for timing synchrony.
  */
-import type { Policy, RiskSignal } from "../policy.ts";
+import type { Policy, RiskSignal } from "../policy/index.ts";
 import { asnCategoriesOf } from "../region/asn.ts";
 import { recordStart, type StartHistogram } from "./synchrony.ts";
 

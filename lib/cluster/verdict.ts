@@ -6,7 +6,7 @@
  * (lib/cluster/evidence.ts): `suspect` and `confirmed` at the policy's two
  * thresholds, with the evidence and its points kept to explain it.
  */
-import { VERDICT_EVIDENCE, type Policy, type RiskSignal } from "../policy.ts";
+import { VERDICT_EVIDENCE, type Policy, type RiskSignal } from "../policy/index.ts";
 import { evidenceReason, scoreEvidence, type EvidenceItem, type KeyMetrics } from "./evidence.ts";
 
 export type { EvidenceItem, KeyMetrics } from "./evidence.ts";

@@ -17,7 +17,7 @@
  * - phrase rules, kept where they add recall the model lacks (ELICITATION_RULES).
  * The score is the larger of the two; each names its reasons.
  */
-import type { Policy } from "../policy.ts";
+import type { Policy } from "../policy/index.ts";
 import { BUCKETS, type BucketGroups, type Category, featureBuckets, groupsOf, type Model, unpackModel } from "./elicitation-features.ts";
 import { ELICITATION_MODEL } from "./elicitation-model.ts";
 

@@ -8,7 +8,7 @@
  * Nothing here returns raw prompt text or credentials: text is reduced to
  * hashes, and credential headers are excluded before anything is read.
  */
-import type { Policy } from "../policy.ts";
+import type { Policy } from "../policy/index.ts";
 import { type ClientFeatures, clientFeatures } from "./client.ts";
 import {
   type Capability,

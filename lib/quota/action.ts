@@ -8,7 +8,7 @@
  * really reaches the origin, so it really counts.
  */
 import { actionRank, type Action } from "../decision.ts";
-import type { Policy, RuleName } from "../policy.ts";
+import type { Policy, RuleName } from "../policy/index.ts";
 
 /** "override" is an operator's explicit word: never in shadow mode. */
 export type Rule = RuleName | "override";

@@ -4,7 +4,7 @@
  * (see action.ts) because they are enforced under their own rule.
  */
 import type { AccountProfile } from "../decision.ts";
-import { orgTypeMultiplier, tierLimits, type Policy, type TierLimits } from "../policy.ts";
+import { orgTypeMultiplier, tierLimits, type Policy, type TierLimits } from "../policy/index.ts";
 
 /**
  * f(risk): 1 up to `quota.riskFloor`, then falling linearly to

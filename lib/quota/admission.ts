@@ -5,7 +5,7 @@
  * here reads or writes storage, so each step is unit-tested on plain data.
  */
 import type { CachedVerdict, RateLimitSnapshot, SettleRequest } from "../decision.ts";
-import { isShadow, type Policy, type RiskSignal, type TierLimits } from "../policy.ts";
+import { isShadow, type Policy, type RiskSignal, type TierLimits } from "../policy/index.ts";
 import { admissionFindings, decide, type AdmissionFacts, type Decision, type Oversized } from "./action.ts";
 import { msUntilBelow } from "./risk.ts";
 import { msUntilClusterShareFits, msUntilEmpty, msUntilFits, windowUsage, type Bucket } from "./window.ts";

@@ -34,7 +34,7 @@
  * Pure functions over plain data: the account object sizes grants, the edge keeps what it holds.
  */
 import type { AdmitRequest, AllowanceGrant, AllowanceReturn, LocalAdmission, RateLimitSnapshot, SettleRequest } from "../decision.ts";
-import type { Policy, TierLimits } from "../policy.ts";
+import type { Policy, TierLimits } from "../policy/index.ts";
 import type { CounterSeries, TokenEstimate } from "./admission.ts";
 import { settledUsage, tokenCount } from "./admission.ts";
 import { isLive, windowUsage } from "./window.ts";

@@ -7,7 +7,7 @@
  * add up to the score. All shares decay at the same rate, so their sum never
  * rises above 100 once a new share is capped at what is left under 100.
  */
-import { isStandingSignal, type Policy, type RiskSignal } from "../policy.ts";
+import { isStandingSignal, type Policy, type RiskSignal } from "../policy/index.ts";
 
 export const MAX_RISK = 100;
 

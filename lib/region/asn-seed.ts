@@ -1,6 +1,6 @@
 /**
  * The well-known hosting and cloud ASNs that the policy's `regions.asnCategories`
- * lists by default (lib/policy.ts), with their names, for operators to read and
+ * lists by default (lib/policy/regions.ts), with their names, for operators to read and
  * to restore after an override.
  *
  * Shipped as the default because a gateway that knows no hosting network cannot

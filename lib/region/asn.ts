@@ -8,7 +8,7 @@
  * worker replaces, never edits, its cached policy), which is what makes caching
  * by identity sound.
  */
-import type { Policy, RiskSignal } from "../policy.ts";
+import type { Policy, RiskSignal } from "../policy/index.ts";
 
 export const ASN_CATEGORIES = ["hosting", "vpn", "residentialProxy"] as const;
 export type AsnCategory = (typeof ASN_CATEGORIES)[number];

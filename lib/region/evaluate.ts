@@ -3,7 +3,7 @@
  * billing country say about where a request comes from, turned into a hard
  * deny, risk signals, or nothing. Pure: no bindings, no clock, no I/O.
  */
-import type { Policy, RiskSignal } from "../policy.ts";
+import type { Policy, RiskSignal } from "../policy/index.ts";
 import { ASN_CATEGORY_SIGNAL, asnCategoriesOf } from "./asn.ts";
 import { cfField, countryLabel, parseAsn, parseColo, parseCountry, parseLatLon, parseRttMs, UNKNOWN_COUNTRY } from "./cf.ts";
 import { REGION_REASONS } from "./reasons.ts";

@@ -4,7 +4,7 @@
  * keeps the distinct sets (it has the state); this is only the threshold, so
  * the DO, the simulator and tests share one definition of "too many".
  */
-import type { Policy, RiskSignal } from "../policy.ts";
+import type { Policy, RiskSignal } from "../policy/index.ts";
 import { REGION_REASONS } from "./reasons.ts";
 
 export type WanderSeen = { countries: number; prefixes: number };

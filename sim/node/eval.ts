@@ -27,7 +27,7 @@ import type { ReplayResults } from "../replay.ts";
 import type { Signature } from "../../lib/cluster/verdict.ts";
 import { simulationPolicy } from "../policy.ts";
 import { realClock, replay } from "../replay.ts";
-import type { Policy } from "../../lib/policy.ts";
+import type { Policy } from "../../lib/policy/index.ts";
 import { adminClient, applyPolicy, clusterPoller, configWriter, createAccounts } from "./admin.ts";
 import { buildGatewayBundle, startSelfContained, type GatewayBundle, type Target } from "./targets.ts";
 

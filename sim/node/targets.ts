@@ -22,7 +22,7 @@ import type { DecisionInfo } from "../metrics.ts";
 import type { EvidenceItem } from "../../lib/cluster/evidence.ts";
 import type { Signature } from "../../lib/cluster/verdict.ts";
 import { clusterRootName } from "../../lib/names.ts";
-import type { Policy } from "../../lib/policy.ts";
+import type { Policy } from "../../lib/policy/index.ts";
 import { httpClient, type HttpClient } from "./http.ts";
 import { migrationStatements } from "../../bench/harness.ts";
 import { useWorkerd } from "./workerd.ts";

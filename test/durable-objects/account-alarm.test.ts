@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../durable-objects/account/index.ts";
 import { MIGRATIONS } from "../../durable-objects/account/schema.ts";
 import { accountObjectName, clusterCollectorName, collectorIndex } from "../../lib/names.ts";
-import { DEFAULT_POLICY } from "../../lib/policy.ts";
+import { DEFAULT_POLICY } from "../../lib/policy/index.ts";
 import { admitRequest, advanceClock, newAccount, testPolicy } from "./account-helpers.ts";
 import { createAccount, postMessage } from "../helpers.ts";
 

@@ -7,7 +7,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../durable-objects/account/index.ts";
 import type { AdmitRequest, AdmitResult, AllowanceReport } from "../../lib/decision.ts";
-import type { Policy } from "../../lib/policy.ts";
+import type { Policy } from "../../lib/policy/index.ts";
 import { admitWithin, holdAllowance, isReturnable, localFit, returnOf, settleWithin, type HeldAllowance } from "../../lib/quota/index.ts";
 import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
 

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import type { AccountDO } from "../../durable-objects/account/index.ts";
 import type { AdmitRequest } from "../../lib/decision.ts";
 import { accountObjectName } from "../../lib/names.ts";
-import { policySchema, policyText, type Policy, type PolicyInput, type TierLimits } from "../../lib/policy.ts";
+import { policySchema, policyText, type Policy, type PolicyInput, type TierLimits } from "../../lib/policy/index.ts";
 import { unique } from "../helpers.ts";
 
 export const SMALL: TierLimits = { requests: 10, inputTokens: 100_000, outputTokens: 50_000, exchangesPerDay: 10_000, concurrency: 1_000 };

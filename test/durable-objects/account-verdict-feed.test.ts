@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
 import type { CachedVerdict } from "../../lib/decision.ts";
 import { clusterCollectorName, clusterRootName } from "../../lib/names.ts";
-import { policyText } from "../../lib/policy.ts";
+import { policyText } from "../../lib/policy/index.ts";
 import { unique } from "../helpers.ts";
 import { admitRequest, advanceClock, newAccount, testPolicy } from "./account-helpers.ts";
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { CachedVerdict } from "../../lib/decision.ts";
-import type { RiskSignal } from "../../lib/policy.ts";
+import type { RiskSignal } from "../../lib/policy/index.ts";
 import { unique } from "../helpers.ts";
 import { admitRequest, newAccount, testPolicy } from "./account-helpers.ts";
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ROOT_SCHEMA } from "../../durable-objects/cluster-root.ts";
 import { AUDIT_SELECT, type AuditRow } from "../../lib/audit.ts";
 import { clusterCollectorName, clusterRootName } from "../../lib/names.ts";
-import { policyText, validatePolicy, type Policy } from "../../lib/policy.ts";
+import { policyText, validatePolicy, type Policy } from "../../lib/policy/index.ts";
 import { unique } from "../helpers.ts";
 
 function policy(): Policy {

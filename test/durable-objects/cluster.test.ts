@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
 import { clusterCollectorName, clusterRootName, collectorIndex } from "../../lib/names.ts";
-import { policyText, validatePolicy, type Policy } from "../../lib/policy.ts";
+import { policyText, validatePolicy, type Policy } from "../../lib/policy/index.ts";
 import { admin, unique } from "../helpers.ts";
 
 /**

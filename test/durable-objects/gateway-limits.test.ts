@@ -6,7 +6,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { accountObjectName } from "../../lib/names.ts";
-import type { PolicyInput } from "../../lib/policy.ts";
+import type { PolicyInput } from "../../lib/policy/index.ts";
 import { POLICY_KEY, refreshPolicyNow } from "../../worker/policy.ts";
 import { admin, createAccount, GATEWAY, messageBody, postMessage } from "../helpers.ts";
 

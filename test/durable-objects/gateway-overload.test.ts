@@ -10,7 +10,7 @@ import { runInDurableObject } from "cloudflare:test";
 import type { AccountDO } from "../../durable-objects/account/index.ts";
 import { afterEach, describe, expect, it } from "vitest";
 import { accountObjectName } from "../../lib/names.ts";
-import type { PolicyInput } from "../../lib/policy.ts";
+import type { PolicyInput } from "../../lib/policy/index.ts";
 import { admin, createAccount, messageBody, originSaw, postMessage, resetPolicy, unique, usePolicy } from "../helpers.ts";
 
 /**

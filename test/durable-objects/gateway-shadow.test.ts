@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { accountObjectName } from "../../lib/names.ts";
-import type { PolicyInput } from "../../lib/policy.ts";
+import type { PolicyInput } from "../../lib/policy/index.ts";
 import { POLICY_KEY, refreshPolicyNow } from "../../worker/policy.ts";
 import { createAccount, messageBody, postMessage } from "../helpers.ts";
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { ClusterCollectorDO } from "../../durable-objects/cluster-collector.ts";
 import type { AccountAuditRow } from "../../lib/audit.ts";
 import { clusterCollectorName, clusterRootName } from "../../lib/names.ts";
-import { DEFAULT_POLICY, policyText } from "../../lib/policy.ts";
+import { DEFAULT_POLICY, policyText } from "../../lib/policy/index.ts";
 import { unique } from "../helpers.ts";
 
 function auditRow(i: number): AccountAuditRow {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkEntitlement, describeScope, entitlementFor, entitlementSchema, globMatches, type EntitledAccount, type Entitlement } from "../../lib/entitlements.ts";
-import { validatePolicy } from "../../lib/policy.ts";
+import { validatePolicy } from "../../lib/policy/index.ts";
 
 const rule = (input: unknown): Entitlement => entitlementSchema.parse(input);
 const account = (fields: Partial<EntitledAccount> = {}): EntitledAccount => ({ tier: "free", verified: false, orgType: null, ...fields });

@@ -11,7 +11,7 @@ import {
   riskyAccountRule,
   type LaunchGuard,
 } from "../../lib/launch-guard.ts";
-import { validatePolicy } from "../../lib/policy.ts";
+import { validatePolicy } from "../../lib/policy/index.ts";
 
 const HOUR = 3_600_000;
 const RELEASE = Date.UTC(2026, 10, 1, 12);

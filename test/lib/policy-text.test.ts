@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, PolicyFromText, policyText, validatePolicy } from "../../lib/policy.ts";
+import { DEFAULT_POLICY, PolicyFromText, policyText, validatePolicy } from "../../lib/policy/index.ts";
 
 describe("the policy as RPC text", () => {
   it("should serialise a policy once and read back an equal policy", () => {

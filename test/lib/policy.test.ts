@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, RISK_SIGNALS, isStandingSignal, validatePolicy } from "../../lib/policy.ts";
+import { DEFAULT_POLICY, RISK_SIGNALS, isStandingSignal, validatePolicy } from "../../lib/policy/index.ts";
 
 function problems(input: unknown) {
   const result = validatePolicy(input);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { emptyCounts, mergeCounts } from "../../lib/cluster/rollup.ts";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
-import { DEFAULT_POLICY, orgTypeMultiplier, tierLimits, validatePolicy } from "../../lib/policy.ts";
+import { DEFAULT_POLICY, orgTypeMultiplier, tierLimits, validatePolicy } from "../../lib/policy/index.ts";
 
 const INHERITED = ["constructor", "__proto__", "toString", "hasOwnProperty"];
 

@@ -1,7 +1,7 @@
 /** The simulator's transport inside workerd: the gateway reached through `exports.default.fetch`, no HTTP. */
 import { env, exports } from "cloudflare:workers";
 import { clusterCollectorName } from "../../lib/names.ts";
-import type { Policy } from "../../lib/policy.ts";
+import type { Policy } from "../../lib/policy/index.ts";
 import type { SimRequest } from "../../sim/requests.ts";
 import { outputTokensOf, type PeriodicTask, type Transport } from "../../sim/replay.ts";
 import { GATEWAY } from "../helpers.ts";

@@ -9,7 +9,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { accountObjectName, clusterCollectorName, clusterRootName } from "../../lib/names.ts";
-import { validatePolicy } from "../../lib/policy.ts";
+import { validatePolicy } from "../../lib/policy/index.ts";
 import { advanceClock } from "../durable-objects/account-helpers.ts";
 import { createAccount, messageBody, postMessage, resetPolicy, type TestAccount, usePolicy } from "../helpers.ts";
 

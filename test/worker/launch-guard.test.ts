@@ -4,7 +4,7 @@ import { keyIndexName } from "../../lib/accounts.ts";
 import { emptyCounts, type KeyDelta } from "../../lib/cluster/rollup.ts";
 import { sha256Hex } from "../../lib/hash.ts";
 import { clusterRootName } from "../../lib/names.ts";
-import { policyText, validatePolicy, type Policy } from "../../lib/policy.ts";
+import { policyText, validatePolicy, type Policy } from "../../lib/policy/index.ts";
 import { admin, createAccount, messageBody, postMessage, resetPolicy, unique, usePolicy, type TestAccount } from "../helpers.ts";
 import { accountStateWhen, call, QUIET, ROOMY } from "./routes/helpers.ts";
 

@@ -70,7 +70,7 @@ describe("published rate limits", () => {
     for (const value of Object.values(headers)) expect(value).not.toMatch(/NaN|undefined/);
   });
 
-  // `orgTypeMultipliers["__proto__"]` is Object.prototype: read without Object.hasOwn (lib/policy.ts
+  // `orgTypeMultipliers["__proto__"]` is Object.prototype: read without Object.hasOwn (lib/policy/index.ts
   // orgTypeMultiplier), every limit was NaN and the account refused with 429 on its first request.
   it("should admit an account whose org type is __proto__ with its tier's finite limits", async () => {
     const account = await createAccount({ tier: "constructor", orgType: "__proto__" });

@@ -1,7 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { validatePolicy } from "../../lib/policy.ts";
+import { validatePolicy } from "../../lib/policy/index.ts";
 import { createAccount, GATEWAY, messageBody, postMessage, resetPolicy, usePolicy } from "../helpers.ts";
 
 type Message = { content: Array<{ type: string }>; usage: { output_tokens: number } };

@@ -12,7 +12,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AccountState } from "../../lib/decision.ts";
 import { accountObjectName, clusterCollectorName, clusterRootName } from "../../lib/names.ts";
-import { validatePolicy } from "../../lib/policy.ts";
+import { validatePolicy } from "../../lib/policy/index.ts";
 import { feedReadOut, forgetVerdicts } from "../../worker/verdicts.ts";
 import { advanceClock } from "../durable-objects/account-helpers.ts";
 import { createAccount, messageBody, postMessage, resetPolicy, unique, usePolicy, type TestAccount } from "../helpers.ts";

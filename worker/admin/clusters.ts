@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import * as z from "../../lib/zod.ts";
 import type { AuditLogRow } from "../../lib/audit.ts";
 import { isBroadKind } from "../../lib/cluster/verdict.ts";
-import type { Policy } from "../../lib/policy.ts";
+import type { Policy } from "../../lib/policy/index.ts";
 import type { AppEnv } from "../context.ts";
 import { AUDIT_LOG_SELECT, publicAuditEntry } from "./audit.ts";
 import { cursorParam, decodeCursor, limitParam, notFound, page, parse, parseQuery, splitReasons } from "./validate.ts";

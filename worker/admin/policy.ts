@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { DEFAULT_POLICY, validatePolicy, type PolicyProblem } from "../../lib/policy.ts";
+import { DEFAULT_POLICY, validatePolicy, type PolicyProblem } from "../../lib/policy/index.ts";
 import type { AppEnv } from "../context.ts";
 import { errorBody } from "../errors.ts";
 import { LAST_GOOD_POLICY_KEY, POLICY_KEY, refreshPolicyNow, writePolicyDocument } from "../policy.ts";

@@ -3,7 +3,7 @@
  * delays the linker by much), then the linker, which then no longer sees the edges retention removed.
  * A failed retention run is logged and retried by the next trigger; it never stops the linker.
  */
-import type { Policy } from "../../lib/policy.ts";
+import type { Policy } from "../../lib/policy/index.ts";
 import { linkClusters } from "./linker.ts";
 import { applyRetention } from "./retention.ts";
 

@@ -30,7 +30,7 @@ import { connectedComponents, judgeComponent, linkEvidence, type GraphEdge, type
 import { parseSignature, type Verdict } from "../../lib/cluster/verdict.ts";
 import type { CachedVerdict } from "../../lib/decision.ts";
 import { accountObjectName } from "../../lib/names.ts";
-import type { Policy } from "../../lib/policy.ts";
+import type { Policy } from "../../lib/policy/index.ts";
 
 // D1 statements per batch call: keeps each batch well inside D1's limits.
 const WRITE_CHUNK = 100;

@@ -13,7 +13,7 @@
  *                         while the key is in use, so only a key nobody sends any more goes; its edges
  *                         have aged out by then too, and the root writes it again if it comes back)
  */
-import type { Policy } from "../../lib/policy.ts";
+import type { Policy } from "../../lib/policy/index.ts";
 
 const DAY_MS = 86_400_000;
 

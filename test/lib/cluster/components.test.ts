@@ -10,7 +10,7 @@ import {
   type KeyJudgement,
 } from "../../../lib/cluster/components.ts";
 import { judgeKey, verdictApplies } from "../../../lib/cluster/verdict.ts";
-import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy/index.ts";
 
 describe("connected components", () => {
   it("should join accounts linked only transitively", () => {

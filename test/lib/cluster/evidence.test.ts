@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { kindClass, scoreEvidence, smoothstep, type KeyMetrics } from "../../../lib/cluster/evidence.ts";
 import { judgeKey } from "../../../lib/cluster/verdict.ts";
-import { DEFAULT_POLICY, validatePolicy, type PolicyInput } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, validatePolicy, type PolicyInput } from "../../../lib/policy/index.ts";
 import { NAMED_CASES, withoutVolume } from "../../../sim/verdict-families.ts";
 
 function policy(input: PolicyInput) {

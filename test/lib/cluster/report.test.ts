@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ActiveAccounts } from "../../../lib/cluster/active.ts";
 import { CREATION_BUCKET_MS, creationBucket, ReportBuffer, requestEvidence, type ReportedRequest } from "../../../lib/cluster/report.ts";
-import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy/index.ts";
 
 const request: ReportedRequest = { at: 1_000, keys: ["asn:1", "tls+sdk:c"], bands: [], model: "m", inputTokens: 10, outputTokens: 20, elicited: false };
 

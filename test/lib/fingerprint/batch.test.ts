@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { batchFingerprint } from "../../../lib/fingerprint/batch.ts";
 import { fingerprintRequest } from "../../../lib/fingerprint/index.ts";
-import { DEFAULT_POLICY } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY } from "../../../lib/policy/index.ts";
 
 const TEMPLATE = (item: string) =>
   `You are a meticulous assistant preparing detailed worked solutions for a study guide. For the following problem, restate it, list the known quantities, derive the method, and present the final answer clearly: ${item}`;

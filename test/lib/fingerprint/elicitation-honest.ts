@@ -10,7 +10,7 @@
  * be judged on its own homework.
  */
 import { fingerprintRequest } from "../../../lib/fingerprint/index.ts";
-import { DEFAULT_POLICY, type Policy } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, type Policy } from "../../../lib/policy/index.ts";
 import { HONEST_FAMILIES, instantiate, timeline } from "../../../sim/families/index.ts";
 import { generate } from "../../../sim/generate.ts";
 import { buildRequest } from "../../../sim/requests.ts";

@@ -14,7 +14,7 @@ import { BUCKETS, CATEGORIES, packWeights, unpackModel } from "../../../lib/fing
 import { ELICITATION_MODEL } from "../../../lib/fingerprint/elicitation-model.ts";
 import { elicitationScore } from "../../../lib/fingerprint/elicitation.ts";
 import { evaluate, TRAIN_OPTIONS, train } from "../../../lib/fingerprint/elicitation-train.ts";
-import { DEFAULT_POLICY } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY } from "../../../lib/policy/index.ts";
 
 const CORPUS: CorpusData = { families, content, negatives, categories: [reasoning, grader, preference, synthetic, agentic, coding] };
 const threshold = DEFAULT_POLICY.fingerprint.elicitationThreshold;

@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { normalizeText } from "../../../lib/fingerprint/content.ts";
 import { elicitationScore } from "../../../lib/fingerprint/elicitation.ts";
-import { DEFAULT_POLICY } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY } from "../../../lib/policy/index.ts";
 import { HONEST_FAMILIES, instantiate, timeline } from "../../../sim/families/index.ts";
 import { type HonestPrompt, honestPrompts } from "./elicitation-honest.ts";
 

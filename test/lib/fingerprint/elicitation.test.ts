@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { normalizeText } from "../../../lib/fingerprint/content.ts";
 import { ELICITATION_RULES, elicitationScore, isAllowedSystemPrompt, ruleScore } from "../../../lib/fingerprint/elicitation.ts";
-import { DEFAULT_POLICY } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY } from "../../../lib/policy/index.ts";
 import { DISTINCT_PROMPTS, policyWith } from "./helpers.ts";
 
 const score = (text: string) => elicitationScore(normalizeText(text, 16_384).text);

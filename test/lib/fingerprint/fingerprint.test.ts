@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { clusterKeysOf, fingerprintRequest, summarizeFingerprint, summary } from "../../../lib/fingerprint/index.ts";
-import { DEFAULT_POLICY, type Policy } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, type Policy } from "../../../lib/policy/index.ts";
 import { AWS_NODE_CF, CURL_HEADERS, input, messagesBody, policyWith } from "./helpers.ts";
 
 const SYSTEM = "You are Acme Code, a coding assistant. Follow the repository's conventions and keep answers short.";

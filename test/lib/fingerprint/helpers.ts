@@ -1,5 +1,5 @@
 import type { FingerprintInput } from "../../../lib/fingerprint/index.ts";
-import { DEFAULT_POLICY, type Policy, type PolicyInput, policySchema } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, type Policy, type PolicyInput, policySchema } from "../../../lib/policy/index.ts";
 
 /** Headers exactly as @anthropic-ai/sdk 1.10.0 sends them from Node 22 (captured from a real request). */
 export const NODE_SDK_HEADERS: Record<string, string> = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, type RuleName } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, type RuleName } from "../../../lib/policy/index.ts";
 import { admissionFindings, decide, riskAction, type AdmissionFacts } from "../../../lib/quota/index.ts";
 
 const calm: AdmissionFacts = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { policySchema } from "../../../lib/policy.ts";
+import { policySchema } from "../../../lib/policy/index.ts";
 import { effectiveLimits, riskMultiplier, scaleLimit } from "../../../lib/quota/index.ts";
 
 const policy = policySchema.parse({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CachedVerdict } from "../../../lib/decision.ts";
-import { DEFAULT_POLICY, validatePolicy, type Policy } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, validatePolicy, type Policy } from "../../../lib/policy/index.ts";
 import {
   admissionFacts,
   decideAdmission,

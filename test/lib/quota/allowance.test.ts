@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AdmitRequest, AllowanceGrant, RateLimitSnapshot } from "../../../lib/decision.ts";
-import { policyText, validatePolicy, type Policy } from "../../../lib/policy.ts";
+import { policyText, validatePolicy, type Policy } from "../../../lib/policy/index.ts";
 import {
   admitWithin,
   allowanceTtlMs,

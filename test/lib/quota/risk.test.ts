@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, RISK_SIGNALS, policySchema, type RiskSignal } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, RISK_SIGNALS, policySchema, type RiskSignal } from "../../../lib/policy/index.ts";
 import { applySignals, isSpent, msUntilBelow, riskScore, type SignalState } from "../../../lib/quota/index.ts";
 
 const risk = DEFAULT_POLICY.risk;

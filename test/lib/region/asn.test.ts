@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy/index.ts";
 import { ASN_SEED_POLICY, HOSTING_ASN_SEED, VPN_ASN_SEED } from "../../../lib/region/asn-seed.ts";
 import { asnCategoriesOf, evaluateRegion, isAsnIn, parseAsn } from "../../../lib/region/index.ts";
 import { ACCOUNT, CLEAN_US_CF, policyWith } from "./helpers.ts";

@@ -1,5 +1,5 @@
 /** Shared fixtures for the region tests: a parsed policy and a plain account. */
-import { policySchema, type Policy, type PolicyInput } from "../../../lib/policy.ts";
+import { policySchema, type Policy, type PolicyInput } from "../../../lib/policy/index.ts";
 
 export type RegionsInput = NonNullable<PolicyInput["regions"]>;
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RISK_SIGNALS } from "../../../lib/policy.ts";
+import { RISK_SIGNALS } from "../../../lib/policy/index.ts";
 import { evaluateRegion } from "../../../lib/region/index.ts";
 import { policyWith, type RegionsInput } from "./helpers.ts";
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AccountState, Override } from "../../../lib/decision.ts";
 import { accountObjectName, clusterCollectorName, collectorIndex } from "../../../lib/names.ts";
-import { DEFAULT_POLICY } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY } from "../../../lib/policy/index.ts";
 import { admin, createAccount, postMessage, unique } from "../../helpers.ts";
 import { expectError, json } from "./helpers.ts";
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, validatePolicy, type Policy } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, validatePolicy, type Policy } from "../../../lib/policy/index.ts";
 import { POLICY_KEY, refreshPolicyNow } from "../../../worker/policy.ts";
 import example from "../../../policy.example.json";
 import { admin, createAccount, gateway } from "../../helpers.ts";

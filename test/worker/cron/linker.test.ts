@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, policySchema } from "../../../lib/policy.ts";
+import { DEFAULT_POLICY, policySchema } from "../../../lib/policy/index.ts";
 import { accountObjectName } from "../../../lib/names.ts";
 import { linkClusters } from "../../../worker/cron/linker.ts";
 import { unique } from "../../helpers.ts";

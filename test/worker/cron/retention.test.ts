@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { policySchema } from "../../../lib/policy.ts";
+import { policySchema } from "../../../lib/policy/index.ts";
 import { applyRetention } from "../../../worker/cron/retention.ts";
 import { unique } from "../../helpers.ts";
 

@@ -63,7 +63,7 @@ describe("routes the policy lists", () => {
   });
 
   it("Should refuse a policy listing a path that is not a plain /v1 path", async () => {
-    const { validatePolicy } = await import("../../../lib/policy.ts");
+    const { validatePolicy } = await import("../../../lib/policy/index.ts");
     for (const path of ["/v1/../admin", "/admin/accounts", "/v1/files/", "/v1//files", "/v1/%2e%2e", "/v1/files?x=1", "/v1/:id"]) {
       expect(validatePolicy({ endpoints: { extra: [{ method: "GET", path }] } }).ok, path).toBe(false);
     }
