@@ -24,7 +24,7 @@
  */
 import { keyKind, verdictApplies, type Signature } from "../lib/cluster/verdict.ts";
 import type { Generated } from "./generate.ts";
-import type { DecisionInfo, VerdictPoll } from "./metrics.ts";
+import type { DecisionInfo, VerdictPoll } from "./metrics/index.ts";
 import type { ReplayResults } from "./replay.ts";
 import type { Split } from "./families/phrasings.ts";
 

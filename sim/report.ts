@@ -2,7 +2,7 @@
  * The report as one self-contained HTML file (inline CSS and SVG, no scripts,
  * nothing fetched), plus the chart the README shows on its own.
  */
-import { reasonShifts, type Report, type Rise, type RiseWindow, type Spread } from "./metrics.ts";
+import { reasonShifts, type Report, type Rise, type RiseWindow, type Spread } from "./metrics/index.ts";
 import { barChart, compact, escapeXml as esc, lineChart, type Marker, type Series } from "./svg.ts";
 
 const PALETTE = ["#dc2626", "#ea580c", "#9333ea", "#0891b2", "#65a30d", "#db2777"];

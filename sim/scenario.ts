@@ -295,7 +295,7 @@ export const scenarioSchema = z
         leakageMax: z._default(share, 0.5),
         /** Each campaign first denied or confirmed within this long; null: not judged. */
         detectWithinSeconds: z._default(z.nullable(positive), null),
-        /** Share of attack accounts the gateway acted on (see sim/metrics.ts, "flagged"); null: not judged. */
+        /** Share of attack accounts the gateway acted on (see sim/metrics/index.ts, "flagged"); null: not judged. */
         accountRecallMin: z._default(z.nullable(share), null),
       }),
       {},

@@ -4,7 +4,7 @@
  * the confirmed-verdict poll that time-to-detect is read from.
  */
 import type { Generated } from "../generate.ts";
-import { attributeClusters, type ClusterDetail, type EvidenceReport, type IndicatorSample, type VerdictPoll } from "../metrics.ts";
+import { attributeClusters, type ClusterDetail, type EvidenceReport, type IndicatorSample, type VerdictPoll } from "../metrics/index.ts";
 import type { Target } from "./targets.ts";
 
 // Account upserts in flight: each is several KV and D1 writes; more only queues inside workerd.

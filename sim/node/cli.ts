@@ -17,7 +17,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generate, runTagFrom, type Generated } from "../generate.ts";
 import { keyOwners, keysByAccount } from "../keys.ts";
-import { buildReport, headlineFigures, spread, type EvidenceReport, type Report, type RunInfo, type VerdictPoll } from "../metrics.ts";
+import { buildReport, headlineFigures, spread, type EvidenceReport, type Report, type RunInfo, type VerdictPoll } from "../metrics/index.ts";
 import { doLoadModel } from "../model.ts";
 import { measureOverhead, type OverheadResult } from "../overhead.ts";
 import { simulationPolicy } from "../policy.ts";

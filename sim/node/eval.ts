@@ -22,7 +22,7 @@ import { TARGETS, judgeWithLeaks, leakCauses, summarise, type FamilyResult, type
 import { campaignFamilies, evalRun, type EvalRunSpec, type Family, type Split } from "../families/index.ts";
 import { generate, runTagFrom, type Generated } from "../generate.ts";
 import { keysOfRequest, requestFingerprint } from "../keys.ts";
-import type { DecisionInfo, VerdictPoll } from "../metrics.ts";
+import type { DecisionInfo, VerdictPoll } from "../metrics/index.ts";
 import type { ReplayResults } from "../replay.ts";
 import type { Signature } from "../../lib/cluster/verdict.ts";
 import { simulationPolicy } from "../policy.ts";

@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { startDemoOrigin, type RunningOrigin } from "../../demo-origin/server.ts";
-import type { DecisionInfo } from "../metrics.ts";
+import type { DecisionInfo } from "../metrics/index.ts";
 import type { EvidenceItem } from "../../lib/cluster/evidence.ts";
 import type { Signature } from "../../lib/cluster/verdict.ts";
 import { clusterRootName } from "../../lib/names.ts";

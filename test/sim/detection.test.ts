@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { judge, leakCauses, summarise, TARGETS, type FamilyResult, type JudgeInput, type LeakSample } from "../../sim/detection.ts";
 import { CAMPAIGN_FAMILIES, evalRun } from "../../sim/families/index.ts";
 import { generate, type Generated } from "../../sim/generate.ts";
-import type { DecisionInfo, VerdictPoll } from "../../sim/metrics.ts";
+import type { DecisionInfo, VerdictPoll } from "../../sim/metrics/index.ts";
 import type { ReplayResults } from "../../sim/replay.ts";
 
 const FAMILY = CAMPAIGN_FAMILIES.find((f) => f.name === "hold-synthetic-tiny");

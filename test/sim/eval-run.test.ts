@@ -10,7 +10,7 @@ import { judge } from "../../sim/detection.ts";
 import { CAMPAIGN_FAMILIES, evalRun } from "../../sim/families/index.ts";
 import { generate } from "../../sim/generate.ts";
 import { keysOfRequest } from "../../sim/keys.ts";
-import type { VerdictPoll } from "../../sim/metrics.ts";
+import type { VerdictPoll } from "../../sim/metrics/index.ts";
 import { simulationPolicy } from "../../sim/policy.ts";
 import { realClock, replay } from "../../sim/replay.ts";
 import { parseScenario } from "../../sim/scenario.ts";

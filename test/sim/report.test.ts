@@ -18,7 +18,7 @@ import {
   type DecisionInfo,
   type Rise,
   type RiseWindow,
-} from "../../sim/metrics.ts";
+} from "../../sim/metrics/index.ts";
 import { doLoadModel } from "../../sim/model.ts";
 import { simulationPolicy } from "../../sim/policy.ts";
 import { emptyResults, type ReplayResults } from "../../sim/replay.ts";
