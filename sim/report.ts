@@ -123,8 +123,8 @@ export function headline(report: Report): Card[] {
     out.push({
       section: security,
       label: `time to detect: ${d.population}`,
-      value: secs(d.timeToFirstDenialS),
-      note: `first denial; confirmed verdict: ${d.timeToConfirmedS === null ? "none seen" : secs(d.timeToConfirmedS)} (both from its first request)`,
+      value: secs(d.timeToFirstEnforcementS),
+      note: `first enforcement${d.firstEnforcement === null ? "" : ` (${d.firstEnforcement})`}; first denial: ${d.timeToFirstDenialS === null ? "none" : secs(d.timeToFirstDenialS)}; confirmed verdict: ${d.timeToConfirmedS === null ? "none seen" : secs(d.timeToConfirmedS)} (all from its first request)`,
     });
   }
   if (report.overhead) {
@@ -305,12 +305,13 @@ export function renderHtml(report: Report): string {
     acc.byPopulation.map((p) => [p.population, p.label, p.accounts, p.flagged, pct(p.flagged, p.accounts)]),
   );
   const detection = table(
-    ["population", "kind", "accounts used", "first request (campaign s)", "time to first denial", "time to confirmed verdict", "leaked before / after first denial", "200-share first → last third", "accounts burned", "burned / 1M exchanges"],
+    ["population", "kind", "accounts used", "first request (campaign s)", "time to first enforcement", "time to first denial", "time to confirmed verdict", "leaked before / after first denial", "200-share first → last third", "accounts burned", "burned / 1M exchanges"],
     report.detection.map((d) => [
       d.population,
       d.kind,
       d.accountsUsed,
       d.firstRequestS === null ? "–" : d.firstRequestS.toFixed(0),
+      d.firstEnforcement === null ? secs(null) : `${secs(d.timeToFirstEnforcementS)} (${d.firstEnforcement})`,
       secs(d.timeToFirstDenialS),
       d.timeToConfirmedS === null ? "none seen" : secs(d.timeToConfirmedS),
       `${d.leakedBeforeDenial.exchanges} / ${d.leakedAfterDenial.exchanges}`,

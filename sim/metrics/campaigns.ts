@@ -1,10 +1,17 @@
 /**
- * Each campaign population against the gateway: when it was first denied and first confirmed, what
- * it got before and after, how its share answered changed over its activity, and the accounts it burned.
+ * Each campaign population against the gateway: when it was first acted on, first denied and first
+ * confirmed, what it got before and after, how its share answered changed over its activity, and the
+ * accounts it burned.
  */
 import type { Generated } from "../generate.ts";
 import { isAttack } from "../scenario.ts";
 import type { SentRequest } from "./request.ts";
+
+/**
+ * What the gateway first did to a campaign's traffic. A degrade counts: a policy that answers a
+ * campaign with clamped answers, or refuses it by region with 403, has found it as surely as a 429.
+ */
+export type Enforcement = "429 refusal" | "403 refusal" | "degrade";
 
 export type Detection = {
   population: string;
@@ -15,6 +22,11 @@ export type Detection = {
   firstDenialS: number | null;
   /** First denial minus first request. */
   timeToFirstDenialS: number | null;
+  /** Its first attack request refused (429 or 403) or degraded; campaign seconds since the run started. */
+  firstEnforcementS: number | null;
+  /** First enforcement minus first request. */
+  timeToFirstEnforcementS: number | null;
+  firstEnforcement: Enforcement | null;
   firstConfirmedS: number | null;
   timeToConfirmedS: number | null;
   confirmedKeys: string[];
@@ -35,7 +47,20 @@ export type VerdictPoll = { atWallMs: number; confirmed: string[] };
 
 export type KeyOwners = Map<string, { population: number; share: number; accounts: number }>;
 
-type Track = { first: number; firstDenial: number; times: number[]; oks: number[] };
+type Track = { first: number; firstDenial: number; firstEnforcement: number; enforcement: Enforcement | null; times: number[]; oks: number[] };
+
+/**
+ * A refusal, or a 200 that was degraded: answered shorter than unclamped, or (with the decision log)
+ * under an enforced degrade decision even where the clamp did not shorten this answer. A shadow
+ * decision enforces nothing.
+ */
+function enforcementOf(r: SentRequest): Enforcement | null {
+  if (r.status === 429) return "429 refusal";
+  if (r.status === 403) return "403 refusal";
+  if (r.status !== 200) return null;
+  if (r.degraded || (r.decision?.enforced === true && r.decision.action === "degrade")) return "degrade";
+  return null;
+}
 
 /** The campaigns' attack requests, one at a time, and per campaign population what detection looked like. */
 export class CampaignTally {
@@ -50,9 +75,14 @@ export class CampaignTally {
     const { status, at } = r;
     this.lastStatus.set(r.account, status);
     let track = this.tracks.get(r.population);
-    if (!track) this.tracks.set(r.population, (track = { first: Infinity, firstDenial: Infinity, times: [], oks: [] }));
+    if (!track) this.tracks.set(r.population, (track = { first: Infinity, firstDenial: Infinity, firstEnforcement: Infinity, enforcement: null, times: [], oks: [] }));
     track.first = Math.min(track.first, at);
     if (status === 429 || status === 403) track.firstDenial = Math.min(track.firstDenial, at);
+    const enforcement = enforcementOf(r);
+    if (enforcement !== null && at < track.firstEnforcement) {
+      track.firstEnforcement = at;
+      track.enforcement = enforcement;
+    }
     track.times.push(at);
     track.oks.push(status === 200 ? r.tokens : -1);
     if (status === 403) {
@@ -75,6 +105,7 @@ export class CampaignTally {
       const track = this.tracks.get(p);
       const firstRequestS = track && Number.isFinite(track.first) ? campaignS(track.first) : null;
       const firstDenialS = track && Number.isFinite(track.firstDenial) ? campaignS(track.firstDenial) : null;
+      const firstEnforcementS = track && Number.isFinite(track.firstEnforcement) ? campaignS(track.firstEnforcement) : null;
       const owned = new Set([...keyOwners].filter(([, o]) => o.population === p && o.share >= 0.8 && o.accounts >= 2).map(([k]) => k));
       let firstConfirmedS: number | null = null;
       let confirmedKeys: string[] = [];
@@ -128,6 +159,9 @@ export class CampaignTally {
         firstRequestS,
         firstDenialS,
         timeToFirstDenialS: firstRequestS !== null && firstDenialS !== null ? firstDenialS - firstRequestS : null,
+        firstEnforcementS,
+        timeToFirstEnforcementS: firstRequestS !== null && firstEnforcementS !== null ? firstEnforcementS - firstRequestS : null,
+        firstEnforcement: track?.enforcement ?? null,
         firstConfirmedS,
         timeToConfirmedS: firstRequestS !== null && firstConfirmedS !== null ? Math.max(0, firstConfirmedS - firstRequestS) : null,
         confirmedKeys,

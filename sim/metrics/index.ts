@@ -190,6 +190,7 @@ export function headlineFigures(report: Report): Figure[] {
     { name: "account recall", unit: "share", value: report.accounts.recall },
   ];
   for (const d of report.detection) {
+    figures.push({ name: `${d.population}: time to first enforcement`, unit: "seconds", value: d.timeToFirstEnforcementS });
     figures.push({ name: `${d.population}: time to first denial`, unit: "seconds", value: d.timeToFirstDenialS });
     figures.push({ name: `${d.population}: time to confirmed verdict`, unit: "seconds", value: d.timeToConfirmedS });
   }

@@ -12,7 +12,7 @@ export type VerdictInput = {
   honestTouched: number;
   attackSent: number;
   attackServedInFull: number;
-  detection: readonly Pick<Detection, "population" | "accounts" | "timeToFirstDenialS" | "timeToConfirmedS">[];
+  detection: readonly Pick<Detection, "population" | "accounts" | "timeToFirstEnforcementS" | "firstEnforcement" | "timeToConfirmedS">[];
   recall: number | null;
 };
 
@@ -28,13 +28,18 @@ export function judgeTargets(targets: Targets, m: VerdictInput): Verdict {
   const within = targets.detectWithinSeconds;
   if (within !== null) {
     for (const d of m.detection) {
-      const times = [d.timeToFirstDenialS, d.timeToConfirmedS].filter((x): x is number => x !== null);
-      const first = times.length > 0 ? Math.min(...times) : null;
+      // Whatever the policy does to a campaign first counts: a refusal, a degrade (a region rule or a
+      // verdict may only ever degrade it) or a confirmed verdict; the line names which it was.
+      const seen = [
+        { s: d.timeToFirstEnforcementS, how: d.firstEnforcement ?? "enforcement" },
+        { s: d.timeToConfirmedS, how: "confirmed verdict" },
+      ].filter((x): x is { s: number; how: string } => x.s !== null);
+      const first = seen.reduce<{ s: number; how: string } | null>((best, x) => (best === null || x.s < best.s ? x : best), null);
       checks.push({
-        name: `${d.population} detected (first denial or confirmed verdict)`,
+        name: `${d.population} detected (first refusal, degrade or confirmed verdict)`,
         target: `≤ ${within} s`,
-        actual: first === null ? "never" : `${first.toFixed(0)} s`,
-        pass: first !== null && first <= within,
+        actual: first === null ? "never" : `${first.s.toFixed(0)} s (${first.how})`,
+        pass: first !== null && first.s <= within,
       });
     }
   }

@@ -16,6 +16,7 @@ import {
   summariseAccounts,
   type AccountOutcome,
   type DecisionInfo,
+  type Report,
   type Rise,
   type RiseWindow,
 } from "../../sim/metrics/index.ts";
@@ -23,7 +24,7 @@ import { doLoadModel } from "../../sim/model.ts";
 import { simulationPolicy } from "../../sim/policy.ts";
 import { emptyResults, type ReplayResults } from "../../sim/replay.ts";
 import { explainRise, renderHtml, summaryParagraph } from "../../sim/report.ts";
-import { parseScenario, type Targets } from "../../sim/scenario.ts";
+import { parseScenario, type ScenarioInput, type Targets } from "../../sim/scenario.ts";
 
 const THRESHOLDS = { tag: 10, degrade: 35, throttle: 60, block: 85 };
 
@@ -75,12 +76,12 @@ describe("per-account results", () => {
 const TARGETS: Targets = { honestTouchedMax: 0.001, leakageMax: 0.5, detectWithinSeconds: 300, accountRecallMin: 0.8 };
 
 describe("the run against its targets", () => {
-  const detected = { population: "hydra", accounts: 60, timeToFirstDenialS: 420, timeToConfirmedS: 200 };
+  const detected = { population: "hydra", accounts: 60, timeToFirstEnforcementS: 420, firstEnforcement: "429 refusal" as const, timeToConfirmedS: 200 };
 
-  it("should pass when every target is met, taking the earlier of first denial and confirmed verdict", () => {
+  it("should pass when every target is met, taking the earlier of first enforcement and confirmed verdict, and say which", () => {
     const v = judgeTargets(TARGETS, { honestSent: 2000, honestTouched: 2, attackSent: 100, attackServedInFull: 50, detection: [detected], recall: 0.9 });
     expect(v.pass).toBe(true);
-    expect(v.checks.map((c) => c.actual)).toEqual(["0.1% (2 of 2000)", "50.0% (50 of 100)", "200 s", "90.0%"]);
+    expect(v.checks.map((c) => c.actual)).toEqual(["0.1% (2 of 2000)", "50.0% (50 of 100)", "200 s (confirmed verdict)", "90.0%"]);
   });
 
   it("should fail on any one missed target, and on a campaign never detected", () => {
@@ -88,7 +89,7 @@ describe("the run against its targets", () => {
     expect(judgeTargets(TARGETS, { ...base, honestTouched: 3 }).pass).toBe(false);
     expect(judgeTargets(TARGETS, { ...base, attackServedInFull: 51 }).pass).toBe(false);
     expect(judgeTargets(TARGETS, { ...base, recall: 0.5 }).pass).toBe(false);
-    const never = judgeTargets(TARGETS, { ...base, detection: [{ ...detected, timeToFirstDenialS: null, timeToConfirmedS: null }] });
+    const never = judgeTargets(TARGETS, { ...base, detection: [{ ...detected, timeToFirstEnforcementS: null, firstEnforcement: null, timeToConfirmedS: null }] });
     expect(never.pass).toBe(false);
     expect(never.checks[2]).toMatchObject({ actual: "never", pass: false });
   });
@@ -99,16 +100,18 @@ describe("the run against its targets", () => {
   });
 });
 
-/** A tiny scenario, and answers made up per request: the gateway's part played by `answer`. */
-async function synthetic(answer: (i: number, attack: boolean, expected: number) => { status: number; tokens: number; decision?: DecisionInfo }) {
+type Answer = (i: number, attack: boolean, expected: number) => { status: number; tokens: number; decision?: DecisionInfo };
+
+/** A tiny scenario (a hydra unless `setup` says otherwise), and answers made up per request: the gateway's part played by `answer`. */
+async function synthetic(answer: Answer, setup: Partial<Pick<ScenarioInput, "populations" | "targets">> = {}) {
   const scenario = parseScenario({
     name: "synthetic",
     seed: 3,
     durationSeconds: 600,
     timeCompression: 60,
     overhead: false,
-    targets: { honestTouchedMax: 0, leakageMax: 0.25 },
-    populations: [
+    targets: setup.targets ?? { honestTouchedMax: 0, leakageMax: 0.25 },
+    populations: setup.populations ?? [
       { kind: "legit", name: "customers", accounts: 4, requests: 20 },
       { kind: "hydra", name: "hydra", accounts: 6, requests: 40 },
     ],
@@ -183,6 +186,56 @@ describe("the report's first paragraph", () => {
     const { report } = await synthetic((_i, attack) => (attack ? { status: 429, tokens: 0, decision: quota } : { status: 200, tokens: 100 }));
     expect(report.accounts.flaggedAttack).toBe(0);
     expect(report.accounts.recall).toBe(0);
+  });
+});
+
+describe("a campaign's first enforcement", () => {
+  // The full scenario's region evaders, scaled down: degraded or refused by region, rarely throttled.
+  const evaders: Pick<ScenarioInput, "populations" | "targets"> = {
+    targets: { honestTouchedMax: 0.001, leakageMax: 0.25, detectWithinSeconds: 300 },
+    populations: [
+      { kind: "legit", name: "customers", accounts: 4, requests: 20 },
+      { kind: "regionEvasion", name: "evaders", accounts: 6, requests: 40, templates: ["agentic-cot"], active: { from: 0.2, to: 1 } },
+    ],
+  };
+  const evasion: DecisionInfo = { action: "degrade", enforced: true, reasons: ["region.evasion"], risk: 41 };
+  const detectedLine = (report: Report) => report.verdict.checks.find((c) => c.name.startsWith("evaders detected"));
+
+  it("should count a campaign degraded from its first request as detected at once, and say it was a degrade", async () => {
+    const { report } = await synthetic((_i, attack, expected) => (attack ? { status: 200, tokens: 64, decision: evasion } : { status: 200, tokens: expected }), evaders);
+    expect(report.detection[0]).toMatchObject({ population: "evaders", firstEnforcement: "degrade", timeToFirstEnforcementS: 0, timeToFirstDenialS: null });
+    expect(detectedLine(report)).toMatchObject({ actual: "0 s (degrade)", pass: true });
+  });
+
+  it("should count a 403 region refusal, and name it", async () => {
+    const { report } = await synthetic((_i, attack, expected) => (attack ? { status: 403, tokens: 0 } : { status: 200, tokens: expected }), evaders);
+    expect(detectedLine(report)).toMatchObject({ actual: "0 s (403 refusal)", pass: true });
+  });
+
+  it("should take the degrade that came before a later throttle, and keep the first denial apart", async () => {
+    const throttle: DecisionInfo = { action: "throttle", enforced: true, reasons: ["risk.throttle"], risk: 70 };
+    let attacks = 0;
+    const { report } = await synthetic((_i, attack, expected) => {
+      if (!attack) return { status: 200, tokens: expected };
+      attacks++;
+      // The first ten answered in full, the next ten degraded, the rest throttled.
+      if (attacks <= 10) return { status: 200, tokens: expected };
+      return attacks <= 20 ? { status: 200, tokens: 64, decision: evasion } : { status: 429, tokens: 0, decision: throttle };
+    }, evaders);
+    const d = report.detection[0];
+    expect(d?.firstEnforcement).toBe("degrade");
+    expect(d?.timeToFirstEnforcementS).toBeGreaterThan(0);
+    expect(d?.timeToFirstDenialS).toBeGreaterThan(d?.timeToFirstEnforcementS ?? Infinity);
+    expect(detectedLine(report)?.actual).toBe(`${(d?.timeToFirstEnforcementS ?? 0).toFixed(0)} s (degrade)`);
+  });
+
+  it("should count an enforced degrade the clamp did not shorten, but never a shadow one", async () => {
+    const shadow: DecisionInfo = { ...evasion, enforced: false };
+    const unclamped = await synthetic((_i, attack, expected) => ({ status: 200, tokens: expected, decision: attack ? evasion : undefined }), evaders);
+    expect(detectedLine(unclamped.report)).toMatchObject({ actual: "0 s (degrade)", pass: true });
+    const shadowed = await synthetic((_i, attack, expected) => ({ status: 200, tokens: expected, decision: attack ? shadow : undefined }), evaders);
+    expect(shadowed.report.detection[0]?.firstEnforcement).toBeNull();
+    expect(detectedLine(shadowed.report)).toMatchObject({ actual: "never", pass: false });
   });
 });
 
