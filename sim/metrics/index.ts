@@ -2,15 +2,20 @@
  * From what was sent (the schedule, with the simulator's own attack/legit
  * labels) and what came back (status, usage) to the report's numbers: leakage
  * over time, false positives, time to detect, accounts burned, DO load and
- * gateway overhead. Pure; the CLI and the smoke test share it.
+ * gateway overhead. Pure; the CLI and the smoke test share it. Each measure is
+ * a module of this folder, fed by one pass over the requests (buildReport).
  *
  * Definitions, stated once:
  * - reached the origin: status 200 (the gateway only answers 200 by forwarding);
  * - degraded: a 200 whose usage.output_tokens is below what the demo origin
  *   answers unclamped (min(max_tokens, 2 × x-demo-events)), i.e. max_tokens was clamped;
  * - denied: 429 or 403; blocked: 403;
- * - detected (per campaign population): its first attack request denied, and,
- *   where the admin API answers, the first poll showing a confirmed key it owns;
+ * - enforced: an attack request denied, or degraded (by its answer, or by an enforced degrade
+ *   in the decision log); a policy that only ever degrades a campaign, or refuses it by region,
+ *   has still acted on it;
+ * - detected (per campaign population): its first attack request enforced, or, where the admin
+ *   API answers, the first poll showing a confirmed key it owns, whichever came first; the first
+ *   denial is reported beside it;
  * - burned account: an attack account whose last request was denied, or that was ever blocked;
  * - leaked (the targets' leakage): an attack exchange answered in full (200, not degraded);
  * - honest touched: a legit or service population's request refused or degraded;
