@@ -402,6 +402,20 @@ export const NAMED_CASES: readonly NamedCase[] = [
     }),
   },
   {
+    // tune-reseller-small's strongest key as the quick evaluation measured it (seed 1): 46 long-standing accounts
+    // pooled behind one VPN egress, campaign and ordinary customers on every account, a quarter of the traffic
+    // eliciting, at an honest pace. Its own prompt's keys carry ~25 requests a window, under minRequestsPerWindow.
+    name: "small reseller, 46 pooled accounts behind one VPN egress, a quarter of the traffic eliciting",
+    campaign: true,
+    keys: [{
+      key: "tls:reseller-small",
+      metrics: {
+        accounts: 46, requestsPerWindow: 96.6, synchrony: 0, templateShare: 0.04, elicitationShare: 0.257, pivotModel: null, hostingShare: 1,
+        clientHomogeneity: 1, systemPromptShare: 0.307, wrapperShare: 0.228, newAccountBurst: 0.059, paymentsPerAccount: 0.804, volumeRatio: 1.05,
+      },
+    }],
+  },
+  {
     name: "20-account campaign, synchrony only, one build",
     campaign: true,
     keys: keysOf("small-sync", { crowd: C({ accounts: 20, perAccount: 8, hosting: 0.9, synchrony: 0.8, client: 1 }), asns: 2, asnBackground: null, prefixes: 4, clientBackground: 0 }),
@@ -448,6 +462,16 @@ export const NAMED_CASES: readonly NamedCase[] = [
       crowd: C({ accounts: 40, perAccount: 2, hosting: 1, client: 0.95, system: 0.85, wrapper: 0.8, template: 0.7, elicitation: 0.08, synchrony: 0.2, burst: 0.9, payments: 1 / 40 }),
       asns: 1, asnBackground: background(3_000, { hosting: 1 }), prefixes: 1, clientBackground: 2_000,
       systemBackground: background(2_000, { perAccount: 0.8, system: 1, client: 0.9, wrapper: 0.7, template: 0.6, hosting: 0.15 }),
+    }),
+  },
+  {
+    name: "company of 200 seats behind a cloud security proxy, its own tool's prompt",
+    campaign: false,
+    // Seats on one build behind one proxy on a hosting ASN, one internal prompt, one company card, onboarded together.
+    limitation: "hundreds of one operator's accounts on servers and one build: a fleet's shape (confirmed before the fleet lift too)",
+    keys: keysOf("company-proxy", {
+      crowd: C({ accounts: 200, perAccount: 1, hosting: 1, client: 0.95, system: 0.85, wrapper: 0.8, template: 0.7, elicitation: 0.08, synchrony: 0.2, burst: 0.5, payments: 1 / 200 }),
+      asns: 1, asnBackground: background(3_000, { hosting: 1 }), prefixes: 2, clientBackground: 0,
     }),
   },
   {

@@ -16,7 +16,12 @@
  *   new accounts and shared payment.
  * - Evidence of belonging together (one prompt, one client, one owner) is
  *   capped, the more so the fewer the accounts: it tells one operator from an
- *   unrelated crowd, which an office or a teaching platform also is. What tells
+ *   unrelated crowd, which an office or a teaching platform also is. The cap
+ *   lifts for hundreds of accounts on one client build with over half their
+ *   traffic on servers, which a class on its own machines or an office behind
+ *   its NAT is not, and which is nearly all a fleet of bought aged accounts at
+ *   an honest pace shows (a company of hundreds behind a cloud security proxy
+ *   has the same shape and was confirmed before the lift). What tells
  *   a campaign is what it does: timing, elicitation, volume, hosting exits, scale,
  *   and opening its accounts all at once (a crowd of customers, a class, an
  *   office, opened theirs over days to years).
@@ -137,6 +142,12 @@ const PEOPLE_HOSTING = [0.15, 0.5] as const;
 // The same for a crowd with a history: an established customer base on a broad key puts about a third of its
 // traffic on clouds (CI, SaaS backends, cloud desktops); aged accounts driven from proxies and servers, more than half.
 const HISTORY_HOSTING = [0.35, 0.55] as const;
+// How far the commonality cap lifts for a fleet on servers and one client build: from FLEET_FROM accounts
+// (more than an office has seats; the calibration's offices have 20-60) to three times the cap at
+// ACCOUNTS_SATURATE. A class on its own laptops, an office at home or behind its NAT, a customer base on
+// many clients never earns it.
+const FLEET_CAP_LIFT = 2;
+const FLEET_FROM = 100;
 // Share of its weight a burst of new accounts counts at minAccounts (all of it at ACCOUNTS_SATURATE).
 const BURST_FLOOR = 0.25;
 /** Evidence that overlaps: the second counts this much, the third this squared. */
@@ -296,17 +307,17 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
   }
   let together = 0;
   for (const evidence of COMMONALITY) together += points.get(evidence) ?? 0;
+  // Unknown (or implied) hosting or client says nothing about people either way.
+  const hostingKnown = metrics.hostingShare !== undefined && !implied.has("hosting");
+  const clientKnown = metrics.clientHomogeneity !== undefined && !implied.has("client");
+  const hosting = metrics.hostingShare ?? 0;
+  const offServers = hostingKnown ? 1 - smoothstep(hosting, PEOPLE_HOSTING[0], PEOPLE_HOSTING[1]) : null;
+  const ownClients = clientKnown ? 1 - curve("client") : null;
   const volumeCurve = curve("volume");
   if (volumeCurve < 0) {
     // History earns relief, unless the crowd is one operator's fleet of hundreds: one build, one prompt, few
     // cards. For those an honest pace per account is how the fleet stays under limits, not evidence against it.
     const fleet = accountsCurve * Math.min(1, together / Math.max(1e-9, commonalityCap));
-    // Unknown (or implied) hosting or client says nothing about people either way.
-    const hostingKnown = metrics.hostingShare !== undefined && !implied.has("hosting");
-    const clientKnown = metrics.clientHomogeneity !== undefined && !implied.has("client");
-    const hosting = metrics.hostingShare ?? 0;
-    const offServers = hostingKnown ? 1 - smoothstep(hosting, PEOPLE_HOSTING[0], PEOPLE_HOSTING[1]) : null;
-    const ownClients = clientKnown ? 1 - curve("client") : null;
     // History counts as far as the crowd looks like people in at least one respect; with neither known it
     // counts as it did before either was measured, so a key without network or client evidence is judged as then.
     const historyOffServers = hostingKnown ? 1 - smoothstep(hosting, HISTORY_HOSTING[0], HISTORY_HOSTING[1]) : null;
@@ -315,7 +326,13 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
     const people = offServers === null || ownClients === null ? 0 : offServers * ownClients * (1 - curve("synchrony"));
     points.set("volume", volumeRelief * Math.max(established, people) * volumeCurve);
   }
-  const cap = commonalityCap * (0.5 + 0.5 * accountsCurve);
+  // The cap stands for the office and the class, who are one operator too; it lifts as far as the crowd is
+  // neither: hundreds of accounts on one client build, on servers. Both must be known (an implied client, as
+  // on a tls key, lifts nothing), so a key without that evidence is capped as before.
+  const onServers = hostingKnown ? smoothstep(hosting, HISTORY_HOSTING[0], HISTORY_HOSTING[1]) : null;
+  const fleetSize = smoothstep(Math.log(Math.max(1, metrics.accounts)), Math.log(FLEET_FROM), Math.log(ACCOUNTS_SATURATE));
+  const machines = onServers === null || ownClients === null ? 0 : onServers * (1 - ownClients);
+  const cap = commonalityCap * (0.5 + 0.5 * accountsCurve) * (1 + FLEET_CAP_LIFT * fleetSize * machines);
   if (together > cap) {
     const scale = cap / together;
     for (const evidence of COMMONALITY) points.set(evidence, (points.get(evidence) ?? 0) * scale);

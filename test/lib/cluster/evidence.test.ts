@@ -139,6 +139,37 @@ describe("the verdict score", () => {
     expect(pointsOf({ ...aged, hostingShare: 0.05 })).toBeLessThan(-0.85 * DEFAULT_POLICY.clusters.verdict.volumeRelief);
   });
 
+  // tune-aged-fleet's strongest key at the end of the quick evaluation (seed 1): 224 bought aged accounts on one
+  // build, one prompt on 91 %, 59 % of the traffic on servers, 5-6 accounts a card, at an honest pace, the scorer
+  // seeing 8 % of its elicitation. It stayed suspect at 0.816: the cap on belonging together held it.
+  const agedFleet: KeyMetrics = {
+    accounts: 224, requestsPerWindow: 257, synchrony: 0.078, templateShare: 0.206, elicitationShare: 0.079, pivotModel: null,
+    hostingShare: 0.59, systemPromptShare: 0.907, clientHomogeneity: 1, paymentsPerAccount: 0.179, newAccountBurst: 0.005, volumeRatio: 0.765,
+  };
+  const togetherPoints = (key: string, m: KeyMetrics) =>
+    scoreEvidence(key, m, DEFAULT_POLICY).evidence.filter((e) => ["template", "system_prompt", "wrapper", "client", "payment"].includes(e.evidence)).reduce((n, e) => n + e.points, 0);
+
+  it("should confirm hundreds of aged accounts on one build, mostly on servers, at an honest pace", () => {
+    expect(judgeKey("wrap:s:4324", agedFleet, DEFAULT_POLICY).verdict).toBe("confirmed");
+    expect(togetherPoints("wrap:s:4324", agedFleet)).toBeGreaterThan(DEFAULT_POLICY.clusters.verdict.commonalityCap);
+  });
+
+  it("should not lift the cap on belonging together for a crowd on its own clients, at home, or of an office's size", () => {
+    const capped = (key: string, m: KeyMetrics, accountsCurve: number) =>
+      expect(togetherPoints(key, m)).toBeCloseTo(DEFAULT_POLICY.clusters.verdict.commonalityCap * (0.5 + 0.5 * accountsCurve), 2);
+    const curveAt = (accounts: number) => smoothstep(Math.log(accounts), Math.log(DEFAULT_POLICY.clusters.minAccounts), Math.log(1_000));
+    // A class on its own laptops, the same fleet from homes, an office behind a cloud proxy: each is held to the cap.
+    capped("wrap:s:4324", { ...agedFleet, clientHomogeneity: 0.4, templateShare: 1 }, curveAt(224));
+    capped("wrap:s:4324", { ...agedFleet, hostingShare: 0.1 }, curveAt(224));
+    capped("wrap:s:4324", { ...agedFleet, accounts: 60, hostingShare: 1 }, curveAt(60));
+    expect(judgeKey("wrap:s:4324", { ...agedFleet, clientHomogeneity: 0.4 }, DEFAULT_POLICY).verdict).not.toBe("confirmed");
+    expect(judgeKey("wrap:s:4324", { ...agedFleet, hostingShare: 0.1 }, DEFAULT_POLICY).verdict).not.toBe("confirmed");
+    // Unknown network or an implied client (every request on a tls key is that client) lifts nothing either.
+    const { hostingShare: _h, ...noNetwork } = agedFleet;
+    capped("wrap:s:4324", noNetwork, curveAt(224));
+    expect(togetherPoints("tls:e86c", agedFleet)).toBeLessThanOrEqual(DEFAULT_POLICY.clusters.verdict.commonalityCap * (0.5 + 0.5 * curveAt(224)) + 1e-3);
+  });
+
   it("should not count a key's request rate for more when the size gate is lowered to judge small keys", () => {
     const small = { ...quiet, accounts: 30, requestsPerWindow: 300, elicitationShare: 0.3 };
     const gated = (minRequestsPerWindow: number) =>
