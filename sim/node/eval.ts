@@ -195,12 +195,49 @@ async function leakDiagnostic(
   });
 }
 
+type OrdinaryTouched = { touched: number; reasons: Record<string, number>; elicitation: { atLeastLanding: number; below: number } };
+
+/**
+ * Why a reseller's ordinary customers were touched (refused, or degraded by an enforced decision): the
+ * gateway's reasons on those requests and how surely each elicited, so a landing rule that reaches
+ * past the campaign's requests shows which. Tuning families only, like the diagnostic; null when the
+ * family has no ordinary customers or none was touched.
+ */
+async function ordinaryDiagnostic(
+  gen: Generated,
+  spec: EvalRunSpec,
+  policy: Policy,
+  results: ReplayResults,
+  decisions: ReadonlyMap<string, DecisionInfo>,
+): Promise<OrdinaryTouched | null> {
+  const pops = new Set(spec.campaign.map((n) => gen.scenario.populations.findIndex((p) => p.name === n)));
+  const landsAt = Math.max(policy.fingerprint.elicitationThreshold, policy.fingerprint.elicitationSignalThreshold);
+  const reasons = new Map<string, number>();
+  const elicitation = { atLeastLanding: 0, below: 0 };
+  let touched = 0;
+  for (let i = 0; i < results.count; i++) {
+    if (gen.schedule.attack[i] === 1 || !pops.has(gen.accounts[gen.schedule.account[i] ?? 0]?.population ?? -1)) continue;
+    const status = results.status[i] ?? 0;
+    const id = results.requestIds[i];
+    const d = id ? decisions.get(id) : undefined;
+    const degraded = status === 200 && d !== undefined && d.enforced && d.action === "degrade";
+    if (!degraded && status !== 429 && status !== 403) continue;
+    touched++;
+    for (const r of d?.reasons ?? []) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    const fp = await requestFingerprint(gen, i, policy);
+    if (fp.elicitation >= landsAt) elicitation.atLeastLanding++;
+    else elicitation.below++;
+  }
+  if (touched === 0) return null;
+  return { touched, reasons: Object.fromEntries([...reasons].sort((a, b) => b[1] - a[1])), elicitation };
+}
+
 async function runFamily(
   family: Family,
   spec: EvalRunSpec,
   bundle: GatewayBundle,
   running: Running,
-): Promise<FamilyResult & { diagnostic?: DiagnosticKey[]; leaks?: LeakCauses }> {
+): Promise<FamilyResult & { diagnostic?: DiagnosticKey[]; leaks?: LeakCauses; ordinaryTouched?: OrdinaryTouched }> {
   const { scenario } = spec;
   const gen = await generate(scenario, runTagFrom(Date.now(), `${process.pid}:${family.name}`));
   const sim = simulationPolicy(gen);
@@ -257,7 +294,13 @@ async function runFamily(
     throw new Error(`${family.name}: ${errors} requests answered neither 200 nor 429/403; gateway said: ${target.workerErrors()[0] ?? "nothing"}`);
   }
   if (diag === undefined) return result;
-  return { ...result, diagnostic: diag, leaks: await leakDiagnostic(target, gen, sim.policy, results, polls, leaked, decisions) };
+  const ordinary = await ordinaryDiagnostic(gen, spec, sim.policy, results, decisions);
+  return {
+    ...result,
+    diagnostic: diag,
+    leaks: await leakDiagnostic(target, gen, sim.policy, results, polls, leaked, decisions),
+    ...(ordinary ? { ordinaryTouched: ordinary } : {}),
+  };
 }
 
 /** --family takes one name or several, comma-separated. */
