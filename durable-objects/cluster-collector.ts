@@ -229,8 +229,11 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     for (const delta of deltas) this.forwardedAt.set(delta.key, now);
 
     const policyJson = policyText(policy);
-    const news: PeerNews[] = [];
+    // Peers are told a chunk's news as soon as it is in, not after the whole flush: a campaign's flush
+    // holds dozens of chunks of keys, and an edge reading another collector's feed waited for all of them.
+    const telling: Promise<void>[] = [];
     for (let i = 0; i < deltas.length; i += ROLLUP_PARALLELISM) {
+      const news: PeerNews[] = [];
       const chunk = deltas.slice(i, i + ROLLUP_PARALLELISM);
       const answers = await Promise.allSettled(
         chunk.map((delta) => this.env.CLUSTER_ROOTS.getByName(clusterRootName(delta.key)).rollup(delta, policyJson)),
@@ -246,8 +249,10 @@ export class ClusterCollectorDO extends DurableObject<Env> {
         const was = rows.get(key)?.verdict === "confirmed";
         if (this.keepAnswer(key, answer.value, now, policy) && was !== (answer.value.verdict === "confirmed")) news.push({ key, answer: answer.value });
       });
+      // tellPeers settles every call it makes and never rejects.
+      if (news.length > 0) telling.push(this.tellPeers(news, policy, policyJson));
     }
-    await this.tellPeers(news, policy, policyJson);
+    await Promise.all(telling);
     for (const [key, row] of rows) {
       if (row.tracked_until < now && row.answered_at < now - TRACK_MS) {
         rows.delete(key);

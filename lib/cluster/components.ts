@@ -118,8 +118,18 @@ export type LinkEvidence = {
   /** Accounts on a narrow key judged confirmed, and on one judged suspect. */
   confirmed: Set<string>;
   suspect: Set<string>;
-  /** Per account, the signatures of the judged keys it sits on, broad ones included: they name the template. */
+  /**
+   * Per account, the signatures of the judged keys it sits on, broad ones included: they name the
+   * template. A broad key's comes without its elicitation flag: its own verdict never lands by
+   * elicitation (verdictApplies), and through a component it would land on every eliciting request of
+   * every honest account that shares the SDK build or TLS stack.
+   */
   signatures: Map<string, Signature[]>;
+  /**
+   * Accounts linked by a narrow key (a card, a prefix, a prompt) or sitting on a judged narrow one:
+   * the others are in a component only through a client or network that many unrelated customers share.
+   */
+  narrow: Set<string>;
 };
 
 export function linkEvidence(graph: readonly GraphEdge[], keys: ReadonlyMap<string, KeyJudgement>, rules: LinkRules): LinkEvidence {
@@ -135,20 +145,26 @@ export function linkEvidence(graph: readonly GraphEdge[], keys: ReadonlyMap<stri
   const confirmed = new Set<string>();
   const suspect = new Set<string>();
   const signatures = new Map<string, Signature[]>();
+  const narrow = new Set<string>();
   for (const e of graph) {
+    if (ignore.has(e.key)) continue;
+    const broad = isBroadKind(e.kind);
+    if (!broad && !ignoreKinds.has(e.kind) && (perKey.get(e.key) ?? 0) >= 2) narrow.add(e.accountId);
     const judged = keys.get(e.key);
-    if (judged === undefined || ignore.has(e.key)) continue;
+    if (judged === undefined) continue;
     if (judged.signature) {
+      const own = broad ? { ...judged.signature, eliciting: false } : judged.signature;
       const list = signatures.get(e.accountId);
-      if (list) list.push(judged.signature);
-      else signatures.set(e.accountId, [judged.signature]);
+      if (list) list.push(own);
+      else signatures.set(e.accountId, [own]);
     }
     // Being on a broad key (an SDK build, a TLS stack) with a verdict says nothing about this account.
-    if (isBroadKind(e.kind)) continue;
+    if (broad) continue;
+    narrow.add(e.accountId);
     if (judged.verdict === "confirmed") confirmed.add(e.accountId);
     else if (judged.verdict === "suspect") suspect.add(e.accountId);
   }
-  return { edges, ignore, confirmed, suspect, signatures };
+  return { edges, ignore, confirmed, suspect, signatures, narrow };
 }
 
 /** Stable while the smallest member stays: "cc:" + 8 hex digits of its hash. */
@@ -215,6 +231,13 @@ export type ComponentJudgement = {
   signature: Signature;
   /** The verdict as member account objects cache it. */
   cached: CachedVerdict;
+  /**
+   * The verdict as one member is told it: `cached`, except that a member in the component only through
+   * broad keys (LinkEvidence.narrow) is not told the campaign elicits. A broad key's own verdict would
+   * land on its requests only by the campaign's template, wrappers or prompt, and the component must
+   * not land more widely than that on a customer who merely uses the same client build.
+   */
+  cachedFor: (accountId: string) => CachedVerdict;
 };
 
 export function judgeComponent(component: Component, evidence: LinkEvidence, policy: Policy, now: number): ComponentJudgement {
@@ -232,5 +255,7 @@ export function judgeComponent(component: Component, evidence: LinkEvidence, pol
     decidedAt: now,
     signature,
   };
-  return { id, verdict, reasons, signature, cached };
+  const crowd: CachedVerdict = { ...cached, signature: { ...signature, eliciting: false } };
+  const cachedFor = (accountId: string) => (signature.eliciting && !evidence.narrow.has(accountId) ? crowd : cached);
+  return { id, verdict, reasons, signature, cached, cachedFor };
 }

@@ -64,6 +64,8 @@ export type KeyMetrics = {
   systemPromptShare?: number;
   /** That most common exact system prompt's key; absent when no request carries one. */
   topSystem?: string;
+  /** The key's most common system prompt keys, topSystem first (lib/cluster/rollup.ts says which). */
+  topSystems?: string[];
   /** 0..1: share of requests on the single most common wrapper key (`wrap:`) other than the key itself. */
   wrapperShare?: number;
   /** The key's most common wrapper keys (`wrap:`), most common first; a wrapper key's own is among them. */

@@ -5,6 +5,9 @@
 import { countOf, MAX_PAYMENTS_PER_DELTA, setCount, type KeyCounts } from "./report.ts";
 import type { KeyMetrics } from "./verdict.ts";
 
+// System prompts a key's signature may name: as many as wrappers (SIGNATURE_WRAPPERS).
+const TOP_SYSTEMS = 4;
+
 /** One collector's contribution to a key since its last flush. */
 export type KeyDelta = {
   key: string;
@@ -178,8 +181,15 @@ export function metricsFrom(input: {
   if (clients !== undefined) evidence.clientHomogeneity = clients;
   const systems = topShare(c.systems);
   if (systems !== undefined) evidence.systemPromptShare = systems;
-  const topSystem = Object.entries(c.systems ?? {}).sort((a, b) => b[1] - a[1])[0]?.[0];
-  if (topSystem !== undefined) evidence.topSystem = topSystem;
+  const rankedSystems = Object.entries(c.systems ?? {}).sort((a, b) => b[1] - a[1]);
+  const topSystem = rankedSystems[0];
+  if (topSystem !== undefined) {
+    evidence.topSystem = topSystem[0];
+    // A campaign that puts two or three instruction wordings into its system prompt has as many prompts,
+    // none of them the top one's size: a third of it (not half, as for bands) keeps the second of a
+    // 60/30 split, and leaves out a small tool's prompt on a crowded key.
+    evidence.topSystems = rankedSystems.filter(([, n]) => n * 3 >= topSystem[1] && n > 0).slice(0, TOP_SYSTEMS).map(([system]) => system);
+  }
   const created = topShare(c.created);
   if (created !== undefined) evidence.newAccountBurst = created;
   // Accounts without a card on file would read as many accounts on few cards: only a key whose traffic

@@ -21,7 +21,7 @@ export const SIGNATURE_WRAPPERS = 4;
 /**
  * What a campaign's own requests look like: its dominant template bands, the
  * wrapper keys its traffic concentrates on, the exact system prompt most of it
- * carries (`systems`), and whether it elicits reasoning. `wrappers` and
+ * carries and any others it rotates (`systems`), and whether it elicits reasoning. `wrappers` and
  * `systems` are absent from signatures stored before they existed and from
  * those without any; absent and empty mean the same.
  */
@@ -68,7 +68,10 @@ export function parseSignature(value: unknown): Signature | undefined {
  * `concentration` of its requests carry: a broad key (one client build, one
  * network) is often confirmed before the campaign's system prompt key is, and
  * without it the verdict would land on none of the campaign's requests in
- * between. Without either the signature comes back unchanged, so stored
+ * between; with it the key's other common prompts (`topSystems`: a campaign
+ * rotating its instruction's wording through the system prompt has one prompt
+ * per wording, and its broad keys are confirmed before the smaller prompts'
+ * own keys are). Without either the signature comes back unchanged, so stored
  * signatures keep their text.
  *
  * Called by whoever builds a verdict's signature (the cluster root, after
@@ -81,7 +84,10 @@ export function withWrappers(key: string, signature: Signature, metrics: KeyMetr
   const dominant = share >= concentration ? (metrics.topWrappers ?? []) : [];
   const wrappers = [...new Set([...own, ...dominant])].filter((w) => keyKind(w) === WRAPPER_KIND).slice(0, SIGNATURE_WRAPPERS);
   const system = metrics.topSystem;
-  const systems = system !== undefined && keyKind(system) === SYSTEM_KIND && (metrics.systemPromptShare ?? 0) >= concentration ? [system] : [];
+  // The prompts beside the top one only once the top one is most of the traffic: two prompts that share a
+  // key's traffic between them do not make it one campaign's.
+  const carried = system !== undefined && (metrics.systemPromptShare ?? 0) >= concentration ? [system, ...(metrics.topSystems ?? [])] : [];
+  const systems = [...new Set(carried)].filter((s) => keyKind(s) === SYSTEM_KIND).slice(0, SIGNATURE_WRAPPERS);
   if (wrappers.length === 0 && systems.length === 0) return signature;
   return { ...signature, ...(wrappers.length > 0 ? { wrappers } : {}), ...(systems.length > 0 ? { systems } : {}) };
 }

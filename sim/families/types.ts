@@ -57,3 +57,15 @@ export function pickSome<T>(rng: Rng, list: readonly T[], k: number): T[] {
   while (out.length < k && pool.length > 0) out.push(pool.splice(rng.int(0, pool.length - 1), 1)[0] as T);
   return out;
 }
+
+/**
+ * Campaign seconds per wall second the evaluation replays at, fastest first. Each keeps every policy
+ * time field whole in wall seconds (the 10 s report interval becomes 2, 4, 5, 8 or 10 s), so slowing
+ * a run down never rounds what the policy means.
+ */
+export const COMPRESSIONS = [5, 2.5, 2, 1.25, 1] as const;
+
+/** The compression a run falls back to after one that fell behind its schedule: the next slower one, or the same at the slowest. */
+export function slowerCompression(current: number): number {
+  return COMPRESSIONS.find((c) => c < current) ?? current;
+}

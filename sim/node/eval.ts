@@ -2,6 +2,7 @@
  * Detection judged on campaign families, tuning and held-out alike.
  *
  *   npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]
+ *                             [--compression 5|2.5|2|1.25|1] [--pace adapt|fixed]
  *   npm run eval:detection -- --merge a.jsonl,b.jsonl [--out file.jsonl]
  *
  * Each campaign family runs beside the honest families of its split, through
@@ -13,6 +14,15 @@
  * bundle: families that shared a gateway would share fingerprint keys and move
  * each other's verdicts (sim/families/index.ts).
  *
+ * Pace: campaign time runs `--compression` times faster than wall time (5 unless given). A loaded
+ * machine falls behind that schedule; the late requests then leave in bunches, which reads as
+ * synchrony, and a quiet key's requests per window drop under clusters.minRequestsPerWindow, so a
+ * run off schedule measures the machine as much as the gateway. With `--pace adapt` (the default for
+ * `--quick` without `--compression`) a family that fell behind makes every later family replay at the
+ * next slower compression (sim/families/types.ts COMPRESSIONS), down to ADAPT_FLOOR; the summary line
+ * names the families that were off schedule either way. A machine loaded by other work stays behind
+ * at any pace: the summary says so rather than hiding it.
+ *
  * Exits 0 when every family ran (whatever the targets say), 1 on any failure:
  * a gateway that does not start, answers with errors, or overruns its run's deadline.
  */
@@ -20,6 +30,7 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { TARGETS, judgeWithLeaks, leakCauses, summarise, type FamilyResult, type LeakCauses, type LeakSample } from "../detection.ts";
 import { campaignFamilies, evalRun, type EvalRunSpec, type Family, type Split } from "../families/index.ts";
+import { COMPRESSIONS, slowerCompression } from "../families/types.ts";
 import { generate, runTagFrom, type Generated } from "../generate.ts";
 import { keysOfRequest, requestFingerprint } from "../keys.ts";
 import type { DecisionInfo, VerdictPoll } from "../metrics/index.ts";
@@ -33,11 +44,15 @@ import { buildGatewayBundle, startSelfContained, type GatewayBundle, type Target
 
 const usage =
   "usage: npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]\n" +
+  "                                 [--compression 5|2.5|2|1.25|1] [--pace adapt|fixed]   (adapt: slower after a family off schedule; default with --quick)\n" +
   "       npm run eval:detection -- --merge a.jsonl,b.jsonl [--out file.jsonl]   (family lines of earlier runs, one summary over all)";
 
 // Five campaign seconds per wall second keeps every policy time field exact (the report interval of
-// 10 s becomes 2 s); faster would round it and misstate time to detect.
+// 10 s becomes 2 s); faster would round it and misstate time to detect. Slower ones: COMPRESSIONS.
 const TIME_COMPRESSION = 5;
+// The slowest `--pace adapt` goes on its own: at 2.5 the quick tuning split still replays in about
+// ten minutes on two cores; slower is a deliberate `--compression`.
+const ADAPT_FLOOR = 2.5;
 // Requests a campaign account is fingerprinted on: its keys vary with content (template bands).
 const KEY_SAMPLES_PER_ACCOUNT = 3;
 // Transport failures beyond this share make a run meaningless.
@@ -180,12 +195,49 @@ async function leakDiagnostic(
   });
 }
 
+type OrdinaryTouched = { touched: number; reasons: Record<string, number>; elicitation: { atLeastLanding: number; below: number } };
+
+/**
+ * Why a reseller's ordinary customers were touched (refused, or degraded by an enforced decision): the
+ * gateway's reasons on those requests and how surely each elicited, so a landing rule that reaches
+ * past the campaign's requests shows which. Tuning families only, like the diagnostic; null when the
+ * family has no ordinary customers or none was touched.
+ */
+async function ordinaryDiagnostic(
+  gen: Generated,
+  spec: EvalRunSpec,
+  policy: Policy,
+  results: ReplayResults,
+  decisions: ReadonlyMap<string, DecisionInfo>,
+): Promise<OrdinaryTouched | null> {
+  const pops = new Set(spec.campaign.map((n) => gen.scenario.populations.findIndex((p) => p.name === n)));
+  const landsAt = Math.max(policy.fingerprint.elicitationThreshold, policy.fingerprint.elicitationSignalThreshold);
+  const reasons = new Map<string, number>();
+  const elicitation = { atLeastLanding: 0, below: 0 };
+  let touched = 0;
+  for (let i = 0; i < results.count; i++) {
+    if (gen.schedule.attack[i] === 1 || !pops.has(gen.accounts[gen.schedule.account[i] ?? 0]?.population ?? -1)) continue;
+    const status = results.status[i] ?? 0;
+    const id = results.requestIds[i];
+    const d = id ? decisions.get(id) : undefined;
+    const degraded = status === 200 && d !== undefined && d.enforced && d.action === "degrade";
+    if (!degraded && status !== 429 && status !== 403) continue;
+    touched++;
+    for (const r of d?.reasons ?? []) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    const fp = await requestFingerprint(gen, i, policy);
+    if (fp.elicitation >= landsAt) elicitation.atLeastLanding++;
+    else elicitation.below++;
+  }
+  if (touched === 0) return null;
+  return { touched, reasons: Object.fromEntries([...reasons].sort((a, b) => b[1] - a[1])), elicitation };
+}
+
 async function runFamily(
   family: Family,
   spec: EvalRunSpec,
   bundle: GatewayBundle,
   running: Running,
-): Promise<FamilyResult & { diagnostic?: DiagnosticKey[]; leaks?: LeakCauses }> {
+): Promise<FamilyResult & { diagnostic?: DiagnosticKey[]; leaks?: LeakCauses; ordinaryTouched?: OrdinaryTouched }> {
   const { scenario } = spec;
   const gen = await generate(scenario, runTagFrom(Date.now(), `${process.pid}:${family.name}`));
   const sim = simulationPolicy(gen);
@@ -242,7 +294,13 @@ async function runFamily(
     throw new Error(`${family.name}: ${errors} requests answered neither 200 nor 429/403; gateway said: ${target.workerErrors()[0] ?? "nothing"}`);
   }
   if (diag === undefined) return result;
-  return { ...result, diagnostic: diag, leaks: await leakDiagnostic(target, gen, sim.policy, results, polls, leaked, decisions) };
+  const ordinary = await ordinaryDiagnostic(gen, spec, sim.policy, results, decisions);
+  return {
+    ...result,
+    diagnostic: diag,
+    leaks: await leakDiagnostic(target, gen, sim.policy, results, polls, leaked, decisions),
+    ...(ordinary ? { ordinaryTouched: ordinary } : {}),
+  };
 }
 
 /** --family takes one name or several, comma-separated. */
@@ -266,6 +324,8 @@ async function main(): Promise<number> {
       out: { type: "string" },
       list: { type: "boolean", default: false },
       merge: { type: "string" },
+      compression: { type: "string" },
+      pace: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -276,6 +336,12 @@ async function main(): Promise<number> {
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed: a non-negative integer, not ${values.seed}`);
   const families = selectFamilies(values.split, values.family);
+  const startCompression = values.compression === undefined ? TIME_COMPRESSION : Number(values.compression);
+  if (!(COMPRESSIONS as readonly number[]).includes(startCompression)) {
+    throw new Error(`--compression: one of ${COMPRESSIONS.join(", ")} (each keeps the policy's time fields whole), not ${values.compression}`);
+  }
+  const pace = values.pace ?? (values.quick && values.compression === undefined ? "adapt" : "fixed");
+  if (pace !== "adapt" && pace !== "fixed") throw new Error(`--pace: adapt or fixed, not ${values.pace}`);
   if (values.list) {
     for (const f of families) console.log(JSON.stringify({ family: f.name, split: f.split, description: f.description, varies: f.varies }));
     return 0;
@@ -298,12 +364,13 @@ async function main(): Promise<number> {
       .filter((line) => line.summary !== true);
     for (const line of lines) emit(line);
     const merged = summarise(lines);
-    emit({ summary: true, merged: true, families: lines.length, targets: TARGETS, tune: merged.tune, heldout: merged.heldout, pass: merged.heldout.pass.all });
+    const offSchedule = lines.filter((r) => !r.run.onSchedule).map((r) => ({ family: r.family, maxLagSeconds: r.run.maxLagSeconds, timeCompression: r.run.timeCompression }));
+    emit({ summary: true, merged: true, families: lines.length, targets: TARGETS, tune: merged.tune, heldout: merged.heldout, pass: merged.heldout.pass.all, offSchedule });
     return 0;
   }
 
   const t0 = performance.now();
-  log(`eval:detection: ${families.length} campaign families, ${quick ? "quick" : "full"}, seed ${seed}; building the gateway bundle…`);
+  log(`eval:detection: ${families.length} campaign families, ${quick ? "quick" : "full"}, seed ${seed}, compression ${startCompression} (${pace}); building the gateway bundle…`);
   const bundle = buildGatewayBundle();
   const running: Running = { target: null };
   const interrupt = () => {
@@ -314,9 +381,10 @@ async function main(): Promise<number> {
   process.once("SIGINT", interrupt);
   process.once("SIGTERM", interrupt);
   const results: FamilyResult[] = [];
+  let compression = startCompression;
   try {
     for (const family of families) {
-      const spec = evalRun(family, { seed, quick, timeCompression: TIME_COMPRESSION });
+      const spec = evalRun(family, { seed, quick, timeCompression: compression });
       const f0 = performance.now();
       const wallS = spec.scenario.durationSeconds / spec.scenario.timeCompression;
       log(`· ${family.name} (${family.split}): ${wallS.toFixed(0)} s of replay…`);
@@ -329,6 +397,11 @@ async function main(): Promise<number> {
       log(`  done in ${((performance.now() - f0) / 1000).toFixed(1)} s: detected ${result.detectedWithinS ?? "never"} s, served after ${result.attackServedAfterDetect ?? "–"}, honest touched ${result.honestTouched}`);
       if (!result.run.onSchedule) {
         log(`  warning: the replay fell ${result.run.maxLagSeconds} s behind its schedule (a busy machine?): this family's times are squeezed`);
+        const slower = Math.max(ADAPT_FLOOR, slowerCompression(compression));
+        if (pace === "adapt" && slower < compression) {
+          log(`  pace: the next families replay at compression ${slower} instead of ${compression}`);
+          compression = slower;
+        }
       }
     }
   } finally {
@@ -346,6 +419,11 @@ async function main(): Promise<number> {
     tune: split.tune,
     heldout: split.heldout,
     pass: split.heldout.pass.all,
+    pace: { mode: pace, compressionFrom: startCompression, compressionTo: compression },
+    // A family off schedule bunched its requests: its times and verdicts say as much about the machine.
+    offSchedule: results
+      .filter((r) => !r.run.onSchedule)
+      .map((r) => ({ family: r.family, maxLagSeconds: r.run.maxLagSeconds, timeCompression: r.run.timeCompression })),
     batching: "one self-contained gateway per campaign family (fresh state, one shared bundle): families share fingerprint keys and would move each other's verdicts",
   });
   return 0;

@@ -134,6 +134,35 @@ describe("AccountDO cluster verdicts", () => {
     expect((await stub.inspect()).clusters).toEqual([]);
   });
 
+  it("Should land a suspect verdict on a broad key on the requests a confirmed one would land on, and on no others", async () => {
+    const policy = riskPolicy({ risk: { weights: { cluster_member: 10, cluster_verdict: 40 } } });
+    const system = "system:00000000000000aa";
+    const signature = { bands: CAMPAIGN_BANDS, eliciting: true, systems: [system] };
+    const requests: Array<[string, string[], number]> = [
+      ["an honest prompt asking for step-by-step reasoning", [], 0.95],
+      ["one of the campaign's bands by chance", [CAMPAIGN_BANDS[0] ?? ""], 0.95],
+      ["another tool's system prompt", ["system:00000000000000bb"], 0.95],
+      ["the campaign's system prompt", [system], 0],
+      ["the campaign's template", CAMPAIGN_BANDS, 0],
+    ];
+    const landed = async (v: CachedVerdict["verdict"]) => {
+      const out: Record<string, boolean> = {};
+      for (const [what, keys, elicitation] of requests) {
+        const { id, stub } = newAccount();
+        await stub.applyClusterVerdicts([{ ...verdict("sdk:shared", v, v === "confirmed" ? 5 : null), signature }]);
+        const base = admitRequest(id, policy);
+        const r = await stub.admit({ ...base, fingerprint: { ...base.fingerprint, keys: ["sdk:shared", ...keys], elicitation } });
+        out[what] = r.clusters.includes("sdk:shared");
+        // Where nothing lands, the account's risk holds no cluster points.
+        if (!out[what]) expect(r.risk).toBe(0);
+      }
+      return out;
+    };
+    const suspect = await landed("suspect");
+    expect(suspect).toEqual(await landed("confirmed"));
+    expect(Object.entries(suspect).filter(([, on]) => on).map(([what]) => what)).toEqual(["the campaign's system prompt", "the campaign's template"]);
+  });
+
   it("should spare a request on a broad clustered key that does not carry the campaign's template", async () => {
     const { id, stub } = newAccount();
     const policy = riskPolicy({ risk: { weights: { cluster_verdict: 40 } } });

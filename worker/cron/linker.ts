@@ -98,7 +98,7 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
   const live = new Set<string>();
 
   for (const component of components) {
-    const { id, verdict, reasons, signature, cached } = judgeComponent(component, evidence, policy, now);
+    const { id, verdict, reasons, signature, cachedFor } = judgeComponent(component, evidence, policy, now);
     live.add(id);
     if (verdict === "confirmed") stats.confirmed++;
     if (verdict === "suspect") stats.suspect++;
@@ -123,7 +123,7 @@ export async function linkClusters(env: Env, policy: Policy, now = Date.now()): 
       // A verdict is told to new members and, when it changes, to all; a verdict that became "none"
       // (the keys it rested on cleared) is told to the members that held the old one, so none stays capped.
       const mustTell = verdict !== "none" ? isNew || verdictChanged : verdictChanged && wasJudged && !isNew;
-      const told = mustTell ? await tell(env, accountId, cached, budget) : true;
+      const told = mustTell ? await tell(env, accountId, cachedFor(accountId), budget) : true;
       if (mustTell && told) stats.pushed++;
       if (!told) allTold = false;
       if (isNew && told) writes.push(env.DB.prepare(`INSERT OR IGNORE INTO cluster_members (cluster_id, account_id) VALUES (?, ?)`).bind(id, accountId));

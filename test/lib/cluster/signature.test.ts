@@ -150,6 +150,18 @@ describe("the campaign's exact system prompt in a verdict's signature", () => {
     expect(withWrappers("tls:aaaa", judged, m, THRESHOLD)).toBe(judged);
   });
 
+  it("Should add the other prompts of a campaign that rotates its wording through the system prompt, and not a small tool's", () => {
+    const THIRD = "system:00000000000000aa";
+    const TOOL = "system:00000000000000bb";
+    // Two wordings, 62 and 28 requests; a coding tool's prompt on the same client build, 8.
+    const counts = { ...emptyCounts(), requests: 100, systems: { [SYSTEM]: 62, [OTHER_SYSTEM]: 28, [TOOL]: 8 } };
+    const m = metricsFrom({ ...metrics, key: "tls:aaaa", windowCounts: counts });
+    expect(withWrappers("tls:aaaa", judged, m, THRESHOLD)).toEqual({ ...judged, systems: [SYSTEM, OTHER_SYSTEM] });
+    // None of them when no prompt is most of the traffic, however many there are.
+    const spread = { ...emptyCounts(), requests: 100, systems: { [SYSTEM]: 30, [OTHER_SYSTEM]: 25, [THIRD]: 25 } };
+    expect(withWrappers("tls:aaaa", judged, metricsFrom({ ...metrics, key: "tls:aaaa", windowCounts: spread }), THRESHOLD)).toBe(judged);
+  });
+
   it("Should land a broad key's verdict on a request carrying the campaign's system prompt, and spare one with another", () => {
     const onTls = { cluster: "tls:aaaa", signature: { ...judged, systems: [SYSTEM] } };
     expect(verdictApplies(onTls, { keys: ["tls:aaaa", SYSTEM], elicitation: 0 }, THRESHOLD)).toBe(true);
