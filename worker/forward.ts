@@ -123,15 +123,15 @@ function batchUsage(status: number, degraded: Record<string, unknown> | null, re
   return batch.ok ? { inputTokens: reservedInput, outputTokens: batchOutputReservation(batch.params, policy) } : null;
 }
 
-let originCache: { url: string; origin: URL; basePath: string } | null = null;
+let originCache: { url: string; base: string } | null = null;
 
-/** ORIGIN_URL parsed once per isolate (it changes only with a deploy). */
-function parsedOrigin(url: string): { origin: URL; basePath: string } {
+/** ORIGIN_URL's scheme, host and path without a trailing slash, worked out once per isolate (it changes only with a deploy). */
+function originBase(url: string): string {
   if (originCache?.url !== url) {
     const origin = new URL(url);
-    originCache = { url, origin, basePath: origin.pathname.replace(/\/+$/, "") };
+    originCache = { url, base: `${origin.origin}${origin.pathname.replace(/\/+$/, "")}` };
   }
-  return originCache;
+  return originCache.base;
 }
 
 export function buildUpstreamRequest(options: {
@@ -151,8 +151,8 @@ export function buildUpstreamRequest(options: {
   const incoming = options.request.url;
   const queryAt = incoming.indexOf("?");
   const search = queryAt === -1 ? "" : new URL(incoming).search;
-  const { origin, basePath } = parsedOrigin(options.originUrl);
-  const target = new URL(`${basePath}${options.endpoint.originPath}${search}`, origin);
+  // A string: the Request constructor parses it once, as it would parse a URL object's text again.
+  const target = `${originBase(options.originUrl)}${options.endpoint.originPath}${search}`;
 
   // Pairs, then one Headers constructor: a runtime call per header costs more than the strings.
   const pairs: [string, string][] = [];
