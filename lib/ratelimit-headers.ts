@@ -72,9 +72,8 @@ function resetText(at: number): string {
 }
 
 /**
- * The headers as name/value pairs, for one Headers constructor call: a runtime's `set` per header costs
- * more than building the strings. What follows only the limits (most of the text) is kept from the last
- * answer while the limits stay the same.
+ * The headers as name/value pairs. What follows only the limits (most of the text) is kept from the last
+ * answer while the limits stay the same, and the reset text for the second.
  */
 export function rateLimitHeaderPairs(snapshot: RateLimitSnapshot, now: number): [string, string][] {
   const limits = limitStrings(snapshot);

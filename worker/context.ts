@@ -41,7 +41,5 @@ export type AppEnv = {
     batch?: BatchFingerprint;
     region: RegionVerdict;
     decision: AdmitResult;
-    /** The answer was built with the request id and rate-limit headers already in it (worker/request-context.ts). */
-    answerHeadersSet?: boolean;
   };
 };

@@ -21,7 +21,6 @@ import { batchOutputReservation } from "./admit.ts";
 import { GatewayError } from "./errors.ts";
 import { CREDENTIAL_HEADERS, originCredential } from "./identity.ts";
 import { logStreamEnd } from "./log.ts";
-import { answerHeaders } from "./request-context.ts";
 import { settle } from "./settle.ts";
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus ones the runtime sets itself. */
@@ -123,15 +122,15 @@ function batchUsage(status: number, degraded: Record<string, unknown> | null, re
   return batch.ok ? { inputTokens: reservedInput, outputTokens: batchOutputReservation(batch.params, policy) } : null;
 }
 
-let originCache: { url: string; base: string } | null = null;
+let originCache: { url: string; origin: URL; basePath: string } | null = null;
 
-/** ORIGIN_URL's scheme, host and path without a trailing slash, worked out once per isolate (it changes only with a deploy). */
-function originBase(url: string): string {
+/** ORIGIN_URL parsed once per isolate (it changes only with a deploy). */
+function parsedOrigin(url: string): { origin: URL; basePath: string } {
   if (originCache?.url !== url) {
     const origin = new URL(url);
-    originCache = { url, base: `${origin.origin}${origin.pathname.replace(/\/+$/, "")}` };
+    originCache = { url, origin, basePath: origin.pathname.replace(/\/+$/, "") };
   }
-  return originCache.base;
+  return originCache;
 }
 
 export function buildUpstreamRequest(options: {
@@ -151,18 +150,15 @@ export function buildUpstreamRequest(options: {
   const incoming = options.request.url;
   const queryAt = incoming.indexOf("?");
   const search = queryAt === -1 ? "" : new URL(incoming).search;
-  // A string: the Request constructor parses it once, as it would parse a URL object's text again.
-  const target = `${originBase(options.originUrl)}${options.endpoint.originPath}${search}`;
+  const { origin, basePath } = parsedOrigin(options.originUrl);
+  const target = new URL(`${basePath}${options.endpoint.originPath}${search}`, origin);
 
-  // Pairs, then one Headers constructor: a runtime call per header costs more than the strings.
-  const pairs: [string, string][] = [];
+  const headers = new Headers();
   for (const [name, value] of options.request.headers) {
-    if (isForwardableRequestHeader(name, { development: options.development }) && !CREDENTIAL_HEADERS.has(name)) pairs.push([name, value]);
+    if (isForwardableRequestHeader(name, { development: options.development }) && !CREDENTIAL_HEADERS.has(name)) headers.set(name, value);
   }
-  pairs.push(originCredential(options.apiKey));
-  // The client's copies were not forwarded (the allow-list has no x-distillguard-*), so nothing repeats.
-  for (const name in options.trusted) pairs.push([name, options.trusted[name] ?? ""]);
-  const headers = new Headers(pairs);
+  headers.set(...originCredential(options.apiKey));
+  for (const [name, value] of Object.entries(options.trusted)) headers.set(name, value);
 
   const method = options.request.method;
   return new Request(target, {
@@ -189,24 +185,10 @@ export type ProxyOutcome = { status: number; usage: Usage | null; outcome: Strea
  * Sends the request to the origin and returns the client's response at once;
  * `done` resolves when the body has been fully passed on (or abandoned).
  */
-export type ProxyOptions = {
-  /** Origin JSON answers up to this many bytes (declared) are read whole instead of streamed. */
-  maxBufferedJsonBytes?: number;
-  /** Headers of the gateway's own the answer carries; the origin's headers of these names are dropped. */
-  answerHeaders?: readonly [string, string][];
-};
-
-/** The origin's answer headers that may pass, then the gateway's own, for one Headers constructor. */
-export function answerHeadersFrom(origin: Headers, own: readonly [string, string][]): Headers {
-  const ownNames = own.length === 0 ? null : new Set(own.map(([name]) => name));
-  const pairs: [string, string][] = [];
-  for (const [name, value] of origin) if (isForwardableResponseHeader(name) && !ownNames?.has(name)) pairs.push([name, value]);
-  for (const pair of own) pairs.push([pair[0], pair[1]]);
-  return new Headers(pairs);
-}
-
-export async function proxyToOrigin(upstream: Request, options: ProxyOptions = {}): Promise<{ response: Response; done: Promise<ProxyOutcome> }> {
-  const maxBufferedJsonBytes = options.maxBufferedJsonBytes ?? MAX_BUFFERED_JSON_BYTES;
+export async function proxyToOrigin(
+  upstream: Request,
+  maxBufferedJsonBytes = MAX_BUFFERED_JSON_BYTES,
+): Promise<{ response: Response; done: Promise<ProxyOutcome> }> {
   let originResponse: Response;
   try {
     originResponse = await fetch(upstream);
@@ -214,7 +196,9 @@ export async function proxyToOrigin(upstream: Request, options: ProxyOptions = {
     console.error(JSON.stringify({ msg: "origin unreachable", error: String(err) }));
     throw new GatewayError("api_error", "The upstream API could not be reached", { status: 502 });
   }
-  const headers = answerHeadersFrom(originResponse.headers, options.answerHeaders ?? []);
+  // Copied whole by the runtime, then the few that must not pass taken out: cheaper than a set per header.
+  const headers = new Headers(originResponse.headers);
+  for (const name of [...headers.keys()]) if (!isForwardableResponseHeader(name)) headers.delete(name);
   const status = originResponse.status;
   if (!originResponse.body) {
     return {
@@ -276,7 +260,7 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
         fingerprintSummary: summarizeFingerprint(c.get("fingerprint")),
       }),
     });
-    const proxied = proxyToOrigin(upstream, { maxBufferedJsonBytes, answerHeaders: answerHeaders(c) });
+    const proxied = proxyToOrigin(upstream, maxBufferedJsonBytes);
     // Wired before the origin is awaited: a client gone before the origin's headers ends this handler,
     // not the waitUntil, so the lease still comes back (once: this chain is the only settle).
     const ended: Promise<ProxyOutcome> = proxied.then(
@@ -294,8 +278,6 @@ export function forward(options: ForwardOptions = {}): Handler<AppEnv> {
         return settle(c.env, account.id, decision.leaseId, cost, status);
       }),
     );
-    const { response } = await proxied;
-    c.set("answerHeadersSet", true);
-    return response;
+    return (await proxied).response;
   };
 }

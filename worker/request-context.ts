@@ -4,7 +4,6 @@
  * which never move with risk: lib/ratelimit-headers.ts) and the decision log
  * line (with its Analytics Engine count).
  */
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { publishedLimits, publishedSnapshot, rateLimitHeaderPairs } from "../lib/ratelimit-headers.ts";
 import type { AppEnv } from "./context.ts";
@@ -20,19 +19,6 @@ export type RequestContextOptions = {
 
 const inDevelopment = (env: Env) => env.ENVIRONMENT === "development";
 
-/**
- * What every answer carries as name/value pairs: the request id, and once admission has decided, the
- * published limits. The forwarder builds its answer with them (one Headers constructor instead of a
- * `set` per header afterwards, the costliest part of them) and says so with `answerHeadersSet`.
- */
-export function answerHeaders(c: Context<AppEnv>): [string, string][] {
-  const requestId: [string, string] = ["request-id", c.get("requestId")];
-  const decision = c.get("decision");
-  if (!decision) return [requestId];
-  const published = publishedSnapshot(decision.limits, publishedLimits(c.get("policy"), c.get("account")));
-  return [requestId, ...rateLimitHeaderPairs(published, Date.now())];
-}
-
 export function requestContext(options: RequestContextOptions = {}) {
   const showShadowAction = options.showShadowAction ?? inDevelopment;
   return createMiddleware<AppEnv>(async function requestContext(c, next) {
@@ -40,9 +26,11 @@ export function requestContext(options: RequestContextOptions = {}) {
     c.set("requestId", requestId);
     c.set("startedAt", Date.now());
     await next();
-    if (c.get("answerHeadersSet") !== true) for (const [name, value] of answerHeaders(c)) c.res.headers.set(name, value);
+    c.res.headers.set("request-id", requestId);
     const decision = c.get("decision");
     if (!decision) return;
+    const published = publishedSnapshot(decision.limits, publishedLimits(c.get("policy"), c.get("account")));
+    for (const [name, value] of rateLimitHeaderPairs(published, Date.now())) c.res.headers.set(name, value);
     const entry = {
       requestId,
       account: c.get("account")?.id ?? null,
