@@ -41,29 +41,64 @@ export function publishedSnapshot(snapshot: RateLimitSnapshot, limits: { request
   return { ...snapshot, ...published };
 }
 
-export function rateLimitHeaders(snapshot: RateLimitSnapshot, now: number): Record<string, string> {
-  const reset = new Date(now + snapshot.resetSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+/** The strings of a snapshot that follow only its limits and window: the same on every answer until a limit changes. */
+type LimitStrings = { key: string; policy: string; requests: string; tokens: string; inputTokens: string; outputTokens: string };
+
+let lastLimits: LimitStrings | null = null;
+let lastReset: { second: number; text: string } | null = null;
+
+function limitStrings(snapshot: RateLimitSnapshot): LimitStrings {
+  const { requests, inputTokens, outputTokens } = snapshot;
   const w = snapshot.windowSeconds;
+  const key = `${requests.limit}/${inputTokens.limit}/${outputTokens.limit}/${w}`;
+  if (lastLimits?.key !== key) {
+    lastLimits = {
+      key,
+      policy: `"requests";q=${requests.limit};w=${w}, "input-tokens";q=${inputTokens.limit};w=${w}, "output-tokens";q=${outputTokens.limit};w=${w}`,
+      requests: String(requests.limit),
+      tokens: String(inputTokens.limit + outputTokens.limit),
+      inputTokens: String(inputTokens.limit),
+      outputTokens: String(outputTokens.limit),
+    };
+  }
+  return lastLimits;
+}
+
+/** RFC 3339 to the second: the same text for every answer within one second, so it is made once a second. */
+function resetText(at: number): string {
+  const second = Math.floor(at / 1000);
+  if (lastReset?.second !== second) lastReset = { second, text: new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, "Z") };
+  return lastReset.text;
+}
+
+/**
+ * The headers as name/value pairs. What follows only the limits (most of the text) is kept from the last
+ * answer while the limits stay the same, and the reset text for the second.
+ */
+export function rateLimitHeaderPairs(snapshot: RateLimitSnapshot, now: number): [string, string][] {
+  const limits = limitStrings(snapshot);
+  const reset = resetText(now + snapshot.resetSeconds * 1000);
   const t = Math.max(0, Math.ceil(snapshot.resetSeconds));
   const { requests, inputTokens, outputTokens } = snapshot;
-  const tokens = {
-    limit: inputTokens.limit + outputTokens.limit,
-    remaining: inputTokens.remaining + outputTokens.remaining,
-  };
-  const headers: Record<string, string> = {
-    "ratelimit-policy": `"requests";q=${requests.limit};w=${w}, "input-tokens";q=${inputTokens.limit};w=${w}, "output-tokens";q=${outputTokens.limit};w=${w}`,
-    ratelimit: `"requests";r=${requests.remaining};t=${t}, "input-tokens";r=${inputTokens.remaining};t=${t}, "output-tokens";r=${outputTokens.remaining};t=${t}`,
-  };
-  const families: Array<[string, { limit: number; remaining: number }]> = [
-    ["requests", requests],
-    ["tokens", tokens],
-    ["input-tokens", inputTokens],
-    ["output-tokens", outputTokens],
+  const remaining = (n: number) => String(Math.max(0, n));
+  return [
+    ["ratelimit-policy", limits.policy],
+    ["ratelimit", `"requests";r=${requests.remaining};t=${t}, "input-tokens";r=${inputTokens.remaining};t=${t}, "output-tokens";r=${outputTokens.remaining};t=${t}`],
+    ["anthropic-ratelimit-requests-limit", limits.requests],
+    ["anthropic-ratelimit-requests-remaining", remaining(requests.remaining)],
+    ["anthropic-ratelimit-requests-reset", reset],
+    ["anthropic-ratelimit-tokens-limit", limits.tokens],
+    ["anthropic-ratelimit-tokens-remaining", remaining(inputTokens.remaining + outputTokens.remaining)],
+    ["anthropic-ratelimit-tokens-reset", reset],
+    ["anthropic-ratelimit-input-tokens-limit", limits.inputTokens],
+    ["anthropic-ratelimit-input-tokens-remaining", remaining(inputTokens.remaining)],
+    ["anthropic-ratelimit-input-tokens-reset", reset],
+    ["anthropic-ratelimit-output-tokens-limit", limits.outputTokens],
+    ["anthropic-ratelimit-output-tokens-remaining", remaining(outputTokens.remaining)],
+    ["anthropic-ratelimit-output-tokens-reset", reset],
   ];
-  for (const [name, value] of families) {
-    headers[`anthropic-ratelimit-${name}-limit`] = String(value.limit);
-    headers[`anthropic-ratelimit-${name}-remaining`] = String(Math.max(0, value.remaining));
-    headers[`anthropic-ratelimit-${name}-reset`] = reset;
-  }
-  return headers;
+}
+
+export function rateLimitHeaders(snapshot: RateLimitSnapshot, now: number): Record<string, string> {
+  return Object.fromEntries(rateLimitHeaderPairs(snapshot, now));
 }

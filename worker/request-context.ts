@@ -5,7 +5,7 @@
  * line (with its Analytics Engine count).
  */
 import { createMiddleware } from "hono/factory";
-import { publishedLimits, publishedSnapshot, rateLimitHeaders } from "../lib/ratelimit-headers.ts";
+import { publishedLimits, publishedSnapshot, rateLimitHeaderPairs } from "../lib/ratelimit-headers.ts";
 import type { AppEnv } from "./context.ts";
 import { countDecision, logDecision } from "./log.ts";
 
@@ -30,9 +30,7 @@ export function requestContext(options: RequestContextOptions = {}) {
     const decision = c.get("decision");
     if (!decision) return;
     const published = publishedSnapshot(decision.limits, publishedLimits(c.get("policy"), c.get("account")));
-    for (const [name, value] of Object.entries(rateLimitHeaders(published, Date.now()))) {
-      c.res.headers.set(name, value);
-    }
+    for (const [name, value] of rateLimitHeaderPairs(published, Date.now())) c.res.headers.set(name, value);
     const entry = {
       requestId,
       account: c.get("account")?.id ?? null,

@@ -78,4 +78,22 @@ describe("published rate limits", () => {
     expect(headers["anthropic-ratelimit-requests-limit"]).toBe("20");
     for (const value of Object.values(headers)) expect(value).not.toMatch(/NaN|undefined/);
   });
+
+  it("should publish the limits on a 429 the account's own limit gives, and on a forwarded answer, one value each", async () => {
+    await usePolicy({ tiers: { free: { requests: 2, inputTokens: 1_000_000, outputTokens: 1_000_000, exchangesPerDay: 10_000, concurrency: 10 } } });
+    const account = await createAccount({ tier: "free" });
+    const first = await postMessage(account.key, messageBody(), { cf: CLEAN });
+    await first.arrayBuffer();
+    expect(first.status).toBe(200);
+    expect(first.headers.get("anthropic-ratelimit-requests-limit")).toBe("2");
+    expect(first.headers.get("anthropic-ratelimit-requests-remaining")).toBe("1");
+    expect(first.headers.get("request-id")).toMatch(/^req_[0-9a-f]+$/);
+    await (await postMessage(account.key, messageBody(), { cf: CLEAN })).arrayBuffer();
+    const refused = await postMessage(account.key, messageBody(), { cf: CLEAN });
+    await refused.arrayBuffer();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("anthropic-ratelimit-requests-limit")).toBe("2");
+    expect(refused.headers.get("anthropic-ratelimit-requests-remaining")).toBe("0");
+    expect(refused.headers.get("request-id")).toMatch(/^req_[0-9a-f]+$/);
+  });
 });
