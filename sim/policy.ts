@@ -10,7 +10,7 @@ import type { Generated } from "./generate.ts";
 
 type Path = readonly [section: "limits" | "clusters" | "risk", field: string];
 
-/** Policy fields measured on the campaign clock, with the schema's minimum (lib/policy.ts). */
+/** Policy fields measured on the campaign clock, with the schema's minimum (lib/policy/). */
 export const TIME_FIELDS: readonly { path: Path; min: number }[] = [
   { path: ["limits", "windowSeconds"], min: 1 },
   { path: ["limits", "dayWindowSeconds"], min: 60 },
