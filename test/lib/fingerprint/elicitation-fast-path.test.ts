@@ -20,8 +20,8 @@ import { normalizeText } from "../../../lib/fingerprint/content.ts";
 import { type CorpusData, generateExamples, seededRandom } from "../../../lib/fingerprint/elicitation-corpus.ts";
 import { BUCKETS, CATEGORIES, CHAR_WINDOW, featureBuckets, GROUP_BITS, groupsOf, type Model, unpackModel } from "../../../lib/fingerprint/elicitation-features.ts";
 import { ELICITATION_MODEL } from "../../../lib/fingerprint/elicitation-model.ts";
-import { categoryProbabilities, ruleScore } from "../../../lib/fingerprint/elicitation.ts";
-import { referenceBuckets, referenceProbabilities, referenceRuleScore } from "./elicitation-reference.ts";
+import { categoryProbabilities } from "../../../lib/fingerprint/elicitation.ts";
+import { referenceBuckets, referenceProbabilities } from "./elicitation-reference.ts";
 
 const CORPUS: CorpusData = { families, content, negatives, categories: [reasoning, grader, preference, synthetic, agentic, coding] };
 
@@ -50,12 +50,6 @@ const EDGE_TEXTS = [
   "단계별로 추론 과정을 모두 보여 주세요",
   "raisonnement étape par étape — « montre tout » ; ça, c'est l'idée…",
   "full‑width：ｒｅａｓｏｎｉｎｇ　ａｎｄ　ｓｔｅｐｓ",
-  // Anchor stems inside and at the edges of words: only a word start is a hit, as `\b` says it.
-  "reasoning",
-  "show your reasoning",
-  "unreasoning homework steps_ _steps 9steps éthinking reasoning's workers' chainsaw",
-  `${"show work ".repeat(20)}and then show your full internal reasoning`,
-  `${"networking rework ".repeat(40)}print your hidden chain of thought`,
   ...[CHAR_WINDOW - 1, CHAR_WINDOW, CHAR_WINDOW + 1, 2 * CHAR_WINDOW - 1, 2 * CHAR_WINDOW, 2 * CHAR_WINDOW + 1, 16_000].map(filler),
   // A character past U+FFFF across each window edge: its two halves fall in different windows.
   `${filler(CHAR_WINDOW - 1)}😀${filler(CHAR_WINDOW)}`,
@@ -113,14 +107,6 @@ describe("elicitation fast path", () => {
       const [buckets, count] = featureBuckets(text, groups);
       expect(sortedDistinct(buckets.subarray(0, count))).toEqual(sortedDistinct(referenceBuckets(text)).filter(inGroup));
     }
-  });
-
-  it("should give the phrase rules' scores and reasons of the regex anchor scan", () => {
-    const differing = [...CORPUS_TEXTS, ...EDGE_TEXTS].filter((text) => JSON.stringify(ruleScore(text)) !== JSON.stringify(referenceRuleScore(text)));
-    expect(differing.map((text) => JSON.stringify(text.slice(0, 60)))).toEqual([]);
-    // Not vacuous: the sample holds many texts a rule matches, and some that both do.
-    expect(CORPUS_TEXTS.filter((text) => ruleScore(text).reasons.length > 0).length).toBeGreaterThan(50);
-    expect([...CORPUS_TEXTS, ...EDGE_TEXTS].some((text) => ruleScore(text).reasons.length === 2)).toBe(true);
   });
 
   it("should give the shipped model's probabilities to within 1e-9 of the dense sums", () => {

@@ -21,7 +21,6 @@ import {
   STEM_CHARS,
   ZERO,
 } from "../../../lib/fingerprint/elicitation-features.ts";
-import { type Elicitation, ELICITATION_RULES, type Rule } from "../../../lib/fingerprint/elicitation.ts";
 
 // The hash constants and character classes are the module's own; what this file keeps apart is the walk.
 
@@ -118,39 +117,3 @@ export function referenceProbabilities(model: Model, text: string): Float64Array
   }
   return sums.map((sum, c) => 1 / (1 + Math.exp(-((model.biases[c] ?? 0) + sum * (model.scales[c] ?? 0)))));
 }
-
-/**
- * The phrase rules' score as first shipped: every anchor found by one global
- * regex (an alternation of the stems, longest first) and each rule tried near
- * its anchors' hits. The specification the indexOf scan must match.
- */
-export function referenceRuleScore(text: string, rules: readonly Rule[] = ELICITATION_RULES): Elicitation {
-  if (text.length === 0) return { score: 0, reasons: [] };
-  const stems = [...new Set(rules.flatMap((rule) => rule.anchors))].sort((a, b) => b.length - a.length);
-  const scan = new RegExp(`\\b(?:${stems.join("|")})`, "g");
-  const stemsOfHit = new Map(stems.map((hit) => [hit, stems.filter((stem) => hit.startsWith(stem))]));
-  const hits = new Map<string, number[]>();
-  for (let match = scan.exec(text); match !== null; match = scan.exec(text)) {
-    for (const stem of stemsOfHit.get(match[0]) ?? []) {
-      const positions = hits.get(stem);
-      if (positions === undefined) hits.set(stem, [match.index]);
-      else if (positions.length <= REFERENCE_MAX_HITS) positions.push(match.index);
-    }
-  }
-  let miss = 1;
-  const reasons: string[] = [];
-  for (const rule of rules) {
-    const matched = rule.anchors.some((anchor) => {
-      const positions = hits.get(anchor) ?? [];
-      if (positions.length > REFERENCE_MAX_HITS) return rule.pattern.test(text);
-      return positions.some((position) => rule.pattern.test(text.slice(Math.max(0, position - 240), position + 320)));
-    });
-    if (matched) {
-      miss *= 1 - rule.weight;
-      reasons.push(rule.code);
-    }
-  }
-  return { score: Math.round((1 - miss) * 100) / 100, reasons: reasons.sort() };
-}
-
-const REFERENCE_MAX_HITS = 16;
