@@ -4,8 +4,6 @@
  *   npm run train:elicitation            fit on the TRAIN families, write lib/fingerprint/elicitation-model.ts, report
  *   npm run train:elicitation -- --check fit and fail if the committed module differs (the weights are reproducible)
  *   npm run eval:elicitation             report on the committed model, no fitting
- *   npm run train:elicitation -- --cv    cross-validation only: out-of-fold calibration and recall of
- *                                        TRAIN_OPTIONS (with --set=key=value overrides), nothing written
  *
  * The report prints, at the policy's default threshold, precision and recall
  * per category on the TRAIN and the HELD-OUT phrasing families, the false
@@ -21,19 +19,20 @@ import { CATEGORIES, type PackedModel, unpackModel } from "../lib/fingerprint/el
 import { ELICITATION_MODEL } from "../lib/fingerprint/elicitation-model.ts";
 import { combinedScore, ELICITATION_RULES, modelScore, ruleScore } from "../lib/fingerprint/elicitation.ts";
 import {
+  calibrate,
   CORPUS_OPTIONS,
   type Calibration,
-  crossValidate,
-  type CrossValidation,
-  CV_FOLDS,
   type Evaluation,
   evaluate,
   type Judgement,
+  train,
+  isValidation,
   TARGET_FALSE_POSITIVE_RATE,
   TARGET_HARD_FALSE_POSITIVE_RATE,
   TRAIN_OPTIONS,
   type TrainOptions,
   trainShipped,
+  withBiasShift,
 } from "../lib/fingerprint/elicitation-train.ts";
 import { DEFAULT_POLICY } from "../lib/policy.ts";
 import { ATTACK_TEMPLATES, humanPrompt, templatedPrompt } from "../sim/prompts.ts";
@@ -72,7 +71,7 @@ function moduleText(model: PackedModel, corpusSha256: string, options: TrainOpti
     ` * corpus sha256: ${corpusSha256}`,
     ` * options: ${JSON.stringify(options)}`,
     ` * corpus: ${JSON.stringify(CORPUS_OPTIONS)}`,
-    ` * calibration: signal threshold ${calibration.signalThreshold}; every bias shifted by ${shift} so that at most ${TARGET_FALSE_POSITIVE_RATE * 100} % of ordinary prompts and ${TARGET_HARD_FALSE_POSITIVE_RATE * 100} % of hard ones reach 0.5 out of fold (${CV_FOLDS}-fold cross-validation over whole phrasing families and ordinary groups)`,
+    ` * calibration: signal threshold ${calibration.signalThreshold}; every bias shifted by ${shift} so that at most ${TARGET_FALSE_POSITIVE_RATE * 100} % of validation ordinary prompts and ${TARGET_HARD_FALSE_POSITIVE_RATE * 100} % of hard ones reach 0.5`,
     " */",
     'import type { PackedModel } from "./elicitation-features.ts";',
     "",
@@ -118,48 +117,45 @@ const args = process.argv.slice(2);
 const evalOnly = args.includes("--eval");
 const check = args.includes("--check");
 const ablate = args.includes("--ablate");
-const cv = args.includes("--cv");
+const tune = args.includes("--tune");
 const threshold = DEFAULT_POLICY.fingerprint.elicitationThreshold;
 // The per-account signal's bar: precision matters most there, since the signal accumulates on an account.
 const signal = DEFAULT_POLICY.fingerprint.elicitationSignalThreshold;
 const { data, sha256 } = loadCorpus();
-// `--set=key=value` overrides a TRAIN_OPTIONS field, for trying settings with --cv.
+// `--set key=value` overrides a TRAIN_OPTIONS field, for trying settings with --tune.
 const options: TrainOptions = { ...TRAIN_OPTIONS };
 for (const arg of args.filter((a) => a.startsWith("--set="))) {
   const [key, value] = arg.slice("--set=".length).split("=");
   if (key !== undefined && key in options && value !== undefined) (options as Record<string, number>)[key] = Number(value);
 }
 
-const fitOn = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"], augment: true });
-const reportOn: Record<string, Example[]> = {
+let fitOn = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"], augment: true });
+let reportOn: Record<string, Example[]> = {
   train: generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"] }),
   heldout: generateExamples(data, { ...CORPUS_OPTIONS, splits: ["heldout"] }),
 };
-
-function printCrossValidation(result: CrossValidation): void {
-  const { calibration } = result;
-  console.log(`bias shift ${calibration.shift}: ordinary ${calibration.ordinaryShift} (${calibration.ordinaryPrompts} out-of-fold prompts), hard ${calibration.hardShift} (${calibration.hardPrompts}); signal threshold ${calibration.signalThreshold}`);
-  console.log(`out-of-fold recall at 0.5 (${result.folds} folds): mean ${percent(result.meanRecall)} · ${CATEGORIES.map((c) => `${c} ${percent(result.recall[c])}`).join(" · ")}`);
-  console.log(JSON.stringify({ cv: true, options, shift: calibration.shift, signalThreshold: calibration.signalThreshold, meanRecall: result.meanRecall, ...result.recall }));
-}
-
-if (cv) {
-  const started = performance.now();
-  printCrossValidation(crossValidate(data, options));
-  console.log(`cross-validated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  process.exit(0);
+if (tune) {
+  fitOn = fitOn.filter((e) => !isValidation(e));
+  reportOn = { validation: (reportOn.train ?? []).filter(isValidation) };
 }
 
 let packed: PackedModel = ELICITATION_MODEL;
 if (!evalOnly) {
   const started = performance.now();
-  const shipped = trainShipped(data, options);
-  packed = shipped.packed;
-  const calibration: Calibration = shipped.calibration;
+  let calibration: Calibration;
+  if (tune) {
+    const fitted = train(fitOn, options);
+    calibration = calibrate(unpackModel(fitted), data);
+    packed = withBiasShift(fitted, calibration.shift);
+  } else {
+    ({ packed, calibration } = trainShipped(data, options));
+  }
   console.log(`trained on ${fitOn.length} prompts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  printCrossValidation(shipped.crossValidation);
+  console.log(`bias shift ${calibration.shift}: ordinary ${calibration.ordinaryShift} (${calibration.ordinaryPrompts} validation prompts), hard ${calibration.hardShift} (${calibration.hardPrompts}); signal threshold ${calibration.signalThreshold}`);
   const text = moduleText(packed, sha256, options, calibration);
-  if (check) {
+  if (tune) {
+    console.log(`weights ${packed.weights.length} base64 chars (${gzipSync(text).length} bytes gzipped module)`);
+  } else if (check) {
     const committed = readFileSync(MODULE, "utf8");
     if (committed !== text) {
       console.error(`${MODULE} differs from what the corpus trains: run npm run train:elicitation`);
@@ -189,13 +185,13 @@ for (const [split, examples] of Object.entries(reportOn)) {
   (results[split] ??= {}).combinedAtSignal = atSignal;
   console.log(`  combined false positives at ${signal}: ordinary ${percent(atSignal.ordinaryFalsePositiveRate)}, hard ${percent(atSignal.hardFalsePositiveRate)}`);
   const combined = results[split]?.combined;
-  if (combined !== undefined && args.includes("--families")) {
+  if (combined !== undefined && (tune || args.includes("--families"))) {
     console.log(`\n${split.toUpperCase()} · combined recall per phrasing family`);
     for (const f of combined.families) console.log(`  ${f.category.padEnd(16)} ${f.family.padEnd(11)} ${String(f.examples).padStart(4)} ${percent(f.recall)}`);
   }
 }
 
-{
+if (!tune) {
   // Out of corpus: the simulator's own campaign templates and honest users, which the
   // replayed scenarios depend on. Not trained on; a check that nothing they rely on broke.
   const rng = new Rng("elicitation-check");
@@ -230,7 +226,7 @@ if (args.includes("--show-errors")) {
 
 if (ablate) {
   // Which rules earn their place: held-out recall and false positives of model + all rules but one.
-  const heldout = reportOn.heldout ?? [];
+  const heldout = reportOn.heldout ?? reportOn.validation ?? [];
   console.log("\nrule ablation (model + every rule but one): mean recall, ordinary FP, hard FP");
   for (const rule of [null, ...ELICITATION_RULES]) {
     const rest = ELICITATION_RULES.filter((r) => r !== rule);
