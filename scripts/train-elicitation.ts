@@ -4,6 +4,8 @@
  *   npm run train:elicitation            fit on the TRAIN families, write lib/fingerprint/elicitation-model.ts, report
  *   npm run train:elicitation -- --check fit and fail if the committed module differs (the weights are reproducible)
  *   npm run eval:elicitation             report on the committed model, no fitting
+ *   npm run train:elicitation -- --cv    cross-validation over whole phrasing families and ordinary
+ *                                        groups (with --set=key=value overrides), nothing written
  *
  * The report prints, at the policy's default threshold, precision and recall
  * per category on the TRAIN and the HELD-OUT phrasing families, the false
@@ -22,6 +24,7 @@ import {
   calibrate,
   CORPUS_OPTIONS,
   type Calibration,
+  crossValidate,
   type Evaluation,
   evaluate,
   type Judgement,
@@ -127,6 +130,18 @@ const options: TrainOptions = { ...TRAIN_OPTIONS };
 for (const arg of args.filter((a) => a.startsWith("--set="))) {
   const [key, value] = arg.slice("--set=".length).split("=");
   if (key !== undefined && key in options && value !== undefined) (options as Record<string, number>)[key] = Number(value);
+}
+
+if (args.includes("--cv")) {
+  // What the shipped calibration would be if whole groups, not templates, were held out: a report, nothing written.
+  const started = performance.now();
+  const result = crossValidate(data, options);
+  const { calibration } = result;
+  console.log(`out-of-fold bias shift ${calibration.shift}: ordinary ${calibration.ordinaryShift} (${calibration.ordinaryPrompts} prompts), hard ${calibration.hardShift} (${calibration.hardPrompts}); signal threshold ${calibration.signalThreshold}`);
+  console.log(`out-of-fold recall at 0.5 (${result.folds} folds): mean ${percent(result.meanRecall)} · ${CATEGORIES.map((c) => `${c} ${percent(result.recall[c])}`).join(" · ")}`);
+  console.log(JSON.stringify({ cv: true, options, shift: calibration.shift, signalThreshold: calibration.signalThreshold, meanRecall: result.meanRecall, ...result.recall }));
+  console.log(`cross-validated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  process.exit(0);
 }
 
 let fitOn = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"], augment: true });

@@ -238,27 +238,32 @@ const REPORTED_HALF = Math.log(0.495 / 0.505);
 // A little under the cut, so the calibrated boundary does not rest on one validation prompt.
 const MARGIN = 0.1;
 
+/** A text's strongest category as a logit: what the 0.5 cut is compared with. */
+function maxLogit(model: Model, text: string): number {
+  const probabilities = categoryProbabilities(model, text);
+  const p = Math.min(1 - 1e-12, Math.max(1e-12, Math.max(...probabilities)));
+  return Math.log(p / (1 - p));
+}
+
 /**
  * The shift, added to every category's bias, after which at most `targetRate`
- * of `negatives` (ordinary prompts the model was not fitted on) score at or
- * above 0.5, counting those the phrase rules flag on their own. Never
+ * of the negatives whose strongest logits are `logits` score at or above 0.5,
+ * counting the `ruleFlagged` ones the phrase rules flag on their own. Never
  * positive: calibration only ever makes the model quieter. Rounded to three
  * decimals so the shipped module stays reproducible.
  */
-export function calibrationShift(model: Model, negatives: readonly string[], targetRate: number): number {
-  let ruleFlagged = 0;
-  const logits: number[] = [];
-  for (const text of negatives) {
-    if (ruleScore(text).score >= 0.5) ruleFlagged++;
-    const probabilities = categoryProbabilities(model, text);
-    const p = Math.min(1 - 1e-12, Math.max(1e-12, Math.max(...probabilities)));
-    logits.push(Math.log(p / (1 - p)));
-  }
-  logits.sort((a, b) => b - a);
-  const allowed = Math.max(0, Math.floor(targetRate * negatives.length) - ruleFlagged);
-  const boundary = logits[allowed];
+export function shiftForLogits(logits: readonly number[], ruleFlagged: number, targetRate: number): number {
+  const sorted = [...logits].sort((a, b) => b - a);
+  const allowed = Math.max(0, Math.floor(targetRate * sorted.length) - ruleFlagged);
+  const boundary = sorted[allowed];
   if (boundary === undefined) return 0;
   return Math.min(0, Math.round((REPORTED_HALF - MARGIN - boundary) * 1000) / 1000);
+}
+
+/** The shift after which at most `targetRate` of `negatives` (ordinary prompts the model was not fitted on) reach 0.5. */
+export function calibrationShift(model: Model, negatives: readonly string[], targetRate: number): number {
+  const ruleFlagged = negatives.filter((text) => ruleScore(text).score >= 0.5).length;
+  return shiftForLogits(negatives.map((text) => maxLogit(model, text)), ruleFlagged, targetRate);
 }
 
 /** The packed model with `shift` added to every bias. */
@@ -340,4 +345,108 @@ export function trainShipped(data: CorpusData, options: TrainOptions = TRAIN_OPT
   const fitted = train(fitOn, options);
   const calibration = calibrate(unpackModel(train(fitOn.filter((e) => !isValidation(e)), options)), data);
   return { packed: withBiasShift(fitted, calibration.shift), calibration, examples: fitOn.length };
+}
+
+// ─────────────────────────────── cross-validation ───────────────────────────────
+
+/*
+ * A report beside the shipped calibration (`npm run train:elicitation -- --cv`),
+ * not yet what sets it: the TRAIN phrasing families and ordinary groups are
+ * dealt into CV_FOLDS folds, and each fold is scored by a model fitted on the
+ * others, so every TRAIN prompt is judged once by a model that never saw its
+ * family's or group's wording. VALIDATION holds out templates of groups the
+ * calibration model saw; here whole groups are unseen, which is what an
+ * honest customer's new wording is, and on the shipped corpus it asks for a
+ * far larger bias shift (-5.5 against -2.0; shipped with it, held-out recall
+ * would fall from 34 % to 14 %): the model's quiet on hard negatives holds
+ * for the groups it was fitted on, not for look-alikes it never saw. The
+ * held-out families stay out of it.
+ */
+export const CV_FOLDS = 4;
+
+/**
+ * Fold of every phrasing family and ordinary group: sorted ids dealt round
+ * robin, positives and negatives apart, so each fold holds a share of each
+ * and of the languages (ids are not shuffled by hash: four folds of a few
+ * dozen ids come out lopsided).
+ */
+export function foldsOf(examples: readonly Example[]): Map<string, number> {
+  const folds = new Map<string, number>();
+  for (const positive of [true, false]) {
+    const ids = [...new Set(examples.filter((e) => (e.label !== null) === positive && e.family !== MATCHED_CONTENT).map((e) => e.family))].sort();
+    ids.forEach((id, index) => folds.set(id, index % CV_FOLDS));
+  }
+  return folds;
+}
+
+// Augmentation's content-alone negatives carry no wording of any family: every fold trains on them.
+const MATCHED_CONTENT = "matched-content";
+
+/** What cross-validation says of a setting: the calibration, and out-of-fold recall per category at 0.5 after it. */
+export type CrossValidation = { calibration: Calibration; recall: Record<Category, number>; meanRecall: number; folds: number };
+
+type Scored = { example: Example; fold: number; logit: number; rules: number };
+
+/**
+ * Fits one model per fold on the other folds' prompts (augmented, as the
+ * shipped model is) and scores the fold's own TRAIN prompts with it: the bias
+ * shift meets both targets on every fold's out-of-fold ordinary and hard
+ * prompts, and recall is counted on the pooled eliciting ones.
+ */
+export function crossValidate(data: CorpusData, options: TrainOptions = TRAIN_OPTIONS): CrossValidation {
+  const fitOn = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"], augment: true });
+  const judged = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"] });
+  const folds = foldsOf(judged);
+  const foldOf = (e: Example) => folds.get(e.family) ?? -1;
+  const models: Model[] = [];
+  const scored: Scored[] = [];
+  for (let fold = 0; fold < CV_FOLDS; fold++) {
+    const model = unpackModel(train(fitOn.filter((e) => foldOf(e) !== fold), options));
+    models.push(model);
+    for (const example of judged.filter((e) => foldOf(e) === fold)) {
+      scored.push({ example, fold, logit: maxLogit(model, example.text), rules: ruleScore(example.text).score });
+    }
+  }
+  const negatives = (hard: boolean) => scored.filter((s) => s.example.label === null && s.example.hard === hard);
+  const shiftOf = (list: readonly Scored[], target: number) =>
+    shiftForLogits(
+      list.map((s) => s.logit),
+      list.filter((s) => s.rules >= 0.5).length,
+      target,
+    );
+  const ordinary = negatives(false);
+  const hard = negatives(true);
+  // Every fold's model must meet the targets on its own held-out groups, not only the pool: pooled, a
+  // group the model fires on (essay rubrics) is averaged away by the quiet ones, and the shipped model,
+  // fitted on every fold, is louder on unseen wording than any fold's model.
+  const strictest = (list: readonly Scored[], target: number) =>
+    Math.min(...Array.from({ length: CV_FOLDS }, (_, fold) => shiftOf(list.filter((s) => s.fold === fold), target)));
+  const ordinaryShift = strictest(ordinary, TARGET_FALSE_POSITIVE_RATE);
+  const hardShift = strictest(hard, TARGET_HARD_FALSE_POSITIVE_RATE);
+  const shift = Math.min(ordinaryShift, hardShift);
+  const shifted = models.map((model) => unpackShifted(model, shift));
+  const combined = (s: Scored) => {
+    const model = shifted[s.fold];
+    return model === undefined ? 0 : combinedScore(model, s.example.text).score;
+  };
+  const ordinaryScores = ordinary.map(combined);
+  const hardScores = hard.map(combined);
+  const rate = (list: readonly number[], bar: number) => list.filter((score) => score >= bar).length / Math.max(1, list.length);
+  let signalThreshold = 0.5;
+  while (
+    signalThreshold < 0.95 &&
+    (rate(ordinaryScores, signalThreshold) > SIGNAL_TARGET_FALSE_POSITIVE_RATE || rate(hardScores, signalThreshold) > SIGNAL_TARGET_HARD_FALSE_POSITIVE_RATE)
+  ) {
+    signalThreshold = Math.round((signalThreshold + 0.05) * 100) / 100;
+  }
+  const recall = {} as Record<Category, number>;
+  for (const category of CATEGORIES) {
+    const own = scored.filter((s) => s.example.label === category);
+    recall[category] = ratio(own.filter((s) => combined(s) >= 0.5).length, own.length);
+  }
+  const meanRecall = ratio(
+    CATEGORIES.reduce((sum, category) => sum + recall[category], 0),
+    CATEGORIES.length,
+  );
+  return { calibration: { shift, ordinaryShift, hardShift, signalThreshold, ordinaryPrompts: ordinary.length, hardPrompts: hard.length }, recall, meanRecall, folds: CV_FOLDS };
 }

@@ -13,7 +13,7 @@ import { type CorpusData, type Example, generateExamples } from "../../../lib/fi
 import { BUCKETS, CATEGORIES, packWeights, unpackModel } from "../../../lib/fingerprint/elicitation-features.ts";
 import { ELICITATION_MODEL } from "../../../lib/fingerprint/elicitation-model.ts";
 import { elicitationScore } from "../../../lib/fingerprint/elicitation.ts";
-import { evaluate, TRAIN_OPTIONS, train } from "../../../lib/fingerprint/elicitation-train.ts";
+import { CV_FOLDS, evaluate, foldsOf, TRAIN_OPTIONS, train } from "../../../lib/fingerprint/elicitation-train.ts";
 import { DEFAULT_POLICY } from "../../../lib/policy/index.ts";
 
 const CORPUS: CorpusData = { families, content, negatives, categories: [reasoning, grader, preference, synthetic, agentic, coding] };
@@ -229,6 +229,21 @@ describe("elicitation trainer", () => {
     weights[BUCKETS * CATEGORIES.length - 1] = 127;
     const packed = { buckets: BUCKETS, categories: [...CATEGORIES], scales: CATEGORIES.map(() => 1), biases: CATEGORIES.map(() => 0), weights: packWeights(weights, CATEGORIES.length) };
     expect(unpackModel(packed).weights).toEqual(weights);
+  });
+
+  it("should deal whole phrasing families and ordinary groups into folds, each fold with eliciting, ordinary and hard prompts", () => {
+    const examples = generateExamples(CORPUS, { seed: 5, perPhrasing: 1, perTemplate: 1, splits: ["train"] });
+    const folds = foldsOf(examples);
+    expect(examples.every((example) => folds.has(example.family))).toBe(true);
+    for (let fold = 0; fold < CV_FOLDS; fold++) {
+      const own = examples.filter((example) => folds.get(example.family) === fold);
+      expect(own.some((example) => example.label !== null)).toBe(true);
+      expect(own.some((example) => example.label === null && !example.hard)).toBe(true);
+      expect(own.some((example) => example.label === null && example.hard)).toBe(true);
+    }
+    // The trained languages are spread too, so no fold's model loses every one of them at once.
+    const foldsOfLanguages = new Set(["zh-a", "es-a", "ru-a", "de-a"].map((family) => folds.get(family)));
+    expect(foldsOfLanguages.size).toBeGreaterThan(1);
   });
 
   it("should ship a model over the categories and buckets the features use", () => {
