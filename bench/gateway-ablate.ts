@@ -11,13 +11,13 @@
 // Worker's. On a loaded machine both move by ±0.1 ms between runs: compare variants within one run.
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { startDemoOrigin } from "../demo-origin/server.ts";
-import { GATEWAY_OBJECTS, migrationStatements, percentile, round, runIfMain, workerdBinary, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
+import { GATEWAY_OBJECTS, migrationStatements, percentile, round, runIfMain, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
 
 const ADMIN_TOKEN = `ablate-${crypto.randomUUID()}`;
 const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
@@ -33,25 +33,6 @@ const BARE_WORKER = `export default {
 };`;
 // Past the history an allowance needs (quota.allowance.minHistoryRequests) and the JIT's warm-up.
 const WARMUP = 600;
-
-function processTree(pid: number): number[] {
-  const children: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const listed = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-    if (listed) children.push(...listed.split(/\s+/).map(Number));
-  }
-  return [pid, ...children.flatMap(processTree)];
-}
-
-/** CPU ms the workerd processes under this one have used (10 ms ticks, fields 14 and 15 of stat). */
-function workerdCpuClock(): () => number {
-  const pids = processTree(process.pid).filter((pid) => pid !== process.pid && readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("workerd"));
-  return () =>
-    pids.reduce((sum, pid) => {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-      return sum + (Number(fields[11]) + Number(fields[12])) * 10;
-    }, 0);
-}
 
 type Totals = { workerdMs: number; benchMs: number; wallMs: number; n: number; latencies: number[] };
 
@@ -115,6 +96,7 @@ export async function ablateGateway(variants: string[], perSegment = 400, client
     for (let i = 0; i < WARMUP; i++) for (const host of hosts) await send(host);
 
     const cpu = workerdCpuClock();
+    if (!cpu) throw new Error("the ablation reads workerd's CPU time from /proc, which this system does not have");
     const totals = new Map<string, Totals>(hosts.map((host) => [host, { workerdMs: 0, benchMs: 0, wallMs: 0, n: 0, latencies: [] }]));
     for (let r = 0; r < rounds; r++) {
       for (const host of r % 2 === 0 ? hosts : [...hosts].reverse()) {

@@ -12,14 +12,14 @@
 // Prints one JSON line per case and returns them.
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
-import { GATEWAY_OBJECTS, migrationStatements, percentile, round, runIfMain, workerdBinary, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
+import { GATEWAY_OBJECTS, migrationStatements, percentile, round, runIfMain, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -97,37 +97,6 @@ const BENCH_POLICY = {
 };
 const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
 const BODY_LENGTH = String(new TextEncoder().encode(BODY).byteLength);
-
-
-
-
-/** Pids of the process tree under `pid` (Linux /proc). */
-function processTree(pid: number): number[] {
-  const children: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const listed = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-    if (listed) children.push(...listed.split(/\s+/).map(Number));
-  }
-  return [pid, ...children.flatMap(processTree)];
-}
-
-/**
- * A clock of the CPU time (user + system, ms) the workerd processes under this one have used, or null
- * where /proc is not there to read it.
- */
-function workerdCpuClock(): (() => number) | null {
-  try {
-    const pids = processTree(process.pid).filter((pid) => pid !== process.pid && readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("workerd"));
-    if (pids.length === 0) return null;
-    // Clock ticks of 10 ms (USER_HZ is 100 on every Linux this runs on); fields 14 and 15 of stat.
-    return () => pids.reduce((sum, pid) => {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-      return sum + (Number(fields[11]) + Number(fields[12])) * 10;
-    }, 0);
-  } catch {
-    return null;
-  }
-}
 
 export async function benchGateway(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult[]> {
   const { requests = 2_000, rounds = 2, clients = 16, warmup = 200, accounts = 16 } = options;

@@ -306,6 +306,19 @@ export type Calibration = {
   hardPrompts: number;
 };
 
+/** The lowest mark in steps of 0.05 from 0.5 at which both prompt sets stay within the per-account signal's targets. */
+function signalThresholdFor(ordinaryScores: readonly number[], hardScores: readonly number[]): number {
+  const rate = (list: readonly number[], bar: number) => list.filter((score) => score >= bar).length / Math.max(1, list.length);
+  let signalThreshold = 0.5;
+  while (
+    signalThreshold < 0.95 &&
+    (rate(ordinaryScores, signalThreshold) > SIGNAL_TARGET_FALSE_POSITIVE_RATE || rate(hardScores, signalThreshold) > SIGNAL_TARGET_HARD_FALSE_POSITIVE_RATE)
+  ) {
+    signalThreshold = Math.round((signalThreshold + 0.05) * 100) / 100;
+  }
+  return signalThreshold;
+}
+
 /** The bias shift that meets both targets on the validation ordinary prompts of `data`. */
 export function calibrate(model: Model, data: CorpusData): Calibration {
   const validation = generateExamples(data, { ...CORPUS_OPTIONS, splits: ["train"] }).filter((e) => e.label === null && isValidation(e));
@@ -319,14 +332,7 @@ export function calibrate(model: Model, data: CorpusData): Calibration {
   const scores = (texts: readonly string[]) => texts.map((text) => combinedScore(shifted, text).score);
   const ordinaryScores = scores(ordinary);
   const hardScores = scores(hard);
-  const rate = (list: readonly number[], bar: number) => list.filter((score) => score >= bar).length / Math.max(1, list.length);
-  let signalThreshold = 0.5;
-  while (
-    signalThreshold < 0.95 &&
-    (rate(ordinaryScores, signalThreshold) > SIGNAL_TARGET_FALSE_POSITIVE_RATE || rate(hardScores, signalThreshold) > SIGNAL_TARGET_HARD_FALSE_POSITIVE_RATE)
-  ) {
-    signalThreshold = Math.round((signalThreshold + 0.05) * 100) / 100;
-  }
+  const signalThreshold = signalThresholdFor(ordinaryScores, hardScores);
   return { shift, ordinaryShift, hardShift, signalThreshold, ordinaryPrompts: ordinary.length, hardPrompts: hard.length };
 }
 
@@ -431,14 +437,7 @@ export function crossValidate(data: CorpusData, options: TrainOptions = TRAIN_OP
   };
   const ordinaryScores = ordinary.map(combined);
   const hardScores = hard.map(combined);
-  const rate = (list: readonly number[], bar: number) => list.filter((score) => score >= bar).length / Math.max(1, list.length);
-  let signalThreshold = 0.5;
-  while (
-    signalThreshold < 0.95 &&
-    (rate(ordinaryScores, signalThreshold) > SIGNAL_TARGET_FALSE_POSITIVE_RATE || rate(hardScores, signalThreshold) > SIGNAL_TARGET_HARD_FALSE_POSITIVE_RATE)
-  ) {
-    signalThreshold = Math.round((signalThreshold + 0.05) * 100) / 100;
-  }
+  const signalThreshold = signalThresholdFor(ordinaryScores, hardScores);
   const recall = {} as Record<Category, number>;
   for (const category of CATEGORIES) {
     const own = scored.filter((s) => s.example.label === category);
