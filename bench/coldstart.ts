@@ -18,12 +18,11 @@ import { Miniflare } from "miniflare";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { startDemoOrigin } from "../demo-origin/server.ts";
 import { keyIndexName } from "../lib/accounts.ts";
 import { sha256Hex } from "../lib/hash.ts";
-import { GATEWAY_OBJECTS, percentile, round, runIfMain, workerdBinary } from "./harness.ts";
+import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, workerdBinary } from "./harness.ts";
 
 export type ColdstartOptions = {
   /** Label → path of a built Worker bundle; default `dist/index.js` (from `npm run build`). */
@@ -77,14 +76,10 @@ type Sample = { ready: number; first: number; warm: number };
 
 async function coldStart(script: { path: string } | { source: string }, originUrl: string): Promise<Sample> {
   // Written through, not piped: a pipe per start would pile listeners onto process.stderr.
-  const quiet = (stdout: Readable, stderr: Readable) => {
-    stdout.resume();
-    stderr.on("data", (chunk: Buffer) => process.stderr.write(chunk));
-  };
   const t0 = performance.now();
   const mf = new Miniflare({
     host: "127.0.0.1",
-    handleRuntimeStdio: quiet,
+    handleRuntimeStdio: quietRuntimeStdio,
     modules: true,
     ...("source" in script ? { script: script.source } : { scriptPath: script.path, modulesRoot: dirname(script.path) }),
     compatibilityDate: COMPAT_DATE,

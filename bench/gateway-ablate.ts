@@ -15,9 +15,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { Readable } from "node:stream";
 import { startDemoOrigin } from "../demo-origin/server.ts";
-import { GATEWAY_OBJECTS, migrationStatements, percentile, round, runIfMain, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
+import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, seedBenchGateway, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
 
 const ADMIN_TOKEN = `ablate-${crypto.randomUUID()}`;
 const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
@@ -48,10 +47,7 @@ export async function ablateGateway(variants: string[], perSegment = 400, client
     }
     mf = new Miniflare({
       host: "127.0.0.1",
-      handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-        stdout.resume();
-        stderr.pipe(process.stderr);
-      },
+      handleRuntimeStdio: quietRuntimeStdio,
       workers: [
         // One KV and D1 for all (same ids): the account seeded once is known to every variant; each has its own objects.
         ...variants.map((_, i) => ({
@@ -72,16 +68,7 @@ export async function ablateGateway(variants: string[], perSegment = 400, client
     });
     await mf.ready;
     const runtime = mf;
-    const db = await runtime.getD1Database("DB", "variant-0");
-    for (const statement of migrationStatements()) await db.prepare(statement).run();
-    await (await runtime.getKVNamespace("CONFIG", "variant-0")).put("policy", JSON.stringify(POLICY));
-    const key = `sk-ablate-${crypto.randomUUID()}`;
-    const seeded = await runtime.dispatchFetch("http://variant-0.bench/admin/accounts/ablate-0", {
-      method: "PUT",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ keys: [key], tier: "bench" }),
-    });
-    if (seeded.status !== 201) throw new Error(`seeding: HTTP ${seeded.status} ${await seeded.text()}`);
+    const [key = ""] = await seedBenchGateway(runtime, { worker: "variant-0", host: "variant-0.bench", policy: POLICY, adminToken: ADMIN_TOKEN, accounts: ["ablate-0"] });
 
     const send = async (host: string) => {
       const res = await runtime.dispatchFetch(`http://${host}/v1/messages`, {

@@ -12,10 +12,9 @@ import { Miniflare } from "miniflare";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
-import { freePort, GATEWAY_OBJECTS, migrationStatements, runIfMain, workerdBinary, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
+import { freePort, GATEWAY_OBJECTS, quietRuntimeStdio, runIfMain, seedBenchGateway, workerdBinary, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ADMIN_TOKEN = `profile-${crypto.randomUUID()}`;
@@ -106,10 +105,7 @@ export async function profileGateway(requests = 2_000, clients = 4, out?: string
     mf = new Miniflare({
       host: "127.0.0.1",
       inspectorPort,
-      handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-        stdout.resume();
-        stderr.pipe(process.stderr);
-      },
+      handleRuntimeStdio: quietRuntimeStdio,
       workers: [{
         name: "gateway", modules: true, scriptPath: script, modulesRoot: outDir, compatibilityDate: "2026-11-01",
         compatibilityFlags: ["enable_request_signal"], kvNamespaces: ["CONFIG"], d1Databases: ["DB"], durableObjects: GATEWAY_OBJECTS,
@@ -118,16 +114,7 @@ export async function profileGateway(requests = 2_000, clients = 4, out?: string
     });
     await mf.ready;
     const runtime = mf;
-    const db = await runtime.getD1Database("DB", "gateway");
-    for (const statement of migrationStatements()) await db.prepare(statement).run();
-    await (await runtime.getKVNamespace("CONFIG", "gateway")).put("policy", JSON.stringify(POLICY));
-    const key = `sk-profile-${crypto.randomUUID()}`;
-    const seeded = await runtime.dispatchFetch("http://gateway.bench/admin/accounts/profile-0", {
-      method: "PUT",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ keys: [key], tier: "bench" }),
-    });
-    if (seeded.status !== 201) throw new Error(`seeding: HTTP ${seeded.status} ${await seeded.text()}`);
+    const [key = ""] = await seedBenchGateway(runtime, { worker: "gateway", host: "gateway.bench", policy: POLICY, adminToken: ADMIN_TOKEN, accounts: ["profile-0"] });
     const send = async () => {
       const res = await runtime.dispatchFetch("http://gateway.bench/v1/messages", {
         method: "POST",

@@ -16,10 +16,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
-import { GATEWAY_OBJECTS, migrationStatements, percentile, round, runIfMain, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
+import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, seedBenchGateway, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -114,11 +113,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     if (workerd.path) process.env.MINIFLARE_WORKERD_PATH = workerd.path;
     mf = new Miniflare({
       host: "127.0.0.1",
-      // One decision log line per request would drown the JSON results; errors still reach stderr.
-      handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-        stdout.resume();
-        stderr.pipe(process.stderr);
-      },
+      handleRuntimeStdio: quietRuntimeStdio,
       workers: [
         {
           name: "gateway",
@@ -147,22 +142,8 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     await mf.ready;
     const runtime = mf;
 
-    const db = await runtime.getD1Database("DB", "gateway");
-    for (const statement of migrationStatements()) await db.prepare(statement).run();
-    const kv = await runtime.getKVNamespace("CONFIG", "gateway");
-    await kv.put("policy", JSON.stringify(BENCH_POLICY));
-
     const ids = Array.from({ length: accounts }, (_, i) => `bench-${i}`);
-    const keys = ids.map((id) => `sk-bench-${id}-${crypto.randomUUID()}`);
-    for (const [i, id] of ids.entries()) {
-      const res = await runtime.dispatchFetch(`http://gateway.bench/admin/accounts/${id}`, {
-        method: "PUT",
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify({ keys: [keys[i]], tier: "bench" }),
-      });
-      const text = await res.text();
-      if (res.status !== 201) throw new Error(`seeding ${id}: HTTP ${res.status} ${text.slice(0, 300)}`);
-    }
+    const keys = await seedBenchGateway(runtime, { worker: "gateway", host: "gateway.bench", policy: BENCH_POLICY, adminToken: ADMIN_TOKEN, accounts: ids });
 
     type Counts = { admit: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
     const doCalls = async (): Promise<Counts> => {

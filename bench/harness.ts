@@ -9,7 +9,9 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Miniflare } from "miniflare";
 
 const require = createRequire(import.meta.url);
 
@@ -128,4 +130,39 @@ export function workerdCpuClock(): (() => number) | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Miniflare's runtime output for a bench: one decision log line per request would drown the results;
+ * errors still reach stderr. Written chunk by chunk, not piped: a bench that starts many runtimes
+ * (coldstart) would pile a listener per pipe onto process.stderr.
+ */
+export function quietRuntimeStdio(stdout: Readable, stderr: Readable): void {
+  stdout.resume();
+  stderr.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+}
+
+export type BenchGatewaySeed = { worker: string; host: string; policy: unknown; adminToken: string; accounts: readonly string[] };
+
+/**
+ * Makes a gateway worker in `runtime` ready for a bench: its D1 migrated, `policy` in its KV, and each
+ * account created through the admin API on `host` with one fresh key. The keys, in the accounts' order.
+ */
+export async function seedBenchGateway(runtime: Miniflare, seed: BenchGatewaySeed): Promise<string[]> {
+  const db = await runtime.getD1Database("DB", seed.worker);
+  for (const statement of migrationStatements()) await db.prepare(statement).run();
+  await (await runtime.getKVNamespace("CONFIG", seed.worker)).put("policy", JSON.stringify(seed.policy));
+  const keys: string[] = [];
+  for (const id of seed.accounts) {
+    const key = `sk-${id}-${crypto.randomUUID()}`;
+    const res = await runtime.dispatchFetch(`http://${seed.host}/admin/accounts/${id}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${seed.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ keys: [key], tier: "bench" }),
+    });
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`seeding ${id}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    keys.push(key);
+  }
+  return keys;
 }
