@@ -35,7 +35,7 @@ import { generate, runTagFrom, type Generated } from "../generate.ts";
 import { keysOfRequest, requestFingerprint } from "../keys.ts";
 import type { DecisionInfo, VerdictPoll } from "../metrics/index.ts";
 import type { ReplayResults } from "../replay.ts";
-import type { Signature } from "../../lib/cluster/verdict.ts";
+import { elicitationLandingBar, type Signature } from "../../lib/cluster/verdict.ts";
 import { simulationPolicy } from "../policy.ts";
 import { realClock, replay } from "../replay.ts";
 import type { Policy } from "../../lib/policy/index.ts";
@@ -188,7 +188,7 @@ async function leakDiagnostic(
     samples,
     polls,
     signatures,
-    landsAt: Math.max(policy.fingerprint.elicitationThreshold, policy.fingerprint.elicitationSignalThreshold),
+    landsAt: elicitationLandingBar(policy, []),
     timeCompression: gen.scenario.timeCompression,
     firstAfterDetect,
     firstLanded,
@@ -211,7 +211,7 @@ async function ordinaryDiagnostic(
   decisions: ReadonlyMap<string, DecisionInfo>,
 ): Promise<OrdinaryTouched | null> {
   const pops = new Set(spec.campaign.map((n) => gen.scenario.populations.findIndex((p) => p.name === n)));
-  const landsAt = Math.max(policy.fingerprint.elicitationThreshold, policy.fingerprint.elicitationSignalThreshold);
+  const landsAt = elicitationLandingBar(policy, []);
   const reasons = new Map<string, number>();
   const elicitation = { atLeastLanding: 0, below: 0 };
   let touched = 0;
@@ -304,6 +304,11 @@ async function runFamily(
 }
 
 /** --family takes one name or several, comma-separated. */
+/** The families whose replay fell behind its schedule: they bunched their requests, so their times and verdicts say as much about the machine. */
+function offScheduleOf(lines: readonly FamilyResult[]): { family: string; maxLagSeconds: number; timeCompression: number }[] {
+  return lines.filter((r) => !r.run.onSchedule).map((r) => ({ family: r.family, maxLagSeconds: r.run.maxLagSeconds, timeCompression: r.run.timeCompression }));
+}
+
 function selectFamilies(split: string | undefined, names: string | undefined): Family[] {
   if (split !== undefined && split !== "tune" && split !== "heldout") throw new Error(`--split: tune or heldout, not ${split}`);
   const wanted = names?.split(",").map((n) => n.trim()).filter((n) => n !== "");
@@ -364,8 +369,7 @@ async function main(): Promise<number> {
       .filter((line) => line.summary !== true);
     for (const line of lines) emit(line);
     const merged = summarise(lines);
-    const offSchedule = lines.filter((r) => !r.run.onSchedule).map((r) => ({ family: r.family, maxLagSeconds: r.run.maxLagSeconds, timeCompression: r.run.timeCompression }));
-    emit({ summary: true, merged: true, families: lines.length, targets: TARGETS, tune: merged.tune, heldout: merged.heldout, pass: merged.heldout.pass.all, offSchedule });
+    emit({ summary: true, merged: true, families: lines.length, targets: TARGETS, tune: merged.tune, heldout: merged.heldout, pass: merged.heldout.pass.all, offSchedule: offScheduleOf(lines) });
     return 0;
   }
 
@@ -420,10 +424,7 @@ async function main(): Promise<number> {
     heldout: split.heldout,
     pass: split.heldout.pass.all,
     pace: { mode: pace, compressionFrom: startCompression, compressionTo: compression },
-    // A family off schedule bunched its requests: its times and verdicts say as much about the machine.
-    offSchedule: results
-      .filter((r) => !r.run.onSchedule)
-      .map((r) => ({ family: r.family, maxLagSeconds: r.run.maxLagSeconds, timeCompression: r.run.timeCompression })),
+    offSchedule: offScheduleOf(results),
     batching: "one self-contained gateway per campaign family (fresh state, one shared bundle): families share fingerprint keys and would move each other's verdicts",
   });
   return 0;
