@@ -10,7 +10,7 @@
  */
 import { normalizeText } from "../lib/fingerprint/content.ts";
 import { elicitationScore, modelScore, ruleScore } from "../lib/fingerprint/elicitation.ts";
-import { unpackModel } from "../lib/fingerprint/elicitation-features.ts";
+import { BUCKETS, featureBuckets, groupsOf, unpackModel } from "../lib/fingerprint/elicitation-features.ts";
 import { ELICITATION_MODEL } from "../lib/fingerprint/elicitation-model.ts";
 import { fingerprintRequest, type FingerprintInput } from "../lib/fingerprint/index.ts";
 import { DEFAULT_POLICY } from "../lib/policy/index.ts";
@@ -87,7 +87,14 @@ function benchElicitation(): BenchResult[] {
   const texts = Array.from({ length: 8 }, (_, salt) => normalizeText(textOf([...SYSTEM_SENTENCES, ...USER_SENTENCES], 16 * 1024, salt), 16 * 1024).text);
   const model = unpackModel(ELICITATION_MODEL);
   const pick = (i: number) => texts[i % texts.length] ?? "";
+  const weighted: number[] = [];
+  for (let bucket = 0; bucket < BUCKETS; bucket++) if (model.weights.subarray(bucket * 6, bucket * 6 + 6).some((w) => w !== 0)) weighted.push(bucket);
+  const groups = groupsOf(weighted);
+  const encoder = new TextEncoder();
+  const bytes = new Uint8Array(3 * 16 * 1024 + 1);
   return [
+    measureSync("elicitation-utf8/16kb", (i) => encoder.encodeInto(pick(i), bytes).written, 5000),
+    measureSync("elicitation-features/16kb", (i) => featureBuckets(pick(i), groups)[1], 5000),
     measureSync("elicitation/16kb", (i) => elicitationScore(pick(i)), 5000),
     measureSync("elicitation-model/16kb", (i) => modelScore(model, pick(i)), 5000),
     measureSync("elicitation-rules/16kb", (i) => ruleScore(pick(i)), 5000),

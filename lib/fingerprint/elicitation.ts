@@ -18,8 +18,9 @@
  * The score is the larger of the two; each names its reasons.
  */
 import type { Policy } from "../policy/index.ts";
-import { BUCKETS, type BucketGroups, type Category, featureBuckets, groupsOf, type Model, unpackModel } from "./elicitation-features.ts";
+import { type Category, type Model, unpackModel } from "./elicitation-features.ts";
 import { ELICITATION_MODEL } from "./elicitation-model.ts";
+import { weightSums } from "./elicitation-wasm.ts";
 
 export type Elicitation = {
   /** 0..1, two decimals. */
@@ -114,131 +115,13 @@ let shipped: Model | undefined;
 // category is named as a reason once its output says "more likely than not".
 const CATEGORY_CUT = 0.5;
 
-/*
- * Speed: of 2^18 buckets only a few thousand carry a weight, and a 16 KB text
- * has some 14,000 features, most of them on buckets that weigh nothing. So
- * feature extraction already drops every feature whose group of buckets holds
- * no weighted one (a 4 KB bitmap, see BucketGroups), which leaves about one in
- * seven; a bitmap of the weighted buckets themselves (32 KB, one bit each)
- * settles those with one read, and only a hit looks further: its weights
- * sit at the bucket's rank among the weighted ones (the weighted buckets of
- * the words before its word, plus those set below it in its word), so the
- * table is dense and needs no probing. Each weighted bucket counts once per
- * text: a stamp per weighted bucket says "seen in this text" without
- * clearing an array per call. Same sums as the dense array, bucket for bucket.
- */
-type WeightTable = {
-  /** The groups of the weighted buckets: what feature extraction keeps. */
-  groups: BucketGroups;
-  /** Bit b % 32 of word b / 32 is set when bucket b carries a weight. */
-  present: Int32Array;
-  /** Weighted buckets in the words before each word. */
-  before: Int32Array;
-  /** Row r: the weights of the r-th weighted bucket, category by category. */
-  weights: Int8Array;
-  seen: Uint32Array;
-  stamp: number;
-};
-
-const TABLES = new WeakMap<Model, WeightTable>();
-
-function tableOf(model: Model): WeightTable {
-  const cached = TABLES.get(model);
-  if (cached !== undefined) return cached;
-  const k = model.categories.length;
-  const present = new Int32Array(BUCKETS >>> 5);
-  const rows: number[] = [];
-  for (let bucket = 0; bucket < BUCKETS; bucket++) {
-    for (let c = 0; c < k; c++) {
-      if ((model.weights[bucket * k + c] ?? 0) !== 0) {
-        present[bucket >>> 5] = (present[bucket >>> 5] ?? 0) | (1 << (bucket & 31));
-        rows.push(bucket);
-        break;
-      }
-    }
-  }
-  const before = new Int32Array(present.length);
-  for (let w = 1; w < present.length; w++) before[w] = (before[w - 1] ?? 0) + bitCount(present[w - 1] ?? 0);
-  const weights = new Int8Array(rows.length * k);
-  rows.forEach((bucket, row) => {
-    for (let c = 0; c < k; c++) weights[row * k + c] = model.weights[bucket * k + c] ?? 0;
-  });
-  const table: WeightTable = { groups: groupsOf(rows), present, before, weights, seen: new Uint32Array(rows.length), stamp: 0 };
-  TABLES.set(model, table);
-  return table;
-}
-
-function bitCount(word: number): number {
-  let v = word - ((word >>> 1) & 0x55555555);
-  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
-}
-
 /** One probability per model category (in model.categories order). */
 export function categoryProbabilities(model: Model, normalisedText: string): Float64Array {
   const k = model.categories.length;
-  const table = tableOf(model);
-  const sums = k === 6 ? sumsOfSix(table, normalisedText) : sumsOf(table, k, normalisedText);
+  const sums = weightSums(model, normalisedText);
   const out = new Float64Array(k);
   for (let c = 0; c < k; c++) out[c] = 1 / (1 + Math.exp(-((model.biases[c] ?? 0) + (sums[c] ?? 0) * (model.scales[c] ?? 0))));
   return out;
-}
-
-function nextStamp(table: WeightTable): number {
-  if (++table.stamp === 0xffffffff) {
-    table.seen.fill(0);
-    table.stamp = 1;
-  }
-  return table.stamp;
-}
-
-/** The row of a weighted bucket not yet counted in this text, or -1. */
-function freshRow(table: WeightTable, bucket: number, mark: number): number {
-  const word = table.present[bucket >>> 5] ?? 0;
-  const bit = 1 << (bucket & 31);
-  if ((word & bit) === 0) return -1;
-  const row = (table.before[bucket >>> 5] ?? 0) + bitCount(word & (bit - 1));
-  if (table.seen[row] === mark) return -1;
-  table.seen[row] = mark;
-  return row;
-}
-
-function sumsOf(table: WeightTable, k: number, text: string): Int32Array {
-  const sums = new Int32Array(k);
-  const [buckets, count] = featureBuckets(text, table.groups);
-  const mark = nextStamp(table);
-  for (let i = 0; i < count; i++) {
-    const row = freshRow(table, buckets[i] ?? 0, mark);
-    if (row < 0) continue;
-    for (let c = 0; c < k; c++) sums[c] = (sums[c] ?? 0) + (table.weights[row * k + c] ?? 0);
-  }
-  return sums;
-}
-
-// The shipped model's six categories, unrolled into locals: the inner loop of
-// the hot path, where an array of sums costs a third of the time.
-function sumsOfSix(table: WeightTable, text: string): Int32Array {
-  const [buckets, count] = featureBuckets(text, table.groups);
-  const mark = nextStamp(table);
-  const weights = table.weights;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let s4 = 0;
-  let s5 = 0;
-  for (let i = 0; i < count; i++) {
-    const row = freshRow(table, buckets[i] ?? 0, mark);
-    if (row < 0) continue;
-    const base = row * 6;
-    s0 += weights[base] ?? 0;
-    s1 += weights[base + 1] ?? 0;
-    s2 += weights[base + 2] ?? 0;
-    s3 += weights[base + 3] ?? 0;
-    s4 += weights[base + 4] ?? 0;
-    s5 += weights[base + 5] ?? 0;
-  }
-  return Int32Array.of(s0, s1, s2, s3, s4, s5);
 }
 
 /** The model's score (its most confident category) and the category, if it reaches CATEGORY_CUT. */
