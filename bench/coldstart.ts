@@ -22,7 +22,7 @@ import { gzipSync } from "node:zlib";
 import { startDemoOrigin } from "../demo-origin/server.ts";
 import { keyIndexName } from "../lib/accounts.ts";
 import { sha256Hex } from "../lib/hash.ts";
-import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, workerdBinary } from "./harness.ts";
+import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, workerdBinary, WORKER_MODULE_RULES } from "./harness.ts";
 
 export type ColdstartOptions = {
   /** Label → path of a built Worker bundle; default `dist/index.js` (from `npm run build`). */
@@ -81,7 +81,7 @@ async function coldStart(script: { path: string } | { source: string }, originUr
     host: "127.0.0.1",
     handleRuntimeStdio: quietRuntimeStdio,
     modules: true,
-    ...("source" in script ? { script: script.source } : { scriptPath: script.path, modulesRoot: dirname(script.path) }),
+    ...("source" in script ? { script: script.source } : { scriptPath: script.path, modulesRoot: dirname(script.path), modulesRules: WORKER_MODULE_RULES }),
     compatibilityDate: COMPAT_DATE,
     kvNamespaces: ["CONFIG"],
     d1Databases: ["DB"],

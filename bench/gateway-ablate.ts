@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { startDemoOrigin } from "../demo-origin/server.ts";
-import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, seedBenchGateway, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
+import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, seedBenchGateway, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS, WORKER_MODULE_RULES } from "./harness.ts";
 
 const ADMIN_TOKEN = `ablate-${crypto.randomUUID()}`;
 const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
@@ -55,6 +55,7 @@ export async function ablateGateway(variants: string[], perSegment = 400, client
           modules: true,
           scriptPath: join(outDir, `variant-${i}.js`),
           modulesRoot: outDir,
+          modulesRules: WORKER_MODULE_RULES,
           compatibilityDate: "2026-11-01",
           compatibilityFlags: ["enable_request_signal"],
           routes: [`variant-${i}.bench/*`],

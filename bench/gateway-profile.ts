@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
-import { freePort, GATEWAY_OBJECTS, quietRuntimeStdio, runIfMain, seedBenchGateway, workerdBinary, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
+import { freePort, GATEWAY_OBJECTS, quietRuntimeStdio, runIfMain, seedBenchGateway, workerdBinary, WORKER_BUNDLE_OPTIONS, WORKER_MODULE_RULES } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ADMIN_TOKEN = `profile-${crypto.randomUUID()}`;
@@ -107,7 +107,7 @@ export async function profileGateway(requests = 2_000, clients = 4, out?: string
       inspectorPort,
       handleRuntimeStdio: quietRuntimeStdio,
       workers: [{
-        name: "gateway", modules: true, scriptPath: script, modulesRoot: outDir, compatibilityDate: "2026-11-01",
+        name: "gateway", modules: true, scriptPath: script, modulesRoot: outDir, modulesRules: WORKER_MODULE_RULES, compatibilityDate: "2026-11-01",
         compatibilityFlags: ["enable_request_signal"], kvNamespaces: ["CONFIG"], d1Databases: ["DB"], durableObjects: GATEWAY_OBJECTS,
         bindings: { ORIGIN_URL: origin.url, ENVIRONMENT: "production", ADMIN_TOKEN },
       }],

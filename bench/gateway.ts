@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
-import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, seedBenchGateway, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS } from "./harness.ts";
+import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, seedBenchGateway, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS, WORKER_MODULE_RULES } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -120,6 +120,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
           modules: true,
           scriptPath: join(outDir, "worker.js"),
           modulesRoot: outDir,
+          modulesRules: WORKER_MODULE_RULES,
           compatibilityDate: COMPAT_DATE,
           // As wrangler.toml: the client's going away reaches the origin fetch.
           compatibilityFlags: ["enable_request_signal"],

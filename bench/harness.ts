@@ -70,8 +70,14 @@ export const WORKER_BUNDLE_OPTIONS: BuildOptions = {
   conditions: ["workerd", "worker", "browser"],
   mainFields: ["module", "main"],
   external: ["cloudflare:*", "node:*"],
+  // As wrangler: a .wasm import stays an import of the file, copied beside the bundle, which
+  // Miniflare then loads as a compiled module (WORKER_MODULE_RULES).
+  loader: { ".wasm": "copy" },
   logLevel: "error",
 };
+
+/** Miniflare's module rules for a bundle built with WORKER_BUNDLE_OPTIONS or by wrangler: .wasm files are compiled WebAssembly modules. */
+export const WORKER_MODULE_RULES: { type: "CompiledWasm"; include: string[] }[] = [{ type: "CompiledWasm", include: ["**/*.wasm"] }];
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
 

@@ -230,6 +230,8 @@ export async function startSelfContained(maxSockets: number, inspectorPort?: num
       scriptPath,
       // The bundle lives in os.tmpdir(); module names must not start with "..".
       modulesRoot: outDir,
+      // The bundle imports the elicitation scorer's .wasm file, as wrangler leaves it.
+      modulesRules: [{ type: "CompiledWasm" as const, include: ["**/*.wasm"] }],
       compatibilityDate: COMPATIBILITY_DATE,
       kvNamespaces: ["CONFIG"],
       d1Databases: ["DB"],
