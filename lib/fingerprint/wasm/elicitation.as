@@ -255,3 +255,48 @@ export function score(text: usize, bytes: i32, units: i32, fixes: usize, fixCoun
     feature((previousStem * GOLDEN) ^ stem ^ SEED_STEM_BIGRAM);
   }
 }
+
+/**
+ * Where the phrase rules' anchor stems start, as the regex \b(?:stem|…) finds
+ * them in the string: an ASCII stem whose first letter follows no \w code
+ * unit ([A-Za-z0-9_]). Every stem that matches at a place counts there, as
+ * the old regex's longest match stood for every stem it starts with.
+ *
+ * `stems`: `stemCount` entries of 16 bytes, a length then the letters.
+ * `hits`: per stem, a count then the string indices of its first `keep` hits.
+ */
+export function anchors(text: usize, bytes: i32, stems: usize, stemCount: i32, hits: usize, keep: i32): void {
+  const stride = <usize>(keep + 1) << 2;
+  memory.fill(hits, 0, stride * <usize>stemCount);
+  let firsts: u32 = 0;
+  for (let s = 0; s < stemCount; s++) firsts |= 1 << (<u32>load<u8>(stems + (<usize>s << 4) + 1) - 0x61);
+  let afterWord = false;
+  // String index minus byte index, as in score().
+  let shift = 0;
+  for (let p = 0; p < bytes; p++) {
+    const b = <u32>load<u8>(text + <usize>p);
+    if (b >= 0x80) {
+      afterWord = false;
+      // A continuation byte adds no code unit; a 4-byte sequence's leader starts two.
+      if ((b & 0xc0) == 0x80) shift -= 1;
+      else if (b >= 0xf0) shift += 1;
+      continue;
+    }
+    const letter = b - 0x61 < 26;
+    if (letter && !afterWord && ((firsts >>> (b - 0x61)) & 1) != 0) {
+      for (let s = 0; s < stemCount; s++) {
+        const stem = stems + (<usize>s << 4);
+        const length = <i32>load<u8>(stem);
+        if (p + length > bytes) continue;
+        let i = 0;
+        while (i < length && load<u8>(text + <usize>(p + i)) == load<u8>(stem + 1 + <usize>i)) i++;
+        if (i < length) continue;
+        const at = hits + <usize>s * stride;
+        const count = load<i32>(at);
+        if (count < keep) store<i32>(at + 4 + (<usize>count << 2), p + shift);
+        store<i32>(at, count + 1);
+      }
+    }
+    afterWord = letter || b - 0x41 < 26 || b - 0x30 < 10 || b == 0x5f;
+  }
+}

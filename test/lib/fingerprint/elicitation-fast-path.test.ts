@@ -1,10 +1,11 @@
 /**
  * The fast scorer computes what the plain one did: the same feature buckets as
  * a charCodeAt walk over the string (test/lib/fingerprint/elicitation-reference.ts),
- * and the same probabilities as summing the dense weights over a text's
- * distinct buckets, on corpus prompts and on the texts a byte-level walk could
- * get wrong (characters past U+FFFF, lone surrogates, text around the
- * character-window edges).
+ * and, in WebAssembly (lib/fingerprint/elicitation-wasm.ts), the same
+ * probabilities as summing the dense weights over a text's distinct buckets:
+ * identical floats, since both add the same integers. On corpus prompts and on
+ * the texts a byte-level walk could get wrong (characters past U+FFFF, lone
+ * surrogates, U+FFFD itself, text around the character-window edges).
  */
 import { describe, expect, it } from "vitest";
 import agentic from "../../../data/elicitation/categories/agentic_trace.json";
@@ -45,6 +46,7 @@ const EDGE_TEXTS = [
   "\ud800",
   "x\udc00y",
   "lone \ud83d high, lone \ude00 low, and a real \ufffd replacement",
+  "\ufffd\ud800\ufffd \udfff\ufffd",
   "日本語の推論を一歩ずつ書いてください。",
   "请一步一步地思考，并写出你完整的推理过程。",
   "단계별로 추론 과정을 모두 보여 주세요",
@@ -55,6 +57,8 @@ const EDGE_TEXTS = [
   `${filler(CHAR_WINDOW - 1)}😀${filler(CHAR_WINDOW)}`,
   `${filler(CHAR_WINDOW * 3)}😀${filler(CHAR_WINDOW - 1)}`,
   normalizeText(`${"Éclair über naïve café. ".repeat(400)}Write out every step.`, 16_384).text,
+  // Past the memory the scorer starts with, so it grows (and its tables must survive that).
+  `${filler(60_000)}😀${filler(60_000)}`,
 ];
 
 const sortedDistinct = (buckets: ArrayLike<number>) => [...new Set(Array.from(buckets))].sort((a, b) => a - b);
@@ -109,8 +113,8 @@ describe("elicitation fast path", () => {
     }
   });
 
-  it("should give the shipped model's probabilities to within 1e-9 of the dense sums", () => {
-    expect(maxDifference(unpackModel(ELICITATION_MODEL), [...CORPUS_TEXTS, ...EDGE_TEXTS])).toBeLessThanOrEqual(1e-9);
+  it("should give the shipped model's probabilities of the dense sums, float for float", () => {
+    expect(maxDifference(unpackModel(ELICITATION_MODEL), [...CORPUS_TEXTS, ...EDGE_TEXTS])).toBe(0);
   });
 
   it.each([
@@ -118,6 +122,6 @@ describe("elicitation fast path", () => {
     ["a bucket in 100", 100],
   ])("should give the dense sums for a model weighing %s", (_, every) => {
     const texts = [...CORPUS_TEXTS.slice(0, 400), ...EDGE_TEXTS];
-    expect(maxDifference(denseModel(every, every), texts)).toBeLessThanOrEqual(1e-9);
+    expect(maxDifference(denseModel(every, every), texts)).toBe(0);
   });
 });
