@@ -20,17 +20,17 @@ type ScorerExports = {
   memory: WebAssembly.Memory;
   setup(groups: number, present: number, before: number, weights: number, seen: number, sums: number, categories: number, rows: number): void;
   score(text: number, bytes: number, units: number, fixes: number, fixCount: number): number;
-  anchors(text: number, bytes: number, stems: number, stemCount: number, hits: number, keep: number): void;
 };
 
-/** An instance's memory as a byte view, replaced whenever the memory grows (growing detaches the old buffer). */
-type Instance = { exports: ScorerExports; bytes: Uint8Array };
-
 /** One instance per model: its memory holds the model's tables, then the text. */
-type Scorer = Instance & { categories: number; sumsAt: number; textAt: number };
-
-/** One instance per list of anchor stems: the stems, the hits, then the text. */
-type AnchorScanner = Instance & { stems: readonly string[]; hitsAt: number; keep: number; textAt: number };
+type Scorer = {
+  exports: ScorerExports;
+  categories: number;
+  sumsAt: number;
+  textAt: number;
+  /** A view of the whole memory, replaced whenever the memory grows (growing detaches the old buffer). */
+  bytes: Uint8Array;
+};
 
 const PAGE = 65_536;
 const GROUPS_AT = 0;
@@ -61,7 +61,7 @@ function scorerOf(model: Model): Scorer {
   const weightsAt = align4(SUMS_AT + 4 * k);
   const seenAt = align4(weightsAt + rows.length * k);
   const textAt = seenAt + 4 * rows.length;
-  const exports = instantiate();
+  const exports = new WebAssembly.Instance(elicitationWasm).exports as unknown as ScorerExports;
   const scorer: Scorer = { exports, categories: k, sumsAt: SUMS_AT, textAt, bytes: new Uint8Array(0) };
   reserve(scorer, textAt + PAGE);
 
@@ -80,15 +80,11 @@ function scorerOf(model: Model): Scorer {
   return scorer;
 }
 
-/** Grows the instance's memory to at least `size` bytes. */
-function reserve(instance: Instance, size: number): void {
-  const memory = instance.exports.memory;
+/** Grows the scorer's memory to at least `size` bytes. */
+function reserve(scorer: Scorer, size: number): void {
+  const memory = scorer.exports.memory;
   if (memory.buffer.byteLength < size) memory.grow(Math.ceil((size - memory.buffer.byteLength) / PAGE));
-  if (instance.bytes.buffer !== memory.buffer) instance.bytes = new Uint8Array(memory.buffer);
-}
-
-function instantiate(): ScorerExports {
-  return new WebAssembly.Instance(elicitationWasm).exports as unknown as ScorerExports;
+  if (scorer.bytes.buffer !== memory.buffer) scorer.bytes = new Uint8Array(memory.buffer);
 }
 
 function bitCount(word: number): number {
@@ -120,45 +116,4 @@ export function weightSums(model: Model, text: string): Int32Array {
     }
   }
   return new Int32Array(scorer.bytes.buffer, scorer.sumsAt, scorer.categories).slice();
-}
-
-// 16 bytes per stem in the scanner's table: a length, then up to 15 ASCII characters starting with a letter.
-const STEM_STRIDE = 16;
-const ANCHOR_STEM = /^[a-z][\x20-\x7e]{0,14}$/;
-const SCANNERS = new WeakMap<readonly string[], AnchorScanner>();
-
-function scannerOf(stems: readonly string[], keep: number): AnchorScanner {
-  const cached = SCANNERS.get(stems);
-  if (cached !== undefined && cached.keep === keep) return cached;
-  const hitsAt = STEM_STRIDE * stems.length;
-  const textAt = hitsAt + 4 * (keep + 1) * stems.length;
-  const scanner: AnchorScanner = { exports: instantiate(), bytes: new Uint8Array(0), stems, hitsAt, keep, textAt };
-  reserve(scanner, textAt + PAGE);
-  stems.forEach((stem, s) => {
-    if (!ANCHOR_STEM.test(stem)) throw new Error(`anchor stem ${JSON.stringify(stem)}: the scanner reads up to 15 ASCII characters starting with a letter`);
-    scanner.bytes[s * STEM_STRIDE] = stem.length;
-    encoder.encodeInto(stem, scanner.bytes.subarray(s * STEM_STRIDE + 1, (s + 1) * STEM_STRIDE));
-  });
-  SCANNERS.set(stems, scanner);
-  return scanner;
-}
-
-/**
- * Where each of `stems` starts in `text` as `\b(?:stem|…)` finds it: per stem
- * with a hit, the string indices of its first `keep` hits, ascending (a stem
- * with `keep` of them may have more).
- */
-export function anchorHits(text: string, stems: readonly string[], keep: number): Map<string, number[]> {
-  const scanner = scannerOf(stems, keep);
-  const bound = 3 * text.length;
-  reserve(scanner, scanner.textAt + bound);
-  const written = encoder.encodeInto(text, scanner.bytes.subarray(scanner.textAt, scanner.textAt + bound)).written;
-  scanner.exports.anchors(scanner.textAt, written, 0, stems.length, scanner.hitsAt, keep);
-  const hits = new Int32Array(scanner.bytes.buffer, scanner.hitsAt, (keep + 1) * stems.length);
-  const out = new Map<string, number[]>();
-  stems.forEach((stem, s) => {
-    const count = Math.min(hits[s * (keep + 1)] ?? 0, keep);
-    if (count > 0) out.set(stem, Array.from(hits.subarray(s * (keep + 1) + 1, s * (keep + 1) + 1 + count)));
-  });
-  return out;
 }

@@ -20,7 +20,7 @@
 import type { Policy } from "../policy/index.ts";
 import { type Category, type Model, unpackModel } from "./elicitation-features.ts";
 import { ELICITATION_MODEL } from "./elicitation-model.ts";
-import { anchorHits, weightSums } from "./elicitation-wasm.ts";
+import { weightSums } from "./elicitation-wasm.ts";
 
 export type Elicitation = {
   /** 0..1, two decimals. */
@@ -69,8 +69,7 @@ export const ELICITATION_RULES: readonly Rule[] = [
 
 /*
  * Speed: a pattern scanning all 16 KB is slow, because an alternation
- * defeats the regex engine's literal search. Instead one pass (in
- * WebAssembly, over the text's UTF-8 bytes: see anchorHits) finds where any
+ * defeats the regex engine's literal search. Instead one pass finds where any
  * anchor word starts, and each rule is tried only on a window around its
  * anchors' hits. A window spans further than any pattern reaches from its anchor.
  */
@@ -80,13 +79,24 @@ const WINDOW_AFTER = 320;
 // text stuffed with decoy anchors cannot push the real phrase out of view.
 const MAX_HITS_PER_ANCHOR = 16;
 
-const STEMS = [...new Set(ELICITATION_RULES.flatMap((rule) => rule.anchors))];
+const STEMS = [...new Set(ELICITATION_RULES.flatMap((rule) => rule.anchors))].sort((a, b) => b.length - a.length);
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^$()|[\]{}\\]/g, "\\$&");
+const ANCHOR_SCAN = new RegExp(`\\b(?:${STEMS.map(escapeRegExp).join("|")})`, "g");
+/** The longest stem matches first, so a hit also counts for every stem it starts with ("jsonl" → "json"). */
+const STEMS_OF_HIT = new Map(STEMS.map((hit) => [hit, STEMS.filter((stem) => hit.startsWith(stem))]));
 
 /** The rules' noisy-OR score and matched codes. */
 export function ruleScore(normalisedText: string, rules: readonly Rule[] = ELICITATION_RULES): Elicitation {
   if (normalisedText.length === 0) return { score: 0, reasons: [] };
-  // One hit past the limit tells matchesNear to scan the whole text.
-  const hits = anchorHits(normalisedText, STEMS, MAX_HITS_PER_ANCHOR + 1);
+  const hits = new Map<string, number[]>();
+  ANCHOR_SCAN.lastIndex = 0;
+  for (let match = ANCHOR_SCAN.exec(normalisedText); match !== null; match = ANCHOR_SCAN.exec(normalisedText)) {
+    for (const stem of STEMS_OF_HIT.get(match[0]) ?? []) {
+      const positions = hits.get(stem);
+      if (positions === undefined) hits.set(stem, [match.index]);
+      else if (positions.length <= MAX_HITS_PER_ANCHOR) positions.push(match.index);
+    }
+  }
   let miss = 1;
   const reasons: string[] = [];
   for (const rule of rules) {
