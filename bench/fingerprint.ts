@@ -4,13 +4,14 @@
  * is bounded by policy.fingerprint.maxContentBytes, default 16 KB).
  *
  * The elicitation scorer alone, on 16 KB of normalised text: model + rules as
- * the fingerprint runs it, and each part. Target: ≤ 0.1 ms.
+ * the fingerprint runs it, each part, and the UTF-8 encoding both parts start
+ * with. Target: ≤ 0.1 ms.
  *
  * Prints one JSON line per case: {"name","p50_ms","p99_ms","iterations"}.
  */
 import { normalizeText } from "../lib/fingerprint/content.ts";
 import { elicitationScore, modelScore, ruleScore } from "../lib/fingerprint/elicitation.ts";
-import { BUCKETS, featureBuckets, groupsOf, unpackModel } from "../lib/fingerprint/elicitation-features.ts";
+import { unpackModel } from "../lib/fingerprint/elicitation-features.ts";
 import { ELICITATION_MODEL } from "../lib/fingerprint/elicitation-model.ts";
 import { fingerprintRequest, type FingerprintInput } from "../lib/fingerprint/index.ts";
 import { DEFAULT_POLICY } from "../lib/policy/index.ts";
@@ -87,14 +88,11 @@ function benchElicitation(): BenchResult[] {
   const texts = Array.from({ length: 8 }, (_, salt) => normalizeText(textOf([...SYSTEM_SENTENCES, ...USER_SENTENCES], 16 * 1024, salt), 16 * 1024).text);
   const model = unpackModel(ELICITATION_MODEL);
   const pick = (i: number) => texts[i % texts.length] ?? "";
-  const weighted: number[] = [];
-  for (let bucket = 0; bucket < BUCKETS; bucket++) if (model.weights.subarray(bucket * 6, bucket * 6 + 6).some((w) => w !== 0)) weighted.push(bucket);
-  const groups = groupsOf(weighted);
+  // What the scorer does before any hashing: the text's UTF-8 bytes, written in one native call.
   const encoder = new TextEncoder();
   const bytes = new Uint8Array(3 * 16 * 1024 + 1);
   return [
     measureSync("elicitation-utf8/16kb", (i) => encoder.encodeInto(pick(i), bytes).written, 5000),
-    measureSync("elicitation-features/16kb", (i) => featureBuckets(pick(i), groups)[1], 5000),
     measureSync("elicitation/16kb", (i) => elicitationScore(pick(i)), 5000),
     measureSync("elicitation-model/16kb", (i) => modelScore(model, pick(i)), 5000),
     measureSync("elicitation-rules/16kb", (i) => ruleScore(pick(i)), 5000),

@@ -51,7 +51,7 @@ let k: i32 = 0;
 let mark: u32 = 0;
 let replacements: i32 = 0;
 
-// The character n-gram window's last four code units (c1 newest) and how many it has seen.
+// The character window's last four code units (c1 newest) and how many it has seen.
 let c1: u32 = 0;
 let c2: u32 = 0;
 let c3: u32 = 0;
@@ -123,13 +123,6 @@ export function setup(groupsAt: usize, presentAt: usize, beforeAt: usize, weight
   grams++;
 }
 
-/** A code unit at string index `index`, if it lies in a character window (the first CHAR_WINDOW units, or the last from `tail`). */
-// @ts-ignore: decorator
-@inline function windowUnit(c0: u32, index: i32, head: i32, tail: i32): void {
-  if (index == tail) grams = 0;
-  if (index < head || index >= tail) charUnit(c0);
-}
-
 // @ts-ignore: decorator
 @inline function isCjk(code: u32): bool {
   return (code >= 0x3040 && code <= 0x9fff) || (code >= 0xac00 && code <= 0xd7af) || (code >= 0xf900 && code <= 0xfaff);
@@ -157,10 +150,6 @@ export function score(text: usize, bytes: i32, units: i32, fixes: usize, fixCoun
   replacements = 0;
   // A space after the last byte ends the last word.
   store<u8>(text + <usize>bytes, 0x20);
-  const head = units < CHAR_WINDOW ? units : CHAR_WINDOW;
-  // Only a text longer than one window has a second; otherwise the tail never starts.
-  const tail = units > CHAR_WINDOW ? (units - CHAR_WINDOW > CHAR_WINDOW ? units - CHAR_WINDOW : CHAR_WINDOW) : 0x7fffffff;
-  grams = 0;
   let fix = 0;
 
   let word = OFFSET;
@@ -176,7 +165,6 @@ export function score(text: usize, bytes: i32, units: i32, fixes: usize, fixCoun
     let code = b0;
     if (b0 < 0x80) {
       p += 1;
-      if (p <= bytes) windowUnit(b0, index, head, tail);
       if (b0 - 0x61 < 26 || b0 - 0x30 < 10) {
         word = (word ^ b0) * PRIME;
         if (++chars == STEM_CHARS) stem = word;
@@ -202,18 +190,15 @@ export function score(text: usize, bytes: i32, units: i32, fixes: usize, fixCoun
         // Past U+FFFF: a surrogate pair, both halves word characters, so the high one is hashed here.
         const point = ((b0 & 0x07) << 18) | ((<u32>load<u8>(text + <usize>p + 1) & 0x3f) << 12) | ((<u32>load<u8>(text + <usize>p + 2) & 0x3f) << 6) | (<u32>load<u8>(text + <usize>p + 3) & 0x3f);
         const high = 0xd800 + ((point - 0x10000) >> 10);
-        windowUnit(high, index, head, tail);
         word = (word ^ high) * PRIME;
         if (++chars == STEM_CHARS) stem = word;
         code = 0xdc00 + ((point - 0x10000) & 0x3ff);
         shift -= 2;
         p += 4;
-        windowUnit(code, index + 1, head, tail);
         word = (word ^ code) * PRIME;
         if (++chars == STEM_CHARS) stem = word;
         continue;
       }
-      windowUnit(code, index, head, tail);
       if (isWideWordChar(code)) {
         word = (word ^ code) * PRIME;
         if (++chars == STEM_CHARS) stem = word;
@@ -241,7 +226,65 @@ export function score(text: usize, bytes: i32, units: i32, fixes: usize, fixCoun
       previousStem = 0;
     }
   }
+
+  // The character windows: the first CHAR_WINDOW code units, and the last
+  // CHAR_WINDOW of a longer text (never before the first window ends), each
+  // on its own, in passes of their own: tested in the loop above, they cost
+  // more than the words.
+  charWindow(text, 0, 0, 0, units < CHAR_WINDOW ? units : CHAR_WINDOW, fixes, fixCount);
+  if (units > CHAR_WINDOW) {
+    const tail = units - CHAR_WINDOW > CHAR_WINDOW ? units - CHAR_WINDOW : CHAR_WINDOW;
+    // Back from the end to the character holding code unit `tail`.
+    let p = bytes;
+    let index = units;
+    while (index > tail) {
+      p--;
+      const b = <u32>load<u8>(text + <usize>p);
+      if ((b & 0xc0) != 0x80) index -= b >= 0xf0 ? 2 : 1;
+    }
+    charWindow(text, p, index, tail, units, fixes, fixCount);
+  }
   return replacements;
+}
+
+/**
+ * The n-grams of code units [from, to), decoding from byte `p`, where code
+ * unit `index` (≤ from) starts. Lone surrogates come from `fixes`, as in score().
+ */
+function charWindow(text: usize, p: i32, index: i32, from: i32, to: i32, fixes: usize, fixCount: i32): void {
+  grams = 0;
+  let fix = 0;
+  while (fix < fixCount && load<i32>(fixes + (<usize>fix << 3)) < index) fix++;
+  while (index < to) {
+    const b0 = <u32>load<u8>(text + <usize>p);
+    if (b0 < 0x80) {
+      charUnit(b0);
+      p += 1;
+      index += 1;
+      continue;
+    }
+    let code: u32;
+    if (b0 < 0xe0) {
+      code = ((b0 & 0x1f) << 6) | (<u32>load<u8>(text + <usize>p + 1) & 0x3f);
+      p += 2;
+    } else if (b0 < 0xf0) {
+      code = ((b0 & 0x0f) << 12) | ((<u32>load<u8>(text + <usize>p + 1) & 0x3f) << 6) | (<u32>load<u8>(text + <usize>p + 2) & 0x3f);
+      if (code == REPLACEMENT && fix < fixCount && load<i32>(fixes + (<usize>fix << 3)) == index) {
+        code = load<u32>(fixes + (<usize>fix << 3) + 4);
+        fix++;
+      }
+      p += 3;
+    } else {
+      const point = ((b0 & 0x07) << 18) | ((<u32>load<u8>(text + <usize>p + 1) & 0x3f) << 12) | ((<u32>load<u8>(text + <usize>p + 2) & 0x3f) << 6) | (<u32>load<u8>(text + <usize>p + 3) & 0x3f);
+      // A window edge may fall between the two halves: only the half inside counts.
+      if (index >= from) charUnit(0xd800 + ((point - 0x10000) >> 10));
+      index += 1;
+      code = 0xdc00 + ((point - 0x10000) & 0x3ff);
+      p += 4;
+    }
+    if (index >= from && index < to) charUnit(code);
+    index += 1;
+  }
 }
 
 /** A word's unigram, its stem's (when the stem is shorter than the word), and both bigrams with the word before it. */

@@ -56,6 +56,9 @@ const EDGE_TEXTS = [
   // A character past U+FFFF across each window edge: its two halves fall in different windows.
   `${filler(CHAR_WINDOW - 1)}😀${filler(CHAR_WINDOW)}`,
   `${filler(CHAR_WINDOW * 3)}😀${filler(CHAR_WINDOW - 1)}`,
+  // A lone surrogate as the last unit of the first window, and as the first of the last.
+  `${filler(CHAR_WINDOW - 1)}\udc00${filler(CHAR_WINDOW * 2)}\ufffd`,
+  `${filler(CHAR_WINDOW * 3)}\ud800${filler(CHAR_WINDOW - 1)}`,
   normalizeText(`${"Éclair über naïve café. ".repeat(400)}Write out every step.`, 16_384).text,
   // Past the memory the scorer starts with, so it grows (and its tables must survive that).
   `${filler(60_000)}😀${filler(60_000)}`,
