@@ -108,9 +108,9 @@ const REPLACEMENT = 0xfffd;
 /**
  * The buckets of every feature of `text` (normalised) whose group `keep`
  * holds, duplicates included, in a shared buffer valid until the next call;
- * returns [buffer, count]. The scorer keeps the groups of the buckets its
- * model weighs, so what it looks up afterwards is a few in a hundred of a long
- * text's features.
+ * returns [buffer, count]. What the trainer reads (every group); the scorer
+ * computes the same features in WebAssembly (elicitation-wasm.ts), held to
+ * this function's reference walk by the fast-path test.
  */
 export function featureBuckets(text: string, keep: BucketGroups = ALL_GROUPS): [Int32Array, number] {
   const length = text.length;

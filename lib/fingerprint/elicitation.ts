@@ -15,7 +15,9 @@
  *   the per-account `cot_elicitation` signal both read this score, and a
  *   signal that fires on ordinary traffic adds up on honest accounts;
  * - phrase rules, kept where they add recall the model lacks (ELICITATION_RULES).
- * The score is the larger of the two; each names its reasons.
+ * The score is the larger of the two; each names its reasons. The model's
+ * sums are computed in WebAssembly (elicitation-wasm.ts); the rules stay
+ * regular expressions, which V8 runs faster than a byte loop of ours.
  */
 import type { Policy } from "../policy/index.ts";
 import { type Category, type Model, unpackModel } from "./elicitation-features.ts";
