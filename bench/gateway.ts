@@ -59,8 +59,12 @@ export type GatewayBenchResult = {
   do_settle_per_request: number | null;
   /** Calls a request waits for (admits). */
   do_sync_calls_per_request: number | null;
-  /** Every billed object request: admits, settles, reconciles and alarms. */
+  /** Every billed object request: admits, renewals, settles, reconciles and alarms. */
   do_requests_per_request: number | null;
+  /** Of those, the background ones: allowance renewals, reports sent alone (reconcile), the object's alarms. */
+  do_renew_per_request: number | null;
+  do_reconcile_per_request: number | null;
+  do_alarm_per_request: number | null;
   do_rows_written_per_request: number | null;
   usd_per_million_requests: number | null;
   rps_vs_bare: number | null;
@@ -145,7 +149,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     const ids = Array.from({ length: accounts }, (_, i) => `bench-${i}`);
     const keys = await seedBenchGateway(runtime, { worker: "gateway", host: "gateway.bench", policy: BENCH_POLICY, adminToken: ADMIN_TOKEN, accounts: ids });
 
-    type Counts = { admit: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
+    type Counts = { admit: number; renew: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
     const doCalls = async (): Promise<Counts> => {
       const res = await runtime.dispatchFetch(`http://gateway.bench/__bench/do-calls?ids=${ids.join(",")}`);
       return (await res.json()) as Counts;
@@ -172,7 +176,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       return res.status;
     };
 
-    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0, cpuMs: 0, benchCpuMs: 0 });
+    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, renew: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0, cpuMs: 0, benchCpuMs: 0 });
     const stats = new Map(cases.map((c) => [c.name, empty()]));
     // Every account past the history an allowance needs (quota.allowance.minHistoryRequests, 20), so
     // the measured segments are the steady state of accounts in use, not their first minute.
@@ -215,6 +219,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
           after = await doCalls();
         }
         s.admit += after.admit - before.admit;
+        s.renew += after.renew - before.renew;
         s.settle += after.settle - before.settle;
         s.reconcile += after.reconcile - before.reconcile;
         s.alarm += after.alarm - before.alarm;
@@ -230,7 +235,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       const sorted = [...s.latencies].sort((a, b) => a - b);
       const rps = s.n / (s.ms / 1000);
       const p50 = percentile(sorted, 0.5);
-      const doRequests = (s.admit + s.settle + s.reconcile + s.alarm) / s.n;
+      const doRequests = (s.admit + s.renew + s.settle + s.reconcile + s.alarm) / s.n;
       return {
         name: c.name,
         rps_16: Math.round(rps),
@@ -243,6 +248,9 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
         do_settle_per_request: c.counted ? round(s.settle / s.n) : null,
         do_sync_calls_per_request: c.counted ? round(s.admit / s.n) : null,
         do_requests_per_request: c.counted ? round(doRequests) : null,
+        do_renew_per_request: c.counted ? round(s.renew / s.n) : null,
+        do_reconcile_per_request: c.counted ? round(s.reconcile / s.n) : null,
+        do_alarm_per_request: c.counted ? round(s.alarm / s.n) : null,
         do_rows_written_per_request: c.counted ? round(s.rows / s.n) : null,
         usd_per_million_requests: c.counted ? round(usdPerMillionRequests(doRequests, s.rows / s.n), 2) : null,
         rps_vs_bare: c.counted && bareRps ? round(rps / bareRps, 2) : null,
