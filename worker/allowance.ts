@@ -281,10 +281,11 @@ export function settleWithinAllowance(settle: SettleRequest, now: number): { acc
 }
 
 /**
- * Sends the account's report in one `reconcile` call after `delayMs`, unless an admit has carried it
+ * Sends the account's report in one `reconcile` call after `delayMs`, unless a call has carried it
  * by then. A timer already due at or after this one serves this call too (null: nothing to wait for,
  * and no `waitUntil` to pay for on a request admitted here); one due earlier (an earlier allowance's
- * end) does not, so the latest allowance always has a timer that sees it end. For `waitUntil`.
+ * end) does not, so the latest allowance always has a timer that sees it end, and that earlier one
+ * then sends nothing. For `waitUntil`.
  */
 export function flushAllowanceReport(env: Env, accountId: string, delayMs: number): Promise<void> | null {
   const now = Date.now();
@@ -298,7 +299,11 @@ export function flushAllowanceReport(env: Env, accountId: string, delayMs: numbe
 
 async function sendReportAt(env: Env, accountId: string, dueAt: number, delayMs: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, delayMs));
-  if (flushDue.get(accountId) === dueAt) flushDue.delete(accountId);
+  const latest = flushDue.get(accountId);
+  // A later allowance's timer took over (its end is later): it, or the account's next call, carries the
+  // report; sending it now would be a call per allowance for an account whose renewals carry it anyway.
+  if (latest !== undefined && latest > dueAt) return;
+  flushDue.delete(accountId);
   sweep(accountId, Date.now());
   const report = reports.get(accountId);
   if (!report) return;

@@ -273,13 +273,14 @@ export function settleWithin(held: HeldAllowance, settle: SettleRequest): boolea
 }
 
 /**
- * Whether to ask for the next allowance now, in the background: once half of this one's requests or
- * half of its time is gone, so the next is there before this one runs out and no request waits for it.
- * At an account's own rate (the object sizes by it, with room for twice that) both come about together.
+ * Whether to ask for the next allowance now, in the background: once half of this one's requests are
+ * gone, or three quarters of its time, so the next is there before this one runs out and no request
+ * waits for it. By time only late: an account slower than its allowance (the object sizes by rate,
+ * with room for twice it) would otherwise take a new one every half ttl, a call and rows each.
  */
 export function wantsRenewal(held: HeldAllowance, now: number): boolean {
   if (held.ended) return false;
-  return held.requestsLeft * 2 <= held.grant.requests || (now - held.heldFrom) * 2 >= held.expiresAt - held.heldFrom;
+  return held.requestsLeft * 2 <= held.grant.requests || (now - held.heldFrom) * 4 >= (held.expiresAt - held.heldFrom) * 3;
 }
 
 /** Ended or out of time, with nothing in flight: ready to be given back. */
