@@ -11,9 +11,11 @@
  * synchronous, so reading the counters, deciding and counting happen as one
  * step and concurrent requests can never both take the last slot. A low-risk
  * account's admit may also grant the calling isolate an allowance (requests,
- * tokens and slots counted here first, lib/quota/allowance.ts); what the isolate
- * admitted within it comes back in a report on its next call (`admit` or
- * `reconcile`) and is recorded as if it had been admitted here. Each store
+ * tokens and slots counted here first, lib/quota/allowance.ts), and once half of
+ * it is spent the isolate asks for the next in the background (`renew`, judged by
+ * the same rules); what the isolate admitted within it comes back in a report on
+ * its next call (`admit`, `renew` or `reconcile`) and is recorded as if it had
+ * been admitted here. Each store
  * in this folder owns its tables (state in memory, every change written
  * through as a small SQL update, or behind by the alarm where noted); the
  * arithmetic is in lib/quota and lib/account-alarm.ts.
