@@ -59,8 +59,12 @@ export type GatewayBenchResult = {
   do_settle_per_request: number | null;
   /** Calls a request waits for (admits). */
   do_sync_calls_per_request: number | null;
-  /** Every billed object request: admits, settles, reconciles and alarms. */
+  /** Every billed object request: admits, renewals, settles, reconciles and alarms. */
   do_requests_per_request: number | null;
+  /** Of those, the background ones: allowance renewals, reports sent alone (reconcile), the object's alarms. */
+  do_renew_per_request: number | null;
+  do_reconcile_per_request: number | null;
+  do_alarm_per_request: number | null;
   do_rows_written_per_request: number | null;
   usd_per_million_requests: number | null;
   rps_vs_bare: number | null;
@@ -94,6 +98,8 @@ const BENCH_POLICY = {
   tiers: { bench: { requests: 1e9, inputTokens: 1e12, outputTokens: 1e12, exchangesPerDay: 1e12, concurrency: 10_000 } },
   defaultTier: "bench",
 };
+// The policy's default allowance ttl (quota.allowance.ttlMs): BENCH_POLICY leaves it as it is.
+const ALLOWANCE_TTL_MS = 10_000;
 const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
 const BODY_LENGTH = String(new TextEncoder().encode(BODY).byteLength);
 
@@ -143,48 +149,58 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     await mf.ready;
     const runtime = mf;
 
-    const ids = Array.from({ length: accounts }, (_, i) => `bench-${i}`);
-    const keys = await seedBenchGateway(runtime, { worker: "gateway", host: "gateway.bench", policy: BENCH_POLICY, adminToken: ADMIN_TOKEN, accounts: ids });
+    // Each counted case has accounts of its own, so every call and row on them is that case's: what a
+    // segment leaves running (a report sent at an allowance's end, an alarm) is counted with it, never
+    // with the segment that happens to follow.
+    const manyIds = Array.from({ length: accounts }, (_, i) => `bench-${i}`);
+    const oneId = "bench-one";
+    const c1Id = "bench-c1";
+    const allIds = [...manyIds, oneId, c1Id];
+    const allKeys = await seedBenchGateway(runtime, { worker: "gateway", host: "gateway.bench", policy: BENCH_POLICY, adminToken: ADMIN_TOKEN, accounts: allIds });
+    const keyOf = new Map(allIds.map((id, i) => [id, allKeys[i] ?? ""]));
+    const keysOf = (ids: string[]) => ids.map((id) => keyOf.get(id) ?? "");
 
-    type Counts = { admit: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
-    const doCalls = async (): Promise<Counts> => {
+    type Counts = { admit: number; renew: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
+    const doCalls = async (ids: string[]): Promise<Counts> => {
       const res = await runtime.dispatchFetch(`http://gateway.bench/__bench/do-calls?ids=${ids.join(",")}`);
       return (await res.json()) as Counts;
     };
 
     // `bare` names the pass-through case a row is compared with: the one at the same concurrency.
-    type Case = { name: string; host: string; keyFor: (i: number) => string; counted: boolean; clients: number; bare: string };
+    type Case = { name: string; host: string; keys: string[]; ids: string[]; clients: number; bare: string };
     const cases: Case[] = [
-      { name: "gateway/bare-passthrough", host: "bare.bench", keyFor: () => "sk-none", counted: false, clients, bare: "" },
-      { name: "gateway/1-account", host: "gateway.bench", keyFor: () => keys[0] ?? "", counted: true, clients, bare: "gateway/bare-passthrough" },
-      { name: `gateway/${accounts}-accounts`, host: "gateway.bench", keyFor: (i) => keys[i % keys.length] ?? "", counted: true, clients, bare: "gateway/bare-passthrough" },
+      { name: "gateway/bare-passthrough", host: "bare.bench", keys: ["sk-none"], ids: [], clients, bare: "" },
+      { name: "gateway/1-account", host: "gateway.bench", keys: keysOf([oneId]), ids: [oneId], clients, bare: "gateway/bare-passthrough" },
+      { name: `gateway/${accounts}-accounts`, host: "gateway.bench", keys: keysOf(manyIds), ids: manyIds, clients, bare: "gateway/bare-passthrough" },
       // One client at a time: the latency a single request adds, with nothing queued behind it.
-      { name: "gateway/bare-passthrough-c1", host: "bare.bench", keyFor: () => "sk-none", counted: false, clients: 1, bare: "" },
-      { name: "gateway/1-account-c1", host: "gateway.bench", keyFor: () => keys[0] ?? "", counted: true, clients: 1, bare: "gateway/bare-passthrough-c1" },
+      { name: "gateway/bare-passthrough-c1", host: "bare.bench", keys: ["sk-none"], ids: [], clients: 1, bare: "" },
+      { name: "gateway/1-account-c1", host: "gateway.bench", keys: keysOf([c1Id]), ids: [c1Id], clients: 1, bare: "gateway/bare-passthrough-c1" },
     ];
+    const counted = (c: Case) => c.ids.length > 0;
     const send = async (c: Case, i: number): Promise<number> => {
       const res = await runtime.dispatchFetch(`http://${c.host}/v1/messages`, {
         method: "POST",
         // With its length, as the SDKs send a body they hold whole (dispatchFetch alone would send it chunked).
-        headers: { "x-api-key": c.keyFor(i), "content-type": "application/json", "content-length": BODY_LENGTH, "anthropic-version": "2023-06-01" },
+        headers: { "x-api-key": c.keys[i % c.keys.length] ?? "", "content-type": "application/json", "content-length": BODY_LENGTH, "anthropic-version": "2023-06-01" },
         body: BODY,
       });
       await res.arrayBuffer();
       return res.status;
     };
 
-    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0, cpuMs: 0, benchCpuMs: 0 });
+    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, renew: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0, cpuMs: 0, benchCpuMs: 0 });
     const stats = new Map(cases.map((c) => [c.name, empty()]));
     // Every account past the history an allowance needs (quota.allowance.minHistoryRequests, 20), so
     // the measured segments are the steady state of accounts in use, not their first minute.
-    for (const c of cases) for (let i = 0; i < Math.max(warmup, c.counted ? accounts * 30 : 0); i++) await send(c, i);
+    for (const c of cases) for (let i = 0; i < Math.max(warmup, counted(c) ? c.ids.length * 30 : 0); i++) await send(c, i);
     const cpu = workerdCpuClock();
+    const startCounts = new Map<string, Counts>();
+    for (const c of cases) if (counted(c)) startCounts.set(c.name, await doCalls(c.ids));
 
     const order = Array.from({ length: rounds }, (_, round) => (round % 2 === 0 ? cases : [...cases].reverse())).flat();
     for (const c of order) {
       const s = stats.get(c.name);
       if (!s) continue;
-      const before = c.counted ? await doCalls() : null;
       // A single client sends a quarter as many: the case measures latency, not throughput.
       const todo = Math.max(1, Math.floor(requests / (c.clients === 1 ? 4 : 1) / rounds));
       let next = 0;
@@ -208,19 +224,24 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       const benchCpu = process.cpuUsage(benchCpu0);
       s.benchCpuMs += (benchCpu.user + benchCpu.system) / 1000;
       s.n += todo;
-      if (before) {
+      if (counted(c)) {
         // Settles run in waitUntil after each answer, coalesced per account: wait (bounded) until no lease is open.
-        let after = await doCalls();
-        for (let tries = 0; tries < 200 && after.inFlight > 0; tries++) {
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          after = await doCalls();
-        }
-        s.admit += after.admit - before.admit;
-        s.settle += after.settle - before.settle;
-        s.reconcile += after.reconcile - before.reconcile;
-        s.alarm += after.alarm - before.alarm;
-        s.rows += after.rowsWritten - before.rowsWritten;
+        for (let tries = 0; tries < 200 && (await doCalls(c.ids)).inFlight > 0; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
       }
+    }
+    // What the last segments leave running: allowances end (their reports go alone) within one ttl.
+    await new Promise((resolve) => setTimeout(resolve, ALLOWANCE_TTL_MS + 1_000));
+    for (const c of cases) {
+      const start = startCounts.get(c.name);
+      const s = stats.get(c.name);
+      if (!start || !s) continue;
+      const end = await doCalls(c.ids);
+      s.admit = end.admit - start.admit;
+      s.renew = end.renew - start.renew;
+      s.settle = end.settle - start.settle;
+      s.reconcile = end.reconcile - start.reconcile;
+      s.alarm = end.alarm - start.alarm;
+      s.rows = end.rowsWritten - start.rowsWritten;
     }
 
     const results: GatewayBenchResult[] = cases.map((c) => {
@@ -231,7 +252,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       const sorted = [...s.latencies].sort((a, b) => a - b);
       const rps = s.n / (s.ms / 1000);
       const p50 = percentile(sorted, 0.5);
-      const doRequests = (s.admit + s.settle + s.reconcile + s.alarm) / s.n;
+      const doRequests = (s.admit + s.renew + s.settle + s.reconcile + s.alarm) / s.n;
       return {
         name: c.name,
         rps_16: Math.round(rps),
@@ -240,14 +261,17 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
         n: s.n,
         clients: c.clients,
         non_200: s.non200,
-        do_admit_per_request: c.counted ? round(s.admit / s.n) : null,
-        do_settle_per_request: c.counted ? round(s.settle / s.n) : null,
-        do_sync_calls_per_request: c.counted ? round(s.admit / s.n) : null,
-        do_requests_per_request: c.counted ? round(doRequests) : null,
-        do_rows_written_per_request: c.counted ? round(s.rows / s.n) : null,
-        usd_per_million_requests: c.counted ? round(usdPerMillionRequests(doRequests, s.rows / s.n), 2) : null,
-        rps_vs_bare: c.counted && bareRps ? round(rps / bareRps, 2) : null,
-        p50_added_ms: c.counted && bareP50 !== null ? round(p50 - bareP50) : null,
+        do_admit_per_request: counted(c) ? round(s.admit / s.n) : null,
+        do_settle_per_request: counted(c) ? round(s.settle / s.n) : null,
+        do_sync_calls_per_request: counted(c) ? round(s.admit / s.n) : null,
+        do_requests_per_request: counted(c) ? round(doRequests) : null,
+        do_renew_per_request: counted(c) ? round(s.renew / s.n) : null,
+        do_reconcile_per_request: counted(c) ? round(s.reconcile / s.n) : null,
+        do_alarm_per_request: counted(c) ? round(s.alarm / s.n) : null,
+        do_rows_written_per_request: counted(c) ? round(s.rows / s.n) : null,
+        usd_per_million_requests: counted(c) ? round(usdPerMillionRequests(doRequests, s.rows / s.n), 2) : null,
+        rps_vs_bare: counted(c) && bareRps ? round(rps / bareRps, 2) : null,
+        p50_added_ms: counted(c) && bareP50 !== null ? round(p50 - bareP50) : null,
         workerd_cpu_ms_per_request: cpu ? round(s.cpuMs / s.n) : null,
         cpu_added_ms: cpu && bare && bare.n > 0 ? round(s.cpuMs / s.n - bare.cpuMs / bare.n) : null,
         bench_cpu_ms_per_request: round(s.benchCpuMs / s.n),

@@ -119,6 +119,29 @@ export type AllowanceReturn = { id: string; requests: number; inputTokens: numbe
 /** Rides on the isolate's next call to the account object, or goes alone when none comes soon. */
 export type AllowanceReport = { admitted: LocalAdmission[]; returned: AllowanceReturn[] };
 
+/**
+ * An isolate asking for the account's next allowance while its current one still runs, so that no
+ * request waits for the answer: sent in the background by a request it admitted locally (already in
+ * `report`, so not counted again), which the object judges as it would have judged it.
+ */
+export type RenewRequest = Pick<AdmitRequest, "account" | "policyJson" | "estimate" | "fingerprint"> & {
+  holder: string;
+  report?: AllowanceReport;
+};
+
+export type RenewResult = {
+  /**
+   * False when the account no longer holds allowances at all (a risk signal, an override, a verdict,
+   * a rule that would not plainly allow): the isolate ends every allowance it holds for the account,
+   * so its next request asks the object. True with no grant: only no room for one now.
+   */
+  qualifies: boolean;
+  /** Its requests are all the isolate's to admit: no request of its own came with it. */
+  allowance?: AllowanceGrant;
+  risk: number;
+  limits: RateLimitSnapshot;
+};
+
 /** Remaining capacity for the RateLimit / anthropic-ratelimit-* headers. */
 export type RateLimitSnapshot = {
   windowSeconds: number;

@@ -24,6 +24,7 @@ import {
   flushAllowanceReport,
   installAllowance,
   msUntilAllowanceEnds,
+  renewAllowance,
   restoreReport,
   trackRenewal,
 } from "./allowance.ts";
@@ -197,9 +198,10 @@ export async function callAdmit(env: Env, request: AdmitRequest, retry: RetryOpt
 }
 
 /**
- * The answer from the account's allowance in this isolate, or null when the object must be asked. A
- * request that finds the allowance spent while the call for the next one is out waits for that call
- * (one call for all of them) and tries again.
+ * The answer from the account's allowance in this isolate, or null when the object must be asked. The
+ * request that spends half of it asks for the next one in the background; a request that finds it
+ * spent while the call for the next one is out (only when that call is slow, or the account sped up)
+ * waits for that call (one call for all of them) and tries again.
  */
 async function admitLocally(c: Context<AppEnv>, request: AdmitRequest, carriesVerdict: boolean): Promise<AdmitResult | null> {
   const accountId = request.account.id;
@@ -208,7 +210,9 @@ async function admitLocally(c: Context<AppEnv>, request: AdmitRequest, carriesVe
     outcome = admitWithinAllowance(request, carriesVerdict, Date.now());
   }
   if ("miss" in outcome) return null;
-  reportByAllowanceEnd(c, accountId);
+  // The renewal's own timer reports by the end of the allowance it brings: one timer serves both.
+  if (outcome.renew) c.executionCtx.waitUntil(renewAllowance(c.env, request));
+  else reportByAllowanceEnd(c, accountId);
   return outcome.decision;
 }
 

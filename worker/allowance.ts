@@ -1,12 +1,13 @@
 /**
  * The allowances this isolate holds (lib/quota/allowance.ts has the rules): per account at most one
- * it admits within (`current`) and any that ended but still have requests in flight (`draining`).
- * What it admitted and what it gives back waits in a report per account that rides on the
- * account's next admit call, or goes alone in one `reconcile` call when the allowance's time is up
- * or its last request settled and no admit came by. Entries come only from the account object's
- * answers, never from a client, and are bounded in number.
+ * it admits within (`current`), the next one, asked for in the background once half of the current
+ * one is spent (`next`, taken up when the current one runs out), and any that ended but still have
+ * requests in flight (`draining`). What it admitted and what it gives back waits in a report per
+ * account that rides on the account's next call (an admit, or the renewal), or goes alone in one
+ * `reconcile` call when the allowance's time is up and no call came by. Entries come only from the
+ * account object's answers, never from a client, and are bounded in number.
  */
-import type { AdmitRequest, AdmitResult, AllowanceReport, SettleRequest } from "../lib/decision.ts";
+import type { AdmitRequest, AdmitResult, AllowanceReport, RenewResult, SettleRequest } from "../lib/decision.ts";
 import { accountObjectName } from "../lib/names.ts";
 import {
   admitWithin,
@@ -17,6 +18,7 @@ import {
   localSnapshot,
   returnOf,
   settleWithin,
+  wantsRenewal,
   type HeldAllowance,
   type LocalFit,
 } from "../lib/quota/allowance.ts";
@@ -34,7 +36,7 @@ const RENEWAL_STALE_MS = 2_000;
 // A waitUntil may outlive its response by 30 s; a flush never waits longer than this.
 const MAX_FLUSH_DELAY_MS = 25_000;
 
-type Holder = { current: HeldAllowance | null; draining: HeldAllowance[] };
+type Holder = { current: HeldAllowance | null; next: HeldAllowance | null; draining: HeldAllowance[] };
 
 const holders = new Map<string, Holder>();
 const byLease = new Map<string, { accountId: string; held: HeldAllowance }>();
@@ -53,19 +55,34 @@ function reportOf(accountId: string): AllowanceReport {
   return report;
 }
 
-/** Ends the current allowance; it is given back once nothing admitted within it is in flight. */
+function drain(holder: Holder, held: HeldAllowance): void {
+  held.ended = true;
+  holder.draining.push(held);
+}
+
+/** Ends the current allowance, and the next takes its place; what ended is given back once nothing admitted within it is in flight. */
 function end(holder: Holder): void {
   const held = holder.current;
   if (!held) return;
-  held.ended = true;
-  holder.current = null;
-  holder.draining.push(held);
+  drain(holder, held);
+  holder.current = holder.next;
+  holder.next = null;
+}
+
+/** Ends every allowance of the account here: something changed that the object must see. */
+function endAll(holder: Holder): void {
+  end(holder);
+  end(holder);
 }
 
 /** Moves what is ready to be given back into the account's report. */
 function sweep(accountId: string, now: number): void {
   const holder = holders.get(accountId);
   if (!holder) return;
+  if (holder.next && now >= holder.next.expiresAt) {
+    drain(holder, holder.next);
+    holder.next = null;
+  }
   if (holder.current && now >= holder.current.expiresAt) end(holder);
   const still: HeldAllowance[] = [];
   for (const held of holder.draining) {
@@ -76,27 +93,36 @@ function sweep(accountId: string, now: number): void {
   if (!holder.current && still.length === 0) holders.delete(accountId);
 }
 
-export type LocalOutcome = { decision: AdmitResult } | { miss: LocalFit | "none" };
+/** `renew`: this request is the one that should ask for the account's next allowance (renewAllowance), in the background. */
+export type LocalOutcome = { decision: AdmitResult; renew: boolean } | { miss: LocalFit | "none" };
 
 /**
- * Admits the request within the account's allowance, or says why not. Anything but running out or
- * busy slots ends the allowance for every later request too: the object must see what changed.
+ * Admits the request within the account's allowance (the next one when the current has run out), or
+ * says why not. Anything but running out or busy slots ends every allowance for later requests too:
+ * the object must see what changed.
  */
 export function admitWithinAllowance(request: AdmitRequest, carriesVerdict: boolean, now: number): LocalOutcome {
   const accountId = request.account.id;
   sweep(accountId, now);
   const holder = holders.get(accountId);
-  const held = holder?.current;
-  if (!holder || !held) return { miss: "none" };
-  const fit = localFit(held, request, carriesVerdict, now);
-  if (fit !== "fits") {
-    if (fit !== "busy") end(holder);
+  if (!holder?.current) return { miss: "none" };
+  let fit = localFit(holder.current, request, carriesVerdict, now);
+  if (fit === "spent" && holder.next) {
+    end(holder);
+    if (holder.current) fit = localFit(holder.current, request, carriesVerdict, now);
+  }
+  const held = holder.current;
+  if (fit !== "fits" || !held) {
+    if (fit === "changed") endAll(holder);
+    else if (fit === "spent") end(holder);
     return { miss: fit };
   }
   const { leaseId, admission } = admitWithin(held, request, now);
   byLease.set(leaseId, { accountId, held });
   reportOf(accountId).admitted.push(admission);
+  const renew = holder.next === null && wantsRenewal(held, now) && !renewing(accountId, now);
   return {
+    renew,
     decision: {
       action: "allow",
       enforced: true,
@@ -181,15 +207,62 @@ export function installAllowance(request: AdmitRequest, result: AdmitResult, sen
   const held = holdAllowance(grant, request, sentAt, result.risk, result.limits);
   // The admit that got it is its first request: its settle comes here.
   byLease.set(firstLeaseId(grant), { accountId, held });
-  const holder = holders.get(accountId) ?? { current: null, draining: [] };
+  const holder = holders.get(accountId) ?? { current: null, next: null, draining: [] };
   holders.set(accountId, holder);
   if (holder.current) {
     // Two answers raced: keep one, give the other back untouched.
-    held.ended = true;
-    holder.draining.push(held);
+    drain(holder, held);
     return;
   }
   holder.current = held;
+}
+
+/**
+ * Asks the account object for the account's next allowance, in the background (for `waitUntil`),
+ * after `request` was admitted within the current one; the report, that request's admission in it,
+ * rides along. Requests that find the current one spent meanwhile wait for this call, as for an admit's.
+ */
+export async function renewAllowance(env: Env, request: AdmitRequest): Promise<void> {
+  const accountId = request.account.id;
+  const sentAt = Date.now();
+  sweep(accountId, sentAt);
+  const report = reports.get(accountId);
+  reports.delete(accountId);
+  const { account, policyJson, estimate, fingerprint } = request;
+  const stub = env.ACCOUNTS.getByName(accountObjectName(accountId));
+  // Not retried: a lost answer leaves the current allowance to run out, and the next request asks itself.
+  const call = stub.renew({ account, policyJson, estimate, fingerprint, holder: holderId(), ...(report ? { report } : {}) });
+  trackRenewal(accountId, call);
+  let result: RenewResult;
+  try {
+    result = await call;
+  } catch (err) {
+    restoreReport(accountId, report);
+    console.error(JSON.stringify({ msg: "allowance renewal failed; the account's next call carries its report", account: accountId, error: String(err) }));
+    return;
+  }
+  installRenewal(request, result, sentAt);
+  const flush = flushAllowanceReport(env, accountId, msUntilAllowanceEnds(accountId, Date.now()));
+  if (flush) await flush;
+}
+
+/** Keeps the next allowance a renewal brought; one that says the account no longer qualifies ends what is held. */
+function installRenewal(request: AdmitRequest, result: RenewResult, sentAt: number): void {
+  const accountId = request.account.id;
+  const holder = holders.get(accountId);
+  if (!result.qualifies) {
+    if (holder) endAll(holder);
+    return;
+  }
+  const grant = result.allowance;
+  if (!grant) return;
+  const held = holdAllowance(grant, request, sentAt, result.risk, result.limits, false);
+  const into = holder ?? { current: null, next: null, draining: [] };
+  holders.set(accountId, into);
+  if (!into.current) into.current = held;
+  else if (!into.next) into.next = held;
+  // An admit's grant came first: this one goes back untouched.
+  else drain(into, held);
 }
 
 /**
@@ -208,10 +281,11 @@ export function settleWithinAllowance(settle: SettleRequest, now: number): { acc
 }
 
 /**
- * Sends the account's report in one `reconcile` call after `delayMs`, unless an admit has carried it
+ * Sends the account's report in one `reconcile` call after `delayMs`, unless a call has carried it
  * by then. A timer already due at or after this one serves this call too (null: nothing to wait for,
  * and no `waitUntil` to pay for on a request admitted here); one due earlier (an earlier allowance's
- * end) does not, so the latest allowance always has a timer that sees it end. For `waitUntil`.
+ * end) does not, so the latest allowance always has a timer that sees it end, and that earlier one
+ * then sends nothing. For `waitUntil`.
  */
 export function flushAllowanceReport(env: Env, accountId: string, delayMs: number): Promise<void> | null {
   const now = Date.now();
@@ -225,7 +299,11 @@ export function flushAllowanceReport(env: Env, accountId: string, delayMs: numbe
 
 async function sendReportAt(env: Env, accountId: string, dueAt: number, delayMs: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, delayMs));
-  if (flushDue.get(accountId) === dueAt) flushDue.delete(accountId);
+  const latest = flushDue.get(accountId);
+  // A later allowance's timer took over (its end is later): it, or the account's next call, carries the
+  // report; sending it now would be a call per allowance for an account whose renewals carry it anyway.
+  if (latest !== undefined && latest > dueAt) return;
+  flushDue.delete(accountId);
   sweep(accountId, Date.now());
   const report = reports.get(accountId);
   if (!report) return;
@@ -242,9 +320,10 @@ async function sendReportAt(env: Env, accountId: string, dueAt: number, delayMs:
   }
 }
 
-/** How long until the account's current allowance runs out, for the timer that reports it. */
+/** How long until the last allowance the account holds here runs out, for the timer that reports it. */
 export function msUntilAllowanceEnds(accountId: string, now: number): number {
-  const held = holders.get(accountId)?.current;
+  const holder = holders.get(accountId);
+  const held = holder?.next ?? holder?.current;
   return held ? Math.max(0, held.expiresAt - now) + RETURN_DELAY_MS : RETURN_DELAY_MS;
 }
 

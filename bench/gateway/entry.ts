@@ -2,15 +2,15 @@
 // the RPC calls it serves (billed as Durable Object requests), the alarms it runs and the SQLite rows
 // its statements write (billed per row). Only /__bench/do-calls is added; every other request goes to
 // the gateway unchanged. Nothing here is in the production Worker.
-import type { AdmitRequest, AdmitResult, AllowanceReport, SettleRequest } from "../../lib/decision.ts";
+import type { AdmitRequest, AdmitResult, AllowanceReport, RenewRequest, RenewResult, SettleRequest } from "../../lib/decision.ts";
 import { accountObjectName } from "../../lib/names.ts";
 import gateway, { AccountDO as GatewayAccountDO } from "../../worker/index.ts";
 
 export { ClusterCollectorDO, ClusterRootDO } from "../../worker/index.ts";
 
-export type DoCalls = { admit: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
+export type DoCalls = { admit: number; renew: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
 
-type Counts = { admit: number; settle: number; reconcile: number; alarm: number; rows: number };
+type Counts = { admit: number; renew: number; settle: number; reconcile: number; alarm: number; rows: number };
 
 // By object id, outside the instance: an object evicted and started again mid-run keeps counting.
 const counts = new Map<string, Counts>();
@@ -40,7 +40,7 @@ export class AccountDO extends GatewayAccountDO {
 
   constructor(ctx: DurableObjectState, env: Env) {
     const id = ctx.id.toString();
-    const mine = counts.get(id) ?? { admit: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0 };
+    const mine = counts.get(id) ?? { admit: 0, renew: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0 };
     counts.set(id, mine);
     const rows = countRows(ctx, mine);
     super(ctx, env);
@@ -51,6 +51,12 @@ export class AccountDO extends GatewayAccountDO {
   override admit(req: AdmitRequest): AdmitResult {
     this.benchCalls.admit++;
     return super.admit(req);
+  }
+
+  // Billed like any call, but no request waits for it.
+  override renew(req: RenewRequest): RenewResult {
+    this.benchCalls.renew++;
+    return super.renew(req);
   }
 
   // Only calls that cross the RPC boundary count: settles carried by an admit are not calls.
@@ -84,7 +90,7 @@ export default {
     if (!request.url.includes("/__bench/")) return gateway.fetch(request, env as unknown as Env, ctx);
     const url = new URL(request.url);
     if (url.pathname !== "/__bench/do-calls") return gateway.fetch(request, env as unknown as Env, ctx);
-    const total: DoCalls = { admit: 0, settle: 0, reconcile: 0, alarm: 0, rowsWritten: 0, inFlight: 0 };
+    const total: DoCalls = { admit: 0, renew: 0, settle: 0, reconcile: 0, alarm: 0, rowsWritten: 0, inFlight: 0 };
     for (const id of (url.searchParams.get("ids") ?? "").split(",").filter(Boolean)) {
       const calls = await env.ACCOUNTS.getByName(accountObjectName(id)).callCounts();
       for (const k of Object.keys(total) as (keyof DoCalls)[]) total[k] += calls[k];

@@ -11,9 +11,11 @@
  * synchronous, so reading the counters, deciding and counting happen as one
  * step and concurrent requests can never both take the last slot. A low-risk
  * account's admit may also grant the calling isolate an allowance (requests,
- * tokens and slots counted here first, lib/quota/allowance.ts); what the isolate
- * admitted within it comes back in a report on its next call (`admit` or
- * `reconcile`) and is recorded as if it had been admitted here. Each store
+ * tokens and slots counted here first, lib/quota/allowance.ts), and once half of
+ * it is spent the isolate asks for the next in the background (`renew`, judged by
+ * the same rules); what the isolate admitted within it comes back in a report on
+ * its next call (`admit`, `renew` or `reconcile`) and is recorded as if it had
+ * been admitted here. Each store
  * in this folder owns its tables (state in memory, every change written
  * through as a small SQL update, or behind by the alarm where noted); the
  * arithmetic is in lib/quota and lib/account-alarm.ts.
@@ -34,6 +36,8 @@ import type {
   CachedVerdict,
   Override,
   RateLimitSnapshot,
+  RenewRequest,
+  RenewResult,
   SettleRequest,
 } from "../../lib/decision.ts";
 import { clusterCollectorName, collectorIndex } from "../../lib/names.ts";
@@ -48,6 +52,7 @@ import {
   riskWithoutClusters,
   settledUsage,
   firstLeaseId,
+  allowanceRiskCeiling,
   sizeAllowance,
   tokenCount,
   verdictEvidence,
@@ -99,6 +104,8 @@ export class AccountDO extends DurableObject<Env> {
   beforeAdmit: () => void = () => {};
   /** Run at the start of every reconcile, likewise. */
   beforeReconcile: () => void = () => {};
+  /** Run at the start of every renew, likewise. */
+  beforeRenew: () => void = () => {};
 
   private readonly startup: Startup;
   private readonly meta: MetaStore;
@@ -207,7 +214,7 @@ export class AccountDO extends DurableObject<Env> {
       request.wantsAllowance === true && decision.forwarded && this.mayHoldAllowance(req, decision, evidence, verdicts.length, multiplier, now)
         ? sizeAllowance({ now, policy, limits, series: this.counters.series(), inFlight: this.leases.open + this.allowances.slots + 1, risk, estimate, uncounted: true })
         : null;
-    const allowance = size ? this.grantAllowance(now, policy, estimate, size, request.holder ?? "unknown") : null;
+    const allowance = size ? this.grantAllowance(now, policy, size, request.holder ?? "unknown", estimate) : null;
     // Only what reaches the origin counts: an enforced throttle or block costs the account nothing.
     const leaseId = allowance
       ? firstLeaseId(allowance)
@@ -239,6 +246,70 @@ export class AccountDO extends DurableObject<Env> {
     this.admitted.set(req.requestId, result);
     this.counters.flush();
     this.scheduleAlarm(now);
+    return result;
+  }
+
+  /**
+   * The account's next allowance for an isolate whose current one still runs, with what it admitted
+   * so far. Judged as an admit of the request that asked would be (it is in the report, already
+   * admitted, so nothing of it is counted again), by the same rules; `qualifies: false` tells the
+   * isolate to end what it holds, because something changed here since the last grant.
+   */
+  renew(request: RenewRequest): RenewResult {
+    this.startup.readySync();
+    this.beforeRenew();
+    const now = this.clock();
+    const policy = this.policies.read(request.policyJson);
+    this.policy = policy;
+    this.policySeen = true;
+    this.account = request.account;
+    this.leases.reclaimExpired(now);
+    this.allowances.reclaimExpired(now);
+    if (request.report) this.applyReport(request.report, now, policy);
+
+    // The request as an admit would see it: the edge renews only on one it admitted as plainly allowed
+    // (no signal, no reason, no deny, the place the allowance was granted in: localFit), and the report
+    // has tracked its keys and place.
+    const req = withProfileKeys({ ...request, signals: [], reasons: [], deny: null, requestId: "" }, policy);
+    const halfLifeMs = policy.risk.halfLifeSeconds * 1000;
+    const landsAt = elicitationLandingBar(policy, []);
+    const verdicts = this.verdicts.live(now, policy).filter((v) => verdictApplies(v, req.fingerprint, landsAt));
+    const cluster = verdictEvidence(verdicts);
+    const score = this.evidence.risk(now, halfLifeMs).score;
+    // As gatherEvidence weighs it (no verdict applies here, or nothing qualifies anyway).
+    const risk = req.fingerprint.elicitation >= landsAt ? score : riskWithoutClusters(this.evidence.signalStates(), score, now, halfLifeMs);
+    const quotaOverride = this.overrides.active("quota", now);
+    const multiplier = quotaOverride ? (quotaOverride.multiplier ?? 1) : null;
+    const limits = effectiveLimits(policy, req.account, risk, multiplier);
+    const estimate: TokenEstimate = { inputTokens: tokenCount(req.estimate.inputTokens), outputTokens: tokenCount(req.estimate.outputTokens) };
+    const overrideBlock = this.overrides.active("block", now);
+    const inFlight = this.leases.open + this.allowances.slots;
+    const decision = decideAdmission({
+      now,
+      policy,
+      limits,
+      standingLimits: effectiveLimits(policy, req.account, 0, multiplier),
+      units: 1,
+      series: this.counters.series(),
+      estimate,
+      risk,
+      inFlight,
+      deny: null,
+      overrideBlock: overrideBlock ? { reason: overrideBlock.reason } : null,
+      overrideAllow: this.overrides.active("allow", now) !== null,
+      clusterCap: cluster.clusterCap,
+      capSince: cluster.capSince,
+      lastForwardedAt: this.meta.lastForwardedAt,
+    });
+    const qualifies = decision.forwarded && risk < allowanceRiskCeiling(policy) && this.mayHoldAllowance(req, decision, cluster.evidence, verdicts.length, multiplier, now);
+    const size = qualifies ? sizeAllowance({ now, policy, limits, series: this.counters.series(), inFlight, risk, estimate }) : null;
+    const allowance = size ? this.grantAllowance(now, policy, size, request.holder, null) : null;
+    const snapshot = rateLimitSnapshot(limits, withoutPreDebits(this.counters.series(), this.allowances.preDebits()), now, policy.limits.windowSeconds * 1000);
+    this.lastLimits = snapshot;
+    this.counters.flush();
+    this.scheduleAlarm(now);
+    const result: RenewResult = { qualifies, risk: Math.round(risk * 10) / 10, limits: snapshot };
+    if (allowance) result.allowance = allowance;
     return result;
   }
 
@@ -475,18 +546,20 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   /**
-   * Counts the granting request and pre-debits the allowance it opens, where the allowance ends, and
-   * records it: the request is its first (no lease of its own), so one bucket, one row and no settle call.
+   * Pre-debits the allowance, where it ends, and records it; with an admit (`first`), counts the
+   * granting request in it too: the request is its first (no lease of its own), so one bucket, one row
+   * and no settle call. A renewal's has no first request (null).
    */
-  private grantAllowance(now: number, policy: Policy, estimate: TokenEstimate, size: AllowanceSize, holder: string): AllowanceGrant {
+  private grantAllowance(now: number, policy: Policy, size: AllowanceSize, holder: string, first: TokenEstimate | null): AllowanceGrant {
     const windowMs = policy.limits.windowSeconds * 1000;
     const dayMs = policy.limits.dayWindowSeconds * 1000;
     // Counted where the grant ends: a request the isolate admits at its last moment is still in that bucket's window.
     const end = now + size.ttlMs;
-    const amounts = { requests: size.requests + 1, inputTokens: size.inputTokens + estimate.inputTokens, outputTokens: size.outputTokens + estimate.outputTokens };
+    const own = first ?? { inputTokens: 0, outputTokens: 0 };
+    const amounts = { requests: size.requests + (first ? 1 : 0), inputTokens: size.inputTokens + own.inputTokens, outputTokens: size.outputTokens + own.outputTokens };
     const window = this.counters.add("window", now, windowMs, bucketWidthMs(windowMs, policy.limits.windowBuckets), amounts, end);
     const day = this.counters.add("day", now, dayMs, bucketWidthMs(dayMs, policy.limits.windowBuckets), { requests: amounts.requests, inputTokens: 0, outputTokens: 0 }, end);
-    this.meta.rememberForwarded(now, false);
+    if (first) this.meta.rememberForwarded(now, false);
     const grant: AllowanceGrant = { id: crypto.randomUUID(), ...size, keys: this.evidence.fingerprintList().map((f) => f.key) };
     this.allowances.open({ id: grant.id, holder, expiresAt: end, deadline: end + policy.limits.leaseSeconds * 1000, window, day, ...amounts, slots: size.slots });
     return grant;

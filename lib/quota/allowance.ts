@@ -21,9 +21,16 @@
  * fingerprint key the object had not seen on the account when it granted, a risk signal or a reason (evidence) on the request, a
  * different country or network prefix, a verdict the isolate knows for the request's keys, another
  * policy text or account profile, a denied region, a batch, a request larger than what is left, or the
- * end of the ttl. What the object learns meanwhile (an operator override, a verdict from the
- * collector, risk rising) ends it at the next grant: at most one allowance (`maxRequests`, `ttlMs`)
- * is admitted after it.
+ * end of the ttl.
+ *
+ * Renewal: once half of an allowance is spent (`wantsRenewal`), the isolate asks for the next one in
+ * the background, with its report, so at steady state no request waits for a grant; an isolate holds
+ * at most two per account (the one it admits within and the next). The object judges a renewal as it
+ * judges an admit, and an answer that the account no longer qualifies ends both. What the object
+ * learns meanwhile (an operator override, a verdict from the collector, risk rising) therefore ends
+ * local admission at the isolate's next renewal or grant: at most one allowance's worth
+ * (`maxRequests`, `ttlMs`: the half left of the current one and half of a next granted before) is
+ * admitted after it.
  *
  * Under-admission, bounded: an allowance's unused part is counted until it is given back (when all
  * its requests have settled) or, if its isolate is gone, until it leaves the window; each grant takes
@@ -134,7 +141,8 @@ export type HeldAllowance = {
   keys: ReadonlySet<string>;
   country: string;
   prefix: string | null;
-  /** Edge clock, ms: no local admission at or after it. */
+  /** Edge clock, ms: when the call that got it was sent, and no local admission at or after `expiresAt`. */
+  heldFrom: number;
   expiresAt: number;
   risk: number;
   limits: RateLimitSnapshot;
@@ -161,11 +169,22 @@ export function firstLeaseId(grant: Pick<AllowanceGrant, "id">): string {
   return `${grant.id}:0`;
 }
 
-/** An allowance as the edge holds it, from the granting request (its first, in flight) and the object's answer. */
-export function holdAllowance(grant: AllowanceGrant, request: AdmitRequest, sentAt: number, risk: number, limits: RateLimitSnapshot): HeldAllowance {
+/**
+ * An allowance as the edge holds it, from the request it was granted on and the object's answer. With
+ * an admit, that request is its first, in flight; with a renewal (`firstRequest` false) it was admitted
+ * within the allowance before, and this one starts empty.
+ */
+export function holdAllowance(
+  grant: AllowanceGrant,
+  request: AdmitRequest,
+  sentAt: number,
+  risk: number,
+  limits: RateLimitSnapshot,
+  firstRequest = true,
+): HeldAllowance {
   // A tenth of the ttl (at most a second) before the object's own end: the edge's clock may run a little ahead.
   const margin = Math.min(1_000, Math.floor(grant.ttlMs / 10));
-  const first = estimateOf(request);
+  const first = firstRequest ? estimateOf(request) : { inputTokens: 0, outputTokens: 0 };
   return {
     grant,
     policyJson: request.policyJson,
@@ -173,14 +192,15 @@ export function holdAllowance(grant: AllowanceGrant, request: AdmitRequest, sent
     keys: new Set([...grant.keys, ...request.fingerprint.keys]),
     country: request.fingerprint.country,
     prefix: request.fingerprint.prefix,
+    heldFrom: sentAt,
     expiresAt: sentAt + grant.ttlMs - margin,
     risk,
     limits,
     requestsLeft: grant.requests,
     inputLeft: grant.inputTokens,
     outputLeft: grant.outputTokens,
-    inFlight: new Map([[firstLeaseId(grant), first]]),
-    admitted: 1,
+    inFlight: firstRequest ? new Map([[firstLeaseId(grant), first]]) : new Map(),
+    admitted: firstRequest ? 1 : 0,
     inputCharged: first.inputTokens,
     outputCharged: first.outputTokens,
     ended: false,
@@ -250,6 +270,17 @@ export function settleWithin(held: HeldAllowance, settle: SettleRequest): boolea
   held.inputLeft -= dIn;
   held.outputLeft -= dOut;
   return true;
+}
+
+/**
+ * Whether to ask for the next allowance now, in the background: once half of this one's requests are
+ * gone, or three quarters of its time, so the next is there before this one runs out and no request
+ * waits for it. By time only late: an account slower than its allowance (the object sizes by rate,
+ * with room for twice it) would otherwise take a new one every half ttl, a call and rows each.
+ */
+export function wantsRenewal(held: HeldAllowance, now: number): boolean {
+  if (held.ended) return false;
+  return held.requestsLeft * 2 <= held.grant.requests || (now - held.heldFrom) * 4 >= (held.expiresAt - held.heldFrom) * 3;
 }
 
 /** Ended or out of time, with nothing in flight: ready to be given back. */

@@ -54,6 +54,19 @@ async function countAdmits(accountId: string): Promise<() => Promise<number>> {
   return () => runInDurableObject(stub, (instance: AccountDO) => (instance as AccountDO & { admitCalls?: number }).admitCalls ?? 0);
 }
 
+/** Counts the object's renew calls from now on. */
+async function countRenewals(accountId: string): Promise<() => Promise<number>> {
+  const stub = objectOf(accountId);
+  await runInDurableObject(stub, (instance: AccountDO) => {
+    const counted = instance as AccountDO & { renewCalls?: number };
+    counted.renewCalls = 0;
+    instance.beforeRenew = () => {
+      counted.renewCalls = (counted.renewCalls ?? 0) + 1;
+    };
+  });
+  return () => runInDurableObject(stub, (instance: AccountDO) => (instance as AccountDO & { renewCalls?: number }).renewCalls ?? 0);
+}
+
 async function send(key: string, n: number, options: Parameters<typeof postMessage>[2] = {}): Promise<number[]> {
   const statuses: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -100,6 +113,24 @@ describe("allowance leases through the gateway", () => {
     expect(state.recentDecisions).toHaveLength(50);
     // Every key of these identical requests was counted on each of them.
     expect(Math.max(...state.fingerprints.map((f) => f.count))).toBe(60);
+  });
+
+  it("Should renew a steady account's allowance in the background, so its requests wait for no admit call", async () => {
+    await usePolicy(LEASES);
+    const account = await createAccount();
+    // Past the history an allowance needs: the isolate holds one, and renews it from here on.
+    await send(account.key, 30);
+    const admits = await countAdmits(account.id);
+    const renewals = await countRenewals(account.id);
+    const statuses = await send(account.key, 40);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    // 40 requests are five allowances of 8: without renewals each would start with an admit call.
+    expect(await admits()).toBeLessThanOrEqual(1);
+    expect(await renewals()).toBeGreaterThanOrEqual(4);
+    const state = await eventually(() => objectOf(account.id).inspect(), (s) => s.usage.requests === 70 && s.usage.inFlight === 0);
+    expect(state.usage.requests).toBe(70);
+    expect(state.usage.inFlight).toBe(0);
+    expect(Math.max(...state.fingerprints.map((f) => f.count))).toBe(70);
   });
 
   it("Should go to the object at once for a request from another country", async () => {

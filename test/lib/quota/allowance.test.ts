@@ -11,6 +11,7 @@ import {
   returnOf,
   settleWithin,
   sizeAllowance,
+  wantsRenewal,
   withoutPreDebits,
   type AllowanceSizing,
   type CounterSeries,
@@ -181,5 +182,52 @@ describe("local admission within a held allowance", () => {
     settleWithin(held, { leaseId: b, usage: null, status: 200 });
     expect(isReturnable(held, NOW)).toBe(true);
     expect(returnOf(held)).toEqual({ id: "g", requests: 3, inputTokens: 32, outputTokens: 132 });
+  });
+});
+
+describe("renewal: the next allowance, asked for while the current one runs", () => {
+  const BIG: AllowanceGrant = { ...GRANT, requests: 8, slots: 8, inputTokens: 1_000, outputTokens: 10_000, ttlMs: 10_000 };
+
+  it("Should ask once half of the requests are spent, and not before", () => {
+    const held = holdAllowance(BIG, request(), NOW, 0, LIMITS_SNAPSHOT);
+    const asks: boolean[] = [];
+    for (let i = 0; i < 5; i++) {
+      admitWithin(held, request(), NOW + 1);
+      asks.push(wantsRenewal(held, NOW + 1));
+    }
+    expect(asks).toEqual([false, false, false, true, true]);
+  });
+
+  it("Should ask once three quarters of its time have passed, however little was spent", () => {
+    const held = holdAllowance(BIG, request(), NOW, 0, LIMITS_SNAPSHOT);
+    const life = held.expiresAt - NOW;
+    expect(wantsRenewal(held, NOW + Math.floor(life / 2))).toBe(false);
+    expect(wantsRenewal(held, NOW + Math.floor(life * 0.74))).toBe(false);
+    expect(wantsRenewal(held, NOW + Math.ceil(life * 0.75))).toBe(true);
+  });
+
+  it("Should never ask for an allowance that has ended", () => {
+    const held = holdAllowance(BIG, request(), NOW, 0, LIMITS_SNAPSHOT);
+    for (let i = 0; i < 6; i++) admitWithin(held, request(), NOW);
+    held.ended = true;
+    expect(wantsRenewal(held, NOW)).toBe(false);
+  });
+
+  it("Should hold a renewed allowance empty: every request and slot the isolate's, and give back only what it admitted", () => {
+    const held = holdAllowance(GRANT, request(), NOW, 0, LIMITS_SNAPSHOT, false);
+    expect(held.inFlight.size).toBe(0);
+    // Both slots are free: no granting request holds one.
+    const a = admitWithin(held, request(), NOW).leaseId;
+    expect(localFit(held, request(), false, NOW)).toBe("fits");
+    const b = admitWithin(held, request(), NOW).leaseId;
+    expect(a).not.toBe(firstLeaseId(GRANT));
+    expect(localFit(held, request(), false, NOW)).toBe("busy");
+    settleWithin(held, { leaseId: a, usage: { inputTokens: 10, outputTokens: 16 }, status: 200 });
+    settleWithin(held, { leaseId: b, usage: { inputTokens: 10, outputTokens: 16 }, status: 200 });
+    admitWithin(held, request(), NOW);
+    expect(localFit(held, request(), false, NOW)).toBe("spent");
+    held.ended = true;
+    for (const leaseId of [...held.inFlight.keys()]) settleWithin(held, { leaseId, usage: { inputTokens: 10, outputTokens: 16 }, status: 200 });
+    expect(returnOf(held)).toEqual({ id: "g", requests: 3, inputTokens: 30, outputTokens: 48 });
   });
 });
