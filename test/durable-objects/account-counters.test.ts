@@ -1,6 +1,6 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { admitRequest, advanceClock, newAccount, testPolicy } from "./account-helpers.ts";
+import { admitRequest, advanceClock, freezeClock, newAccount, testPolicy } from "./account-helpers.ts";
 
 const WINDOW_MS = 60_000;
 // Default 12 buckets per window: a request keeps counting for at most one 5 s bucket past the window.
@@ -68,6 +68,7 @@ describe("AccountDO counters", () => {
   it("should admit again once the window has rolled over", async () => {
     const { id, stub } = newAccount();
     const policy = testPolicy();
+    await freezeClock(stub);
     for (let i = 0; i < 10; i++) await stub.admit(admitRequest(id, policy));
     const blocked = await stub.admit(admitRequest(id, policy));
     expect(blocked.action).toBe("throttle");

@@ -49,6 +49,18 @@ export function advanceClock(stub: AccountStub, ms: number): Promise<number> {
   });
 }
 
+/**
+ * Stops the object's clock where it is (until the object is evicted): a test that steps to just before a
+ * boundary must not be pushed over it by the real time its own calls take on a loaded machine.
+ */
+export function freezeClock(stub: AccountStub): Promise<number> {
+  return runInDurableObject<AccountDO, number>(stub, (instance) => {
+    const frozen = instance.clock();
+    instance.clock = () => frozen;
+    return frozen;
+  });
+}
+
 /** Makes the object's next `count` admits throw, as an unreachable or broken object would. */
 export function failNextAdmits(stub: AccountStub, count: number): Promise<void> {
   return runInDurableObject<AccountDO, void>(stub, (instance) => {
