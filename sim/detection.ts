@@ -481,6 +481,12 @@ export type LeakCauses = {
   noSignatureLaterKinds: Record<string, number>;
   /** Keys carried by leaked requests that left the confirmed list at a poll after being on it (a verdict that flapped). */
   flappedKeys: number;
+  /**
+   * unconfirmed.*: requests whose account had presented, on its other requests, a key confirmed when
+   * this one was sent (a proven member sending a variant the verdict does not reach), by the kinds of
+   * those keys; `eliciting` of them scored at least the landing bar.
+   */
+  unconfirmedMembers: { requests: number; eliciting: number; kinds: Record<string, number> };
 };
 
 export function leakCauses(input: {
@@ -495,6 +501,8 @@ export function leakCauses(input: {
   firstAfterDetect: ReadonlySet<number>;
   /** Per key: when a verdict on it first applied to any request (wall ms), from the decision log. */
   firstLanded: ReadonlyMap<string, number>;
+  /** Keys each campaign account presented over a few of its requests (account index → keys). */
+  accountKeys?: ReadonlyMap<number, readonly string[]>;
 }): LeakCauses {
   const polls = [...input.polls].sort((x, y) => x.atWallMs - y.atWallMs);
   const sets = polls.map((p) => new Set(p.confirmed));
@@ -519,6 +527,7 @@ export function leakCauses(input: {
   const fresh = new Map<string, number>();
   const laterKinds = new Map<string, number>();
   let knownElsewhere = 0;
+  const members = { requests: 0, eliciting: 0, kinds: new Map<string, number>() };
   let current: LeakSample | undefined;
   const count = (cause: string, keys: readonly string[]) => {
     causes.set(cause, (causes.get(cause) ?? 0) + 1);
@@ -541,6 +550,12 @@ export function leakCauses(input: {
     if (carried.length === 0) {
       const later = sample.keys.filter((k) => atEnd.has(k));
       count(later.length > 0 ? "unconfirmed.later" : "unconfirmed.never", later);
+      const memberOf = (input.accountKeys?.get(sample.account) ?? []).filter((k) => now.has(k));
+      if (memberOf.length > 0) {
+        members.requests++;
+        if (sample.elicitation >= input.landsAt) members.eliciting++;
+        for (const kind of new Set(memberOf.map(keyKind))) members.kinds.set(kind, (members.kinds.get(kind) ?? 0) + 1);
+      }
       return;
     }
     if (d?.local === true) {
@@ -575,6 +590,7 @@ export function leakCauses(input: {
     notHeardKnownElsewhere: knownElsewhere,
     noSignatureLaterKinds: Object.fromEntries(laterKinds),
     flappedKeys: flapped(sets, new Set(input.samples.flatMap((s) => s.keys))),
+    unconfirmedMembers: { requests: members.requests, eliciting: members.eliciting, kinds: Object.fromEntries(members.kinds) },
   };
 }
 

@@ -158,6 +158,7 @@ async function leakDiagnostic(
   polls: readonly VerdictPoll[],
   leaked: readonly { i: number; first: boolean }[],
   decisions: ReadonlyMap<string, DecisionInfo>,
+  accountKeys: ReadonlyMap<number, readonly string[]>,
 ): Promise<LeakCauses> {
   // When each account first sent, and when a verdict on each key first applied to any request.
   const firstSent = new Map<number, number>();
@@ -198,6 +199,7 @@ async function leakDiagnostic(
     timeCompression: gen.scenario.timeCompression,
     firstAfterDetect,
     firstLanded,
+    accountKeys,
   });
 }
 
@@ -306,7 +308,7 @@ async function runFamily(
   return {
     ...result,
     diagnostic: diag,
-    leaks: await leakDiagnostic(target, gen, sim.policy, results, polls, leaked, decisions),
+    leaks: await leakDiagnostic(target, gen, sim.policy, results, polls, leaked, decisions, accountKeys),
     ...(ordinary ? { ordinaryTouched: ordinary } : {}),
   };
 }

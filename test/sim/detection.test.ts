@@ -258,4 +258,23 @@ describe("why campaign requests were served after detection", () => {
     expect(causes.firstAfterDetect).toBe(2);
     expect(causes.newAccounts["edge.not_heard"]).toBe(1);
   });
+
+  it("Should count the unconfirmed requests of accounts that had presented a confirmed key on other requests", () => {
+    const WRAP_A = "wrap:s:aaaaaaaaaaaaaaaa";
+    const WRAP_B = "wrap:s:bbbbbbbbbbbbbbbb";
+    const sample = (at: number, account: number, elicitation: number): LeakSample => ({ at, account, keys: [WRAP_B], elicitation, sentBefore: true, decision: undefined });
+    const causes = leakCauses({
+      // Account 1 presented the confirmed wrapper A elsewhere, account 2 never did.
+      samples: [sample(1_500, 1, 0.9), sample(1_600, 1, 0.1), sample(1_700, 2, 0.9)],
+      polls: [{ atWallMs: 1_000, confirmed: [WRAP_A] }],
+      signatures: new Map(),
+      landsAt: 0.85,
+      timeCompression: 5,
+      firstAfterDetect: new Set(),
+      firstLanded: new Map(),
+      accountKeys: new Map([[1, [WRAP_A, WRAP_B]], [2, [WRAP_B]]]),
+    });
+    expect(causes.causes).toEqual({ "unconfirmed.never": 3 });
+    expect(causes.unconfirmedMembers).toEqual({ requests: 2, eliciting: 1, kinds: { wrap: 2 } });
+  });
 });
