@@ -313,8 +313,9 @@ export class ClusterCollectorDO extends DurableObject<Env> {
 
   /**
    * Hands the verdicts on `keys` (confirmed, as the rows now stand) to the account objects of their
-   * recent members here and of this interval's reporters, one call per account with all of its keys, at most MAX_MEMBERS_TOLD accounts.
-   * A member that fails or is past the bound hears of it from the feed, as before.
+   * recent members here and of this interval's reporters: one call per account with all of its keys,
+   * at most MAX_MEMBERS_TOLD accounts. A member that fails or is past the bound hears of it from the
+   * feed, as before.
    */
   private async tellMembers(keys: readonly string[], now: number): Promise<void> {
     const rows = this.verdictRows();
