@@ -40,9 +40,10 @@ const VERDICT_ROW_REWRITE_MS = 60_000;
 const EDGES_PER_FLUSH = 5_000;
 // Answers one peer call may carry: a flush's news is a campaign's keys, a few dozen.
 const MAX_PEER_NEWS = 1_024;
-// Account objects told of a confirmation at once, in parallel, and in all per flush: one call per
-// member (all its newly confirmed keys together), once per confirmation. A 24,000-account hydra over
-// 16 collectors is 1,500 per collector; a member past the bound hears of it from the feed as before.
+// Account objects told of a confirmation at once, in parallel, and in all per telling (one chunk of a
+// flush's answers, or one peer's news): one call per member with all of that telling's keys. A
+// 24,000-account hydra over 16 collectors is 1,500 per collector; a member past the bound hears of it
+// from the feed as before.
 const TELL_PARALLELISM = 32;
 const MAX_MEMBERS_TOLD = 4_000;
 
