@@ -10,15 +10,20 @@
  * reporter's version (lib/cluster/collector.ts VerdictLog): every key this collector holds that was
  * confirmed or stopped being confirmed, whoever reports, so the edge learns a confirmation from the
  * first account of any kind that reports after the flush and enforces it on every member's next request.
+ *
+ * A confirmation (or a new signature on a confirmed key) is also handed straight to the account object of
+ * every account that reported the key here lately (lib/cluster/collector.ts MemberIndex), once: the
+ * feed reaches a member's object only through an isolate or the member's next report, and the member's
+ * first request after the confirmation was served in full meanwhile.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { AuditHandoff } from "../lib/audit.ts";
-import { CollectorBuffer, feedChange, holdsBack, VerdictLog } from "../lib/cluster/collector.ts";
+import { CollectorBuffer, feedChange, holdsBack, MemberIndex, VerdictLog } from "../lib/cluster/collector.ts";
 import type { AccountReport } from "../lib/cluster/report.ts";
 import { keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts";
 import { insertRows } from "../lib/d1-rows.ts";
 import type { CachedVerdict, FeedVerdict, ReportAnswer, VerdictFeed } from "../lib/decision.ts";
-import { clusterCollectorName, clusterRootName } from "../lib/names.ts";
+import { accountObjectName, clusterCollectorName, clusterRootName } from "../lib/names.ts";
 import { PolicyFromText, policyText, type Policy } from "../lib/policy/index.ts";
 import type { RootAnswer } from "./cluster-root.ts";
 import { PENDING_AUDIT_CAP, PENDING_AUDIT_TABLES, PENDING_AUDIT_UPGRADE, PendingAudit } from "./pending-audit.ts";
@@ -35,6 +40,12 @@ const VERDICT_ROW_REWRITE_MS = 60_000;
 const EDGES_PER_FLUSH = 5_000;
 // Answers one peer call may carry: a flush's news is a campaign's keys, a few dozen.
 const MAX_PEER_NEWS = 1_024;
+// Account objects told of a confirmation at once, in parallel, and in all per telling (one chunk of a
+// flush's answers, or one peer's news): one call per member with all of that telling's keys. A
+// 24,000-account hydra over 16 collectors is 1,500 per collector; a member past the bound hears of it
+// from the feed as before.
+const TELL_PARALLELISM = 32;
+const MAX_MEMBERS_TOLD = 4_000;
 
 /** A root's answer that confirmed a key or ended its confirmation, passed to a collector's peers. */
 export type PeerNews = { key: string; answer: RootAnswer };
@@ -80,6 +91,10 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   private verdictCache: Map<string, VerdictRow> | null = null;
   /** The feed over `verdictCache`, rebuilt with it. */
   private readonly feed = new VerdictLog();
+  /** Who reported each shared key here lately: the account objects a confirmation is handed to. */
+  private readonly members = new MemberIndex();
+  /** Test seam, reached with `runInDurableObject`: account objects told of confirmations by this instance. */
+  membersTold = 0;
   /** When each verdict row was last written (this instance): a restatement waits VERDICT_ROW_REWRITE_MS. */
   private readonly verdictWrittenAt = new Map<string, number>();
   /** When each key's delta last went to its root (this instance). */
@@ -132,11 +147,14 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     const rows = this.verdictRows();
     const now = Date.now();
     const policy = this.policies.read(policyJson);
+    const confirmed: string[] = [];
     for (const { key, answer } of news.slice(0, MAX_PEER_NEWS)) {
       const row = rows.get(key);
       if (!row || row.decided_at > answer.decidedAt) continue;
-      this.keepAnswer(key, answer, now, policy);
+      if (this.keepAnswer(key, answer, now, policy) && newlyConfirmed(row, answer)) confirmed.push(key);
     }
+    // The peer waits for this call, not for the members: they are told after it returns.
+    if (confirmed.length > 0) this.ctx.waitUntil(this.tellMembers(confirmed, now));
   }
 
   /** Flush now instead of waiting for the alarm (tests, and the simulator's time compression). */
@@ -226,7 +244,10 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       (key) => (rows.get(key)?.tracked_until ?? 0) > now,
       (key) => holdsBack(rows.get(key)?.verdict === "confirmed", this.forwardedAt.get(key), now, intervalMs),
     );
-    for (const delta of deltas) this.forwardedAt.set(delta.key, now);
+    for (const delta of deltas) {
+      this.forwardedAt.set(delta.key, now);
+      this.members.note(delta.key, delta.accounts, now);
+    }
 
     const policyJson = policyText(policy);
     // Peers are told a chunk's news as soon as it is in, not after the whole flush: a campaign's flush
@@ -234,6 +255,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     const telling: Promise<void>[] = [];
     for (let i = 0; i < deltas.length; i += ROLLUP_PARALLELISM) {
       const news: PeerNews[] = [];
+      const confirmed: string[] = [];
       const chunk = deltas.slice(i, i + ROLLUP_PARALLELISM);
       const answers = await Promise.allSettled(
         chunk.map((delta) => this.env.CLUSTER_ROOTS.getByName(clusterRootName(delta.key)).rollup(delta, policyJson)),
@@ -246,17 +268,22 @@ export class ClusterCollectorDO extends DurableObject<Env> {
           return;
         }
         // Only a key confirmed or ended is news for the peers; a restatement reaches them at their own flush.
-        const was = rows.get(key)?.verdict === "confirmed";
-        if (this.keepAnswer(key, answer.value, now, policy) && was !== (answer.value.verdict === "confirmed")) news.push({ key, answer: answer.value });
+        const before = rows.get(key);
+        const was = before?.verdict === "confirmed";
+        if (!this.keepAnswer(key, answer.value, now, policy)) return;
+        if (was !== (answer.value.verdict === "confirmed")) news.push({ key, answer: answer.value });
+        if (newlyConfirmed(before, answer.value)) confirmed.push(key);
       });
-      // tellPeers settles every call it makes and never rejects.
+      // tellPeers and tellMembers settle every call they make and never reject.
       if (news.length > 0) telling.push(this.tellPeers(news, policy, policyJson));
+      if (confirmed.length > 0) telling.push(this.tellMembers(confirmed, now));
     }
     await Promise.all(telling);
     for (const [key, row] of rows) {
       if (row.tracked_until < now && row.answered_at < now - TRACK_MS) {
         rows.delete(key);
         this.feed.forget(key);
+        this.members.forget(key);
         this.verdictWrittenAt.delete(key);
         this.forwardedAt.delete(key);
         this.sql.exec(`DELETE FROM verdicts WHERE fp_key = ?`, key);
@@ -282,6 +309,39 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     for (let i = 0; i < peers.length; i += ROLLUP_PARALLELISM) {
       const told = await Promise.allSettled(peers.slice(i, i + ROLLUP_PARALLELISM).map((peer) => peer.peerNews(news, policyJson)));
       for (const t of told) if (t.status === "rejected") console.error(JSON.stringify({ msg: "peer collector news failed", error: String(t.reason) }));
+    }
+  }
+
+  /**
+   * Hands the verdicts on `keys` (confirmed, as the rows now stand) to the account objects of their
+   * recent members here and of this interval's reporters: one call per account with all of its keys,
+   * at most MAX_MEMBERS_TOLD accounts. A member that fails or is past the bound hears of it from the
+   * feed, as before.
+   */
+  private async tellMembers(keys: readonly string[], now: number): Promise<void> {
+    const rows = this.verdictRows();
+    const byAccount = new Map<string, CachedVerdict[]>();
+    for (const key of keys) {
+      const row = rows.get(key);
+      if (row?.verdict !== "confirmed") continue;
+      const verdict = cachedVerdict(row);
+      // This interval's reporters too: a peer's news can come before this collector's own flush.
+      for (const account of new Set([...this.members.members(key, now - TRACK_MS), ...this.buffer.accountsOf(key)])) {
+        let told = byAccount.get(account);
+        if (!told) {
+          if (byAccount.size >= MAX_MEMBERS_TOLD) continue;
+          byAccount.set(account, (told = []));
+        }
+        told.push(verdict);
+      }
+    }
+    const calls = [...byAccount];
+    this.membersTold += calls.length;
+    for (let i = 0; i < calls.length; i += TELL_PARALLELISM) {
+      const told = await Promise.allSettled(
+        calls.slice(i, i + TELL_PARALLELISM).map(([account, verdicts]) => this.env.ACCOUNTS.getByName(accountObjectName(account)).applyClusterVerdicts(verdicts)),
+      );
+      for (const t of told) if (t.status === "rejected") console.error(JSON.stringify({ msg: "telling a member of a confirmation failed", error: String(t.reason) }));
     }
   }
 
@@ -347,6 +407,17 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       console.error(JSON.stringify({ msg: "edge batch failed", edges: edges.length, error: String(err) }));
     }
   }
+}
+
+/**
+ * Whether a root's answer (already announced by the feed) confirms a key that was not confirmed
+ * before, or restates a confirmation with a new decision or signature: news for the members' objects.
+ * A confirmation that only stands is not: they hold it already.
+ */
+function newlyConfirmed(before: VerdictRow | undefined, answer: RootAnswer): boolean {
+  if (answer.verdict !== "confirmed") return false;
+  if (before?.verdict !== "confirmed") return true;
+  return before.decided_at !== answer.decidedAt || before.signature !== JSON.stringify(answer.signature);
 }
 
 /** A verdict row as the account objects cache it. */

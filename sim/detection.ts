@@ -75,7 +75,16 @@ export type FamilyResult = {
    * onSchedule: no request left more than LAG_TOLERANCE_S campaign seconds late. A replay that fell
    * behind (a loaded machine) squeezed the campaign's timing and overstates or hides detection delays.
    */
-  run: { wallSeconds: number; maxLagSeconds: number; onSchedule: boolean; timeCompression: number; seed: number };
+  run: {
+    wallSeconds: number;
+    maxLagSeconds: number;
+    onSchedule: boolean;
+    timeCompression: number;
+    /** The scenario's own seed (drawn from the run's seed and the family's name). */
+    seed: number;
+    /** The run's `--seed`; absent on lines written before runs took several seeds. */
+    evalSeed?: number;
+  };
   meets: { detected: boolean; served: boolean; honest: boolean };
 };
 
@@ -92,6 +101,8 @@ export type JudgeInput = {
   /** The gateway's non-allow decisions by request id. */
   decisions: ReadonlyMap<string, DecisionInfo>;
   degradeMaxTokens: number;
+  /** The run's `--seed`, kept on the line so that runs over several seeds can be told apart. */
+  evalSeed?: number;
 };
 
 function share(part: number, whole: number): number {
@@ -225,6 +236,7 @@ export function judgeWithLeaks(input: JudgeInput): { result: FamilyResult; leake
       onSchedule: campaignS(results.maxLagMs) <= LAG_TOLERANCE_S,
       timeCompression: factor,
       seed: scenario.seed,
+      ...(input.evalSeed === undefined ? {} : { evalSeed: input.evalSeed }),
     },
     meets: {
       detected,
@@ -322,6 +334,111 @@ export function summarise(results: readonly FamilyResult[]): Record<Split, Split
   return { tune: one("tune"), heldout: one("heldout") };
 }
 
+/** One figure of a family over several runs: the worst run, the median run, and each run's value in seed order. */
+export type SeedSpread = { worst: number | null; median: number | null; values: (number | null)[] };
+
+/** One family over the runs of several seeds: what a single good draw would hide. */
+export type FamilyAcrossSeeds = {
+  family: string;
+  split: Split;
+  /** The runs' seeds, in the order of `values` (a seed run twice counts twice). */
+  seeds: number[];
+  accounts: { min: number; max: number };
+  /** Never detected counts as the worst (null); the median is null when half the runs never detected it. */
+  detectedWithinS: SeedSpread;
+  /** Over the runs that detected the campaign (the others have no "after"). */
+  attackServedAfterDetect: SeedSpread;
+  honestTouched: SeedSpread;
+  /** Whether every run met each target. */
+  meetsEverySeed: { detected: boolean; served: boolean; honest: boolean };
+  /** Seeds whose run of this family fell behind its schedule. */
+  offScheduleSeeds: number[];
+};
+
+export type SplitAcrossSeeds = {
+  seeds: number[];
+  families: number;
+  /** Per seed the split passes or not (summarise); `everySeed` only when all of them do. */
+  pass: { everySeed: boolean; seeds: number };
+  servedAfterDetectMax: SeedSpread;
+  honestTouched: SeedSpread;
+  detectedInTime: SeedSpread;
+};
+
+function evalSeedOf(line: FamilyResult): number {
+  return line.run.evalSeed ?? line.run.seed;
+}
+
+function median(sorted: readonly number[]): number | null {
+  if (sorted.length === 0) return null;
+  const mid = sorted.length >> 1;
+  const m = sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return Number.isFinite(m) ? m : null;
+}
+
+/**
+ * `values` as worst, median and themselves. `missing` says what a null is: "worst" (never detected
+ * sorts after every time) or "skip" (no value to judge); higher is worse either way, or lower when
+ * `lowerIsWorse`.
+ */
+function spread(values: readonly (number | null)[], missing: "worst" | "skip", lowerIsWorse = false): SeedSpread {
+  const sign = lowerIsWorse ? -1 : 1;
+  const judged = values.flatMap((v) => (v === null ? (missing === "worst" ? [Number.POSITIVE_INFINITY] : []) : [sign * v])).sort((a, b) => a - b);
+  const worst = judged.at(-1);
+  const mid = median(judged);
+  const back = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? null : round(sign * x, 5));
+  return { worst: back(worst), median: back(mid), values: [...values] };
+}
+
+/**
+ * Family lines of runs over several seeds (`--seeds`, or `--merge` of runs made one seed at a time)
+ * judged together: per family the worst and the median run, and per split whether every seed's run
+ * passes. One run of a family moves its served share by ~10 points, so a fix is read off the worst
+ * and the median, never off one draw.
+ */
+export function acrossSeeds(lines: readonly FamilyResult[]): { families: FamilyAcrossSeeds[]; tune: SplitAcrossSeeds; heldout: SplitAcrossSeeds } {
+  const byFamily = new Map<string, FamilyResult[]>();
+  for (const line of lines) {
+    const runs = byFamily.get(line.family) ?? [];
+    runs.push(line);
+    byFamily.set(line.family, runs);
+  }
+  const families: FamilyAcrossSeeds[] = [];
+  for (const [family, unsorted] of byFamily) {
+    const runs = [...unsorted].sort((a, b) => evalSeedOf(a) - evalSeedOf(b));
+    families.push({
+      family,
+      split: runs[0]?.split ?? "tune",
+      seeds: runs.map(evalSeedOf),
+      accounts: { min: Math.min(...runs.map((r) => r.accounts)), max: Math.max(...runs.map((r) => r.accounts)) },
+      detectedWithinS: spread(runs.map((r) => r.detectedWithinS), "worst"),
+      attackServedAfterDetect: spread(runs.map((r) => r.attackServedAfterDetect), "skip"),
+      honestTouched: spread(runs.map((r) => r.honestTouched), "skip"),
+      meetsEverySeed: {
+        detected: runs.every((r) => r.meets.detected),
+        served: runs.every((r) => r.meets.served),
+        honest: runs.every((r) => r.meets.honest),
+      },
+      offScheduleSeeds: runs.filter((r) => !r.run.onSchedule).map(evalSeedOf),
+    });
+  }
+  const seeds = [...new Set(lines.map(evalSeedOf))].sort((a, b) => a - b);
+  const perSeed = seeds.map((seed) => summarise(lines.filter((l) => evalSeedOf(l) === seed)));
+  const one = (split: Split): SplitAcrossSeeds => {
+    const runs = perSeed.map((s) => s[split]).filter((s) => s.families > 0);
+    const present = seeds.filter((_, n) => (perSeed[n]?.[split].families ?? 0) > 0);
+    return {
+      seeds: present,
+      families: families.filter((f) => f.split === split).length,
+      pass: { everySeed: runs.length > 0 && runs.every((s) => s.pass.all), seeds: runs.filter((s) => s.pass.all).length },
+      servedAfterDetectMax: spread(runs.map((s) => s.servedAfterDetectMax), "skip"),
+      honestTouched: spread(runs.map((s) => s.honestTouched), "skip"),
+      detectedInTime: spread(runs.map((s) => s.detectedInTime), "skip", true),
+    };
+  };
+  return { families, tune: one("tune"), heldout: one("heldout") };
+}
+
 /** One campaign request served undegraded after detection, as the gateway saw it. */
 export type LeakSample = {
   at: number;
@@ -364,6 +481,12 @@ export type LeakCauses = {
   noSignatureLaterKinds: Record<string, number>;
   /** Keys carried by leaked requests that left the confirmed list at a poll after being on it (a verdict that flapped). */
   flappedKeys: number;
+  /**
+   * unconfirmed.*: requests whose account had presented, on its other requests, a key confirmed when
+   * this one was sent (a proven member sending a variant the verdict does not reach), by the kinds of
+   * those keys; `eliciting` of them scored at least the landing bar.
+   */
+  unconfirmedMembers: { requests: number; eliciting: number; kinds: Record<string, number> };
 };
 
 export function leakCauses(input: {
@@ -378,6 +501,8 @@ export function leakCauses(input: {
   firstAfterDetect: ReadonlySet<number>;
   /** Per key: when a verdict on it first applied to any request (wall ms), from the decision log. */
   firstLanded: ReadonlyMap<string, number>;
+  /** Keys each campaign account presented over a few of its requests (account index → keys). */
+  accountKeys?: ReadonlyMap<number, readonly string[]>;
 }): LeakCauses {
   const polls = [...input.polls].sort((x, y) => x.atWallMs - y.atWallMs);
   const sets = polls.map((p) => new Set(p.confirmed));
@@ -402,6 +527,7 @@ export function leakCauses(input: {
   const fresh = new Map<string, number>();
   const laterKinds = new Map<string, number>();
   let knownElsewhere = 0;
+  const members = { requests: 0, eliciting: 0, kinds: new Map<string, number>() };
   let current: LeakSample | undefined;
   const count = (cause: string, keys: readonly string[]) => {
     causes.set(cause, (causes.get(cause) ?? 0) + 1);
@@ -424,6 +550,12 @@ export function leakCauses(input: {
     if (carried.length === 0) {
       const later = sample.keys.filter((k) => atEnd.has(k));
       count(later.length > 0 ? "unconfirmed.later" : "unconfirmed.never", later);
+      const memberOf = (input.accountKeys?.get(sample.account) ?? []).filter((k) => now.has(k));
+      if (memberOf.length > 0) {
+        members.requests++;
+        if (sample.elicitation >= input.landsAt) members.eliciting++;
+        for (const kind of new Set(memberOf.map(keyKind))) members.kinds.set(kind, (members.kinds.get(kind) ?? 0) + 1);
+      }
       return;
     }
     if (d?.local === true) {
@@ -458,6 +590,7 @@ export function leakCauses(input: {
     notHeardKnownElsewhere: knownElsewhere,
     noSignatureLaterKinds: Object.fromEntries(laterKinds),
     flappedKeys: flapped(sets, new Set(input.samples.flatMap((s) => s.keys))),
+    unconfirmedMembers: { requests: members.requests, eliciting: members.eliciting, kinds: Object.fromEntries(members.kinds) },
   };
 }
 

@@ -25,7 +25,7 @@ import { nextAlarmAt, type FlushOutcome } from "../../lib/account-alarm.ts";
 import { paymentKey } from "../../lib/accounts.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
 import { ReportBuffer, requestEvidence } from "../../lib/cluster/report.ts";
-import { elicitationLandingBar, verdictApplies } from "../../lib/cluster/verdict.ts";
+import { elicitationLandingBar } from "../../lib/cluster/verdict.ts";
 import type {
   AccountProfile,
   AccountState,
@@ -456,7 +456,7 @@ export class AccountDO extends DurableObject<Env> {
     // a known campaign is treated as one from its first request, not only after its first cluster report.
     this.verdicts.applyKnown(req.verdicts, req.fingerprint.keys, policy);
     const landsAt = elicitationLandingBar(policy, req.signals);
-    const verdicts = this.verdicts.live(now, policy).filter((v) => verdictApplies(v, req.fingerprint, landsAt));
+    const verdicts = this.verdicts.landing(req.fingerprint, now, policy, landsAt);
     const cluster = verdictEvidence(verdicts);
     signals.push(...cluster.signals);
     reasons.push(...cluster.evidence);

@@ -11,7 +11,7 @@
  * the feed; the next report reads it again from the start.
  */
 import { BoundedMap } from "../../lib/bounded-map.ts";
-import { parseSignature, sameSignature, verdictFreshAt } from "../../lib/cluster/verdict.ts";
+import { isExactContentKind, keyKind, parseSignature, sameSignature, verdictApplies, verdictFreshAt } from "../../lib/cluster/verdict.ts";
 import type { CachedVerdict, FeedVerdict, ReportAnswer, VerdictFeed } from "../../lib/decision.ts";
 import type { Policy } from "../../lib/policy/index.ts";
 import { insertRows, num, nullableNum, str, type SqlValue } from "./rows.ts";
@@ -75,6 +75,30 @@ export class VerdictStore {
   live(now: number, policy: Policy): CachedVerdict[] {
     const oldest = now - policy.risk.verdictTtlSeconds * 1000;
     return this.all().filter((v) => verdictFreshAt(v) > oldest && (v.verdict === "suspect" || v.verdict === "confirmed"));
+  }
+
+  /**
+   * The live verdicts that land on a request (verdictApplies), and, on an account that is itself a
+   * member of a confirmed campaign by its content — it holds the confirmed verdict on one of the
+   * campaign's exact content keys (its wrapper or system prompt), which it learned only by carrying
+   * the key — the same verdict on the account's requests that no longer carry that key but still
+   * look like the campaign: its template bands, another of its wrappers or prompts, or its
+   * elicitation, as a component verdict lands on a member; or that carry another exact content key
+   * that many accounts share and that is under a verdict of its own (suspect or confirmed): the
+   * campaign's reworded variant. A campaign that rotates its wording after its wrapper was confirmed
+   * sheds the verdict only by giving up a shared wording, while an account's requests that look like
+   * none of it (a reseller's ordinary customers, on prompts of their own) stay outside it.
+   */
+  landing(request: { keys: readonly string[]; elicitation: number }, now: number, policy: Policy, landsAt: number): CachedVerdict[] {
+    const live = this.live(now, policy);
+    const carried = new Set(request.keys);
+    const variant = live.some((v) => carried.has(v.cluster) && isExactContentKind(keyKind(v.cluster)));
+    return live.filter((v) => {
+      if (verdictApplies(v, request, landsAt)) return true;
+      if (v.verdict !== "confirmed" || v.cluster.startsWith("cc:") || !isExactContentKind(keyKind(v.cluster))) return false;
+      // Membership is what holding the key's verdict proved: judged as a component of one.
+      return variant || verdictApplies({ cluster: `cc:${v.cluster}`, signature: v.signature }, request, landsAt);
+    });
   }
 
   /** Caches verdicts; "none" clears one. `policy` sets how far a restatement must move freshness to be written. */
@@ -166,7 +190,10 @@ export class VerdictStore {
    */
   applyKnown(fromIsolate: readonly CachedVerdict[] | undefined, keys: readonly string[], policy: Policy): void {
     const known = new Map<string, CachedVerdict>();
-    for (const v of fromIsolate ?? []) known.set(v.cluster, v);
+    // Only the request's own keys, as the isolate sends them: holding a content key's verdict is what
+    // proves an account a member of its campaign (landing), so none arrives for a key it did not carry.
+    const carried = new Set(keys);
+    for (const v of fromIsolate ?? []) if (carried.has(v.cluster)) known.set(v.cluster, v);
     if (this.feed.size > 0) {
       for (const key of keys) {
         const fed = this.feed.get(key);

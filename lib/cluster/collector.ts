@@ -98,6 +98,11 @@ export class CollectorBuffer {
     this.edges.set(id, { accountId, key, firstSeen: from, lastSeen: to });
   }
 
+  /** The accounts that reported `key` since the last drain (not yet in any delta). */
+  accountsOf(key: string): string[] {
+    return [...(this.keys.get(key)?.accounts ?? [])];
+  }
+
   /**
    * The deltas for the roots, and an empty key buffer behind them. A key one
    * account uses alone is dropped (`shared` says whether a root already knows
@@ -144,6 +149,68 @@ export class CollectorBuffer {
       const id = edgeId(e.accountId, e.key);
       if (!this.edges.has(id) && this.edges.size < MAX_PENDING_EDGES) this.edges.set(id, e);
     }
+  }
+}
+
+/**
+ * The accounts that reported each shared key to this collector lately, so that a confirmation reaches
+ * every member's account object at once (durable-objects/cluster-collector.ts tellMembers), not at the
+ * member's next report or when its isolate next reads a feed. A member that sends rarely has often not
+ * reported in the interval that confirmed the key; it is still one of the key's accounts here.
+ *
+ * Fed from the deltas a flush forwards (keys shared by 2+ accounts, or known to be shared), so an
+ * account's own single-account keys cost nothing. In memory: an eviction forgets the members, and the
+ * feed and the members' own reports still carry the verdict as before.
+ */
+// Members remembered per key: a 24,000-account hydra over 16 collectors is 1,500 per collector.
+export const MAX_MEMBERS_PER_KEY = MAX_ACCOUNTS_PER_DELTA;
+// Memberships remembered in all: ~60 bytes each, so about 6 MB of an object's 128 MB.
+const MAX_MEMBERSHIPS = 100_000;
+
+export class MemberIndex {
+  /** Key → account → when it last reported the key; both in order of last report (the oldest first). */
+  private readonly keys = new Map<string, Map<string, number>>();
+  private total = 0;
+
+  get memberships(): number {
+    return this.total;
+  }
+
+  /** `accounts` reported `key` in the interval flushed at `now`. */
+  note(key: string, accounts: readonly string[], now: number): void {
+    let members = this.keys.get(key);
+    if (members) this.keys.delete(key);
+    else members = new Map();
+    this.keys.set(key, members);
+    for (const account of accounts) {
+      if (!members.delete(account)) this.total++;
+      members.set(account, now);
+    }
+    for (const account of members.keys()) {
+      if (members.size <= MAX_MEMBERS_PER_KEY) break;
+      members.delete(account);
+      this.total--;
+    }
+    // The keys no one has reported for longest go first, whole: a campaign's keys are reported every interval.
+    for (const [oldest, dropped] of this.keys) {
+      if (this.total <= MAX_MEMBERSHIPS || oldest === key) break;
+      this.keys.delete(oldest);
+      this.total -= dropped.size;
+    }
+  }
+
+  /** The accounts that reported `key` at or after `since`. */
+  members(key: string, since: number): string[] {
+    const out: string[] = [];
+    for (const [account, at] of this.keys.get(key) ?? []) if (at >= since) out.push(account);
+    return out;
+  }
+
+  forget(key: string): void {
+    const members = this.keys.get(key);
+    if (!members) return;
+    this.total -= members.size;
+    this.keys.delete(key);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Detection judged on campaign families, tuning and held-out alike.
  *
- *   npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]
+ *   npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N | --seeds N,M…] [--out file.jsonl] [--list]
  *                             [--compression 5|2.5|2|1.25|1] [--pace adapt|fixed]
  *   npm run eval:detection -- --merge a.jsonl,b.jsonl [--out file.jsonl]
  *
@@ -9,7 +9,13 @@
  * a self-contained gateway (Miniflare, sim/node/targets.ts) with the default
  * policy (plus the operator facts a family states, such as a denied country).
  * One JSON line per family on stdout (sim/detection.ts defines the fields),
- * then a summary line with both splits against issue 17's targets. Progress
+ * then a summary line with both splits against issue 17's targets. With
+ * `--seeds 1,2` every family runs once per seed (seed by seed, each with its
+ * lines and summary as `--seed` writes them), and a last line
+ * `{"summary":true,"acrossSeeds":true,…}` gives per family the worst and the
+ * median run (sim/detection.ts acrossSeeds): one run moves a family's served
+ * share by ~10 points, so one good draw is not a fix. `--merge` of lines from
+ * several seeds writes that line too. Progress
  * goes to stderr. Every run gets a gateway of its own, started from one
  * bundle: families that shared a gateway would share fingerprint keys and move
  * each other's verdicts (sim/families/index.ts).
@@ -28,7 +34,7 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { TARGETS, judgeWithLeaks, leakCauses, summarise, type FamilyResult, type LeakCauses, type LeakSample } from "../detection.ts";
+import { TARGETS, acrossSeeds, judgeWithLeaks, leakCauses, summarise, type FamilyResult, type LeakCauses, type LeakSample } from "../detection.ts";
 import { campaignFamilies, evalRun, type EvalRunSpec, type Family, type Split } from "../families/index.ts";
 import { COMPRESSIONS, slowerCompression } from "../families/types.ts";
 import { generate, runTagFrom, type Generated } from "../generate.ts";
@@ -43,9 +49,9 @@ import { adminClient, applyPolicy, clusterPoller, configWriter, createAccounts }
 import { buildGatewayBundle, startSelfContained, type GatewayBundle, type Target } from "./targets.ts";
 
 const usage =
-  "usage: npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N] [--out file.jsonl] [--list]\n" +
+  "usage: npm run eval:detection -- [--quick] [--split tune|heldout] [--family NAME[,NAME…]] [--seed N | --seeds N,M…] [--out file.jsonl] [--list]\n" +
   "                                 [--compression 5|2.5|2|1.25|1] [--pace adapt|fixed]   (adapt: slower after a family off schedule; default with --quick)\n" +
-  "       npm run eval:detection -- --merge a.jsonl,b.jsonl [--out file.jsonl]   (family lines of earlier runs, one summary over all)";
+  "       npm run eval:detection -- --merge a.jsonl,b.jsonl [--out file.jsonl]   (family lines of earlier runs, one summary over all; across seeds when they differ)";
 
 // Five campaign seconds per wall second keeps every policy time field exact (the report interval of
 // 10 s becomes 2 s); faster would round it and misstate time to detect. Slower ones: COMPRESSIONS.
@@ -152,6 +158,7 @@ async function leakDiagnostic(
   polls: readonly VerdictPoll[],
   leaked: readonly { i: number; first: boolean }[],
   decisions: ReadonlyMap<string, DecisionInfo>,
+  accountKeys: ReadonlyMap<number, readonly string[]>,
 ): Promise<LeakCauses> {
   // When each account first sent, and when a verdict on each key first applied to any request.
   const firstSent = new Map<number, number>();
@@ -192,6 +199,7 @@ async function leakDiagnostic(
     timeCompression: gen.scenario.timeCompression,
     firstAfterDetect,
     firstLanded,
+    accountKeys,
   });
 }
 
@@ -237,6 +245,7 @@ async function runFamily(
   spec: EvalRunSpec,
   bundle: GatewayBundle,
   running: Running,
+  evalSeed: number,
 ): Promise<FamilyResult & { diagnostic?: DiagnosticKey[]; leaks?: LeakCauses; ordinaryTouched?: OrdinaryTouched }> {
   const { scenario } = spec;
   const gen = await generate(scenario, runTagFrom(Date.now(), `${process.pid}:${family.name}`));
@@ -288,6 +297,7 @@ async function runFamily(
     accountKeys,
     decisions,
     degradeMaxTokens: sim.policy.degrade.maxTokens,
+    evalSeed,
   });
   const errors = result.campaign.errors + result.honest.errors;
   if (errors > MAX_ERROR_SHARE * results.count) {
@@ -298,7 +308,7 @@ async function runFamily(
   return {
     ...result,
     diagnostic: diag,
-    leaks: await leakDiagnostic(target, gen, sim.policy, results, polls, leaked, decisions),
+    leaks: await leakDiagnostic(target, gen, sim.policy, results, polls, leaked, decisions, accountKeys),
     ...(ordinary ? { ordinaryTouched: ordinary } : {}),
   };
 }
@@ -326,6 +336,7 @@ async function main(): Promise<number> {
       split: { type: "string" },
       family: { type: "string" },
       seed: { type: "string", default: "1" },
+      seeds: { type: "string" },
       out: { type: "string" },
       list: { type: "boolean", default: false },
       merge: { type: "string" },
@@ -338,8 +349,7 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed: a non-negative integer, not ${values.seed}`);
+  const seeds = parseSeeds(values.seeds ?? values.seed);
   const families = selectFamilies(values.split, values.family);
   const startCompression = values.compression === undefined ? TIME_COMPRESSION : Number(values.compression);
   if (!(COMPRESSIONS as readonly number[]).includes(startCompression)) {
@@ -361,20 +371,17 @@ async function main(): Promise<number> {
   };
   if (values.merge !== undefined) {
     // Runs split in parts (a busy machine, one split at a time) judged as one: their family lines, one summary.
-    const lines = values.merge
-      .split(",")
-      .flatMap((file) => readFileSync(file.trim(), "utf8").split("\n"))
-      .filter((line) => line.trim() !== "")
-      .map((line) => JSON.parse(line) as FamilyResult & { summary?: boolean })
-      .filter((line) => line.summary !== true);
+    const lines = values.merge.split(",").flatMap((file) => familyLines(readFileSync(file.trim(), "utf8")));
     for (const line of lines) emit(line);
     const merged = summarise(lines);
     emit({ summary: true, merged: true, families: lines.length, targets: TARGETS, tune: merged.tune, heldout: merged.heldout, pass: merged.heldout.pass.all, offSchedule: offScheduleOf(lines) });
+    // Lines written before `evalSeed` carry only each scenario's own seed: several runs of one family is what says "several seeds".
+    if (new Set(lines.map((l) => l.family)).size < lines.length) emit(acrossSeedsLine(lines));
     return 0;
   }
 
   const t0 = performance.now();
-  log(`eval:detection: ${families.length} campaign families, ${quick ? "quick" : "full"}, seed ${seed}, compression ${startCompression} (${pace}); building the gateway bundle…`);
+  log(`eval:detection: ${families.length} campaign families, ${quick ? "quick" : "full"}, seed${seeds.length > 1 ? "s" : ""} ${seeds.join(", ")}, compression ${startCompression} (${pace}); building the gateway bundle…`);
   const bundle = buildGatewayBundle();
   const running: Running = { target: null };
   const interrupt = () => {
@@ -384,50 +391,105 @@ async function main(): Promise<number> {
   };
   process.once("SIGINT", interrupt);
   process.once("SIGTERM", interrupt);
-  const results: FamilyResult[] = [];
+  const all: FamilyResult[] = [];
+  // The pace carries over from one seed to the next: a machine that was busy for one seed still is.
   let compression = startCompression;
   try {
-    for (const family of families) {
-      const spec = evalRun(family, { seed, quick, timeCompression: compression });
-      const f0 = performance.now();
-      const wallS = spec.scenario.durationSeconds / spec.scenario.timeCompression;
-      log(`· ${family.name} (${family.split}): ${wallS.toFixed(0)} s of replay…`);
-      // A stuck gateway must end the run, not hold it: three times the schedule plus two minutes of setup.
-      const result = await withDeadline(runFamily(family, spec, bundle, running), (3 * wallS + 120) * 1000, family.name);
-      await running.target?.close();
-      running.target = null;
-      results.push(result);
-      emit(result);
-      log(`  done in ${((performance.now() - f0) / 1000).toFixed(1)} s: detected ${result.detectedWithinS ?? "never"} s, served after ${result.attackServedAfterDetect ?? "–"}, honest touched ${result.honestTouched}`);
-      if (!result.run.onSchedule) {
-        log(`  warning: the replay fell ${result.run.maxLagSeconds} s behind its schedule (a busy machine?): this family's times are squeezed`);
-        const slower = Math.max(ADAPT_FLOOR, slowerCompression(compression));
-        if (pace === "adapt" && slower < compression) {
-          log(`  pace: the next families replay at compression ${slower} instead of ${compression}`);
-          compression = slower;
+    for (const seed of seeds) {
+      const s0 = performance.now();
+      const compressionFrom = compression;
+      const results: FamilyResult[] = [];
+      for (const family of families) {
+        const spec = evalRun(family, { seed, quick, timeCompression: compression });
+        const f0 = performance.now();
+        const wallS = spec.scenario.durationSeconds / spec.scenario.timeCompression;
+        log(`· ${family.name} (${family.split}, seed ${seed}): ${wallS.toFixed(0)} s of replay…`);
+        // A stuck gateway must end the run, not hold it: three times the schedule plus two minutes of setup.
+        const result = await withDeadline(runFamily(family, spec, bundle, running, seed), (3 * wallS + 120) * 1000, family.name);
+        await running.target?.close();
+        running.target = null;
+        results.push(result);
+        emit(result);
+        log(`  done in ${((performance.now() - f0) / 1000).toFixed(1)} s: detected ${result.detectedWithinS ?? "never"} s, served after ${result.attackServedAfterDetect ?? "–"}, honest touched ${result.honestTouched}`);
+        if (!result.run.onSchedule) {
+          log(`  warning: the replay fell ${result.run.maxLagSeconds} s behind its schedule (a busy machine?): this family's times are squeezed`);
+          const slower = Math.max(ADAPT_FLOOR, slowerCompression(compression));
+          if (pace === "adapt" && slower < compression) {
+            log(`  pace: the next families replay at compression ${slower} instead of ${compression}`);
+            compression = slower;
+          }
         }
       }
+      all.push(...results);
+      const split = summarise(results);
+      emit({
+        summary: true,
+        quick,
+        seed,
+        families: results.length,
+        wallSeconds: Math.round((performance.now() - s0) / 100) / 10,
+        targets: TARGETS,
+        tune: split.tune,
+        heldout: split.heldout,
+        pass: split.heldout.pass.all,
+        pace: { mode: pace, compressionFrom, compressionTo: compression },
+        offSchedule: offScheduleOf(results),
+        batching: "one self-contained gateway per campaign family (fresh state, one shared bundle): families share fingerprint keys and would move each other's verdicts",
+      });
     }
   } finally {
     await running.target?.close().catch(() => undefined);
     bundle.remove();
   }
-  const split = summarise(results);
-  emit({
-    summary: true,
-    quick,
-    seed,
-    families: results.length,
-    wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
-    targets: TARGETS,
-    tune: split.tune,
-    heldout: split.heldout,
-    pass: split.heldout.pass.all,
-    pace: { mode: pace, compressionFrom: startCompression, compressionTo: compression },
-    offSchedule: offScheduleOf(results),
-    batching: "one self-contained gateway per campaign family (fresh state, one shared bundle): families share fingerprint keys and would move each other's verdicts",
-  });
+  if (seeds.length > 1) emit({ ...acrossSeedsLine(all), wallSeconds: Math.round((performance.now() - t0) / 100) / 10 });
   return 0;
+}
+
+/**
+ * The family lines of one earlier run's output. A line written before lines carried their run's seed
+ * takes it from its run's summary line, so that runs of several seeds can be merged and told apart.
+ */
+function familyLines(text: string): FamilyResult[] {
+  const parsed = text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as FamilyResult & { summary?: boolean; seed?: unknown; acrossSeeds?: boolean });
+  const out: FamilyResult[] = [];
+  let waiting: FamilyResult[] = [];
+  for (const line of parsed) {
+    if (line.summary !== true) {
+      waiting.push(line);
+      continue;
+    }
+    const seed = line.seed;
+    if (typeof seed === "number") for (const l of waiting) if (l.run.evalSeed === undefined) l.run.evalSeed = seed;
+    out.push(...waiting);
+    waiting = [];
+  }
+  return [...out, ...waiting];
+}
+
+/** `--seed N` or `--seeds N,M,…`: distinct non-negative integers, in the order given. */
+function parseSeeds(text: string): number[] {
+  const seeds = text.split(",").map((t) => t.trim()).filter((t) => t !== "").map(Number);
+  if (seeds.length === 0 || seeds.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`--seed/--seeds: non-negative integers, comma-separated, not ${text}`);
+  if (new Set(seeds).size !== seeds.length) throw new Error(`--seeds: each seed once, not ${text}`);
+  return seeds;
+}
+
+/** The last line of a run over several seeds (or of a merge of such runs): the families' worst and median runs. */
+function acrossSeedsLine(lines: readonly FamilyResult[]) {
+  const across = acrossSeeds(lines);
+  return {
+    summary: true,
+    acrossSeeds: true,
+    seeds: [...new Set(lines.map((l) => l.run.evalSeed ?? l.run.seed))].sort((a, b) => a - b),
+    targets: TARGETS,
+    tune: across.tune,
+    heldout: across.heldout,
+    pass: across.heldout.pass.everySeed,
+    families: across.families,
+  };
 }
 
 main().then(

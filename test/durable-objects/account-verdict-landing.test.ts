@@ -94,3 +94,81 @@ describe("a verdict and the account's other requests", () => {
     expect(reworded.risk).toBeGreaterThanOrEqual(35);
   });
 });
+
+describe("a confirmed wrapper and its member's other requests", () => {
+  const wrapped = (key: string, wrapper: string, elicitation: number, signature: CachedVerdict["signature"]): CachedVerdict => ({
+    cluster: wrapper, verdict: "confirmed", capPerWindow: 5, reasons: [], decidedAt: Date.now() - 1_000, signature,
+  });
+
+  it("Should land the verdict on a member's reworded request that still elicits like the campaign, and on no one else's", async () => {
+    const policy = testPolicy({}, { requests: 1_000 });
+    const client = `tls+sdk:${unique("build")}`;
+    const wrapA = `wrap:s:${unique("a")}`;
+    const wrapB = `wrap:s:${unique("b")}`;
+    const confirmed = wrapped(client, wrapA, 0, { bands: ["tpl:0:aaaa", "tpl:1:bbbb"], eliciting: true, wrappers: [wrapA] });
+    const eliciting = policy.fingerprint.elicitationSignalThreshold;
+
+    const member = newAccount();
+    const first = onPrefix(member.id, policy, client, eliciting, [confirmed]);
+    // The member carries the confirmed wrapper once: that is how it holds the verdict.
+    expect((await member.stub.admit({ ...first, fingerprint: { ...first.fingerprint, keys: [client, wrapA] } })).reasons).toContain("cluster.confirmed");
+    // Then the campaign rewords its instruction: the new wrapper is unknown, the request still elicits.
+    const reworded = onPrefix(member.id, policy, client, eliciting, []);
+    const landed = await member.stub.admit({ ...reworded, fingerprint: { ...reworded.fingerprint, keys: [client, wrapB] } });
+    expect(landed.reasons).toContain("cluster.confirmed");
+    expect(landed.clusters).toContain(wrapA);
+    // The member's request that looks like none of the campaign (a reseller's ordinary customer) is its own.
+    const ordinary = await member.stub.admit(onPrefix(member.id, policy, client, 0, []));
+    expect(ordinary.reasons).not.toContain("cluster.confirmed");
+
+    // An account that never carried the wrapper is not a member, however its request elicits.
+    const other = newAccount();
+    const outsider = await other.stub.admit(onPrefix(other.id, policy, client, eliciting, [confirmed]));
+    expect(outsider.reasons).not.toContain("cluster.confirmed");
+  });
+
+  it("Should land the verdict on a member's request under another shared wrapper with a verdict of its own, and not on one under a wrapper no verdict names", async () => {
+    const policy = testPolicy({}, { requests: 1_000 });
+    const client = `tls+sdk:${unique("build")}`;
+    const wrapA = `wrap:s:${unique("a")}`;
+    const wrapB = `wrap:s:${unique("b")}`;
+    const own = `wrap:s:${unique("own")}`;
+    const confirmed = wrapped(client, wrapA, 0, { bands: ["tpl:0:aaaa", "tpl:1:bbbb"], eliciting: false, wrappers: [wrapA] });
+    // The reworded instruction is shared by many of the campaign's accounts, yet only suspect.
+    const suspect: CachedVerdict = { cluster: wrapB, verdict: "suspect", capPerWindow: null, reasons: [], decidedAt: Date.now() - 1_000, signature: { bands: [], eliciting: false } };
+
+    const member = newAccount();
+    const first = onPrefix(member.id, policy, client, 0, [confirmed]);
+    expect((await member.stub.admit({ ...first, fingerprint: { ...first.fingerprint, keys: [client, wrapA] } })).reasons).toContain("cluster.confirmed");
+    // A wrapper of the member's own that no verdict names: left to the account's own evidence.
+    const mine = onPrefix(member.id, policy, client, 0, []);
+    expect((await member.stub.admit({ ...mine, fingerprint: { ...mine.fingerprint, keys: [client, own] } })).reasons).not.toContain("cluster.confirmed");
+    await member.stub.applyClusterVerdicts([suspect]);
+    const variant = onPrefix(member.id, policy, client, 0, []);
+    const landed = await member.stub.admit({ ...variant, fingerprint: { ...variant.fingerprint, keys: [client, wrapB] } });
+    expect(landed.reasons).toContain("cluster.confirmed");
+    expect(landed.clusters).toContain(wrapA);
+
+    // The same suspect wrapper on an account that never carried the confirmed one: the suspect verdict's own effect only.
+    const other = newAccount();
+    await other.stub.applyClusterVerdicts([suspect]);
+    const outsider = onPrefix(other.id, policy, client, 0, []);
+    expect((await other.stub.admit({ ...outsider, fingerprint: { ...outsider.fingerprint, keys: [client, wrapB] } })).reasons).not.toContain("cluster.confirmed");
+  });
+
+  it("Should not carry a broad key's verdict over to a member's requests without the key", async () => {
+    const policy = testPolicy({}, { requests: 1_000 });
+    const client = `tls+sdk:${unique("build")}`;
+    const confirmed: CachedVerdict = {
+      cluster: client, verdict: "confirmed", capPerWindow: 5, reasons: [], decidedAt: Date.now() - 1_000,
+      signature: { bands: ["tpl:0:aaaa", "tpl:1:bbbb"], eliciting: true },
+    };
+    const member = newAccount();
+    const withBands = onPrefix(member.id, policy, client, 0, [confirmed]);
+    expect((await member.stub.admit({ ...withBands, fingerprint: { ...withBands.fingerprint, keys: [client, "tpl:0:aaaa", "tpl:1:bbbb"] } })).reasons).toContain("cluster.confirmed");
+    // Off the client build, with the template's bands: sharing a TLS stack proves no membership.
+    const elsewhere = onPrefix(member.id, policy, `tls+sdk:${unique("other")}`, 0, []);
+    const spared = await member.stub.admit({ ...elsewhere, fingerprint: { ...elsewhere.fingerprint, keys: [elsewhere.fingerprint.keys[0] ?? "", "tpl:0:aaaa", "tpl:1:bbbb"] } });
+    expect(spared.reasons).not.toContain("cluster.confirmed");
+  });
+});

@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
-import { clusterCollectorName, clusterRootName, collectorIndex } from "../../lib/names.ts";
+import { accountObjectName, clusterCollectorName, clusterRootName, collectorIndex } from "../../lib/names.ts";
 import { policyText, validatePolicy, type Policy } from "../../lib/policy/index.ts";
 import { admin, unique } from "../helpers.ts";
 
@@ -30,6 +30,15 @@ async function report(p: Policy, accountId: string, keys: string[], starts: numb
   const batch = buffer.drain(accountId);
   if (!batch) throw new Error("empty report");
   return env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(accountId, p.clusters.shards))).report(batch, policyText(p));
+}
+
+/** Account objects the collectors have told of confirmations so far (this file's instances). */
+async function membersTold(): Promise<number> {
+  let n = 0;
+  for (const i of [0, 1, 2, 3]) {
+    n += await runInDurableObject(env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(i)), (instance: { membersTold: number }) => instance.membersTold);
+  }
+  return n;
 }
 
 async function flushAll(p: Policy) {
@@ -215,6 +224,59 @@ describe("Cluster collectors and roots", () => {
     // The first collector flushed while the root still said none; its feed now announces the confirmation.
     const first = await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(0)).readFeed(0);
     expect(first.verdicts.find((v) => v.cluster === key)?.verdict).toBe("confirmed");
+  });
+
+  it("Should hand a confirmation to the account object of every member that reported the key lately, quiet ones included, and to no one else", async () => {
+    const p = policy();
+    const key = `tls:${unique("members")}`;
+    const band = `tpl:0:${unique("b")}`;
+    const t0 = Date.now() - 40_000;
+    const ticks = (from: number) => [0, 2_000, 4_000, 6_000, 8_000].map((d) => from + d);
+    // Eight members, two per collector, report once and fall quiet: too few for a verdict then, and absent
+    // from the interval that confirms. (A collector forwards, and so remembers, a key two of its accounts share.)
+    const quiet: string[] = [];
+    const placed = [0, 0, 0, 0];
+    while (quiet.length < 8) {
+      const a = unique("q");
+      const n = collectorIndex(a, p.clusters.shards);
+      if ((placed[n] ?? 0) >= 2) continue;
+      placed[n] = (placed[n] ?? 0) + 1;
+      quiet.push(a);
+    }
+    const toldBefore = await membersTold();
+    for (const a of quiet) await report(p, a, [key, band], ticks(t0), true, [band]);
+    await flushAll(p);
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p)).verdict).not.toBe("confirmed");
+    const busy = Array.from({ length: 40 }, () => unique("m"));
+    for (const a of busy) await report(p, a, [key, band], ticks(t0 + 20_000), true, [band]);
+    // An honest account on the same collectors that never carried the key.
+    const bystander = unique("by");
+    await report(p, bystander, [`tls:${unique("own")}`], ticks(t0 + 20_000), false, []);
+    await flushAll(p);
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p)).verdict).toBe("confirmed");
+
+    const holds = async (account: string) => (await env.ACCOUNTS.getByName(accountObjectName(account)).inspect()).clusters.some((v) => v.cluster === key && v.verdict === "confirmed");
+    // Collectors that flushed before the root confirmed hear of it from a peer and tell their members after
+    // answering it: wait for those calls, never for a time.
+    const told = async () => {
+      for (const n of [0, 1, 2, 3]) {
+        const stub = env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(n));
+        await runInDurableObject(stub, async (_i, state) => {
+          await state.blockConcurrencyWhile(async () => {});
+        });
+      }
+      const all = await Promise.all([...quiet, ...busy].map(holds));
+      return all.every(Boolean);
+    };
+    let everyone = await told();
+    for (let i = 0; i < 20 && !everyone; i++) everyone = await told();
+    expect(everyone).toBe(true);
+    expect(await holds(bystander)).toBe(false);
+    // One call per member for each answer that confirms: here the key and its band, confirmed at
+    // different collectors' flushes, so at most two per member.
+    const calls = (await membersTold()) - toldBefore;
+    expect(calls).toBeGreaterThanOrEqual(quiet.length + busy.length);
+    expect(calls).toBeLessThanOrEqual(2 * (quiet.length + busy.length));
   });
 
   it("should store a verdict a root only restates at most once a minute", async () => {

@@ -4,7 +4,7 @@
  * detected, what counts as served after that, and what touches an honest customer.
  */
 import { describe, expect, it } from "vitest";
-import { judge, leakCauses, summarise, TARGETS, type FamilyResult, type JudgeInput, type LeakSample } from "../../sim/detection.ts";
+import { acrossSeeds, judge, leakCauses, summarise, TARGETS, type FamilyResult, type JudgeInput, type LeakSample } from "../../sim/detection.ts";
 import { CAMPAIGN_FAMILIES, evalRun } from "../../sim/families/index.ts";
 import { generate, type Generated } from "../../sim/generate.ts";
 import type { DecisionInfo, VerdictPoll } from "../../sim/metrics/index.ts";
@@ -159,6 +159,68 @@ describe("eval:detection's judgement of one run", () => {
   });
 });
 
+describe("eval:detection over several seeds", () => {
+  const line = (family: string, evalSeed: number, r: { detected: number | null; served: number | null; touched?: number; split?: "tune" | "heldout"; onSchedule?: boolean }): FamilyResult =>
+    ({
+      family,
+      split: r.split ?? "tune",
+      accounts: 100,
+      detectedWithinS: r.detected,
+      attackServedAfterDetect: r.served,
+      honestTouched: r.touched ?? 0,
+      honest: { requests: 1_000, refused: Math.round((r.touched ?? 0) * 1_000), degraded: 0, errors: 0, reasons: {} },
+      run: { wallSeconds: 24, maxLagSeconds: r.onSchedule === false ? 9 : 0, onSchedule: r.onSchedule ?? true, timeCompression: 2.5, seed: 77 + evalSeed, evalSeed },
+      meets: {
+        detected: r.detected !== null && r.detected <= TARGETS.detectWithinS,
+        served: r.served !== null && r.served <= TARGETS.maxServedAfterDetect,
+        honest: (r.touched ?? 0) <= TARGETS.maxHonestTouched,
+      },
+    }) as FamilyResult;
+
+  it("Should report a family's worst and median run, so one good seed does not read as a fix", () => {
+    const { families } = acrossSeeds([
+      line("mix", 1, { detected: 30, served: 0.097 }),
+      line("mix", 2, { detected: 20, served: 0 }),
+      line("mix", 3, { detected: 40, served: 0.09 }),
+    ]);
+    const mix = families.find((f) => f.family === "mix");
+    expect(mix?.seeds).toEqual([1, 2, 3]);
+    expect(mix?.attackServedAfterDetect).toEqual({ worst: 0.097, median: 0.09, values: [0.097, 0, 0.09] });
+    expect(mix?.detectedWithinS).toEqual({ worst: 40, median: 30, values: [30, 20, 40] });
+    expect(mix?.meetsEverySeed.served).toBe(false);
+  });
+
+  it("Should count a seed that never detected the campaign as its worst run, and leave it out of the served share", () => {
+    const { families } = acrossSeeds([line("fleet", 2, { detected: null, served: null }), line("fleet", 1, { detected: 50, served: 0.01 })]);
+    const fleet = families[0];
+    expect(fleet?.seeds).toEqual([1, 2]);
+    expect(fleet?.detectedWithinS.worst).toBeNull();
+    // Half the runs never detected it: no median time either.
+    expect(fleet?.detectedWithinS.median).toBeNull();
+    expect(fleet?.attackServedAfterDetect).toEqual({ worst: 0.01, median: 0.01, values: [0.01, null] });
+    expect(fleet?.meetsEverySeed.detected).toBe(false);
+  });
+
+  it("Should pass a split across seeds only when it passes on every seed, and name the seeds a family ran off schedule", () => {
+    const good = (seed: number) => line("hold-a", seed, { detected: 20, served: 0, split: "heldout" });
+    const both = acrossSeeds([good(1), good(2), line("hold-b", 1, { detected: 25, served: 0.01, split: "heldout" }), line("hold-b", 2, { detected: 25, served: 0.05, split: "heldout", onSchedule: false })]);
+    expect(both.heldout.seeds).toEqual([1, 2]);
+    expect(both.heldout.pass).toEqual({ everySeed: false, seeds: 1 });
+    expect(both.heldout.servedAfterDetectMax).toEqual({ worst: 0.05, median: 0.03, values: [0.01, 0.05] });
+    expect(both.families.find((f) => f.family === "hold-b")?.offScheduleSeeds).toEqual([2]);
+    expect(both.tune.pass.everySeed).toBe(false);
+    expect(acrossSeeds([good(1), good(2)]).heldout.pass).toEqual({ everySeed: true, seeds: 2 });
+  });
+
+  it("Should tell seeds apart on lines that carry only their scenario's seed", () => {
+    const old = (seed: number) => {
+      const l = line("old", 1, { detected: 10, served: 0 });
+      return { ...l, run: { ...l.run, evalSeed: undefined, seed } };
+    };
+    expect(acrossSeeds([old(123), old(456)]).families[0]?.seeds).toEqual([123, 456]);
+  });
+});
+
 describe("why campaign requests were served after detection", () => {
   const SYSTEM = "system:0123456789abcdef";
   const TLS = "tls:aaaa";
@@ -195,5 +257,24 @@ describe("why campaign requests were served after detection", () => {
     expect(causes.notHeardLagS).toEqual({ median: 3, max: 3 });
     expect(causes.firstAfterDetect).toBe(2);
     expect(causes.newAccounts["edge.not_heard"]).toBe(1);
+  });
+
+  it("Should count the unconfirmed requests of accounts that had presented a confirmed key on other requests", () => {
+    const WRAP_A = "wrap:s:aaaaaaaaaaaaaaaa";
+    const WRAP_B = "wrap:s:bbbbbbbbbbbbbbbb";
+    const sample = (at: number, account: number, elicitation: number): LeakSample => ({ at, account, keys: [WRAP_B], elicitation, sentBefore: true, decision: undefined });
+    const causes = leakCauses({
+      // Account 1 presented the confirmed wrapper A elsewhere, account 2 never did.
+      samples: [sample(1_500, 1, 0.9), sample(1_600, 1, 0.1), sample(1_700, 2, 0.9)],
+      polls: [{ atWallMs: 1_000, confirmed: [WRAP_A] }],
+      signatures: new Map(),
+      landsAt: 0.85,
+      timeCompression: 5,
+      firstAfterDetect: new Set(),
+      firstLanded: new Map(),
+      accountKeys: new Map([[1, [WRAP_A, WRAP_B]], [2, [WRAP_B]]]),
+    });
+    expect(causes.causes).toEqual({ "unconfirmed.never": 3 });
+    expect(causes.unconfirmedMembers).toEqual({ requests: 2, eliciting: 1, kinds: { wrap: 2 } });
   });
 });

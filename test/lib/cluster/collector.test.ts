@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CollectorBuffer, CONFIRMED_FORWARD_INTERVALS, EDGE_REFRESH_MS, holdsBack } from "../../../lib/cluster/collector.ts";
+import { CollectorBuffer, CONFIRMED_FORWARD_INTERVALS, EDGE_REFRESH_MS, holdsBack, MAX_MEMBERS_PER_KEY, MemberIndex } from "../../../lib/cluster/collector.ts";
 import { ReportBuffer } from "../../../lib/cluster/report.ts";
 
 function report(accountId: string, keys: string[], at = 1_000) {
@@ -71,5 +71,53 @@ describe("holding a confirmed key between forwards", () => {
   it("Should never hold a key that is not confirmed or was never forwarded", () => {
     expect(holdsBack(false, 0, 1, intervalMs)).toBe(false);
     expect(holdsBack(true, undefined, 1, intervalMs)).toBe(false);
+  });
+});
+
+describe("a collector's members per key", () => {
+  it("Should remember who reported a key in earlier intervals, newest report kept, and only since when asked", () => {
+    const m = new MemberIndex();
+    m.note("tls:k", ["a", "b"], 1_000);
+    m.note("tls:k", ["b", "c"], 2_000);
+    expect(m.members("tls:k", 0).sort()).toEqual(["a", "b", "c"]);
+    expect(m.members("tls:k", 1_500).sort()).toEqual(["b", "c"]);
+    expect(m.memberships).toBe(3);
+    expect(m.members("tls:other", 0)).toEqual([]);
+    m.forget("tls:k");
+    expect(m.members("tls:k", 0)).toEqual([]);
+    expect(m.memberships).toBe(0);
+  });
+
+  it("Should keep at most MAX_MEMBERS_PER_KEY members of one key, dropping those that reported it longest ago", () => {
+    const m = new MemberIndex();
+    m.note("tls:k", ["first"], 0);
+    m.note("tls:k", Array.from({ length: MAX_MEMBERS_PER_KEY }, (_, i) => `m${i}`), 1);
+    expect(m.members("tls:k", 0)).toHaveLength(MAX_MEMBERS_PER_KEY);
+    expect(m.members("tls:k", 0)).not.toContain("first");
+    expect(m.memberships).toBe(MAX_MEMBERS_PER_KEY);
+  });
+
+  it("Should forget the keys no one reported for longest once memberships pass their bound, never the key being noted", () => {
+    const m = new MemberIndex();
+    const many = (p: string) => Array.from({ length: MAX_MEMBERS_PER_KEY }, (_, i) => `${p}${i}`);
+    m.note("asn:old", many("o"), 0);
+    // The campaign's key, reported every interval, stays while honest keys come and go.
+    for (let i = 0; i < 40; i++) {
+      m.note("tls:campaign", ["c1", "c2"], i + 1);
+      m.note(`asn:${i}`, many(`h${i}-`), i + 1);
+    }
+    expect(m.members("asn:old", 0)).toEqual([]);
+    expect(m.members("tls:campaign", 0).sort()).toEqual(["c1", "c2"]);
+    expect(m.members("asn:39", 0)).toHaveLength(MAX_MEMBERS_PER_KEY);
+    expect(m.memberships).toBeLessThanOrEqual(100_000);
+  });
+
+  it("Should tell which accounts reported a key since the last drain", () => {
+    const c = new CollectorBuffer();
+    c.add(report("a", ["tls:k"]), 0);
+    c.add(report("b", ["tls:k"]), 0);
+    expect(c.accountsOf("tls:k").sort()).toEqual(["a", "b"]);
+    c.drainDeltas(0, () => false);
+    expect(c.accountsOf("tls:k")).toEqual([]);
   });
 });
