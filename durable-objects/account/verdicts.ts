@@ -83,21 +83,17 @@ export class VerdictStore {
    * campaign's exact content keys (its wrapper or system prompt), which it learned only by carrying
    * the key — the same verdict on the account's requests that no longer carry that key but still
    * look like the campaign: its template bands, another of its wrappers or prompts, or its
-   * elicitation, as a component verdict lands on a member; or that carry another exact content key
-   * that many accounts share and that is under a verdict of its own (suspect or confirmed): the
-   * campaign's reworded variant. A campaign that rotates its wording after its wrapper was confirmed
-   * sheds the verdict only by giving up a shared wording, while an account's requests that look like
-   * none of it (a reseller's ordinary customers, on prompts of their own) stay outside it.
+   * elicitation, as a component verdict lands on a member. A campaign that rotates its wording or
+   * drops its system prompt after its wrapper was confirmed does not shed the verdict that way,
+   * while an account's requests that look like none of it (a reseller's ordinary customers) stay
+   * outside it. A component verdict and the keys the request carries are judged as before.
    */
   landing(request: { keys: readonly string[]; elicitation: number }, now: number, policy: Policy, landsAt: number): CachedVerdict[] {
-    const live = this.live(now, policy);
-    const carried = new Set(request.keys);
-    const variant = live.some((v) => carried.has(v.cluster) && isExactContentKind(keyKind(v.cluster)));
-    return live.filter((v) => {
+    return this.live(now, policy).filter((v) => {
       if (verdictApplies(v, request, landsAt)) return true;
       if (v.verdict !== "confirmed" || v.cluster.startsWith("cc:") || !isExactContentKind(keyKind(v.cluster))) return false;
       // Membership is what holding the key's verdict proved: judged as a component of one.
-      return variant || verdictApplies({ cluster: `cc:${v.cluster}`, signature: v.signature }, request, landsAt);
+      return verdictApplies({ cluster: `cc:${v.cluster}`, signature: v.signature }, request, landsAt);
     });
   }
 

@@ -127,35 +127,6 @@ describe("a confirmed wrapper and its member's other requests", () => {
     expect(outsider.reasons).not.toContain("cluster.confirmed");
   });
 
-  it("Should land the verdict on a member's request under another shared wrapper with a verdict of its own, and not on one under a wrapper no verdict names", async () => {
-    const policy = testPolicy({}, { requests: 1_000 });
-    const client = `tls+sdk:${unique("build")}`;
-    const wrapA = `wrap:s:${unique("a")}`;
-    const wrapB = `wrap:s:${unique("b")}`;
-    const own = `wrap:s:${unique("own")}`;
-    const confirmed = wrapped(client, wrapA, 0, { bands: ["tpl:0:aaaa", "tpl:1:bbbb"], eliciting: false, wrappers: [wrapA] });
-    // The reworded instruction is shared by many of the campaign's accounts, yet only suspect.
-    const suspect: CachedVerdict = { cluster: wrapB, verdict: "suspect", capPerWindow: null, reasons: [], decidedAt: Date.now() - 1_000, signature: { bands: [], eliciting: false } };
-
-    const member = newAccount();
-    const first = onPrefix(member.id, policy, client, 0, [confirmed]);
-    expect((await member.stub.admit({ ...first, fingerprint: { ...first.fingerprint, keys: [client, wrapA] } })).reasons).toContain("cluster.confirmed");
-    // A wrapper of the member's own that no verdict names: left to the account's own evidence.
-    const mine = onPrefix(member.id, policy, client, 0, []);
-    expect((await member.stub.admit({ ...mine, fingerprint: { ...mine.fingerprint, keys: [client, own] } })).reasons).not.toContain("cluster.confirmed");
-    await member.stub.applyClusterVerdicts([suspect]);
-    const variant = onPrefix(member.id, policy, client, 0, []);
-    const landed = await member.stub.admit({ ...variant, fingerprint: { ...variant.fingerprint, keys: [client, wrapB] } });
-    expect(landed.reasons).toContain("cluster.confirmed");
-    expect(landed.clusters).toContain(wrapA);
-
-    // The same suspect wrapper on an account that never carried the confirmed one: the suspect verdict's own effect only.
-    const other = newAccount();
-    await other.stub.applyClusterVerdicts([suspect]);
-    const outsider = onPrefix(other.id, policy, client, 0, []);
-    expect((await other.stub.admit({ ...outsider, fingerprint: { ...outsider.fingerprint, keys: [client, wrapB] } })).reasons).not.toContain("cluster.confirmed");
-  });
-
   it("Should not carry a broad key's verdict over to a member's requests without the key", async () => {
     const policy = testPolicy({}, { requests: 1_000 });
     const client = `tls+sdk:${unique("build")}`;
