@@ -109,6 +109,8 @@ export type Shape = {
   clientBackground: number;
   /** Other honest users sharing the crowd's system prompt (a popular tool's) beyond this crowd. */
   systemBackground?: Crowd;
+  /** A reseller's campaign half whose traffic rides on every account of the reseller (see resellerKeys). */
+  pooled?: true;
 };
 
 /** Every key a crowd shows up on, with the background each carries. */
@@ -172,11 +174,14 @@ function campaign(rng: Rng, visible: { sync?: boolean; template?: boolean; elici
 }
 
 const RESELLER = { accounts: [40, 80], perAccount: [2, 6], burst: [0, 0.4] } as const satisfies Parameters<typeof reseller>[2];
-// A small reseller of long-standing accounts whose customers, campaign and ordinary, each ask at about an honest pace.
-const SMALL_RESELLER = { accounts: [20, 60], perAccount: [0.7, 2], burst: [0, 0.1] } as const satisfies Parameters<typeof reseller>[2];
+// A small reseller of long-standing accounts whose customers, campaign and ordinary, each ask at about an honest pace,
+// pooled: each account serves campaign and ordinary customers alike (tune-reseller-small as the evaluation replays it).
+const SMALL_RESELLER = { accounts: [20, 60], perAccount: [0.7, 2], burst: [0, 0.1], pooled: true } as const satisfies Parameters<typeof reseller>[2];
+
+type ResellerSize = { accounts: [number, number]; perAccount: [number, number]; burst: [number, number]; pooled?: boolean };
 
 /** A reseller: shared egress, one build, campaign traffic as `share` of an otherwise ordinary customer mix. */
-function reseller(rng: Rng, share: number, size: { accounts: [number, number]; perAccount: [number, number]; burst: [number, number] } = RESELLER): Shape[] {
+function reseller(rng: Rng, share: number, size: ResellerSize = RESELLER): Shape[] {
   const accounts = rng.int(...size.accounts);
   const perAccount = logUniform(rng, ...size.perAccount);
   const common = { hosting: uniform(rng, 0.6, 1), client: uniform(rng, 0.8, 1), burst: uniform(rng, ...size.burst), payments: uniform(rng, 0.05, 0.5), pivot: false };
@@ -193,7 +198,7 @@ function reseller(rng: Rng, share: number, size: { accounts: [number, number]; p
   const asnBackground = background(Math.round(logUniform(rng, 300, 5_000)), { hosting: 1, synchrony: 0.15 });
   // Both halves share every network and client key; the attack half alone carries the system prompt and wrapper.
   return [
-    { crowd: { ...attack, client: 1 }, asns: 1, asnBackground, prefixes: 1, clientBackground: 0 },
+    { crowd: { ...attack, client: 1 }, asns: 1, asnBackground, prefixes: 1, clientBackground: 0, ...(size.pooled ? { pooled: true as const } : {}) },
     { crowd: { ...ordinary, client: 1 }, asns: 1, asnBackground: null, prefixes: 1, clientBackground: 0 },
   ];
 }
@@ -206,8 +211,16 @@ export function resellerKeys(name: string, halves: readonly Shape[]): KeyCase[] 
   const keys: KeyCase[] = [];
   for (const kind of ["tls+sdk", "prefix"] as const) keys.push({ key: `${kind}:${name}`, metrics: mixKey(both, { client: kind === "tls+sdk" }) });
   keys.push({ key: `asn:${name}`, metrics: mixKey(attack.asnBackground ? [...both, attack.asnBackground] : both) });
-  if (attack.crowd.system > 0) keys.push({ key: `system:${name}`, metrics: mixKey([{ ...part(attack.crowd, attack.crowd.system), system: 1 }], { system: true }) });
-  keys.push({ key: `wrap:${name}`, metrics: mixKey([{ ...part(attack.crowd, attack.crowd.wrapper), wrapper: 1 }], { wrapper: true }) });
+  // Pooled: the campaign's requests spread over every account, each of which also serves ordinary customers,
+  // so its prompt's keys have all the accounts, the campaign's requests, and a share of their members' traffic.
+  const attackRequests = attack.crowd.accounts * attack.crowd.perAccount;
+  const ordinaryRequests = ordinary.crowd.accounts * ordinary.crowd.perAccount;
+  const accounts = attack.crowd.accounts + ordinary.crowd.accounts;
+  const carrier = attack.pooled ? { ...attack.crowd, accounts, perAccount: attackRequests / accounts } : attack.crowd;
+  const pooled = (m: KeyMetrics): KeyMetrics =>
+    attack.pooled ? { ...m, memberShare: attackRequests / (attackRequests + ordinaryRequests), volumeRatio: (attackRequests + ordinaryRequests) / accounts / HONEST_PER_ACCOUNT } : m;
+  if (attack.crowd.system > 0) keys.push({ key: `system:${name}`, metrics: pooled(mixKey([{ ...part(carrier, attack.crowd.system), system: 1 }], { system: true })) });
+  keys.push({ key: `wrap:${name}`, metrics: pooled(mixKey([{ ...part(carrier, attack.crowd.wrapper), wrapper: 1 }], { wrapper: true })) });
   return keys;
 }
 

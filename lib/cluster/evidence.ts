@@ -36,6 +36,10 @@
  *   at home, keeps it. Age alone is not enough: aged accounts are sold in bulk,
  *   and a fleet of them on one build half on servers is still a fleet.
  *
+ * - Pooled elicitation (a key's eliciting requests a minority of its members' traffic) counts only as far
+ *   as the key elicits: it says where the eliciting traffic sits (a campaign's prompt on accounts that
+ *   also serve ordinary customers), not that there is any.
+ *
  * Absent metrics are unknown and add nothing. The result lists every item with
  * its observed value and points, largest first, so a verdict explains itself.
  */
@@ -81,6 +85,8 @@ export type KeyMetrics = {
   paymentsPerAccount?: number;
   /** Requests per member per window ÷ the same for honest accounts of the same tier. */
   volumeRatio?: number;
+  /** 0..1: the key's requests ÷ all its members' requests (lib/cluster/report.ts `members`). Absent = unknown. */
+  memberShare?: number;
 };
 
 export type KindClass = "broad" | "network" | "band" | "content";
@@ -134,6 +140,10 @@ const CURVES = {
   // 1 − payments per account: from one card per two accounts to one per twenty.
   payment: [0.5, 0.95],
 } as const;
+// 1 − the key's share of its members' traffic: counts once the key is under 70 % of it, fully at 30 %. A tool's,
+// an office's or a class's prompt is most of its users' traffic (the calibration's offices: 60-95 %); a reseller's
+// campaign prompt is the campaign's share of the pooled accounts' (10-50 %).
+const POOLED = [0.3, 0.7] as const;
 // Volume ratio (log2): adds from 1.5× honest peers to 8×. At or below 1× the members use the API as
 // honest accounts of their tier do, which harvesting at scale does not: that takes points off, fading out by 1.5×.
 const VOLUME_START = Math.log2(1.5);
@@ -214,6 +224,7 @@ const REASONS: Record<VerdictEvidence, string> = {
   payment: "cluster.shared_payment",
   volume: "cluster.heavy_volume",
   model_pivot: "cluster.model_pivot",
+  pooled: "cluster.pooled",
 };
 
 /** Reason code of a kind of evidence (as listed in VerdictResult.reasons). */
@@ -232,6 +243,7 @@ function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
     curve: value === undefined ? 0 : smoothstep(transform(value), CURVES[evidence][0], CURVES[evidence][1]),
     implied: false,
   });
+  const elicitation = smoothstep(metrics.elicitationShare, rules.elicitationShare * ELICIT_START, rules.elicitationShare);
   const volume = metrics.volumeRatio;
   let volumeCurve = 0;
   if (volume !== undefined && volume > 0) {
@@ -248,7 +260,7 @@ function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
     },
     { evidence: "synchrony", value: metrics.synchrony, curve: smoothstep(metrics.synchrony, rules.synchronyThreshold * SYNC_START, rules.synchronyThreshold), implied: false },
     { evidence: "template", value: metrics.templateShare, curve: smoothstep(metrics.templateShare, rules.templateConcentration * TEMPLATE_START, rules.templateConcentration), implied: false },
-    { evidence: "elicitation", value: metrics.elicitationShare, curve: smoothstep(metrics.elicitationShare, rules.elicitationShare * ELICIT_START, rules.elicitationShare), implied: false },
+    { evidence: "elicitation", value: metrics.elicitationShare, curve: elicitation, implied: false },
     share("system_prompt", metrics.systemPromptShare),
     share("wrapper", metrics.wrapperShare),
     share("client", metrics.clientHomogeneity),
@@ -257,7 +269,20 @@ function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
     share("payment", metrics.paymentsPerAccount, (p) => 1 - p),
     { evidence: "volume", value: volume ?? null, curve: volumeCurve, implied: false },
     modelPivot(metrics),
+    pooled(metrics, elicitation),
   ];
+}
+
+/**
+ * Eliciting traffic that is a minority of its accounts' traffic: a reseller's campaign prompt among its
+ * ordinary customers' requests on the same pooled accounts. It counts only as far as the key elicits, so a
+ * busy developer's tool prompt (a share of their traffic, asking for nothing) adds nothing, and a class's
+ * tutor prompt (eliciting, but nearly all its students' traffic) adds nothing either.
+ */
+function pooled(metrics: KeyMetrics, elicitation: number): Raw {
+  const share = metrics.memberShare;
+  if (share === undefined) return { evidence: "pooled", value: null, curve: 0, implied: false };
+  return { evidence: "pooled", value: share, curve: smoothstep(1 - share, POOLED[0], POOLED[1]) * elicitation, implied: false };
 }
 
 /**

@@ -41,6 +41,14 @@ export type KeyCounts = {
    * tier at the root; absent in counts stored before tiers were reported (the flat baseline applies).
    */
   tiers?: Record<string, number>;
+  /**
+   * Requests the reporting accounts made in all (on any key) over the reports that carried this key: the
+   * key's share of its members' traffic is requests ÷ members. A reseller's campaign prompt is a minority of
+   * the pooled accounts' traffic; a tool's or a class's prompt is nearly all of its users'. Counted per report
+   * interval, so it leaves out a member's intervals without the key and errs towards a larger share.
+   * Absent in counts stored before it was reported (unknown).
+   */
+  members?: number;
 };
 
 export type AccountReport = {
@@ -160,6 +168,7 @@ export class ReportBuffer {
   private starts = new Map<number, number>();
   private from = Infinity;
   private to = -Infinity;
+  private requests = 0;
 
   get isEmpty(): boolean {
     return this.keys.size === 0;
@@ -169,6 +178,7 @@ export class ReportBuffer {
     this.from = Math.min(this.from, request.at);
     this.to = Math.max(this.to, request.at);
     recordStart(this.starts, request.at);
+    this.requests++;
     // Wrapper keys are among the request's own keys, so the account object passes nothing more for them.
     const wrappers = request.keys.filter((key) => key.startsWith("wrap:"));
     for (const key of request.keys) {
@@ -203,6 +213,7 @@ export class ReportBuffer {
   /** The report, and an empty buffer behind it. */
   drain(accountId: string): AccountReport | null {
     if (this.isEmpty) return null;
+    for (const counts of this.keys.values()) counts.members = this.requests;
     const report: AccountReport = {
       accountId,
       from: this.from,
@@ -214,6 +225,7 @@ export class ReportBuffer {
     this.starts = new Map();
     this.from = Infinity;
     this.to = -Infinity;
+    this.requests = 0;
     return report;
   }
 }
