@@ -42,11 +42,10 @@ export type KeyCounts = {
    */
   tiers?: Record<string, number>;
   /**
-   * Requests the reporting accounts made in all (on any key) over the reports that carried this key: the
-   * key's share of its members' traffic is requests ÷ members. A reseller's campaign prompt is a minority of
-   * the pooled accounts' traffic; a tool's or a class's prompt is nearly all of its users'. Counted per report
-   * interval, so it leaves out a member's intervals without the key and errs towards a larger share.
-   * Absent in counts stored before it was reported (unknown).
+   * Requests the reporting accounts made in all (on any key) since each last reported this key: the key's
+   * share of its members' traffic is requests ÷ members. A reseller's campaign prompt is a minority of the
+   * pooled accounts' traffic; a tool's or a class's prompt is nearly all of its users'. See ReportBuffer
+   * for how it errs. Absent in counts stored before it was reported (unknown).
    */
   members?: number;
 };
@@ -162,13 +161,26 @@ function bump(record: Record<string, number>, name: string, limit: number): void
   else if (Object.keys(record).length < limit) setCount(record, name, 1);
 }
 
-/** Accumulates requests between two reports; kept in memory by the account object. */
+// Reports (with traffic) over which an account's requests count against a key it carried before: at the default
+// 10 s interval, about a window of activity. Bounds what the buffer remembers to the keys of as many reports.
+const MEMBER_GAP = 6;
+
+/**
+ * Accumulates requests between two reports; kept in memory by the account object. Across reports it keeps
+ * only the running request count and, per key carried in the last MEMBER_GAP reports, where the count stood;
+ * an object that was evicted starts them again (every key then counts as new, its share errs larger).
+ */
 export class ReportBuffer {
   private keys = new Map<string, KeyCounts>();
   private starts = new Map<number, number>();
   private from = Infinity;
   private to = -Infinity;
   private requests = 0;
+  /** Requests counted (`this.requests` is per report) before this report: the account's running total. */
+  private total = 0;
+  private drains = 0;
+  /** Per key the running total and drain of the last report that carried it. */
+  private lastCarried = new Map<string, { total: number; drain: number }>();
 
   get isEmpty(): boolean {
     return this.keys.size === 0;
@@ -213,7 +225,19 @@ export class ReportBuffer {
   /** The report, and an empty buffer behind it. */
   drain(accountId: string): AccountReport | null {
     if (this.isEmpty) return null;
-    for (const counts of this.keys.values()) counts.members = this.requests;
+    this.drains++;
+    const total = this.total + this.requests;
+    for (const [key, counts] of this.keys) {
+      // The account's requests since it last carried the key: a pooled prompt sent once in a few reports is
+      // measured against everything the account sent in between, not only the report it shares with the key.
+      // A key new to this buffer, or last carried over MEMBER_GAP reports ago, counts this report alone,
+      // which makes its share larger (towards honest): the object's older traffic says nothing of the key's.
+      const last = this.lastCarried.get(key);
+      counts.members = last !== undefined && this.drains - last.drain <= MEMBER_GAP ? total - last.total : this.requests;
+      this.lastCarried.set(key, { total, drain: this.drains });
+    }
+    for (const [key, last] of this.lastCarried) if (this.drains - last.drain > MEMBER_GAP) this.lastCarried.delete(key);
+    this.total = total;
     const report: AccountReport = {
       accountId,
       from: this.from,

@@ -113,3 +113,42 @@ describe("accounts active in the window", () => {
     expect(fromStart.estimate(t0 + 1, WINDOW, t0)).toBe(2);
   });
 });
+
+describe("a key's share of its members' traffic", () => {
+  it("should count every request the account made in the report against each key it reported", () => {
+    const buffer = new ReportBuffer();
+    // A pooled reseller account: one campaign request beside three of its ordinary customers'.
+    buffer.add({ ...request, keys: ["tls+sdk:c", "system:campaign"] });
+    for (let i = 0; i < 3; i++) buffer.add({ ...request, keys: ["tls+sdk:c"] });
+    const report = buffer.drain("acct");
+    expect(report?.keys["system:campaign"]).toMatchObject({ requests: 1, members: 4 });
+    expect(report?.keys["tls+sdk:c"]).toMatchObject({ requests: 4, members: 4 });
+  });
+
+  it("should count against a key the account's requests since it last carried the key, across reports", () => {
+    const buffer = new ReportBuffer();
+    const campaign = { ...request, keys: ["tls+sdk:c", "system:campaign"] };
+    const ordinary = { ...request, keys: ["tls+sdk:c"] };
+    buffer.add(campaign);
+    buffer.drain("acct");
+    // Two reports of ordinary customers only, then the campaign's prompt again in a report of two requests.
+    for (const report of [[ordinary, ordinary], [ordinary], [campaign, ordinary]]) {
+      for (const r of report) buffer.add(r);
+      const drained = buffer.drain("acct");
+      if (report.includes(campaign)) expect(drained?.keys["system:campaign"]).toMatchObject({ requests: 1, members: 5 });
+      expect(drained?.keys["tls+sdk:c"]?.members).toBe(report.length);
+    }
+  });
+
+  it("should count a key carried long ago as new: its own report only", () => {
+    const buffer = new ReportBuffer();
+    buffer.add({ ...request, keys: ["system:campaign"] });
+    buffer.drain("acct");
+    for (let i = 0; i < 10; i++) {
+      buffer.add({ ...request, keys: ["asn:1"] });
+      buffer.drain("acct");
+    }
+    buffer.add({ ...request, keys: ["system:campaign"] });
+    expect(buffer.drain("acct")?.keys["system:campaign"]).toMatchObject({ requests: 1, members: 1 });
+  });
+});
