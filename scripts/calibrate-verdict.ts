@@ -209,6 +209,7 @@ function violations(policy: Policy): string[] {
     client: { ...floor, clientHomogeneity: 1 },
     accounts: { ...floor, accounts: 1_000_000 },
     requests: { ...floor, requestsPerWindow: 1_000_000 },
+    pooled: { ...floor, memberShare: 0.05 },
   };
   for (const [name, metrics] of Object.entries(singles)) {
     const r = judgeKey("system:any", metrics, policy);

@@ -429,6 +429,20 @@ export const NAMED_CASES: readonly NamedCase[] = [
     }],
   },
   {
+    // The same reseller's campaign prompt key (seed 1): all 56 pooled accounts carry it, ~36 requests a window (under
+    // minRequestsPerWindow on its own), a third of their traffic over the whole run, the scorer seeing 83 % of it.
+    // Measured offline over the generated traffic; the root's per-report count makes the share larger in a 2-minute run.
+    name: "small reseller's campaign prompt on its 56 pooled accounts, a third of their traffic",
+    campaign: true,
+    keys: [{
+      key: "system:reseller-small",
+      metrics: {
+        accounts: 56, requestsPerWindow: 36, synchrony: 0, templateShare: 0.05, elicitationShare: 0.83, pivotModel: null, hostingShare: 1,
+        clientHomogeneity: 1, systemPromptShare: 1, wrapperShare: 0.8, newAccountBurst: 0.05, paymentsPerAccount: 0.8, volumeRatio: 1.05, memberShare: 0.32,
+      },
+    }],
+  },
+  {
     name: "20-account campaign, synchrony only, one build",
     campaign: true,
     keys: keysOf("small-sync", { crowd: C({ accounts: 20, perAccount: 8, hosting: 0.9, synchrony: 0.8, client: 1 }), asns: 2, asnBackground: null, prefixes: 4, clientBackground: 0 }),

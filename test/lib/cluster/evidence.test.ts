@@ -306,9 +306,8 @@ describe("the calibration's named cases under the default policy", () => {
     return score >= v.confirmScore ? "confirmed" : score >= v.suspectScore ? "suspect" : "none";
   };
   // Keys below the size gates are never judged (a heavy single user's own keys).
-  const judged = (m: KeyMetrics) => m.accounts >= DEFAULT_POLICY.clusters.minAccounts && m.requestsPerWindow >= DEFAULT_POLICY.clusters.minRequestsPerWindow;
   const strongest = (keys: readonly { key: string; metrics: KeyMetrics }[], view = (m: KeyMetrics) => m) =>
-    keys.filter((k) => judged(k.metrics)).map((k) => byScore(k.key, view(k.metrics))).reduce((a, b) => (rank[b] > rank[a] ? b : a), "none" as const as keyof typeof rank);
+    keys.filter((k) => bigEnough(k.key, k.metrics, DEFAULT_POLICY)).map((k) => byScore(k.key, view(k.metrics))).reduce((a, b) => (rank[b] > rank[a] ? b : a), "none" as const as keyof typeof rank);
 
   it("should confirm none of the honest crowds the score can tell apart, given all their evidence", () => {
     // Without the volume ratio a templated, eliciting course is confirmed, as under the two-boolean rule.
@@ -322,6 +321,12 @@ describe("the calibration's named cases under the default policy", () => {
     expect(fleet?.campaign).toBe(true);
     expect(strongest(fleet?.keys ?? [])).toBe("confirmed");
     expect(strongest(fleet?.keys ?? [], withoutVolume)).toBe("confirmed");
+  });
+
+  it("should confirm the small reseller's campaign prompt on its pooled accounts, under the rate gate on its own", () => {
+    const pooled = NAMED_CASES.find((c) => c.name.startsWith("small reseller's campaign prompt on its"));
+    expect(pooled?.campaign).toBe(true);
+    expect(strongest(pooled?.keys ?? [])).toBe("confirmed");
   });
 });
 
