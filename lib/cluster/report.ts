@@ -42,12 +42,15 @@ export type KeyCounts = {
    */
   tiers?: Record<string, number>;
   /**
-   * Requests the reporting accounts made in all (on any key) since each last reported this key: the key's
-   * share of its members' traffic is requests ÷ members. A reseller's campaign prompt is a minority of the
-   * pooled accounts' traffic; a tool's or a class's prompt is nearly all of its users'. See ReportBuffer
-   * for how it errs. Absent in counts stored before it was reported (unknown).
+   * Requests the reporting accounts made in all (on any key) since each last reported this key, over the
+   * reports that carried it again (within a few reports of the last): the key's share of its members' traffic
+   * is `membersKeyed` ÷ `members`. A reseller's campaign prompt is a minority of the pooled accounts'
+   * traffic; a tool's or a class's prompt is nearly all of its users'. Absent in counts stored before it
+   * was reported, and when no account carried the key twice (unknown).
    */
   members?: number;
+  /** The key's own requests in the reports `members` counts. */
+  membersKeyed?: number;
 };
 
 export type AccountReport = {
@@ -230,10 +233,15 @@ export class ReportBuffer {
     for (const [key, counts] of this.keys) {
       // The account's requests since it last carried the key: a pooled prompt sent once in a few reports is
       // measured against everything the account sent in between, not only the report it shares with the key.
-      // A key new to this buffer, or last carried over MEMBER_GAP reports ago, counts this report alone,
-      // which makes its share larger (towards honest): the object's older traffic says nothing of the key's.
+      // A key new to this buffer, or last carried over MEMBER_GAP reports ago, is not measured: the object's
+      // older traffic says nothing of the key's, and counting its first report alone would read a prompt sent
+      // once a minute as most of its account's traffic. So a tool's new prompt version, new to all its users
+      // at once, is measured from its second appearance, as all of their traffic it then is.
       const last = this.lastCarried.get(key);
-      counts.members = last !== undefined && this.drains - last.drain <= MEMBER_GAP ? total - last.total : this.requests;
+      if (last !== undefined && this.drains - last.drain <= MEMBER_GAP) {
+        counts.members = total - last.total;
+        counts.membersKeyed = counts.requests;
+      }
       this.lastCarried.set(key, { total, drain: this.drains });
     }
     for (const [key, last] of this.lastCarried) if (this.drains - last.drain > MEMBER_GAP) this.lastCarried.delete(key);

@@ -55,6 +55,7 @@ export function mergeCounts(
   if (from.payments) mergeBounded((into.payments ??= {}), from.payments, limits.payments ?? MAX_PAYMENTS_PER_DELTA);
   if (from.tiers) mergeBounded((into.tiers ??= {}), from.tiers, limits.profiles ?? 32);
   if (from.members !== undefined) into.members = (into.members ?? 0) + from.members;
+  if (from.membersKeyed !== undefined) into.membersKeyed = (into.membersKeyed ?? 0) + from.membersKeyed;
 }
 
 /** Whether a payments record is full: cards beyond it may have been dropped on the way (see MAX_PAYMENTS_PER_DELTA). */
@@ -191,9 +192,8 @@ export function metricsFrom(input: {
     // 60/30 split, and leaves out a small tool's prompt on a crowded key.
     evidence.topSystems = rankedSystems.filter(([, n]) => n * 3 >= topSystem[1] && n > 0).slice(0, TOP_SYSTEMS).map(([system]) => system);
   }
-  // Only when every request was counted with its members': counts from before members were reported, merged
-  // with newer ones, would read as a key that is a minority of its members' traffic.
-  if (c.members !== undefined && c.members >= c.requests && c.requests > 0) evidence.memberShare = Math.min(1, c.requests / c.members);
+  // The key's requests in the reports that measured their members' (an account's first report on a key does not).
+  if (c.members !== undefined && c.membersKeyed !== undefined && c.members > 0) evidence.memberShare = Math.min(1, c.membersKeyed / c.members);
   const created = topShare(c.created);
   if (created !== undefined) evidence.newAccountBurst = created;
   // Accounts without a card on file would read as many accounts on few cards: only a key whose traffic

@@ -136,17 +136,20 @@ describe("Cluster collectors and roots", () => {
       const account = unique("reseller");
       const buffer = new ReportBuffer();
       // Each pooled account serves one campaign request (eliciting, on the campaign's prompt) beside three of
-      // its ordinary customers': 20 requests on the prompt's key, under the gate of 50; 80 from its members.
-      for (let r = 0; r < 4; r++) {
-        const campaign = r === 0;
-        buffer.add({
-          at: t0 + ((i * 7_919 + r * 2_713) % 28_000), keys: campaign ? [key, client] : [client], bands: [], model: "demo-model-1",
-          inputTokens: 100, outputTokens: 500, elicited: campaign, hosting: true, client, system: campaign ? key : null,
-        });
+      // its ordinary customers' in each of two reports (the first on a key measures nothing): 40 requests on
+      // the prompt's key, under the gate of 50.
+      for (let report = 0; report < 2; report++) {
+        for (let r = 0; r < 4; r++) {
+          const campaign = r === 0;
+          buffer.add({
+            at: t0 + ((i * 7_919 + r * 2_713 + report * 14_000) % 28_000), keys: campaign ? [key, client] : [client], bands: [], model: "demo-model-1",
+            inputTokens: 100, outputTokens: 500, elicited: campaign, hosting: true, client, system: campaign ? key : null,
+          });
+        }
+        const batch = buffer.drain(account);
+        if (!batch) throw new Error("empty report");
+        await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(account, p.clusters.shards))).report(batch, policyText(p));
       }
-      const batch = buffer.drain(account);
-      if (!batch) throw new Error("empty report");
-      await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(account, p.clusters.shards))).report(batch, policyText(p));
     }
     await flushAll(p);
     const root = await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p);
