@@ -443,6 +443,19 @@ export const NAMED_CASES: readonly NamedCase[] = [
     }],
   },
   {
+    // The same family on seed 2 as the cluster root measured its prompt's key at the end of a quick run: 22 of its
+    // 41 accounts seen, residential egress, half their traffic by the per-report measure, at an honest pace.
+    name: "small reseller's campaign prompt on 22 residential pooled accounts, half their traffic, honest pace",
+    campaign: true,
+    keys: [{
+      key: "system:reseller-small-2",
+      metrics: {
+        accounts: 22, requestsPerWindow: 28.2, synchrony: 0, templateShare: 0.05, elicitationShare: 0.59, pivotModel: null, hostingShare: 0,
+        clientHomogeneity: 1, volumeRatio: 1.244, memberShare: 0.515,
+      },
+    }],
+  },
+  {
     name: "20-account campaign, synchrony only, one build",
     campaign: true,
     keys: keysOf("small-sync", { crowd: C({ accounts: 20, perAccount: 8, hosting: 0.9, synchrony: 0.8, client: 1 }), asns: 2, asnBackground: null, prefixes: 4, clientBackground: 0 }),

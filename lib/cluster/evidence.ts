@@ -38,7 +38,8 @@
  *
  * - Pooled elicitation (a key's eliciting requests a minority of its members' traffic) counts only as far
  *   as the key elicits: it says where the eliciting traffic sits (a campaign's prompt on accounts that
- *   also serve ordinary customers), not that there is any.
+ *   also serve ordinary customers), not that there is any. It withdraws volume relief as far as it
+ *   counts: the accounts' honest pace is their customers' use, the campaign's among it.
  *
  * Absent metrics are unknown and add nothing. The result lists every item with
  * its observed value and points, largest first, so a verdict explains itself.
@@ -140,10 +141,10 @@ const CURVES = {
   // 1 − payments per account: from one card per two accounts to one per twenty.
   payment: [0.5, 0.95],
 } as const;
-// 1 − the key's share of its members' traffic: counts once the key is under 70 % of it, fully at 30 %. A tool's,
-// an office's or a class's prompt is most of its users' traffic (the calibration's offices: 60-95 %); a reseller's
-// campaign prompt is the campaign's share of the pooled accounts' (10-50 %).
-const POOLED = [0.3, 0.7] as const;
+// 1 − the key's share of its members' traffic: counts once the key is under 80 % of it, fully at 40 %. A class's
+// prompt is nearly all its students' traffic, an office's tool prompt 60-95 % of its seats'; a reseller's campaign
+// prompt is the campaign's share of the pooled accounts' (10-50 %), measured a little larger (lib/cluster/report.ts).
+const POOLED = [0.2, 0.6] as const;
 // Volume ratio (log2): adds from 1.5× honest peers to 8×. At or below 1× the members use the API as
 // honest accounts of their tier do, which harvesting at scale does not: that takes points off, fading out by 1.5×.
 const VOLUME_START = Math.log2(1.5);
@@ -351,7 +352,11 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
     const humane = historyOffServers === null && ownClients === null ? 1 : Math.max(historyOffServers ?? 0, ownClients ?? 0);
     const established = (1 - curve("new_accounts")) * (1 - fleet) * humane;
     const people = offServers === null || ownClients === null ? 0 : offServers * ownClients * (1 - curve("synchrony"));
-    points.set("volume", volumeRelief * Math.max(established, people) * volumeCurve);
+    // The members' pace vouches for their own use of the accounts, not for a pooled eliciting prompt riding on
+    // it: a reseller's accounts at an honest pace serve its customers, the campaign among them. (A policy that
+    // weighs pooled at 0 has switched it off, relief included.)
+    const pooled = weights.pooled > 0 ? curve("pooled") : 0;
+    points.set("volume", volumeRelief * Math.max(established, people) * volumeCurve * (1 - pooled));
   }
   // The cap stands for the office and the class, who are one operator too; it lifts as far as the crowd is
   // neither: hundreds of accounts on one client build, on servers. Both must be known (an implied client, as

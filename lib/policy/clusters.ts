@@ -45,7 +45,7 @@ const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
   payment: 2,
   volume: 3,
   model_pivot: 1,
-  pooled: 2,
+  pooled: 3,
 };
 
 const logOdds = between(-20, 0);

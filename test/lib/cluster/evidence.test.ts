@@ -372,6 +372,14 @@ describe("pooled prompt keys", () => {
     expect(points("system:abcd", { ...pooled, memberShare: undefined })).toMatchObject({ value: null, points: 0 });
   });
 
+  it("should withdraw volume relief from a pooled eliciting prompt on accounts at an honest pace", () => {
+    // Residential egress and several clients: the accounts look like people, and their pace earns relief.
+    const people: KeyMetrics = { ...pooled, hostingShare: 0, clientHomogeneity: 0.4, volumeRatio: 1 };
+    const volume = (m: KeyMetrics) => scoreEvidence("system:abcd", m, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume")?.points;
+    expect(volume({ ...people, memberShare: 1 })).toBeCloseTo(-DEFAULT_POLICY.clusters.verdict.volumeRelief, 6);
+    expect(volume(people)).toBeCloseTo(0, 6);
+  });
+
   it("should not confirm the pooled key without its pooled points", () => {
     const none = policy({ clusters: { verdict: { weights: { pooled: 0 } } } });
     expect(judgeKey("system:abcd", pooled, none).verdict).not.toBe("confirmed");
