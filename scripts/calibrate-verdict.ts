@@ -15,7 +15,7 @@
  * reported. The defaults in lib/policy/clusters.ts are the fit's output, rounded.
  */
 import { scoreEvidence, type KeyMetrics } from "../lib/cluster/evidence.ts";
-import { judgeKey, type Verdict } from "../lib/cluster/verdict.ts";
+import { bigEnough, judgeKey, type Verdict } from "../lib/cluster/verdict.ts";
 import { DEFAULT_POLICY, VERDICT_EVIDENCE, type Policy } from "../lib/policy/index.ts";
 import { NAMED_CASES, populations, rootToday, withoutVolume, type KeyCase, type Population } from "../sim/verdict-families.ts";
 
@@ -54,10 +54,9 @@ function logit(p: number): number {
 
 /** The strongest judged key's log-odds; keys the gates leave unjudged cannot be confirmed. */
 function strongest(keys: readonly KeyCase[], policy: Policy, view: (m: KeyMetrics) => KeyMetrics = (m) => m): number {
-  const rules = policy.clusters;
   let best = -Infinity;
   for (const { key, metrics } of keys) {
-    if (metrics.accounts < rules.minAccounts || metrics.requestsPerWindow < rules.minRequestsPerWindow) continue;
+    if (!bigEnough(key, metrics, policy)) continue;
     best = Math.max(best, scoreEvidence(key, view(metrics), policy).logOdds);
   }
   return best;
@@ -210,6 +209,7 @@ function violations(policy: Policy): string[] {
     client: { ...floor, clientHomogeneity: 1 },
     accounts: { ...floor, accounts: 1_000_000 },
     requests: { ...floor, requestsPerWindow: 1_000_000 },
+    pooled: { ...floor, memberShare: 0.05 },
   };
   for (const [name, metrics] of Object.entries(singles)) {
     const r = judgeKey("system:any", metrics, policy);

@@ -109,6 +109,8 @@ export type Shape = {
   clientBackground: number;
   /** Other honest users sharing the crowd's system prompt (a popular tool's) beyond this crowd. */
   systemBackground?: Crowd;
+  /** A reseller's campaign half whose traffic rides on every account of the reseller (see resellerKeys). */
+  pooled?: true;
 };
 
 /** Every key a crowd shows up on, with the background each carries. */
@@ -172,11 +174,14 @@ function campaign(rng: Rng, visible: { sync?: boolean; template?: boolean; elici
 }
 
 const RESELLER = { accounts: [40, 80], perAccount: [2, 6], burst: [0, 0.4] } as const satisfies Parameters<typeof reseller>[2];
-// A small reseller of long-standing accounts whose customers, campaign and ordinary, each ask at about an honest pace.
-const SMALL_RESELLER = { accounts: [20, 60], perAccount: [0.7, 2], burst: [0, 0.1] } as const satisfies Parameters<typeof reseller>[2];
+// A small reseller of long-standing accounts whose customers, campaign and ordinary, each ask at about an honest pace,
+// pooled: each account serves campaign and ordinary customers alike (tune-reseller-small as the evaluation replays it).
+const SMALL_RESELLER = { accounts: [20, 60], perAccount: [0.7, 2], burst: [0, 0.1], pooled: true } as const satisfies Parameters<typeof reseller>[2];
+
+type ResellerSize = { accounts: [number, number]; perAccount: [number, number]; burst: [number, number]; pooled?: boolean };
 
 /** A reseller: shared egress, one build, campaign traffic as `share` of an otherwise ordinary customer mix. */
-function reseller(rng: Rng, share: number, size: { accounts: [number, number]; perAccount: [number, number]; burst: [number, number] } = RESELLER): Shape[] {
+function reseller(rng: Rng, share: number, size: ResellerSize = RESELLER): Shape[] {
   const accounts = rng.int(...size.accounts);
   const perAccount = logUniform(rng, ...size.perAccount);
   const common = { hosting: uniform(rng, 0.6, 1), client: uniform(rng, 0.8, 1), burst: uniform(rng, ...size.burst), payments: uniform(rng, 0.05, 0.5), pivot: false };
@@ -193,7 +198,7 @@ function reseller(rng: Rng, share: number, size: { accounts: [number, number]; p
   const asnBackground = background(Math.round(logUniform(rng, 300, 5_000)), { hosting: 1, synchrony: 0.15 });
   // Both halves share every network and client key; the attack half alone carries the system prompt and wrapper.
   return [
-    { crowd: { ...attack, client: 1 }, asns: 1, asnBackground, prefixes: 1, clientBackground: 0 },
+    { crowd: { ...attack, client: 1 }, asns: 1, asnBackground, prefixes: 1, clientBackground: 0, ...(size.pooled ? { pooled: true as const } : {}) },
     { crowd: { ...ordinary, client: 1 }, asns: 1, asnBackground: null, prefixes: 1, clientBackground: 0 },
   ];
 }
@@ -206,8 +211,16 @@ export function resellerKeys(name: string, halves: readonly Shape[]): KeyCase[] 
   const keys: KeyCase[] = [];
   for (const kind of ["tls+sdk", "prefix"] as const) keys.push({ key: `${kind}:${name}`, metrics: mixKey(both, { client: kind === "tls+sdk" }) });
   keys.push({ key: `asn:${name}`, metrics: mixKey(attack.asnBackground ? [...both, attack.asnBackground] : both) });
-  if (attack.crowd.system > 0) keys.push({ key: `system:${name}`, metrics: mixKey([{ ...part(attack.crowd, attack.crowd.system), system: 1 }], { system: true }) });
-  keys.push({ key: `wrap:${name}`, metrics: mixKey([{ ...part(attack.crowd, attack.crowd.wrapper), wrapper: 1 }], { wrapper: true }) });
+  // Pooled: the campaign's requests spread over every account, each of which also serves ordinary customers,
+  // so its prompt's keys have all the accounts, the campaign's requests, and a share of their members' traffic.
+  const attackRequests = attack.crowd.accounts * attack.crowd.perAccount;
+  const ordinaryRequests = ordinary.crowd.accounts * ordinary.crowd.perAccount;
+  const accounts = attack.crowd.accounts + ordinary.crowd.accounts;
+  const carrier = attack.pooled ? { ...attack.crowd, accounts, perAccount: attackRequests / accounts } : attack.crowd;
+  const pooled = (m: KeyMetrics): KeyMetrics =>
+    attack.pooled ? { ...m, memberShare: attackRequests / (attackRequests + ordinaryRequests), volumeRatio: (attackRequests + ordinaryRequests) / accounts / HONEST_PER_ACCOUNT } : m;
+  if (attack.crowd.system > 0) keys.push({ key: `system:${name}`, metrics: pooled(mixKey([{ ...part(carrier, attack.crowd.system), system: 1 }], { system: true })) });
+  keys.push({ key: `wrap:${name}`, metrics: pooled(mixKey([{ ...part(carrier, attack.crowd.wrapper), wrapper: 1 }], { wrapper: true })) });
   return keys;
 }
 
@@ -412,6 +425,33 @@ export const NAMED_CASES: readonly NamedCase[] = [
       metrics: {
         accounts: 46, requestsPerWindow: 96.6, synchrony: 0, templateShare: 0.04, elicitationShare: 0.257, pivotModel: null, hostingShare: 1,
         clientHomogeneity: 1, systemPromptShare: 0.307, wrapperShare: 0.228, newAccountBurst: 0.059, paymentsPerAccount: 0.804, volumeRatio: 1.05,
+      },
+    }],
+  },
+  {
+    // The same reseller's campaign prompt key (seed 1): all 56 pooled accounts carry it, ~36 requests a window (under
+    // minRequestsPerWindow on its own), a third of their traffic over the whole run, the scorer seeing 83 % of it.
+    // Measured offline over the generated traffic; the root's per-report count makes the share larger in a 2-minute run.
+    name: "small reseller's campaign prompt on its 56 pooled accounts, a third of their traffic",
+    campaign: true,
+    keys: [{
+      key: "system:reseller-small",
+      metrics: {
+        accounts: 56, requestsPerWindow: 36, synchrony: 0, templateShare: 0.05, elicitationShare: 0.83, pivotModel: null, hostingShare: 1,
+        clientHomogeneity: 1, systemPromptShare: 1, wrapperShare: 0.8, newAccountBurst: 0.05, paymentsPerAccount: 0.8, volumeRatio: 1.05, memberShare: 0.32,
+      },
+    }],
+  },
+  {
+    // The same family on seed 2 as the cluster root measured its prompt's key at the end of a quick run: 22 of its
+    // 41 accounts seen, residential egress, half their traffic by the per-report measure, at an honest pace.
+    name: "small reseller's campaign prompt on 22 residential pooled accounts, half their traffic, honest pace",
+    campaign: true,
+    keys: [{
+      key: "system:reseller-small-2",
+      metrics: {
+        accounts: 22, requestsPerWindow: 28.2, synchrony: 0, templateShare: 0.05, elicitationShare: 0.59, pivotModel: null, hostingShare: 0,
+        clientHomogeneity: 1, volumeRatio: 1.244, memberShare: 0.515,
       },
     }],
   },

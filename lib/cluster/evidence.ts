@@ -36,6 +36,11 @@
  *   at home, keeps it. Age alone is not enough: aged accounts are sold in bulk,
  *   and a fleet of them on one build half on servers is still a fleet.
  *
+ * - Pooled elicitation (a key's eliciting requests a minority of its members' traffic) counts only as far
+ *   as the key elicits: it says where the eliciting traffic sits (a campaign's prompt on accounts that
+ *   also serve ordinary customers), not that there is any. It withdraws volume relief as far as it
+ *   counts: the accounts' honest pace is their customers' use, the campaign's among it.
+ *
  * Absent metrics are unknown and add nothing. The result lists every item with
  * its observed value and points, largest first, so a verdict explains itself.
  */
@@ -81,6 +86,8 @@ export type KeyMetrics = {
   paymentsPerAccount?: number;
   /** Requests per member per window ÷ the same for honest accounts of the same tier. */
   volumeRatio?: number;
+  /** 0..1: the key's requests ÷ all its members' requests (lib/cluster/report.ts `members`). Absent = unknown. */
+  memberShare?: number;
 };
 
 export type KindClass = "broad" | "network" | "band" | "content";
@@ -134,6 +141,10 @@ const CURVES = {
   // 1 − payments per account: from one card per two accounts to one per twenty.
   payment: [0.5, 0.95],
 } as const;
+// 1 − the key's share of its members' traffic: counts once the key is under 80 % of it, fully at 40 %. A class's
+// prompt is nearly all its students' traffic, an office's tool prompt 60-95 % of its seats'; a reseller's campaign
+// prompt is the campaign's share of the pooled accounts' (10-50 %), measured a little larger (lib/cluster/report.ts).
+const POOLED = [0.2, 0.6] as const;
 // Volume ratio (log2): adds from 1.5× honest peers to 8×. At or below 1× the members use the API as
 // honest accounts of their tier do, which harvesting at scale does not: that takes points off, fading out by 1.5×.
 const VOLUME_START = Math.log2(1.5);
@@ -214,6 +225,7 @@ const REASONS: Record<VerdictEvidence, string> = {
   payment: "cluster.shared_payment",
   volume: "cluster.heavy_volume",
   model_pivot: "cluster.model_pivot",
+  pooled: "cluster.pooled",
 };
 
 /** Reason code of a kind of evidence (as listed in VerdictResult.reasons). */
@@ -232,6 +244,7 @@ function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
     curve: value === undefined ? 0 : smoothstep(transform(value), CURVES[evidence][0], CURVES[evidence][1]),
     implied: false,
   });
+  const elicitation = smoothstep(metrics.elicitationShare, rules.elicitationShare * ELICIT_START, rules.elicitationShare);
   const volume = metrics.volumeRatio;
   let volumeCurve = 0;
   if (volume !== undefined && volume > 0) {
@@ -248,7 +261,7 @@ function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
     },
     { evidence: "synchrony", value: metrics.synchrony, curve: smoothstep(metrics.synchrony, rules.synchronyThreshold * SYNC_START, rules.synchronyThreshold), implied: false },
     { evidence: "template", value: metrics.templateShare, curve: smoothstep(metrics.templateShare, rules.templateConcentration * TEMPLATE_START, rules.templateConcentration), implied: false },
-    { evidence: "elicitation", value: metrics.elicitationShare, curve: smoothstep(metrics.elicitationShare, rules.elicitationShare * ELICIT_START, rules.elicitationShare), implied: false },
+    { evidence: "elicitation", value: metrics.elicitationShare, curve: elicitation, implied: false },
     share("system_prompt", metrics.systemPromptShare),
     share("wrapper", metrics.wrapperShare),
     share("client", metrics.clientHomogeneity),
@@ -257,7 +270,20 @@ function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
     share("payment", metrics.paymentsPerAccount, (p) => 1 - p),
     { evidence: "volume", value: volume ?? null, curve: volumeCurve, implied: false },
     modelPivot(metrics),
+    pooled(metrics, elicitation),
   ];
+}
+
+/**
+ * Eliciting traffic that is a minority of its accounts' traffic: a reseller's campaign prompt among its
+ * ordinary customers' requests on the same pooled accounts. It counts only as far as the key elicits, so a
+ * busy developer's tool prompt (a share of their traffic, asking for nothing) adds nothing, and a class's
+ * tutor prompt (eliciting, but nearly all its students' traffic) adds nothing either.
+ */
+function pooled(metrics: KeyMetrics, elicitation: number): Raw {
+  const share = metrics.memberShare;
+  if (share === undefined) return { evidence: "pooled", value: null, curve: 0, implied: false };
+  return { evidence: "pooled", value: share, curve: smoothstep(1 - share, POOLED[0], POOLED[1]) * elicitation, implied: false };
 }
 
 /**
@@ -326,7 +352,11 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
     const humane = historyOffServers === null && ownClients === null ? 1 : Math.max(historyOffServers ?? 0, ownClients ?? 0);
     const established = (1 - curve("new_accounts")) * (1 - fleet) * humane;
     const people = offServers === null || ownClients === null ? 0 : offServers * ownClients * (1 - curve("synchrony"));
-    points.set("volume", volumeRelief * Math.max(established, people) * volumeCurve);
+    // The members' pace vouches for their own use of the accounts, not for a pooled eliciting prompt riding on
+    // it: a reseller's accounts at an honest pace serve its customers, the campaign among them. (A policy that
+    // weighs pooled at 0 has switched it off, relief included.)
+    const pooled = weights.pooled > 0 ? curve("pooled") : 0;
+    points.set("volume", volumeRelief * Math.max(established, people) * volumeCurve * (1 - pooled));
   }
   // The cap stands for the office and the class, who are one operator too; it lifts as far as the crowd is
   // neither: hundreds of accounts on one client build, on servers. Both must be known (an implied client, as

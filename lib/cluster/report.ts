@@ -41,6 +41,16 @@ export type KeyCounts = {
    * tier at the root; absent in counts stored before tiers were reported (the flat baseline applies).
    */
   tiers?: Record<string, number>;
+  /**
+   * Requests the reporting accounts made in all (on any key) since each last reported this key, over the
+   * reports that carried it again (within a few reports of the last): the key's share of its members' traffic
+   * is `membersKeyed` ÷ `members`. A reseller's campaign prompt is a minority of the pooled accounts'
+   * traffic; a tool's or a class's prompt is nearly all of its users'. Absent in counts stored before it
+   * was reported, and when no account carried the key twice (unknown).
+   */
+  members?: number;
+  /** The key's own requests in the reports `members` counts. */
+  membersKeyed?: number;
 };
 
 export type AccountReport = {
@@ -154,12 +164,26 @@ function bump(record: Record<string, number>, name: string, limit: number): void
   else if (Object.keys(record).length < limit) setCount(record, name, 1);
 }
 
-/** Accumulates requests between two reports; kept in memory by the account object. */
+// Reports (with traffic) over which an account's requests count against a key it carried before: at the default
+// 10 s interval, about a window of activity. Bounds what the buffer remembers to the keys of as many reports.
+const MEMBER_GAP = 6;
+
+/**
+ * Accumulates requests between two reports; kept in memory by the account object. Across reports it keeps
+ * only the running request count and, per key carried in the last MEMBER_GAP reports, where the count stood;
+ * an object that was evicted starts them again (every key then counts as new, its share errs larger).
+ */
 export class ReportBuffer {
   private keys = new Map<string, KeyCounts>();
   private starts = new Map<number, number>();
   private from = Infinity;
   private to = -Infinity;
+  private requests = 0;
+  /** Requests counted (`this.requests` is per report) before this report: the account's running total. */
+  private total = 0;
+  private drains = 0;
+  /** Per key the running total and drain of the last report that carried it. */
+  private lastCarried = new Map<string, { total: number; drain: number }>();
 
   get isEmpty(): boolean {
     return this.keys.size === 0;
@@ -169,6 +193,7 @@ export class ReportBuffer {
     this.from = Math.min(this.from, request.at);
     this.to = Math.max(this.to, request.at);
     recordStart(this.starts, request.at);
+    this.requests++;
     // Wrapper keys are among the request's own keys, so the account object passes nothing more for them.
     const wrappers = request.keys.filter((key) => key.startsWith("wrap:"));
     for (const key of request.keys) {
@@ -203,6 +228,24 @@ export class ReportBuffer {
   /** The report, and an empty buffer behind it. */
   drain(accountId: string): AccountReport | null {
     if (this.isEmpty) return null;
+    this.drains++;
+    const total = this.total + this.requests;
+    for (const [key, counts] of this.keys) {
+      // The account's requests since it last carried the key: a pooled prompt sent once in a few reports is
+      // measured against everything the account sent in between, not only the report it shares with the key.
+      // A key new to this buffer, or last carried over MEMBER_GAP reports ago, is not measured: the object's
+      // older traffic says nothing of the key's, and counting its first report alone would read a prompt sent
+      // once a minute as most of its account's traffic. So a tool's new prompt version, new to all its users
+      // at once, is measured from its second appearance, as all of their traffic it then is.
+      const last = this.lastCarried.get(key);
+      if (last !== undefined && this.drains - last.drain <= MEMBER_GAP) {
+        counts.members = total - last.total;
+        counts.membersKeyed = counts.requests;
+      }
+      this.lastCarried.set(key, { total, drain: this.drains });
+    }
+    for (const [key, last] of this.lastCarried) if (this.drains - last.drain > MEMBER_GAP) this.lastCarried.delete(key);
+    this.total = total;
     const report: AccountReport = {
       accountId,
       from: this.from,
@@ -214,6 +257,7 @@ export class ReportBuffer {
     this.starts = new Map();
     this.from = Infinity;
     this.to = -Infinity;
+    this.requests = 0;
     return report;
   }
 }

@@ -54,6 +54,8 @@ export function mergeCounts(
   if (from.paid !== undefined) into.paid = (into.paid ?? 0) + from.paid;
   if (from.payments) mergeBounded((into.payments ??= {}), from.payments, limits.payments ?? MAX_PAYMENTS_PER_DELTA);
   if (from.tiers) mergeBounded((into.tiers ??= {}), from.tiers, limits.profiles ?? 32);
+  if (from.members !== undefined) into.members = (into.members ?? 0) + from.members;
+  if (from.membersKeyed !== undefined) into.membersKeyed = (into.membersKeyed ?? 0) + from.membersKeyed;
 }
 
 /** Whether a payments record is full: cards beyond it may have been dropped on the way (see MAX_PAYMENTS_PER_DELTA). */
@@ -190,6 +192,8 @@ export function metricsFrom(input: {
     // 60/30 split, and leaves out a small tool's prompt on a crowded key.
     evidence.topSystems = rankedSystems.filter(([, n]) => n * 3 >= topSystem[1] && n > 0).slice(0, TOP_SYSTEMS).map(([system]) => system);
   }
+  // The key's requests in the reports that measured their members' (an account's first report on a key does not).
+  if (c.members !== undefined && c.membersKeyed !== undefined && c.members > 0) evidence.memberShare = Math.min(1, c.membersKeyed / c.members);
   const created = topShare(c.created);
   if (created !== undefined) evidence.newAccountBurst = created;
   // Accounts without a card on file would read as many accounts on few cards: only a key whose traffic
@@ -200,7 +204,10 @@ export function metricsFrom(input: {
   }
   const volume = input.volume;
   if (volume && volume.activeAccounts > 0 && volume.honestRequestsPerAccount > 0) {
-    evidence.volumeRatio = input.requestsPerWindow / volume.activeAccounts / honestBaseline(c, volume.honestRequestsPerAccount, volume.perTier);
+    // The members' traffic, not the key's: a prompt that is a tenth of its accounts' requests does not make
+    // them light users (a pooled reseller's campaign prompt would earn honest-pace relief on its own key).
+    const memberRate = input.requestsPerWindow / (evidence.memberShare ?? 1);
+    evidence.volumeRatio = memberRate / volume.activeAccounts / honestBaseline(c, volume.honestRequestsPerAccount, volume.perTier);
   }
   const wrappers = Object.entries(input.windowCounts.wrappers ?? {}).sort((a, b) => b[1] - a[1]);
   const topWrapper = wrappers[0]?.[1] ?? 0;

@@ -105,6 +105,24 @@ export type VerdictResult = {
   evidence: EvidenceItem[];
 };
 
+// Of minRequestsPerWindow, what a pooled prompt key needs of its own: shares over five requests say nothing.
+const POOLED_OWN_FLOOR = 0.2;
+
+/**
+ * Whether a key is big and busy enough to be judged: minAccounts members and minRequestsPerWindow
+ * requests a window, its own; or, for an exact prompt key that is at most clusters.pooledShare of its
+ * members' traffic, its members' requests (with a fifth of the gate its own). The score's rate evidence
+ * is the key's own either way, so the members' traffic lets a key be judged without scoring it higher.
+ */
+export function bigEnough(key: string, metrics: KeyMetrics, policy: Policy): boolean {
+  const rules = policy.clusters;
+  if (metrics.accounts < rules.minAccounts) return false;
+  if (metrics.requestsPerWindow >= rules.minRequestsPerWindow) return true;
+  const share = metrics.memberShare;
+  if (share === undefined || share <= 0 || share > rules.pooledShare || !isExactContentKind(keyKind(key))) return false;
+  return metrics.requestsPerWindow >= rules.minRequestsPerWindow * POOLED_OWN_FLOOR && metrics.requestsPerWindow / share >= rules.minRequestsPerWindow;
+}
+
 export function judgeKey(key: string, metrics: KeyMetrics, policy: Policy): VerdictResult {
   const rules = policy.clusters;
   const templated = metrics.templateShare >= rules.templateConcentration;
@@ -112,9 +130,7 @@ export function judgeKey(key: string, metrics: KeyMetrics, policy: Policy): Verd
   const signature = { bands: templated ? (metrics.topBands ?? []).slice(0, 4) : [], eliciting };
   const unjudged = { capPerWindow: null, signature, score: 0, evidence: [] };
   if (rules.allowlist.includes(key)) return { verdict: "none", reasons: ["cluster.allowlisted"], ...unjudged };
-  if (metrics.accounts < rules.minAccounts || metrics.requestsPerWindow < rules.minRequestsPerWindow) {
-    return { verdict: "none", reasons: [], ...unjudged };
-  }
+  if (!bigEnough(key, metrics, policy)) return { verdict: "none", reasons: [], ...unjudged };
   const { score, evidence } = scoreEvidence(key, metrics, policy);
   // The score alone: the two-of-three behaviour rule that once sat under it as a floor confirmed a class
   // on a tutor prompt (templated, asking for steps) as readily as a hydra.

@@ -27,6 +27,7 @@ export const VERDICT_EVIDENCE = [
   "payment",
   "volume",
   "model_pivot",
+  "pooled",
 ] as const;
 export type VerdictEvidence = (typeof VERDICT_EVIDENCE)[number];
 
@@ -44,6 +45,7 @@ const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
   payment: 2,
   volume: 3,
   model_pivot: 1,
+  pooled: 3,
 };
 
 const logOdds = between(-20, 0);
@@ -113,6 +115,15 @@ export const clustersSchema = section({
    * puts the cluster_member risk signal on the honest accounts that share it.
    */
   minRequestsPerWindow: z._default(nonNegInt, 50),
+  /**
+   * An exact prompt key (one system prompt, one wrapper) whose requests are at most this share of its
+   * members' traffic is gated on its members' requests per window instead of its own: a reseller's campaign
+   * prompt rides on busy pooled accounts at a fraction of their traffic, so its own key stays under
+   * minRequestsPerWindow, while a tool's, an office's or a class's prompt is most of its users' traffic and
+   * is gated as before. The key still needs a fifth of minRequestsPerWindow of its own, so its shares rest
+   * on more than a handful of requests. 0 gates every key on its own requests only (the former rule).
+   */
+  pooledShare: z._default(share, 0.6),
   /** Synchrony (0..1) above which the cluster is "synchronised". */
   synchronyThreshold: z._default(share, 0.6),
   /** Share of requests on one template band above which the cluster is "templated". */

@@ -136,24 +136,62 @@ describe("Cluster collectors and roots", () => {
     expect(body.cluster.score).toBeCloseTo(1 / (1 + Math.exp(-logOdds)), 2);
   });
 
+  it("should judge a campaign prompt riding on busy pooled accounts under the rate gate, and explain it as pooled", async () => {
+    const p = policy({ minRequestsPerWindow: 50 });
+    const key = `system:${unique("pooled")}`;
+    const client = `tls+sdk:${unique("egress")}`;
+    const t0 = Date.now() - 30_000;
+    for (let i = 0; i < 20; i++) {
+      const account = unique("reseller");
+      const buffer = new ReportBuffer();
+      // Each pooled account serves one campaign request (eliciting, on the campaign's prompt) beside three of
+      // its ordinary customers' in each of two reports (the first on a key measures nothing): 40 requests on
+      // the prompt's key, under the gate of 50.
+      for (let report = 0; report < 2; report++) {
+        for (let r = 0; r < 4; r++) {
+          const campaign = r === 0;
+          buffer.add({
+            at: t0 + ((i * 7_919 + r * 2_713 + report * 14_000) % 28_000), keys: campaign ? [key, client] : [client], bands: [], model: "demo-model-1",
+            inputTokens: 100, outputTokens: 500, elicited: campaign, hosting: true, client, system: campaign ? key : null,
+          });
+        }
+        const batch = buffer.drain(account);
+        if (!batch) throw new Error("empty report");
+        await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(account, p.clusters.shards))).report(batch, policyText(p));
+      }
+    }
+    await flushAll(p);
+    const root = await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p);
+    expect(root.metrics?.requestsPerWindow).toBeLessThan(p.clusters.minRequestsPerWindow);
+    expect(root.metrics?.memberShare).toBeCloseTo(0.25);
+    expect(root.verdict).toBe("confirmed");
+    expect(root.reasons).toContain("cluster.pooled");
+
+    const res = await admin("GET", `/clusters/${encodeURIComponent(key)}`);
+    type Item = { evidence: string; value: number | null; points: number; reason: string | null };
+    const body = (await res.json()) as { cluster: { verdict: string; evidence: Item[] } };
+    expect(body.cluster.evidence.find((e) => e.evidence === "pooled")).toMatchObject({ value: 0.25, points: p.clusters.verdict.weights.pooled, reason: "cluster.pooled" });
+  });
+
   it("should measure the volume of free accounts against an honest free account's pace, not the flat one", async () => {
     const p = policy({ verdict: { honestRequestsPerAccountPerWindow: 2, honestRequestsPerTier: { free: 1 } } });
     const key = `tls+sdk:${unique("free-fleet")}`;
     const paid = `tls+sdk:${unique("paid-fleet")}`;
     const t0 = Date.now() - 30_000;
     for (let i = 0; i < 30; i++) {
-      const account = unique("tiered");
-      const buffer = new ReportBuffer();
-      for (let r = 0; r < 6; r++) {
-        const at = t0 + ((i * 7_919 + r * 2_713) % 28_000);
-        const common = { at, bands: [], model: "demo-model-1", inputTokens: 100, outputTokens: 500, elicited: false };
-        buffer.add({ ...common, keys: [key], tier: "free" });
-        // The same pace from build accounts, a tier the policy gives no pace of its own: the flat baseline.
-        buffer.add({ ...common, keys: [paid], tier: "build" });
+      // The same pace from build accounts, a tier the policy gives no pace of its own: the flat baseline.
+      // Each account all on its own key, so the key's traffic is all of its members'.
+      for (const [fleetKey, tier] of [[key, "free"], [paid, "build"]] as const) {
+        const account = unique("tiered");
+        const buffer = new ReportBuffer();
+        for (let r = 0; r < 6; r++) {
+          const at = t0 + ((i * 7_919 + r * 2_713) % 28_000);
+          buffer.add({ at, bands: [], model: "demo-model-1", inputTokens: 100, outputTokens: 500, elicited: false, keys: [fleetKey], tier });
+        }
+        const batch = buffer.drain(account);
+        if (!batch) throw new Error("empty report");
+        await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(account, p.clusters.shards))).report(batch, policyText(p));
       }
-      const batch = buffer.drain(account);
-      if (!batch) throw new Error("empty report");
-      await env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(account, p.clusters.shards))).report(batch, policyText(p));
     }
     await flushAll(p);
     // 180 requests by 30 active accounts: 6 each, against an honest free account's 1 and the flat 2.

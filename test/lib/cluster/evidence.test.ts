@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { kindClass, scoreEvidence, smoothstep, type KeyMetrics } from "../../../lib/cluster/evidence.ts";
-import { judgeKey } from "../../../lib/cluster/verdict.ts";
+import { bigEnough, judgeKey } from "../../../lib/cluster/verdict.ts";
 import { DEFAULT_POLICY, validatePolicy, type PolicyInput } from "../../../lib/policy/index.ts";
 import { NAMED_CASES, withoutVolume } from "../../../sim/verdict-families.ts";
 
@@ -200,7 +200,7 @@ describe("the verdict score", () => {
     const unknown = scoreEvidence("prefix:x", quiet, DEFAULT_POLICY);
     expect(scoreEvidence("prefix:x", { ...quiet, hostingShare: 0 }, DEFAULT_POLICY).logOdds).toBeCloseTo(unknown.logOdds, 10);
     const nulls = unknown.evidence.filter((e) => e.value === null).map((e) => e.evidence);
-    expect(nulls.sort()).toEqual(["client", "hosting", "new_accounts", "payment", "system_prompt", "volume", "wrapper"]);
+    expect(nulls.sort()).toEqual(["client", "hosting", "new_accounts", "payment", "pooled", "system_prompt", "volume", "wrapper"]);
     expect(unknown.evidence.slice(-nulls.length).every((e) => e.value === null)).toBe(true);
   });
 
@@ -306,9 +306,8 @@ describe("the calibration's named cases under the default policy", () => {
     return score >= v.confirmScore ? "confirmed" : score >= v.suspectScore ? "suspect" : "none";
   };
   // Keys below the size gates are never judged (a heavy single user's own keys).
-  const judged = (m: KeyMetrics) => m.accounts >= DEFAULT_POLICY.clusters.minAccounts && m.requestsPerWindow >= DEFAULT_POLICY.clusters.minRequestsPerWindow;
   const strongest = (keys: readonly { key: string; metrics: KeyMetrics }[], view = (m: KeyMetrics) => m) =>
-    keys.filter((k) => judged(k.metrics)).map((k) => byScore(k.key, view(k.metrics))).reduce((a, b) => (rank[b] > rank[a] ? b : a), "none" as const as keyof typeof rank);
+    keys.filter((k) => bigEnough(k.key, k.metrics, DEFAULT_POLICY)).map((k) => byScore(k.key, view(k.metrics))).reduce((a, b) => (rank[b] > rank[a] ? b : a), "none" as const as keyof typeof rank);
 
   it("should confirm none of the honest crowds the score can tell apart, given all their evidence", () => {
     // Without the volume ratio a templated, eliciting course is confirmed, as under the two-boolean rule.
@@ -323,4 +322,67 @@ describe("the calibration's named cases under the default policy", () => {
     expect(strongest(fleet?.keys ?? [])).toBe("confirmed");
     expect(strongest(fleet?.keys ?? [], withoutVolume)).toBe("confirmed");
   });
+
+  it("should confirm the small reseller's campaign prompt on its pooled accounts, under the rate gate on its own", () => {
+    const pooled = NAMED_CASES.find((c) => c.name.startsWith("small reseller's campaign prompt on its"));
+    expect(pooled?.campaign).toBe(true);
+    expect(strongest(pooled?.keys ?? [])).toBe("confirmed");
+  });
 });
+
+describe("pooled prompt keys", () => {
+  // A small reseller's campaign prompt on its 46 pooled accounts as the quick evaluation measured it: a
+  // quarter of the accounts' traffic, under the rate gate on its own, eliciting, one build, over half its
+  // exits on hosting; close enough to the confirm threshold that the pooled points decide it.
+  const pooled: KeyMetrics = {
+    accounts: 46, requestsPerWindow: 25, synchrony: 0.1, templateShare: 0.05, elicitationShare: 0.8, pivotModel: null,
+    hostingShare: 0.6, clientHomogeneity: 1, newAccountBurst: 0.04, paymentsPerAccount: 0.8, volumeRatio: 1, memberShare: 0.25,
+  };
+  const points = (key: string, m: KeyMetrics) => scoreEvidence(key, m, DEFAULT_POLICY).evidence.find((e) => e.evidence === "pooled");
+
+  it("should judge an exact prompt key under the rate gate when its members are busy and it is a minority of their traffic", () => {
+    expect(bigEnough("system:abcd", pooled, DEFAULT_POLICY)).toBe(true);
+    expect(bigEnough("wrap:p:0123456789abcdef", pooled, DEFAULT_POLICY)).toBe(true);
+    const result = judgeKey("system:abcd", pooled, DEFAULT_POLICY);
+    expect(result.verdict).toBe("confirmed");
+    expect(result.reasons).toContain("cluster.pooled");
+  });
+
+  it("should gate a prompt that is most of its members' traffic, a broad key, or a key with too few requests of its own as before", () => {
+    // A class's tutor prompt: nearly all its students' requests.
+    expect(bigEnough("system:abcd", { ...pooled, memberShare: 0.9 }, DEFAULT_POLICY)).toBe(false);
+    expect(bigEnough("tls:abcd", pooled, DEFAULT_POLICY)).toBe(false);
+    // Members busy enough, but five requests of its own say nothing about its shares.
+    expect(bigEnough("system:abcd", { ...pooled, requestsPerWindow: 5, memberShare: 0.05 }, DEFAULT_POLICY)).toBe(false);
+    // Members not busy enough: 25 requests as 60 % of their traffic is 42 a window.
+    expect(bigEnough("system:abcd", { ...pooled, memberShare: 0.6 }, DEFAULT_POLICY)).toBe(false);
+    expect(bigEnough("system:abcd", { ...pooled, memberShare: undefined }, DEFAULT_POLICY)).toBe(false);
+    expect(bigEnough("system:abcd", { ...pooled, accounts: 19 }, DEFAULT_POLICY)).toBe(false);
+    const off = policy({ clusters: { pooledShare: 0 } });
+    expect(bigEnough("system:abcd", pooled, off)).toBe(false);
+  });
+
+  it("should add pooled points only as far as the key elicits and is a minority of its members' traffic", () => {
+    const weight = DEFAULT_POLICY.clusters.verdict.weights.pooled;
+    expect(points("system:abcd", pooled)).toMatchObject({ value: 0.25, points: weight, reason: "cluster.pooled" });
+    // A busy developer's tool prompt: a share of their traffic, asking for nothing.
+    expect(points("system:abcd", { ...pooled, elicitationShare: 0.02 })?.points).toBe(0);
+    // A class's tutor prompt: eliciting, but nearly all its students' traffic.
+    expect(points("system:abcd", { ...pooled, memberShare: 0.9 })?.points).toBe(0);
+    expect(points("system:abcd", { ...pooled, memberShare: undefined })).toMatchObject({ value: null, points: 0 });
+  });
+
+  it("should withdraw volume relief from a pooled eliciting prompt on accounts at an honest pace", () => {
+    // Residential egress and several clients: the accounts look like people, and their pace earns relief.
+    const people: KeyMetrics = { ...pooled, hostingShare: 0, clientHomogeneity: 0.4, volumeRatio: 1 };
+    const volume = (m: KeyMetrics) => scoreEvidence("system:abcd", m, DEFAULT_POLICY).evidence.find((e) => e.evidence === "volume")?.points;
+    expect(volume({ ...people, memberShare: 1 })).toBeCloseTo(-DEFAULT_POLICY.clusters.verdict.volumeRelief, 6);
+    expect(volume(people)).toBeCloseTo(0, 6);
+  });
+
+  it("should not confirm the pooled key without its pooled points", () => {
+    const none = policy({ clusters: { verdict: { weights: { pooled: 0 } } } });
+    expect(judgeKey("system:abcd", pooled, none).verdict).not.toBe("confirmed");
+  });
+});
+

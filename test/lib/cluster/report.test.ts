@@ -113,3 +113,36 @@ describe("accounts active in the window", () => {
     expect(fromStart.estimate(t0 + 1, WINDOW, t0)).toBe(2);
   });
 });
+
+describe("a key's share of its members' traffic", () => {
+  const campaign = { ...request, keys: ["tls+sdk:c", "system:campaign"] };
+  const ordinary = { ...request, keys: ["tls+sdk:c"] };
+
+  it("should count against a key the account's requests since it last carried the key, across reports", () => {
+    const buffer = new ReportBuffer();
+    buffer.add(campaign);
+    // The first report on a key measures nothing: the object's older traffic says nothing of the key's.
+    expect(buffer.drain("acct")?.keys["system:campaign"]).not.toHaveProperty("members");
+    // A pooled reseller account: two reports of ordinary customers only, then the campaign's prompt again.
+    for (const report of [[ordinary, ordinary], [ordinary], [campaign, ordinary]]) {
+      for (const r of report) buffer.add(r);
+      const drained = buffer.drain("acct");
+      if (report.includes(campaign)) expect(drained?.keys["system:campaign"]).toMatchObject({ requests: 1, members: 5, membersKeyed: 1 });
+      expect(drained?.keys["tls+sdk:c"]).toMatchObject({ members: report.length, membersKeyed: report.length });
+    }
+  });
+
+  it("should not measure a key carried long ago against the traffic since", () => {
+    const buffer = new ReportBuffer();
+    buffer.add(campaign);
+    buffer.drain("acct");
+    for (let i = 0; i < 10; i++) {
+      buffer.add(ordinary);
+      buffer.drain("acct");
+    }
+    buffer.add(campaign);
+    const counts = buffer.drain("acct")?.keys["system:campaign"];
+    expect(counts?.requests).toBe(1);
+    expect(counts).not.toHaveProperty("members");
+  });
+});

@@ -159,3 +159,28 @@ describe("wrapper counts per key", () => {
     expect(honest.wrapperShare).toBe(0);
   });
 });
+
+describe("a key's share of its members' traffic in the metrics", () => {
+  const base = { key: "system:abcd", accounts: 40, synchrony: 0, pivotModel: null };
+
+  it("should read the key's requests over its members' as memberShare, summed across deltas", () => {
+    // The second delta's accounts carried the key for the first time: counted, not measured.
+    const into = { ...emptyCounts(), requests: 10, members: 40, membersKeyed: 10 };
+    mergeCounts(into, { ...emptyCounts(), requests: 15, members: 60, membersKeyed: 15 });
+    mergeCounts(into, { ...emptyCounts(), requests: 5 });
+    expect(into).toMatchObject({ requests: 30, members: 100, membersKeyed: 25 });
+    expect(metricsFrom({ ...base, requestsPerWindow: 30, windowCounts: into }).memberShare).toBeCloseTo(0.25);
+  });
+
+  it("should leave memberShare unknown for counts stored before members were reported", () => {
+    expect(metricsFrom({ ...base, requestsPerWindow: 25, windowCounts: counts(25, {}) })).not.toHaveProperty("memberShare");
+  });
+
+  it("should measure volume by the members' traffic, not the key's, so a pooled prompt's members are not light users", () => {
+    const volume = { activeAccounts: 40, honestRequestsPerAccount: 2 };
+    // 20 requests on the key from 40 accounts that made 200 in all: 5 each, 2.5 times an honest account's pace.
+    const m = metricsFrom({ ...base, requestsPerWindow: 20, windowCounts: { ...counts(20, {}), members: 200, membersKeyed: 20 }, volume });
+    expect(m.volumeRatio).toBeCloseTo(2.5);
+    expect(metricsFrom({ ...base, requestsPerWindow: 20, windowCounts: counts(20, {}), volume }).volumeRatio).toBeCloseTo(0.25);
+  });
+});
