@@ -273,7 +273,7 @@ export class AccountDO extends DurableObject<Env> {
     const req = withProfileKeys({ ...request, signals: [], reasons: [], deny: null, requestId: "" }, policy);
     const halfLifeMs = policy.risk.halfLifeSeconds * 1000;
     const landsAt = elicitationLandingBar(policy, []);
-    const verdicts = this.verdicts.live(now, policy).filter((v) => verdictApplies(v, req.fingerprint, landsAt));
+    const verdicts = this.verdicts.landing(req.fingerprint, now, policy, landsAt);
     const cluster = verdictEvidence(verdicts);
     const score = this.evidence.risk(now, halfLifeMs).score;
     // As gatherEvidence weighs it (no verdict applies here, or nothing qualifies anyway).
