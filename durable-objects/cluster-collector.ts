@@ -413,8 +413,8 @@ export class ClusterCollectorDO extends DurableObject<Env> {
  * Whether a root's answer (already announced by the feed) confirms a key that was not confirmed
  * before: news for the members' objects. A confirmation that stands, or whose signature moved, is not
  * pushed: a large campaign's signatures move with its varied content at many roll-ups, and telling
- * thousands of members each time slowed the full scenario's replay several-fold; a new signature reaches
- * them through the feed, as before.
+ * thousands of members each time is thousands of object calls per roll-up; a new signature reaches them
+ * through the feed, as before.
  */
 function newlyConfirmed(before: VerdictRow | undefined, answer: RootAnswer): boolean {
   return answer.verdict === "confirmed" && before?.verdict !== "confirmed";
