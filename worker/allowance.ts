@@ -55,6 +55,13 @@ function reportOf(accountId: string): AllowanceReport {
   return report;
 }
 
+/** The account's holder here, made empty if it has none. */
+function holderOf(accountId: string): Holder {
+  let holder = holders.get(accountId);
+  if (!holder) holders.set(accountId, (holder = { current: null, next: null, draining: [] }));
+  return holder;
+}
+
 function drain(holder: Holder, held: HeldAllowance): void {
   held.ended = true;
   holder.draining.push(held);
@@ -207,8 +214,7 @@ export function installAllowance(request: AdmitRequest, result: AdmitResult, sen
   const held = holdAllowance(grant, request, sentAt, result.risk, result.limits);
   // The admit that got it is its first request: its settle comes here.
   byLease.set(firstLeaseId(grant), { accountId, held });
-  const holder = holders.get(accountId) ?? { current: null, next: null, draining: [] };
-  holders.set(accountId, holder);
+  const holder = holderOf(accountId);
   if (holder.current) {
     // Two answers raced: keep one, give the other back untouched.
     drain(holder, held);
@@ -257,8 +263,7 @@ function installRenewal(request: AdmitRequest, result: RenewResult, sentAt: numb
   const grant = result.allowance;
   if (!grant) return;
   const held = holdAllowance(grant, request, sentAt, result.risk, result.limits, false);
-  const into = holder ?? { current: null, next: null, draining: [] };
-  holders.set(accountId, into);
+  const into = holderOf(accountId);
   if (!into.current) into.current = held;
   else if (!into.next) into.next = held;
   // An admit's grant came first: this one goes back untouched.
