@@ -18,7 +18,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { AuditHandoff } from "../lib/audit.ts";
-import { CollectorBuffer, feedChange, holdsBack, MemberIndex, VerdictLog } from "../lib/cluster/collector.ts";
+import { CollectorBuffer, feedChange, holdsBack, MemberIndex, ToldMembers, VerdictLog } from "../lib/cluster/collector.ts";
 import type { AccountReport } from "../lib/cluster/report.ts";
 import { keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts";
 import { insertRows } from "../lib/d1-rows.ts";
@@ -93,6 +93,8 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   private readonly feed = new VerdictLog();
   /** Who reported each shared key here lately: the account objects a confirmation is handed to. */
   private readonly members = new MemberIndex();
+  /** Whom this instance told of a confirmation lately: told once per campaign, not once per key. */
+  private readonly told = new ToldMembers();
   /** Test seam, reached with `runInDurableObject`: account objects told of confirmations by this instance. */
   membersTold = 0;
   /** When each verdict row was last written (this instance): a restatement waits VERDICT_ROW_REWRITE_MS. */
@@ -154,7 +156,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       if (this.keepAnswer(key, answer, now, policy) && newlyConfirmed(row, answer)) confirmed.push(key);
     }
     // The peer waits for this call, not for the members: they are told after it returns.
-    if (confirmed.length > 0) this.ctx.waitUntil(this.tellMembers(confirmed, now));
+    if (confirmed.length > 0) this.ctx.waitUntil(this.tellMembers(confirmed, now, policy));
   }
 
   /** Flush now instead of waiting for the alarm (tests, and the simulator's time compression). */
@@ -276,7 +278,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       });
       // tellPeers and tellMembers settle every call they make and never reject.
       if (news.length > 0) telling.push(this.tellPeers(news, policy, policyJson));
-      if (confirmed.length > 0) telling.push(this.tellMembers(confirmed, now));
+      if (confirmed.length > 0) telling.push(this.tellMembers(confirmed, now, policy));
     }
     await Promise.all(telling);
     for (const [key, row] of rows) {
@@ -315,11 +317,14 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   /**
    * Hands the verdicts on `keys` (confirmed, as the rows now stand) to the account objects of their
    * recent members here and of this interval's reporters: one call per account with all of its keys,
-   * at most MAX_MEMBERS_TOLD accounts. A member that fails or is past the bound hears of it from the
+   * at most MAX_MEMBERS_TOLD accounts, leaving out a member already told of a verdict that still
+   * stands (ToldMembers). A member that fails, is past the bound or is left out hears of it from the
    * feed, as before.
    */
-  private async tellMembers(keys: readonly string[], now: number): Promise<void> {
+  private async tellMembers(keys: readonly string[], now: number, policy: Policy): Promise<void> {
     const rows = this.verdictRows();
+    const stands = (key: string) => rows.get(key)?.verdict === "confirmed";
+    const since = now - policy.risk.verdictTtlSeconds * 500;
     const byAccount = new Map<string, CachedVerdict[]>();
     for (const key of keys) {
       const row = rows.get(key);
@@ -329,7 +334,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       for (const account of new Set([...this.members.members(key, now - TRACK_MS), ...this.buffer.accountsOf(key)])) {
         let told = byAccount.get(account);
         if (!told) {
-          if (byAccount.size >= MAX_MEMBERS_TOLD) continue;
+          if (byAccount.size >= MAX_MEMBERS_TOLD || !this.told.needs(account, since, stands)) continue;
           byAccount.set(account, (told = []));
         }
         told.push(verdict);
@@ -338,10 +343,15 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     const calls = [...byAccount];
     this.membersTold += calls.length;
     for (let i = 0; i < calls.length; i += TELL_PARALLELISM) {
+      const batch = calls.slice(i, i + TELL_PARALLELISM);
       const told = await Promise.allSettled(
-        calls.slice(i, i + TELL_PARALLELISM).map(([account, verdicts]) => this.env.ACCOUNTS.getByName(accountObjectName(account)).applyClusterVerdicts(verdicts)),
+        batch.map(([account, verdicts]) => this.env.ACCOUNTS.getByName(accountObjectName(account)).applyClusterVerdicts(verdicts)),
       );
-      for (const t of told) if (t.status === "rejected") console.error(JSON.stringify({ msg: "telling a member of a confirmation failed", error: String(t.reason) }));
+      told.forEach((t, j) => {
+        const [account, verdicts] = batch[j] ?? [];
+        if (t.status === "rejected") console.error(JSON.stringify({ msg: "telling a member of a confirmation failed", error: String(t.reason) }));
+        else if (account !== undefined && verdicts) this.told.record(account, verdicts.map((v) => v.cluster), now, since);
+      });
     }
   }
 

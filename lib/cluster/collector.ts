@@ -215,6 +215,41 @@ export class MemberIndex {
 }
 
 /**
+ * Which members a collector has told of a confirmation lately, and of which keys. A campaign's keys
+ * (its TLS and SDK keys, system prompt, wrapper, a new model's keys) are confirmed one by one, at
+ * different roll-ups, often at different collectors; telling every member of each one was one call per
+ * member per key — a 24,000-account hydra's dozens of keys made the push the objects' largest cost. A
+ * member that holds a confirmed verdict is already enforced (the verdict lands on every request of its
+ * that matches the signature), so it is told again only once that verdict no longer stands or the
+ * window (half a verdict's time-to-live) has passed; the campaign's later keys reach it through the
+ * feed, at its next report, as before the push. In memory, bounded like MemberIndex.
+ */
+export class ToldMembers {
+  /** Account → when it was last told and of which keys; in order of telling (the oldest first). */
+  private readonly told = new Map<string, { at: number; keys: readonly string[] }>();
+
+  get size(): number {
+    return this.told.size;
+  }
+
+  /** Whether `account` needs telling now: not told since `since`, or none of what it was told still `stands`. */
+  needs(account: string, since: number, stands: (key: string) => boolean): boolean {
+    const last = this.told.get(account);
+    return last === undefined || last.at < since || !last.keys.some(stands);
+  }
+
+  /** `account` was told of `keys` at `now`; entries told before `since` are forgotten. */
+  record(account: string, keys: readonly string[], now: number, since: number): void {
+    this.told.delete(account);
+    this.told.set(account, { at: now, keys });
+    for (const [oldest, { at }] of this.told) {
+      if (at >= since && this.told.size <= MAX_MEMBERSHIPS) break;
+      this.told.delete(oldest);
+    }
+  }
+}
+
+/**
  * A collector's verdict feed: the keys whose verdict became confirmed, stopped being confirmed, or
  * changed while confirmed (decision time, signature), each stamped with a version that only grows.
  * Every report is answered with the changes after the version the reporter last saw, so any account

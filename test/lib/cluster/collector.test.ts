@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CollectorBuffer, CONFIRMED_FORWARD_INTERVALS, EDGE_REFRESH_MS, holdsBack, MAX_MEMBERS_PER_KEY, MemberIndex } from "../../../lib/cluster/collector.ts";
+import { CollectorBuffer, CONFIRMED_FORWARD_INTERVALS, EDGE_REFRESH_MS, holdsBack, MAX_MEMBERS_PER_KEY, MemberIndex, ToldMembers } from "../../../lib/cluster/collector.ts";
 import { ReportBuffer } from "../../../lib/cluster/report.ts";
 
 function report(accountId: string, keys: string[], at = 1_000) {
@@ -110,6 +110,33 @@ describe("a collector's members per key", () => {
     expect(m.members("tls:campaign", 0).sort()).toEqual(["c1", "c2"]);
     expect(m.members("asn:39", 0)).toHaveLength(MAX_MEMBERS_PER_KEY);
     expect(m.memberships).toBeLessThanOrEqual(100_000);
+  });
+
+  it("Should tell a member once per standing verdict: again only once the verdict it was told of ends or the window passes", () => {
+    const t = new ToldMembers();
+    const confirmed = new Set(["tls:a", "sys:b"]);
+    const stands = (key: string) => confirmed.has(key);
+    expect(t.needs("m", 0, stands)).toBe(true);
+    t.record("m", ["tls:a"], 1_000, 0);
+    // The campaign's next key, confirmed while the first still stands: the member is enforced already.
+    expect(t.needs("m", 500, stands)).toBe(false);
+    // The first verdict ended: the member is told of the next one.
+    confirmed.delete("tls:a");
+    expect(t.needs("m", 500, stands)).toBe(true);
+    confirmed.add("tls:a");
+    // Told before the window's start: told again.
+    expect(t.needs("m", 1_001, stands)).toBe(true);
+    expect(t.needs("other", 500, stands)).toBe(true);
+  });
+
+  it("Should forget members told before the window, keeping those told since", () => {
+    const t = new ToldMembers();
+    t.record("old", ["tls:a"], 0, 0);
+    t.record("mid", ["tls:a"], 10, 0);
+    t.record("new", ["tls:a"], 20, 15);
+    expect(t.size).toBe(1);
+    expect(t.needs("new", 15, () => true)).toBe(false);
+    expect(t.needs("old", 0, () => true)).toBe(true);
   });
 
   it("Should tell which accounts reported a key since the last drain", () => {
