@@ -172,8 +172,9 @@ export function buildUpstreamRequest(options: {
   const target = upstreamUrl(options.originUrl, options.endpoint.originPath, search);
 
   const headers = new Headers();
+  const forwardable = { development: options.development };
   for (const [name, value] of options.request.headers) {
-    if (isForwardableRequestHeader(name, { development: options.development }) && !CREDENTIAL_HEADERS.has(name)) headers.set(name, value);
+    if (isForwardableRequestHeader(name, forwardable) && !CREDENTIAL_HEADERS.has(name)) headers.set(name, value);
   }
   headers.set(...originCredential(options.apiKey));
   for (const [name, value] of Object.entries(options.trusted)) headers.set(name, value);
