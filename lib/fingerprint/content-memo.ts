@@ -21,8 +21,14 @@
 
 type Entry<V> = { system: string | null; maxBytes: number; chars: number; value: V };
 
+// 4 system prompts per user turn: one short first turn ("hi", a pasted error) is sent under the system
+// prompts of several apps, and each keeps its entry instead of evicting the others' on every request.
+const MAX_PER_USER_TURN = 4;
+
 export class ContentMemo<V> {
-  private readonly entries = new Map<string, Entry<V>>();
+  /** By first user turn, the entries for each system prompt sent with it, oldest first. */
+  private readonly entries = new Map<string, Entry<V>[]>();
+  private count = 0;
   private chars = 0;
 
   constructor(
@@ -32,36 +38,51 @@ export class ContentMemo<V> {
 
   /** What was kept for exactly this system prompt, first user turn and budget, if anything. */
   get(system: string | null, user: string, maxBytes: number): V | undefined {
-    const entry = this.entries.get(user);
-    return entry !== undefined && entry.system === system && entry.maxBytes === maxBytes ? entry.value : undefined;
+    const held = this.entries.get(user);
+    if (held === undefined) return undefined;
+    for (const entry of held) if (entry.system === system && entry.maxBytes === maxBytes) return entry.value;
+    return undefined;
   }
 
   set(system: string | null, user: string, maxBytes: number, value: V): void {
     const chars = user.length + (system?.length ?? 0);
     // One prompt bigger than the whole budget would evict everything and still not fit.
     if (chars > this.maxChars) return;
-    const held = this.entries.get(user);
-    if (held !== undefined) {
-      this.entries.delete(user);
-      this.chars -= held.chars;
+    let held = this.entries.get(user);
+    if (held === undefined) {
+      held = [];
+      this.entries.set(user, held);
     }
-    this.entries.set(user, { system, maxBytes, chars, value });
+    const same = held.findIndex((entry) => entry.system === system && entry.maxBytes === maxBytes);
+    if (same !== -1) this.forget(held, same);
+    else if (held.length >= MAX_PER_USER_TURN) this.forget(held, 0);
+    held.push({ system, maxBytes, chars, value });
+    this.count++;
     this.chars += chars;
-    while (this.entries.size > this.maxEntries || this.chars > this.maxChars) {
+    while (this.count > this.maxEntries || this.chars > this.maxChars) {
       const oldest = this.entries.entries().next();
       if (oldest.done) break;
-      this.entries.delete(oldest.value[0]);
-      this.chars -= oldest.value[1].chars;
+      const [turn, list] = oldest.value;
+      this.forget(list, 0);
+      if (list.length === 0) this.entries.delete(turn);
     }
   }
 
   clear(): void {
     this.entries.clear();
+    this.count = 0;
     this.chars = 0;
   }
 
   /** Entries and characters held (tests, diagnostics). */
   get size(): { entries: number; chars: number } {
-    return { entries: this.entries.size, chars: this.chars };
+    return { entries: this.count, chars: this.chars };
+  }
+
+  private forget(list: Entry<V>[], at: number): void {
+    const [gone] = list.splice(at, 1);
+    if (gone === undefined) return;
+    this.count--;
+    this.chars -= gone.chars;
   }
 }

@@ -42,11 +42,20 @@ describe("ContentMemo", () => {
 
   it("Should count a replaced entry's characters once", () => {
     const memo = new ContentMemo<number>(100, 100);
-    memo.set("sys", "user", 16, 1);
+    memo.set("system", "user", 16, 1);
     memo.set("system", "user", 16, 2);
     expect(memo.size).toEqual({ entries: 1, chars: 10 });
-    expect(memo.get("sys", "user", 16)).toBeUndefined();
     expect(memo.get("system", "user", 16)).toBe(2);
+  });
+
+  it("Should keep one user turn's entries under several system prompts, up to four", () => {
+    const memo = new ContentMemo<number>(100, 1_000);
+    for (const [i, system] of ["a", "b", "c", "d"].entries()) memo.set(system, "hi", 16, i);
+    expect(["a", "b", "c", "d"].map((system) => memo.get(system, "hi", 16))).toEqual([0, 1, 2, 3]);
+    memo.set(null, "hi", 16, 4);
+    expect(memo.get("a", "hi", 16)).toBeUndefined();
+    expect([memo.get("b", "hi", 16), memo.get(null, "hi", 16)]).toEqual([1, 4]);
+    expect(memo.size).toEqual({ entries: 4, chars: 11 });
   });
 });
 
