@@ -7,13 +7,16 @@
  * the fingerprint runs it, each part, and the UTF-8 encoding both parts start
  * with. Target: ≤ 0.1 ms.
  *
+ * The same bodies again (`fingerprint-repeated/…`): what a conversation's later turns cost, whose
+ * system prompt and first user turn the content memo already holds.
+ *
  * Prints one JSON line per case: {"name","p50_ms","p99_ms","iterations"}.
  */
 import { normalizeText } from "../lib/fingerprint/content.ts";
 import { elicitationScore, modelScore, ruleScore } from "../lib/fingerprint/elicitation.ts";
 import { unpackModel } from "../lib/fingerprint/elicitation-features.ts";
 import { ELICITATION_MODEL } from "../lib/fingerprint/elicitation-model.ts";
-import { fingerprintRequest, type FingerprintInput } from "../lib/fingerprint/index.ts";
+import { fingerprintRequest, forgetContentMemo, type FingerprintInput } from "../lib/fingerprint/index.ts";
 import { DEFAULT_POLICY } from "../lib/policy/index.ts";
 import { AWS_NODE_CF, NODE_SDK_HEADERS } from "../test/lib/fingerprint/helpers.ts";
 import { percentile, round } from "./harness.ts";
@@ -56,14 +59,19 @@ export function messagesBody(bytes: number, salt = 0): unknown {
 
 
 
-async function measure(name: string, bytes: number, iterations: number): Promise<BenchResult> {
-  // Several distinct bodies, so nothing is answered from a cache of the previous run.
+/**
+ * `repeated`: every body was fingerprinted before (a conversation's later turns), so the content steps
+ * come from the memo; otherwise the memo is emptied before each request and every one does the work.
+ */
+async function measure(name: string, bytes: number, iterations: number, repeated = false): Promise<BenchResult> {
+  // Several distinct bodies, so no run leans on what the previous one left in the CPU's caches.
   const bodies = Array.from({ length: 8 }, (_, salt) => messagesBody(bytes, salt));
   const headers = new Headers(NODE_SDK_HEADERS);
   const input = (i: number): FingerprintInput => ({ cf: AWS_NODE_CF, headers, ip: "203.0.113.7", body: bodies[i % bodies.length], policy: DEFAULT_POLICY });
   for (let i = 0; i < Math.min(200, iterations); i++) await fingerprintRequest(input(i));
   const samples: number[] = [];
   for (let i = 0; i < iterations; i++) {
+    if (!repeated) forgetContentMemo();
     const start = performance.now();
     await fingerprintRequest(input(i));
     samples.push(performance.now() - start);
@@ -111,6 +119,14 @@ export async function benchFingerprint(): Promise<BenchResult[]> {
     ["fingerprint/1mb", 1024 * 1024, 1000],
   ] as const) {
     const result = await measure(name, bytes, iterations);
+    console.log(JSON.stringify(result));
+    results.push(result);
+  }
+  for (const [name, bytes, iterations] of [
+    ["fingerprint-repeated/1kb", 1024, 5000],
+    ["fingerprint-repeated/16kb", 16 * 1024, 3000],
+  ] as const) {
+    const result = await measure(name, bytes, iterations, true);
     console.log(JSON.stringify(result));
     results.push(result);
   }

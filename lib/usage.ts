@@ -78,10 +78,13 @@ export function sseUsageTracker(): UsageTracker {
   };
 }
 
+// One decoder for every answer: decode() keeps no state between calls without `stream`.
+const utf8 = new TextDecoder();
+
 /** Usage from a whole Messages API JSON answer; null when it has none or is not JSON. */
 export function usageFromJson(bytes: Uint8Array): Usage | null {
   try {
-    const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { usage?: RawUsage } | null;
+    const parsed = JSON.parse(utf8.decode(bytes)) as { usage?: RawUsage } | null;
     if (!parsed?.usage) return null;
     const input = inputFrom(parsed.usage);
     const output = num(parsed.usage.output_tokens);

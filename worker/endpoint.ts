@@ -6,7 +6,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import { isEntitled, isListed, originPathFor, type Endpoint } from "../lib/endpoints.ts";
-import type { AppEnv } from "./context.ts";
+import type { AppEnv, RouteMatch } from "./context.ts";
 import { GatewayError } from "./errors.ts";
 
 function notFound(): GatewayError {
@@ -15,16 +15,24 @@ function notFound(): GatewayError {
 
 /** A built-in route: the path the router matched, with its ids checked and put back in canonical form. */
 export function endpoint(spec: Endpoint) {
+  // A route without parameters ("/v1/messages") has one origin path: its match is made once, not per request.
+  const fixed = new Map<string, RouteMatch>();
   return createMiddleware<AppEnv>(async function endpoint(c, next) {
-    const originPath = originPathFor(c.req.routePath, c.req.param() as Record<string, string>);
-    if (originPath === null) throw notFound();
+    const template = c.req.routePath;
+    let match = fixed.get(template);
+    if (match === undefined) {
+      const originPath = originPathFor(template, template.includes(":") ? (c.req.param() as Record<string, string>) : {});
+      if (originPath === null) throw notFound();
+      match = { ...spec, originPath };
+      if (!template.includes(":")) fixed.set(template, match);
+    }
     if (spec.entitlement && !isEntitled(c.get("policy"), spec.entitlement, c.get("account").tier)) {
       throw new GatewayError(
         "permission_error",
         `Message Batches are not available on the "${c.get("account").tier}" tier (entitlement: batches); upgrade to a tier that includes batches to use them`,
       );
     }
-    c.set("endpoint", { ...spec, originPath });
+    c.set("endpoint", match);
     await next();
   });
 }

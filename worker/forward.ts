@@ -12,6 +12,7 @@
  */
 import type { Handler } from "hono";
 import { parseBatch, rewriteBatch } from "../lib/batch.ts";
+import { BoundedMap } from "../lib/bounded-map.ts";
 import type { AdmitResult } from "../lib/decision.ts";
 import { summarizeFingerprint } from "../lib/fingerprint/index.ts";
 import type { Policy } from "../lib/policy/index.ts";
@@ -122,15 +123,33 @@ function batchUsage(status: number, degraded: Record<string, unknown> | null, re
   return batch.ok ? { inputTokens: reservedInput, outputTokens: batchOutputReservation(batch.params, policy) } : null;
 }
 
-let originCache: { url: string; origin: URL; basePath: string } | null = null;
+// 256 origin paths: the fixed routes and the ids an isolate serves most; past it a path is resolved per request.
+const MAX_RESOLVED_PATHS = 256;
+
+type ParsedOrigin = { url: string; origin: URL; basePath: string; resolved: BoundedMap<string, string> };
+
+let originCache: ParsedOrigin | null = null;
 
 /** ORIGIN_URL parsed once per isolate (it changes only with a deploy). */
-function parsedOrigin(url: string): { origin: URL; basePath: string } {
+function parsedOrigin(url: string): ParsedOrigin {
   if (originCache?.url !== url) {
     const origin = new URL(url);
-    originCache = { url, origin, basePath: origin.pathname.replace(/\/+$/, "") };
+    originCache = { url, origin, basePath: origin.pathname.replace(/\/+$/, ""), resolved: new BoundedMap(MAX_RESOLVED_PATHS) };
   }
   return originCache;
+}
+
+/** The upstream URL of a route's origin path: resolved against ORIGIN_URL once per path, unless it has a query. */
+function upstreamUrl(originUrl: string, originPath: string, search: string): string {
+  const parsed = parsedOrigin(originUrl);
+  const path = `${parsed.basePath}${originPath}`;
+  if (search !== "") return new URL(`${path}${search}`, parsed.origin).href;
+  let href = parsed.resolved.get(path);
+  if (href === undefined) {
+    href = new URL(path, parsed.origin).href;
+    parsed.resolved.set(path, href);
+  }
+  return href;
 }
 
 export function buildUpstreamRequest(options: {
@@ -150,12 +169,12 @@ export function buildUpstreamRequest(options: {
   const incoming = options.request.url;
   const queryAt = incoming.indexOf("?");
   const search = queryAt === -1 ? "" : new URL(incoming).search;
-  const { origin, basePath } = parsedOrigin(options.originUrl);
-  const target = new URL(`${basePath}${options.endpoint.originPath}${search}`, origin);
+  const target = upstreamUrl(options.originUrl, options.endpoint.originPath, search);
 
   const headers = new Headers();
+  const forwardable = { development: options.development };
   for (const [name, value] of options.request.headers) {
-    if (isForwardableRequestHeader(name, { development: options.development }) && !CREDENTIAL_HEADERS.has(name)) headers.set(name, value);
+    if (isForwardableRequestHeader(name, forwardable) && !CREDENTIAL_HEADERS.has(name)) headers.set(name, value);
   }
   headers.set(...originCredential(options.apiKey));
   for (const [name, value] of Object.entries(options.trusted)) headers.set(name, value);

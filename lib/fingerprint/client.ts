@@ -205,7 +205,8 @@ function headerValue(headers: Headers, name: string, maxLength: number): string 
 function headerNamesOf(headers: Headers): string[] {
   const names = new Set<string>();
   let seen = 0;
-  for (const [name] of headers) {
+  // Names only: iterating entries would copy every value out of the runtime, the API key's included.
+  for (const name of headers.keys()) {
     if (++seen > MAX_HEADER_NAMES) break;
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(lower) || EXCLUDED_HEADERS.has(lower)) continue;

@@ -20,6 +20,7 @@ import {
   rawContentOf,
   systemPromptSha256,
 } from "./content.ts";
+import { ContentMemo } from "./content-memo.ts";
 import { type Elicitation, elicitationScore, isAllowedSystemPrompt } from "./elicitation.ts";
 import { hashFields } from "../fasthash.ts";
 import { type NetworkFeatures, networkFeatures } from "./network.ts";
@@ -117,16 +118,10 @@ export async function fingerprintRequest(input: FingerprintInput): Promise<Finge
   const client = clientFeatures(input.headers, tls);
   const capability = capabilityOf(input.body);
 
-  const raw = rawContentOf(input.body, maxBytes * RAW_FACTOR);
-  // Started first, awaited last: in Node the digest runs on the thread pool,
-  // so the text work below overlaps it instead of waiting for it.
-  const systemDigest = raw.system === null ? null : systemPromptSha256(raw.system, maxBytes);
-  let text = textOf(raw, maxBytes, false);
-  const system = systemDigest === null ? null : await systemDigest;
-  const templateAllowlisted = isAllowedSystemPrompt(system?.hex ?? null, policy);
-  // Rare path: redo the text without the allow-listed prompt.
-  if (templateAllowlisted) text = textOf(raw, maxBytes, true);
-  const sim = simhash(text.text);
+  const rawCap = maxBytes * RAW_FACTOR;
+  const raw = rawContentOf(input.body, rawCap);
+  const { work, templateAllowlisted } = await contentWork(raw, maxBytes, rawCap, policy);
+  const { system, text, sim } = work;
 
   const keys: FingerprintKeys = {
     asn: network.asn === null ? null : `asn:${network.asn}`,
@@ -148,8 +143,9 @@ export async function fingerprintRequest(input: FingerprintInput): Promise<Finge
           ])}`,
     headers: `headers:${hashFields([client.headerNames.join(","), client.uaFamily, client.accept, client.acceptEncoding, client.acceptLanguage])}`,
     system: system === null ? null : `system:${system.hex.slice(0, 16)}`,
-    template: sim.shingles >= MIN_TEMPLATE_SHINGLES ? bandKeys(sim.hex) : [],
-    wrapper: wrapperKeys(raw.user),
+    // Copies: the arrays in the memo serve every later request with the same prompt.
+    template: [...work.template],
+    wrapper: [...work.wrapper],
     combo: [],
   };
   keys.combo = comboKeys(policy, {
@@ -178,9 +174,76 @@ export async function fingerprintRequest(input: FingerprintInput): Promise<Finge
       messageCount: raw.messageCount,
     },
     capability,
-    elicitation: elicitationScore(text.text),
+    elicitation: { score: work.elicitation.score, reasons: [...work.elicitation.reasons] },
     simhash: sim.hex,
   };
+}
+
+/** What the content steps make of a prompt: all of it a pure function of the raw text and the byte budget. */
+type ContentWork = {
+  system: { hex: string; truncated: boolean } | null;
+  text: { bytes: number; truncated: boolean };
+  sim: { hex: string; shingles: number };
+  template: readonly string[];
+  wrapper: readonly string[];
+  elicitation: Elicitation;
+};
+
+// 1,024 prompts and 4 M characters (8 MB at worst): an isolate's live conversations, while one
+// prompt at the default budget (64 K characters per part, read before normalising) leaves room
+// for thirty others.
+const CONTENT_MEMO_ENTRIES = 1_024;
+const CONTENT_MEMO_CHARS = 4 * 1024 * 1024;
+const contentMemo = new ContentMemo<ContentWork>(CONTENT_MEMO_ENTRIES, CONTENT_MEMO_CHARS);
+
+/** The text-derived parts, from the normalised text (the system prompt left out when allow-listed). */
+function textWork(raw: RawContent, maxBytes: number, skipSystem: boolean): Pick<ContentWork, "text" | "sim" | "template" | "elicitation"> {
+  const text = textOf(raw, maxBytes, skipSystem);
+  const sim = simhash(text.text);
+  return {
+    text: { bytes: text.bytes, truncated: text.truncated },
+    sim,
+    template: sim.shingles >= MIN_TEMPLATE_SHINGLES ? bandKeys(sim.hex) : [],
+    elicitation: elicitationScore(text.text),
+  };
+}
+
+/**
+ * The content steps for this prompt, from the memo when the same system prompt and first user turn
+ * came before (lib/fingerprint/content-memo.ts). An allow-listed system prompt is looked up in the
+ * policy on every request, and its rare text without the prompt is not kept: the memo holds only what
+ * no policy changes.
+ */
+async function contentWork(
+  raw: RawContent,
+  maxBytes: number,
+  rawCap: number,
+  policy: Policy,
+): Promise<{ work: ContentWork; templateAllowlisted: boolean }> {
+  const kept = contentMemo.get(raw.system, raw.user, maxBytes);
+  if (kept !== undefined) {
+    if (!isAllowedSystemPrompt(kept.system?.hex ?? null, policy)) return { work: kept, templateAllowlisted: false };
+    return { work: { ...kept, ...textWork(raw, maxBytes, true) }, templateAllowlisted: true };
+  }
+  // Started first, awaited last: in Node the digest runs on the thread pool,
+  // so the text work below overlaps it instead of waiting for it.
+  const systemDigest = raw.system === null ? null : systemPromptSha256(raw.system, maxBytes);
+  const withSystem = textWork(raw, maxBytes, false);
+  const system = systemDigest === null ? null : await systemDigest;
+  const wrapper = wrapperKeys(raw.user);
+  if (isAllowedSystemPrompt(system?.hex ?? null, policy)) {
+    // Rare path: redo the text without the allow-listed prompt.
+    return { work: { system, wrapper, ...textWork(raw, maxBytes, true) }, templateAllowlisted: true };
+  }
+  const work: ContentWork = { system, wrapper, ...withSystem };
+  // A part cut at the cap is a slice, which keeps the whole string it was cut from alive: not kept.
+  if (raw.user.length < rawCap && (raw.system?.length ?? 0) < rawCap) contentMemo.set(raw.system, raw.user, maxBytes, work);
+  return { work, templateAllowlisted: false };
+}
+
+/** Forget every prompt kept (tests: a fresh isolate). */
+export function forgetContentMemo(): void {
+  contentMemo.clear();
 }
 
 /**

@@ -22,6 +22,26 @@ describe("IP prefix", () => {
     }
   });
 
+  it("should give an address seen before the same block, and garbage seen before null again", () => {
+    const inputs = ["2001:db8:aaaa:5678::1", "198.51.100.200", "::ffff:198.51.100.201", "0x7f.0.0.1", "not-an-ip"];
+    const first = inputs.map((ip) => ipPrefix(ip));
+    const second = inputs.map((ip) => ipPrefix(ip));
+    expect(second).toEqual(first);
+    expect(first).toEqual([
+      { version: 6, prefix: "2001:db8:aaaa::/48" },
+      { version: 4, prefix: "198.51.100.0/24" },
+      { version: 4, prefix: "198.51.100.0/24" },
+      null,
+      null,
+    ]);
+  });
+
+  it("should not let a caller change the block a later request of the address gets", () => {
+    const block = ipPrefix("203.0.113.99");
+    expect(() => Object.assign(block ?? {}, { prefix: "10.0.0.0/24" })).toThrow(TypeError);
+    expect(ipPrefix("203.0.113.99")).toEqual({ version: 4, prefix: "203.0.113.0/24" });
+  });
+
   it("should tolerate surrounding whitespace", () => {
     expect(ipPrefix(" 203.0.113.7 ")?.prefix).toBe("203.0.113.0/24");
   });
