@@ -225,7 +225,11 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   private campaignOf(report: AccountReport, now: number): ReadonlySet<string> | undefined {
     this.verdictRows();
     if (this.confirmedContent.size === 0) return undefined;
-    return campaignKeysOf(report.accountId, report.keys, this.confirmedContent, this.members, now - TRACK_MS);
+    const campaign = campaignKeysOf(report.accountId, report.keys, this.confirmedContent, this.members, now - TRACK_MS);
+    // Noted now, not at the flush that forwards the key: a confirmed key's deltas are held for a few
+    // intervals, and the account's next report may carry only the campaign's new wording.
+    for (const key of campaign) if (Object.hasOwn(report.keys, key)) this.members.note(key, [report.accountId], now);
+    return campaign;
   }
 
   private cachedVerdicts(keys: string[], now: number): CachedVerdict[] {

@@ -68,4 +68,26 @@ describe("A confirmed campaign's members on a new prompt (campaign_members)", ()
     expect(inherited.reasons).toContain("cluster.campaign_members");
     expect(control.verdict).not.toBe("confirmed");
   });
+
+  it("Should know an account that joins a confirmed campaign while its key is held back from the root as one of its members", async () => {
+    const p = policy();
+    const client = `tls+sdk:${unique("build")}`;
+    const first = `wrap:s:${unique("first")}`;
+    const second = `wrap:s:${unique("second")}`;
+    const t0 = Date.now() - 30_000;
+    await send(p, Array.from({ length: 30 }, () => unique("campaign")), first, client, 10, t0);
+    await flushAll(p);
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(first)).inspectRoot(p)).verdict).toBe("confirmed");
+    const rollups = (await env.CLUSTER_ROOTS.getByName(clusterRootName(first)).inspectRoot(p)).rollups;
+
+    // New accounts send the confirmed wording; the collectors hold its delta (no roll-up), then the accounts
+    // send only the new wording.
+    const joined = Array.from({ length: 20 }, () => unique("joined"));
+    await send(p, joined, first, client, 2, t0);
+    await flushAll(p);
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(first)).inspectRoot(p)).rollups).toBe(rollups);
+    await send(p, joined, second, client, 3, t0);
+    await flushAll(p);
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(second)).inspectRoot(p)).metrics?.campaignMemberShare).toBe(1);
+  });
 });
