@@ -18,9 +18,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { AuditHandoff } from "../lib/audit.ts";
-import { CollectorBuffer, feedChange, holdsBack, MemberIndex, ToldMembers, VerdictLog } from "../lib/cluster/collector.ts";
+import { campaignKeysOf, CollectorBuffer, feedChange, holdsBack, MemberIndex, ToldMembers, VerdictLog } from "../lib/cluster/collector.ts";
 import type { AccountReport } from "../lib/cluster/report.ts";
-import { keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts";
+import { isExactContentKind, keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts";
 import { insertRows } from "../lib/d1-rows.ts";
 import type { CachedVerdict, FeedVerdict, ReportAnswer, VerdictFeed } from "../lib/decision.ts";
 import { accountObjectName, clusterCollectorName, clusterRootName } from "../lib/names.ts";
@@ -89,6 +89,8 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   /** Test seam, reached with `runInDurableObject`: the most audit rows kept for D1 (PENDING_AUDIT_CAP). */
   pendingAuditCap = PENDING_AUDIT_CAP;
   private verdictCache: Map<string, VerdictRow> | null = null;
+  /** The confirmed exact prompt keys among `verdictCache`: a campaign's members are the accounts that sent one. */
+  private readonly confirmedContent = new Set<string>();
   /** The feed over `verdictCache`, rebuilt with it. */
   private readonly feed = new VerdictLog();
   /** Who reported each shared key here lately: the account objects a confirmation is handed to. */
@@ -123,7 +125,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     const now = Date.now();
     const policy = this.policies.read(policyJson);
     this.rememberPolicy(policyJson);
-    if (report) this.buffer.add(report, now);
+    if (report) this.buffer.add(report, now, this.campaignOf(report, now));
     if (audit) this.audit.store(audit);
     await this.scheduleFlush(policy.clusters.reportIntervalSeconds * 1000);
     return { verdicts: report ? this.cachedVerdicts(Object.keys(report.keys), now) : [], feed: this.feedAfter(feedSince) };
@@ -206,8 +208,28 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       .exec<VerdictRow>(`SELECT fp_key, verdict, cap, reasons, decided_at, tracked_until, signature, answered_at, changed_at FROM verdicts`)
       .toArray();
     this.verdictCache = new Map(rows.map((r) => [r.fp_key, { ...r }]));
+    for (const r of rows) this.noteConfirmed(r.fp_key, r.verdict);
     this.feed.restore(rows.flatMap((r) => (r.changed_at === null ? [] : [{ key: r.fp_key, version: r.changed_at }])));
     return this.verdictCache;
+  }
+
+  private noteConfirmed(key: string, verdict: Verdict): void {
+    if (verdict === "confirmed" && isExactContentKind(keyKind(key))) this.confirmedContent.add(key);
+    else this.confirmedContent.delete(key);
+  }
+
+  /**
+   * The confirmed campaigns the reporting account belongs to, for the campaign_members evidence of its
+   * other keys; undefined while this collector holds none (the keys' requests are then not counted as checked).
+   */
+  private campaignOf(report: AccountReport, now: number): ReadonlySet<string> | undefined {
+    this.verdictRows();
+    if (this.confirmedContent.size === 0) return undefined;
+    const campaign = campaignKeysOf(report.accountId, report.keys, this.confirmedContent, this.members, now - TRACK_MS);
+    // Noted now, not at the flush that forwards the key: a confirmed key's deltas are held for a few
+    // intervals, and the account's next report may carry only the campaign's new wording.
+    for (const key of campaign) if (Object.hasOwn(report.keys, key)) this.members.note(key, [report.accountId], now);
+    return campaign;
   }
 
   private cachedVerdicts(keys: string[], now: number): CachedVerdict[] {
@@ -284,6 +306,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     for (const [key, row] of rows) {
       if (row.tracked_until < now && row.answered_at < now - TRACK_MS) {
         rows.delete(key);
+        this.confirmedContent.delete(key);
         this.feed.forget(key);
         this.members.forget(key);
         this.verdictWrittenAt.delete(key);
@@ -382,6 +405,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       changed_at: announced ? this.feed.record(key, now) : (before?.changed_at ?? null),
     };
     rows.set(key, row);
+    this.noteConfirmed(key, row.verdict);
     const restated =
       before !== undefined &&
       before.verdict === row.verdict && before.cap === row.cap && before.reasons === row.reasons &&

@@ -210,6 +210,7 @@ function violations(policy: Policy): string[] {
     accounts: { ...floor, accounts: 1_000_000 },
     requests: { ...floor, requestsPerWindow: 1_000_000 },
     pooled: { ...floor, memberShare: 0.05 },
+    campaign_members: { ...floor, campaignMemberShare: 1 },
   };
   for (const [name, metrics] of Object.entries(singles)) {
     const r = judgeKey("system:any", metrics, policy);

@@ -591,6 +591,31 @@ export const NAMED_CASES: readonly NamedCase[] = [
       asns: 1, asnBackground: background(3_000, { hosting: 1 }), prefixes: 2, clientBackground: 0,
     }),
   },
+  {
+    // tune-pivot-preference on seed 2 as its second wording's wrapper key measured at the end of a quick run: the
+    // campaign's first wording was confirmed, this one stayed suspect (0.83) and was served in full. Nearly all of
+    // its requests come from accounts that sent the confirmed wording (campaignMemberShare as a collector counts it).
+    name: "a confirmed campaign's second wording: 54 of its hosting accounts, one build, nothing elicited",
+    campaign: true,
+    keys: [{
+      key: "wrap:s:second-wording",
+      metrics: {
+        accounts: 54, requestsPerWindow: 71, synchrony: 0.18, templateShare: 0.08, elicitationShare: 0, pivotModel: null, hostingShare: 1,
+        clientHomogeneity: 1, newAccountBurst: 1, paymentsPerAccount: 0.667, volumeRatio: 1.24, memberShare: 0.71, campaignMemberShare: 0.9,
+      },
+    }],
+  },
+  {
+    // A campaign that also runs the office's coding tool: a quarter of the tool prompt's requests come from accounts
+    // known as a confirmed campaign's members. The office's own seats are most of the key, so it must stay unconfirmed.
+    name: "office NAT's coding tool prompt, a quarter of its requests from a confirmed campaign's members",
+    campaign: false,
+    keys: keysOf("office-beside-campaign", {
+      crowd: C({ accounts: 40, perAccount: 2, hosting: 0, client: 0.95, system: 0.85, wrapper: 0.8, template: 0.7, elicitation: 0.08, synchrony: 0.2, burst: 0.9, payments: 1 / 40 }),
+      asns: 1, asnBackground: background(3_000, { hosting: 0 }), prefixes: 1, clientBackground: 2_000,
+      systemBackground: background(2_000, { perAccount: 0.8, system: 1, client: 0.9, wrapper: 0.7, template: 0.6, hosting: 0.15 }),
+    }).map((k) => ({ ...k, metrics: { ...k.metrics, campaignMemberShare: 0.25 } })),
+  },
 ];
 
 /** What a cluster root measures today: the evidence with no new plumbing behind it. */

@@ -68,7 +68,12 @@ export class CollectorBuffer {
     return this.edges.size;
   }
 
-  add(report: AccountReport, now: number): void {
+  /**
+   * `campaign`, when the collector holds a confirmed exact prompt key: those of them the reporting account
+   * is a member of (campaignKeysOf). Each of the report's keys then counts its requests as checked, and as
+   * a campaign member's when the account belongs to a confirmed key other than that one.
+   */
+  add(report: AccountReport, now: number, campaign?: ReadonlySet<string>): void {
     for (const [key, counts] of Object.entries(report.keys)) {
       let entry = this.keys.get(key);
       if (!entry) {
@@ -77,6 +82,11 @@ export class CollectorBuffer {
         this.keys.set(key, entry);
       }
       mergeCounts(entry.counts, counts);
+      if (campaign) {
+        entry.counts.campaignChecked = (entry.counts.campaignChecked ?? 0) + counts.requests;
+        const member = campaign.size > (campaign.has(key) ? 1 : 0);
+        entry.counts.campaignMembers = (entry.counts.campaignMembers ?? 0) + (member ? counts.requests : 0);
+      }
       if (entry.accounts.size < MAX_ACCOUNTS_PER_DELTA) entry.accounts.add(report.accountId);
       this.noteEdge(report.accountId, key, report.from, report.to, now);
     }
@@ -199,6 +209,11 @@ export class MemberIndex {
     }
   }
 
+  /** Whether `account` reported `key` at or after `since`. */
+  has(key: string, account: string, since: number): boolean {
+    return (this.keys.get(key)?.get(account) ?? -Infinity) >= since;
+  }
+
   /** The accounts that reported `key` at or after `since`. */
   members(key: string, since: number): string[] {
     const out: string[] = [];
@@ -212,6 +227,24 @@ export class MemberIndex {
     this.total -= members.size;
     this.keys.delete(key);
   }
+}
+
+/**
+ * The confirmed exact prompt keys (`confirmed`) that an account belongs to: those among its report's own
+ * keys, and those the member index saw it report since `since`. Holding one means having sent the
+ * campaign's exact content, so the account's other keys are partly the campaign's (the campaign_members
+ * evidence). `confirmed` is a handful of keys, so this costs a few map lookups per report.
+ */
+export function campaignKeysOf(
+  accountId: string,
+  reportKeys: Readonly<Record<string, unknown>>,
+  confirmed: ReadonlySet<string>,
+  members: MemberIndex,
+  since: number,
+): Set<string> {
+  const out = new Set<string>();
+  for (const key of confirmed) if (Object.hasOwn(reportKeys, key) || members.has(key, accountId, since)) out.add(key);
+  return out;
 }
 
 /**

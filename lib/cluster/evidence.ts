@@ -88,6 +88,11 @@ export type KeyMetrics = {
   volumeRatio?: number;
   /** 0..1: the key's requests ÷ all its members' requests (lib/cluster/report.ts `members`). Absent = unknown. */
   memberShare?: number;
+  /**
+   * 0..1: share of the key's requests from accounts known as members of a confirmed campaign (they sent
+   * another confirmed system prompt or wrapper), over the requests counted while one stood. Absent = unknown.
+   */
+  campaignMemberShare?: number;
 };
 
 export type KindClass = "broad" | "network" | "band" | "content";
@@ -180,6 +185,19 @@ export function smoothstep(x: number, lo: number, hi: number): number {
 }
 
 const CONTENT_PARTS = new Set(["system", "wrap", "payment"]);
+
+/**
+ * Key kinds that name one exact piece of a prompt (the whole system prompt, a wrapper's 64-bit hash
+ * over at least 8 words), alone or combined with other parts: unrelated customers share one only by
+ * running the same tool, and an allow-listed tool's never becomes a key. A verdict on such a key is
+ * about the requests that carry it, whether or not they also share bands or elicit. A combination with
+ * a template band is not one: a band is a 16-bit slice that unrelated prompts share by chance.
+ */
+const EXACT_CONTENT_PARTS = new Set(["system", "wrap"]);
+export function isExactContentKind(kind: string): boolean {
+  const parts = kind.split("+");
+  return parts.some((p) => EXACT_CONTENT_PARTS.has(p)) && !parts.some((p) => p === "tpl" || p === "template");
+}
 const CLIENT_PARTS = new Set(["tls", "sdk", "headers"]);
 
 function kindParts(key: string): string[] {
@@ -226,6 +244,7 @@ const REASONS: Record<VerdictEvidence, string> = {
   volume: "cluster.heavy_volume",
   model_pivot: "cluster.model_pivot",
   pooled: "cluster.pooled",
+  campaign_members: "cluster.campaign_members",
 };
 
 /** Reason code of a kind of evidence (as listed in VerdictResult.reasons). */
@@ -235,7 +254,7 @@ export function evidenceReason(evidence: VerdictEvidence): string {
 
 type Raw = { evidence: VerdictEvidence; value: number | null; curve: number; implied: boolean; model?: string };
 
-function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
+function observe(key: string, metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
   const ln = (n: number) => Math.log(Math.max(1, n));
   const minRequests = REQUESTS_START;
   const share = (evidence: keyof typeof CURVES, value: number | undefined, transform = (v: number) => v): Raw => ({
@@ -271,7 +290,21 @@ function observe(metrics: KeyMetrics, rules: Policy["clusters"]): Raw[] {
     { evidence: "volume", value: volume ?? null, curve: volumeCurve, implied: false },
     modelPivot(metrics),
     pooled(metrics, elicitation),
+    campaignMembers(key, metrics, rules.verdict.campaignMembers),
   ];
+}
+
+/**
+ * A campaign's accounts sending a new exact prompt (a second wording, the same harvest moved to a new
+ * instruction): what it cannot change without new accounts. Counted on exact prompt keys only, where a
+ * verdict is about the requests carrying the prompt; a broad or network key that the campaign's accounts
+ * dominate is theirs by the rest of its evidence, and its verdict lands only by the campaign's signature.
+ */
+function campaignMembers(key: string, metrics: KeyMetrics, curve: { from: number; full: number }): Raw {
+  const share = metrics.campaignMemberShare;
+  if (share === undefined) return { evidence: "campaign_members", value: null, curve: 0, implied: false };
+  const counts = isExactContentKind(kindParts(key).join("+"));
+  return { evidence: "campaign_members", value: share, curve: counts ? smoothstep(share, curve.from, curve.full) : 0, implied: false };
 }
 
 /**
@@ -317,7 +350,7 @@ export function scoreEvidence(key: string, metrics: KeyMetrics, policy: Policy):
   const rules = policy.clusters;
   const { weights, priors, commonalityCap, volumeRelief } = rules.verdict;
   const implied = impliedBy(kindParts(key));
-  const raws = observe(metrics, rules);
+  const raws = observe(key, metrics, rules);
   const curve = (evidence: VerdictEvidence) => raws.find((r) => r.evidence === evidence)?.curve ?? 0;
   const points = new Map<VerdictEvidence, number>();
   for (const raw of raws) {

@@ -51,6 +51,13 @@ export type KeyCounts = {
   members?: number;
   /** The key's own requests in the reports `members` counts. */
   membersKeyed?: number;
+  /**
+   * Set by the collector, not the account: the key's requests it counted while it held a confirmed exact
+   * prompt key (`campaignChecked`), and those among them from accounts it knows as members of such a key
+   * other than this one (`campaignMembers`). Absent: nothing was confirmed there, or counts stored before.
+   */
+  campaignChecked?: number;
+  campaignMembers?: number;
 };
 
 export type AccountReport = {

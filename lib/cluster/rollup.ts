@@ -56,6 +56,8 @@ export function mergeCounts(
   if (from.tiers) mergeBounded((into.tiers ??= {}), from.tiers, limits.profiles ?? 32);
   if (from.members !== undefined) into.members = (into.members ?? 0) + from.members;
   if (from.membersKeyed !== undefined) into.membersKeyed = (into.membersKeyed ?? 0) + from.membersKeyed;
+  if (from.campaignChecked !== undefined) into.campaignChecked = (into.campaignChecked ?? 0) + from.campaignChecked;
+  if (from.campaignMembers !== undefined) into.campaignMembers = (into.campaignMembers ?? 0) + from.campaignMembers;
 }
 
 /** Whether a payments record is full: cards beyond it may have been dropped on the way (see MAX_PAYMENTS_PER_DELTA). */
@@ -194,6 +196,9 @@ export function metricsFrom(input: {
   }
   // The key's requests in the reports that measured their members' (an account's first report on a key does not).
   if (c.members !== undefined && c.membersKeyed !== undefined && c.members > 0) evidence.memberShare = Math.min(1, c.membersKeyed / c.members);
+  // Over the requests counted while a collector held a confirmed campaign, not the whole window: a campaign's
+  // second wording is judged on its members from the first roll-up after the first wording's confirmation.
+  if (c.campaignChecked !== undefined && c.campaignChecked > 0) evidence.campaignMemberShare = Math.min(1, (c.campaignMembers ?? 0) / c.campaignChecked);
   const created = topShare(c.created);
   if (created !== undefined) evidence.newAccountBurst = created;
   // Accounts without a card on file would read as many accounts on few cards: only a key whose traffic

@@ -7,8 +7,9 @@
  * thresholds, with the evidence and its points kept to explain it.
  */
 import { VERDICT_EVIDENCE, type Policy, type RiskSignal } from "../policy/index.ts";
-import { evidenceReason, scoreEvidence, type EvidenceItem, type KeyMetrics } from "./evidence.ts";
+import { evidenceReason, isExactContentKind, scoreEvidence, type EvidenceItem, type KeyMetrics } from "./evidence.ts";
 
+export { isExactContentKind } from "./evidence.ts";
 export type { EvidenceItem, KeyMetrics } from "./evidence.ts";
 
 export type Verdict = "none" | "suspect" | "confirmed";
@@ -167,18 +168,6 @@ export function isBroadKind(kind: string): boolean {
   return BROAD_KINDS.has(kind);
 }
 
-/**
- * Key kinds that name one exact piece of a prompt (the whole system prompt, a wrapper's 64-bit hash
- * over at least 8 words), alone or combined with other parts: unrelated customers share one only by
- * running the same tool, and an allow-listed tool's never becomes a key. A verdict on such a key is
- * about the requests that carry it, whether or not they also share bands or elicit. A combination with
- * a template band is not one: a band is a 16-bit slice that unrelated prompts share by chance.
- */
-const EXACT_CONTENT_PARTS = new Set(["system", WRAPPER_KIND]);
-export function isExactContentKind(kind: string): boolean {
-  const parts = kind.split("+");
-  return parts.some((p) => EXACT_CONTENT_PARTS.has(p)) && !parts.some((p) => p === "tpl" || p === "template");
-}
 
 /**
  * Template bands a request must share with a campaign's signature to count as

@@ -28,6 +28,7 @@ export const VERDICT_EVIDENCE = [
   "volume",
   "model_pivot",
   "pooled",
+  "campaign_members",
 ] as const;
 export type VerdictEvidence = (typeof VERDICT_EVIDENCE)[number];
 
@@ -46,6 +47,7 @@ const DEFAULT_VERDICT_WEIGHTS: Record<VerdictEvidence, number> = {
   volume: 3,
   model_pivot: 1,
   pooled: 3,
+  campaign_members: 2.5,
 };
 
 const logOdds = between(-20, 0);
@@ -98,6 +100,20 @@ const clusterVerdictSchema = section({
    * whose loops (agents, batch jobs behind a UI) send far more per account, which is no sign of harvesting.
    */
   honestRequestsPerTier: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(64)), positiveNumber), { free: 1.5, scale: 6, enterprise: 12 }),
+  /**
+   * The campaign_members evidence on an exact prompt key (one system prompt, one wrapper): the share of
+   * its requests sent by accounts that a collector knows as members of a confirmed campaign (they sent
+   * another confirmed system prompt or wrapper), counting from `from` and fully at `full`. A campaign that
+   * changes its wording (a second phrasing, a pivot) keeps its accounts; an honest tool's prompt is sent by
+   * its own users. 0.3: a second wording's key collects requests from accounts that have not yet sent the
+   * first one too; 0.8: nearly all of it is the campaign's.
+   */
+  campaignMembers: section({
+    /** Share of the key's requests from a confirmed campaign's members at which the evidence starts to count. */
+    from: z._default(share, 0.3),
+    /** Share at which it counts its whole weight (weights.campaign_members). */
+    full: z._default(share, 0.8),
+  }).check(z.refine((v) => v.from < v.full, { message: "campaignMembers.from must be below campaignMembers.full" })),
 }).check(z.refine((v) => v.suspectScore <= v.confirmScore, { message: "suspectScore must not exceed confirmScore" }));
 
 export const clustersSchema = section({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CollectorBuffer, CONFIRMED_FORWARD_INTERVALS, EDGE_REFRESH_MS, holdsBack, MAX_MEMBERS_PER_KEY, MemberIndex, ToldMembers } from "../../../lib/cluster/collector.ts";
+import { campaignKeysOf, CollectorBuffer, CONFIRMED_FORWARD_INTERVALS, EDGE_REFRESH_MS, holdsBack, MAX_MEMBERS_PER_KEY, MemberIndex, ToldMembers } from "../../../lib/cluster/collector.ts";
 import { ReportBuffer } from "../../../lib/cluster/report.ts";
 
 function report(accountId: string, keys: string[], at = 1_000) {
@@ -146,5 +146,36 @@ describe("a collector's members per key", () => {
     expect(c.accountsOf("tls:k").sort()).toEqual(["a", "b"]);
     c.drainDeltas(0, () => false);
     expect(c.accountsOf("tls:k")).toEqual([]);
+  });
+});
+
+describe("a confirmed campaign's members among a key's requests", () => {
+  it("Should count a member's requests on its other keys as a campaign's, and not on the confirmed key itself", () => {
+    const c = new CollectorBuffer();
+    c.add(report("member", ["wrap:s:first", "wrap:s:second"]), 0, new Set(["wrap:s:first"]));
+    c.add(report("other", ["wrap:s:second"]), 0, new Set());
+    const deltas = new Map(c.drainDeltas(0, () => true).map((d) => [d.key, d.counts]));
+    expect(deltas.get("wrap:s:second")).toMatchObject({ requests: 2, campaignChecked: 2, campaignMembers: 1 });
+    expect(deltas.get("wrap:s:first")).toMatchObject({ requests: 1, campaignChecked: 1, campaignMembers: 0 });
+  });
+
+  it("Should leave a key's requests unchecked while the collector holds no confirmed campaign", () => {
+    const c = new CollectorBuffer();
+    c.add(report("a", ["wrap:s:one"]), 0);
+    c.add(report("b", ["wrap:s:one"]), 0);
+    const [delta] = c.drainDeltas(0, () => true);
+    expect(delta?.counts).not.toHaveProperty("campaignChecked");
+    expect(delta?.counts).not.toHaveProperty("campaignMembers");
+  });
+
+  it("Should know an account as a campaign's member from its report or from an earlier interval since the bound, not before", () => {
+    const members = new MemberIndex();
+    members.note("wrap:s:first", ["early", "late"], 1_000);
+    members.note("wrap:s:first", ["late"], 5_000);
+    const confirmed = new Set(["wrap:s:first", "system:other"]);
+    expect([...campaignKeysOf("late", {}, confirmed, members, 2_000)]).toEqual(["wrap:s:first"]);
+    expect([...campaignKeysOf("early", {}, confirmed, members, 2_000)]).toEqual([]);
+    expect([...campaignKeysOf("new", { "system:other": {} }, confirmed, members, 2_000)]).toEqual(["system:other"]);
+    expect(members.has("wrap:s:first", "early", 1_000)).toBe(true);
   });
 });

@@ -200,7 +200,7 @@ describe("the verdict score", () => {
     const unknown = scoreEvidence("prefix:x", quiet, DEFAULT_POLICY);
     expect(scoreEvidence("prefix:x", { ...quiet, hostingShare: 0 }, DEFAULT_POLICY).logOdds).toBeCloseTo(unknown.logOdds, 10);
     const nulls = unknown.evidence.filter((e) => e.value === null).map((e) => e.evidence);
-    expect(nulls.sort()).toEqual(["client", "hosting", "new_accounts", "payment", "pooled", "system_prompt", "volume", "wrapper"]);
+    expect(nulls.sort()).toEqual(["campaign_members", "client", "hosting", "new_accounts", "payment", "pooled", "system_prompt", "volume", "wrapper"]);
     expect(unknown.evidence.slice(-nulls.length).every((e) => e.value === null)).toBe(true);
   });
 
@@ -386,3 +386,42 @@ describe("pooled prompt keys", () => {
   });
 });
 
+
+describe("campaign_members", () => {
+  // A campaign's second wording as the quick evaluation measured it (tune-pivot-preference, seed 2): 54 hosting
+  // accounts on one build and a burst of new accounts, no elicitation the scorer sees, suspect at ~0.83 alone.
+  const secondWording: KeyMetrics = {
+    accounts: 54, requestsPerWindow: 71, synchrony: 0.18, templateShare: 0.08, elicitationShare: 0, pivotModel: null,
+    hostingShare: 1, clientHomogeneity: 1, newAccountBurst: 1, paymentsPerAccount: 0.667, volumeRatio: 1.24, memberShare: 0.71,
+  };
+  const item = (key: string, m: KeyMetrics) => scoreEvidence(key, m, DEFAULT_POLICY).evidence.find((e) => e.evidence === "campaign_members");
+
+  it("Should confirm a second wording's prompt key sent by a confirmed campaign's accounts, which alone stays suspect", () => {
+    expect(judgeKey("wrap:s:0123456789abcdef", secondWording, DEFAULT_POLICY).verdict).toBe("suspect");
+    const inherited = judgeKey("wrap:s:0123456789abcdef", { ...secondWording, campaignMemberShare: 0.9 }, DEFAULT_POLICY);
+    expect(inherited.verdict).toBe("confirmed");
+    expect(inherited.reasons).toContain("cluster.campaign_members");
+  });
+
+  it("Should count along the policy's curve, from nothing at `from` to the whole weight at `full`", () => {
+    const { from, full } = DEFAULT_POLICY.clusters.verdict.campaignMembers;
+    const weight = DEFAULT_POLICY.clusters.verdict.weights.campaign_members;
+    expect(item("system:abcd", { ...secondWording, campaignMemberShare: from })?.points).toBe(0);
+    expect(item("system:abcd", { ...secondWording, campaignMemberShare: full })?.points).toBe(weight);
+    const middle = item("system:abcd", { ...secondWording, campaignMemberShare: (from + full) / 2 })?.points ?? 0;
+    expect(middle).toBeGreaterThan(0);
+    expect(middle).toBeLessThan(weight);
+    expect(item("system:abcd", secondWording)).toMatchObject({ value: null, points: 0 });
+  });
+
+  it("Should add nothing on a broad, network, band or payment key, whose verdict is the campaign's only by its other evidence", () => {
+    for (const key of ["tls+sdk:abcd", "asn:16276", "prefix:10.0.0.0/24", "tpl:1:abcd", "payment:abcd", "system+tpl:abcd"]) {
+      expect(item(key, { ...secondWording, campaignMemberShare: 1 })).toMatchObject({ value: 1, points: 0 });
+    }
+    expect(item("asn+system:abcd", { ...secondWording, campaignMemberShare: 1 })?.points).toBe(DEFAULT_POLICY.clusters.verdict.weights.campaign_members);
+  });
+
+  it("Should refuse a policy whose curve does not rise", () => {
+    expect(validatePolicy({ clusters: { verdict: { campaignMembers: { from: 0.8, full: 0.3 } } } }).ok).toBe(false);
+  });
+});

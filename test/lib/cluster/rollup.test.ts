@@ -172,6 +172,16 @@ describe("a key's share of its members' traffic in the metrics", () => {
     expect(metricsFrom({ ...base, requestsPerWindow: 30, windowCounts: into }).memberShare).toBeCloseTo(0.25);
   });
 
+  it("Should read campaignMemberShare over the requests checked while a campaign stood, summed across deltas", () => {
+    const into = { ...emptyCounts(), requests: 10 };
+    mergeCounts(into, { ...emptyCounts(), requests: 20, campaignChecked: 20, campaignMembers: 15 });
+    mergeCounts(into, { ...emptyCounts(), requests: 10, campaignChecked: 10, campaignMembers: 9 });
+    expect(into).toMatchObject({ requests: 40, campaignChecked: 30, campaignMembers: 24 });
+    // The 10 requests from before any confirmation are not counted against the campaign's share.
+    expect(metricsFrom({ ...base, requestsPerWindow: 40, windowCounts: into }).campaignMemberShare).toBeCloseTo(0.8);
+    expect(metricsFrom({ ...base, requestsPerWindow: 10, windowCounts: counts(10, {}) })).not.toHaveProperty("campaignMemberShare");
+  });
+
   it("should leave memberShare unknown for counts stored before members were reported", () => {
     expect(metricsFrom({ ...base, requestsPerWindow: 25, windowCounts: counts(25, {}) })).not.toHaveProperty("memberShare");
   });
