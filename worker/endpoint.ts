@@ -21,10 +21,11 @@ export function endpoint(spec: Endpoint) {
     const template = c.req.routePath;
     let match = fixed.get(template);
     if (match === undefined) {
-      const originPath = originPathFor(template, template.includes(":") ? (c.req.param() as Record<string, string>) : {});
+      const parameterless = !template.includes(":");
+      const originPath = originPathFor(template, parameterless ? {} : (c.req.param() as Record<string, string>));
       if (originPath === null) throw notFound();
       match = { ...spec, originPath };
-      if (!template.includes(":")) fixed.set(template, match);
+      if (parameterless) fixed.set(template, match);
     }
     if (spec.entitlement && !isEntitled(c.get("policy"), spec.entitlement, c.get("account").tier)) {
       throw new GatewayError(
