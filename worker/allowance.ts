@@ -255,8 +255,8 @@ export async function renewAllowance(env: Env, request: AdmitRequest): Promise<v
 /** Keeps the next allowance a renewal brought; one that says the account no longer qualifies ends what is held. */
 function installRenewal(request: AdmitRequest, result: RenewResult, sentAt: number): void {
   const accountId = request.account.id;
-  const holder = holders.get(accountId);
   if (!result.qualifies) {
+    const holder = holders.get(accountId);
     if (holder) endAll(holder);
     return;
   }
