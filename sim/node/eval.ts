@@ -24,10 +24,13 @@
  * machine falls behind that schedule; the late requests then leave in bunches, which reads as
  * synchrony, and a quiet key's requests per window drop under clusters.minRequestsPerWindow, so a
  * run off schedule measures the machine as much as the gateway. With `--pace adapt` (the default for
- * `--quick` without `--compression`) a family that fell behind makes every later family replay at the
- * next slower compression (sim/families/types.ts COMPRESSIONS), down to ADAPT_FLOOR; the summary line
- * names the families that were off schedule either way. A machine loaded by other work stays behind
- * at any pace: the summary says so rather than hiding it.
+ * `--quick` without `--compression`) a family that fell behind makes every later family at least as
+ * busy replay at the next slower compression (sim/families/types.ts COMPRESSIONS), down to
+ * ADAPT_FLOOR: busy is requests per wall second at the starting compression, so a 1,500-account fleet
+ * that outruns the machine slows the fleets of its size, not the twenty-account ones after it (a
+ * quieter family that still falls behind lowers the mark to its own rate). The summary line names the
+ * families that were off schedule either way. A machine loaded by other work stays behind at any
+ * pace: the summary says so rather than hiding it.
  *
  * Exits 0 when every family ran (whatever the targets say), 1 on any failure:
  * a gateway that does not start, answers with errors, or overruns its run's deadline.
@@ -37,6 +40,7 @@ import { parseArgs } from "node:util";
 import { TARGETS, acrossSeeds, judgeWithLeaks, leakCauses, summarise, type FamilyResult, type LeakCauses, type LeakSample } from "../detection.ts";
 import { campaignFamilies, evalRun, type EvalRunSpec, type Family, type Split } from "../families/index.ts";
 import { COMPRESSIONS, slowerCompression } from "../families/types.ts";
+import { ADAPT_FLOOR, Pace, requestsPerCampaignSecond } from "../pace.ts";
 import { generate, runTagFrom, type Generated } from "../generate.ts";
 import { keysOfRequest, requestFingerprint } from "../keys.ts";
 import type { DecisionInfo, VerdictPoll } from "../metrics/index.ts";
@@ -56,9 +60,6 @@ const usage =
 // Five campaign seconds per wall second keeps every policy time field exact (the report interval of
 // 10 s becomes 2 s); faster would round it and misstate time to detect. Slower ones: COMPRESSIONS.
 const TIME_COMPRESSION = 5;
-// The slowest `--pace adapt` goes on its own: at 2.5 the quick tuning split still replays in about
-// ten minutes on two cores; slower is a deliberate `--compression`.
-const ADAPT_FLOOR = 2.5;
 // Requests a campaign account is fingerprinted on: its keys vary with content (template bands).
 const KEY_SAMPLES_PER_ACCOUNT = 3;
 // Transport failures beyond this share make a run meaningless.
@@ -393,13 +394,15 @@ async function main(): Promise<number> {
   process.once("SIGTERM", interrupt);
   const all: FamilyResult[] = [];
   // The pace carries over from one seed to the next: a machine that was busy for one seed still is.
-  let compression = startCompression;
+  const paced = new Pace(startCompression, pace === "adapt");
   try {
     for (const seed of seeds) {
       const s0 = performance.now();
-      const compressionFrom = compression;
       const results: FamilyResult[] = [];
+      const used = new Set<number>();
       for (const family of families) {
+        const compression = paced.compressionFor(requestsPerCampaignSecond(evalRun(family, { seed, quick, timeCompression: startCompression })));
+        used.add(compression);
         const spec = evalRun(family, { seed, quick, timeCompression: compression });
         const f0 = performance.now();
         const wallS = spec.scenario.durationSeconds / spec.scenario.timeCompression;
@@ -413,11 +416,8 @@ async function main(): Promise<number> {
         log(`  done in ${((performance.now() - f0) / 1000).toFixed(1)} s: detected ${result.detectedWithinS ?? "never"} s, served after ${result.attackServedAfterDetect ?? "–"}, honest touched ${result.honestTouched}`);
         if (!result.run.onSchedule) {
           log(`  warning: the replay fell ${result.run.maxLagSeconds} s behind its schedule (a busy machine?): this family's times are squeezed`);
-          const slower = Math.max(ADAPT_FLOOR, slowerCompression(compression));
-          if (pace === "adapt" && slower < compression) {
-            log(`  pace: the next families replay at compression ${slower} instead of ${compression}`);
-            compression = slower;
-          }
+          const mark = paced.fellBehind(requestsPerCampaignSecond(spec), compression);
+          if (mark !== null) log(`  pace: families of ${mark.toFixed(0)} requests per wall second or more at compression ${startCompression} replay at ${Math.max(ADAPT_FLOOR, slowerCompression(startCompression))} instead`);
         }
       }
       all.push(...results);
@@ -432,7 +432,7 @@ async function main(): Promise<number> {
         tune: split.tune,
         heldout: split.heldout,
         pass: split.heldout.pass.all,
-        pace: { mode: pace, compressionFrom, compressionTo: compression },
+        pace: { mode: pace, compressions: [...used].sort((a, b) => b - a), slowerFromRequestsPerSecond: paced.mark },
         offSchedule: offScheduleOf(results),
         batching: "one self-contained gateway per campaign family (fresh state, one shared bundle): families share fingerprint keys and would move each other's verdicts",
       });
