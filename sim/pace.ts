@@ -9,39 +9,48 @@ import { slowerCompression } from "./families/types.ts";
 // ten minutes on two cores; slower is a deliberate `--compression`.
 export const ADAPT_FLOOR = 2.5;
 
-/** Requests the family's whole population sends per campaign second (honest and campaign). */
-export function requestsPerCampaignSecond(spec: EvalRunSpec): number {
+/** How busy a family's replay is: every population's requests per campaign second and accounts, honest and campaign. */
+export type Load = { perCampaignSecond: number; accounts: number };
+
+export function loadOf(spec: EvalRunSpec): Load {
   let requests = 0;
-  for (const population of spec.scenario.populations) requests += population.requests;
-  return requests / spec.scenario.durationSeconds;
+  let accounts = 0;
+  for (const population of spec.scenario.populations) {
+    requests += population.requests;
+    accounts += population.accounts;
+  }
+  return { perCampaignSecond: requests / spec.scenario.durationSeconds, accounts };
 }
 
 /**
- * `--pace`: which compression a family replays at. `fixed` keeps the starting one. `adapt` keeps it
- * for families quieter than the quietest that fell behind at it (in requests per wall second at the
- * starting compression), and gives the rest the next slower one, down to ADAPT_FLOOR.
+ * `--pace`: which compression a family replays at. `fixed` keeps the starting one. `adapt` gives the
+ * next slower one, down to ADAPT_FLOOR, to every family at least as busy as one that fell behind at
+ * the starting one, in either measure: requests per wall second (at the starting compression) or
+ * accounts (each account's first requests create its objects, which costs more than a request: a
+ * 1,500-account fleet falls behind at half its request rate). Any other family keeps the starting one.
  */
 export class Pace {
-  /** Requests per wall second at the starting compression from which families replay slower (null: none fell behind). */
-  mark: number | null = null;
+  /** The least busy that fell behind, per measure (null: none fell behind yet). */
+  mark: { requestsPerSecond: number; accounts: number } | null = null;
 
   constructor(
     private readonly start: number,
     private readonly adapt: boolean,
   ) {}
 
-  compressionFor(perCampaignSecond: number): number {
-    if (!this.adapt || this.mark === null || perCampaignSecond * this.start < this.mark) return this.start;
-    return Math.max(ADAPT_FLOOR, slowerCompression(this.start));
+  compressionFor(load: Load): number {
+    if (!this.adapt || this.mark === null) return this.start;
+    const busy = load.perCampaignSecond * this.start >= this.mark.requestsPerSecond || load.accounts >= this.mark.accounts;
+    return busy ? Math.max(ADAPT_FLOOR, slowerCompression(this.start)) : this.start;
   }
 
-  /** A family replayed at `compression` fell behind: the new mark, or null when nothing changes. */
-  fellBehind(perCampaignSecond: number, compression: number): number | null {
+  /** A family replayed at `compression` fell behind: true when that lowered the mark. */
+  fellBehind(load: Load, compression: number): boolean {
     // Behind at the slower pace already: the floor is as slow as adapt goes.
-    if (!this.adapt || compression < this.start) return null;
-    const rate = perCampaignSecond * this.start;
-    if (this.mark !== null && rate >= this.mark) return null;
-    this.mark = rate;
-    return rate;
+    if (!this.adapt || compression < this.start) return false;
+    const requestsPerSecond = load.perCampaignSecond * this.start;
+    const mark = this.mark ?? { requestsPerSecond, accounts: load.accounts };
+    this.mark = { requestsPerSecond: Math.min(mark.requestsPerSecond, requestsPerSecond), accounts: Math.min(mark.accounts, load.accounts) };
+    return true;
   }
 }

@@ -26,9 +26,9 @@
  * run off schedule measures the machine as much as the gateway. With `--pace adapt` (the default for
  * `--quick` without `--compression`) a family that fell behind makes every later family at least as
  * busy replay at the next slower compression (sim/families/types.ts COMPRESSIONS), down to
- * ADAPT_FLOOR: busy is requests per wall second at the starting compression, so a 1,500-account fleet
- * that outruns the machine slows the fleets of its size, not the twenty-account ones after it (a
- * quieter family that still falls behind lowers the mark to its own rate). The summary line names the
+ * ADAPT_FLOOR: busy in requests per wall second (at the starting compression) or in accounts
+ * (sim/pace.ts), so a 1,500-account fleet that outruns the machine slows the fleets of its size, not
+ * the twenty-account ones after it (a quieter family that still falls behind lowers the mark). The summary line names the
  * families that were off schedule either way. A machine loaded by other work stays behind at any
  * pace: the summary says so rather than hiding it.
  *
@@ -40,7 +40,7 @@ import { parseArgs } from "node:util";
 import { TARGETS, acrossSeeds, judgeWithLeaks, leakCauses, summarise, type FamilyResult, type LeakCauses, type LeakSample } from "../detection.ts";
 import { campaignFamilies, evalRun, type EvalRunSpec, type Family, type Split } from "../families/index.ts";
 import { COMPRESSIONS, slowerCompression } from "../families/types.ts";
-import { ADAPT_FLOOR, Pace, requestsPerCampaignSecond } from "../pace.ts";
+import { ADAPT_FLOOR, loadOf, Pace } from "../pace.ts";
 import { generate, runTagFrom, type Generated } from "../generate.ts";
 import { keysOfRequest, requestFingerprint } from "../keys.ts";
 import type { DecisionInfo, VerdictPoll } from "../metrics/index.ts";
@@ -401,7 +401,7 @@ async function main(): Promise<number> {
       const results: FamilyResult[] = [];
       const used = new Set<number>();
       for (const family of families) {
-        const compression = paced.compressionFor(requestsPerCampaignSecond(evalRun(family, { seed, quick, timeCompression: startCompression })));
+        const compression = paced.compressionFor(loadOf(evalRun(family, { seed, quick, timeCompression: startCompression })));
         used.add(compression);
         const spec = evalRun(family, { seed, quick, timeCompression: compression });
         const f0 = performance.now();
@@ -416,8 +416,10 @@ async function main(): Promise<number> {
         log(`  done in ${((performance.now() - f0) / 1000).toFixed(1)} s: detected ${result.detectedWithinS ?? "never"} s, served after ${result.attackServedAfterDetect ?? "–"}, honest touched ${result.honestTouched}`);
         if (!result.run.onSchedule) {
           log(`  warning: the replay fell ${result.run.maxLagSeconds} s behind its schedule (a busy machine?): this family's times are squeezed`);
-          const mark = paced.fellBehind(requestsPerCampaignSecond(spec), compression);
-          if (mark !== null) log(`  pace: families of ${mark.toFixed(0)} requests per wall second or more at compression ${startCompression} replay at ${Math.max(ADAPT_FLOOR, slowerCompression(startCompression))} instead`);
+          if (paced.fellBehind(loadOf(spec), compression) && paced.mark) {
+            const { requestsPerSecond, accounts } = paced.mark;
+            log(`  pace: families of ${requestsPerSecond.toFixed(0)} requests per wall second (at ${startCompression}) or ${accounts} accounts or more replay at ${Math.max(ADAPT_FLOOR, slowerCompression(startCompression))}`);
+          }
         }
       }
       all.push(...results);
@@ -432,7 +434,7 @@ async function main(): Promise<number> {
         tune: split.tune,
         heldout: split.heldout,
         pass: split.heldout.pass.all,
-        pace: { mode: pace, compressions: [...used].sort((a, b) => b - a), slowerFromRequestsPerSecond: paced.mark },
+        pace: { mode: pace, compressions: [...used].sort((a, b) => b - a), slowerFrom: paced.mark },
         offSchedule: offScheduleOf(results),
         batching: "one self-contained gateway per campaign family (fresh state, one shared bundle): families share fingerprint keys and would move each other's verdicts",
       });

@@ -4,7 +4,7 @@ import { evalRun, campaignFamilies } from "../../sim/families/index.ts";
 import { COMPRESSIONS, slowerCompression } from "../../sim/families/types.ts";
 import { generate } from "../../sim/generate.ts";
 import { simulationPolicy } from "../../sim/policy.ts";
-import { ADAPT_FLOOR, Pace, requestsPerCampaignSecond } from "../../sim/pace.ts";
+import { ADAPT_FLOOR, loadOf, Pace } from "../../sim/pace.ts";
 
 describe("evaluation pace", () => {
   it("Should keep every policy time field whole at each compression the evaluation may replay at", async () => {
@@ -27,38 +27,39 @@ describe("evaluation pace", () => {
     for (let i = 1; i < COMPRESSIONS.length; i++) expect(COMPRESSIONS[i] ?? 0).toBeLessThan(COMPRESSIONS[i - 1] ?? 0);
   });
 
-  it("Should slow only the families at least as busy as one that fell behind, and lower the mark for a quieter one", () => {
+  it("Should slow only the families at least as busy as one that fell behind, in requests or in accounts", () => {
     const pace = new Pace(5, true);
-    // Requests per campaign second: 20 → 100 per wall second at 5×.
-    expect(pace.compressionFor(20)).toBe(5);
-    expect(pace.fellBehind(20, 5)).toBe(100);
-    expect(pace.compressionFor(20)).toBe(2.5);
-    expect(pace.compressionFor(30)).toBe(2.5);
-    expect(pace.compressionFor(5)).toBe(5);
-    // Busier than the mark and behind: nothing new is learnt.
-    expect(pace.fellBehind(25, 5)).toBeNull();
-    // Behind at the slower pace: adapt goes no slower than its floor.
-    expect(pace.fellBehind(3, 2.5)).toBeNull();
-    expect(pace.compressionFor(5)).toBe(5);
-    // A quieter family behind at the starting pace lowers the mark to its own rate.
-    expect(pace.fellBehind(5, 5)).toBe(25);
-    expect(pace.compressionFor(5)).toBe(ADAPT_FLOOR);
-    expect(pace.compressionFor(4)).toBe(5);
+    const load = (perCampaignSecond: number, accounts: number) => ({ perCampaignSecond, accounts });
+    expect(pace.compressionFor(load(20, 600))).toBe(5);
+    // 20 requests a campaign second is 100 a wall second at 5×.
+    expect(pace.fellBehind(load(20, 600), 5)).toBe(true);
+    expect(pace.mark).toEqual({ requestsPerSecond: 100, accounts: 600 });
+    expect(pace.compressionFor(load(20, 300))).toBe(2.5);
+    expect(pace.compressionFor(load(5, 1_800))).toBe(2.5);
+    expect(pace.compressionFor(load(5, 300))).toBe(5);
+    // Behind at the slower pace: adapt goes no slower than its floor, and learns nothing.
+    expect(pace.fellBehind(load(3, 200), 2.5)).toBe(false);
+    expect(pace.compressionFor(load(5, 300))).toBe(5);
+    // A quieter family behind at the starting pace lowers the mark to its own size.
+    expect(pace.fellBehind(load(5, 300), 5)).toBe(true);
+    expect(pace.mark).toEqual({ requestsPerSecond: 25, accounts: 300 });
+    expect(pace.compressionFor(load(5, 100))).toBe(ADAPT_FLOOR);
+    expect(pace.compressionFor(load(4, 299))).toBe(5);
   });
 
   it("Should keep the starting compression for every family under a fixed pace", () => {
     const pace = new Pace(5, false);
-    expect(pace.fellBehind(20, 5)).toBeNull();
-    expect(pace.compressionFor(1_000)).toBe(5);
+    expect(pace.fellBehind({ perCampaignSecond: 20, accounts: 600 }, 5)).toBe(false);
+    expect(pace.compressionFor({ perCampaignSecond: 1_000, accounts: 50_000 })).toBe(5);
   });
 
-  it("Should count every population's requests, honest and campaign, in a family's rate", () => {
+  it("Should count every population, honest and campaign, in a family's load", () => {
     const [family] = campaignFamilies("tune");
     if (!family) throw new Error("no tuning family");
     const spec = evalRun(family, { seed: 1, quick: true, timeCompression: 5 });
     const requests = spec.scenario.populations.reduce((sum, p) => sum + p.requests, 0);
+    const accounts = spec.scenario.populations.reduce((sum, p) => sum + p.accounts, 0);
     expect(spec.honest.length).toBeGreaterThan(0);
-    expect(requestsPerCampaignSecond(spec)).toBeCloseTo(requests / spec.scenario.durationSeconds, 9);
-    expect(requestsPerCampaignSecond(spec)).toBeGreaterThan(0);
+    expect(loadOf(spec)).toEqual({ perCampaignSecond: requests / spec.scenario.durationSeconds, accounts });
   });
 });
