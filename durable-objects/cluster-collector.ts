@@ -263,10 +263,13 @@ export class ClusterCollectorDO extends DurableObject<Env> {
     const rows = this.verdictRows();
     // A key a root already knows to be shared keeps reaching it even from one account here.
     const intervalMs = policy.clusters.reportIntervalSeconds * 1000;
+    // A key one account reported here alone waits one verdict window for a second account (drainDeltas):
+    // counts older than that have left the root's window anyway.
     const deltas = this.buffer.drainDeltas(
       now,
       (key) => (rows.get(key)?.tracked_until ?? 0) > now,
       (key) => holdsBack(rows.get(key)?.verdict === "confirmed", this.forwardedAt.get(key), now, intervalMs),
+      policy.limits.windowSeconds * 1000,
     );
     for (const delta of deltas) {
       this.forwardedAt.set(delta.key, now);

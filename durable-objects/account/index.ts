@@ -24,7 +24,7 @@ import { DurableObject } from "cloudflare:workers";
 import { nextAlarmAt, type FlushOutcome } from "../../lib/account-alarm.ts";
 import { paymentKey } from "../../lib/accounts.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
-import { ReportBuffer, requestEvidence } from "../../lib/cluster/report.ts";
+import { ReportBuffer, reportDueAt, requestEvidence } from "../../lib/cluster/report.ts";
 import { elicitationLandingBar } from "../../lib/cluster/verdict.ts";
 import type {
   AccountProfile,
@@ -131,6 +131,8 @@ export class AccountDO extends DurableObject<Env> {
    */
   private readonly reports = new ReportBuffer();
   private reportDueAt: number | null = null;
+  /** When this instance last sent a cluster report: a quiet account's next one need not wait an interval. */
+  private lastReportAt: number | null = null;
   /** Real-time ms of the scheduled alarm, as far as this instance knows; null = none, or unknown. */
   private alarmAt: number | null = null;
   /**
@@ -531,7 +533,7 @@ export class AccountDO extends DurableObject<Env> {
       elicited: fingerprint.elicitation >= policy.fingerprint.elicitationThreshold,
       ...requestEvidence({ keys, signals }, account?.createdAt, policy, account?.tier),
     });
-    this.reportDueAt ??= now + policy.clusters.reportIntervalSeconds * 1000;
+    this.reportDueAt ??= reportDueAt(now, this.lastReportAt, policy.clusters.reportIntervalSeconds * 1000, policy.clusters.quietReportDelaySeconds * 1000);
   }
 
   /**
@@ -615,7 +617,10 @@ export class AccountDO extends DurableObject<Env> {
     const accountId = this.meta.accountId;
     const reportDue = accountId !== null && this.reportDueAt !== null && now >= this.reportDueAt;
     const batch = reportDue ? this.reports.drain(accountId) : null;
-    if (reportDue) this.reportDueAt = null;
+    if (reportDue) {
+      this.reportDueAt = null;
+      this.lastReportAt = now;
+    }
     const handoff = this.outbox.take(accountId ?? "");
     if (!batch && !handoff) return "idle";
     const policy = this.policy;

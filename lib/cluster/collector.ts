@@ -22,6 +22,9 @@ export const MAX_ACCOUNTS_PER_DELTA = 4_000;
 const MAX_HISTOGRAMS = 512;
 // Keys held per flush: far more than the keys of the accounts one collector hears from in seconds.
 const MAX_KEYS = 50_000;
+// Single-account keys held for a second account (see drainDeltas): most keys of a collector's accounts
+// are their own (a prompt, a band, an address), so this bounds what waiting for a second account costs.
+export const MAX_HELD_SINGLES = 20_000;
 // Edges waiting for D1; more are dropped until the next flush (they are re-sent by the next report).
 const MAX_PENDING_EDGES = 100_000;
 // Edges remembered as written: ~40 bytes each, so about 4 MB of an object's 128 MB.
@@ -57,6 +60,8 @@ export class CollectorBuffer {
   private keys = new Map<string, { counts: KeyCounts; accounts: Set<string> }>();
   private histograms = new Map<string, StartHistogram>();
   private edges = new Map<number, PendingEdge>();
+  /** Keys one account reported here alone, waiting for a second account: the oldest are forgotten first. */
+  private readonly singles = new BoundedMap<string, { accountId: string; counts: KeyCounts; at: number }>(MAX_HELD_SINGLES);
   /** Edge id → when it was last written; the least recently written is the one to forget. */
   private readonly written = new BoundedMap<number, number>(MAX_WRITTEN_EDGES);
 
@@ -115,16 +120,25 @@ export class CollectorBuffer {
 
   /**
    * The deltas for the roots, and an empty key buffer behind them. A key one
-   * account uses alone is dropped (`shared` says whether a root already knows
-   * it as shared): only multi-account keys cost a root call. A key `hold`
-   * names stays, counts and accounts, and joins the next drain's delta.
+   * account uses alone (`shared` says whether a root already knows it as
+   * shared) costs no root call: it waits up to `pairWithinMs` for a second
+   * account to report it here, and goes to the root with that account's, its
+   * counts and account included; past that it is forgotten (0: dropped at
+   * once, the former rule). A key `hold` names stays, counts and accounts, and
+   * joins the next drain's delta.
+   *
+   * Why wait: a quiet fleet's accounts send once or twice a minute and spread
+   * over every collector, so two of them seldom report one key to one
+   * collector within one interval; their root saw a fraction of them (a
+   * 44-account fleet's prompt reached its root from 29), and later than the
+   * accounts' requests.
    */
-  drainDeltas(now: number, shared: (key: string) => boolean, hold: (key: string) => boolean = () => false): KeyDelta[] {
+  drainDeltas(now: number, shared: (key: string) => boolean, hold: (key: string) => boolean = () => false, pairWithinMs = 0): KeyDelta[] {
     const deltas: KeyDelta[] = [];
     const held = new Map<string, { counts: KeyCounts; accounts: Set<string> }>();
     for (const [key, entry] of this.keys) {
       const { counts, accounts } = entry;
-      if (accounts.size < 2 && !shared(key)) continue;
+      if (accounts.size < 2 && !shared(key) && !this.pairSingle(key, entry, now, pairWithinMs)) continue;
       if (hold(key)) {
         held.set(key, entry);
         continue;
@@ -136,6 +150,28 @@ export class CollectorBuffer {
     this.keys = held;
     this.histograms = new Map();
     return deltas;
+  }
+
+  /**
+   * Whether a key one account reported this interval now has a second account: one that reported it
+   * alone within `withinMs`, whose counts and id join `entry`. Otherwise the key waits for one, its
+   * counts kept with any the same account reported before.
+   */
+  private pairSingle(key: string, entry: { counts: KeyCounts; accounts: Set<string> }, now: number, withinMs: number): boolean {
+    if (withinMs <= 0) return false;
+    const [accountId] = entry.accounts;
+    if (accountId === undefined) return false;
+    const waiting = this.singles.get(key);
+    const fresh = waiting !== undefined && now - waiting.at <= withinMs;
+    if (fresh && waiting.accountId !== accountId) {
+      this.singles.delete(key);
+      mergeCounts(entry.counts, waiting.counts);
+      entry.accounts.add(waiting.accountId);
+      return true;
+    }
+    if (fresh) mergeCounts(waiting.counts, entry.counts);
+    else this.singles.set(key, { accountId, counts: entry.counts, at: now });
+    return false;
   }
 
   /** Up to `limit` edges to write; hand them back with `written` or `failed`. */

@@ -171,6 +171,19 @@ function bump(record: Record<string, number>, name: string, limit: number): void
   else if (Object.keys(record).length < limit) setCount(record, name, 1);
 }
 
+/**
+ * When an account's next report is due, given its first request since the last report (`sampleAt`) and
+ * when it last reported (null: never, or not since the object started). An account that reported within
+ * the last interval waits for the interval to end, so it still reports at most once per interval. One
+ * that has been quiet for a whole interval reports `quietDelayMs` after that request instead of a whole
+ * interval later: most of a quiet fleet's accounts send once or twice a minute, and every one of their
+ * requests waited an interval before any collector saw it, which delayed the verdict by as much.
+ */
+export function reportDueAt(sampleAt: number, lastReportAt: number | null, intervalMs: number, quietDelayMs: number): number {
+  const earliest = lastReportAt === null ? Number.NEGATIVE_INFINITY : lastReportAt + intervalMs;
+  return Math.max(earliest, sampleAt + Math.min(quietDelayMs, intervalMs));
+}
+
 // Reports (with traffic) over which an account's requests count against a key it carried before: at the default
 // 10 s interval, about a window of activity. Bounds what the buffer remembers to the keys of as many reports.
 const MEMBER_GAP = 6;

@@ -121,6 +121,15 @@ export const clustersSchema = section({
   shards: z._default(intBetween(1, 256), 16),
   /** Accounts report their fingerprint counts to cluster shards at most this often. */
   reportIntervalSeconds: z._default(intBetween(1, 3_600), 10),
+  /**
+   * An account that has not reported for a whole reportIntervalSeconds reports this long after its next
+   * request, instead of a whole interval later; an account that reported within the interval still waits
+   * for it to end, so no account reports more often than once per interval. 1 s folds a burst (an agent's
+   * tool loop, a retry) into one report. A quiet fleet's accounts send once or twice a minute, and each of
+   * their requests waited the whole interval before a collector saw it: the verdict came as much later.
+   * Set it to reportIntervalSeconds for the former rule (every report a whole interval after its first request).
+   */
+  quietReportDelaySeconds: z._default(intBetween(0, 3_600), 1),
   /** Distinct accounts sharing a key before it is a cluster candidate. */
   minAccounts: z._default(intFrom(2), 20),
   /**

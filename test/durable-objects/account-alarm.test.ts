@@ -118,7 +118,8 @@ describe("AccountDO audit outbox", () => {
 describe("AccountDO cluster reports", () => {
   it("should report its keys to its collector from the alarm once the report interval is due", async () => {
     const { id, stub } = newAccount();
-    const policy = testPolicy({ clusters: { shards: 4, reportIntervalSeconds: 10 } });
+    // The former rule (every report a whole interval after its first request), so no alarm fires within the test.
+    const policy = testPolicy({ clusters: { shards: 4, reportIntervalSeconds: 10, quietReportDelaySeconds: 10 } });
     const key = `tls:${id}`;
     for (let i = 0; i < 3; i++) {
       const req = admitRequest(id, policy);
@@ -136,6 +137,36 @@ describe("AccountDO cluster reports", () => {
     expect(await edges()).toEqual([key, "tpl:0:abcd"].sort());
     // A key only this account uses is no cluster: nothing comes back to cache.
     expect((await stub.inspect()).clusters).toEqual([]);
+  });
+
+  it("should report a quiet account's request after quietReportDelaySeconds, and hold a busy one to one report per interval", async () => {
+    const { id, stub } = newAccount();
+    // Long enough that no alarm fires by itself while the test runs: the test runs them.
+    const policy = testPolicy({ clusters: { shards: 4, reportIntervalSeconds: 600, quietReportDelaySeconds: 20 } });
+    const collector = env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
+    const send = async (key: string) => {
+      const req = admitRequest(id, policy);
+      await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys: [key] } });
+    };
+    const reportedAfter = async (ms: number) => {
+      await advanceClock(stub, ms);
+      await runDurableObjectAlarm(stub);
+      await collector.flushNow();
+      const { results } = await env.DB.prepare("SELECT fp_key FROM account_fingerprints WHERE account_id = ? ORDER BY fp_key").bind(id).all<{ fp_key: string }>();
+      return results.map((r) => r.fp_key);
+    };
+    const [first, second] = [`tls:${id}`, `sdk:${id}`];
+
+    // Never reported: the collector hears of the request 20 s after it, not ten minutes.
+    await send(first);
+    expect(await reportedAfter(5_000)).toEqual([]);
+    expect(await reportedAfter(15_000)).toEqual([first]);
+
+    // Reported just now: the next request waits for the interval to end.
+    await send(second);
+    expect(await reportedAfter(20_000)).toEqual([first]);
+    expect(await reportedAfter(570_000)).toEqual([first]);
+    expect(await reportedAfter(10_000)).toEqual([first, second].sort());
   });
 
   it("should report the account's payment fingerprint as a key, so the linker joins accounts that share a card", async () => {

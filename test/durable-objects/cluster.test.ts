@@ -341,6 +341,30 @@ describe("Cluster collectors and roots", () => {
     expect(await stored()).toBe(first);
   });
 
+  it("should bring a quiet fleet's accounts to their key's root though no collector hears two of them in one interval", async () => {
+    const p = policy();
+    const key = `wrap:p:${unique("quiet")}`;
+    // Accounts by collector, so each round gives every collector exactly one of them.
+    const byCollector: string[][] = [[], [], [], []];
+    while (byCollector.some((list) => list.length < 6)) {
+      const account = unique("q");
+      const list = byCollector[collectorIndex(account, p.clusters.shards)];
+      if (list && list.length < 6) list.push(account);
+    }
+    for (let round = 0; round < 6; round++) {
+      for (const list of byCollector) {
+        const account = list[round];
+        if (account) await report(p, account, [key], [Date.now()], true, []);
+      }
+      await flushAll(p);
+    }
+    const root = await env.CLUSTER_ROOTS.getByName(clusterRootName(key)).inspectRoot(p);
+    // All 24 (the sketch's error is ±1.6 %): the first account of each collector waited for the second and
+    // went with it, and once the root had answered, the collector forwarded every later one alone.
+    expect(Math.round(root.accounts)).toBe(24);
+    expect(root.metrics?.requestsPerWindow).toBeGreaterThan(23);
+  });
+
   it("should keep single-account keys away from roots but still record their edges", async () => {
     const p = policy();
     const key = `payment:${unique("solo")}`;

@@ -22,6 +22,39 @@ describe("cluster collector buffer", () => {
     expect(c.drainDeltas(0, () => true)).toEqual([]);
   });
 
+  it("should forward a key two accounts reported in different intervals, the first one's counts included, within the pairing time", () => {
+    const c = new CollectorBuffer();
+    const notShared = () => false;
+    const noHold = () => false;
+    c.add(report("a", ["wrap:p:quiet", "asn:a"]), 0);
+    expect(c.drainDeltas(0, notShared, noHold, 60_000)).toEqual([]);
+    // The same account again is still one account: it waits, its counts kept.
+    c.add(report("a", ["wrap:p:quiet"]), 10_000);
+    expect(c.drainDeltas(10_000, notShared, noHold, 60_000)).toEqual([]);
+    c.add(report("b", ["wrap:p:quiet"]), 40_000);
+    const deltas = c.drainDeltas(40_000, notShared, noHold, 60_000);
+    expect(deltas.map((d) => d.key)).toEqual(["wrap:p:quiet"]);
+    expect(deltas[0]?.accounts.slice().sort()).toEqual(["a", "b"]);
+    expect(deltas[0]?.counts.requests).toBe(3);
+    // Paired once: the wait starts again (the collector's root answer then tracks the key).
+    c.add(report("c", ["wrap:p:quiet"]), 50_000);
+    expect(c.drainDeltas(50_000, notShared, noHold, 60_000)).toEqual([]);
+  });
+
+  it("should forget a single account's key after the pairing time, and pair nothing with a pairing time of 0", () => {
+    const c = new CollectorBuffer();
+    c.add(report("a", ["system:own"]), 0);
+    c.drainDeltas(0, () => false, () => false, 60_000);
+    c.add(report("b", ["system:own"]), 61_000);
+    expect(c.drainDeltas(61_000, () => false, () => false, 60_000)).toEqual([]);
+    // The former rule: a key one account reports alone in an interval is dropped.
+    const former = new CollectorBuffer();
+    former.add(report("a", ["system:own"]), 0);
+    former.drainDeltas(0, () => false);
+    former.add(report("b", ["system:own"]), 1_000);
+    expect(former.drainDeltas(1_000, () => false)).toEqual([]);
+  });
+
   it("should keep a held key's counts and accounts and forward them summed with the next drain", () => {
     const c = new CollectorBuffer();
     c.add(report("a", ["tls:held", "asn:1"]), 0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ActiveAccounts } from "../../../lib/cluster/active.ts";
-import { CREATION_BUCKET_MS, creationBucket, ReportBuffer, requestEvidence, type ReportedRequest } from "../../../lib/cluster/report.ts";
+import { CREATION_BUCKET_MS, creationBucket, ReportBuffer, reportDueAt, requestEvidence, type ReportedRequest } from "../../../lib/cluster/report.ts";
 import { DEFAULT_POLICY, validatePolicy } from "../../../lib/policy/index.ts";
 
 const request: ReportedRequest = { at: 1_000, keys: ["asn:1", "tls+sdk:c"], bands: [], model: "m", inputTokens: 10, outputTokens: 20, elicited: false };
@@ -144,5 +144,29 @@ describe("a key's share of its members' traffic", () => {
     const counts = buffer.drain("acct")?.keys["system:campaign"];
     expect(counts?.requests).toBe(1);
     expect(counts).not.toHaveProperty("members");
+  });
+});
+
+describe("when an account's cluster report is due", () => {
+  const interval = 10_000;
+
+  it("should report a quiet account's request after the short delay, not a whole interval later", () => {
+    // Never reported, or last reported more than an interval ago: the collector hears of it at once.
+    expect(reportDueAt(50_000, null, interval, 1_000)).toBe(51_000);
+    expect(reportDueAt(50_000, 30_000, interval, 1_000)).toBe(51_000);
+  });
+
+  it("should hold a busy account to one report per interval", () => {
+    // Reported 4 s ago: the next report waits for the interval to end, as before.
+    expect(reportDueAt(50_000, 46_000, interval, 1_000)).toBe(56_000);
+    // A request just before the interval ends still gets its short delay, never less than the interval.
+    expect(reportDueAt(55_500, 46_000, interval, 1_000)).toBe(56_500);
+    for (const at of [46_000, 50_000, 55_999, 56_000, 70_000]) expect(reportDueAt(at, 46_000, interval, 1_000) - 46_000).toBeGreaterThanOrEqual(interval);
+  });
+
+  it("should keep the former rule when the delay is the whole interval, and never wait longer than it", () => {
+    expect(reportDueAt(50_000, null, interval, interval)).toBe(60_000);
+    expect(reportDueAt(50_000, 46_000, interval, interval)).toBe(60_000);
+    expect(reportDueAt(50_000, null, interval, 5 * interval)).toBe(60_000);
   });
 });
