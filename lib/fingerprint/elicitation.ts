@@ -40,15 +40,26 @@ export type Rule = {
 };
 
 const REASONING = "(?:reasoning|thought process|thinking|thoughts|work|steps|rationale|scratchpad|deliberations?|chain of thought)";
+// The two sides of a preference pair as labels, and what a label looks like: a key or heading
+// ("chosen": …, rejected: …), a tag in brackets, or a name for an answer ("a rejected completion").
+const PREFERRED = "(?:chosen|preferred)";
+const DISPREFERRED = "(?:rejected|dispreferred|non[ _-]?preferred|unpreferred)";
+const ANSWER = "(?:responses?|answers?|completions?|repl(?:y|ies)|outputs?)";
 
 // Only the rules that still add recall beside the model on held-out phrasing
-// families (`npm run train:elicitation -- --ablate`): removing either lowers
-// it, removing any of the 14 others of the old list did not. step_by_step
+// families (`npm run train:elicitation -- --ablate`): removing any of them
+// lowers it, removing any of the 14 others of the old list did not. The
+// preference-pair rule sees what a pair-writing harvest cannot leave out (labels
+// saying which answer is preferred), wording the model was never trained on,
+// because training on it made the model louder on honest traffic; a rule for
+// the purpose ("for preference training", "DPO data") added no held-out recall
+// beside it and was dropped. step_by_step
 // would keep the canonical short "think step by step and show all your
 // reasoning" (0.4 here) at 0.52, but adds no held-out recall and flagged a
-// fifth of the held-out students asking for steps. Alone each stays below 0.5;
-// together (0.61) they catch "show your full internal reasoning", and never
-// reach the per-account signal.
+// fifth of the held-out students asking for steps. Alone each reasoning rule
+// stays below 0.5; together (0.61) they catch "show your full internal
+// reasoning". The pair-label rule alone reaches 0.5 (a key's eliciting share);
+// no rule, nor all three together (0.81), reaches the per-account signal.
 // Every quantified group below is either bounded or made of alternatives that
 // cannot overlap, so matching stays linear.
 export const ELICITATION_RULES: readonly Rule[] = [
@@ -66,6 +77,25 @@ export const ELICITATION_RULES: readonly Rule[] = [
     anchors: ["reasoning", "monologue", "thought", "thinking", "chain", "deliberation"],
     pattern:
       /\b(?:internal|inner|hidden|private|raw|unfiltered|verbatim|full|complete|entire|uncensored) (?:reasoning|monologue|thoughts?|thinking|chain of thought|deliberation)\b/,
+  },
+  {
+    // A preference-pair harvest asks for both sides of a pair and has to say which is which: the
+    // labels a DPO or reward-model trainer reads. Worded requests for two versions of something
+    // ("a good and a bad example", "one formal, one friendly") name no such labels.
+    code: "pref:pair_labels",
+    weight: 0.5,
+    anchors: ["chosen", "preferred"],
+    pattern: new RegExp(
+      [
+        // chosen and rejected, chosen/rejected, chosen vs rejected, (preferred, dispreferred)
+        `\\b${PREFERRED}["'\\])]?(?: ?[,/+&]| and| vs\\.?| versus| or)? ?["'\\[(]?${DISPREFERRED}\\b`,
+        // keys or headings: "chosen": …, "rejected": … / preferred: … rejected: …
+        `\\b${PREFERRED}["']? ?[:=].{0,280}?\\b${DISPREFERRED}["']? ?[:=]`,
+        // a chosen answer … a rejected answer; response_a (preferred) … response_b (rejected)
+        `\\b${PREFERRED} ${ANSWER}\\b.{0,200}?\\b${DISPREFERRED} ${ANSWER}\\b`,
+        `\\(${PREFERRED}\\).{0,200}?\\(${DISPREFERRED}\\)`,
+      ].join("|"),
+    ),
   },
 ];
 
