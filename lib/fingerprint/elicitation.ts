@@ -84,7 +84,7 @@ export const ELICITATION_RULES: readonly Rule[] = [
     // ("a good and a bad example", "one formal, one friendly") name no such labels.
     code: "pref:pair_labels",
     weight: 0.5,
-    anchors: ["chosen", "preferred"],
+    anchors: ["chosen", "preferred", "winning"],
     pattern: new RegExp(
       [
         // chosen and rejected, chosen/rejected, chosen vs rejected, (preferred, dispreferred)
@@ -94,6 +94,8 @@ export const ELICITATION_RULES: readonly Rule[] = [
         // a chosen answer … a rejected answer; response_a (preferred) … response_b (rejected)
         `\\b${PREFERRED} ${ANSWER}\\b.{0,200}?\\b${DISPREFERRED} ${ANSWER}\\b`,
         `\\(${PREFERRED}\\).{0,200}?\\(${DISPREFERRED}\\)`,
+        // a winning response … a losing response
+        `\\bwinning ${ANSWER}\\b.{0,200}?\\blosing ${ANSWER}\\b`,
       ].join("|"),
     ),
   },

@@ -46,6 +46,7 @@ describe("elicitation score", () => {
     ["Output:\nPREFERRED: <your best answer>\nREJECTED: <an answer with one mistake>\n\nHow do magnets work?"],
     ["Give a preferred completion and then a dispreferred completion for this instruction."],
     ["Return completion_1 (preferred) and completion_2 (rejected) for the user turn below."],
+    ["Write the winning answer first, then a losing answer that a rater would mark down."],
   ])("should name the labels of a preference pair to write in %j", (text) => {
     const result = score(text);
     expect(result.reasons).toContain("pref:pair_labels");
@@ -56,6 +57,7 @@ describe("elicitation score", () => {
     ["Give me a good and a bad example of a thesis statement about climate change."],
     ["Write two versions of this invite, one formal and one friendly."],
     ["The chosen venue was far away, so the board rejected the plan."],
+    ["Our winning answer in the pub quiz was Canberra; the losing team said Sydney."],
     ["Which do you prefer for a beginner, Python or JavaScript? I was rejected from a bootcamp."],
   ])("should see no pair labels in %j", (text) => {
     expect(score(text).reasons).not.toContain("pref:pair_labels");
