@@ -37,6 +37,12 @@ export type Rule = {
   /** Word starts the pattern cannot match without; the pattern is only tried near them. */
   anchors: readonly string[];
   pattern: RegExp;
+  /**
+   * Or both of these, anywhere in the same window: two things a prompt must say, each a short
+   * pattern. A gap inside one pattern (`a.{0,n}?b`) would cost n steps at every occurrence of a,
+   * which a text of repeated a's turns into milliseconds.
+   */
+  both?: readonly [RegExp, RegExp];
 };
 
 const REASONING = "(?:reasoning|thought process|thinking|thoughts|work|steps|rationale|scratchpad|deliberations?|chain of thought)";
@@ -85,19 +91,15 @@ export const ELICITATION_RULES: readonly Rule[] = [
     code: "pref:pair_labels",
     weight: 0.5,
     anchors: ["chosen", "preferred", "winning"],
-    pattern: new RegExp(
-      [
-        // chosen and rejected, chosen/rejected, chosen vs rejected, (preferred, dispreferred)
-        `\\b${PREFERRED}["'\\])]?(?: ?[,/+&]| and| vs\\.?| versus| or)? ?["'\\[(]?${DISPREFERRED}\\b`,
-        // keys or headings: "chosen": …, "rejected": … / preferred: … rejected: …
-        `\\b${PREFERRED}["']? ?[:=].{0,280}?\\b${DISPREFERRED}["']? ?[:=]`,
-        // a chosen answer … a rejected answer; response_a (preferred) … response_b (rejected)
-        `\\b${PREFERRED} ${ANSWER}\\b.{0,200}?\\b${DISPREFERRED} ${ANSWER}\\b`,
-        `\\(${PREFERRED}\\).{0,200}?\\(${DISPREFERRED}\\)`,
-        // a winning response … a losing response
-        `\\bwinning ${ANSWER}\\b.{0,200}?\\blosing ${ANSWER}\\b`,
-      ].join("|"),
-    ),
+    // chosen and rejected, chosen/rejected, chosen vs rejected, (preferred, dispreferred)
+    pattern: new RegExp(`\\b${PREFERRED}["'\\])]?(?: ?[,/+&]| and| vs\\.?| versus| or)? ?["'\\[(]?${DISPREFERRED}\\b`),
+    // Each side as a key or heading ("chosen": …), a tag in brackets ("response_a (preferred)") or a
+    // name for an answer ("a rejected completion", "the winning response").
+    both: [
+      // Not the "preferred" of "non-preferred", which names the other side.
+      new RegExp(`(?<!non[ _-]?)(?:\\b${PREFERRED}["']? ?[:=]|\\b${PREFERRED} ${ANSWER}\\b|\\(${PREFERRED}\\))|\\bwinning ${ANSWER}\\b`),
+      new RegExp(`\\b${DISPREFERRED}["']? ?[:=]|\\b${DISPREFERRED} ${ANSWER}\\b|\\(${DISPREFERRED}\\)|\\blosing ${ANSWER}\\b`),
+    ],
   },
 ];
 
@@ -198,13 +200,17 @@ function matchesNear(rule: Rule, text: string, hits: Map<string, number[]>): boo
   for (const anchor of rule.anchors) {
     const positions = hits.get(anchor);
     if (positions === undefined) continue;
-    if (positions.length > MAX_HITS_PER_ANCHOR) return rule.pattern.test(text);
+    if (positions.length > MAX_HITS_PER_ANCHOR) return matchesIn(rule, text);
     for (const position of positions) {
       const start = Math.max(0, position - WINDOW_BEFORE);
-      if (rule.pattern.test(text.slice(start, position + WINDOW_AFTER))) return true;
+      if (matchesIn(rule, text.slice(start, position + WINDOW_AFTER))) return true;
     }
   }
   return false;
+}
+
+function matchesIn(rule: Rule, text: string): boolean {
+  return rule.pattern.test(text) || (rule.both !== undefined && rule.both[0].test(text) && rule.both[1].test(text));
 }
 
 /**

@@ -58,6 +58,7 @@ describe("elicitation score", () => {
     ["Write two versions of this invite, one formal and one friendly."],
     ["The chosen venue was far away, so the board rejected the plan."],
     ["Our winning answer in the pub quiz was Canberra; the losing team said Sydney."],
+    ["Why was the non-preferred answer shown first? The survey app mixes them up."],
     ["Which do you prefer for a beginner, Python or JavaScript? I was rejected from a bootcamp."],
   ])("should see no pair labels in %j", (text) => {
     expect(score(text).reasons).not.toContain("pref:pair_labels");
