@@ -90,15 +90,15 @@ export const ELICITATION_RULES: readonly Rule[] = [
     // ("a good and a bad example", "one formal, one friendly") name no such labels.
     code: "pref:pair_labels",
     weight: 0.5,
-    anchors: ["chosen", "preferred", "winning"],
+    anchors: ["chosen", "preferred"],
     // chosen and rejected, chosen/rejected, chosen vs rejected, (preferred, dispreferred)
     pattern: new RegExp(`\\b${PREFERRED}["'\\])]?(?: ?[,/+&]| and| vs\\.?| versus| or)? ?["'\\[(]?${DISPREFERRED}\\b`),
     // Each side as a key or heading ("chosen": …), a tag in brackets ("response_a (preferred)") or a
-    // name for an answer ("a rejected completion", "the winning response").
+    // name for an answer ("a rejected completion").
     both: [
       // Not the "preferred" of "non-preferred", which names the other side.
-      new RegExp(`(?<!non[ _-]?)(?:\\b${PREFERRED}["']? ?[:=]|\\b${PREFERRED} ${ANSWER}\\b|\\(${PREFERRED}\\))|\\bwinning ${ANSWER}\\b`),
-      new RegExp(`\\b${DISPREFERRED}["']? ?[:=]|\\b${DISPREFERRED} ${ANSWER}\\b|\\(${DISPREFERRED}\\)|\\blosing ${ANSWER}\\b`),
+      new RegExp(`(?<!non[ _-]?)(?:\\b${PREFERRED}["']? ?[:=]|\\b${PREFERRED} ${ANSWER}\\b|\\(${PREFERRED}\\))`),
+      new RegExp(`\\b${DISPREFERRED}["']? ?[:=]|\\b${DISPREFERRED} ${ANSWER}\\b|\\(${DISPREFERRED}\\)`),
     ],
   },
 ];

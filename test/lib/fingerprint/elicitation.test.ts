@@ -46,7 +46,6 @@ describe("elicitation score", () => {
     ["Output:\nPREFERRED: <your best answer>\nREJECTED: <an answer with one mistake>\n\nHow do magnets work?"],
     ["Give a preferred completion and then a dispreferred completion for this instruction."],
     ["Return completion_1 (preferred) and completion_2 (rejected) for the user turn below."],
-    ["Write the winning answer first, then a losing answer that a rater would mark down."],
   ])("should name the labels of a preference pair to write in %j", (text) => {
     const result = score(text);
     expect(result.reasons).toContain("pref:pair_labels");
