@@ -198,7 +198,8 @@ for (const [split, examples] of Object.entries(reportOn)) {
   }
   const atSignal = evaluate(examples, combinedJudge, signal);
   (results[split] ??= {}).combinedAtSignal = atSignal;
-  console.log(`  combined false positives at ${signal}: ordinary ${percent(atSignal.ordinaryFalsePositiveRate)}, hard ${percent(atSignal.hardFalsePositiveRate)}`);
+  console.log(`  combined at ${signal}: false positives ordinary ${percent(atSignal.ordinaryFalsePositiveRate)}, hard ${percent(atSignal.hardFalsePositiveRate)}`);
+  for (const m of atSignal.categories) console.log(`    ${m.category.padEnd(16)} recall ${percent(m.recall)}  precision ${percent(m.precision)}`);
   const combined = results[split]?.combined;
   if (combined !== undefined && (tune || args.includes("--families"))) {
     console.log(`\n${split.toUpperCase()} · combined recall per phrasing family`);

@@ -37,18 +37,35 @@ export type Rule = {
   /** Word starts the pattern cannot match without; the pattern is only tried near them. */
   anchors: readonly string[];
   pattern: RegExp;
+  /**
+   * Or both of these, anywhere in the same window: two things a prompt must say, each a short
+   * pattern. A gap inside one pattern (`a.{0,n}?b`) would cost n steps at every occurrence of a,
+   * which a text of repeated a's turns into milliseconds.
+   */
+  both?: readonly [RegExp, RegExp];
 };
 
 const REASONING = "(?:reasoning|thought process|thinking|thoughts|work|steps|rationale|scratchpad|deliberations?|chain of thought)";
+// The two sides of a preference pair as labels, and what a label looks like: a key or heading
+// ("chosen": …, rejected: …), a tag in brackets, or a name for an answer ("a rejected completion").
+const PREFERRED = "(?:chosen|preferred)";
+const DISPREFERRED = "(?:rejected|dispreferred|non[ _-]?preferred|unpreferred)";
+const ANSWER = "(?:responses?|answers?|completions?|repl(?:y|ies)|outputs?)";
 
 // Only the rules that still add recall beside the model on held-out phrasing
-// families (`npm run train:elicitation -- --ablate`): removing either lowers
-// it, removing any of the 14 others of the old list did not. step_by_step
+// families (`npm run train:elicitation -- --ablate`): removing any of them
+// lowers it, removing any of the 14 others of the old list did not. The
+// preference-pair rule sees what a pair-writing harvest cannot leave out (labels
+// saying which answer is preferred), wording the model was never trained on,
+// because training on it made the model louder on honest traffic; a rule for
+// the purpose ("for preference training", "DPO data") added no held-out recall
+// beside it and was dropped. step_by_step
 // would keep the canonical short "think step by step and show all your
 // reasoning" (0.4 here) at 0.52, but adds no held-out recall and flagged a
-// fifth of the held-out students asking for steps. Alone each stays below 0.5;
-// together (0.61) they catch "show your full internal reasoning", and never
-// reach the per-account signal.
+// fifth of the held-out students asking for steps. Alone each reasoning rule
+// stays below 0.5; together (0.61) they catch "show your full internal
+// reasoning". The pair-label rule alone reaches 0.5 (a key's eliciting share);
+// no rule, nor all three together (0.81), reaches the per-account signal.
 // Every quantified group below is either bounded or made of alternatives that
 // cannot overlap, so matching stays linear.
 export const ELICITATION_RULES: readonly Rule[] = [
@@ -66,6 +83,23 @@ export const ELICITATION_RULES: readonly Rule[] = [
     anchors: ["reasoning", "monologue", "thought", "thinking", "chain", "deliberation"],
     pattern:
       /\b(?:internal|inner|hidden|private|raw|unfiltered|verbatim|full|complete|entire|uncensored) (?:reasoning|monologue|thoughts?|thinking|chain of thought|deliberation)\b/,
+  },
+  {
+    // A preference-pair harvest asks for both sides of a pair and has to say which is which: the
+    // labels a DPO or reward-model trainer reads. Worded requests for two versions of something
+    // ("a good and a bad example", "one formal, one friendly") name no such labels.
+    code: "pref:pair_labels",
+    weight: 0.5,
+    anchors: ["chosen", "preferred"],
+    // chosen and rejected, chosen/rejected, chosen vs rejected, (preferred, dispreferred)
+    pattern: new RegExp(`\\b${PREFERRED}["'\\])]?(?: ?[,/+&]| and| vs\\.?| versus| or)? ?["'\\[(]?${DISPREFERRED}\\b`),
+    // Each side as a key or heading ("chosen": …), a tag in brackets ("response_a (preferred)") or a
+    // name for an answer ("a rejected completion").
+    both: [
+      // Not the "preferred" of "non-preferred", which names the other side.
+      new RegExp(`(?<!non[ _-]?)(?:\\b${PREFERRED}["']? ?[:=]|\\b${PREFERRED} ${ANSWER}\\b|\\(${PREFERRED}\\))`),
+      new RegExp(`\\b${DISPREFERRED}["']? ?[:=]|\\b${DISPREFERRED} ${ANSWER}\\b|\\(${DISPREFERRED}\\)`),
+    ],
   },
 ];
 
@@ -166,13 +200,17 @@ function matchesNear(rule: Rule, text: string, hits: Map<string, number[]>): boo
   for (const anchor of rule.anchors) {
     const positions = hits.get(anchor);
     if (positions === undefined) continue;
-    if (positions.length > MAX_HITS_PER_ANCHOR) return rule.pattern.test(text);
+    if (positions.length > MAX_HITS_PER_ANCHOR) return matchesIn(rule, text);
     for (const position of positions) {
       const start = Math.max(0, position - WINDOW_BEFORE);
-      if (rule.pattern.test(text.slice(start, position + WINDOW_AFTER))) return true;
+      if (matchesIn(rule, text.slice(start, position + WINDOW_AFTER))) return true;
     }
   }
   return false;
+}
+
+function matchesIn(rule: Rule, text: string): boolean {
+  return rule.pattern.test(text) || (rule.both !== undefined && rule.both[0].test(text) && rule.both[1].test(text));
 }
 
 /**

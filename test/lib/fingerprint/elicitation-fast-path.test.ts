@@ -12,6 +12,7 @@ import agentic from "../../../data/elicitation/categories/agentic_trace.json";
 import coding from "../../../data/elicitation/categories/coding_trace.json";
 import grader from "../../../data/elicitation/categories/grader.json";
 import preference from "../../../data/elicitation/categories/preference.json";
+import preferenceGeneration from "../../../data/elicitation/categories/preference_generation.json";
 import reasoning from "../../../data/elicitation/categories/reasoning_trace.json";
 import synthetic from "../../../data/elicitation/categories/synthetic_data.json";
 import content from "../../../data/elicitation/content.json";
@@ -24,7 +25,7 @@ import { ELICITATION_MODEL } from "../../../lib/fingerprint/elicitation-model.ts
 import { categoryProbabilities } from "../../../lib/fingerprint/elicitation.ts";
 import { referenceBuckets, referenceProbabilities } from "./elicitation-reference.ts";
 
-const CORPUS: CorpusData = { families, content, negatives, categories: [reasoning, grader, preference, synthetic, agentic, coding] };
+const CORPUS: CorpusData = { families, content, negatives, categories: [reasoning, grader, preference, preferenceGeneration, synthetic, agentic, coding] };
 
 // Every category, phrasing family and ordinary group of both splits, with the training-time variants.
 const CORPUS_EXAMPLES = [

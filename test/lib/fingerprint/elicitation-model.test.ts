@@ -3,6 +3,7 @@ import agentic from "../../../data/elicitation/categories/agentic_trace.json";
 import coding from "../../../data/elicitation/categories/coding_trace.json";
 import grader from "../../../data/elicitation/categories/grader.json";
 import preference from "../../../data/elicitation/categories/preference.json";
+import preferenceGeneration from "../../../data/elicitation/categories/preference_generation.json";
 import reasoning from "../../../data/elicitation/categories/reasoning_trace.json";
 import synthetic from "../../../data/elicitation/categories/synthetic_data.json";
 import content from "../../../data/elicitation/content.json";
@@ -16,7 +17,7 @@ import { elicitationScore } from "../../../lib/fingerprint/elicitation.ts";
 import { CV_FOLDS, evaluate, foldsOf, TRAIN_OPTIONS, train } from "../../../lib/fingerprint/elicitation-train.ts";
 import { DEFAULT_POLICY } from "../../../lib/policy/index.ts";
 
-const CORPUS: CorpusData = { families, content, negatives, categories: [reasoning, grader, preference, synthetic, agentic, coding] };
+const CORPUS: CorpusData = { families, content, negatives, categories: [reasoning, grader, preference, preferenceGeneration, synthetic, agentic, coding] };
 const threshold = DEFAULT_POLICY.fingerprint.elicitationThreshold;
 // Floors a few points under what the shipped model reaches on this sample (at the 0.5 that counts a
 // request towards its keys' eliciting share), so a retrain that loses ground fails here. Recall was
@@ -38,13 +39,19 @@ const UNSEEN_OTHER_LANGUAGES_FLOOR = 0.4;
 // paraphrases; this floor only keeps the gap from widening, it is not a target.
 const UNSEEN_NEW_LANGUAGES_FLOOR = 1 / 12;
 const NEW_LANGUAGE_FAMILY = /^(?:fr|it|pt|pl|ja)-/;
+// Preference pairs the model is asked to write itself: held out (trained on, they made the model louder
+// on honest traffic), measured on their own. Reached on this sample: English 47 % (25 % without the
+// pair-label rules); the Chinese, Spanish, Russian and German family about a sixth, which neither
+// the model nor the English pair-label rule reaches.
+const PAIR_WRITING_FAMILY = /^pairs-/;
+const PAIRS_EN_RECALL_FLOOR = 0.4;
 const score = (text: string) => elicitationScore(normalizeText(text, 16_384).text);
 const judge = (text: string) => ({ score: elicitationScore(text).score, category: null });
 
 // A seed the shipped model was not trained with: fresh content around wording it never saw. The floors
 // are for the families of languages the model was trained in; the others are measured on their own.
 const HELDOUT_ALL = generateExamples(CORPUS, { seed: 99, perPhrasing: 6, perTemplate: 6, splits: ["heldout"] });
-const HELDOUT = HELDOUT_ALL.filter((example) => !NEW_LANGUAGE_FAMILY.test(example.family));
+const HELDOUT = HELDOUT_ALL.filter((example) => !NEW_LANGUAGE_FAMILY.test(example.family) && !PAIR_WRITING_FAMILY.test(example.family));
 
 describe("elicitation model on held-out phrasing families", () => {
   const evaluation = evaluate(HELDOUT, judge, threshold);
@@ -60,6 +67,13 @@ describe("elicitation model on held-out phrasing families", () => {
   it.each(CATEGORIES.map((category) => [category]))("should detect most held-out %s prompts", (category) => {
     const metrics = evaluation.categories.find((m) => m.category === category);
     expect(metrics?.recall).toBeGreaterThanOrEqual(HELDOUT_RECALL_FLOOR[category]);
+  });
+
+  it("should flag held-out English requests to write a labelled preference pair", () => {
+    const pairs = HELDOUT_ALL.filter((example) => example.family === "pairs-en");
+    expect(pairs.length).toBeGreaterThan(100);
+    const recall = pairs.filter((example) => judge(example.text).score >= threshold).length / pairs.length;
+    expect(recall).toBeGreaterThanOrEqual(PAIRS_EN_RECALL_FLOOR);
   });
 
   it("should leave held-out ordinary prompts below the threshold", () => {
@@ -168,7 +182,37 @@ const UNSEEN_ORDINARY = [
   "Grade this student's essay on climate change using the rubric (argument 0-5, evidence 0-5, clarity 0-5) and give feedback she can use.\n\nEssay: Climate change is caused by greenhouse gases. We should use buses more and plant trees in every town.",
 ];
 
+// Preference pairs the model is asked to write itself (both sides, labelled), worded apart from the
+// corpus's generation phrasings, and honest requests for two versions of something that must stay quiet.
+const UNSEEN_PAIR_WRITING = [
+  "For the user request below, I need a top-quality reply and a second reply that a reviewer should reject; tag them chosen and rejected.\n\nRequest: how do I descale a kettle?",
+  "Generate a preference example: an ideal assistant answer and a flawed one for the same question, marked so we know which is preferred.\n\nQuestion: what is a Roth IRA?",
+  "Answer the prompt as well as possible, then again with a subtle factual mistake, and label the pair for our DPO set.\n\nPrompt: explain how vaccines train the immune system.",
+  "{\"prompt\": \"Why do cats purr?\", \"chosen\": \"<write it>\", \"rejected\": \"<write it>\"} fill in both answers, rejected one weaker",
+  "Erzeuge für diese Frage eine bevorzugte und eine abgelehnte Antwort für unser Präferenztraining.\n\nFrage: Wie funktioniert eine Wärmepumpe?",
+  "Genera para esta consulta una respuesta elegida y otra rechazada, la rechazada con un error, para entrenar el modelo de recompensa.\n\nConsulta: ¿cómo se calcula el IVA?",
+];
+const UNSEEN_TWO_VERSIONS = [
+  "Write two versions of a thank-you note to my neighbour for watering the plants, one short and one warm and chatty.",
+  "Show my Year 8 class a weak conclusion and a strong conclusion for an essay about recycling, and explain what makes the second better.",
+  "Give me one good and one bad example of a variable name in Python, and say why.",
+  "Can you draft two responses to this review, one that apologises and one that politely disagrees? Review: the pizza was cold.",
+  "Escribe dos versiones del saludo de mi tienda en Instagram: una seria y otra divertida.",
+  "Zeig mir eine schlechte und eine gute Zusammenfassung desselben Artikels, damit meine Schüler den Unterschied sehen.",
+];
+
 describe("elicitation model on prompts written for this test", () => {
+  it("should flag half of the unseen requests to write a labelled preference pair", () => {
+    // The model alone flags 1 of 6; the pair-label rule adds the two that name chosen and rejected.
+    // German and Spanish labels are seen by neither.
+    const flagged = UNSEEN_PAIR_WRITING.filter((text) => score(text).score >= threshold);
+    expect(flagged.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("should flag none of the unseen honest requests for two versions or a good and a bad example", () => {
+    expect(UNSEEN_TWO_VERSIONS.filter((text) => score(text).score >= threshold)).toEqual([]);
+  });
+
   it("should flag nearly all unseen eliciting paraphrases", () => {
     const flagged = UNSEEN_ELICITING.filter((text) => score(text).score >= threshold);
     expect(flagged.length / UNSEEN_ELICITING.length).toBeGreaterThanOrEqual(UNSEEN_RECALL_FLOOR);

@@ -40,6 +40,29 @@ describe("elicitation score", () => {
     expect(everyRule).toBeLessThan(DEFAULT_POLICY.fingerprint.elicitationSignalThreshold);
   });
 
+  it.each([
+    ['Create a preference pair for this prompt as {"prompt": ..., "chosen": ..., "rejected": ...}'],
+    ["Answer the question twice and label the answers chosen and rejected.\n\nWhy is the sky blue?"],
+    ["Output:\nPREFERRED: <your best answer>\nREJECTED: <an answer with one mistake>\n\nHow do magnets work?"],
+    ["Give a preferred completion and then a dispreferred completion for this instruction."],
+    ["Return completion_1 (preferred) and completion_2 (rejected) for the user turn below."],
+  ])("should name the labels of a preference pair to write in %j", (text) => {
+    const result = score(text);
+    expect(result.reasons).toContain("pref:pair_labels");
+    expect(result.score).toBeGreaterThanOrEqual(threshold);
+  });
+
+  it.each([
+    ["Give me a good and a bad example of a thesis statement about climate change."],
+    ["Write two versions of this invite, one formal and one friendly."],
+    ["The chosen venue was far away, so the board rejected the plan."],
+    ["Our winning answer in the pub quiz was Canberra; the losing team said Sydney."],
+    ["Why was the non-preferred answer shown first? The survey app mixes them up."],
+    ["Which do you prefer for a beginner, Python or JavaScript? I was rejected from a bootcamp."],
+  ])("should see no pair labels in %j", (text) => {
+    expect(score(text).reasons).not.toContain("pref:pair_labels");
+  });
+
   it("should be 0 with no reasons for empty text", () => {
     expect(score("")).toEqual({ score: 0, reasons: [] });
   });
