@@ -169,6 +169,34 @@ describe("AccountDO cluster reports", () => {
     expect(await reportedAfter(10_000)).toEqual([first, second].sort());
   });
 
+  it("should hold an account with a day's history to the report interval, however quiet it has been", async () => {
+    const { id, stub } = newAccount();
+    // Two exchanges in the day make the account established here (the bar an allowance needs).
+    const policy = testPolicy({ clusters: { shards: 4, reportIntervalSeconds: 600, quietReportDelaySeconds: 20 }, quota: { allowance: { minHistoryRequests: 2 } } });
+    const collector = env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
+    const key = `tls:${id}`;
+    for (let i = 0; i < 3; i++) {
+      const req = admitRequest(id, policy);
+      await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys: [key] } });
+    }
+    const reportedAfter = async (ms: number) => {
+      await advanceClock(stub, ms);
+      await runDurableObjectAlarm(stub);
+      await collector.flushNow();
+      const { results } = await env.DB.prepare("SELECT fp_key FROM account_fingerprints WHERE account_id = ? ORDER BY fp_key").bind(id).all<{ fp_key: string }>();
+      return results.map((r) => r.fp_key);
+    };
+    // The first request found no history, so its report went after the quiet delay.
+    expect(await reportedAfter(20_000)).toEqual([key]);
+    // Quiet for a whole interval, then a request with three exchanges behind it: it waits the interval.
+    expect(await reportedAfter(700_000)).toEqual([key]);
+    const second = `sdk:${id}`;
+    const req = admitRequest(id, policy);
+    await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys: [second] } });
+    expect(await reportedAfter(20_000)).toEqual([key]);
+    expect(await reportedAfter(580_000)).toEqual([key, second].sort());
+  });
+
   it("should report the account's payment fingerprint as a key, so the linker joins accounts that share a card", async () => {
     const policy = testPolicy({ clusters: { shards: 4, reportIntervalSeconds: 10 } });
     const card = `pm_${Date.now().toString(36)}_${Math.random().toString(36).slice(2)}`;
