@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../durable-objects/account/index.ts";
 import { MIGRATIONS } from "../../durable-objects/account/schema.ts";
 import { accountObjectName, clusterCollectorName, collectorIndex } from "../../lib/names.ts";
-import { DEFAULT_POLICY } from "../../lib/policy/index.ts";
+import { DEFAULT_POLICY, type Policy } from "../../lib/policy/index.ts";
 import { admitRequest, advanceClock, newAccount, testPolicy } from "./account-helpers.ts";
 import { createAccount, postMessage } from "../helpers.ts";
 
@@ -115,6 +115,28 @@ describe("AccountDO audit outbox", () => {
   });
 });
 
+/**
+ * One account's requests and what its collector passed to D1: `send` admits a request carrying one key;
+ * `reportedAfter` moves the object's clock on, runs its alarm and the collector's flush, and lists the
+ * keys D1 knows for the account.
+ */
+function reportProbe(id: string, stub: DurableObjectStub<AccountDO>, policy: Policy) {
+  const collector = env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
+  return {
+    send: async (key: string) => {
+      const req = admitRequest(id, policy);
+      await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys: [key] } });
+    },
+    reportedAfter: async (ms: number) => {
+      await advanceClock(stub, ms);
+      await runDurableObjectAlarm(stub);
+      await collector.flushNow();
+      const { results } = await env.DB.prepare("SELECT fp_key FROM account_fingerprints WHERE account_id = ? ORDER BY fp_key").bind(id).all<{ fp_key: string }>();
+      return results.map((r) => r.fp_key);
+    },
+  };
+}
+
 describe("AccountDO cluster reports", () => {
   it("should report its keys to its collector from the alarm once the report interval is due", async () => {
     const { id, stub } = newAccount();
@@ -143,18 +165,7 @@ describe("AccountDO cluster reports", () => {
     const { id, stub } = newAccount();
     // Long enough that no alarm fires by itself while the test runs: the test runs them.
     const policy = testPolicy({ clusters: { shards: 4, reportIntervalSeconds: 600, quietReportDelaySeconds: 20 } });
-    const collector = env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
-    const send = async (key: string) => {
-      const req = admitRequest(id, policy);
-      await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys: [key] } });
-    };
-    const reportedAfter = async (ms: number) => {
-      await advanceClock(stub, ms);
-      await runDurableObjectAlarm(stub);
-      await collector.flushNow();
-      const { results } = await env.DB.prepare("SELECT fp_key FROM account_fingerprints WHERE account_id = ? ORDER BY fp_key").bind(id).all<{ fp_key: string }>();
-      return results.map((r) => r.fp_key);
-    };
+    const { send, reportedAfter } = reportProbe(id, stub, policy);
     const [first, second] = [`tls:${id}`, `sdk:${id}`];
 
     // Never reported: the collector hears of the request 20 s after it, not ten minutes.
@@ -173,26 +184,15 @@ describe("AccountDO cluster reports", () => {
     const { id, stub } = newAccount();
     // Two exchanges in the day make the account established here (the bar an allowance needs).
     const policy = testPolicy({ clusters: { shards: 4, reportIntervalSeconds: 600, quietReportDelaySeconds: 20 }, quota: { allowance: { minHistoryRequests: 2 } } });
-    const collector = env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(collectorIndex(id, policy.clusters.shards)));
+    const { send, reportedAfter } = reportProbe(id, stub, policy);
     const key = `tls:${id}`;
-    for (let i = 0; i < 3; i++) {
-      const req = admitRequest(id, policy);
-      await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys: [key] } });
-    }
-    const reportedAfter = async (ms: number) => {
-      await advanceClock(stub, ms);
-      await runDurableObjectAlarm(stub);
-      await collector.flushNow();
-      const { results } = await env.DB.prepare("SELECT fp_key FROM account_fingerprints WHERE account_id = ? ORDER BY fp_key").bind(id).all<{ fp_key: string }>();
-      return results.map((r) => r.fp_key);
-    };
+    for (let i = 0; i < 3; i++) await send(key);
     // The first request found no history, so its report went after the quiet delay.
     expect(await reportedAfter(20_000)).toEqual([key]);
     // Quiet for a whole interval, then a request with three exchanges behind it: it waits the interval.
     expect(await reportedAfter(700_000)).toEqual([key]);
     const second = `sdk:${id}`;
-    const req = admitRequest(id, policy);
-    await stub.admit({ ...req, fingerprint: { ...req.fingerprint, keys: [second] } });
+    await send(second);
     expect(await reportedAfter(20_000)).toEqual([key]);
     expect(await reportedAfter(580_000)).toEqual([key, second].sort());
   });
