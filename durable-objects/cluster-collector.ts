@@ -20,7 +20,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { AuditHandoff } from "../lib/audit.ts";
 import { campaignKeysOf, CollectorBuffer, feedChange, holdsBack, MemberIndex, ToldMembers, VerdictLog } from "../lib/cluster/collector.ts";
 import type { AccountReport } from "../lib/cluster/report.ts";
-import { isExactContentKind, keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts";
+import { isExactContentKey, keyKind, parseSignature, type Verdict } from "../lib/cluster/verdict.ts";
 import { insertRows } from "../lib/d1-rows.ts";
 import type { CachedVerdict, FeedVerdict, ReportAnswer, VerdictFeed } from "../lib/decision.ts";
 import { accountObjectName, clusterCollectorName, clusterRootName } from "../lib/names.ts";
@@ -214,7 +214,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
   }
 
   private noteConfirmed(key: string, verdict: Verdict): void {
-    if (verdict === "confirmed" && isExactContentKind(keyKind(key))) this.confirmedContent.add(key);
+    if (verdict === "confirmed" && isExactContentKey(key)) this.confirmedContent.add(key);
     else this.confirmedContent.delete(key);
   }
 
@@ -223,6 +223,7 @@ export class ClusterCollectorDO extends DurableObject<Env> {
    * other keys; undefined while this collector holds none (the keys' requests are then not counted as checked).
    */
   private campaignOf(report: AccountReport, now: number): ReadonlySet<string> | undefined {
+    // Loading the verdict cache (first call after a start) is what fills confirmedContent.
     this.verdictRows();
     if (this.confirmedContent.size === 0) return undefined;
     const campaign = campaignKeysOf(report.accountId, report.keys, this.confirmedContent, this.members, now - TRACK_MS);

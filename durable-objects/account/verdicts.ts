@@ -11,7 +11,7 @@
  * the feed; the next report reads it again from the start.
  */
 import { BoundedMap } from "../../lib/bounded-map.ts";
-import { isExactContentKind, keyKind, parseSignature, sameSignature, verdictApplies, verdictFreshAt } from "../../lib/cluster/verdict.ts";
+import { isExactContentKey, keyKind, parseSignature, sameSignature, verdictApplies, verdictFreshAt } from "../../lib/cluster/verdict.ts";
 import type { CachedVerdict, FeedVerdict, ReportAnswer, VerdictFeed } from "../../lib/decision.ts";
 import type { Policy } from "../../lib/policy/index.ts";
 import { insertRows, num, nullableNum, str, type SqlValue } from "./rows.ts";
@@ -91,7 +91,7 @@ export class VerdictStore {
   landing(request: { keys: readonly string[]; elicitation: number }, now: number, policy: Policy, landsAt: number): CachedVerdict[] {
     return this.live(now, policy).filter((v) => {
       if (verdictApplies(v, request, landsAt)) return true;
-      if (v.verdict !== "confirmed" || v.cluster.startsWith("cc:") || !isExactContentKind(keyKind(v.cluster))) return false;
+      if (v.verdict !== "confirmed" || v.cluster.startsWith("cc:") || !isExactContentKey(v.cluster)) return false;
       // Membership is what holding the key's verdict proved: judged as a component of one.
       return verdictApplies({ cluster: `cc:${v.cluster}`, signature: v.signature }, request, landsAt);
     });

@@ -195,7 +195,15 @@ const CONTENT_PARTS = new Set(["system", "wrap", "payment"]);
  */
 const EXACT_CONTENT_PARTS = new Set(["system", "wrap"]);
 export function isExactContentKind(kind: string): boolean {
-  const parts = kind.split("+");
+  return isExactContent(kind.split("+"));
+}
+
+/** Whether a key (kind:value) is of an exact content kind (isExactContentKind). */
+export function isExactContentKey(key: string): boolean {
+  return isExactContent(kindParts(key));
+}
+
+function isExactContent(parts: readonly string[]): boolean {
   return parts.some((p) => EXACT_CONTENT_PARTS.has(p)) && !parts.some((p) => p === "tpl" || p === "template");
 }
 const CLIENT_PARTS = new Set(["tls", "sdk", "headers"]);
@@ -303,7 +311,7 @@ function observe(key: string, metrics: KeyMetrics, rules: Policy["clusters"]): R
 function campaignMembers(key: string, metrics: KeyMetrics, curve: { from: number; full: number }): Raw {
   const share = metrics.campaignMemberShare;
   if (share === undefined) return { evidence: "campaign_members", value: null, curve: 0, implied: false };
-  const counts = isExactContentKind(kindParts(key).join("+"));
+  const counts = isExactContentKey(key);
   return { evidence: "campaign_members", value: share, curve: counts ? smoothstep(share, curve.from, curve.full) : 0, implied: false };
 }
 

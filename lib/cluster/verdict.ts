@@ -7,9 +7,9 @@
  * thresholds, with the evidence and its points kept to explain it.
  */
 import { VERDICT_EVIDENCE, type Policy, type RiskSignal } from "../policy/index.ts";
-import { evidenceReason, isExactContentKind, scoreEvidence, type EvidenceItem, type KeyMetrics } from "./evidence.ts";
+import { evidenceReason, isExactContentKey, scoreEvidence, type EvidenceItem, type KeyMetrics } from "./evidence.ts";
 
-export { isExactContentKind } from "./evidence.ts";
+export { isExactContentKey, isExactContentKind } from "./evidence.ts";
 export type { EvidenceItem, KeyMetrics } from "./evidence.ts";
 
 export type Verdict = "none" | "suspect" | "confirmed";
@@ -120,7 +120,7 @@ export function bigEnough(key: string, metrics: KeyMetrics, policy: Policy): boo
   if (metrics.accounts < rules.minAccounts) return false;
   if (metrics.requestsPerWindow >= rules.minRequestsPerWindow) return true;
   const share = metrics.memberShare;
-  if (share === undefined || share <= 0 || share > rules.pooledShare || !isExactContentKind(keyKind(key))) return false;
+  if (share === undefined || share <= 0 || share > rules.pooledShare || !isExactContentKey(key)) return false;
   return metrics.requestsPerWindow >= rules.minRequestsPerWindow * POOLED_OWN_FLOOR && metrics.requestsPerWindow / share >= rules.minRequestsPerWindow;
 }
 
@@ -201,7 +201,7 @@ export function verdictApplies(
   if (!component && !request.keys.includes(verdict.cluster)) return false;
   const signature = verdict.signature;
   if (!signature) return false;
-  if (!component && isExactContentKind(keyKind(verdict.cluster))) return true;
+  if (!component && isExactContentKey(verdict.cluster)) return true;
   let shared = 0;
   for (const band of signature.bands) if (request.keys.includes(band)) shared++;
   if (shared >= SIGNATURE_BANDS_TO_MATCH) return true;
