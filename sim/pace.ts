@@ -9,6 +9,12 @@ import { slowerCompression } from "./families/types.ts";
 // ten minutes on two cores; slower is a deliberate `--compression`.
 export const ADAPT_FLOOR = 2.5;
 
+// A family that fell behind by less than one report interval (10 campaign seconds) is reported off
+// schedule but leaves the pace alone: a lag that short moves a request into the next report at worst,
+// and on an idle machine it is one pause in one run (the same fleets at the same size stay on
+// schedule), while slowing every later family as busy doubles their replay and the run overruns ten minutes.
+export const MARK_LAG_S = 10;
+
 /** How busy a family's replay is: every population's requests per campaign second and accounts, honest and campaign. */
 export type Load = { perCampaignSecond: number; accounts: number };
 
@@ -44,10 +50,10 @@ export class Pace {
     return busy ? Math.max(ADAPT_FLOOR, slowerCompression(this.start)) : this.start;
   }
 
-  /** A family replayed at `compression` fell behind: true when that lowered the mark. */
-  fellBehind(load: Load, compression: number): boolean {
+  /** A family replayed at `compression` fell `lagCampaignSeconds` behind: true when that lowered the mark. */
+  fellBehind(load: Load, compression: number, lagCampaignSeconds: number): boolean {
     // Behind at the slower pace already: the floor is as slow as adapt goes.
-    if (!this.adapt || compression < this.start) return false;
+    if (!this.adapt || compression < this.start || lagCampaignSeconds <= MARK_LAG_S) return false;
     const requestsPerSecond = load.perCampaignSecond * this.start;
     const mark = this.mark ?? { requestsPerSecond, accounts: load.accounts };
     this.mark = { requestsPerSecond: Math.min(mark.requestsPerSecond, requestsPerSecond), accounts: Math.min(mark.accounts, load.accounts) };

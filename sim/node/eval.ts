@@ -28,7 +28,8 @@
  * busy replay at the next slower compression (sim/families/types.ts COMPRESSIONS), down to
  * ADAPT_FLOOR: busy in requests per wall second (at the starting compression) or in accounts
  * (sim/pace.ts), so a 1,500-account fleet that outruns the machine slows the fleets of its size, not
- * the twenty-account ones after it (a quieter family that still falls behind lowers the mark). The summary line names the
+ * the twenty-account ones after it (a quieter family that still falls behind lowers the mark; one that fell less than
+ * one report interval behind, sim/pace.ts MARK_LAG_S, is reported off schedule and leaves the pace alone). The summary line names the
  * families that were off schedule either way. A machine loaded by other work stays behind at any
  * pace: the summary says so rather than hiding it.
  *
@@ -106,6 +107,17 @@ type Running = { target: Target | null };
 const DIAGNOSTIC_CANDIDATES = 60;
 const DIAGNOSTIC_TOP = 5;
 const DIAGNOSTIC_HONEST = 3;
+const DIAGNOSTIC_READS = 6;
+
+/** `work` on every item, at most `limit` at once. */
+async function eachAtMost<T>(limit: number, items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  // One iterator shared by the workers: each next() hands out an item no other worker gets.
+  const queue = items.values();
+  const worker = async () => {
+    for (const item of queue) await work(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 export type DiagnosticKey = {
   key: string;
@@ -128,8 +140,9 @@ async function diagnostic(target: Target, policy: Policy, campaignKeySet: Readon
   const res = await adminClient(target)("GET", `/admin/clusters?type=key&sort=size&limit=${DIAGNOSTIC_CANDIDATES}`);
   if (res.status !== 200) throw new Error(`GET /admin/clusters for the diagnostic: ${res.status}`);
   const listed = ((res.json as { clusters?: { id: string; kind: string | null }[] }).clusters ?? []).map((c) => c.id);
+  // A few roots at a time: one after another, the sixty reads were most of a tuning family's wind-down.
   const keys: DiagnosticKey[] = [];
-  for (const key of listed) {
+  await eachAtMost(DIAGNOSTIC_READS, listed, async (key) => {
     const root = await inspect(key, policy);
     keys.push({
       key,
@@ -140,7 +153,8 @@ async function diagnostic(target: Target, policy: Policy, campaignKeySet: Readon
       score: root.score === null ? null : Math.round(root.score * 1000) / 1000,
       evidence: root.evidence.filter((e) => e.value !== null).map((e) => ({ evidence: e.evidence, value: e.value === null ? null : Math.round(e.value * 1000) / 1000, points: e.points })),
     });
-  }
+  });
+  keys.sort((a, b) => a.key.localeCompare(b.key));
   keys.sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
   // The honest side's strongest keys too: the margin a change leaves them is what it costs.
   return [...keys.slice(0, DIAGNOSTIC_TOP), ...keys.slice(DIAGNOSTIC_TOP).filter((k) => !k.campaign).slice(0, DIAGNOSTIC_HONEST)];
@@ -416,7 +430,7 @@ async function main(): Promise<number> {
         log(`  done in ${((performance.now() - f0) / 1000).toFixed(1)} s: detected ${result.detectedWithinS ?? "never"} s, served after ${result.attackServedAfterDetect ?? "–"}, honest touched ${result.honestTouched}`);
         if (!result.run.onSchedule) {
           log(`  warning: the replay fell ${result.run.maxLagSeconds} s behind its schedule (a busy machine?): this family's times are squeezed`);
-          if (paced.fellBehind(loadOf(spec), compression) && paced.mark) {
+          if (paced.fellBehind(loadOf(spec), compression, result.run.maxLagSeconds * compression) && paced.mark) {
             const { requestsPerSecond, accounts } = paced.mark;
             log(`  pace: families of ${requestsPerSecond.toFixed(0)} requests per wall second (at ${startCompression}) or ${accounts} accounts or more replay at ${Math.max(ADAPT_FLOOR, slowerCompression(startCompression))}`);
           }
