@@ -18,6 +18,7 @@ import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
+import type { DoCalls, RowSources } from "./gateway/counts.ts";
 import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, seedBenchGateway, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS, WORKER_MODULE_RULES } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -45,6 +46,35 @@ export const USD_PER_MILLION = { workerRequest: 0.3, durableObjectRequest: 0.15,
 /** What a million gateway requests cost at list prices, from the per-request figures. */
 export function usdPerMillionRequests(doRequestsPerRequest: number, rowsWrittenPerRequest: number): number {
   return USD_PER_MILLION.workerRequest + doRequestsPerRequest * USD_PER_MILLION.durableObjectRequest + rowsWrittenPerRequest * USD_PER_MILLION.sqliteRowWritten;
+}
+
+/** What each source wrote between two counts (sources that wrote nothing meanwhile left out). */
+export function rowSourcesSince(start: RowSources, end: RowSources): RowSources {
+  const out: RowSources = {};
+  for (const [label, by] of Object.entries(end)) {
+    const rows = by.rows - (start[label]?.rows ?? 0);
+    const statements = by.statements - (start[label]?.statements ?? 0);
+    if (rows > 0) out[label] = { rows, statements };
+  }
+  return out;
+}
+
+/**
+ * A bench-only diagnostic, for stderr: each source's rows per request, rows per statement, and rows per
+ * call of the kind that wrote them (per alarm, per renewal, …), largest first, so a per-request write
+ * is told from a per-interval one.
+ */
+export function rowSourcesTable(name: string, by: RowSources, requests: number, calls: Record<string, number>): string {
+  const rows = Object.entries(by).sort((a, b) => b[1].rows - a[1].rows);
+  const total = rows.reduce((sum, [, r]) => sum + r.rows, 0);
+  const lines = [`${name}: ${total} rows written over ${requests} requests (${round(total / requests)} per request); calls ${JSON.stringify(calls)}`];
+  lines.push(`  ${"source".padEnd(36)} ${"rows".padStart(6)} ${"/req".padStart(7)} ${"/stmt".padStart(6)} ${"/call".padStart(6)}`);
+  for (const [label, r] of rows) {
+    const kind = label.split(":")[0] ?? "";
+    const perCall = calls[kind] ? String(round(r.rows / (calls[kind] ?? 1), 2)) : "-";
+    lines.push(`  ${label.padEnd(36)} ${String(r.rows).padStart(6)} ${String(round(r.rows / requests)).padStart(7)} ${String(round(r.rows / r.statements, 2)).padStart(6)} ${perCall.padStart(6)}`);
+  }
+  return lines.join("\n");
 }
 
 export type GatewayBenchResult = {
@@ -160,10 +190,9 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     const keyOf = new Map(allIds.map((id, i) => [id, allKeys[i] ?? ""]));
     const keysOf = (ids: string[]) => ids.map((id) => keyOf.get(id) ?? "");
 
-    type Counts = { admit: number; renew: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
-    const doCalls = async (ids: string[]): Promise<Counts> => {
+    const doCalls = async (ids: string[]): Promise<DoCalls> => {
       const res = await runtime.dispatchFetch(`http://gateway.bench/__bench/do-calls?ids=${ids.join(",")}`);
-      return (await res.json()) as Counts;
+      return (await res.json()) as DoCalls;
     };
 
     // `bare` names the pass-through case a row is compared with: the one at the same concurrency.
@@ -188,13 +217,13 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       return res.status;
     };
 
-    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, renew: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0, cpuMs: 0, benchCpuMs: 0 });
+    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, renew: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0, rowsBy: {} as RowSources, cpuMs: 0, benchCpuMs: 0 });
     const stats = new Map(cases.map((c) => [c.name, empty()]));
     // Every account past the history an allowance needs (quota.allowance.minHistoryRequests, 20), so
     // the measured segments are the steady state of accounts in use, not their first minute.
     for (const c of cases) for (let i = 0; i < Math.max(warmup, counted(c) ? c.ids.length * 30 : 0); i++) await send(c, i);
     const cpu = workerdCpuClock();
-    const startCounts = new Map<string, Counts>();
+    const startCounts = new Map<string, DoCalls>();
     for (const c of cases) if (counted(c)) startCounts.set(c.name, await doCalls(c.ids));
 
     const order = Array.from({ length: rounds }, (_, round) => (round % 2 === 0 ? cases : [...cases].reverse())).flat();
@@ -242,6 +271,11 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       s.reconcile = end.reconcile - start.reconcile;
       s.alarm = end.alarm - start.alarm;
       s.rows = end.rowsWritten - start.rowsWritten;
+      s.rowsBy = rowSourcesSince(start.rowsBy, end.rowsBy);
+    }
+    for (const c of cases) {
+      const s = stats.get(c.name);
+      if (s && counted(c)) console.error(rowSourcesTable(c.name, s.rowsBy, s.n, { admit: s.admit, renew: s.renew, settle: s.settle, reconcile: s.reconcile, alarm: s.alarm }));
     }
 
     const results: GatewayBenchResult[] = cases.map((c) => {
