@@ -14,8 +14,8 @@
 // `usd_per_million_requests`), with everything the segments leave running (allowances ending, what the
 // account objects write behind): in a segment each of sixteen accounts sends about one allowance's worth,
 // so those figures carry every account's per-burst costs (a grant, a renewal, a report sent alone, the
-// alarms) over a few dozen requests. And at steady state (the `steady_*` fields): accounts of their own
-// sending without a break for `steadySeconds` after a lead-in, counted only within that stretch, which
+// alarms) over a few dozen requests. And at steady state (the `steady_*` fields): the same accounts, once
+// that has all ended, sending without a break for `steadySeconds` after a lead-in, counted only within that stretch, which
 // holds several report intervals and, on average, one write-behind per account: the per-request cost of
 // an account in continuous use.
 // Prints one JSON line per case and returns them.
@@ -212,9 +212,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     const manyIds = Array.from({ length: accounts }, (_, i) => `bench-${i}`);
     const oneId = "bench-one";
     const c1Id = "bench-c1";
-    // The steady-state stretches' own accounts: nothing the segments left running is counted with them.
-    const steadyIds = (ids: string[]) => ids.map((id) => `${id}-steady`);
-    const allIds = [...manyIds, oneId, c1Id, ...steadyIds([...manyIds, oneId, c1Id])];
+    const allIds = [...manyIds, oneId, c1Id];
     const allKeys = await seedBenchGateway(runtime, { worker: "gateway", host: "gateway.bench", policy: BENCH_POLICY, adminToken: ADMIN_TOKEN, accounts: allIds });
     const keyOf = new Map(allIds.map((id, i) => [id, allKeys[i] ?? ""]));
     const keysOf = (ids: string[]) => ids.map((id) => keyOf.get(id) ?? "");
@@ -250,12 +248,7 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     const stats = new Map(cases.map((c) => [c.name, empty()]));
     // Every account past the history an allowance needs (quota.allowance.minHistoryRequests, 20), so
     // the measured segments are the steady state of accounts in use, not their first minute.
-    const steadyCase = (c: Case): Case => ({ ...c, ids: steadyIds(c.ids), keys: keysOf(steadyIds(c.ids)) });
-    const warm = async (c: Case) => {
-      for (let i = 0; i < Math.max(warmup, counted(c) ? c.ids.length * 30 : 0); i++) await send(c, i);
-    };
-    for (const c of cases) await warm(c);
-    for (const c of cases) if (counted(c)) await warm(steadyCase(c));
+    for (const c of cases) for (let i = 0; i < Math.max(warmup, counted(c) ? c.ids.length * 30 : 0); i++) await send(c, i);
     const cpu = workerdCpuClock();
     const startCounts = new Map<string, DoCalls>();
     for (const c of cases) if (counted(c)) startCounts.set(c.name, await doCalls(c.ids));
@@ -292,14 +285,29 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
         for (let tries = 0; tries < 200 && (await doCalls(c.ids)).inFlight > 0; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
-    const segmentsEnded = performance.now();
-
-    // Steady state: each counted case's own accounts without a break; counted from the end of the lead-in
-    // to the end of the stretch (requests answered in it, calls and rows the objects counted in it).
+    // What the last segments leave running (allowances ending, their reports sent alone, what the objects
+    // write behind) is theirs: counted once it has all happened.
+    await new Promise((resolve) => setTimeout(resolve, TAIL_MS));
+    for (const c of cases) {
+      const start = startCounts.get(c.name);
+      const s = stats.get(c.name);
+      if (!start || !s) continue;
+      const end = await doCalls(c.ids);
+      s.admit = end.admit - start.admit;
+      s.renew = end.renew - start.renew;
+      s.settle = end.settle - start.settle;
+      s.reconcile = end.reconcile - start.reconcile;
+      s.alarm = end.alarm - start.alarm;
+      s.rows = end.rowsWritten - start.rowsWritten;
+      s.rowsBy = rowSourcesSince(start.rowsBy, end.rowsBy);
+    }
+    // Steady state: each counted case's accounts again, once everything the segments left running has
+    // ended, without a break; counted from the end of the lead-in to the end of the stretch (requests
+    // answered in it, calls and rows the objects counted in it). The same accounts, not more of them: the
+    // bench's accounts share every fingerprint key, and twice as many would read as a fleet.
     const steady = new Map<string, { n: number; calls: DoCalls; rowsBy: RowSources }>();
-    for (const base of cases) {
-      if (!counted(base)) continue;
-      const c = steadyCase(base);
+    for (const c of cases) {
+      if (!counted(c)) continue;
       let phase: "lead-in" | "counted" | "done" = "lead-in";
       let n = 0;
       let i = 0;
@@ -321,26 +329,9 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       await traffic;
       const calls: DoCalls = { ...end, rowsBy: {} };
       for (const k of ["admit", "renew", "settle", "reconcile", "alarm", "rowsWritten"] as const) calls[k] = end[k] - start[k];
-      steady.set(base.name, { n, calls, rowsBy: rowSourcesSince(start.rowsBy, end.rowsBy) });
+      steady.set(c.name, { n, calls, rowsBy: rowSourcesSince(start.rowsBy, end.rowsBy) });
     }
 
-    // What the last segments leave running (allowances ending, their reports sent alone, what the objects
-    // write behind) is theirs: counted once it has all happened.
-    const tailLeft = TAIL_MS - (performance.now() - segmentsEnded);
-    if (tailLeft > 0) await new Promise((resolve) => setTimeout(resolve, tailLeft));
-    for (const c of cases) {
-      const start = startCounts.get(c.name);
-      const s = stats.get(c.name);
-      if (!start || !s) continue;
-      const end = await doCalls(c.ids);
-      s.admit = end.admit - start.admit;
-      s.renew = end.renew - start.renew;
-      s.settle = end.settle - start.settle;
-      s.reconcile = end.reconcile - start.reconcile;
-      s.alarm = end.alarm - start.alarm;
-      s.rows = end.rowsWritten - start.rowsWritten;
-      s.rowsBy = rowSourcesSince(start.rowsBy, end.rowsBy);
-    }
     for (const c of cases) {
       const s = stats.get(c.name);
       if (s && counted(c)) console.error(rowSourcesTable(`${c.name} (segments)`, s.rowsBy, s.n, { admit: s.admit, renew: s.renew, settle: s.settle, reconcile: s.reconcile, alarm: s.alarm }));
