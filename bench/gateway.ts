@@ -154,9 +154,10 @@ const BENCH_POLICY = {
 };
 // The policy's default allowance ttl (quota.allowance.ttlMs): BENCH_POLICY leaves it as it is.
 const ALLOWANCE_TTL_MS = 10_000;
-// What a segment leaves running ends within this: its allowances (one ttl) and what the account objects write
-// behind (lib/account-alarm.ts WRITE_BEHIND_DELAY_MS, 30 s, due at the alarm after it), with a second to spare.
-const TAIL_MS = Math.max(ALLOWANCE_TTL_MS, WRITE_BEHIND_DELAY_MS) + 1_000;
+// What a segment leaves running ends within this: its allowances end within one ttl (their reports then go
+// alone), and what the account objects write behind then (lib/account-alarm.ts WRITE_BEHIND_DELAY_MS: the
+// rows of those allowances among it) is written by the alarm after that, with a second to spare.
+const TAIL_MS = ALLOWANCE_TTL_MS + WRITE_BEHIND_DELAY_MS + 1_000;
 const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
 const BODY_LENGTH = String(new TextEncoder().encode(BODY).byteLength);
 
