@@ -86,8 +86,10 @@ describe("rows the account object writes", () => {
     await stub.reconcile({ admitted: [], returned: [usedUp(grant)] });
     expect((await stub.inspect()).allowances).toEqual([]);
     expect((await stub.inspect()).usage.inFlight).toBe(held - grant.slots);
-    // Still stored until what is written behind is due, then deleted by the alarm.
+    // Still stored until what is written behind is due, then deleted by the alarm set for it.
     expect(await storedAllowances(stub)).toEqual([grant.id]);
+    const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(alarm ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(Date.now() + WRITE_BEHIND_DELAY_MS);
     await runDurableObjectAlarm(stub);
     expect(await storedAllowances(stub)).toEqual([grant.id]);
     await advanceClock(stub, WRITE_BEHIND_DELAY_MS);
