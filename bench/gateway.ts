@@ -9,6 +9,15 @@
 // runs in several short segments, the cases interleaved (A-B-C-C-B-A, repeated), so a load that comes and goes on a
 // shared machine falls on the gateway and on the bare Worker alike. Besides wall-clock rates, each row has the CPU
 // the workerd process spent per request (Linux: /proc), which other load on the machine does not change much.
+//
+// Object calls, rows written and cost are counted twice. Over the segments (the `do_*` fields and
+// `usd_per_million_requests`), with everything the segments leave running (allowances ending, what the
+// account objects write behind): in a segment each of sixteen accounts sends about one allowance's worth,
+// so those figures carry every account's per-burst costs (a grant, a renewal, a report sent alone, the
+// alarms) over a few dozen requests. And at steady state (the `steady_*` fields): the same accounts, once
+// that has all ended, sending without a break for `steadySeconds` after a lead-in, counted only within that stretch, which
+// holds several report intervals and, on average, one write-behind per account: the per-request cost of
+// an account in continuous use.
 // Prints one JSON line per case and returns them.
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
@@ -18,6 +27,8 @@ import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { startDemoOrigin } from "../demo-origin/server.ts";
+import { WRITE_BEHIND_DELAY_MS } from "../lib/account-alarm.ts";
+import type { DoCalls, RowSources } from "./gateway/counts.ts";
 import { GATEWAY_OBJECTS, percentile, quietRuntimeStdio, round, runIfMain, seedBenchGateway, workerdBinary, workerdCpuClock, WORKER_BUNDLE_OPTIONS, WORKER_MODULE_RULES } from "./harness.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -31,6 +42,9 @@ export type GatewayBenchOptions = {
   warmup?: number;
   /** Accounts in the many-accounts case (= distinct AccountDOs). */
   accounts?: number;
+  /** Length of each counted case's steady-state stretch, after `leadInSeconds` of the same traffic. */
+  steadySeconds?: number;
+  leadInSeconds?: number;
 };
 
 /**
@@ -45,6 +59,40 @@ export const USD_PER_MILLION = { workerRequest: 0.3, durableObjectRequest: 0.15,
 /** What a million gateway requests cost at list prices, from the per-request figures. */
 export function usdPerMillionRequests(doRequestsPerRequest: number, rowsWrittenPerRequest: number): number {
   return USD_PER_MILLION.workerRequest + doRequestsPerRequest * USD_PER_MILLION.durableObjectRequest + rowsWrittenPerRequest * USD_PER_MILLION.sqliteRowWritten;
+}
+
+/** The billed object requests among the counts, by kind. */
+function callsOf(c: DoCalls): Record<"admit" | "renew" | "settle" | "reconcile" | "alarm", number> {
+  return { admit: c.admit, renew: c.renew, settle: c.settle, reconcile: c.reconcile, alarm: c.alarm };
+}
+
+/** What each source wrote between two counts (sources that wrote nothing meanwhile left out). */
+export function rowSourcesSince(start: RowSources, end: RowSources): RowSources {
+  const out: RowSources = {};
+  for (const [label, by] of Object.entries(end)) {
+    const rows = by.rows - (start[label]?.rows ?? 0);
+    const statements = by.statements - (start[label]?.statements ?? 0);
+    if (rows > 0) out[label] = { rows, statements };
+  }
+  return out;
+}
+
+/**
+ * A bench-only diagnostic, for stderr: each source's rows per request, rows per statement, and rows per
+ * call of the kind that wrote them (per alarm, per renewal, …), largest first, so a per-request write
+ * is told from a per-interval one.
+ */
+export function rowSourcesTable(name: string, by: RowSources, requests: number, calls: Record<string, number>): string {
+  const rows = Object.entries(by).sort((a, b) => b[1].rows - a[1].rows);
+  const total = rows.reduce((sum, [, r]) => sum + r.rows, 0);
+  const lines = [`${name}: ${total} rows written over ${requests} requests (${round(total / requests)} per request); calls ${JSON.stringify(calls)}`];
+  lines.push(`  ${"source".padEnd(36)} ${"rows".padStart(6)} ${"/req".padStart(7)} ${"/stmt".padStart(6)} ${"/call".padStart(6)}`);
+  for (const [label, r] of rows) {
+    const kind = label.split(":")[0] ?? "";
+    const perCall = calls[kind] ? String(round(r.rows / (calls[kind] ?? 1), 2)) : "-";
+    lines.push(`  ${label.padEnd(36)} ${String(r.rows).padStart(6)} ${String(round(r.rows / requests)).padStart(7)} ${String(round(r.rows / r.statements, 2)).padStart(6)} ${perCall.padStart(6)}`);
+  }
+  return lines.join("\n");
 }
 
 export type GatewayBenchResult = {
@@ -67,6 +115,12 @@ export type GatewayBenchResult = {
   do_alarm_per_request: number | null;
   do_rows_written_per_request: number | null;
   usd_per_million_requests: number | null;
+  /** Over the steady-state stretch (see the header): requests, calls they waited for, every object request, rows, cost. */
+  steady_n: number | null;
+  steady_sync_calls_per_request: number | null;
+  steady_do_requests_per_request: number | null;
+  steady_rows_written_per_request: number | null;
+  steady_usd_per_million_requests: number | null;
   rps_vs_bare: number | null;
   p50_added_ms: number | null;
   /** CPU time of the workerd process (every worker and object in it) per request; null off Linux. */
@@ -100,11 +154,15 @@ const BENCH_POLICY = {
 };
 // The policy's default allowance ttl (quota.allowance.ttlMs): BENCH_POLICY leaves it as it is.
 const ALLOWANCE_TTL_MS = 10_000;
+// What a segment leaves running ends within this: its allowances end within one ttl (their reports then go
+// alone), and what the account objects write behind then (lib/account-alarm.ts WRITE_BEHIND_DELAY_MS: the
+// rows of those allowances among it) is written by the alarm after that, with a second to spare.
+const TAIL_MS = ALLOWANCE_TTL_MS + WRITE_BEHIND_DELAY_MS + 1_000;
 const BODY = JSON.stringify({ model: "demo-model-1", max_tokens: 64, messages: [{ role: "user", content: "Hello there, how are you today?" }] });
 const BODY_LENGTH = String(new TextEncoder().encode(BODY).byteLength);
 
 export async function benchGateway(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult[]> {
-  const { requests = 2_000, rounds = 2, clients = 16, warmup = 200, accounts = 16 } = options;
+  const { requests = 2_000, rounds = 2, clients = 16, warmup = 200, accounts = 16, steadySeconds = 20, leadInSeconds = 5 } = options;
   const workerd = workerdBinary();
   const origin = await startDemoOrigin(0);
   const outDir = mkdtempSync(join(tmpdir(), "gateway-bench-"));
@@ -160,10 +218,9 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
     const keyOf = new Map(allIds.map((id, i) => [id, allKeys[i] ?? ""]));
     const keysOf = (ids: string[]) => ids.map((id) => keyOf.get(id) ?? "");
 
-    type Counts = { admit: number; renew: number; settle: number; reconcile: number; alarm: number; rowsWritten: number; inFlight: number };
-    const doCalls = async (ids: string[]): Promise<Counts> => {
+    const doCalls = async (ids: string[]): Promise<DoCalls> => {
       const res = await runtime.dispatchFetch(`http://gateway.bench/__bench/do-calls?ids=${ids.join(",")}`);
-      return (await res.json()) as Counts;
+      return (await res.json()) as DoCalls;
     };
 
     // `bare` names the pass-through case a row is compared with: the one at the same concurrency.
@@ -188,13 +245,13 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       return res.status;
     };
 
-    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, renew: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0, cpuMs: 0, benchCpuMs: 0 });
+    const empty = () => ({ latencies: [] as number[], ms: 0, n: 0, non200: 0, admit: 0, renew: 0, settle: 0, reconcile: 0, alarm: 0, rows: 0, rowsBy: {} as RowSources, cpuMs: 0, benchCpuMs: 0 });
     const stats = new Map(cases.map((c) => [c.name, empty()]));
     // Every account past the history an allowance needs (quota.allowance.minHistoryRequests, 20), so
     // the measured segments are the steady state of accounts in use, not their first minute.
     for (const c of cases) for (let i = 0; i < Math.max(warmup, counted(c) ? c.ids.length * 30 : 0); i++) await send(c, i);
     const cpu = workerdCpuClock();
-    const startCounts = new Map<string, Counts>();
+    const startCounts = new Map<string, DoCalls>();
     for (const c of cases) if (counted(c)) startCounts.set(c.name, await doCalls(c.ids));
 
     const order = Array.from({ length: rounds }, (_, round) => (round % 2 === 0 ? cases : [...cases].reverse())).flat();
@@ -229,8 +286,9 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
         for (let tries = 0; tries < 200 && (await doCalls(c.ids)).inFlight > 0; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
-    // What the last segments leave running: allowances end (their reports go alone) within one ttl.
-    await new Promise((resolve) => setTimeout(resolve, ALLOWANCE_TTL_MS + 1_000));
+    // What the last segments leave running (allowances ending, their reports sent alone, what the objects
+    // write behind) is theirs: counted once it has all happened.
+    await new Promise((resolve) => setTimeout(resolve, TAIL_MS));
     for (const c of cases) {
       const start = startCounts.get(c.name);
       const s = stats.get(c.name);
@@ -242,6 +300,44 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       s.reconcile = end.reconcile - start.reconcile;
       s.alarm = end.alarm - start.alarm;
       s.rows = end.rowsWritten - start.rowsWritten;
+      s.rowsBy = rowSourcesSince(start.rowsBy, end.rowsBy);
+    }
+    // Steady state: each counted case's accounts again, once everything the segments left running has
+    // ended, without a break; counted from the end of the lead-in to the end of the stretch (requests
+    // answered in it, calls and rows the objects counted in it). The same accounts, not more of them: the
+    // bench's accounts share every fingerprint key, and twice as many would read as a fleet.
+    const steady = new Map<string, { n: number; calls: DoCalls; rowsBy: RowSources }>();
+    for (const c of cases) {
+      if (!counted(c)) continue;
+      let phase: "lead-in" | "counted" | "done" = "lead-in";
+      let n = 0;
+      let i = 0;
+      const traffic = Promise.all(
+        Array.from({ length: c.clients }, async () => {
+          while (phase !== "done") {
+            const countedNow = phase === "counted";
+            await send(c, i++);
+            if (countedNow && phase === "counted") n++;
+          }
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, leadInSeconds * 1000));
+      const start = await doCalls(c.ids);
+      phase = "counted";
+      await new Promise((resolve) => setTimeout(resolve, steadySeconds * 1000));
+      phase = "done";
+      const end = await doCalls(c.ids);
+      await traffic;
+      const calls: DoCalls = { ...end, rowsBy: {} };
+      for (const k of ["admit", "renew", "settle", "reconcile", "alarm", "rowsWritten"] as const) calls[k] = end[k] - start[k];
+      steady.set(c.name, { n, calls, rowsBy: rowSourcesSince(start.rowsBy, end.rowsBy) });
+    }
+
+    for (const c of cases) {
+      const s = stats.get(c.name);
+      if (s && counted(c)) console.error(rowSourcesTable(`${c.name} (segments)`, s.rowsBy, s.n, { admit: s.admit, renew: s.renew, settle: s.settle, reconcile: s.reconcile, alarm: s.alarm }));
+      const st = steady.get(c.name);
+      if (st) console.error(rowSourcesTable(`${c.name} (steady state, ${steadySeconds} s)`, st.rowsBy, st.n, callsOf(st.calls)));
     }
 
     const results: GatewayBenchResult[] = cases.map((c) => {
@@ -253,6 +349,9 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       const rps = s.n / (s.ms / 1000);
       const p50 = percentile(sorted, 0.5);
       const doRequests = (s.admit + s.renew + s.settle + s.reconcile + s.alarm) / s.n;
+      const st = steady.get(c.name);
+      const steadyRequests = st && st.n > 0 ? Object.values(callsOf(st.calls)).reduce((a, b) => a + b, 0) / st.n : null;
+      const steadyRows = st && st.n > 0 ? st.calls.rowsWritten / st.n : null;
       return {
         name: c.name,
         rps_16: Math.round(rps),
@@ -270,6 +369,11 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
         do_alarm_per_request: counted(c) ? round(s.alarm / s.n) : null,
         do_rows_written_per_request: counted(c) ? round(s.rows / s.n) : null,
         usd_per_million_requests: counted(c) ? round(usdPerMillionRequests(doRequests, s.rows / s.n), 2) : null,
+        steady_n: st ? st.n : null,
+        steady_sync_calls_per_request: st && st.n > 0 ? round(st.calls.admit / st.n) : null,
+        steady_do_requests_per_request: steadyRequests === null ? null : round(steadyRequests),
+        steady_rows_written_per_request: steadyRows === null ? null : round(steadyRows),
+        steady_usd_per_million_requests: steadyRequests === null || steadyRows === null ? null : round(usdPerMillionRequests(steadyRequests, steadyRows), 2),
         rps_vs_bare: counted(c) && bareRps ? round(rps / bareRps, 2) : null,
         p50_added_ms: counted(c) && bareP50 !== null ? round(p50 - bareP50) : null,
         workerd_cpu_ms_per_request: cpu ? round(s.cpuMs / s.n) : null,

@@ -12,12 +12,19 @@ export const AUDIT_FLUSH_DELAY_MS = 5_000;
 // Counts alone are per minute: waiting 30 s folds a busy account's traffic into one hand-off instead of twelve.
 export const COUNTS_FLUSH_DELAY_MS = 30_000;
 export const FLUSH_RETRY_MS = 30_000;
+/**
+ * What the account object writes behind (fingerprint counts, the recent decisions, the rows of given-back
+ * allowances) waits in memory at most this long: half the time an idle object lives before eviction (a
+ * minute or more), so it is in storage well before an idle object can lose it, and at the same cadence
+ * as the decision counts' hand-off. One alarm writes all of them.
+ */
+export const WRITE_BEHIND_DELAY_MS = 30_000;
 // Pruning alone is never urgent: a minute past the last expiry, so one alarm prunes everything at once.
 export const PRUNE_SLACK_MS = 60_000;
 
 export type AlarmState = {
   now: number;
-  /** Audit rows, decision counts or recent decisions wait for the hand-off. */
+  /** Audit rows or decision counts wait for the hand-off. */
   writesPending: boolean;
   /** When the outbox asked to be handed over; null = no deadline of its own. */
   flushDueAt: number | null;
@@ -25,7 +32,7 @@ export type AlarmState = {
   /** The earliest open lease's expiry; Infinity when none is open. */
   nextLeaseExpiry: number;
   reportDueAt: number | null;
-  /** When counts written behind (fingerprint keys) are due in storage; null = none wait. */
+  /** When what is written behind (fingerprint counts, recent decisions, given-back allowances) is due in storage; null = nothing waits. */
   writeBehindDueAt: number | null;
   /** When the last stored counter or place leaves its window; -Infinity when there is none. */
   lastExpiry: number;

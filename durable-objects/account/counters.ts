@@ -69,9 +69,14 @@ export class CounterStore {
   adjust(scope: CounterScope, bucket: BucketBounds, amounts: Amounts): boolean {
     const row = this.rows[scope].find((r) => r.start === bucket.start && r.end === bucket.end);
     if (!row) return false;
-    row.requests = Math.max(0, row.requests + amounts.requests);
-    row.inputTokens = Math.max(0, row.inputTokens + amounts.inputTokens);
-    row.outputTokens = Math.max(0, row.outputTokens + amounts.outputTokens);
+    const requests = Math.max(0, row.requests + amounts.requests);
+    const inputTokens = Math.max(0, row.inputTokens + amounts.inputTokens);
+    const outputTokens = Math.max(0, row.outputTokens + amounts.outputTokens);
+    // Nothing to write for an adjustment that changes nothing: an allowance given back fully used takes nothing back from the day.
+    if (requests === row.requests && inputTokens === row.inputTokens && outputTokens === row.outputTokens) return true;
+    row.requests = requests;
+    row.inputTokens = inputTokens;
+    row.outputTokens = outputTokens;
     this.write(scope, row);
     return true;
   }

@@ -4,10 +4,11 @@
  * can grow is a BoundedMap whose evictions delete the same rows.
  *
  * A known fingerprint key's count is written behind: a busy account's dozen keys would otherwise cost
- * a dozen row writes per request. Counts wait in memory for at most FINGERPRINT_WRITE_DELAY_MS, then the
+ * a dozen row writes per request. Counts wait in memory for at most WRITE_BEHIND_DELAY_MS, then the
  * alarm writes every key counted meanwhile in one statement per 25 keys: each key's row at most twice a
  * minute, and every count stored well before an idle object can be evicted (after a minute or more).
  */
+import { WRITE_BEHIND_DELAY_MS } from "../../lib/account-alarm.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
 import type { AdmitFingerprint } from "../../lib/decision.ts";
 import { RISK_SIGNALS, type Policy, type RiskSignal } from "../../lib/policy/index.ts";
@@ -19,8 +20,6 @@ const FINGERPRINT_CAP = 256;
 // Keys looked at per request: fingerprinting emits a handful; a bound keeps a malformed list from costing writes.
 // Far below FINGERPRINT_CAP, so a request's own new keys never evict each other before they are written.
 const FINGERPRINT_KEYS_PER_REQUEST = 32;
-// 30 s: half the time an idle object lives before eviction, and the same cadence as the decision counts' hand-off.
-export const FINGERPRINT_WRITE_DELAY_MS = 30_000;
 // Places per kind per day: wander thresholds are single or double digits, so 256 distinct is already "everywhere".
 const PLACE_CAP = 256;
 
@@ -123,13 +122,12 @@ export class EvidenceStore {
 
   /** When the counts written behind are due in storage; null when every row is up to date. */
   fingerprintsDueAt(): number | null {
-    return this.unwrittenSince === null ? null : this.unwrittenSince + FINGERPRINT_WRITE_DELAY_MS;
+    return this.unwrittenSince === null ? null : this.unwrittenSince + WRITE_BEHIND_DELAY_MS;
   }
 
-  /** Brings every stored fingerprint row up to its count in memory, once they are due. */
-  writeFingerprints(now: number): void {
-    const due = this.fingerprintsDueAt();
-    if (due === null || now < due) return;
+  /** Brings every stored fingerprint row up to its count in memory (the alarm, once what is written behind is due). */
+  writeFingerprints(): void {
+    if (this.unwrittenSince === null) return;
     this.unwrittenSince = null;
     const rows: SqlValue[][] = [];
     for (const key of this.unwritten) {

@@ -417,8 +417,13 @@ export class AccountDO extends DurableObject<Env> {
     this.allowances.reclaimExpired(now);
     this.prune(now);
     this.counters.flush();
-    this.outbox.writeRecent();
-    this.evidence.writeFingerprints(now);
+    const writeBehind = this.writeBehindDueAt();
+    if (writeBehind !== null && now >= writeBehind) {
+      // Together, once the oldest is due: one alarm writes everything that waits, not one alarm each.
+      this.outbox.writeRecent();
+      this.evidence.writeFingerprints();
+      this.allowances.deleteFreed();
+    }
     const flush = await this.sendToCollector(now);
     this.scheduleAlarm(this.clock(), flush);
   }
@@ -582,7 +587,7 @@ export class AccountDO extends DurableObject<Env> {
   private applyReport(report: AllowanceReport, now: number, policy: Policy): void {
     const windowMs = policy.limits.windowSeconds * 1000;
     for (const back of report.returned) {
-      const held = this.allowances.take(back.id);
+      const held = this.allowances.take(back.id, now);
       // Unknown: dropped at its deadline, and its whole pre-debit stays counted.
       if (!held) continue;
       const unused = {
@@ -645,6 +650,12 @@ export class AccountDO extends DurableObject<Env> {
     return handoff ? this.outbox.acknowledge(handoff, this.clock()) : "idle";
   }
 
+  /** When the oldest of what is written behind (fingerprint counts, recent decisions, given-back allowances' rows) is due; null when nothing waits. */
+  private writeBehindDueAt(): number | null {
+    const due = [this.evidence.fingerprintsDueAt(), this.outbox.recentDueAt, this.allowances.freedDueAt].filter((t): t is number => t !== null);
+    return due.length > 0 ? Math.min(...due) : null;
+  }
+
   /** Sets the alarm for the earliest pending work (lib/account-alarm.ts), unless one is set at or before it. */
   private scheduleAlarm(now: number, flush: FlushOutcome | null = null): void {
     const due = nextAlarmAt({
@@ -654,7 +665,7 @@ export class AccountDO extends DurableObject<Env> {
       lastFlush: flush,
       nextLeaseExpiry: Math.min(this.leases.nextExpiryAt(), this.allowances.nextDeadlineAt()),
       reportDueAt: this.reportDueAt,
-      writeBehindDueAt: this.evidence.fingerprintsDueAt(),
+      writeBehindDueAt: this.writeBehindDueAt(),
       lastExpiry: Math.max(this.counters.lastExpiry(), this.evidence.lastExpiry()),
     });
     if (due === null) return;

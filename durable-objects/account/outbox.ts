@@ -5,9 +5,11 @@
  * Audit rows are stored at once and deleted only after the collector has stored them, so a failed
  * hand-off loses nothing. Counts live in memory, like the cluster report they travel with: statistics,
  * where a row write per request would cost more than the decision; a crash loses at most one
- * hand-off's worth. Recent decisions are written behind, by the alarm, as one row holding the list.
+ * hand-off's worth. Recent decisions are written behind, as one row holding the list, by the alarm that
+ * writes the fingerprint counts (WRITE_BEHIND_DELAY_MS after the oldest decision not yet stored), not at
+ * every hand-off: an operator's view, which a crash may leave up to that much behind, like the counts.
  */
-import { AUDIT_FLUSH_DELAY_MS, COUNTS_FLUSH_DELAY_MS } from "../../lib/account-alarm.ts";
+import { AUDIT_FLUSH_DELAY_MS, COUNTS_FLUSH_DELAY_MS, WRITE_BEHIND_DELAY_MS } from "../../lib/account-alarm.ts";
 import type { AuditHandoff } from "../../lib/audit.ts";
 import { ACTIONS, type AccountState, type Action, type AdmitResult } from "../../lib/decision.ts";
 import { BoundedMap } from "../../lib/bounded-map.ts";
@@ -67,8 +69,9 @@ export class OutboxStore {
   private dueAt: number | null = null;
   private counts = new Map<string, DecisionCount>();
   private recent: RecentDecision[] = [];
-  /** The newest entries of `recent` not yet in storage. */
+  /** The newest entries of `recent` not yet in storage, and when the oldest of them was remembered. */
   private recentUnwritten = 0;
+  private recentSince: number | null = null;
   private seq = 0;
   /**
    * This minute's audit rows by what they decided, so a repeat adds to its row's count instead of
@@ -86,6 +89,7 @@ export class OutboxStore {
     const stored = this.sql.exec(`SELECT decisions FROM recent_list WHERE id = 1`).toArray()[0];
     for (const d of parseRecent(str(stored?.decisions))) this.recent.push(d);
     this.recentUnwritten = 0;
+    this.recentSince = null;
     this.seq = this.recent.at(-1)?.seq ?? 0;
     const outbox = this.sql.exec(`SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_outbox`).toArray()[0];
     this.size = num(outbox?.n);
@@ -98,9 +102,14 @@ export class OutboxStore {
     this.dueAt = this.size > 0 ? num(outbox?.oldest) + AUDIT_FLUSH_DELAY_MS : this.counts.size > 0 ? now : null;
   }
 
-  /** Anything waiting for the alarm: rows or counts to hand over, recent decisions to write. */
+  /** Rows or counts wait to be handed over (recent decisions have their own deadline, `recentDueAt`). */
   get pending(): boolean {
-    return this.size > 0 || this.counts.size > 0 || this.recentUnwritten > 0;
+    return this.size > 0 || this.counts.size > 0;
+  }
+
+  /** When the recent decisions not yet stored are due in storage; null when the stored list is up to date. */
+  get recentDueAt(): number | null {
+    return this.recentSince === null ? null : this.recentSince + WRITE_BEHIND_DELAY_MS;
   }
 
   /** When the outbox wants its next hand-off; null = no deadline of its own. */
@@ -116,6 +125,7 @@ export class OutboxStore {
     this.recent.push({ seq, at: now, requestId, action: result.action, enforced: result.enforced, reasons: result.reasons, risk: result.risk });
     if (this.recent.length > RECENT_DECISIONS) this.recent.shift();
     this.recentUnwritten = Math.min(this.recent.length, this.recentUnwritten + 1);
+    this.recentSince ??= now;
   }
 
   /** Newest first. */
@@ -123,8 +133,9 @@ export class OutboxStore {
     return [...this.recent].sort((a, b) => b.seq - a.seq).map(({ seq: _seq, ...d }) => d);
   }
 
-  /** Stores the list as one row: the alarm writes it when anything new was remembered. */
+  /** Stores the list as one row, when anything new was remembered (the alarm, once what is written behind is due). */
   writeRecent(): void {
+    this.recentSince = null;
     if (this.recentUnwritten === 0) return;
     this.sql.exec(
       `INSERT INTO recent_list (id, decisions) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET decisions = excluded.decisions`,

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AccountDO } from "../../durable-objects/account/index.ts";
 import { MIGRATIONS } from "../../durable-objects/account/schema.ts";
+import { WRITE_BEHIND_DELAY_MS } from "../../lib/account-alarm.ts";
 import { accountObjectName, clusterCollectorName, collectorIndex } from "../../lib/names.ts";
 import { DEFAULT_POLICY, type Policy } from "../../lib/policy/index.ts";
 import { admitRequest, advanceClock, newAccount, testPolicy } from "./account-helpers.ts";
@@ -229,8 +230,9 @@ describe("AccountDO housekeeping", () => {
     await stub.settle({ leaseId: a.leaseId ?? "", usage: null, status: 200 });
     await runDurableObjectAlarm(stub);
     // Counters still in their windows keep an alarm pending for their pruning, once the last of them
-    // (the day window's) has expired: an idle account is not woken for every window that ends.
-    await advanceClock(stub, policy.clusters.reportIntervalSeconds * 1000);
+    // (the day window's) has expired: an idle account is not woken for every window that ends. (Once
+    // the report is sent and what waits to be written behind is written.)
+    await advanceClock(stub, Math.max(policy.clusters.reportIntervalSeconds * 1000, WRITE_BEHIND_DELAY_MS));
     await runDurableObjectAlarm(stub);
     const pruneAlarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
     expect(pruneAlarm).toBeGreaterThan(Date.now() + policy.limits.dayWindowSeconds * 1000 - 3_600_000);
@@ -289,7 +291,8 @@ describe("AccountDO housekeeping", () => {
     expect(schema.verdictColumns).toContain("WITHOUT ROWID");
     expect(schema.verdictColumns).toContain("signature");
     expect(schema.verdictColumns).toContain("refreshed_at");
-    // And it reloads from what it wrote (recent decisions by the alarm).
+    // And it reloads from what it wrote (recent decisions by the alarm, once they are due).
+    await advanceClock(stub, WRITE_BEHIND_DELAY_MS);
     await runDurableObjectAlarm(stub);
     const { evictDurableObject } = await import("cloudflare:test");
     await evictDurableObject(stub);
@@ -415,13 +418,17 @@ describe("AccountDO housekeeping", () => {
     const { id, stub } = newAccount();
     const policy = testPolicy({}, { requests: 1_000 });
     for (let i = 0; i < 60; i++) await stub.admit(admitRequest(id, policy, { requestId: `r-${i}` }));
-    // Written behind, by the alarm that hands the decision counts over: not one row write per request.
+    // Written behind, by the alarm once the oldest is WRITE_BEHIND_DELAY_MS old: not one row write per request,
+    // nor one per alarm (a report interval's alarm writes nothing of it).
     const stored = () =>
       runInDurableObject(stub, (_i, s) => {
         const row = s.storage.sql.exec<{ decisions: string }>("SELECT decisions FROM recent_list").toArray()[0];
         return row ? (JSON.parse(row.decisions) as unknown[]).length : 0;
       });
     expect(await stored()).toBe(0);
+    await runDurableObjectAlarm(stub);
+    expect(await stored()).toBe(0);
+    await advanceClock(stub, WRITE_BEHIND_DELAY_MS);
     await runDurableObjectAlarm(stub);
     expect(await stored()).toBe(50);
     const { evictDurableObject } = await import("cloudflare:test");
