@@ -487,7 +487,38 @@ export type LeakCauses = {
    * those keys; `eliciting` of them scored at least the landing bar.
    */
   unconfirmedMembers: { requests: number; eliciting: number; kinds: Record<string, number> };
+  /**
+   * The campaign's keys (those its accounts presented) in the order they were first confirmed, in campaign
+   * seconds after the first of them (`afterS`, 0 for the first), and when a verdict on each first landed
+   * on a request, in campaign seconds after its own confirmation (`landedS`; null: never). How long a
+   * campaign's second and third keys took is what its other wordings were served in full meanwhile.
+   * Up to KEY_TIMELINE keys; absent without the accounts' keys.
+   */
+  keyTimeline?: { kind: string; afterS: number; landedS: number | null }[];
 };
+
+// Keys in the timeline: a campaign confirms dozens (every client, network and prompt key), and the first few say when it was enforced.
+const KEY_TIMELINE = 10;
+
+/** The campaign keys' confirmation order (LeakCauses.keyTimeline). */
+export function keyTimeline(
+  polls: readonly VerdictPoll[],
+  campaignKeys: ReadonlySet<string>,
+  firstLanded: ReadonlyMap<string, number>,
+  timeCompression: number,
+): { kind: string; afterS: number; landedS: number | null }[] {
+  const first = new Map<string, number>();
+  for (const p of [...polls].sort((x, y) => x.atWallMs - y.atWallMs)) {
+    for (const k of p.confirmed) if (campaignKeys.has(k) && !first.has(k)) first.set(k, p.atWallMs);
+  }
+  const order = [...first].sort((x, y) => x[1] - y[1]);
+  const start = order[0]?.[1] ?? 0;
+  const seconds = (ms: number) => Math.round((ms * timeCompression) / 100) / 10;
+  return order.slice(0, KEY_TIMELINE).map(([key, at]) => {
+    const landed = firstLanded.get(key);
+    return { kind: keyKind(key), afterS: seconds(at - start), landedS: landed === undefined ? null : seconds(Math.max(0, landed - at)) };
+  });
+}
 
 export function leakCauses(input: {
   samples: readonly LeakSample[];
@@ -591,6 +622,9 @@ export function leakCauses(input: {
     noSignatureLaterKinds: Object.fromEntries(laterKinds),
     flappedKeys: flapped(sets, new Set(input.samples.flatMap((s) => s.keys))),
     unconfirmedMembers: { requests: members.requests, eliciting: members.eliciting, kinds: Object.fromEntries(members.kinds) },
+    ...(input.accountKeys
+      ? { keyTimeline: keyTimeline(polls, new Set([...input.accountKeys.values()].flat()), input.firstLanded, input.timeCompression) }
+      : {}),
   };
 }
 

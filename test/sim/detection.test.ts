@@ -4,7 +4,7 @@
  * detected, what counts as served after that, and what touches an honest customer.
  */
 import { describe, expect, it } from "vitest";
-import { acrossSeeds, judge, leakCauses, summarise, TARGETS, type FamilyResult, type JudgeInput, type LeakSample } from "../../sim/detection.ts";
+import { acrossSeeds, judge, keyTimeline, leakCauses, summarise, TARGETS, type FamilyResult, type JudgeInput, type LeakSample } from "../../sim/detection.ts";
 import { CAMPAIGN_FAMILIES, evalRun } from "../../sim/families/index.ts";
 import { generate, type Generated } from "../../sim/generate.ts";
 import type { DecisionInfo, VerdictPoll } from "../../sim/metrics/index.ts";
@@ -276,5 +276,23 @@ describe("why campaign requests were served after detection", () => {
     });
     expect(causes.causes).toEqual({ "unconfirmed.never": 3 });
     expect(causes.unconfirmedMembers).toEqual({ requests: 2, eliciting: 1, kinds: { wrap: 2 } });
+  });
+
+  it("Should list a campaign's keys in the order they were confirmed, in campaign seconds after the first, and when each first landed", () => {
+    const WRAP_A = "wrap:s:aaaaaaaaaaaaaaaa";
+    const WRAP_B = "wrap:s:bbbbbbbbbbbbbbbb";
+    const HONEST = "system:cccccccccccccccc";
+    const timeline = keyTimeline(
+      [
+        { atWallMs: 3_000, confirmed: [WRAP_A, WRAP_B, HONEST] },
+        { atWallMs: 1_000, confirmed: [WRAP_A] },
+        { atWallMs: 2_000, confirmed: [WRAP_A] },
+      ],
+      new Set([WRAP_A, WRAP_B]),
+      new Map([[WRAP_A, 1_500]]),
+      5,
+    );
+    // The second wording came 10 campaign seconds after the first; an honest key confirmed meanwhile is not the campaign's.
+    expect(timeline).toEqual([{ kind: "wrap", afterS: 0, landedS: 2.5 }, { kind: "wrap", afterS: 10, landedS: null }]);
   });
 });
