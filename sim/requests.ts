@@ -6,7 +6,7 @@
  */
 import { Rng } from "./rng.ts";
 import { isAttack, type AttackPopulation, type Population, type PromptSpec } from "./scenario.ts";
-import { wrappedPrompt } from "./content.ts";
+import { variedContent, wrappedPrompt } from "./content.ts";
 import { AGENT_TOOLS, TOOL_SYSTEM_PROMPT, humanPrompt, templatedPrompt, type AttackTemplate } from "./prompts.ts";
 import type { SimAccount } from "./accounts.ts";
 import { toolPrompt, type Generated } from "./generate.ts";
@@ -27,8 +27,20 @@ export type SimRequest = {
   stream: boolean;
 };
 
-/** A request of a population with a prompt shape of its own: one of its instructions, at a share drawn in its range. */
+// Characters of a bare request's content: a few paragraphs, as long as a wrapped request's varied part.
+const BARE_CHARS = { min: 400, max: 2_400 };
+
+/**
+ * A request of a population with a prompt shape of its own: one of its instructions, at a share drawn in
+ * its range; or, at `bareShare`, its varied content alone (no system prompt, or one of its own).
+ */
 function ownPrompt(spec: PromptSpec, account: SimAccount, rng: Rng) {
+  // Drawn only when the spec has bare requests, so specs without them replay the same bodies.
+  if (spec.bareShare > 0 && rng.chance(spec.bareShare)) {
+    const user = variedContent(spec.content, rng, rng.int(BARE_CHARS.min, BARE_CHARS.max));
+    const system = rng.chance(0.5) ? null : variedContent("document", rng, rng.int(80, 400));
+    return { system, user, fixedChars: 0, variedChars: user.length };
+  }
   const instruction = rng.weighted(spec.instructions.map((t, i) => [t, 1 / (i + 1)] as const));
   const variedShare = spec.variedShare.min + rng.next() * (spec.variedShare.max - spec.variedShare.min);
   const system = account.sendsSystem ? spec.system : null;

@@ -137,6 +137,12 @@ const promptSpec = z.strictObject({
     .check(z.refine((v) => v.min <= v.max, { message: "variedShare.min must not exceed variedShare.max" })),
   /** Send the agent tool list (tool-use harvest). */
   tools: z._default(z.boolean(), false),
+  /**
+   * Share of each account's requests that carry none of the fixed wording: the varied content alone,
+   * with no system prompt (half of them) or one written for that request. A campaign that sends part of
+   * its traffic bare matches no signature there; 0: every request carries the wording.
+   */
+  bareShare: z._default(share, 0),
 });
 
 /** What every attacking population has: accounts, a client build, templated prompts, a round clock. */
