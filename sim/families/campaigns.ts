@@ -598,6 +598,50 @@ export const CAMPAIGN_FAMILIES: readonly Family[] = [
     },
   },
   {
+    name: "tune-rotated-bare",
+    split: "tune",
+    role: "campaign",
+    description: "each account rotates two or three instruction wordings and sends 30–60 % of its traffic bare (no system prompt, or one of its own), hosting and residential mixed, one build or several",
+    varies: ["accounts 60–400", "category and 2–3 wordings", "system prompt or none", "placement", "bare share 30–60 %", "residential share 0–60 %", "one or several libraries", "Poisson, jittered or business hours", "varied share 30–80 %"],
+    build: (rng, t) => {
+      const accounts = rng.int(60, 400);
+      const category = rng.pick<Category>(["reasoning", "agentic", "synthetic", "grader", "preference"]);
+      const timing = rng.pick(["poisson", "jittered", "businessHours"] as const);
+      return {
+        populations: [
+          {
+            kind: "hydra",
+            name: "tune-rotated",
+            accounts,
+            requests: requestsAt(accounts * rng.int(2, 4) * t.rate, t.campaignSeconds),
+            active: active(t),
+            ...(rng.chance(0.5) ? { sdk: rng.pick(SINGLE_BUILD_SDKS) } : { sdks: pickSome(rng, ["ts-sdk", "python-sdk", "go-sdk", "curl"], rng.int(2, 3)), sdkVariants: rng.int(1, 3) }),
+            asns: pickSome(rng, HOSTING_ASNS, rng.int(1, 3)),
+            prefixes: rng.int(4, 24),
+            residentialShare: round2(rng.next() * 0.6),
+            exitCountries: pickSome(rng, ["US", "DE", "GB", "NL", "FR"], 2),
+            ...fittingTier(rng),
+            timing:
+              timing === "poisson"
+                ? { mode: "poisson" }
+                : timing === "jittered"
+                  ? { mode: "jittered", everySeconds: rng.int(20, 60), burst: rng.int(1, 3), spread: round2(0.5 + rng.next() * 0.5) }
+                  : { mode: "businessHours", startHour: hourBefore(9, rng.int(30, 120)) },
+            prompt: {
+              system: rng.chance(0.6) ? rng.pick(CAMPAIGN_SYSTEM_PROMPTS.tune) : null,
+              instructions: wording(rng, "tune", category, rng.int(2, 3)),
+              placement: rng.pick(["system", "prefix", "suffix"] as const),
+              content: category === "agentic" ? rng.pick<ContentKind>(["agent-task", "code"]) : category === "grader" ? "response-pair" : rng.pick<ContentKind>(["math", "logic", "question", "document"]),
+              variedShare: share(rng, 0.3, 0.8, 0.25),
+              tools: category === "agentic",
+              bareShare: round2(0.3 + rng.next() * 0.3),
+            },
+          },
+        ],
+      };
+    },
+  },
+  {
     name: "tune-region-evasion",
     split: "tune",
     role: "campaign",

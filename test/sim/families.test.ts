@@ -99,10 +99,12 @@ describe("tune and held-out: disjoint by family and by wording", () => {
       const gen = await generate(run.scenario, "fixed");
       const mine = own(family.split);
       const theirs = own(family.split === "tune" ? "heldout" : "tune");
+      // A family that sends part of its traffic bare (bareShare) has requests with no wording at all.
+      const bare = gen.scenario.populations.some((p) => run.campaign.includes(p.name) && p.kind !== "legit" && (p.prompt?.bareShare ?? 0) > 0);
       for (const i of sampled(gen, run.campaign, true, 11)) {
         const { system, user } = textOf(gen, i);
         const text = `${system}\n${user}`;
-        expect(mine.some((p) => text.includes(p)), `${family.name}: request ${i} carries none of its split's wording`).toBe(true);
+        if (!bare) expect(mine.some((p) => text.includes(p)), `${family.name}: request ${i} carries none of its split's wording`).toBe(true);
         expect(theirs.filter((p) => text.includes(p)), `${family.name}: request ${i}`).toEqual([]);
       }
     }
@@ -133,6 +135,8 @@ describe("wrapper shares", () => {
         for (const i of sampled(gen, [pop.name], attack, 13)) {
           const { system, user } = textOf(gen, i);
           const instruction = spec.instructions.find((t) => user.startsWith(t) || user.endsWith(t) || system.endsWith(t));
+          // A bare request carries none of the wording, by design (bareShare), and no share to check.
+          if (instruction === undefined && spec.bareShare > 0) continue;
           expect(instruction, `${pop.name}: request ${i} carries none of its instructions`).toBeDefined();
           const inUser = spec.placement === "system" ? 0 : (instruction?.length ?? 0) + 2;
           const total = system.length + user.length;
@@ -141,6 +145,39 @@ describe("wrapper shares", () => {
           expect(varied, `${pop.name}: request ${i}`).toBeLessThanOrEqual(spec.variedShare.max + 0.01);
         }
       }
+    }
+  });
+});
+
+describe("a campaign that rotates its wording and sends part of its traffic bare", () => {
+  it("should send each account's requests in two or three wordings and, at the family's bare share, with none of its wording", async () => {
+    const family = CAMPAIGN_FAMILIES.find((f) => f.name === "tune-rotated-bare");
+    if (!family) throw new Error("no tune-rotated-bare family");
+    for (const seed of [1, 2, 3]) {
+      const run = evalRun(family, { ...RUN, seed });
+      const gen = await generate(run.scenario, "fixed");
+      const pop = gen.scenario.populations.find((p) => p.name === "tune-rotated");
+      const spec = pop && pop.kind !== "legit" ? pop.prompt : undefined;
+      if (!spec) throw new Error("tune-rotated has no prompt spec");
+      expect(spec.instructions.length).toBeGreaterThanOrEqual(2);
+      expect(spec.bareShare).toBeGreaterThanOrEqual(0.3);
+      expect(spec.bareShare).toBeLessThanOrEqual(0.6);
+      const samples = sampled(gen, ["tune-rotated"], true, 3);
+      const used = new Set<string>();
+      let bare = 0;
+      for (const i of samples) {
+        const { system, user } = textOf(gen, i);
+        const instruction = spec.instructions.find((t) => user.includes(t) || system.includes(t));
+        if (instruction) {
+          used.add(instruction);
+          continue;
+        }
+        bare++;
+        // Neither the campaign's system prompt nor anything else it always sends.
+        if (spec.system !== null) expect(system.includes(spec.system)).toBe(false);
+      }
+      expect(used.size, `seed ${seed}`).toBeGreaterThanOrEqual(2);
+      expect(Math.abs(bare / samples.length - spec.bareShare), `seed ${seed}: ${bare} of ${samples.length}`).toBeLessThan(0.12);
     }
   });
 });
