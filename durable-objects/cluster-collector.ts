@@ -357,11 +357,12 @@ export class ClusterCollectorDO extends DurableObject<Env> {
       const row = rows.get(key);
       if (row?.verdict !== "confirmed") continue;
       const verdict = cachedVerdict(row);
+      const covers = isExactContentKey(key) ? coveringKeys(rows, key) : undefined;
       // This interval's reporters too: a peer's news can come before this collector's own flush.
       for (const account of new Set([...this.members.members(key, now - TRACK_MS), ...this.buffer.accountsOf(key)])) {
         let told = byAccount.get(account);
         if (!told) {
-          if (byAccount.size >= MAX_MEMBERS_TOLD || !this.told.needs(account, since, stands)) continue;
+          if (byAccount.size >= MAX_MEMBERS_TOLD || !this.told.needs(account, since, stands, covers && ((t) => covers.has(t)))) continue;
           byAccount.set(account, (told = []));
         }
         told.push(verdict);
@@ -456,6 +457,21 @@ export class ClusterCollectorDO extends DurableObject<Env> {
  */
 function newlyConfirmed(before: VerdictRow | undefined, answer: RootAnswer): boolean {
   return answer.verdict === "confirmed" && before?.verdict !== "confirmed";
+}
+
+/**
+ * The confirmed keys whose verdict lands on `key`'s requests: the key itself, and those whose signature
+ * names it among its wrappers or system prompts. Read once per telling of a newly confirmed exact prompt
+ * key, which is rare (a campaign's few wordings).
+ */
+function coveringKeys(rows: ReadonlyMap<string, VerdictRow>, key: string): Set<string> {
+  const out = new Set([key]);
+  for (const [other, row] of rows) {
+    if (row.verdict !== "confirmed" || other === key || row.signature === null || !row.signature.includes(key)) continue;
+    const signature = parseSignature(row.signature);
+    if (signature?.wrappers?.includes(key) || signature?.systems?.includes(key)) out.add(other);
+  }
+  return out;
 }
 
 /** A verdict row as the account objects cache it. */

@@ -291,7 +291,10 @@ export function campaignKeysOf(
  * member that holds a confirmed verdict is already enforced (the verdict lands on every request of its
  * that matches the signature), so it is told again only once that verdict no longer stands or the
  * window (half a verdict's time-to-live) has passed; the campaign's later keys reach it through the
- * feed, at its next report, as before the push. In memory, bounded like MemberIndex.
+ * feed, at its next report, as before the push. A campaign's other exact prompt (a second wording) is
+ * the exception: the verdicts a member holds land on those requests only if a signature names the
+ * prompt, so a member told of none that does is told again — a few calls per member per campaign,
+ * one per wording. In memory, bounded like MemberIndex.
  */
 export class ToldMembers {
   /** Account → when it was last told and of which keys; in order of telling (the oldest first). */
@@ -301,10 +304,15 @@ export class ToldMembers {
     return this.told.size;
   }
 
-  /** Whether `account` needs telling now: not told since `since`, or none of what it was told still `stands`. */
-  needs(account: string, since: number, stands: (key: string) => boolean): boolean {
+  /**
+   * Whether `account` needs telling now: not told since `since`, or none of what it was told still
+   * `stands`, or, given `covers` (for a key whose requests only its own verdict or a signature naming it
+   * lands on: a campaign's other wording), none of what it was told `covers` the key.
+   */
+  needs(account: string, since: number, stands: (key: string) => boolean, covers?: (told: string) => boolean): boolean {
     const last = this.told.get(account);
-    return last === undefined || last.at < since || !last.keys.some(stands);
+    if (last === undefined || last.at < since || !last.keys.some(stands)) return true;
+    return covers !== undefined && !last.keys.some(covers);
   }
 
   /** `account` was told of `keys` at `now`; entries told before `since` are forgotten. */

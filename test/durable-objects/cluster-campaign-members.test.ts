@@ -1,7 +1,8 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ReportBuffer } from "../../lib/cluster/report.ts";
-import { clusterCollectorName, clusterRootName, collectorIndex } from "../../lib/names.ts";
+import { accountObjectName, clusterCollectorName, clusterRootName, collectorIndex } from "../../lib/names.ts";
 import { policyText, validatePolicy, type Policy } from "../../lib/policy/index.ts";
 import { unique } from "../helpers.ts";
 
@@ -89,5 +90,68 @@ describe("A confirmed campaign's members on a new prompt (campaign_members)", ()
     await send(p, joined, second, client, 3, t0);
     await flushAll(p);
     expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(second)).inspectRoot(p)).metrics?.campaignMemberShare).toBe(1);
+  });
+
+  it("Should judge a second wording under the rate gate when nearly all its requests come from the confirmed campaign's members", async () => {
+    const p = policy();
+    const client = `tls+sdk:${unique("build")}`;
+    const first = `wrap:s:${unique("first")}`;
+    const second = `wrap:s:${unique("second")}`;
+    const lookalike = `wrap:s:${unique("lookalike")}`;
+    const campaign = Array.from({ length: 30 }, () => unique("campaign"));
+    const t0 = Date.now() - 30_000;
+    await send(p, campaign, first, client, 10, t0);
+    await flushAll(p);
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(first)).inspectRoot(p)).verdict).toBe("confirmed");
+
+    // One request each from 16 of its accounts: under the gate of 20 a window, over a fifth of it. The same
+    // from 16 other accounts on the lookalike stays unjudged.
+    await send(p, campaign.slice(0, 16), second, client, 1, t0);
+    await send(p, Array.from({ length: 16 }, () => unique("other")), lookalike, client, 1, t0);
+    await flushAll(p);
+    const inherited = await env.CLUSTER_ROOTS.getByName(clusterRootName(second)).inspectRoot(p);
+    const control = await env.CLUSTER_ROOTS.getByName(clusterRootName(lookalike)).inspectRoot(p);
+    expect(inherited.metrics?.requestsPerWindow).toBeLessThan(p.clusters.minRequestsPerWindow);
+    expect(control.metrics?.requestsPerWindow).toBeLessThan(p.clusters.minRequestsPerWindow);
+    expect(inherited.accounts).toBeGreaterThanOrEqual(p.clusters.minAccounts);
+    expect(control.accounts).toBeGreaterThanOrEqual(p.clusters.minAccounts);
+    expect(inherited.score).not.toBeNull();
+    expect(control.score).toBeNull();
+  });
+
+  it("Should tell the members told of the first wording of the second one as soon as it is confirmed", async () => {
+    const p = policy();
+    const client = `tls+sdk:${unique("build")}`;
+    const first = `wrap:s:${unique("first")}`;
+    const second = `wrap:s:${unique("second")}`;
+    const campaign = Array.from({ length: 30 }, () => unique("campaign"));
+    const t0 = Date.now() - 30_000;
+    const holds = async (account: string, key: string) =>
+      (await env.ACCOUNTS.getByName(accountObjectName(account)).inspect()).clusters.some((v) => v.cluster === key && v.verdict === "confirmed");
+    // Peers tell their members after answering the confirming collector: wait for those calls, never for a time.
+    const settled = async () => {
+      for (let n = 0; n < p.clusters.shards; n++) {
+        await runInDurableObject(env.CLUSTER_COLLECTORS.getByName(clusterCollectorName(n)), async (_i, state) => {
+          await state.blockConcurrencyWhile(async () => {});
+        });
+      }
+    };
+    const everyoneHolds = async (key: string) => {
+      for (let i = 0; i < 20; i++) {
+        await settled();
+        if ((await Promise.all(campaign.map((a) => holds(a, key)))).every(Boolean)) return true;
+      }
+      return false;
+    };
+    await send(p, campaign, first, client, 10, t0);
+    await flushAll(p);
+    expect(await everyoneHolds(first)).toBe(true);
+
+    // The second wording, confirmed while the first stands: its requests carry none of the first's
+    // signature, so a member that holds only the first would be served in full until its next report.
+    await send(p, campaign, second, client, 3, t0);
+    await flushAll(p);
+    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(second)).inspectRoot(p)).verdict).toBe("confirmed");
+    expect(await everyoneHolds(second)).toBe(true);
   });
 });

@@ -162,6 +162,19 @@ describe("a collector's members per key", () => {
     expect(t.needs("other", 500, stands)).toBe(true);
   });
 
+  it("Should tell a member again of a campaign's other wording that none of the verdicts it was told of lands on", () => {
+    const t = new ToldMembers();
+    const stands = () => true;
+    t.record("m", ["wrap:s:first"], 1_000, 0);
+    // The second wording's own verdict, or one whose signature names it, is what lands on its requests.
+    expect(t.needs("m", 500, stands, (told) => told === "wrap:s:second")).toBe(true);
+    // A broad key told before whose signature names the second wording: enforced already.
+    t.record("m", ["tls:a"], 1_000, 0);
+    expect(t.needs("m", 500, stands, (told) => told === "wrap:s:second" || told === "tls:a")).toBe(false);
+    // Without `covers` (a client or network key), told once per standing verdict as before.
+    expect(t.needs("m", 500, stands)).toBe(false);
+  });
+
   it("Should forget members told before the window, keeping those told since", () => {
     const t = new ToldMembers();
     t.record("old", ["tls:a"], 0, 0);
