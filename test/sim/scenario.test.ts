@@ -59,6 +59,7 @@ describe("scenario files", () => {
       content: "document",
       variedShare: { min: 0.5, max: 0.6 },
       tools: false,
+      bareShare: 0,
     });
   });
 
