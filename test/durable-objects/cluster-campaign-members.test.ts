@@ -92,33 +92,6 @@ describe("A confirmed campaign's members on a new prompt (campaign_members)", ()
     expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(second)).inspectRoot(p)).metrics?.campaignMemberShare).toBe(1);
   });
 
-  it("Should judge a second wording under the rate gate when nearly all its requests come from the confirmed campaign's members", async () => {
-    const p = policy();
-    const client = `tls+sdk:${unique("build")}`;
-    const first = `wrap:s:${unique("first")}`;
-    const second = `wrap:s:${unique("second")}`;
-    const lookalike = `wrap:s:${unique("lookalike")}`;
-    const campaign = Array.from({ length: 30 }, () => unique("campaign"));
-    const t0 = Date.now() - 30_000;
-    await send(p, campaign, first, client, 10, t0);
-    await flushAll(p);
-    expect((await env.CLUSTER_ROOTS.getByName(clusterRootName(first)).inspectRoot(p)).verdict).toBe("confirmed");
-
-    // One request each from 16 of its accounts: under the gate of 20 a window, over a fifth of it. The same
-    // from 16 other accounts on the lookalike stays unjudged.
-    await send(p, campaign.slice(0, 16), second, client, 1, t0);
-    await send(p, Array.from({ length: 16 }, () => unique("other")), lookalike, client, 1, t0);
-    await flushAll(p);
-    const inherited = await env.CLUSTER_ROOTS.getByName(clusterRootName(second)).inspectRoot(p);
-    const control = await env.CLUSTER_ROOTS.getByName(clusterRootName(lookalike)).inspectRoot(p);
-    expect(inherited.metrics?.requestsPerWindow).toBeLessThan(p.clusters.minRequestsPerWindow);
-    expect(control.metrics?.requestsPerWindow).toBeLessThan(p.clusters.minRequestsPerWindow);
-    expect(inherited.accounts).toBeGreaterThanOrEqual(p.clusters.minAccounts);
-    expect(control.accounts).toBeGreaterThanOrEqual(p.clusters.minAccounts);
-    expect(inherited.score).not.toBeNull();
-    expect(control.score).toBeNull();
-  });
-
   it("Should tell the members told of the first wording of the second one as soon as it is confirmed", async () => {
     const p = policy();
     const client = `tls+sdk:${unique("build")}`;
