@@ -66,6 +66,20 @@ function callsOf(c: DoCalls): Record<"admit" | "renew" | "settle" | "reconcile" 
   return { admit: c.admit, renew: c.renew, settle: c.settle, reconcile: c.reconcile, alarm: c.alarm };
 }
 
+/** What the objects counted between two reads (in flight: as at the second). */
+function doCallsSince(start: DoCalls, end: DoCalls): DoCalls {
+  return {
+    admit: end.admit - start.admit,
+    renew: end.renew - start.renew,
+    settle: end.settle - start.settle,
+    reconcile: end.reconcile - start.reconcile,
+    alarm: end.alarm - start.alarm,
+    rowsWritten: end.rowsWritten - start.rowsWritten,
+    inFlight: end.inFlight,
+    rowsBy: rowSourcesSince(start.rowsBy, end.rowsBy),
+  };
+}
+
 /** What each source wrote between two counts (sources that wrote nothing meanwhile left out). */
 export function rowSourcesSince(start: RowSources, end: RowSources): RowSources {
   const out: RowSources = {};
@@ -293,20 +307,14 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       const start = startCounts.get(c.name);
       const s = stats.get(c.name);
       if (!start || !s) continue;
-      const end = await doCalls(c.ids);
-      s.admit = end.admit - start.admit;
-      s.renew = end.renew - start.renew;
-      s.settle = end.settle - start.settle;
-      s.reconcile = end.reconcile - start.reconcile;
-      s.alarm = end.alarm - start.alarm;
-      s.rows = end.rowsWritten - start.rowsWritten;
-      s.rowsBy = rowSourcesSince(start.rowsBy, end.rowsBy);
+      const since = doCallsSince(start, await doCalls(c.ids));
+      Object.assign(s, callsOf(since), { rows: since.rowsWritten, rowsBy: since.rowsBy });
     }
     // Steady state: each counted case's accounts again, once everything the segments left running has
     // ended, without a break; counted from the end of the lead-in to the end of the stretch (requests
     // answered in it, calls and rows the objects counted in it). The same accounts, not more of them: the
     // bench's accounts share every fingerprint key, and twice as many would read as a fleet.
-    const steady = new Map<string, { n: number; calls: DoCalls; rowsBy: RowSources }>();
+    const steady = new Map<string, { n: number; calls: DoCalls }>();
     for (const c of cases) {
       if (!counted(c)) continue;
       let phase: "lead-in" | "counted" | "done" = "lead-in";
@@ -328,16 +336,14 @@ export async function benchGateway(options: GatewayBenchOptions = {}): Promise<G
       phase = "done";
       const end = await doCalls(c.ids);
       await traffic;
-      const calls: DoCalls = { ...end, rowsBy: {} };
-      for (const k of ["admit", "renew", "settle", "reconcile", "alarm", "rowsWritten"] as const) calls[k] = end[k] - start[k];
-      steady.set(c.name, { n, calls, rowsBy: rowSourcesSince(start.rowsBy, end.rowsBy) });
+      steady.set(c.name, { n, calls: doCallsSince(start, end) });
     }
 
     for (const c of cases) {
       const s = stats.get(c.name);
       if (s && counted(c)) console.error(rowSourcesTable(`${c.name} (segments)`, s.rowsBy, s.n, { admit: s.admit, renew: s.renew, settle: s.settle, reconcile: s.reconcile, alarm: s.alarm }));
       const st = steady.get(c.name);
-      if (st) console.error(rowSourcesTable(`${c.name} (steady state, ${steadySeconds} s)`, st.rowsBy, st.n, callsOf(st.calls)));
+      if (st) console.error(rowSourcesTable(`${c.name} (steady state, ${steadySeconds} s)`, st.calls.rowsBy, st.n, callsOf(st.calls)));
     }
 
     const results: GatewayBenchResult[] = cases.map((c) => {

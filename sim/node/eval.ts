@@ -154,8 +154,8 @@ async function diagnostic(target: Target, policy: Policy, campaignKeySet: Readon
       evidence: root.evidence.filter((e) => e.value !== null).map((e) => ({ evidence: e.evidence, value: e.value === null ? null : Math.round(e.value * 1000) / 1000, points: e.points })),
     });
   });
-  keys.sort((a, b) => a.key.localeCompare(b.key));
-  keys.sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
+  // Ties by key: the parallel reads finish in any order.
+  keys.sort((a, b) => (b.score ?? -1) - (a.score ?? -1) || a.key.localeCompare(b.key));
   // The honest side's strongest keys too: the margin a change leaves them is what it costs.
   return [...keys.slice(0, DIAGNOSTIC_TOP), ...keys.slice(DIAGNOSTIC_TOP).filter((k) => !k.campaign).slice(0, DIAGNOSTIC_HONEST)];
 }
